@@ -1,0 +1,105 @@
+using System.CommandLine;
+using Confluent.Kafka;
+using Orders.LocalStack;
+using Orders.SchemaRegistry;
+
+namespace Orders.Cli.Commands;
+
+/// <summary><c>orders stack</c>: Kafka and the Schema Registry on this machine until Ctrl+C.</summary>
+internal static class StackCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var brokers = CliOptions.Positive("--brokers", 1, 16, "Number of Kafka brokers.");
+        var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the first broker; broker i listens on this port + i.");
+        var partitions = CliOptions.Positive("--partitions", 6, 1000, "Partitions of the orders topic and its dead-letter topic.");
+        var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the Schema Registry.");
+        var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Keep registered schemas in this folder across restarts (default: memory only)." };
+        var topic = new Option<string>("--topic") { Description = "The orders topic.", DefaultValueFactory = _ => LocalStackOptions.OrdersTopic };
+
+        var command = new Command("stack", "Run the local stack (Kafka mock cluster and Schema Registry) until Ctrl+C.")
+        {
+            brokers, kafkaPort, partitions, registryPort, dataDir, topic,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var options = new LocalStackOptions
+            {
+                Brokers = parseResult.GetValue(brokers),
+                KafkaPort = parseResult.GetValue(kafkaPort),
+                Partitions = parseResult.GetValue(partitions),
+                RegistryPort = parseResult.GetValue(registryPort),
+                DataDirectory = parseResult.GetValue(dataDir)?.FullName,
+                Topic = parseResult.GetValue(topic)!,
+            };
+
+            if (options.KafkaPort + options.Brokers - 1 > 65535)
+            {
+                await stderr.WriteLineAsync($"orders: --kafka-port {options.KafkaPort} leaves no room for {options.Brokers} brokers below port 65536");
+                return OrdersCli.ExitUsage;
+            }
+
+            await using var stack = await StartAsync(options, stderr, cancellationToken);
+            if (stack is null)
+            {
+                return OrdersCli.ExitUsage;
+            }
+
+            await PrintBannerAsync(stdout, stack, options);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await stdout.WriteLineAsync("Stopping the local stack.");
+            return OrdersCli.ExitOk;
+        });
+        return command;
+    }
+
+    internal static async Task<LocalStackHost?> StartAsync(LocalStackOptions options, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await LocalStackHost.StartAsync(options, cancellationToken);
+        }
+        catch (PortInUseException e)
+        {
+            var option = e.Component == "kafka" ? "--kafka-port" : "--registry-port";
+            await stderr.WriteLineAsync($"orders: port {e.Port} is already in use ({e.Component}); choose another with {option}");
+            return null;
+        }
+        catch (InvalidDataException e)
+        {
+            await stderr.WriteLineAsync($"orders: {e.Message}");
+            return null;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            await stderr.WriteLineAsync($"orders: cannot use --data-dir: {e.Message}");
+            return null;
+        }
+    }
+
+    private static async Task PrintBannerAsync(TextWriter stdout, LocalStackHost stack, LocalStackOptions options)
+    {
+        var registryUrl = $"http://localhost:{stack.Registry.Url.Port}";
+        await stdout.WriteLineAsync($"""
+            Local stack is up.
+              Kafka            {stack.BootstrapServers}  ({options.Brokers} broker(s), librdkafka {Library.VersionString} mock cluster)
+              Schema Registry  {registryUrl}  ({(options.DataDirectory is null ? "memory only" : $"schemas kept in {options.DataDirectory}")})
+              Topics           {options.Topic} ({options.Partitions} partitions), {LocalStackHost.DeadLetterTopicFor(options.Topic)} ({options.Partitions} partitions)
+            Limits (this is not a production cluster):
+            """);
+        foreach (var limit in LocalStackHost.Limits)
+        {
+            await stdout.WriteLineAsync($"  - {limit}");
+        }
+
+        await stdout.WriteLineAsync("Press Ctrl+C to stop.");
+        await stdout.FlushAsync();
+    }
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Orders.Cli.Commands;
+
+namespace Orders.Cli;
+
+/// <summary>Builds the command tree and turns every kind of bad input into one line and exit code 2.</summary>
+public static class OrdersCli
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    public static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("Order processing on Apache Kafka: local stack, producer, processor and demo.");
+        root.Subcommands.Add(StackCommand.Build(stdout, stderr));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = BuildRoot(stdout, stderr);
+        var parseResult = root.Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            await stderr.WriteLineAsync($"orders: {parseResult.Errors[0].Message} (see 'orders --help')");
+            return ExitUsage;
+        }
+
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return await parseResult.InvokeAsync(configuration);
+    }
+}

@@ -1,0 +1,3 @@
+using Orders.Cli;
+
+return await OrdersCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,24 @@
+namespace Orders.LocalStack.Kafka;
+
+/// <summary>Kafka protocol API keys, for injecting request errors per API.</summary>
+public enum KafkaApiKey : short
+{
+    Produce = 0,
+    Fetch = 1,
+    ListOffsets = 2,
+    Metadata = 3,
+    OffsetCommit = 8,
+    OffsetFetch = 9,
+    FindCoordinator = 10,
+    JoinGroup = 11,
+    Heartbeat = 12,
+    LeaveGroup = 13,
+    SyncGroup = 14,
+    ApiVersions = 18,
+    InitProducerId = 22,
+    AddPartitionsToTxn = 24,
+    AddOffsetsToTxn = 25,
+    EndTxn = 26,
+    TxnOffsetCommit = 28,
+    ConsumerGroupHeartbeat = 68,
+}

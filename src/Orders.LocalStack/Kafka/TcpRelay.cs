@@ -1,0 +1,217 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Orders.SchemaRegistry;
+
+namespace Orders.LocalStack.Kafka;
+
+/// <summary>
+/// Forwards TCP connections from a fixed local port to a mock broker's random one. The mock can
+/// advertise any port in metadata but only listens on the one it picked, hence the relay.
+/// </summary>
+public sealed class TcpRelay : IAsyncDisposable
+{
+    private const int BufferSize = 64 * 1024;
+
+    private readonly List<Socket> _listeners;
+    private readonly IPEndPoint _upstream;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _acceptLoops = [];
+    private readonly Lock _connectionsLock = new();
+    private readonly HashSet<Socket> _connections = [];
+
+    private TcpRelay(List<Socket> listeners, IPEndPoint upstream)
+    {
+        _listeners = listeners;
+        _upstream = upstream;
+        Port = ((IPEndPoint)listeners[0].LocalEndPoint!).Port;
+        foreach (var listener in listeners)
+        {
+            _acceptLoops.Add(AcceptLoopAsync(listener));
+        }
+    }
+
+    public int Port { get; }
+
+    /// <summary>Number of client connections currently relayed.</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_connectionsLock)
+            {
+                return _connections.Count / 2;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Listens on 127.0.0.1 (and ::1 where the machine has IPv6, so that "localhost" works whichever
+    /// address a client tries first). Port 0 picks a free port, IPv4 only.
+    /// </summary>
+    public static TcpRelay Start(int port, IPEndPoint upstream)
+    {
+        var listeners = new List<Socket> { Listen(IPAddress.Loopback, port) };
+        if (port != 0 && Socket.OSSupportsIPv6)
+        {
+            try
+            {
+                listeners.Add(Listen(IPAddress.IPv6Loopback, port));
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
+            {
+                // No IPv6 loopback here: IPv4 alone serves every client.
+            }
+            catch (PortInUseException)
+            {
+                listeners[0].Dispose();
+                throw;
+            }
+        }
+
+        return new TcpRelay(listeners, upstream);
+    }
+
+    private static Socket Listen(IPAddress address, int port)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (address.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = false;
+            }
+
+            socket.Bind(new IPEndPoint(address, port));
+            socket.Listen(512);
+            return socket;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            socket.Dispose();
+            throw new PortInUseException(port, "kafka", e);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(Socket client)
+    {
+        var upstream = new Socket(_upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        client.NoDelay = true;
+        Track(client, upstream, add: true);
+        try
+        {
+            await upstream.ConnectAsync(_upstream, _stopping.Token);
+            // When either side closes, close both: Kafka connections are not half-duplex.
+            await Task.WhenAny(PumpAsync(client, upstream), PumpAsync(upstream, client));
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The broker is down, or the relay is stopping: the client sees its connection close.
+        }
+        finally
+        {
+            Track(client, upstream, add: false);
+            client.Dispose();
+            upstream.Dispose();
+        }
+    }
+
+    private async Task PumpAsync(Socket from, Socket to)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (true)
+            {
+                var read = await from.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                var sent = 0;
+                while (sent < read)
+                {
+                    sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None, _stopping.Token);
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void Track(Socket a, Socket b, bool add)
+    {
+        lock (_connectionsLock)
+        {
+            if (add)
+            {
+                _connections.Add(a);
+                _connections.Add(b);
+            }
+            else
+            {
+                _connections.Remove(a);
+                _connections.Remove(b);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+
+        lock (_connectionsLock)
+        {
+            foreach (var socket in _connections)
+            {
+                socket.Dispose();
+            }
+        }
+
+        await Task.WhenAll(_acceptLoops);
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,72 @@
+using Orders.LocalStack.Kafka;
+using Orders.SchemaRegistry;
+
+namespace Orders.LocalStack;
+
+public sealed class LocalStackOptions
+{
+    public const string OrdersTopic = "orders";
+    public const string DeadLetterTopic = "orders_dlq";
+
+    public int Brokers { get; set; } = 1;
+    public int KafkaPort { get; set; } = 9092;
+    public int Partitions { get; set; } = 6;
+    public int RegistryPort { get; set; } = 8081;
+    public string? DataDirectory { get; set; }
+    public string Topic { get; set; } = OrdersTopic;
+}
+
+/// <summary>Kafka (the mock cluster behind fixed ports) and the Schema Registry, started and stopped together.</summary>
+public sealed class LocalStackHost : IAsyncDisposable
+{
+    private LocalStackHost(LocalKafka kafka, RegistryServer registry)
+    {
+        Kafka = kafka;
+        Registry = registry;
+    }
+
+    public LocalKafka Kafka { get; }
+
+    public RegistryServer Registry { get; }
+
+    public string BootstrapServers => Kafka.BootstrapServers;
+
+    public string SchemaRegistryUrl => Registry.Url.ToString().TrimEnd('/');
+
+    /// <summary>What the stack cannot do that a real cluster can; users must be told at start.</summary>
+    public static IReadOnlyList<string> Limits { get; } =
+    [
+        "memory only: everything is lost when the stack stops (the registry keeps schemas only with --data-dir)",
+        "each partition keeps only its newest ~5 MiB (or 100,000 message sets); older records are dropped silently",
+        "no CreateTopics/DeleteTopics/DescribeConfigs/ListGroups, no SASL or TLS: the stack creates the topics itself",
+    ];
+
+    public static async Task<LocalStackHost> StartAsync(LocalStackOptions options, CancellationToken cancellationToken = default)
+    {
+        var kafkaOptions = new LocalKafkaOptions { Brokers = options.Brokers, Port = options.KafkaPort };
+        kafkaOptions.Topics.Add(new TopicSpec(options.Topic, options.Partitions));
+        kafkaOptions.Topics.Add(new TopicSpec(DeadLetterTopicFor(options.Topic), options.Partitions));
+
+        var kafka = LocalKafka.Start(kafkaOptions);
+        try
+        {
+            var registry = await RegistryServer.StartAsync(
+                new RegistryOptions { Port = options.RegistryPort, DataDirectory = options.DataDirectory }, cancellationToken: cancellationToken);
+            return new LocalStackHost(kafka, registry);
+        }
+        catch
+        {
+            await kafka.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static string DeadLetterTopicFor(string topic) =>
+        topic == LocalStackOptions.OrdersTopic ? LocalStackOptions.DeadLetterTopic : $"{topic}_dlq";
+
+    public async ValueTask DisposeAsync()
+    {
+        await Registry.DisposeAsync();
+        await Kafka.DisposeAsync();
+    }
+}

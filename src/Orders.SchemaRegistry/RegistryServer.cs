@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orders.SchemaRegistry.Http;
+using Orders.SchemaRegistry.Storage;
+
+namespace Orders.SchemaRegistry;
+
+public sealed class RegistryOptions
+{
+    /// <summary>Port on the loopback interfaces; 0 picks a free one.</summary>
+    public int Port { get; set; } = 8081;
+
+    /// <summary>Where schemas are kept across restarts; null keeps them in memory only.</summary>
+    public string? DataDirectory { get; set; }
+}
+
+/// <summary>Thrown when a port the stack needs is taken by another process.</summary>
+public sealed class PortInUseException(int port, string component, Exception inner)
+    : Exception($"port {port} ({component}) is already in use", inner)
+{
+    public int Port { get; } = port;
+
+    /// <summary>What wanted the port: "kafka" or "schema-registry".</summary>
+    public string Component { get; } = component;
+}
+
+/// <summary>Runs the registry on Kestrel, bound to loopback only.</summary>
+public sealed class RegistryServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private RegistryServer(WebApplication app, SchemaStore store, Uri url)
+    {
+        _app = app;
+        Store = store;
+        Url = url;
+    }
+
+    public Uri Url { get; }
+
+    public SchemaStore Store { get; }
+
+    public static async Task<RegistryServer> StartAsync(RegistryOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        var store = new SchemaStore(options.DataDirectory);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(RegistryServer).Assembly.GetName().Name });
+        builder.Logging.ClearProviders();
+        if (loggerFactory is not null)
+        {
+            builder.Services.AddSingleton(loggerFactory);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Our own reader enforces the 1 MiB limit with a JSON error; Kestrel's would answer without one.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Listen(IPAddress.Loopback, options.Port);
+        });
+
+        var app = builder.Build();
+        app.UseExceptionHandler(error => error.Run(async context =>
+        {
+            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var (status, code, message) = exception switch
+            {
+                RegistryException r => (r.HttpStatus, r.ErrorCode, r.Message),
+                BadHttpRequestException b => (b.StatusCode, b.StatusCode, b.Message),
+                _ => (500, 50001, "Error in the backend data store: " + exception?.Message),
+            };
+            context.Response.StatusCode = status;
+            context.Response.ContentType = RegistryApi.ContentType;
+            await context.Response.WriteAsync(RegistryApi.ErrorJson(code, message));
+        }));
+        app.UseStatusCodePages(async context =>
+        {
+            var response = context.HttpContext.Response;
+            response.ContentType = RegistryApi.ContentType;
+            var message = response.StatusCode switch
+            {
+                404 => "HTTP 404 Not Found",
+                405 => "HTTP 405 Method Not Allowed",
+                _ => $"HTTP {response.StatusCode}",
+            };
+            await response.WriteAsync(RegistryApi.ErrorJson(response.StatusCode, message));
+        });
+        app.MapRegistryApi(store);
+
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            await app.DisposeAsync();
+            throw new PortInUseException(options.Port, "schema-registry", e);
+        }
+
+        var address = app.Urls.First();
+        return new RegistryServer(app, store, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
