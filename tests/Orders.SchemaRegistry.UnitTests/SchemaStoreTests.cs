@@ -1,0 +1,141 @@
+using Orders.SchemaRegistry.Compatibility;
+using Orders.SchemaRegistry.Storage;
+
+namespace Orders.SchemaRegistry.UnitTests;
+
+public sealed class SchemaStoreTests : IDisposable
+{
+    private const string V1 = """{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}""";
+    private const string V2 = """{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"qty","type":"int","default":1}]}""";
+    private const string V3NoDefault = """{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"qty","type":"int"}]}""";
+
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "orders-store-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Register_SameSchemaUnderTwoSubjects_SharesOneId()
+    {
+        var store = new SchemaStore();
+
+        var a = store.Register("a-value", V1);
+        var b = store.Register("b-value", V1);
+
+        Assert.Equal(a.Id, b.Id);
+        Assert.Equal(1, b.Version);
+    }
+
+    [Fact]
+    public void Register_SameSchemaTwice_ReturnsExistingVersion()
+    {
+        var store = new SchemaStore();
+        var first = store.Register("s", V1);
+
+        var again = store.Register("s", V1.Replace(",", " ,", StringComparison.Ordinal));
+
+        Assert.Equal(first, again);
+        Assert.Equal([1], store.GetVersions("s", includeDeleted: false));
+    }
+
+    [Fact]
+    public void Register_IncompatibleUnderBackward_Throws409()
+    {
+        var store = new SchemaStore();
+        store.Register("s", V1);
+
+        var error = Assert.Throws<RegistryException>(() => store.Register("s", V3NoDefault));
+
+        Assert.Equal(409, error.HttpStatus);
+        Assert.Contains("ReaderFieldMissingDefaultValue", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Register_InvalidSchema_Throws42201()
+    {
+        var error = Assert.Throws<RegistryException>(() => new SchemaStore().Register("s", "{\"type\":\"nope\"}"));
+
+        Assert.Equal((422, 42201), (error.HttpStatus, error.ErrorCode));
+    }
+
+    [Fact]
+    public void DeleteSubject_SoftThenPermanent_FollowsConfluentRules()
+    {
+        var store = new SchemaStore();
+        store.Register("s", V1);
+
+        Assert.Equal(40405, Assert.Throws<RegistryException>(() => store.DeleteSubject("s", permanent: true)).ErrorCode);
+        Assert.Equal([1], store.DeleteSubject("s", permanent: false));
+        Assert.Equal(40404, Assert.Throws<RegistryException>(() => store.DeleteSubject("s", permanent: false)).ErrorCode);
+        Assert.Empty(store.GetSubjects(includeDeleted: false, prefix: null));
+        Assert.Equal(["s"], store.GetSubjects(includeDeleted: true, prefix: null));
+        Assert.Equal([1], store.DeleteSubject("s", permanent: true));
+        Assert.Empty(store.GetSubjects(includeDeleted: true, prefix: null));
+    }
+
+    [Fact]
+    public void GetSchemaById_SoftDeletedVersion_StaysReadable()
+    {
+        var store = new SchemaStore();
+        var registered = store.Register("s", V1);
+        store.DeleteSubject("s", permanent: false);
+
+        Assert.Contains("Order", store.GetSchemaById(registered.Id), StringComparison.Ordinal);
+
+        store.DeleteSubject("s", permanent: true);
+        Assert.Equal(40403, Assert.Throws<RegistryException>(() => store.GetSchemaById(registered.Id)).ErrorCode);
+    }
+
+    [Fact]
+    public void DeleteVersion_SoftDeletedLatest_IsSkippedByCompatibility()
+    {
+        var store = new SchemaStore();
+        store.Register("s", V1);
+        store.Register("s", V2);
+        store.DeleteVersion("s", "2", permanent: false);
+
+        Assert.Equal(40406, Assert.Throws<RegistryException>(() => store.DeleteVersion("s", "2", permanent: false)).ErrorCode);
+        Assert.Equal(1, store.GetVersion("s", "latest", includeDeleted: false).Version);
+        Assert.Equal(2, store.GetVersion("s", "latest", includeDeleted: true).Version);
+        Assert.Equal(3, store.Register("s", V2).Version);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("abc")]
+    [InlineData("1.5")]
+    [InlineData("-2")]
+    [InlineData("2147483648")]
+    public void GetVersion_InvalidVersion_Throws42202(string version)
+    {
+        var store = new SchemaStore();
+        store.Register("s", V1);
+
+        Assert.Equal(42202, Assert.Throws<RegistryException>(() => store.GetVersion("s", version, includeDeleted: false)).ErrorCode);
+    }
+
+    [Fact]
+    public void DataDirectory_Restart_KeepsIdsVersionsAndConfig()
+    {
+        var first = new SchemaStore(_dir);
+        var v1 = first.Register("s", V1);
+        first.Register("other", V2);
+        first.SetSubjectLevel("s", CompatibilityLevel.Full);
+        first.SetGlobalLevel(CompatibilityLevel.None);
+        first.DeleteSubject("other", permanent: false);
+
+        var second = new SchemaStore(_dir);
+
+        Assert.Equal(v1, second.GetVersion("s", "1", includeDeleted: false));
+        Assert.Equal(CompatibilityLevel.Full, second.GetSubjectLevel("s", defaultToGlobal: false));
+        Assert.Equal(CompatibilityLevel.None, second.GetGlobalLevel());
+        Assert.Equal(["s"], second.GetSubjects(includeDeleted: false, prefix: null));
+        Assert.Equal(3, second.Register("third", V3NoDefault).Id);
+        Assert.False(File.Exists(Path.Combine(_dir, "schemas.json.tmp")));
+    }
+}
