@@ -1,0 +1,50 @@
+using Avro;
+using Avro.Generic;
+using Confluent.Kafka;
+using Confluent.Kafka.SyncOverAsync;
+using Confluent.SchemaRegistry;
+using Confluent.SchemaRegistry.Serdes;
+using Orders.IntegrationTests.Infrastructure;
+
+namespace Orders.IntegrationTests;
+
+/// <summary>Confluent's Avro serializer and deserializer, through Kafka on the local stack and our registry.</summary>
+[Collection(StackCollection.Name)]
+public sealed class AvroSerdeRoundTripTests(StackFixture fixture)
+{
+    private static readonly RecordSchema OrderSchema = (RecordSchema)Avro.Schema.Parse(
+        """{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"orderId","type":"string"},{"name":"product","type":"string"},{"name":"price","type":"double"}]}""");
+
+    [Fact]
+    public async Task ConfluentAvroSerdes_RoundTripRecordsThroughTheStack()
+    {
+        var topic = fixture.CreateTopic("serde");
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = fixture.RegistryUrl });
+        using (var producer = new ProducerBuilder<string, GenericRecord>(fixture.ProducerConfig())
+            .SetValueSerializer(new AvroSerializer<GenericRecord>(registry))
+            .Build())
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var record = new GenericRecord(OrderSchema);
+                record.Add("orderId", $"o-{i}");
+                record.Add("product", "widget");
+                record.Add("price", i + 0.5);
+                await producer.ProduceAsync(topic, new Message<string, GenericRecord> { Key = $"o-{i}", Value = record }, TestContext.Current.CancellationToken);
+            }
+        }
+
+        using var consumer = new ConsumerBuilder<string, GenericRecord>(fixture.ConsumerConfig(StackFixture.Unique("serde")))
+            .SetValueDeserializer(new AvroDeserializer<GenericRecord>(registry).AsSyncOverAsync())
+            .Build();
+        consumer.Subscribe(topic);
+        var results = KafkaTestClient.ConsumeAll(consumer, 20, TimeSpan.FromSeconds(30));
+        consumer.Close();
+
+        Assert.Equal(20, results.Count);
+        var prices = results.ToDictionary(r => (string)r.Message.Value["orderId"], r => (double)r.Message.Value["price"]);
+        Assert.Equal(Enumerable.Range(0, 20).Sum(i => i + 0.5), prices.Values.Sum());
+        Assert.Equal([1], await registry.GetSubjectVersionsAsync($"{topic}-value"));
+        Assert.All(results, r => Assert.Equal(0, r.Message.Value.Schema.Fullname.CompareTo("shop.Order")));
+    }
+}
