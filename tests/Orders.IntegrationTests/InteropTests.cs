@@ -1,0 +1,135 @@
+using System.Text.Json;
+using Avro.Generic;
+using Confluent.Kafka;
+using Confluent.Kafka.SyncOverAsync;
+using Confluent.SchemaRegistry;
+using Confluent.SchemaRegistry.Serdes;
+using Orders.IntegrationTests.Infrastructure;
+
+namespace Orders.IntegrationTests;
+
+/// <summary>Clients no one here wrote, in other processes, through the local stack.</summary>
+[Collection(StackCollection.Name)]
+public sealed class InteropTests(StackFixture fixture)
+{
+    private const string OrderSchema = """{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"orderId","type":"string"},{"name":"product","type":"string"},{"name":"price","type":"double"}]}""";
+    private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public void Kcat_ListsMetadata_WithTheAdvertisedRelayPorts()
+    {
+        var kcat = ExternalTool.RequireKcat();
+        var topic = fixture.CreateTopic("kcat-meta", partitions: 5);
+
+        var result = ExternalTool.Run(kcat, ["-b", fixture.BootstrapServers, "-L", "-m", "10"], ToolTimeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"topic \"{topic}\" with 5 partitions", result.StandardOutput, StringComparison.Ordinal);
+        foreach (var (port, index) in fixture.Stack.Kafka.Ports.Select((p, i) => (p, i)))
+        {
+            Assert.Contains($"broker {index + 1} at 127.0.0.1:{port}", result.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Kcat_Produces_AndOurConsumerReadsEveryRecord()
+    {
+        var kcat = ExternalTool.RequireKcat();
+        var topic = fixture.CreateTopic("kcat-produce");
+        var lines = string.Join('\n', Enumerable.Range(0, 50).Select(i => $"k{i}:v{i}")) + "\n";
+
+        var result = ExternalTool.Run(kcat, ["-b", fixture.BootstrapServers, "-P", "-t", topic, "-K:"], ToolTimeout, stdin: lines);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        using var consumer = new ConsumerBuilder<string, string>(fixture.ConsumerConfig(StackFixture.Unique("kcat"))).Build();
+        consumer.Subscribe(topic);
+        var records = KafkaTestClient.ConsumeAll(consumer, 50, TimeSpan.FromSeconds(30));
+        consumer.Close();
+
+        Assert.Equal(
+            Enumerable.Range(0, 50).Select(i => ($"k{i}", $"v{i}")).Order(),
+            records.Select(r => (r.Message.Key, r.Message.Value)).Order());
+    }
+
+    [Fact]
+    public async Task Kcat_Consumes_WhatOurProducerWrote()
+    {
+        var kcat = ExternalTool.RequireKcat();
+        var topic = fixture.CreateTopic("kcat-consume");
+        using (var producer = new ProducerBuilder<string, string>(fixture.ProducerConfig()).Build())
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await producer.ProduceAsync(topic, new Message<string, string> { Key = $"k{i}", Value = $"v{i}" }, TestContext.Current.CancellationToken);
+            }
+        }
+
+        var result = ExternalTool.Run(kcat, ["-b", fixture.BootstrapServers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k=%s\\n"], ToolTimeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            Enumerable.Range(0, 30).Select(i => $"k{i}=v{i}").Order(),
+            result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
+    }
+
+    [Fact]
+    public async Task PythonAvroProducer_RegistersAndProduces_AndConfluentDotnetReadsIt()
+    {
+        var python = ExternalTool.RequirePythonWithConfluentKafka();
+        var topic = fixture.CreateTopic("py-produce");
+        var schemaFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(schemaFile, OrderSchema, TestContext.Current.CancellationToken);
+
+        var result = ExternalTool.Run(python, [Script, "produce", fixture.BootstrapServers, fixture.RegistryUrl, topic, "40", schemaFile], ToolTimeout);
+        File.Delete(schemaFile);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var summary = JsonDocument.Parse(result.StandardOutput).RootElement;
+
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = fixture.RegistryUrl });
+        using var consumer = new ConsumerBuilder<string, GenericRecord>(fixture.ConsumerConfig(StackFixture.Unique("py")))
+            .SetKeyDeserializer(new AvroDeserializer<string>(registry).AsSyncOverAsync())
+            .SetValueDeserializer(new AvroDeserializer<GenericRecord>(registry).AsSyncOverAsync())
+            .Build();
+        consumer.Subscribe(topic);
+        var records = KafkaTestClient.ConsumeAll(consumer, 40, TimeSpan.FromSeconds(30));
+        consumer.Close();
+
+        Assert.Equal(40, records.Count);
+        Assert.All(records, r => Assert.Equal(r.Message.Key, (string)r.Message.Value["orderId"]));
+        Assert.Equal(summary.GetProperty("priceSum").GetDouble(), records.Sum(r => (double)r.Message.Value["price"]), precision: 6);
+        Assert.Equal([1], await registry.GetSubjectVersionsAsync($"{topic}-value"));
+    }
+
+    [Fact]
+    public async Task PythonAvroConsumer_ReadsWhatConfluentDotnetWrote()
+    {
+        var python = ExternalTool.RequirePythonWithConfluentKafka();
+        var topic = fixture.CreateTopic("py-consume");
+        var schema = (Avro.RecordSchema)Avro.Schema.Parse(OrderSchema);
+        using (var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = fixture.RegistryUrl }))
+        using (var producer = new ProducerBuilder<string, GenericRecord>(fixture.ProducerConfig())
+            .SetKeySerializer(new AvroSerializer<string>(registry))
+            .SetValueSerializer(new AvroSerializer<GenericRecord>(registry))
+            .Build())
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                var record = new GenericRecord(schema);
+                record.Add("orderId", $"net-{i}");
+                record.Add("product", "toaster");
+                record.Add("price", 2.0 * i);
+                await producer.ProduceAsync(topic, new Message<string, GenericRecord> { Key = $"net-{i}", Value = record }, TestContext.Current.CancellationToken);
+            }
+        }
+
+        var result = ExternalTool.Run(python, [Script, "consume", fixture.BootstrapServers, fixture.RegistryUrl, topic, "25", StackFixture.Unique("pygroup")], ToolTimeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var records = JsonDocument.Parse(result.StandardOutput).RootElement.EnumerateArray().ToList();
+        Assert.Equal(25, records.Count);
+        Assert.Equal(Enumerable.Range(0, 25).Sum(i => 2.0 * i), records.Sum(r => r.GetProperty("value").GetProperty("price").GetDouble()));
+        Assert.All(records, r => Assert.Equal(r.GetProperty("key").GetString(), r.GetProperty("value").GetProperty("orderId").GetString()));
+    }
+
+    private static string Script => Path.Combine(AppContext.BaseDirectory, "Interop", "avro_interop.py");
+}
