@@ -1,0 +1,38 @@
+namespace Orders.Contracts;
+
+/// <summary>Domain rules an order must meet to be processed; a violation sends it to the dead-letter topic.</summary>
+public static class OrderValidator
+{
+    public const int MaxIdLength = 64;
+
+    /// <returns>null when valid, else what is wrong, in one sentence.</returns>
+    public static string? Validate(Order order)
+    {
+        if (string.IsNullOrWhiteSpace(order.OrderId) || order.OrderId.Length > MaxIdLength)
+        {
+            return $"orderId must be 1 to {MaxIdLength} characters, not '{order.OrderId}'";
+        }
+
+        if (string.IsNullOrWhiteSpace(order.Product))
+        {
+            return "product is empty";
+        }
+
+        if (!double.IsFinite(order.Price) || order.Price <= 0)
+        {
+            return $"price must be a positive number, not {order.Price}";
+        }
+
+        if (order.Quantity < 1)
+        {
+            return $"quantity must be at least 1, not {order.Quantity}";
+        }
+
+        if (order.Currency.Length != 3 || !order.Currency.All(char.IsAsciiLetterUpper))
+        {
+            return $"currency must be a three-letter ISO 4217 code, not '{order.Currency}'";
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,39 @@
+namespace Orders.Processor;
+
+/// <summary>Bytes that can never become an order: bad magic byte, unknown schema id, undecodable Avro.</summary>
+public sealed class PoisonRecordException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A well-formed order that breaks a domain rule.</summary>
+public sealed class InvalidOrderException(string message) : Exception(message);
+
+/// <summary>The registry could not be asked (refused, timed out, 5xx): not the record's fault.</summary>
+public sealed class RegistryUnavailableException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>A failure the simulated downstream injects (<c>--fail-ratio</c>).</summary>
+public sealed class SimulatedTransientException(string message) : Exception(message);
+
+public enum FailureKind
+{
+    /// <summary>Dead-letter at once, no retry.</summary>
+    Poison,
+
+    /// <summary>Dead-letter at once, no retry.</summary>
+    Invalid,
+
+    /// <summary>Wait and retry for as long as it takes; never dead-letter.</summary>
+    RegistryUnavailable,
+
+    /// <summary>Retry with backoff up to the attempt limit, then dead-letter.</summary>
+    Transient,
+}
+
+public static class FailureClassifier
+{
+    public static FailureKind Classify(Exception exception) => exception switch
+    {
+        PoisonRecordException => FailureKind.Poison,
+        InvalidOrderException => FailureKind.Invalid,
+        RegistryUnavailableException => FailureKind.RegistryUnavailable,
+        _ => FailureKind.Transient,
+    };
+}

@@ -1,0 +1,345 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Contracts;
+
+namespace Orders.Processor;
+
+public sealed record ProcessorSummary(
+    long Processed,
+    long Retried,
+    long RegistryWaits,
+    IReadOnlyDictionary<string, long> DeadLettered,
+    AggregateSnapshot Aggregates,
+    TimeSpan Elapsed)
+{
+    public long DeadLetteredTotal => DeadLettered.Values.Sum();
+}
+
+/// <summary>
+/// The consume loop: consume, decode, validate, handle, aggregate, store the offset. A record's
+/// offset is stored only once it was processed or its dead-letter copy acknowledged. A record that
+/// must be retried pauses its partition and rewinds it to that record, so the loop keeps polling
+/// (no max.poll.interval.ms breach) and the partition's order is kept; other partitions go on.
+/// </summary>
+public sealed class OrderProcessor
+{
+    private readonly ConsumerConfig _consumerConfig;
+    private readonly ProducerConfig _deadLetterConfig;
+    private readonly ProcessorOptions _options;
+    private readonly OrderDecoder _decoder;
+    private readonly IOrderHandler _handler;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RetrySchedule _retrySchedule;
+    private readonly Dictionary<TopicPartition, RetryState> _retries = [];
+    private readonly Dictionary<string, long> _deadLettered = new(StringComparer.Ordinal)
+    {
+        [DeadLetterHeaders.ReasonPoison] = 0,
+        [DeadLetterHeaders.ReasonInvalid] = 0,
+        [DeadLetterHeaders.ReasonRetriesExhausted] = 0,
+    };
+
+    private long _processed;
+    private long _retried;
+    private long _registryWaits;
+
+    public OrderProcessor(
+        ConsumerConfig consumerConfig,
+        ProducerConfig deadLetterConfig,
+        ProcessorOptions options,
+        OrderDecoder decoder,
+        IOrderHandler handler,
+        TimeProvider time,
+        ILogger<OrderProcessor> logger)
+    {
+        _options = options;
+        _decoder = decoder;
+        _handler = handler;
+        _time = time;
+        _logger = logger;
+        _retrySchedule = new RetrySchedule(options.RetryBaseDelay, options.RetryMaxDelay, new Random(options.Seed));
+        Aggregator = new OrderAggregator(time);
+
+        _consumerConfig = new ConsumerConfig(new Dictionary<string, string>(consumerConfig))
+        {
+            GroupId = options.GroupId,
+            EnableAutoOffsetStore = false,
+            EnableAutoCommit = true,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+        };
+        _consumerConfig.AutoOffsetReset ??= AutoOffsetReset.Earliest;
+
+        _deadLetterConfig = new ProducerConfig(new Dictionary<string, string>(deadLetterConfig))
+        {
+            EnableIdempotence = true,
+            Acks = Acks.All,
+        };
+        _deadLetterConfig.MessageTimeoutMs ??= 30_000;
+    }
+
+    public OrderAggregator Aggregator { get; }
+
+    public long Processed => Interlocked.Read(ref _processed);
+
+    public long Retried => Interlocked.Read(ref _retried);
+
+    public IReadOnlyDictionary<string, long> DeadLettered
+    {
+        get
+        {
+            lock (_deadLettered)
+            {
+                return new Dictionary<string, long>(_deadLettered);
+            }
+        }
+    }
+
+    /// <summary>Runs until cancelled (or idle for <see cref="ProcessorOptions.UntilIdle"/>); then commits and closes.</summary>
+    /// <exception cref="KafkaException">A fatal client error.</exception>
+    public async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        Exception? fatal = null;
+        using var deadLetters = new ProducerBuilder<byte[]?, byte[]?>(_deadLetterConfig)
+            .SetErrorHandler((_, e) => Log.KafkaError(_logger, e.Code, e.Reason))
+            .Build();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_consumerConfig)
+            .SetErrorHandler((_, e) =>
+            {
+                Log.KafkaError(_logger, e.Code, e.Reason);
+                if (e.IsFatal)
+                {
+                    fatal = new KafkaException(e);
+                }
+            })
+            .SetPartitionsAssignedHandler((_, partitions) => Log.Assigned(_logger, Describe(partitions)))
+            .SetPartitionsRevokedHandler((c, partitions) =>
+            {
+                Log.Revoked(_logger, Describe(partitions.Select(p => p.TopicPartition)));
+                Commit(c);
+                Forget(partitions.Select(p => p.TopicPartition));
+            })
+            .SetPartitionsLostHandler((_, partitions) =>
+            {
+                Log.Lost(_logger, Describe(partitions.Select(p => p.TopicPartition)));
+                Forget(partitions.Select(p => p.TopicPartition));
+            })
+            .Build();
+
+        consumer.Subscribe(_options.Topic);
+        Log.Subscribed(_logger, _options.Topic, _options.GroupId);
+        var lastRecordAt = _time.GetTimestamp();
+        var lastStatusAt = _time.GetTimestamp();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && fatal is null)
+            {
+                ResumeDuePartitions(consumer);
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (_time.GetElapsedTime(lastStatusAt) >= _options.StatusInterval)
+                {
+                    LogStatus(started);
+                    lastStatusAt = _time.GetTimestamp();
+                }
+
+                if (result is null || result.IsPartitionEOF)
+                {
+                    if (_options.UntilIdle is { } idle && _retries.Count == 0 && _time.GetElapsedTime(lastRecordAt) >= idle)
+                    {
+                        Log.Idle(_logger, idle.TotalSeconds);
+                        break;
+                    }
+
+                    continue;
+                }
+
+                lastRecordAt = _time.GetTimestamp();
+                // The record in hand is finished even if shutdown was requested meanwhile.
+                await ProcessAsync(consumer, deadLetters, result);
+            }
+        }
+        finally
+        {
+            Commit(consumer);
+            consumer.Close();
+            deadLetters.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        if (fatal is not null)
+        {
+            throw fatal;
+        }
+
+        LogStatus(started);
+        return new ProcessorSummary(Processed, Retried, Interlocked.Read(ref _registryWaits), DeadLettered, Aggregator.Snapshot(), _time.GetElapsedTime(started));
+    }
+
+    private async Task ProcessAsync(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[]?, byte[]?> deadLetters, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var failures = _retries.TryGetValue(record.TopicPartition, out var state) && state.Offset == record.Offset ? state.Failures : 0;
+        var attempt = failures + 1;
+        try
+        {
+            var order = await _decoder.DecodeAsync(record.Message.Value);
+            if (OrderValidator.Validate(order) is { } problem)
+            {
+                throw new InvalidOrderException(problem);
+            }
+
+            await _handler.HandleAsync(order, CancellationToken.None);
+            Aggregator.Record(record.Partition.Value, order);
+            Interlocked.Increment(ref _processed);
+            Done(consumer, record);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            var kind = FailureClassifier.Classify(error);
+            switch (kind)
+            {
+                case FailureKind.RegistryUnavailable:
+                    // Not the record's fault: wait for the registry however long it takes; attempts are not spent.
+                    Interlocked.Increment(ref _registryWaits);
+                    var waits = (state is not null && state.Offset == record.Offset ? state.RegistryWaits : 0) + 1;
+                    var wait = _retrySchedule.DelayAfter(waits);
+                    Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)wait.TotalMilliseconds, error.Message);
+                    Rewind(consumer, record, failures, wait, waits);
+                    break;
+                case FailureKind.Transient when attempt < _options.MaxAttempts:
+                    Interlocked.Increment(ref _retried);
+                    var delay = _retrySchedule.DelayAfter(attempt);
+                    Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)delay.TotalMilliseconds, attempt, error.Message);
+                    Rewind(consumer, record, attempt, delay, registryWaits: 0);
+                    break;
+                default:
+                    await DeadLetterAsync(consumer, deadLetters, record, kind, error, attempt, failures);
+                    break;
+            }
+        }
+    }
+
+    private async Task DeadLetterAsync(
+        IConsumer<byte[]?, byte[]?> consumer,
+        IProducer<byte[]?, byte[]?> deadLetters,
+        ConsumeResult<byte[]?, byte[]?> record,
+        FailureKind kind,
+        Exception error,
+        int attempt,
+        int failures)
+    {
+        var reason = DeadLetterMessages.ReasonFor(kind);
+        var message = DeadLetterMessages.Build(record, _options.GroupId, reason, error, attempt, _time.GetUtcNow());
+        try
+        {
+            await deadLetters.ProduceAsync(_options.DeadLetterTopic, message);
+        }
+        catch (Exception dlqError) when (dlqError is KafkaException or ProduceException<byte[]?, byte[]?>)
+        {
+            // Without an acknowledged copy the offset must not move: rewind and try the record again later.
+            Log.DeadLetterFailed(_logger, record.Topic, record.Partition.Value, record.Offset.Value, dlqError.Message);
+            Rewind(consumer, record, failures, _retrySchedule.MaxDelay, registryWaits: 0);
+            return;
+        }
+
+        lock (_deadLettered)
+        {
+            _deadLettered[reason]++;
+        }
+
+        Log.DeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
+        Done(consumer, record);
+    }
+
+    private void Done(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        _retries.Remove(record.TopicPartition);
+        consumer.StoreOffset(record);
+    }
+
+    private void Rewind(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record, int failures, TimeSpan delay, int registryWaits)
+    {
+        _retries[record.TopicPartition] = new RetryState(record.Offset, failures)
+        {
+            RegistryWaits = registryWaits,
+            ResumeAt = _time.GetUtcNow() + delay,
+        };
+        consumer.Pause([record.TopicPartition]);
+        consumer.Seek(record.TopicPartitionOffset);
+    }
+
+    private void ResumeDuePartitions(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        if (_retries.Count == 0)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        List<TopicPartition>? due = null;
+        foreach (var (partition, state) in _retries)
+        {
+            if (state.Paused && state.ResumeAt <= now)
+            {
+                state.Paused = false;
+                (due ??= []).Add(partition);
+            }
+        }
+
+        if (due is not null)
+        {
+            consumer.Resume(due);
+        }
+    }
+
+    private void Forget(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            _retries.Remove(partition);
+        }
+    }
+
+    private void Commit(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        try
+        {
+            consumer.Commit();
+        }
+        catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_NoOffset)
+        {
+            // Nothing stored since the last commit.
+        }
+        catch (KafkaException e)
+        {
+            Log.CommitFailed(_logger, e.Error.Reason);
+        }
+    }
+
+    private void LogStatus(long started)
+    {
+        var snapshot = Aggregator.Snapshot();
+        var seconds = Math.Max(_time.GetElapsedTime(started).TotalSeconds, 0.001);
+        Log.Status(
+            _logger,
+            Processed,
+            Retried,
+            DeadLettered.Values.Sum(),
+            Format(snapshot.Overall.Mean),
+            Format(snapshot.LastMinute.Mean),
+            (Processed / seconds).ToString("F1", CultureInfo.InvariantCulture));
+    }
+
+    private static string Format(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "n/a";
+
+    private static string Describe(IEnumerable<TopicPartition> partitions) =>
+        string.Join(", ", partitions.Select(p => $"{p.Topic}[{p.Partition.Value}]"));
+
+    private sealed class RetryState(Offset offset, int failures)
+    {
+        public Offset Offset { get; } = offset;
+        public int Failures { get; } = failures;
+        public int RegistryWaits { get; init; }
+        public DateTimeOffset ResumeAt { get; init; }
+        public bool Paused { get; set; } = true;
+    }
+}
