@@ -14,6 +14,9 @@ public static class OrdersCli
     {
         var root = new RootCommand("Order processing on Apache Kafka: local stack, producer, processor and demo.");
         root.Subcommands.Add(StackCommand.Build(stdout, stderr));
+        root.Subcommands.Add(ProduceCommand.Build(stdout, stderr));
+        root.Subcommands.Add(ConsumeCommand.Build(stdout, stderr));
+        root.Subcommands.Add(DemoCommand.Build(stdout, stderr));
         return root;
     }
 

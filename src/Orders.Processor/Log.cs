@@ -19,7 +19,7 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Warning, "Dead-lettered {Topic}[{Partition}]@{Offset} as {Reason}: {Error}")]
     public static partial void DeadLettered(ILogger logger, string topic, int partition, long offset, string reason, string error);
 
-    [LoggerMessage(6, LogLevel.Information, "Retrying {Topic}[{Partition}]@{Offset} in {DelayMs} ms (attempt {Attempt} failed: {Error})")]
+    [LoggerMessage(6, LogLevel.Debug, "Retrying {Topic}[{Partition}]@{Offset} in {DelayMs} ms (attempt {Attempt} failed: {Error})")]
     public static partial void Retrying(ILogger logger, string topic, int partition, long offset, long delayMs, int attempt, string error);
 
     [LoggerMessage(7, LogLevel.Warning, "Schema Registry unavailable; {Topic}[{Partition}] waits {DelayMs} ms and tries again: {Error}")]

@@ -56,4 +56,52 @@ internal static class CliOptions
             return false;
         }
     }
+
+    /// <summary>A duration given in (possibly fractional) seconds; must be positive.</summary>
+    public static Option<TimeSpan?> Seconds(string name, string description)
+    {
+        var option = new Option<TimeSpan?>(name)
+        {
+            Description = description + " (seconds)",
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                    || !double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+                {
+                    result.AddError($"{name} must be a positive number of seconds, not '{text}'");
+                    return null;
+                }
+
+                return TimeSpan.FromSeconds(seconds);
+            },
+        };
+        return option;
+    }
+
+    public static Option<double?> PositiveDouble(string name, string description)
+    {
+        var option = new Option<double?>(name) { Description = description };
+        option.Validators.Add(result =>
+        {
+            if (TryGetValue<double?>(result, out var value) && value is { } v && (!double.IsFinite(v) || v <= 0))
+            {
+                result.AddError($"{name} must be a positive number, not {v}");
+            }
+        });
+        return option;
+    }
+
+    public static Option<double> Ratio(string name, string description)
+    {
+        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => 0 };
+        option.Validators.Add(result =>
+        {
+            if (TryGetValue<double>(result, out var value) && (!double.IsFinite(value) || value < 0 || value > 1))
+            {
+                result.AddError($"{name} must be between 0 and 1, not {value}");
+            }
+        });
+        return option;
+    }
 }

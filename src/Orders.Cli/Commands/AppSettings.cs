@@ -1,0 +1,152 @@
+using System.CommandLine;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Orders.Contracts;
+
+namespace Orders.Cli.Commands;
+
+/// <summary>
+/// Settings shared by the verbs. Precedence, lowest first: built-in defaults, appsettings.json
+/// (beside the executable, then in the working directory), environment variables
+/// (<c>Kafka__BootstrapServers</c>, <c>SchemaRegistry__Url</c>, any <c>Kafka__linger.ms</c>), flags.
+/// The <c>Kafka</c> section is bound straight into the client configs, so any librdkafka property works.
+/// </summary>
+internal sealed class AppSettings
+{
+    private AppSettings(IConfiguration configuration, string topic, bool json)
+    {
+        Configuration = configuration;
+        Topic = topic;
+        Json = json;
+    }
+
+    public IConfiguration Configuration { get; }
+
+    public string Topic { get; }
+
+    public bool Json { get; }
+
+    public string BootstrapServers => Configuration["Kafka:BootstrapServers"]!;
+
+    public string SchemaRegistryUrl => Configuration["SchemaRegistry:Url"]!;
+
+    public static Option<string?> BootstrapServersOption() => new("--bootstrap-servers") { Description = "Kafka bootstrap servers (default localhost:9092)." };
+
+    public static Option<string?> SchemaRegistryOption()
+    {
+        var option = new Option<string?>("--schema-registry") { Description = "Schema Registry URL (default http://localhost:8081)." };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } url && ValidateUrl(url) is { } error)
+            {
+                result.AddError(error);
+            }
+        });
+        return option;
+    }
+
+    public static Option<string> TopicOption() => new("--topic") { Description = "The orders topic.", DefaultValueFactory = _ => Topics.Orders };
+
+    public static Option<bool> JsonOption() => new("--json") { Description = "Print exactly one JSON document, the run's summary, on stdout; logs go to stderr." };
+
+    /// <returns>The settings, or an error message for bad configuration.</returns>
+    public static (AppSettings? Settings, string? Error) Load(string? bootstrapServers, string? schemaRegistry, string topic, bool json)
+    {
+        var overrides = new Dictionary<string, string?>();
+        if (bootstrapServers is not null)
+        {
+            overrides["Kafka:BootstrapServers"] = bootstrapServers;
+        }
+
+        if (schemaRegistry is not null)
+        {
+            overrides["SchemaRegistry:Url"] = schemaRegistry;
+        }
+
+        IConfiguration configuration;
+        try
+        {
+            configuration = new ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Kafka:BootstrapServers"] = "localhost:9092",
+                    ["SchemaRegistry:Url"] = "http://localhost:8081",
+                })
+                .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+                .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
+                .AddEnvironmentVariables()
+                .AddInMemoryCollection(overrides)
+                .Build();
+        }
+        catch (InvalidDataException e)
+        {
+            return (null, $"bad appsettings.json: {e.Message}");
+        }
+
+        if (string.IsNullOrWhiteSpace(configuration["Kafka:BootstrapServers"]))
+        {
+            return (null, "Kafka bootstrap servers are empty: set --bootstrap-servers or Kafka__BootstrapServers");
+        }
+
+        if (ValidateUrl(configuration["SchemaRegistry:Url"] ?? "") is { } urlError)
+        {
+            return (null, urlError);
+        }
+
+        if (string.IsNullOrWhiteSpace(topic))
+        {
+            return (null, "--topic must not be empty");
+        }
+
+        return (new AppSettings(configuration, topic, json), null);
+    }
+
+    public ProducerConfig ProducerConfig() => Bind(new ProducerConfig());
+
+    public ConsumerConfig ConsumerConfig() => Bind(new ConsumerConfig());
+
+    public CachedSchemaRegistryClient SchemaRegistryClient() => new(new SchemaRegistryConfig
+    {
+        Url = SchemaRegistryUrl,
+        RequestTimeoutMs = 5000,
+    });
+
+    public ILoggerFactory CreateLoggerFactory() => LoggerFactory.Create(builder => builder
+        .AddConfiguration(Configuration.GetSection("Logging"))
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        })
+        // Logs never mix with the summary on stdout.
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+
+    private T Bind<T>(T config)
+        where T : ClientConfig
+    {
+        var section = Configuration.GetSection("Kafka");
+        foreach (var setting in section.AsEnumerable(makePathsRelative: true))
+        {
+            if (setting.Value is null)
+            {
+                continue;
+            }
+
+            // librdkafka's own names (linger.ms) pass through; .NET names (BootstrapServers) map to them.
+            var key = setting.Key.Contains('.', StringComparison.Ordinal) ? setting.Key : ToLibrdkafkaName(setting.Key);
+            config.Set(key, setting.Value);
+        }
+
+        return config;
+    }
+
+    private static string ToLibrdkafkaName(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "." : "") + char.ToLowerInvariant(c) : c.ToString()));
+
+    private static string? ValidateUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
+            ? null
+            : $"schema registry URL '{url}' is not an absolute http(s) URL";
+}

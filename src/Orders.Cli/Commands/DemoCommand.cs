@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Orders.LocalStack;
+using Orders.Processor;
+using Orders.Producer;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Orders.Cli.Commands;
+
+/// <summary><c>orders demo</c>: the local stack, the processor and the producer in one process, with a live view.</summary>
+internal static class DemoCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var duration = CliOptions.Seconds("--duration", "Stop after this many seconds (default: until Ctrl+C).");
+        var rate = CliOptions.PositiveDouble("--rate", "Orders per second (default 50).");
+        var invalidRatio = CliOptions.Ratio("--invalid-ratio", "Share of invalid orders (default 0.02).");
+        var failRatio = CliOptions.Ratio("--fail-ratio", "Share of handler calls that fail transiently (default 0.05).");
+        var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the local Kafka broker.");
+        var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the local Schema Registry.");
+        var seed = new Option<int>("--seed") { Description = "Seed of the generator and the failure simulation.", DefaultValueFactory = _ => 42 };
+        var json = AppSettings.JsonOption();
+        invalidRatio.DefaultValueFactory = _ => 0.02;
+        failRatio.DefaultValueFactory = _ => 0.05;
+
+        var command = new Command("demo", "Local stack, processor and producer in one process, with a live view of the running averages.")
+        {
+            duration, rate, invalidRatio, failRatio, kafkaPort, registryPort, seed, json,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var stackOptions = new LocalStackOptions { KafkaPort = parseResult.GetValue(kafkaPort), RegistryPort = parseResult.GetValue(registryPort) };
+            await using var stack = await StackCommand.StartAsync(stackOptions, stderr, cancellationToken);
+            if (stack is null)
+            {
+                return OrdersCli.ExitUsage;
+            }
+
+            var (settings, error) = AppSettings.Load(stack.BootstrapServers, stack.SchemaRegistryUrl, stackOptions.Topic, parseResult.GetValue(json));
+            if (settings is null)
+            {
+                await stderr.WriteLineAsync($"orders: {error}");
+                return OrdersCli.ExitUsage;
+            }
+
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (parseResult.GetValue(duration) is { } limit)
+            {
+                stop.CancelAfter(limit);
+            }
+
+            using var loggers = settings.Json ? settings.CreateLoggerFactory() : LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Error).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+            using var registryClient = settings.SchemaRegistryClient();
+            var seedValue = parseResult.GetValue(seed);
+            var processorOptions = new ProcessorOptions { Topic = settings.Topic, FailRatio = parseResult.GetValue(failRatio), Seed = seedValue, StatusInterval = TimeSpan.FromSeconds(5) };
+            var processor = ConsumeCommand.Create(settings, processorOptions, registryClient, loggers);
+            var publisher = new OrderPublisher(
+                settings.ProducerConfig(),
+                registryClient,
+                new ProducerOptions { Topic = settings.Topic, Rate = parseResult.GetValue(rate) ?? 50, InvalidRatio = parseResult.GetValue(invalidRatio), Seed = seedValue },
+                TimeProvider.System,
+                loggers.CreateLogger<OrderPublisher>());
+
+            var processing = Task.Run(() => processor.RunAsync(stop.Token), CancellationToken.None);
+            var producing = Task.Run(() => publisher.RunAsync(stop.Token), CancellationToken.None);
+
+            if (!settings.Json)
+            {
+                await stdout.WriteLineAsync($"Local stack: Kafka {stack.BootstrapServers}, Schema Registry {stack.SchemaRegistryUrl}. Ctrl+C stops the demo.");
+                await ShowLiveAsync(processor, publisher, Task.WhenAll(processing, producing));
+            }
+
+            // Both stop together; the summary says how far each got.
+            var produced = await producing;
+            var processed = await processing;
+            await stdout.WriteLineAsync(settings.Json
+                ? Summaries.ToJson(produced, processed)
+                : Summaries.ToText(produced) + Environment.NewLine + Summaries.ToText(processed));
+            return OrdersCli.ExitOk;
+        });
+        return command;
+    }
+
+    private static async Task ShowLiveAsync(OrderProcessor processor, OrderPublisher publisher, Task finished)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        await AnsiConsole.Live(Render(processor, publisher, started)).AutoClear(false).StartAsync(async context =>
+        {
+            while (!finished.IsCompleted)
+            {
+                await Task.WhenAny(finished, Task.Delay(TimeSpan.FromMilliseconds(500)));
+                context.UpdateTarget(Render(processor, publisher, started));
+            }
+        });
+    }
+
+    private static IRenderable Render(OrderProcessor processor, OrderPublisher publisher, long started)
+    {
+        var snapshot = processor.Aggregator.Snapshot();
+        var seconds = Math.Max(TimeProvider.System.GetElapsedTime(started).TotalSeconds, 0.001);
+        var deadLettered = processor.DeadLettered;
+
+        var totals = new Table().Border(TableBorder.Rounded).Title("[bold]orders demo[/]").AddColumn("").AddColumn(new TableColumn("").RightAligned()).HideHeaders();
+        totals.AddRow("produced", publisher.Produced.ToString(CultureInfo.InvariantCulture));
+        totals.AddRow("processed", processor.Processed.ToString(CultureInfo.InvariantCulture));
+        totals.AddRow("orders/s", (processor.Processed / seconds).ToString("F1", CultureInfo.InvariantCulture));
+        totals.AddRow("average price", Money(snapshot.Overall.Mean));
+        totals.AddRow("average, last minute", Money(snapshot.LastMinute.Mean));
+        totals.AddRow("retries", processor.Retried.ToString(CultureInfo.InvariantCulture));
+        foreach (var (reason, count) in deadLettered)
+        {
+            totals.AddRow($"dead letters: {reason}", count.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var products = new Table().Border(TableBorder.Rounded).Title("per product")
+            .AddColumn("product").AddColumn(new TableColumn("orders").RightAligned()).AddColumn(new TableColumn("mean").RightAligned())
+            .AddColumn(new TableColumn("min").RightAligned()).AddColumn(new TableColumn("max").RightAligned());
+        foreach (var (product, stats) in snapshot.Products)
+        {
+            products.AddRow(Markup.Escape(product), stats.Count.ToString(CultureInfo.InvariantCulture), Money(stats.Mean), Money(stats.Min), Money(stats.Max));
+        }
+
+        return new Rows(totals, products);
+    }
+
+    private static string Money(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "-";
+}

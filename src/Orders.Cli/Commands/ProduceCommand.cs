@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Orders.Producer;
+
+namespace Orders.Cli.Commands;
+
+/// <summary><c>orders produce</c>: publishes random orders until a limit or Ctrl+C.</summary>
+internal static class ProduceCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var bootstrap = AppSettings.BootstrapServersOption();
+        var registry = AppSettings.SchemaRegistryOption();
+        var topic = AppSettings.TopicOption();
+        var json = AppSettings.JsonOption();
+        var count = new Option<long?>("--count") { Description = "Stop after this many orders." };
+        count.Validators.Add(r => { if (r.GetValueOrDefault<long?>() is < 0) { r.AddError($"--count must not be negative, not {r.GetValueOrDefault<long?>()}"); } });
+        var duration = CliOptions.Seconds("--duration", "Stop after this many seconds.");
+        var rate = CliOptions.PositiveDouble("--rate", "Orders per second (default: as fast as possible).");
+        var invalidRatio = CliOptions.Ratio("--invalid-ratio", "Share of orders made to fail validation, to show the dead-letter path (0 to 1).");
+        var seed = new Option<int>("--seed") { Description = "Seed of the order generator.", DefaultValueFactory = _ => 42 };
+
+        var command = new Command("produce", "Publish random orders as Avro, idempotently, until --count, --duration or Ctrl+C.")
+        {
+            bootstrap, registry, topic, json, count, duration, rate, invalidRatio, seed,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var (settings, error) = AppSettings.Load(parseResult.GetValue(bootstrap), parseResult.GetValue(registry), parseResult.GetValue(topic)!, parseResult.GetValue(json));
+            if (settings is null)
+            {
+                await stderr.WriteLineAsync($"orders: {error}");
+                return OrdersCli.ExitUsage;
+            }
+
+            var options = new ProducerOptions
+            {
+                Topic = settings.Topic,
+                Count = parseResult.GetValue(count),
+                Duration = parseResult.GetValue(duration),
+                Rate = parseResult.GetValue(rate),
+                InvalidRatio = parseResult.GetValue(invalidRatio),
+                Seed = parseResult.GetValue(seed),
+            };
+
+            using var loggers = settings.CreateLoggerFactory();
+            using var registryClient = settings.SchemaRegistryClient();
+            var publisher = new OrderPublisher(settings.ProducerConfig(), registryClient, options, TimeProvider.System, loggers.CreateLogger<OrderPublisher>());
+            var summary = await publisher.RunAsync(cancellationToken);
+            await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
+            return summary.Failed == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
+        });
+        return command;
+    }
+}
