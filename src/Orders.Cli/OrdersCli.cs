@@ -30,7 +30,8 @@ public static class OrdersCli
             return ExitUsage;
         }
 
-        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };
+        // On SIGINT/SIGTERM the verbs finish the record in hand, commit and close; give them time to.
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
         return await parseResult.InvokeAsync(configuration);
     }
 }

@@ -46,9 +46,11 @@ public sealed class RegistryServer : IAsyncDisposable
 
     public SchemaStore Store { get; }
 
-    public static async Task<RegistryServer> StartAsync(RegistryOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    /// <param name="store">An existing store to serve (e.g. to restart on the same state); by default a new one.</param>
+    public static async Task<RegistryServer> StartAsync(
+        RegistryOptions options, SchemaStore? store = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
-        var store = new SchemaStore(options.DataDirectory);
+        store ??= new SchemaStore(options.DataDirectory);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(RegistryServer).Assembly.GetName().Name });
         builder.Logging.ClearProviders();
         if (loggerFactory is not null)

@@ -104,4 +104,17 @@ internal static class CliOptions
         });
         return option;
     }
+
+    public static Option<long?> NonNegativeLong(string name, string description)
+    {
+        var option = new Option<long?>(name) { Description = description };
+        option.Validators.Add(result =>
+        {
+            if (TryGetValue<long?>(result, out var value) && value is < 0)
+            {
+                result.AddError($"{name} must not be negative, not {value}");
+            }
+        });
+        return option;
+    }
 }

@@ -13,8 +13,7 @@ internal static class ProduceCommand
         var registry = AppSettings.SchemaRegistryOption();
         var topic = AppSettings.TopicOption();
         var json = AppSettings.JsonOption();
-        var count = new Option<long?>("--count") { Description = "Stop after this many orders." };
-        count.Validators.Add(r => { if (r.GetValueOrDefault<long?>() is < 0) { r.AddError($"--count must not be negative, not {r.GetValueOrDefault<long?>()}"); } });
+        var count = CliOptions.NonNegativeLong("--count", "Stop after this many orders.");
         var duration = CliOptions.Seconds("--duration", "Stop after this many seconds.");
         var rate = CliOptions.PositiveDouble("--rate", "Orders per second (default: as fast as possible).");
         var invalidRatio = CliOptions.Ratio("--invalid-ratio", "Share of orders made to fail validation, to show the dead-letter path (0 to 1).");

@@ -1,0 +1,58 @@
+using Orders.Cli;
+
+namespace Orders.UnitTests;
+
+/// <summary>Bad input on the command line: one line on stderr naming the problem, exit code 2, nothing started.</summary>
+public sealed class CliParsingTests
+{
+    [Theory]
+    [InlineData("produce", "--no-such-flag")]
+    [InlineData("produce", "--count", "-5")]
+    [InlineData("produce", "--count", "many")]
+    [InlineData("produce", "--rate", "0")]
+    [InlineData("produce", "--rate", "-1")]
+    [InlineData("produce", "--duration", "-2")]
+    [InlineData("produce", "--duration", "soon")]
+    [InlineData("produce", "--invalid-ratio", "1.5")]
+    [InlineData("produce", "--schema-registry", "not a url")]
+    [InlineData("produce", "--schema-registry", "ftp://localhost:8081")]
+    [InlineData("consume", "--max-attempts", "0")]
+    [InlineData("consume", "--until-idle", "0")]
+    [InlineData("consume", "--fail-ratio", "-0.1")]
+    [InlineData("consume", "--group", "")]
+    [InlineData("consume", "--topic", "")]
+    [InlineData("consume", "--retry-delay-ms", "0")]
+    [InlineData("demo", "--rate", "fast")]
+    [InlineData("demo", "--kafka-port", "0")]
+    [InlineData("nonsense")]
+    public async Task BadInput_OneLineError_Exit2(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = await OrdersCli.RunAsync(args, stdout, stderr);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("orders: ", line, StringComparison.Ordinal);
+        Assert.Equal("", stdout.ToString());
+    }
+
+    [Fact]
+    public async Task BadUrl_InTheEnvironment_IsRejectedLikeAFlag()
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable("SchemaRegistry__Url", "localhost-without-scheme");
+        try
+        {
+            var exit = await OrdersCli.RunAsync(["produce", "--count", "1"], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            Assert.Contains("localhost-without-scheme", stderr.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SchemaRegistry__Url", null);
+        }
+    }
+}
