@@ -40,6 +40,9 @@ public sealed class OrderProcessor
         [DeadLetterHeaders.ReasonRetriesExhausted] = 0,
     };
 
+    private static readonly TimeSpan MaxPollWait = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan FirstAssignmentWait = TimeSpan.FromSeconds(60);
+
     private long _processed;
     private long _retried;
     private long _registryWaits;
@@ -66,9 +69,21 @@ public sealed class OrderProcessor
             GroupId = options.GroupId,
             EnableAutoOffsetStore = false,
             EnableAutoCommit = true,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         };
+        if (!string.Equals(_consumerConfig.Get("group.protocol"), "consumer", StringComparison.OrdinalIgnoreCase))
+        {
+            // The classic protocol, incrementally. (With KIP-848's group.protocol=consumer the broker
+            // assigns, and neither setting is allowed.)
+            _consumerConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+            // librdkafka's 45 s default makes a crashed member hold its partitions for 45 s; and the
+            // mock cluster makes any newcomer to a group wait session.timeout.ms - 1 s (measured).
+            _consumerConfig.SessionTimeoutMs ??= 10_000;
+        }
         _consumerConfig.AutoOffsetReset ??= AutoOffsetReset.Earliest;
+        // A resumed partition waits for the broker's outstanding long-poll fetch to return; a short
+        // wait keeps a retry's extra latency near its backoff (measured on the mock: 400 orders with 245 retries
+        // took 28 s at the default 500 ms, 6 s at 50 ms). Override with Kafka:fetch.wait.max.ms.
+        _consumerConfig.FetchWaitMaxMs ??= 100;
 
         _deadLetterConfig = new ProducerConfig(new Dictionary<string, string>(deadLetterConfig))
         {
@@ -101,6 +116,8 @@ public sealed class OrderProcessor
     {
         var started = _time.GetTimestamp();
         Exception? fatal = null;
+        var assigned = false;
+        var idleSince = started;
         using var deadLetters = new ProducerBuilder<byte[]?, byte[]?>(_deadLetterConfig)
             .SetErrorHandler((_, e) => Log.KafkaError(_logger, e.Code, e.Reason))
             .Build();
@@ -113,7 +130,12 @@ public sealed class OrderProcessor
                     fatal = new KafkaException(e);
                 }
             })
-            .SetPartitionsAssignedHandler((_, partitions) => Log.Assigned(_logger, Describe(partitions)))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                Log.Assigned(_logger, Describe(partitions));
+                assigned = true;
+                idleSince = _time.GetTimestamp();
+            })
             .SetPartitionsRevokedHandler((c, partitions) =>
             {
                 Log.Revoked(_logger, Describe(partitions.Select(p => p.TopicPartition)));
@@ -129,14 +151,12 @@ public sealed class OrderProcessor
 
         consumer.Subscribe(_options.Topic);
         Log.Subscribed(_logger, _options.Topic, _options.GroupId);
-        var lastRecordAt = _time.GetTimestamp();
         var lastStatusAt = _time.GetTimestamp();
         try
         {
             while (!cancellationToken.IsCancellationRequested && fatal is null)
             {
-                ResumeDuePartitions(consumer);
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                var result = consumer.Consume(ResumeDuePartitions(consumer));
                 if (_time.GetElapsedTime(lastStatusAt) >= _options.StatusInterval)
                 {
                     LogStatus(started);
@@ -145,7 +165,7 @@ public sealed class OrderProcessor
 
                 if (result is null || result.IsPartitionEOF)
                 {
-                    if (_options.UntilIdle is { } idle && _retries.Count == 0 && _time.GetElapsedTime(lastRecordAt) >= idle)
+                    if (_options.UntilIdle is { } idle && _retries.Count == 0 && IsIdle(idle, _time.GetElapsedTime(idleSince), assigned))
                     {
                         Log.Idle(_logger, idle.TotalSeconds);
                         break;
@@ -154,7 +174,7 @@ public sealed class OrderProcessor
                     continue;
                 }
 
-                lastRecordAt = _time.GetTimestamp();
+                idleSince = _time.GetTimestamp();
                 // The record in hand is finished even if shutdown was requested meanwhile.
                 await ProcessAsync(consumer, deadLetters, result);
             }
@@ -174,6 +194,14 @@ public sealed class OrderProcessor
         LogStatus(started);
         return new ProcessorSummary(Processed, Retried, Interlocked.Read(ref _registryWaits), DeadLettered, Aggregator.Snapshot(), _time.GetElapsedTime(started));
     }
+
+    /// <summary>
+    /// Idle means no record for <paramref name="idle"/> since the last record or assignment; before the
+    /// first assignment the processor waits at least <see cref="FirstAssignmentWait"/>, as joining a group
+    /// can take a while (a rebalance; on the mock cluster, session.timeout.ms).
+    /// </summary>
+    private static bool IsIdle(TimeSpan idle, TimeSpan quietFor, bool assigned) =>
+        quietFor >= (assigned || idle >= FirstAssignmentWait ? idle : FirstAssignmentWait);
 
     private async Task ProcessAsync(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[]?, byte[]?> deadLetters, ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -267,21 +295,33 @@ public sealed class OrderProcessor
         consumer.Seek(record.TopicPartitionOffset);
     }
 
-    private void ResumeDuePartitions(IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>Resumes the partitions whose backoff has passed.</summary>
+    /// <returns>How long the next poll may block: until the next backoff ends, at most <see cref="MaxPollWait"/>.</returns>
+    private TimeSpan ResumeDuePartitions(IConsumer<byte[]?, byte[]?> consumer)
     {
         if (_retries.Count == 0)
         {
-            return;
+            return MaxPollWait;
         }
 
         var now = _time.GetUtcNow();
+        var wait = MaxPollWait;
         List<TopicPartition>? due = null;
         foreach (var (partition, state) in _retries)
         {
-            if (state.Paused && state.ResumeAt <= now)
+            if (!state.Paused)
+            {
+                continue;
+            }
+
+            if (state.ResumeAt <= now)
             {
                 state.Paused = false;
                 (due ??= []).Add(partition);
+            }
+            else if (state.ResumeAt - now < wait)
+            {
+                wait = state.ResumeAt - now;
             }
         }
 
@@ -289,6 +329,8 @@ public sealed class OrderProcessor
         {
             consumer.Resume(due);
         }
+
+        return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
     }
 
     private void Forget(IEnumerable<TopicPartition> partitions)

@@ -15,7 +15,7 @@ internal static class ConsumeCommand
         var topic = AppSettings.TopicOption();
         var json = AppSettings.JsonOption();
         var group = new Option<string>("--group") { Description = "Consumer group.", DefaultValueFactory = _ => ProcessorOptions.DefaultGroup };
-        var untilIdle = CliOptions.Seconds("--until-idle", "Exit after this many seconds without records.");
+        var untilIdle = CliOptions.Seconds("--until-idle", "Exit after this many seconds without records (waiting at least 60 s for the first partition assignment).");
         var maxAttempts = CliOptions.Positive("--max-attempts", 3, 100, "Attempts for a transiently failing order before it is dead-lettered.");
         var failRatio = CliOptions.Ratio("--fail-ratio", "Share of handler calls that fail transiently, to exercise retries (0 to 1).");
         var retryDelay = CliOptions.Positive("--retry-delay-ms", 200, 600_000, "Base delay of the exponential retry backoff, in milliseconds.");

@@ -12,6 +12,7 @@ namespace Orders.LocalStack.Kafka;
 public sealed class TcpRelay : IAsyncDisposable
 {
     private const int BufferSize = 64 * 1024;
+    private static readonly TimeSpan HalfCloseGrace = TimeSpan.FromSeconds(5);
 
     private readonly List<Socket> _listeners;
     private readonly IPEndPoint _upstream;
@@ -129,8 +130,17 @@ public sealed class TcpRelay : IAsyncDisposable
         try
         {
             await upstream.ConnectAsync(_upstream, _stopping.Token);
-            // When either side closes, close both: Kafka connections are not half-duplex.
-            await Task.WhenAny(PumpAsync(client, upstream), PumpAsync(upstream, client));
+            var toUpstream = PumpAsync(client, upstream);
+            var toClient = PumpAsync(upstream, client);
+            var first = await Task.WhenAny(toUpstream, toClient);
+            if (await first)
+            {
+                // One side finished sending and its FIN was passed on. Let the other side answer
+                // what it already received (a consumer's LeaveGroup, say) before closing: closing
+                // at once, with data unread, would reset the connection and lose that request.
+                var other = first == toUpstream ? toClient : toUpstream;
+                await Task.WhenAny(other, Task.Delay(HalfCloseGrace, _stopping.Token));
+            }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -144,7 +154,8 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    /// <returns>True when <paramref name="from"/> closed cleanly (its FIN is passed on), false on an error.</returns>
+    private async Task<bool> PumpAsync(Socket from, Socket to)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
@@ -154,7 +165,8 @@ public sealed class TcpRelay : IAsyncDisposable
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token);
                 if (read == 0)
                 {
-                    return;
+                    to.Shutdown(SocketShutdown.Send);
+                    return true;
                 }
 
                 var sent = 0;
@@ -166,6 +178,7 @@ public sealed class TcpRelay : IAsyncDisposable
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
+            return false;
         }
         finally
         {
