@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
+using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
 
 namespace Orders.IntegrationTests;
@@ -132,4 +133,45 @@ public sealed class InteropTests(StackFixture fixture)
     }
 
     private static string Script => Path.Combine(AppContext.BaseDirectory, "Interop", "avro_interop.py");
+
+    [Fact]
+    public async Task PythonOrders_AreAllProcessedByOrdersConsume_WithTheClientsCountAndMean()
+    {
+        var python = ExternalTool.RequirePythonWithConfluentKafka();
+        var topic = fixture.CreateTopic("py-orders");
+        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 3, 2);
+        var orderAvsc = Path.Combine(AppContext.BaseDirectory, "order.avsc");
+
+        var result = ExternalTool.Run(python, [Script, "produce-orders", fixture.BootstrapServers, fixture.RegistryUrl, topic, "120", orderAvsc], ToolTimeout);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var client = JsonDocument.Parse(result.StandardOutput).RootElement;
+        var consumed = await OrdersCommand.RunJsonAsync(["consume", .. OrdersCommand.Endpoints(fixture, topic), "--group", StackFixture.Unique("py"), "--until-idle", "5"]);
+
+        Assert.Equal(client.GetProperty("produced").GetInt64(), consumed.GetProperty("processed").GetInt64());
+        Assert.Equal(0, consumed.GetProperty("deadLettered").GetProperty("total").GetInt64());
+        Assert.Equal(client.GetProperty("mean").GetDouble(), consumed.GetProperty("average").GetProperty("mean").GetDouble(), precision: 9);
+    }
+
+    [Fact]
+    public async Task OrdersProduce_IsReadByThePythonClient()
+    {
+        var python = ExternalTool.RequirePythonWithConfluentKafka();
+        var topic = fixture.CreateTopic("py-reads");
+
+        var produced = await OrdersCommand.RunJsonAsync(["produce", .. OrdersCommand.Endpoints(fixture, topic), "--count", "60", "--seed", "5"]);
+        var result = ExternalTool.Run(python, [Script, "consume-string-keys", fixture.BootstrapServers, fixture.RegistryUrl, topic, "60", StackFixture.Unique("pyread")], ToolTimeout);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var records = JsonDocument.Parse(result.StandardOutput).RootElement.EnumerateArray().ToList();
+        Assert.Equal(produced.GetProperty("produced").GetInt64(), records.Count);
+        Assert.All(records, r =>
+        {
+            var value = r.GetProperty("value");
+            Assert.Equal(r.GetProperty("key").GetString(), value.GetProperty("orderId").GetString());
+            Assert.True(Guid.TryParse(value.GetProperty("orderId").GetString(), out _));
+            Assert.InRange(value.GetProperty("quantity").GetInt32(), 1, 5);
+            Assert.True(value.GetProperty("price").GetDouble() > 0);
+            Assert.Contains(value.GetProperty("product").GetString(), Orders.Producer.OrderGenerator.Catalogue.Select(c => c.Name));
+        });
+    }
 }

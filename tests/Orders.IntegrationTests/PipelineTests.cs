@@ -178,4 +178,16 @@ public sealed class PipelineTests(StackFixture fixture)
         Assert.Empty(extra);
         return results;
     }
+
+    [Fact]
+    public async Task Produce_AtARate_PacesFromTheClockAndNeverRunsAhead()
+    {
+        var topic = CreateTopics("rate");
+
+        var produced = await OrdersCommand.RunJsonAsync(["produce", .. OrdersCommand.Endpoints(fixture, topic), "--rate", "40", "--duration", "2"]);
+
+        // Order n leaves at n / rate seconds, so 2 s at 40/s allow at most 81 orders.
+        Assert.InRange(produced.GetProperty("produced").GetInt64(), 40, 81);
+        Assert.Equal(0, produced.GetProperty("failed").GetInt64());
+    }
 }
