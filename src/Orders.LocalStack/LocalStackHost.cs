@@ -39,6 +39,7 @@ public sealed class LocalStackHost : IAsyncDisposable
         "memory only: everything is lost when the stack stops (the registry keeps schemas only with --data-dir)",
         "each partition keeps only its newest ~5 MiB (or 100,000 message sets); older records are dropped silently",
         "no CreateTopics/DeleteTopics/DescribeConfigs/ListGroups, no SASL or TLS: the stack creates the topics itself",
+        "classic consumer groups: a member joining a group (restart, scale-out) waits up to session.timeout.ms - 1 s to be assigned; group.protocol=consumer (KIP-848) assigns at once",
     ];
 
     public static async Task<LocalStackHost> StartAsync(LocalStackOptions options, CancellationToken cancellationToken = default)
