@@ -41,18 +41,13 @@ public sealed partial class OrderPublisher(
         long sent = 0;
         try
         {
+            var schedule = new ProductionSchedule(options.Rate, options.Count, options.Duration);
             while (!cancellationToken.IsCancellationRequested
-                && (options.Count is not { } count || sent < count)
-                && (options.Duration is not { } duration || time.GetElapsedTime(started) < duration))
+                && schedule.WaitBeforeNext(sent, time.GetElapsedTime(started)) is { } wait)
             {
-                if (options.Rate is { } rate)
+                if (wait > TimeSpan.Zero)
                 {
-                    // The schedule is fixed from the start: order n goes out at start + n / rate.
-                    var due = TimeSpan.FromSeconds(sent / rate) - time.GetElapsedTime(started);
-                    if (due > TimeSpan.Zero)
-                    {
-                        await Task.Delay(due, time, cancellationToken);
-                    }
+                    await Task.Delay(wait, time, cancellationToken);
                 }
 
                 var (order, valid) = generator.Next();

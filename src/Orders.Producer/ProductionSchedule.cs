@@ -1,0 +1,33 @@
+namespace Orders.Producer;
+
+/// <summary>
+/// When the next order goes out: at a fixed rate, order n is due n / rate after the start (so a
+/// slow moment is caught up, never turned into drift); nothing is due at or past --duration or
+/// beyond --count. Pure arithmetic on elapsed time, so it is tested without a clock.
+/// </summary>
+public sealed class ProductionSchedule(double? rate, long? count, TimeSpan? duration)
+{
+    /// <param name="sent">Orders already sent.</param>
+    /// <param name="elapsed">Time since the start.</param>
+    /// <returns>How long to wait before sending the next order, or null when production is over.</returns>
+    public TimeSpan? WaitBeforeNext(long sent, TimeSpan elapsed)
+    {
+        if (count is { } limit && sent >= limit)
+        {
+            return null;
+        }
+
+        if (rate is not { } perSecond)
+        {
+            return duration is { } d && elapsed >= d ? null : TimeSpan.Zero;
+        }
+
+        var dueAt = TimeSpan.FromSeconds(sent / perSecond);
+        if (duration is { } end && dueAt >= end)
+        {
+            return null;
+        }
+
+        return dueAt > elapsed ? dueAt - elapsed : TimeSpan.Zero;
+    }
+}
