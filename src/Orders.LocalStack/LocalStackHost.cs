@@ -1,3 +1,4 @@
+using Orders.Contracts;
 using Orders.LocalStack.Kafka;
 using Orders.SchemaRegistry;
 
@@ -5,15 +6,12 @@ namespace Orders.LocalStack;
 
 public sealed class LocalStackOptions
 {
-    public const string OrdersTopic = "orders";
-    public const string DeadLetterTopic = "orders_dlq";
-
     public int Brokers { get; set; } = 1;
     public int KafkaPort { get; set; } = 9092;
     public int Partitions { get; set; } = 6;
     public int RegistryPort { get; set; } = 8081;
     public string? DataDirectory { get; set; }
-    public string Topic { get; set; } = OrdersTopic;
+    public string Topic { get; set; } = Topics.Orders;
 }
 
 /// <summary>Kafka (the mock cluster behind fixed ports) and the Schema Registry, started and stopped together.</summary>
@@ -46,7 +44,7 @@ public sealed class LocalStackHost : IAsyncDisposable
     {
         var kafkaOptions = new LocalKafkaOptions { Brokers = options.Brokers, Port = options.KafkaPort };
         kafkaOptions.Topics.Add(new TopicSpec(options.Topic, options.Partitions));
-        kafkaOptions.Topics.Add(new TopicSpec(DeadLetterTopicFor(options.Topic), options.Partitions));
+        kafkaOptions.Topics.Add(new TopicSpec(Topics.DeadLetterFor(options.Topic), options.Partitions));
 
         var kafka = LocalKafka.Start(kafkaOptions);
         try
@@ -61,9 +59,6 @@ public sealed class LocalStackHost : IAsyncDisposable
             throw;
         }
     }
-
-    public static string DeadLetterTopicFor(string topic) =>
-        topic == LocalStackOptions.OrdersTopic ? LocalStackOptions.DeadLetterTopic : $"{topic}_dlq";
 
     public async ValueTask DisposeAsync()
     {

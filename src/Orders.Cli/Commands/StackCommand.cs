@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Confluent.Kafka;
+using Orders.Contracts;
 using Orders.LocalStack;
 using Orders.SchemaRegistry;
 
@@ -15,7 +16,7 @@ internal static class StackCommand
         var partitions = CliOptions.Positive("--partitions", 6, 1000, "Partitions of the orders topic and its dead-letter topic.");
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the Schema Registry.");
         var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Keep registered schemas in this folder across restarts (default: memory only)." };
-        var topic = new Option<string>("--topic") { Description = "The orders topic.", DefaultValueFactory = _ => LocalStackOptions.OrdersTopic };
+        var topic = new Option<string>("--topic") { Description = "The orders topic.", DefaultValueFactory = _ => Topics.Orders };
 
         var command = new Command("stack", "Run the local stack (Kafka mock cluster and Schema Registry) until Ctrl+C.")
         {
@@ -91,7 +92,7 @@ internal static class StackCommand
             Local stack is up.
               Kafka            {stack.BootstrapServers}  ({options.Brokers} broker(s), librdkafka {Library.VersionString} mock cluster)
               Schema Registry  {registryUrl}  ({(options.DataDirectory is null ? "memory only" : $"schemas kept in {options.DataDirectory}")})
-              Topics           {options.Topic} ({options.Partitions} partitions), {LocalStackHost.DeadLetterTopicFor(options.Topic)} ({options.Partitions} partitions)
+              Topics           {options.Topic} ({options.Partitions} partitions), {Topics.DeadLetterFor(options.Topic)} ({options.Partitions} partitions)
             Limits (this is not a production cluster):
             """);
         foreach (var limit in LocalStackHost.Limits)

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Reflection;
+using Avro.IO;
+using Avro.Specific;
+using Confluent.SchemaRegistry;
+using Orders.Contracts;
+using Orders.Processor;
+
+namespace Orders.UnitTests;
+
+/// <summary>The decoder's failure classes, with the registry faked: the one honest seam here.</summary>
+public sealed class OrderDecoderTests
+{
+    private const int KnownId = 7;
+
+    [Theory]
+    [InlineData(new byte[0], "fewer than the 5-byte")]
+    [InlineData(new byte[] { 0, 0, 0 }, "fewer than the 5-byte")]
+    [InlineData(new byte[] { 1, 0, 0, 0, 7, 2 }, "magic byte 0x01")]
+    [InlineData(new byte[] { 0, 0, 0, 0, 7, 0xff, 0xff, 0xff }, "Avro decode error")]
+    public async Task Decode_MalformedBytes_IsPoison(byte[] value, string expected)
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current));
+
+        var error = await Assert.ThrowsAsync<PoisonRecordException>(() => decoder.DecodeAsync(value).AsTask());
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Decode_NullValue_IsPoison() =>
+        await Assert.ThrowsAsync<PoisonRecordException>(() => new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current)).DecodeAsync(null).AsTask());
+
+    [Fact]
+    public async Task Decode_TrailingBytes_IsPoison()
+    {
+        var bytes = Encode(new Order { OrderId = "o", Product = "p", Price = 1 }).Concat(new byte[] { 0x00, 0x01 }).ToArray();
+
+        var error = await Assert.ThrowsAsync<PoisonRecordException>(() => new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current)).DecodeAsync(bytes).AsTask());
+
+        Assert.Contains("2 bytes left over", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Decode_UnknownSchemaId_IsPoison()
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Throwing(new SchemaRegistryException("Schema not found", HttpStatusCode.NotFound, 40403)));
+
+        await Assert.ThrowsAsync<PoisonRecordException>(() => decoder.DecodeAsync(Encode(new Order { OrderId = "o", Product = "p", Price = 1 })).AsTask());
+    }
+
+    public static TheoryData<Exception> Outages() => new()
+    {
+        new HttpRequestException("Connection refused"),
+        new TaskCanceledException("timed out"),
+        new SchemaRegistryException("Internal Server Error", HttpStatusCode.InternalServerError, 50001),
+        new SchemaRegistryException("Not Found", HttpStatusCode.NotFound, 404),
+    };
+
+    [Theory]
+    [MemberData(nameof(Outages))]
+    public async Task Decode_RegistryFailure_IsNotPoison(Exception outage)
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Throwing(outage));
+
+        await Assert.ThrowsAsync<RegistryUnavailableException>(() => decoder.DecodeAsync(Encode(new Order { OrderId = "o", Product = "p", Price = 1 })).AsTask());
+    }
+
+    [Fact]
+    public async Task Decode_WriterSchemaAsked_OnlyOncePerId()
+    {
+        var registry = FakeRegistry.Returning(OrderSchemas.Current);
+        var decoder = new OrderDecoder(registry);
+        var bytes = Encode(new Order { OrderId = "o-1", Product = "mug", Price = 4.5, Quantity = 2 });
+
+        var first = await decoder.DecodeAsync(bytes);
+        var second = await decoder.DecodeAsync(bytes);
+
+        Assert.Equal(("o-1", "mug", 4.5, 2), (first.OrderId, first.Product, first.Price, first.Quantity));
+        Assert.Equal(first.OrderId, second.OrderId);
+        Assert.Equal(1, ((FakeRegistry)(object)registry).Calls);
+    }
+
+    private static byte[] Encode(Order order)
+    {
+        using var stream = new MemoryStream();
+        stream.Write([0, 0, 0, 0, KnownId]);
+        new SpecificDatumWriter<Order>(Order._SCHEMA).Write(order, new BinaryEncoder(stream));
+        return stream.ToArray();
+    }
+
+    /// <summary>An <see cref="ISchemaRegistryClient"/> that answers GetSchemaAsync only.</summary>
+    public class FakeRegistry : DispatchProxy
+    {
+        private Func<int, Task<Schema>> _getSchema = _ => throw new NotSupportedException();
+
+        public int Calls { get; private set; }
+
+        public static ISchemaRegistryClient Returning(string schema) => Create(_ => Task.FromResult(new Schema(schema, SchemaType.Avro)));
+
+        public static ISchemaRegistryClient Throwing(Exception error) => Create(_ => Task.FromException<Schema>(error));
+
+        private static ISchemaRegistryClient Create(Func<int, Task<Schema>> getSchema)
+        {
+            var proxy = DispatchProxy.Create<ISchemaRegistryClient, FakeRegistry>();
+            ((FakeRegistry)(object)proxy)._getSchema = getSchema;
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod?.Name == nameof(ISchemaRegistryClient.GetSchemaAsync) && args is [int id, ..])
+            {
+                Calls++;
+                return _getSchema(id);
+            }
+
+            throw new NotSupportedException($"{targetMethod?.Name} is not faked");
+        }
+    }
+}
