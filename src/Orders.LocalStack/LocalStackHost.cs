@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.LocalStack.Kafka;
 using Orders.SchemaRegistry;
@@ -40,7 +41,8 @@ public sealed class LocalStackHost : IAsyncDisposable
         "classic consumer groups: a member joining a group (restart, scale-out) waits up to session.timeout.ms - 1 s to be assigned; group.protocol=consumer (KIP-848) assigns at once",
     ];
 
-    public static async Task<LocalStackHost> StartAsync(LocalStackOptions options, CancellationToken cancellationToken = default)
+    public static async Task<LocalStackHost> StartAsync(
+        LocalStackOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         var kafkaOptions = new LocalKafkaOptions { Brokers = options.Brokers, Port = options.KafkaPort };
         kafkaOptions.Topics.Add(new TopicSpec(options.Topic, options.Partitions));
@@ -50,7 +52,7 @@ public sealed class LocalStackHost : IAsyncDisposable
         try
         {
             var registry = await RegistryServer.StartAsync(
-                new RegistryOptions { Port = options.RegistryPort, DataDirectory = options.DataDirectory }, cancellationToken: cancellationToken);
+                new RegistryOptions { Port = options.RegistryPort, DataDirectory = options.DataDirectory }, loggerFactory: loggerFactory, cancellationToken: cancellationToken);
             return new LocalStackHost(kafka, registry);
         }
         catch

@@ -2,6 +2,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
+using Orders.Kafka;
 
 namespace Orders.Processor;
 
@@ -119,9 +120,11 @@ public sealed class OrderProcessor
         var assigned = false;
         var idleSince = started;
         using var deadLetters = new ProducerBuilder<byte[]?, byte[]?>(_deadLetterConfig)
+            .LogTo(_logger)
             .SetErrorHandler((_, e) => Log.KafkaError(_logger, e.Code, e.Reason))
             .Build();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_consumerConfig)
+            .LogTo(_logger)
             .SetErrorHandler((_, e) =>
             {
                 Log.KafkaError(_logger, e.Code, e.Reason);

@@ -4,6 +4,7 @@ using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
+using Orders.Kafka;
 
 namespace Orders.Producer;
 
@@ -33,6 +34,7 @@ public sealed partial class OrderPublisher(
         config.LingerMs ??= 5;
         using var producer = new ProducerBuilder<string, Order>(config)
             .SetValueSerializer(new AvroSerializer<Order>(registry).AsSyncOverAsync())
+            .LogTo(logger)
             .SetErrorHandler((_, e) => LogKafkaError(logger, e.Code, e.Reason))
             .Build();
 

@@ -31,7 +31,7 @@ public sealed class PortInUseException(int port, string component, Exception inn
 }
 
 /// <summary>Runs the registry on Kestrel, bound to loopback only.</summary>
-public sealed class RegistryServer : IAsyncDisposable
+public sealed partial class RegistryServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -52,11 +52,9 @@ public sealed class RegistryServer : IAsyncDisposable
     {
         store ??= new SchemaStore(options.DataDirectory);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(RegistryServer).Assembly.GetName().Name });
+        // The host's own logging stays out of the way; failures the registry did not expect are logged below.
         builder.Logging.ClearProviders();
-        if (loggerFactory is not null)
-        {
-            builder.Services.AddSingleton(loggerFactory);
-        }
+        var logger = (loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger<RegistryServer>();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -76,6 +74,11 @@ public sealed class RegistryServer : IAsyncDisposable
                 BadHttpRequestException b => (b.StatusCode, b.StatusCode, b.Message),
                 _ => (500, 50001, "Error in the backend data store: " + exception?.Message),
             };
+            if (status >= 500)
+            {
+                LogUnexpected(logger, context.Request.Method, context.Request.Path, exception);
+            }
+
             context.Response.StatusCode = status;
             context.Response.ContentType = RegistryApi.ContentType;
             await context.Response.WriteAsync(RegistryApi.ErrorJson(code, message));
@@ -113,4 +116,7 @@ public sealed class RegistryServer : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
+
+    [LoggerMessage(1, LogLevel.Error, "Schema Registry failed on {Method} {Path}")]
+    private static partial void LogUnexpected(ILogger logger, string method, string path, Exception? exception);
 }

@@ -32,7 +32,8 @@ internal static class DemoCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var stackOptions = new LocalStackOptions { KafkaPort = parseResult.GetValue(kafkaPort), RegistryPort = parseResult.GetValue(registryPort) };
-            await using var stack = await StackCommand.StartAsync(stackOptions, stderr, cancellationToken);
+            using var stackLoggers = StackCommand.StackLoggers();
+            await using var stack = await StackCommand.StartAsync(stackOptions, stderr, stackLoggers, cancellationToken);
             if (stack is null)
             {
                 return OrdersCli.ExitUsage;

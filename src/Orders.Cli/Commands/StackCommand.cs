@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.LocalStack;
 using Orders.SchemaRegistry;
@@ -40,7 +41,8 @@ internal static class StackCommand
                 return OrdersCli.ExitUsage;
             }
 
-            await using var stack = await StartAsync(options, stderr, cancellationToken);
+            using var loggers = StackLoggers();
+            await using var stack = await StartAsync(options, stderr, loggers, cancellationToken);
             if (stack is null)
             {
                 return OrdersCli.ExitUsage;
@@ -61,11 +63,11 @@ internal static class StackCommand
         return command;
     }
 
-    internal static async Task<LocalStackHost?> StartAsync(LocalStackOptions options, TextWriter stderr, CancellationToken cancellationToken)
+    internal static async Task<LocalStackHost?> StartAsync(LocalStackOptions options, TextWriter stderr, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         try
         {
-            return await LocalStackHost.StartAsync(options, cancellationToken);
+            return await LocalStackHost.StartAsync(options, loggers, cancellationToken);
         }
         catch (PortInUseException e)
         {
@@ -84,6 +86,12 @@ internal static class StackCommand
             return null;
         }
     }
+
+    /// <summary>Warnings and errors of the stack itself, on stderr.</summary>
+    internal static ILoggerFactory StackLoggers() => LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(LogLevel.Warning)
+        .AddSimpleConsole(o => o.SingleLine = true)
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
     private static async Task PrintBannerAsync(TextWriter stdout, LocalStackHost stack, LocalStackOptions options)
     {

@@ -34,18 +34,6 @@ public sealed class TcpRelay : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>Number of client connections currently relayed.</summary>
-    public int ConnectionCount
-    {
-        get
-        {
-            lock (_connectionsLock)
-            {
-                return _connections.Count / 2;
-            }
-        }
-    }
-
     /// <summary>
     /// Listens on 127.0.0.1 (and ::1 where the machine has IPv6, so that "localhost" works whichever
     /// address a client tries first). Port 0 picks a free port, IPv4 only.
