@@ -11,6 +11,7 @@ public sealed record ProcessorSummary(
     long Retried,
     long RegistryWaits,
     IReadOnlyDictionary<string, long> DeadLettered,
+    long DeadLetterWriteFailures,
     AggregateSnapshot Aggregates,
     TimeSpan Elapsed)
 {
@@ -47,6 +48,7 @@ public sealed class OrderProcessor
     private long _processed;
     private long _retried;
     private long _registryWaits;
+    private long _deadLetterWriteFailures;
 
     public OrderProcessor(
         ConsumerConfig consumerConfig,
@@ -195,7 +197,8 @@ public sealed class OrderProcessor
         }
 
         LogStatus(started);
-        return new ProcessorSummary(Processed, Retried, Interlocked.Read(ref _registryWaits), DeadLettered, Aggregator.Snapshot(), _time.GetElapsedTime(started));
+        return new ProcessorSummary(
+            Processed, Retried, Interlocked.Read(ref _registryWaits), DeadLettered, Interlocked.Read(ref _deadLetterWriteFailures), Aggregator.Snapshot(), _time.GetElapsedTime(started));
     }
 
     /// <summary>
@@ -267,6 +270,7 @@ public sealed class OrderProcessor
         catch (Exception dlqError) when (dlqError is KafkaException or ProduceException<byte[]?, byte[]?>)
         {
             // Without an acknowledged copy the offset must not move: rewind and try the record again later.
+            Interlocked.Increment(ref _deadLetterWriteFailures);
             Log.DeadLetterFailed(_logger, record.Topic, record.Partition.Value, record.Offset.Value, dlqError.Message);
             Rewind(consumer, record, failures, _retrySchedule.MaxDelay, registryWaits: 0);
             return;

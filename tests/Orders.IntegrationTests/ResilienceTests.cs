@@ -90,6 +90,42 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.Equal(deadInvalid + deadExhausted, CountRecords(Topics.DeadLetterFor(topic)));
     }
 
+    [Fact]
+    public async Task DeadLetterWriteFails_OffsetStaysUntilTheCopyIsAcknowledged_NothingLostOrDoubled()
+    {
+        var topic = CreateTopics("dlqfail");
+        var produced = await OrdersCommand.RunJsonAsync(["produce", .. Endpoints(topic), "--count", "12", "--invalid-ratio", "1"]);
+        Assert.Equal(12, produced.GetProperty("invalid").GetInt64());
+
+        // From now on the only producer is the processor's dead-letter writer: its next writes fail.
+        _kafka.Cluster.PushRequestErrors(
+            KafkaApiKey.Produce,
+            Confluent.Kafka.ErrorCode.TopicAuthorizationFailed, Confluent.Kafka.ErrorCode.TopicAuthorizationFailed, Confluent.Kafka.ErrorCode.TopicAuthorizationFailed);
+        using var registry = new Confluent.SchemaRegistry.CachedSchemaRegistryClient(new Confluent.SchemaRegistry.SchemaRegistryConfig { Url = RegistryUrl });
+        var processor = new Orders.Processor.OrderProcessor(
+            new Confluent.Kafka.ConsumerConfig { BootstrapServers = _kafka.BootstrapServers },
+            new Confluent.Kafka.ProducerConfig { BootstrapServers = _kafka.BootstrapServers },
+            new Orders.Processor.ProcessorOptions
+            {
+                Topic = topic,
+                GroupId = StackFixture.Unique("dlqfail"),
+                UntilIdle = TimeSpan.FromSeconds(3),
+                RetryMaxDelay = TimeSpan.FromMilliseconds(200),
+            },
+            new Orders.Processor.OrderDecoder(registry),
+            new Orders.Processor.FailureInjectingHandler(0, new Random(1)),
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Orders.Processor.OrderProcessor>.Instance);
+
+        var summary = await processor.RunAsync(TestContext.Current.CancellationToken);
+
+        // Each injected error fails a write (the idempotent producer may fail a few more while it recovers).
+        Assert.True(summary.DeadLetterWriteFailures >= 3, $"{summary.DeadLetterWriteFailures} failed writes");
+        Assert.Equal(0, summary.Processed);
+        Assert.Equal(12, summary.DeadLettered[DeadLetterHeaders.ReasonInvalid]);
+        Assert.Equal(12, CountRecords(Topics.DeadLetterFor(topic)));
+    }
+
     private async Task WaitForProgressAsync(string topic, string group)
     {
         // Committed offsets show the first run is under way.

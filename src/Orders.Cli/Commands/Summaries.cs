@@ -54,6 +54,7 @@ internal static class Summaries
             ["retried"] = s.Retried,
             ["registryWaits"] = s.RegistryWaits,
             ["deadLettered"] = deadLettered,
+            ["deadLetterWriteFailures"] = s.DeadLetterWriteFailures,
             ["average"] = Stats(s.Aggregates.Overall),
             ["lastMinute"] = Stats(s.Aggregates.LastMinute),
             ["products"] = s.Aggregates.Products.ToDictionary(p => p.Key, p => Stats(p.Value)),
