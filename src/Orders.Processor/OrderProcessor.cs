@@ -34,7 +34,7 @@ public sealed class OrderProcessor
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RetrySchedule _retrySchedule;
-    private readonly Dictionary<TopicPartition, RetryState> _retries = [];
+    private readonly PausedPartitions _paused;
     private readonly Dictionary<string, long> _deadLettered = new(StringComparer.Ordinal)
     {
         [DeadLetterHeaders.ReasonPoison] = 0,
@@ -66,6 +66,7 @@ public sealed class OrderProcessor
         _logger = logger;
         _retrySchedule = new RetrySchedule(options.RetryBaseDelay, options.RetryMaxDelay, new Random(options.Seed));
         Aggregator = new OrderAggregator(time);
+        _paused = new PausedPartitions(time, MaxPollWait);
 
         _consumerConfig = new ConsumerConfig(new Dictionary<string, string>(consumerConfig))
         {
@@ -145,12 +146,12 @@ public sealed class OrderProcessor
             {
                 Log.Revoked(_logger, Describe(partitions.Select(p => p.TopicPartition)));
                 Commit(c);
-                Forget(partitions.Select(p => p.TopicPartition));
+                _paused.Forget(partitions.Select(p => p.TopicPartition));
             })
             .SetPartitionsLostHandler((_, partitions) =>
             {
                 Log.Lost(_logger, Describe(partitions.Select(p => p.TopicPartition)));
-                Forget(partitions.Select(p => p.TopicPartition));
+                _paused.Forget(partitions.Select(p => p.TopicPartition));
             })
             .Build();
 
@@ -170,7 +171,7 @@ public sealed class OrderProcessor
 
                 if (result is null || result.IsPartitionEOF)
                 {
-                    if (_options.UntilIdle is { } idle && _retries.Count == 0 && IsIdle(idle, _time.GetElapsedTime(idleSince), assigned))
+                    if (_options.UntilIdle is { } idle && _paused.Count == 0 && IsIdle(idle, _time.GetElapsedTime(idleSince), assigned))
                     {
                         Log.Idle(_logger, idle.TotalSeconds);
                         break;
@@ -211,7 +212,7 @@ public sealed class OrderProcessor
 
     private async Task ProcessAsync(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[]?, byte[]?> deadLetters, ConsumeResult<byte[]?, byte[]?> record)
     {
-        var failures = _retries.TryGetValue(record.TopicPartition, out var state) && state.Offset == record.Offset ? state.Failures : 0;
+        var (failures, registryWaits) = _paused.History(record.TopicPartitionOffset);
         var attempt = failures + 1;
         try
         {
@@ -234,7 +235,7 @@ public sealed class OrderProcessor
                 case FailureKind.RegistryUnavailable:
                     // Not the record's fault: wait for the registry however long it takes; attempts are not spent.
                     Interlocked.Increment(ref _registryWaits);
-                    var waits = (state is not null && state.Offset == record.Offset ? state.RegistryWaits : 0) + 1;
+                    var waits = registryWaits + 1;
                     var wait = _retrySchedule.DelayAfter(waits);
                     Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)wait.TotalMilliseconds, error.Message);
                     Rewind(consumer, record, failures, wait, waits);
@@ -287,17 +288,13 @@ public sealed class OrderProcessor
 
     private void Done(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record)
     {
-        _retries.Remove(record.TopicPartition);
+        _paused.Clear(record.TopicPartition);
         consumer.StoreOffset(record);
     }
 
     private void Rewind(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record, int failures, TimeSpan delay, int registryWaits)
     {
-        _retries[record.TopicPartition] = new RetryState(record.Offset, failures)
-        {
-            RegistryWaits = registryWaits,
-            ResumeAt = _time.GetUtcNow() + delay,
-        };
+        _paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
         consumer.Pause([record.TopicPartition]);
         consumer.Seek(record.TopicPartitionOffset);
     }
@@ -306,46 +303,13 @@ public sealed class OrderProcessor
     /// <returns>How long the next poll may block: until the next backoff ends, at most <see cref="MaxPollWait"/>.</returns>
     private TimeSpan ResumeDuePartitions(IConsumer<byte[]?, byte[]?> consumer)
     {
-        if (_retries.Count == 0)
-        {
-            return MaxPollWait;
-        }
-
-        var now = _time.GetUtcNow();
-        var wait = MaxPollWait;
-        List<TopicPartition>? due = null;
-        foreach (var (partition, state) in _retries)
-        {
-            if (!state.Paused)
-            {
-                continue;
-            }
-
-            if (state.ResumeAt <= now)
-            {
-                state.Paused = false;
-                (due ??= []).Add(partition);
-            }
-            else if (state.ResumeAt - now < wait)
-            {
-                wait = state.ResumeAt - now;
-            }
-        }
-
-        if (due is not null)
+        var due = _paused.TakeDue(out var wait);
+        if (due.Count > 0)
         {
             consumer.Resume(due);
         }
 
-        return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
-    }
-
-    private void Forget(IEnumerable<TopicPartition> partitions)
-    {
-        foreach (var partition in partitions)
-        {
-            _retries.Remove(partition);
-        }
+        return wait;
     }
 
     private void Commit(IConsumer<byte[]?, byte[]?> consumer)
@@ -382,13 +346,4 @@ public sealed class OrderProcessor
 
     private static string Describe(IEnumerable<TopicPartition> partitions) =>
         string.Join(", ", partitions.Select(p => $"{p.Topic}[{p.Partition.Value}]"));
-
-    private sealed class RetryState(Offset offset, int failures)
-    {
-        public Offset Offset { get; } = offset;
-        public int Failures { get; } = failures;
-        public int RegistryWaits { get; init; }
-        public DateTimeOffset ResumeAt { get; init; }
-        public bool Paused { get; set; } = true;
-    }
 }
