@@ -80,25 +80,6 @@ public sealed class StackCommandTests
         Assert.Contains(option, line, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("stack", "--brokers", "0")]
-    [InlineData("stack", "--partitions", "-3")]
-    [InlineData("stack", "--kafka-port", "70000")]
-    [InlineData("stack", "--kafka-port", "nine")]
-    [InlineData("stack", "--no-such-flag")]
-    [InlineData("no-such-verb")]
-    public async Task BadArguments_OneLineError_Exit2(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-
-        var exit = await OrdersCli.RunAsync(args, stdout, stderr);
-
-        Assert.Equal(OrdersCli.ExitUsage, exit);
-        var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("orders: ", line, StringComparison.Ordinal);
-    }
-
     private static Process StartOrders(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")

@@ -6,6 +6,12 @@ namespace Orders.UnitTests;
 public sealed class CliParsingTests
 {
     [Theory]
+    [InlineData("stack", "--brokers", "0")]
+    [InlineData("stack", "--partitions", "-3")]
+    [InlineData("stack", "--kafka-port", "70000")]
+    [InlineData("stack", "--kafka-port", "nine")]
+    [InlineData("stack", "--kafka-port", "65535", "--brokers", "2")]
+    [InlineData("stack", "--no-such-flag")]
     [InlineData("produce", "--no-such-flag")]
     [InlineData("produce", "--count", "-5")]
     [InlineData("produce", "--count", "many")]

@@ -74,6 +74,24 @@ def produce_orders(bootstrap, registry, topic, count, schema_file):
     print(json.dumps({"produced": count, "mean": sum(prices) / len(prices)}))
 
 
+def poll(consumer, topic, count, decode):
+    """Reads COUNT records (giving up after 30 s without one) and prints them as JSON."""
+    consumer.subscribe([topic])
+    records = []
+    idle = 0
+    while len(records) < count and idle < 60:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            idle += 1
+            continue
+        if msg.error():
+            print(json.dumps({"error": str(msg.error())}), file=sys.stderr)
+            continue
+        records.append(decode(msg))
+    consumer.close()
+    print(json.dumps(records, default=str))
+
+
 def consume(bootstrap, registry, topic, count, group):
     consumer = AvroConsumer({
         "bootstrap.servers": bootstrap,
@@ -81,43 +99,14 @@ def consume(bootstrap, registry, topic, count, group):
         "group.id": group,
         "auto.offset.reset": "earliest",
     })
-    consumer.subscribe([topic])
-    records = []
-    idle = 0
-    while len(records) < count and idle < 60:
-        msg = consumer.poll(0.5)
-        if msg is None:
-            idle += 1
-            continue
-        if msg.error():
-            print(json.dumps({"error": str(msg.error())}), file=sys.stderr)
-            continue
-        records.append({"key": msg.key(), "value": msg.value()})
-    consumer.close()
-    print(json.dumps(records, default=str))
+    poll(consumer, topic, count, lambda msg: {"key": msg.key(), "value": msg.value()})
 
 
 def consume_string_keys(bootstrap, registry, topic, count, group):
     serializer = MessageSerializer(CachedSchemaRegistryClient({"url": registry}))
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": group,
-        "auto.offset.reset": "earliest",
-    })
-    consumer.subscribe([topic])
-    records = []
-    idle = 0
-    while len(records) < count and idle < 60:
-        msg = consumer.poll(0.5)
-        if msg is None:
-            idle += 1
-            continue
-        if msg.error():
-            print(json.dumps({"error": str(msg.error())}), file=sys.stderr)
-            continue
-        records.append({"key": msg.key().decode("utf-8"), "value": serializer.decode_message(msg.value())})
-    consumer.close()
-    print(json.dumps(records, default=str))
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"})
+    poll(consumer, topic, count,
+         lambda msg: {"key": msg.key().decode("utf-8"), "value": serializer.decode_message(msg.value())})
 
 
 if __name__ == "__main__":
