@@ -122,20 +122,20 @@ internal static class RequestBodies
             throw TooLarge();
         }
 
-        // Read at most one byte past the limit: enough to know it was exceeded, whatever the headers said.
-        var buffer = new byte[MaxBodyBytes + 1];
-        var length = 0;
+        // Read in chunks and stop one byte past the limit, whatever Content-Length said (or did not say).
+        using var body = new MemoryStream();
+        var chunk = new byte[16 * 1024];
         int read;
-        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            length += read;
+            body.Write(chunk, 0, read);
+            if (body.Length > MaxBodyBytes)
+            {
+                throw TooLarge();
+            }
         }
 
-        if (length > MaxBodyBytes)
-        {
-            throw TooLarge();
-        }
-
+        var length = (int)body.Length;
         if (length == 0)
         {
             throw RegistryException.BadRequest("The request body is empty; a JSON object is required.");
@@ -144,7 +144,8 @@ internal static class RequestBodies
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(buffer.AsMemory(0, length), new JsonDocumentOptions { MaxDepth = 64 });
+            // The document keeps using the stream's array, which outlives the stream object.
+            document = JsonDocument.Parse(body.GetBuffer().AsMemory(0, length), new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException e)
         {
