@@ -8,6 +8,24 @@ public static class Topics
 
     /// <summary>The dead-letter topic of a source topic: <c>orders</c> has <c>orders_dlq</c>, any other <c>{topic}_dlq</c>.</summary>
     public static string DeadLetterFor(string topic) => topic == Orders ? DeadLetter : $"{topic}_dlq";
+
+    /// <returns>null for a legal Kafka topic name (whose dead-letter topic is legal too), else why not.</returns>
+    public static string? Validate(string? topic)
+    {
+        if (string.IsNullOrEmpty(topic))
+        {
+            return "the topic name is empty";
+        }
+
+        if (topic is "." or ".." || topic.Length > 249 - "_dlq".Length)
+        {
+            return $"'{topic}' is not a usable topic name (too long, or . or ..)";
+        }
+
+        return topic.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')
+            ? null
+            : $"'{topic}' is not a legal topic name: use letters, digits, '.', '_' and '-'";
+    }
 }
 
 /// <summary>Headers of a dead-letter record; key and value stay the original bytes.</summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.LocalStack.Kafka;
 using Orders.SchemaRegistry;
+using Orders.SchemaRegistry.Storage;
 
 namespace Orders.LocalStack;
 
@@ -48,11 +49,13 @@ public sealed class LocalStackHost : IAsyncDisposable
         kafkaOptions.Topics.Add(new TopicSpec(options.Topic, options.Partitions));
         kafkaOptions.Topics.Add(new TopicSpec(Topics.DeadLetterFor(options.Topic), options.Partitions));
 
+        // The schema store first: a bad --data-dir fails before anything listens.
+        var store = new SchemaStore(options.DataDirectory);
         var kafka = LocalKafka.Start(kafkaOptions);
         try
         {
             var registry = await RegistryServer.StartAsync(
-                new RegistryOptions { Port = options.RegistryPort, DataDirectory = options.DataDirectory }, loggerFactory: loggerFactory, cancellationToken: cancellationToken);
+                new RegistryOptions { Port = options.RegistryPort, DataDirectory = options.DataDirectory }, store, loggerFactory, cancellationToken);
             return new LocalStackHost(kafka, registry);
         }
         catch

@@ -20,14 +20,24 @@ public sealed class RegistryOptions
     public string? DataDirectory { get; set; }
 }
 
-/// <summary>Thrown when a port the stack needs is taken by another process.</summary>
+/// <summary>Thrown when a port the stack needs cannot be bound: taken by another process, or not allowed.</summary>
 public sealed class PortInUseException(int port, string component, Exception inner)
-    : Exception($"port {port} ({component}) is already in use", inner)
+    : Exception($"port {port} ({component}) {Describe(inner)}", inner)
 {
     public int Port { get; } = port;
 
     /// <summary>What wanted the port: "kafka" or "schema-registry".</summary>
     public string Component { get; } = component;
+
+    /// <summary>"is already in use", or why else it could not be bound.</summary>
+    public string Reason => Describe(InnerException);
+
+    private static string Describe(Exception? inner) =>
+        (inner as System.Net.Sockets.SocketException ?? inner?.InnerException as System.Net.Sockets.SocketException)?.SocketErrorCode switch
+        {
+            System.Net.Sockets.SocketError.AccessDenied => "cannot be bound: permission denied",
+            _ => "is already in use",
+        };
 }
 
 /// <summary>Runs the registry on Kestrel, bound to loopback only.</summary>
@@ -101,7 +111,8 @@ public sealed partial class RegistryServer : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse or SocketError.AccessDenied }
+            || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
             await app.DisposeAsync();
             throw new PortInUseException(options.Port, "schema-registry", e);

@@ -12,6 +12,9 @@ public sealed class CliParsingTests
     [InlineData("stack", "--kafka-port", "nine")]
     [InlineData("stack", "--kafka-port", "65535", "--brokers", "2")]
     [InlineData("stack", "--no-such-flag")]
+    [InlineData("stack", "--topic", "")]
+    [InlineData("stack", "--topic", "orders/eu")]
+    [InlineData("produce", "--topic", "with space")]
     [InlineData("produce", "--no-such-flag")]
     [InlineData("produce", "--count", "-5")]
     [InlineData("produce", "--count", "many")]
@@ -42,6 +45,26 @@ public sealed class CliParsingTests
         var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("orders: ", line, StringComparison.Ordinal);
         Assert.Equal("", stdout.ToString());
+    }
+
+    [Fact]
+    public async Task Stack_DataDirThatIsAFile_OneLineError_Exit2()
+    {
+        var file = Path.GetTempFileName();
+        var stderr = new StringWriter();
+        try
+        {
+            // Nothing listens before the data directory is checked, so the ports do not matter.
+            var exit = await OrdersCli.RunAsync(["stack", "--data-dir", file], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("--data-dir", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

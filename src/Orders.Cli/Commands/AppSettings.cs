@@ -47,7 +47,7 @@ internal sealed class AppSettings
         return option;
     }
 
-    public static Option<string> TopicOption() => new("--topic") { Description = "The orders topic.", DefaultValueFactory = _ => Topics.Orders };
+    public static Option<string> TopicOption() => CliOptions.Topic();
 
     public static Option<bool> JsonOption() => new("--json") { Description = "Print exactly one JSON document, the run's summary, on stdout; logs go to stderr." };
 

@@ -117,4 +117,17 @@ internal static class CliOptions
         });
         return option;
     }
+
+    public static Option<string> Topic()
+    {
+        var option = new Option<string>("--topic") { Description = "The orders topic (its dead-letter topic is <topic>_dlq, orders_dlq for orders).", DefaultValueFactory = _ => Orders.Contracts.Topics.Orders };
+        option.Validators.Add(result =>
+        {
+            if (Orders.Contracts.Topics.Validate(result.GetValueOrDefault<string>()) is { } error)
+            {
+                result.AddError($"--topic: {error}");
+            }
+        });
+        return option;
+    }
 }

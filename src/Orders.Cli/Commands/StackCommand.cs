@@ -17,7 +17,7 @@ internal static class StackCommand
         var partitions = CliOptions.Positive("--partitions", 6, 1000, "Partitions of the orders topic and its dead-letter topic.");
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the Schema Registry.");
         var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Keep registered schemas in this folder across restarts (default: memory only)." };
-        var topic = new Option<string>("--topic") { Description = "The orders topic.", DefaultValueFactory = _ => Topics.Orders };
+        var topic = CliOptions.Topic();
 
         var command = new Command("stack", "Run the local stack (Kafka mock cluster and Schema Registry) until Ctrl+C.")
         {
@@ -72,7 +72,7 @@ internal static class StackCommand
         catch (PortInUseException e)
         {
             var option = e.Component == "kafka" ? "--kafka-port" : "--registry-port";
-            await stderr.WriteLineAsync($"orders: port {e.Port} is already in use ({e.Component}); choose another with {option}");
+            await stderr.WriteLineAsync($"orders: port {e.Port} {e.Reason} ({e.Component}); choose another with {option}");
             return null;
         }
         catch (InvalidDataException e)
@@ -80,9 +80,9 @@ internal static class StackCommand
             await stderr.WriteLineAsync($"orders: {e.Message}");
             return null;
         }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException && options.DataDirectory is not null)
         {
-            await stderr.WriteLineAsync($"orders: cannot use --data-dir: {e.Message}");
+            await stderr.WriteLineAsync($"orders: cannot use --data-dir {options.DataDirectory}: {e.Message}");
             return null;
         }
     }

@@ -75,7 +75,7 @@ public sealed class TcpRelay : IAsyncDisposable
             socket.Listen(512);
             return socket;
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
         {
             socket.Dispose();
             throw new PortInUseException(port, "kafka", e);
