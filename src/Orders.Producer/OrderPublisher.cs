@@ -31,12 +31,12 @@ public sealed partial class OrderPublisher(
     public async Task<ProducerSummary> RunAsync(CancellationToken cancellationToken)
     {
         var config = new ProducerConfig(new Dictionary<string, string>(producerConfig)) { EnableIdempotence = true, Acks = Acks.All };
-        config.LingerMs ??= 5;
+        config.SetDefault("linger.ms", "5");
         using var producer = new ProducerBuilder<string, Order>(config)
             .SetValueSerializer(new AvroSerializer<Order>(registry).AsSyncOverAsync())
             .LogTo(logger)
             .SetErrorHandler((_, e) => LogKafkaError(logger, e.Code, e.Reason))
-            .Build();
+            .BuildChecked();
 
         var generator = new OrderGenerator(new Random(options.Seed), time, options.InvalidRatio);
         var started = time.GetTimestamp();

@@ -67,6 +67,27 @@ public sealed class CliParsingTests
         }
     }
 
+    [Theory]
+    [InlineData("produce", "Kafka__linger.ms", "soon")]
+    [InlineData("consume", "Kafka__no.such.property", "1")]
+    public async Task BadKafkaSetting_InTheEnvironment_OneLineError_Exit2(string verb, string variable, string value)
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable(variable, value);
+        try
+        {
+            var exit = await OrdersCli.RunAsync([verb, "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("orders: invalid Kafka configuration", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
     [Fact]
     public async Task BadUrl_InTheEnvironment_IsRejectedLikeAFlag()
     {

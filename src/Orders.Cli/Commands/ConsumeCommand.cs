@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Orders.Kafka;
 using Orders.Processor;
 
 namespace Orders.Cli.Commands;
@@ -59,6 +60,11 @@ internal static class ConsumeCommand
                 var summary = await processor.RunAsync(cancellationToken);
                 await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
                 return OrdersCli.ExitOk;
+            }
+            catch (KafkaConfigurationException e)
+            {
+                await stderr.WriteLineAsync($"orders: {e.Message}");
+                return OrdersCli.ExitUsage;
             }
             catch (KafkaException e)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Orders.Kafka;
 using Orders.Producer;
 
 namespace Orders.Cli.Commands;
@@ -45,7 +46,17 @@ internal static class ProduceCommand
             using var loggers = settings.CreateLoggerFactory();
             using var registryClient = settings.SchemaRegistryClient();
             var publisher = new OrderPublisher(settings.ProducerConfig(), registryClient, options, TimeProvider.System, loggers.CreateLogger<OrderPublisher>());
-            var summary = await publisher.RunAsync(cancellationToken);
+            ProducerSummary summary;
+            try
+            {
+                summary = await publisher.RunAsync(cancellationToken);
+            }
+            catch (KafkaConfigurationException e)
+            {
+                await stderr.WriteLineAsync($"orders: {e.Message}");
+                return OrdersCli.ExitUsage;
+            }
+
             await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
             return summary.Failed == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
         });
