@@ -38,11 +38,17 @@ public sealed class PausedPartitions(TimeProvider time, TimeSpan maxWait)
 
     /// <summary>Marks due partitions as resumed and returns them.</summary>
     /// <param name="wait">How long the caller may block before the next partition is due (at least 1 ms).</param>
-    public List<TopicPartition> TakeDue(out TimeSpan wait)
+    /// <remarks>Called before every poll: with nothing paused it returns at once and allocates nothing.</remarks>
+    public IReadOnlyList<TopicPartition> TakeDue(out TimeSpan wait)
     {
-        var now = time.GetUtcNow();
-        var due = new List<TopicPartition>();
         wait = maxWait;
+        if (_entries.Count == 0)
+        {
+            return [];
+        }
+
+        var now = time.GetUtcNow();
+        List<TopicPartition>? due = null;
         foreach (var (partition, entry) in _entries)
         {
             if (entry.Resumed)
@@ -53,7 +59,7 @@ public sealed class PausedPartitions(TimeProvider time, TimeSpan maxWait)
             if (entry.ResumeAt <= now)
             {
                 entry.Resumed = true;
-                due.Add(partition);
+                (due ??= []).Add(partition);
             }
             else if (entry.ResumeAt - now < wait)
             {
@@ -66,7 +72,7 @@ public sealed class PausedPartitions(TimeProvider time, TimeSpan maxWait)
             wait = TimeSpan.FromMilliseconds(1);
         }
 
-        return due;
+        return due ?? (IReadOnlyList<TopicPartition>)[];
     }
 
     private sealed class Entry(Offset offset, int failures, int registryWaits, DateTimeOffset resumeAt)
