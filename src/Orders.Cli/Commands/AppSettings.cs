@@ -32,25 +32,6 @@ internal sealed class AppSettings
 
     public string SchemaRegistryUrl => Configuration["SchemaRegistry:Url"]!;
 
-    public static Option<string?> BootstrapServersOption() => new("--bootstrap-servers") { Description = "Kafka bootstrap servers (default localhost:9092)." };
-
-    public static Option<string?> SchemaRegistryOption()
-    {
-        var option = new Option<string?>("--schema-registry") { Description = "Schema Registry URL (default http://localhost:8081)." };
-        option.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is { } url && ValidateUrl(url) is { } error)
-            {
-                result.AddError(error);
-            }
-        });
-        return option;
-    }
-
-    public static Option<string> TopicOption() => CliOptions.Topic();
-
-    public static Option<bool> JsonOption() => new("--json") { Description = "Print exactly one JSON document, the run's summary, on stdout; logs go to stderr." };
-
     /// <returns>The settings, or an error message for bad configuration.</returns>
     public static (AppSettings? Settings, string? Error) Load(string? bootstrapServers, string? schemaRegistry, string topic, bool json)
     {
@@ -93,11 +74,6 @@ internal sealed class AppSettings
         if (ValidateUrl(configuration["SchemaRegistry:Url"] ?? "") is { } urlError)
         {
             return (null, urlError);
-        }
-
-        if (string.IsNullOrWhiteSpace(topic))
-        {
-            return (null, "--topic must not be empty");
         }
 
         return (new AppSettings(configuration, topic, json), null);
@@ -145,8 +121,47 @@ internal sealed class AppSettings
     private static string ToLibrdkafkaName(string pascal) =>
         string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "." : "") + char.ToLowerInvariant(c) : c.ToString()));
 
-    private static string? ValidateUrl(string url) =>
+    internal static string? ValidateUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
             ? null
             : $"schema registry URL '{url}' is not an absolute http(s) URL";
+}
+
+/// <summary>The options every client verb takes: where Kafka and the registry are, the topic, and --json.</summary>
+internal sealed class ClientOptions
+{
+    public Option<string?> BootstrapServers { get; } = new("--bootstrap-servers") { Description = "Kafka bootstrap servers (default localhost:9092)." };
+
+    public Option<string?> SchemaRegistry { get; } = SchemaRegistryOption();
+
+    public Option<string> Topic { get; } = CliOptions.Topic();
+
+    public Option<bool> Json { get; } = JsonOption();
+
+    public static Option<bool> JsonOption() => new("--json") { Description = "Print exactly one JSON document, the run's summary, on stdout; logs go to stderr." };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(BootstrapServers);
+        command.Options.Add(SchemaRegistry);
+        command.Options.Add(Topic);
+        command.Options.Add(Json);
+    }
+
+    /// <returns>The settings, or an error message for bad configuration.</returns>
+    public (AppSettings? Settings, string? Error) Load(ParseResult parseResult) =>
+        AppSettings.Load(parseResult.GetValue(BootstrapServers), parseResult.GetValue(SchemaRegistry), parseResult.GetValue(Topic)!, parseResult.GetValue(Json));
+
+    private static Option<string?> SchemaRegistryOption()
+    {
+        var option = new Option<string?>("--schema-registry") { Description = "Schema Registry URL (default http://localhost:8081)." };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } url && AppSettings.ValidateUrl(url) is { } error)
+            {
+                result.AddError(error);
+            }
+        });
+        return option;
+    }
 }

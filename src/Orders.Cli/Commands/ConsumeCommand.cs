@@ -11,10 +11,7 @@ internal static class ConsumeCommand
 {
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var bootstrap = AppSettings.BootstrapServersOption();
-        var registry = AppSettings.SchemaRegistryOption();
-        var topic = AppSettings.TopicOption();
-        var json = AppSettings.JsonOption();
+        var client = new ClientOptions();
         var group = new Option<string>("--group") { Description = "Consumer group.", DefaultValueFactory = _ => ProcessorOptions.DefaultGroup };
         var untilIdle = CliOptions.Seconds("--until-idle", "Exit after this many seconds without records (waiting at least 60 s for the first partition assignment).");
         var maxAttempts = CliOptions.Positive("--max-attempts", 3, 100, "Attempts for a transiently failing order before it is dead-lettered.");
@@ -24,11 +21,12 @@ internal static class ConsumeCommand
 
         var command = new Command("consume", "Run the order processor: running averages, retries, dead letters.")
         {
-            bootstrap, registry, topic, json, group, untilIdle, maxAttempts, failRatio, retryDelay, seed,
+            group, untilIdle, maxAttempts, failRatio, retryDelay, seed,
         };
+        client.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var (settings, error) = AppSettings.Load(parseResult.GetValue(bootstrap), parseResult.GetValue(registry), parseResult.GetValue(topic)!, parseResult.GetValue(json));
+            var (settings, error) = client.Load(parseResult);
             if (settings is null)
             {
                 await stderr.WriteLineAsync($"orders: {error}");

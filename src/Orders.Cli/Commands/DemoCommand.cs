@@ -21,7 +21,7 @@ internal static class DemoCommand
         var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the local Kafka broker.");
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the local Schema Registry.");
         var seed = new Option<int>("--seed") { Description = "Seed of the generator and the failure simulation.", DefaultValueFactory = _ => 42 };
-        var json = AppSettings.JsonOption();
+        var json = ClientOptions.JsonOption();
         invalidRatio.DefaultValueFactory = _ => 0.02;
         failRatio.DefaultValueFactory = _ => 0.05;
 

@@ -10,10 +10,7 @@ internal static class ProduceCommand
 {
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var bootstrap = AppSettings.BootstrapServersOption();
-        var registry = AppSettings.SchemaRegistryOption();
-        var topic = AppSettings.TopicOption();
-        var json = AppSettings.JsonOption();
+        var client = new ClientOptions();
         var count = CliOptions.NonNegativeLong("--count", "Stop after this many orders.");
         var duration = CliOptions.Seconds("--duration", "Stop after this many seconds.");
         var rate = CliOptions.PositiveDouble("--rate", "Orders per second (default: as fast as possible).");
@@ -22,11 +19,12 @@ internal static class ProduceCommand
 
         var command = new Command("produce", "Publish random orders as Avro, idempotently, until --count, --duration or Ctrl+C.")
         {
-            bootstrap, registry, topic, json, count, duration, rate, invalidRatio, seed,
+            count, duration, rate, invalidRatio, seed,
         };
+        client.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var (settings, error) = AppSettings.Load(parseResult.GetValue(bootstrap), parseResult.GetValue(registry), parseResult.GetValue(topic)!, parseResult.GetValue(json));
+            var (settings, error) = client.Load(parseResult);
             if (settings is null)
             {
                 await stderr.WriteLineAsync($"orders: {error}");
