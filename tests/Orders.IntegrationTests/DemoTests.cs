@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Orders.IntegrationTests.Infrastructure;
 
 namespace Orders.IntegrationTests;
@@ -10,7 +8,7 @@ public sealed class DemoTests
     public async Task Demo_RunsStackProducerAndProcessor_AndReportsBoth()
     {
         var summary = await OrdersCommand.RunJsonAsync(
-            ["demo", "--duration", "6", "--rate", "100", "--kafka-port", FreePort().ToString(), "--registry-port", FreePort().ToString()]);
+            ["demo", "--duration", "6", "--rate", "100", "--kafka-port", OrdersProcess.FreePort().ToString(), "--registry-port", OrdersProcess.FreePort().ToString()]);
 
         var produced = summary.GetProperty("producer").GetProperty("produced").GetInt64();
         var processor = summary.GetProperty("processor");
@@ -19,12 +17,5 @@ public sealed class DemoTests
         Assert.True(processor.GetProperty("processed").GetInt64() > 0);
         Assert.InRange(handled, 1, produced);
         Assert.True(processor.GetProperty("average").GetProperty("mean").GetDouble() > 0);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -67,7 +67,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         string[] consume = ["consume", .. Endpoints(topic), "--group", group, "--until-idle", "3", "--fail-ratio", "0.5", "--max-attempts", "10", "--retry-delay-ms", "30", "--json"];
 
         // Committing every 200 ms makes the first run's progress visible early.
-        using var first = StartOrders(consume, ("Kafka__auto.commit.interval.ms", "200"));
+        using var first = OrdersProcess.Start(consume, ("Kafka__auto.commit.interval.ms", "200"));
         var firstOutput = first.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var firstErrors = first.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         await WaitForProgressAsync(topic, group);
@@ -166,21 +166,4 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     private string[] Endpoints(string topic) => ["--bootstrap-servers", _kafka.BootstrapServers, "--schema-registry", RegistryUrl, "--topic", topic];
-
-    private static Process StartOrders(string[] args, params (string Name, string Value)[] environment)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (name, value) in environment)
-        {
-            info.Environment[name] = value;
-        }
-
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orders.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info)!;
-    }
 }

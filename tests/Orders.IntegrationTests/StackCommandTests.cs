@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Confluent.Kafka;
 using Orders.Cli;
+using Orders.IntegrationTests.Infrastructure;
 
 namespace Orders.IntegrationTests;
 
@@ -12,9 +13,9 @@ public sealed class StackCommandTests
     [Fact]
     public async Task Stack_ServesKafkaAndRegistryOnTheChosenPorts_AndStopsCleanlyOnSigint()
     {
-        var kafkaPort = FreePort();
-        var registryPort = FreePort();
-        using var process = StartOrders("stack", "--kafka-port", kafkaPort.ToString(), "--registry-port", registryPort.ToString(), "--partitions", "4");
+        var kafkaPort = OrdersProcess.FreePort();
+        var registryPort = OrdersProcess.FreePort();
+        using var process = OrdersProcess.Start(["stack", "--kafka-port", kafkaPort.ToString(), "--registry-port", registryPort.ToString(), "--partitions", "4"]);
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var ready = new TaskCompletionSource();
         process.OutputDataReceived += (_, e) =>
@@ -67,7 +68,7 @@ public sealed class StackCommandTests
         using var occupied = new TcpListener(IPAddress.Loopback, 0);
         occupied.Start();
         var busy = ((IPEndPoint)occupied.LocalEndpoint).Port;
-        var other = FreePort();
+        var other = OrdersProcess.FreePort();
         var (kafka, registry) = which == "kafka" ? (busy, other) : (other, busy);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -80,23 +81,6 @@ public sealed class StackCommandTests
         Assert.Contains(option, line, StringComparison.Ordinal);
     }
 
-    private static Process StartOrders(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orders.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info)!;
-    }
-
     private static void SendSigint(Process process)
     {
         if (!process.HasExited)
@@ -104,12 +88,5 @@ public sealed class StackCommandTests
             using var kill = Process.Start("kill", ["-INT", process.Id.ToString()]);
             kill.WaitForExit();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

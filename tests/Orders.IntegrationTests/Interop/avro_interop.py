@@ -16,7 +16,8 @@ from confluent_kafka.avro import AvroConsumer, AvroProducer, CachedSchemaRegistr
 from confluent_kafka.avro.serializer.message_serializer import MessageSerializer
 
 
-def produce(bootstrap, registry, topic, count, schema_file):
+def publish(bootstrap, registry, topic, schema_file, records):
+    """Produces (key, value) pairs as Avro, registering the value schema; exits 1 on any failure."""
     with open(schema_file) as f:
         value_schema = avro.loads(f.read())
     producer = AvroProducer(
@@ -25,37 +26,27 @@ def produce(bootstrap, registry, topic, count, schema_file):
         default_value_schema=value_schema,
     )
     failures = []
-    price_sum = 0.0
-    for i in range(count):
-        price = round(1.25 * (i + 1), 2)
-        price_sum += price
-        producer.produce(
-            topic=topic,
-            key=f"py-{i}",
-            value={"orderId": f"py-{i}", "product": "kettle", "price": price},
-            on_delivery=lambda err, msg: failures.append(str(err)) if err else None,
-        )
+    for key, value in records:
+        producer.produce(topic=topic, key=key, value=value,
+                         on_delivery=lambda err, msg: failures.append(str(err)) if err else None)
     remaining = producer.flush(30)
     if failures or remaining:
         print(json.dumps({"failures": failures, "undelivered": remaining}), file=sys.stderr)
         sys.exit(1)
-    print(json.dumps({"produced": count, "priceSum": price_sum}))
+
+
+def produce(bootstrap, registry, topic, count, schema_file):
+    prices = [round(1.25 * (i + 1), 2) for i in range(count)]
+    publish(bootstrap, registry, topic, schema_file,
+            ((f"py-{i}", {"orderId": f"py-{i}", "product": "kettle", "price": price}) for i, price in enumerate(prices)))
+    print(json.dumps({"produced": count, "priceSum": sum(prices)}))
 
 
 def produce_orders(bootstrap, registry, topic, count, schema_file):
-    with open(schema_file) as f:
-        value_schema = avro.loads(f.read())
-    producer = AvroProducer(
-        {"bootstrap.servers": bootstrap, "schema.registry.url": registry, "enable.idempotence": True},
-        default_key_schema=avro.loads('"string"'),
-        default_value_schema=value_schema,
-    )
-    failures = []
-    prices = []
-    for i in range(count):
-        price = round(3.0 + (i * 7.31) % 90, 2)
-        prices.append(price)
-        order = {
+    prices = [round(3.0 + (i * 7.31) % 90, 2) for i in range(count)]
+
+    def order(i, price):
+        return {
             "orderId": f"00000000-0000-4000-8000-{i:012d}",
             "product": ["kettle", "teapot", "mug"][i % 3],
             "price": price,
@@ -65,12 +56,9 @@ def produce_orders(bootstrap, registry, topic, count, schema_file):
             "createdAt": datetime.datetime(2026, 11, 25, 12, 0, i % 60, tzinfo=datetime.timezone.utc),
             "channel": "partner",
         }
-        producer.produce(topic=topic, key=order["orderId"], value=order,
-                         on_delivery=lambda err, msg: failures.append(str(err)) if err else None)
-    remaining = producer.flush(30)
-    if failures or remaining:
-        print(json.dumps({"failures": failures, "undelivered": remaining}), file=sys.stderr)
-        sys.exit(1)
+
+    orders = [order(i, price) for i, price in enumerate(prices)]
+    publish(bootstrap, registry, topic, schema_file, ((o["orderId"], o) for o in orders))
     print(json.dumps({"produced": count, "mean": sum(prices) / len(prices)}))
 
 
