@@ -55,7 +55,7 @@ public sealed class LocalStackHost : IAsyncDisposable
         try
         {
             var registry = await RegistryServer.StartAsync(
-                new RegistryOptions { Port = options.RegistryPort, DataDirectory = options.DataDirectory }, store, loggerFactory, cancellationToken);
+                new RegistryOptions { Port = options.RegistryPort }, store, loggerFactory, cancellationToken);
             return new LocalStackHost(kafka, registry);
         }
         catch

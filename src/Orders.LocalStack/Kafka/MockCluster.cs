@@ -33,12 +33,6 @@ public sealed class MockCluster : IDisposable
     /// <summary>Where each broker really listens (random loopback ports), by broker id - 1.</summary>
     public IReadOnlyList<IPEndPoint> BrokerEndpoints { get; }
 
-    /// <summary>Bootstrap servers that reach the brokers directly, bypassing any relay.</summary>
-    public string NativeBootstrapServers => string.Join(',', BrokerEndpoints.Select(e => $"{e.Address}:{e.Port}"));
-
-    /// <summary>The native library's file, for diagnostics.</summary>
-    public static string? NativeLibraryPath => NativeMethods.LoadedPath;
-
     public static MockCluster Create(int brokerCount)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(brokerCount, 1);

@@ -16,9 +16,6 @@ internal static partial class NativeMethods
     private static bool _resolverSet;
     private static string? _loadedPath;
 
-    /// <summary>The file Confluent.Kafka loaded, once <see cref="EnsureLoaded"/> has run.</summary>
-    public static string? LoadedPath => _loadedPath;
-
     public static void EnsureLoaded()
     {
         lock (ResolverLock)
