@@ -90,6 +90,23 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SetBrokerRoundTripTime_DelaysEveryResponse()
+    {
+        var topic = CreateTopic(leader: 1);
+        using var producer = new ProducerBuilder<string, string>(ProducerConfig()).Build();
+        await producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "warm-up" }, TestContext.Current.CancellationToken);
+
+        _kafka.Cluster.SetBrokerRoundTripTime(1, TimeSpan.FromMilliseconds(400));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "slow" }, TestContext.Current.CancellationToken);
+        var slow = clock.Elapsed;
+        _kafka.Cluster.SetBrokerRoundTripTime(1, TimeSpan.Zero);
+
+        // A lower bound only: the acknowledgement cannot come before the injected delay.
+        Assert.True(slow >= TimeSpan.FromMilliseconds(400), $"acknowledged after {slow.TotalMilliseconds} ms");
+    }
+
+    [Fact]
     public void BrokerIds_OutsideTheCluster_AreRejected() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => _kafka.Cluster.SetBrokerDown(3));
 
