@@ -5,11 +5,18 @@ public static class Topics
 {
     public const string Orders = "orders";
     public const string DeadLetter = "orders_dlq";
+    public const string Stats = "orders_stats";
 
     /// <summary>The dead-letter topic of a source topic: <c>orders</c> has <c>orders_dlq</c>, any other <c>{topic}_dlq</c>.</summary>
     public static string DeadLetterFor(string topic) => topic == Orders ? DeadLetter : $"{topic}_dlq";
 
-    /// <returns>null for a legal Kafka topic name (whose dead-letter topic is legal too), else why not.</returns>
+    /// <summary>
+    /// The checkpoint topic of a source topic (<c>orders_stats</c>, any other <c>{topic}_stats</c>):
+    /// co-partitioned with it, partition p holding the checkpoints of source partition p.
+    /// </summary>
+    public static string StatsFor(string topic) => $"{topic}_stats";
+
+    /// <returns>null for a legal Kafka topic name (whose dead-letter and checkpoint topics are legal too), else why not.</returns>
     public static string? Validate(string? topic)
     {
         if (string.IsNullOrEmpty(topic))
@@ -17,7 +24,7 @@ public static class Topics
             return "the topic name is empty";
         }
 
-        if (topic is "." or ".." || topic.Length > 249 - "_dlq".Length)
+        if (topic is "." or ".." || topic.Length > 249 - "_stats".Length)
         {
             return $"'{topic}' is not a usable topic name (too long, or . or ..)";
         }
