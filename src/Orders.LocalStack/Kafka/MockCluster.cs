@@ -119,6 +119,21 @@ public sealed class MockCluster : IDisposable
     public void SetGroupInitialRebalanceDelay(TimeSpan delay) =>
         NativeMethods.MockGroupInitialRebalanceDelayMs(Handle, checked((int)delay.TotalMilliseconds));
 
+    /// <summary>
+    /// KIP-848 groups (<c>group.protocol=consumer</c>): how long the broker keeps a silent member's
+    /// partitions, and how often members heartbeat. The mock's defaults (45 s / 5 s) make a
+    /// restarted member wait for its crashed predecessor's session to expire.
+    /// </summary>
+    public void SetGroupConsumerTimeouts(TimeSpan sessionTimeout, TimeSpan heartbeatInterval)
+    {
+        NativeMethods.MockSetGroupConsumerSessionTimeoutMs(Handle, checked((int)sessionTimeout.TotalMilliseconds));
+        NativeMethods.MockSetGroupConsumerHeartbeatIntervalMs(Handle, checked((int)heartbeatInterval.TotalMilliseconds));
+    }
+
+    /// <summary>Drops the records of a partition before <paramref name="beforeOffset"/>, as retention would.</summary>
+    public void DeleteRecords(string topic, int partition, long beforeOffset) =>
+        Check(NativeMethods.MockPartitionDeleteRecords(Handle, topic, partition, beforeOffset), $"delete records of {topic}[{partition}] before {beforeOffset}");
+
     public void Dispose()
     {
         if (_cluster == IntPtr.Zero)
