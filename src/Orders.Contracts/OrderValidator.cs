@@ -5,6 +5,12 @@ public static class OrderValidator
 {
     public const int MaxIdLength = 64;
 
+    /// <summary>
+    /// The highest price accepted. Sums are kept as exact decimals (at most ~7.9e28); a bound far
+    /// above any real price keeps them exact for any number of orders a cluster could hold.
+    /// </summary>
+    public const double MaxPrice = 1_000_000_000;
+
     /// <returns>null when valid, else what is wrong, in one sentence.</returns>
     public static string? Validate(Order order)
     {
@@ -18,9 +24,9 @@ public static class OrderValidator
             return "product is empty";
         }
 
-        if (!double.IsFinite(order.Price) || order.Price <= 0)
+        if (!double.IsFinite(order.Price) || order.Price <= 0 || order.Price > MaxPrice)
         {
-            return $"price must be a positive number, not {order.Price}";
+            return $"price must be a positive number of at most {MaxPrice:0}, not {order.Price}";
         }
 
         if (order.Quantity < 1)

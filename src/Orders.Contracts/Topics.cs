@@ -50,6 +50,13 @@ public static class DeadLetterHeaders
     public const string Attempts = "dlq.attempts";
     public const string FailedAt = "dlq.failed.at";
 
+    /// <summary>
+    /// Present only on a dead letter that had to be cut to fit the dead-letter topic: what was
+    /// removed. The original record stays where <see cref="OriginalTopic"/>, <see cref="OriginalPartition"/>
+    /// and <see cref="OriginalOffset"/> say, for as long as that topic's retention keeps it.
+    /// </summary>
+    public const string Truncated = "dlq.truncated";
+
     /// <summary>Longest stack trace kept, in characters: enough to locate a fault, bounded so a DLQ record stays small.</summary>
     public const int MaxStackTraceLength = 4096;
 

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
 
 namespace Orders.Kafka;
 
@@ -22,6 +23,9 @@ public static class KafkaClientBuilding
     public static IConsumer<TKey, TValue> BuildChecked<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder) =>
         Checked(builder.Build);
 
+    public static IAdminClient BuildChecked(this AdminClientBuilder builder) =>
+        Checked(builder.Build);
+
     private static T Checked<T>(Func<T> build)
     {
         try
@@ -35,4 +39,34 @@ public static class KafkaClientBuilding
             throw new KafkaConfigurationException($"invalid Kafka configuration: {e.Message}", e);
         }
     }
+}
+
+/// <summary>Binds the <c>Kafka</c> configuration section into client configs, so any librdkafka property works.</summary>
+public static class KafkaSettings
+{
+    public const string Section = "Kafka";
+
+    /// <summary>
+    /// Copies every setting of <paramref name="section"/> into <paramref name="config"/>: librdkafka's
+    /// own names (<c>linger.ms</c>) pass through; .NET names (<c>BootstrapServers</c>) map to them.
+    /// </summary>
+    public static T Bind<T>(IConfiguration section, T config)
+        where T : ClientConfig
+    {
+        foreach (var setting in section.AsEnumerable(makePathsRelative: true))
+        {
+            if (setting.Value is null)
+            {
+                continue;
+            }
+
+            var key = setting.Key.Contains('.', StringComparison.Ordinal) ? setting.Key : ToLibrdkafkaName(setting.Key);
+            config.Set(key, setting.Value);
+        }
+
+        return config;
+    }
+
+    private static string ToLibrdkafkaName(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "." : "") + char.ToLowerInvariant(c) : c.ToString()));
 }

@@ -48,6 +48,7 @@ public sealed class LocalStackHost : IAsyncDisposable
         var kafkaOptions = new LocalKafkaOptions { Brokers = options.Brokers, Port = options.KafkaPort };
         kafkaOptions.Topics.Add(new TopicSpec(options.Topic, options.Partitions));
         kafkaOptions.Topics.Add(new TopicSpec(Topics.DeadLetterFor(options.Topic), options.Partitions));
+        kafkaOptions.Topics.Add(new TopicSpec(Topics.StatsFor(options.Topic), options.Partitions));
 
         // The schema store first: a bad --data-dir fails before anything listens.
         var store = new SchemaStore(options.DataDirectory);

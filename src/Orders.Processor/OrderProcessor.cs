@@ -1,179 +1,196 @@
-using System.Globalization;
 using Confluent.Kafka;
+using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.Kafka;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.State;
 
 namespace Orders.Processor;
 
-public sealed record ProcessorSummary(
-    long Processed,
-    long Retried,
-    long RegistryWaits,
-    IReadOnlyDictionary<string, long> DeadLettered,
-    long DeadLetterWriteFailures,
-    AggregateSnapshot Aggregates,
-    TimeSpan Elapsed)
+/// <summary>The end of a run: what this processor did, and the state of the partitions it held at the end.</summary>
+public sealed record ProcessorSummary(ProcessorView View, TimeSpan Elapsed)
 {
-    public long DeadLetteredTotal => DeadLettered.Values.Sum();
+    public ProcessorCounters Counters => View.Counters;
+
+    public long DeadLetteredTotal => View.Counters.DeadLetteredByReason.Values.Sum();
 }
 
-/// <summary>
-/// The consume loop: consume, decode, validate, handle, aggregate, store the offset. A record's
-/// offset is stored only once it was processed or its dead-letter copy acknowledged. A record that
-/// must be retried pauses its partition and rewinds it to that record, so the loop keeps polling
-/// (no max.poll.interval.ms breach) and the partition's order is kept; other partitions go on.
-/// </summary>
-public sealed class OrderProcessor
+/// <summary>A point-in-time view for summaries, live views and metrics.</summary>
+/// <param name="Aggregates">The combined state of the partitions held (restored checkpoints included).</param>
+/// <param name="Partitions">Per held partition: the offset its state covers up to, and its own totals.</param>
+/// <param name="Restoring">Partitions assigned whose state is still being restored.</param>
+public sealed record ProcessorView(
+    ProcessorCounters Counters,
+    AggregateData Aggregates,
+    IReadOnlyDictionary<int, PartitionView> Partitions,
+    int Restoring,
+    bool EverAssigned)
 {
+    public static ProcessorView Empty(ProcessorCounters counters) =>
+        new(counters, AggregateData.Empty, new Dictionary<int, PartitionView>(), 0, false);
+}
+
+public sealed record PartitionView(long NextOffset, long CheckpointedOffset, PriceStatistics Overall);
+
+/// <summary>
+/// The consume loop. It polls, hands each record to the <see cref="OrderPipeline"/>, applies the
+/// <see cref="FailurePolicy"/> (pause, rewind and retry; wait for the registry; dead-letter), keeps
+/// each partition's <see cref="PartitionState"/>, and checkpoints it (on an interval, on revoke, on
+/// close) to the stats topic. On assignment a partition's newest checkpoint is restored and the
+/// dead letters written for it since are read back, so that decisions taken before a crash are
+/// honoured, not taken again; consumption resumes right after the checkpoint's offset. Group
+/// offsets follow the checkpoints, for lag tools; they are not the truth.
+/// </summary>
+public sealed partial class OrderProcessor
+{
+    private static readonly TimeSpan MaxPollWait = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan PumpInterval = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan ViewInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly ConsumerConfig _consumerConfig;
-    private readonly ProducerConfig _deadLetterConfig;
+    private readonly ProducerConfig _producerConfig;
     private readonly ProcessorOptions _options;
-    private readonly OrderDecoder _decoder;
-    private readonly IOrderHandler _handler;
+    private readonly OrderPipeline _pipeline;
+    private readonly ISchemaRegistryClient _registry;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RetrySchedule _retrySchedule;
+    private readonly FailurePolicy _policy;
     private readonly PausedPartitions _paused;
-    private readonly Dictionary<string, long> _deadLettered = new(StringComparer.Ordinal)
-    {
-        [DeadLetterHeaders.ReasonPoison] = 0,
-        [DeadLetterHeaders.ReasonInvalid] = 0,
-        [DeadLetterHeaders.ReasonRetriesExhausted] = 0,
-    };
+    private readonly Dictionary<int, PartitionState> _owned = [];
+    private readonly Dictionary<int, DateTimeOffset> _restoring = [];
+    private readonly HashSet<TopicPartition> _pauseNow = [];
+    private readonly HashSet<TopicPartition> _resumeNow = [];
+    private volatile ProcessorView _view;
+    private volatile bool _everAssigned;
+    private bool _closing;
 
-    private static readonly TimeSpan MaxPollWait = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan FirstAssignmentWait = TimeSpan.FromSeconds(60);
-
-    private long _processed;
-    private long _retried;
-    private long _registryWaits;
-    private long _deadLetterWriteFailures;
+    // Set by RunAsync for the duration of a run; the rebalance handlers run inside Consume on the loop's thread.
+    private Run? _run;
 
     public OrderProcessor(
         ConsumerConfig consumerConfig,
-        ProducerConfig deadLetterConfig,
+        ProducerConfig producerConfig,
         ProcessorOptions options,
         OrderDecoder decoder,
         IOrderHandler handler,
+        ISchemaRegistryClient registry,
         TimeProvider time,
         ILogger<OrderProcessor> logger)
     {
         _options = options;
-        _decoder = decoder;
-        _handler = handler;
+        _pipeline = new OrderPipeline(decoder, handler);
+        _registry = registry;
         _time = time;
         _logger = logger;
         _retrySchedule = new RetrySchedule(options.RetryBaseDelay, options.RetryMaxDelay, new Random(options.Seed));
-        Aggregator = new OrderAggregator(time);
+        _policy = new FailurePolicy(_retrySchedule, options.MaxAttempts);
         _paused = new PausedPartitions(time, MaxPollWait);
-
-        _consumerConfig = new ConsumerConfig(new Dictionary<string, string>(consumerConfig))
-        {
-            GroupId = options.GroupId,
-            EnableAutoOffsetStore = false,
-            EnableAutoCommit = true,
-        };
-        if (!string.Equals(_consumerConfig.Get("group.protocol"), "consumer", StringComparison.OrdinalIgnoreCase))
-        {
-            // The classic protocol, incrementally. (With KIP-848's group.protocol=consumer the broker
-            // assigns, and neither setting is allowed.)
-            _consumerConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
-            // librdkafka's 45 s default makes a crashed member hold its partitions for 45 s; and the
-            // mock cluster makes any newcomer to a group wait session.timeout.ms - 1 s (measured).
-            _consumerConfig.SetDefault("session.timeout.ms", "10000");
-        }
-        _consumerConfig.SetDefault("auto.offset.reset", "earliest");
-        // A resumed partition waits for the broker's outstanding long-poll fetch to return; a short
-        // wait keeps a retry's extra latency near its backoff (measured on the mock: 400 orders with 245 retries
-        // took 28 s at the default 500 ms, 6 s at 50 ms). Override with Kafka:fetch.wait.max.ms.
-        _consumerConfig.SetDefault("fetch.wait.max.ms", "100");
-
-        _deadLetterConfig = new ProducerConfig(new Dictionary<string, string>(deadLetterConfig))
-        {
-            EnableIdempotence = true,
-            Acks = Acks.All,
-        };
-        _deadLetterConfig.SetDefault("message.timeout.ms", "30000");
+        _view = ProcessorView.Empty(Counters);
+        _consumerConfig = ProcessorClientConfig.Consumer(consumerConfig, options.GroupId);
+        _producerConfig = ProcessorClientConfig.Producer(producerConfig);
     }
 
-    public OrderAggregator Aggregator { get; }
+    public ProcessorCounters Counters { get; } = new();
 
-    public long Processed => Interlocked.Read(ref _processed);
+    /// <summary>The newest view, refreshed about twice a second while running.</summary>
+    public ProcessorView View => _view;
 
-    public long Retried => Interlocked.Read(ref _retried);
-
-    public IReadOnlyDictionary<string, long> DeadLettered
-    {
-        get
-        {
-            lock (_deadLettered)
-            {
-                return new Dictionary<string, long>(_deadLettered);
-            }
-        }
-    }
-
-    /// <summary>Runs until cancelled (or idle for <see cref="ProcessorOptions.UntilIdle"/>); then commits and closes.</summary>
+    /// <summary>Runs until cancelled (or idle for <see cref="ProcessorOptions.UntilIdle"/>); then checkpoints, commits and closes.</summary>
+    /// <exception cref="TopicLayoutException">The topics cannot be used (no broker, partition counts that do not match).</exception>
     /// <exception cref="KafkaException">A fatal client error.</exception>
+    /// <exception cref="DeadLetterWriteException">A dead letter can never be written.</exception>
     public async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
+        var layout = await TopicLayout.ResolveAsync(
+            _consumerConfig, _options.Topic, _options.DeadLetterTopic, _options.StatsTopic, _options.BrokerTimeout,
+            message => LogWaiting(_logger, message), _time, cancellationToken);
+        LogLayout(_logger, layout.Topic, layout.Partitions, layout.DeadLetterTopic, layout.DeadLetterPartitions, layout.StatsTopic);
+
         Exception? fatal = null;
-        var assigned = false;
-        var idleSince = started;
-        using var deadLetters = new ProducerBuilder<byte[]?, byte[]?>(_deadLetterConfig)
+        using var producer = new ProducerBuilder<byte[]?, byte[]?>(_producerConfig)
             .LogTo(_logger)
-            .SetErrorHandler((_, e) => Log.KafkaError(_logger, e.Code, e.Reason))
+            .SetErrorHandler((_, e) =>
+            {
+                LogKafkaError(_logger, e.Code, e.Reason);
+                if (e.IsFatal)
+                {
+                    fatal ??= new KafkaException(e);
+                }
+            })
             .BuildChecked();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_consumerConfig)
             .LogTo(_logger)
             .SetErrorHandler((_, e) =>
             {
-                Log.KafkaError(_logger, e.Code, e.Reason);
+                LogKafkaError(_logger, e.Code, e.Reason);
                 if (e.IsFatal)
                 {
-                    fatal = new KafkaException(e);
+                    fatal ??= new KafkaException(e);
                 }
             })
-            .SetPartitionsAssignedHandler((_, partitions) =>
-            {
-                Log.Assigned(_logger, Describe(partitions));
-                assigned = true;
-                idleSince = _time.GetTimestamp();
-            })
-            .SetPartitionsRevokedHandler((c, partitions) =>
-            {
-                Log.Revoked(_logger, Describe(partitions.Select(p => p.TopicPartition)));
-                Commit(c);
-                _paused.Forget(partitions.Select(p => p.TopicPartition));
-            })
-            .SetPartitionsLostHandler((_, partitions) =>
-            {
-                Log.Lost(_logger, Describe(partitions.Select(p => p.TopicPartition)));
-                _paused.Forget(partitions.Select(p => p.TopicPartition));
-            })
+            .SetPartitionsAssignedHandler((c, partitions) => OnAssigned(partitions))
+            .SetPartitionsRevokedHandler((c, partitions) => OnRevoked(c, partitions.Select(p => p.TopicPartition).ToList()))
+            .SetPartitionsLostHandler((c, partitions) => OnLost(c, partitions.Select(p => p.TopicPartition).ToList()))
             .BuildChecked();
+        using var reader = new PartitionRangeReader(_consumerConfig, _logger, _time);
+        var serde = new CheckpointSerde(_registry);
+        _run = new Run(
+            layout,
+            producer,
+            consumer,
+            new CheckpointReader(reader, serde, _logger),
+            new DeadLetterLedger(reader),
+            new CheckpointWriter(producer, serde, layout.StatsTopic, _options.GroupId, _options.CheckpointChunkBytes, _time, Counters, _logger),
+            new DeadLetterWriter(producer, layout.DeadLetterTopic, layout.DeadLetterPartitions, _retrySchedule, _options.DeadLetterTimeout, _time, Counters, _logger));
+        _run.Checkpoints.Prepare();
 
         consumer.Subscribe(_options.Topic);
-        Log.Subscribed(_logger, _options.Topic, _options.GroupId);
+        LogSubscribed(_logger, _options.Topic, _options.GroupId);
         var lastStatusAt = _time.GetTimestamp();
+        var lastViewAt = lastStatusAt;
+        var nextPumpAt = lastStatusAt;
+        var idleSince = started;
         try
         {
-            while (!cancellationToken.IsCancellationRequested && fatal is null)
+            while (!cancellationToken.IsCancellationRequested && (fatal ??= _run.Fatal) is null)
             {
-                var result = consumer.Consume(ResumeDuePartitions(consumer));
-                if (_time.GetElapsedTime(lastStatusAt) >= _options.StatusInterval)
+                var now = _time.GetTimestamp();
+                if (now >= nextPumpAt)
                 {
-                    LogStatus(started);
-                    lastStatusAt = _time.GetTimestamp();
+                    Pump();
+                    nextPumpAt = now + (long)(PumpInterval.TotalSeconds * _time.TimestampFrequency);
+                    if (_time.GetElapsedTime(lastViewAt) >= ViewInterval)
+                    {
+                        PublishView();
+                        lastViewAt = _time.GetTimestamp();
+                    }
+
+                    if (_time.GetElapsedTime(lastStatusAt) >= _options.StatusInterval)
+                    {
+                        LogStatus(started);
+                        lastStatusAt = _time.GetTimestamp();
+                    }
+                }
+
+                ConsumeResult<byte[]?, byte[]?>? result;
+                try
+                {
+                    result = consumer.Consume(PollWait());
+                }
+                catch (ConsumeException e)
+                {
+                    OnConsumeError(e);
+                    continue;
                 }
 
                 if (result is null || result.IsPartitionEOF)
                 {
-                    if (_options.UntilIdle is { } idle && _paused.Count == 0 && IsIdle(idle, _time.GetElapsedTime(idleSince), assigned))
+                    if (_options.UntilIdle is { } idle && IsQuiet() && IsIdle(idle, _time.GetElapsedTime(idleSince)))
                     {
-                        Log.Idle(_logger, idle.TotalSeconds);
+                        LogIdle(_logger, idle.TotalSeconds);
                         break;
                     }
 
@@ -182,14 +199,12 @@ public sealed class OrderProcessor
 
                 idleSince = _time.GetTimestamp();
                 // The record in hand is finished even if shutdown was requested meanwhile.
-                await ProcessAsync(consumer, deadLetters, result);
+                await HandleAsync(result, cancellationToken);
             }
         }
         finally
         {
-            Commit(consumer);
-            consumer.Close();
-            deadLetters.Flush(TimeSpan.FromSeconds(10));
+            Close();
         }
 
         if (fatal is not null)
@@ -198,152 +213,564 @@ public sealed class OrderProcessor
         }
 
         LogStatus(started);
-        return new ProcessorSummary(
-            Processed, Retried, Interlocked.Read(ref _registryWaits), DeadLettered, Interlocked.Read(ref _deadLetterWriteFailures), Aggregator.Snapshot(), _time.GetElapsedTime(started));
+        return new ProcessorSummary(_view, _time.GetElapsedTime(started));
     }
 
-    /// <summary>
-    /// Idle means no record for <paramref name="idle"/> since the last record or assignment; before the
-    /// first assignment the processor waits at least <see cref="FirstAssignmentWait"/>, as joining a group
-    /// can take a while (a rebalance; on the mock cluster, session.timeout.ms).
-    /// </summary>
-    private static bool IsIdle(TimeSpan idle, TimeSpan quietFor, bool assigned) =>
-        quietFor >= (assigned || idle >= FirstAssignmentWait ? idle : FirstAssignmentWait);
+    private Run R => _run ?? throw new InvalidOperationException("The processor is not running.");
 
-    private async Task ProcessAsync(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[]?, byte[]?> deadLetters, ConsumeResult<byte[]?, byte[]?> record)
+    /// <summary>Before the first assignment the processor waits at least <see cref="ProcessorOptions.FirstAssignmentWait"/>: joining a group can take a while.</summary>
+    private bool IsIdle(TimeSpan idle, TimeSpan quietFor) =>
+        quietFor >= (_everAssigned || idle >= _options.FirstAssignmentWait ? idle : _options.FirstAssignmentWait);
+
+    private bool IsQuiet() =>
+        _paused.Count == 0 && _restoring.Count == 0 && R.Checkpoints.InFlightCount == 0 && _owned.Values.All(s => s.PendingDeadLetters == 0);
+
+    private TimeSpan PollWait()
     {
-        var (failures, registryWaits) = _paused.History(record.TopicPartitionOffset);
-        var attempt = failures + 1;
-        try
+        var wait = ResumeDuePartitions();
+        if (R.DeadLetters.Pump() is { } retryIn && retryIn < wait)
         {
-            var order = await _decoder.DecodeAsync(record.Message.Value);
-            if (OrderValidator.Validate(order) is { } problem)
-            {
-                throw new InvalidOrderException(problem);
-            }
+            wait = retryIn;
+        }
 
-            await _handler.HandleAsync(order, CancellationToken.None);
-            Aggregator.Record(record.Partition.Value, order);
-            Interlocked.Increment(ref _processed);
-            Done(consumer, record);
-        }
-        catch (Exception error) when (error is not OutOfMemoryException)
-        {
-            var kind = FailureClassifier.Classify(error);
-            switch (kind)
-            {
-                case FailureKind.RegistryUnavailable:
-                    // Not the record's fault: wait for the registry however long it takes; attempts are not spent.
-                    Interlocked.Increment(ref _registryWaits);
-                    var waits = registryWaits + 1;
-                    var wait = _retrySchedule.DelayAfter(waits);
-                    Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)wait.TotalMilliseconds, error.Message);
-                    Rewind(consumer, record, failures, wait, waits);
-                    break;
-                case FailureKind.Transient when attempt < _options.MaxAttempts:
-                    Interlocked.Increment(ref _retried);
-                    var delay = _retrySchedule.DelayAfter(attempt);
-                    Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)delay.TotalMilliseconds, attempt, error.Message);
-                    Rewind(consumer, record, attempt, delay, registryWaits: 0);
-                    break;
-                default:
-                    await DeadLetterAsync(consumer, deadLetters, record, kind, error, attempt, failures);
-                    break;
-            }
-        }
+        return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
     }
 
-    private async Task DeadLetterAsync(
-        IConsumer<byte[]?, byte[]?> consumer,
-        IProducer<byte[]?, byte[]?> deadLetters,
-        ConsumeResult<byte[]?, byte[]?> record,
-        FailureKind kind,
-        Exception error,
-        int attempt,
-        int failures)
+    private async Task HandleAsync(ConsumeResult<byte[]?, byte[]?> record, CancellationToken cancellationToken)
     {
-        var reason = DeadLetterMessages.ReasonFor(kind);
-        var message = DeadLetterMessages.Build(record, _options.GroupId, reason, error, attempt, _time.GetUtcNow());
-        try
+        var offset = record.Offset.Value;
+        if (!_owned.TryGetValue(record.Partition.Value, out var state) || offset < state.NextOffset)
         {
-            await deadLetters.ProduceAsync(_options.DeadLetterTopic, message);
-        }
-        catch (Exception dlqError) when (dlqError is KafkaException or ProduceException<byte[]?, byte[]?>)
-        {
-            // Without an acknowledged copy the offset must not move: rewind and try the record again later.
-            Interlocked.Increment(ref _deadLetterWriteFailures);
-            Log.DeadLetterFailed(_logger, record.Topic, record.Partition.Value, record.Offset.Value, dlqError.Message);
-            Rewind(consumer, record, failures, _retrySchedule.MaxDelay, registryWaits: 0);
+            // Not ours yet (still restoring: it will seek), or fetched before a rewind took effect.
             return;
         }
 
-        lock (_deadLettered)
+        if (offset > state.NextOffset)
         {
-            _deadLettered[reason]++;
+            // A gap in offsets: compaction or transaction markers. Retention losses surface as an offset reset instead.
+            state.SkipTo(offset);
         }
 
-        Log.DeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
-        Done(consumer, record);
+        if (state.DecisionsToHonour > 0 && state.TryTakeDecision(offset, out var decision))
+        {
+            state.Aggregate.AddDeadLetter(decision.Reason);
+            state.Advance(offset);
+            Counters.HonouredOne();
+            LogHonoured(_logger, record.Topic, record.Partition.Value, offset, decision.Reason, decision.DeadLetterOffset);
+            return;
+        }
+
+        var (failures, registryWaits) = _paused.Count > 0 ? _paused.History(record.TopicPartitionOffset) : (0, 0);
+        try
+        {
+            if (await _pipeline.RunAsync(record, state.Aggregate, cancellationToken) is { } invalid)
+            {
+                DeadLetter(state, record, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), failures + 1);
+                return;
+            }
+
+            Counters.ProcessedOne();
+            Done(state, record);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            var decided = _policy.Decide(FailureClassifier.Classify(error), failures, registryWaits);
+            switch (decided.Action)
+            {
+                case FailureAction.WaitForRegistry:
+                    Counters.WaitedForRegistry();
+                    LogRegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                    Rewind(record, failures, registryWaits + 1, decided.Delay);
+                    break;
+                case FailureAction.Retry:
+                    Counters.RetriedOne();
+                    LogRetrying(_logger, record.Topic, record.Partition.Value, offset, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
+                    Rewind(record, failures + 1, 0, decided.Delay);
+                    break;
+                default:
+                    DeadLetter(state, record, decided.Reason!, error, failures + 1);
+                    break;
+            }
+        }
     }
 
-    private void Done(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record)
+    private void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, string reason, Exception error, int attempts)
     {
-        _paused.Clear(record.TopicPartition);
-        consumer.StoreOffset(record);
+        var message = DeadLetterMessages.Build(record, _options.GroupId, reason, error, attempts, _time.GetUtcNow());
+        R.DeadLetters.Write(state, message, reason, record.Offset.Value);
+        state.Aggregate.AddDeadLetter(reason);
+        LogDeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
+        Done(state, record);
     }
 
-    private void Rewind(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record, int failures, TimeSpan delay, int registryWaits)
+    private void Done(PartitionState state, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        if (_paused.Count > 0)
+        {
+            _paused.Clear(record.TopicPartition);
+        }
+
+        state.Advance(record.Offset.Value);
+    }
+
+    private void Rewind(ConsumeResult<byte[]?, byte[]?> record, int failures, int registryWaits, TimeSpan delay)
     {
         _paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
-        consumer.Pause([record.TopicPartition]);
-        consumer.Seek(record.TopicPartitionOffset);
+        R.Consumer.Pause([record.TopicPartition]);
+        R.Consumer.Seek(record.TopicPartitionOffset);
     }
 
     /// <summary>Resumes the partitions whose backoff has passed.</summary>
     /// <returns>How long the next poll may block: until the next backoff ends, at most <see cref="MaxPollWait"/>.</returns>
-    private TimeSpan ResumeDuePartitions(IConsumer<byte[]?, byte[]?> consumer)
+    private TimeSpan ResumeDuePartitions()
     {
         var due = _paused.TakeDue(out var wait);
         if (due.Count > 0)
         {
-            consumer.Resume(due);
+            R.Consumer.Resume(due);
         }
 
         return wait;
     }
 
-    private void Commit(IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>The loop's housekeeping: acknowledgements, restores, checkpoints, pause flags.</summary>
+    private void Pump()
+    {
+        var run = R;
+        run.DeadLetters.Pump();
+        foreach (var done in run.Checkpoints.Pump())
+        {
+            if (_owned.TryGetValue(done.Partition.Value, out var state) && !state.Released)
+            {
+                StoreOffset(done);
+            }
+        }
+
+        if (_pauseNow.Count > 0)
+        {
+            run.Consumer.Pause(_pauseNow);
+            _pauseNow.Clear();
+        }
+
+        if (_resumeNow.Count > 0)
+        {
+            run.Consumer.Resume(_resumeNow);
+            _resumeNow.Clear();
+        }
+
+        RestoreDue();
+        CheckpointDue();
+    }
+
+    private DateTimeOffset _nextCheckpointAt = DateTimeOffset.MinValue;
+
+    private void CheckpointDue()
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextCheckpointAt)
+        {
+            return;
+        }
+
+        _nextCheckpointAt = now + _options.CheckpointInterval;
+        foreach (var state in _owned.Values)
+        {
+            if (state.Dirty)
+            {
+                R.Checkpoints.TryBegin(state, R.DeadLetters.AcknowledgedFrontier(state.DeadLetterPartition));
+            }
+        }
+    }
+
+    private void StoreOffset(TopicPartitionOffset offset)
     {
         try
         {
-            consumer.Commit();
-        }
-        catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_NoOffset)
-        {
-            // Nothing stored since the last commit.
+            R.Consumer.StoreOffset(offset);
         }
         catch (KafkaException e)
         {
-            Log.CommitFailed(_logger, e.Error.Reason);
+            // The partition went away meanwhile: its next owner restores from the checkpoint anyway.
+            LogStoreFailed(_logger, offset.Topic, offset.Partition.Value, e.Error.Reason);
         }
+    }
+
+    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
+    {
+        _everAssigned = true;
+        LogAssigned(_logger, Describe(partitions));
+        var mine = partitions.Where(p => p.Topic == _options.Topic).ToList();
+        foreach (var partition in mine.Where(p => p.Partition.Value >= R.Layout.StatsPartitions))
+        {
+            R.Fatal ??= new TopicLayoutException(
+                $"{partition.Topic} now has partition {partition.Partition.Value}, but {R.Layout.StatsTopic} has only {R.Layout.StatsPartitions}: " +
+                $"add partitions to {R.Layout.StatsTopic} so that they match, then restart");
+        }
+
+        foreach (var partition in mine)
+        {
+            _restoring[partition.Partition.Value] = DateTimeOffset.MinValue;
+        }
+
+        Restore(mine);
+        var offsets = new List<TopicPartitionOffset>(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            if (_owned.TryGetValue(partition.Partition.Value, out var state))
+            {
+                offsets.Add(new TopicPartitionOffset(partition, state.NextOffset));
+                // librdkafka keeps an application pause flag across reassignment: never come back paused.
+                _resumeNow.Add(partition);
+            }
+            else
+            {
+                // Restored later by the loop, which then seeks; until then nothing is fetched.
+                offsets.Add(new TopicPartitionOffset(partition, Offset.Unset));
+                _pauseNow.Add(partition);
+            }
+        }
+
+        PublishView();
+        return offsets;
+    }
+
+    private void RestoreDue()
+    {
+        if (_restoring.Count == 0)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var due = _restoring.Where(r => r.Value <= now).Select(r => new TopicPartition(_options.Topic, r.Key)).ToList();
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var partition in Restore(due))
+        {
+            var offset = new TopicPartitionOffset(partition, _owned[partition.Partition.Value].NextOffset);
+            _pauseNow.Remove(partition);
+            R.Consumer.Seek(offset);
+            R.Consumer.Resume([partition]);
+        }
+    }
+
+    /// <summary>Restores the partitions' newest checkpoints and reads back their dead letters since.</summary>
+    /// <returns>The partitions restored; the others stay in <see cref="_restoring"/> with a backoff.</returns>
+    private List<TopicPartition> Restore(List<TopicPartition> partitions)
+    {
+        if (partitions.Count == 0)
+        {
+            return [];
+        }
+
+        var run = R;
+        var ids = partitions.Select(p => p.Partition.Value).ToList();
+        try
+        {
+            var checkpoints = run.CheckpointReader.ReadLatest(run.Layout.StatsTopic, _options.GroupId, ids, _options.RestoreTimeout);
+            var requests = ids.ToDictionary(
+                p => p,
+                p => new LedgerRequest(
+                    _options.Topic,
+                    p,
+                    _options.GroupId,
+                    checkpoints[p]?.NextOffset ?? 0,
+                    run.DeadLetters.PartitionFor(p),
+                    checkpoints[p] is { } c && c.DeadLetterPartition == run.DeadLetters.PartitionFor(p) ? c.DeadLetterOffset : 0));
+            var scans = run.Ledger.ReadBack(run.Layout.DeadLetterTopic, [.. requests.Values], _options.RestoreTimeout);
+            foreach (var partition in partitions)
+            {
+                var p = partition.Partition.Value;
+                var checkpoint = checkpoints[p];
+                var scan = scans[requests[p]];
+                var aggregate = checkpoint is null
+                    ? new PartitionAggregate(_options.WindowMinutes)
+                    : PartitionAggregate.FromData(checkpoint.Data, _options.WindowMinutes);
+                var state = new PartitionState(partition, aggregate, checkpoint?.NextOffset ?? 0, requests[p].DeadLetterPartition, scan.End, scan.Decisions);
+                _owned[p] = state;
+                _restoring.Remove(p);
+                if (checkpoint is not null)
+                {
+                    Counters.CheckpointRestored();
+                }
+
+                LogRestored(_logger, partition.Topic, p, state.NextOffset, aggregate.Overall.Count, scan.Decisions.Count, scan.Duplicates,
+                    checkpoint?.CheckpointId ?? "none");
+            }
+
+            return partitions;
+        }
+        catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException)
+        {
+            var retryAt = _time.GetUtcNow() + _retrySchedule.MaxDelay;
+            foreach (var p in ids)
+            {
+                _restoring[p] = retryAt;
+            }
+
+            LogRestoreFailed(_logger, _options.Topic, string.Join(",", ids), (long)_retrySchedule.MaxDelay.TotalMilliseconds, e.Message);
+            return [];
+        }
+    }
+
+    private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
+    {
+        LogRevoked(_logger, Describe(partitions));
+        var states = Owned(partitions);
+        var committed = CheckpointAndWait(states, _options.RevokeTimeout);
+        if (committed.Count > 0)
+        {
+            try
+            {
+                consumer.Commit(committed);
+            }
+            catch (KafkaException e)
+            {
+                LogCommitFailed(_logger, e.Error.Reason);
+            }
+        }
+
+        Release(partitions, states);
+    }
+
+    private void OnLost(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
+    {
+        // Another member may own them already: writing a checkpoint now would race its state. Drop.
+        LogLost(_logger, Describe(partitions));
+        Release(partitions, Owned(partitions));
+    }
+
+    private List<PartitionState> Owned(List<TopicPartition> partitions) =>
+        [.. partitions.Where(p => p.Topic == _options.Topic).Select(p => _owned.GetValueOrDefault(p.Partition.Value)).OfType<PartitionState>()];
+
+    private void Release(List<TopicPartition> partitions, List<PartitionState> states)
+    {
+        foreach (var state in states)
+        {
+            state.Released = true;
+            R.DeadLetters.Forget(state);
+            _owned.Remove(state.Partition.Partition.Value);
+        }
+
+        foreach (var partition in partitions)
+        {
+            _restoring.Remove(partition.Partition.Value);
+            _pauseNow.Remove(partition);
+            _resumeNow.Remove(partition);
+        }
+
+        _paused.Forget(partitions);
+        try
+        {
+            // The pause flag would outlive the assignment and greet the partition's next return.
+            R.Consumer.Resume(partitions);
+        }
+        catch (KafkaException)
+        {
+            // Not assigned any more: nothing to resume.
+        }
+
+        if (!_closing)
+        {
+            PublishView();
+        }
+    }
+
+    /// <summary>
+    /// Checkpoints the partitions now (those changed since their last checkpoint), first letting
+    /// their dead letters be acknowledged, and waits for the checkpoints, at most <paramref name="timeout"/>.
+    /// </summary>
+    /// <returns>The offsets now covered by an acknowledged checkpoint, to commit.</returns>
+    private List<TopicPartitionOffset> CheckpointAndWait(List<PartitionState> states, TimeSpan timeout)
+    {
+        var run = R;
+        var deadline = _time.GetUtcNow() + timeout;
+        while (states.Any(s => s.PendingDeadLetters > 0) && _time.GetUtcNow() < deadline && run.DeadLetters.Fatal is null)
+        {
+            run.Producer.Flush(TimeSpan.FromMilliseconds(50));
+            run.DeadLetters.Pump();
+        }
+
+        var waiting = new HashSet<PartitionState>();
+        foreach (var state in states)
+        {
+            if (state.Dirty && run.Checkpoints.TryBegin(state, run.DeadLetters.AcknowledgedFrontier(state.DeadLetterPartition)))
+            {
+                waiting.Add(state);
+            }
+            else if (state.PendingDeadLetters > 0)
+            {
+                LogNotCheckpointed(_logger, state.Partition.Topic, state.Partition.Partition.Value, state.PendingDeadLetters);
+            }
+        }
+
+        while (states.Any(s => s.CheckpointInFlight) && _time.GetUtcNow() < deadline)
+        {
+            run.Producer.Flush(TimeSpan.FromMilliseconds(50));
+            foreach (var done in run.Checkpoints.Pump())
+            {
+                waiting.RemoveWhere(s => s.Partition.Partition.Value == done.Partition.Value);
+            }
+        }
+
+        // Also settle what other partitions' checkpoints acknowledged meanwhile.
+        return [.. states.Where(s => s.CheckpointedOffset > 0 && !s.CheckpointInFlight).Select(s => new TopicPartitionOffset(s.Partition, s.CheckpointedOffset))];
+    }
+
+    private void OnConsumeError(ConsumeException e)
+    {
+        var position = e.ConsumerRecord?.TopicPartitionOffset;
+        if (e.Error.Code == ErrorCode.Local_AutoOffsetReset && position is not null)
+        {
+            OnRetentionGap(position.TopicPartition);
+            return;
+        }
+
+        if (e.Error.IsFatal)
+        {
+            R.Fatal ??= new KafkaException(e.Error);
+            return;
+        }
+
+        // Topic not there yet, max.poll.interval.ms exceeded (the client rejoins), a broker away: the loop goes on.
+        LogConsumeError(_logger, e.Error.Code, e.Error.Reason);
+    }
+
+    /// <summary>
+    /// The next record to read is gone: retention deleted it before it was read (the consumer runs
+    /// with auto.offset.reset=error, so this never happens silently). The records between the
+    /// state's offset and the partition's start are lost to the averages: counted, logged, and
+    /// reported by the summary and by <c>orders stats</c>; processing resumes at the start.
+    /// </summary>
+    private void OnRetentionGap(TopicPartition partition)
+    {
+        if (!_owned.TryGetValue(partition.Partition.Value, out var state))
+        {
+            // Still restoring: the seek after the restore runs into the same gap and comes back here.
+            return;
+        }
+
+        WatermarkOffsets watermarks;
+        try
+        {
+            watermarks = R.Consumer.QueryWatermarkOffsets(partition, _options.BrokerTimeout);
+        }
+        catch (KafkaException e)
+        {
+            LogConsumeError(_logger, e.Error.Code, $"offset of {partition} out of range, and its start cannot be read: {e.Error.Reason}");
+            return;
+        }
+
+        var start = watermarks.Low.Value;
+        var from = state.NextOffset;
+        var lost = state.SkipTo(start);
+        if (lost > 0)
+        {
+            state.Aggregate.AddSkippedByRetention(lost);
+            Counters.Skipped(lost);
+        }
+
+        LogRecordsLost(_logger, partition.Topic, partition.Partition.Value, lost, from, start);
+        _paused.Forget([partition]);
+        R.Consumer.Seek(new TopicPartitionOffset(partition, Math.Max(start, state.NextOffset)));
+        R.Consumer.Resume([partition]);
+    }
+
+    private void Close()
+    {
+        if (_run is not { } run)
+        {
+            return;
+        }
+
+        // The summary shows the state held at the end, before the group takes it back.
+        _closing = true;
+        PublishView();
+        var states = _owned.Values.ToList();
+        try
+        {
+            var committed = CheckpointAndWait(states, _options.RevokeTimeout);
+            if (committed.Count > 0)
+            {
+                run.Consumer.Commit(committed);
+            }
+        }
+        catch (KafkaException e)
+        {
+            LogCommitFailed(_logger, e.Error.Reason);
+        }
+
+        try
+        {
+            // Leaves the group; the revoke handler finds the state checkpointed already.
+            run.Consumer.Close();
+        }
+        catch (KafkaException e)
+        {
+            LogCommitFailed(_logger, e.Error.Reason);
+        }
+
+        run.Producer.Flush(TimeSpan.FromSeconds(10));
+        run.DeadLetters.Pump();
+        _run = null;
+    }
+
+    private void PublishView()
+    {
+        var partitions = _owned.ToDictionary(
+            p => p.Key,
+            p => new PartitionView(p.Value.NextOffset, p.Value.CheckpointedOffset, p.Value.Aggregate.Overall));
+        var aggregates = AggregateData.Combine(_owned.Values.Select(s => s.Aggregate.ToData()), _options.WindowMinutes);
+        _view = new ProcessorView(Counters, aggregates, partitions, _restoring.Count, _everAssigned);
     }
 
     private void LogStatus(long started)
     {
-        var snapshot = Aggregator.Snapshot();
+        var view = _view;
         var seconds = Math.Max(_time.GetElapsedTime(started).TotalSeconds, 0.001);
-        Log.Status(
+        var latest = view.Aggregates.NewestMinute is { } minute ? view.Aggregates.Minutes[minute].Mean : null;
+        LogStatusLine(
             _logger,
-            Processed,
-            Retried,
-            DeadLettered.Values.Sum(),
-            Format(snapshot.Overall.Mean),
-            Format(snapshot.LastMinute.Mean),
-            (Processed / seconds).ToString("F1", CultureInfo.InvariantCulture));
+            Counters.Processed,
+            Counters.Retried,
+            Counters.DeadLetteredByReason.Values.Sum(),
+            Format(view.Aggregates.Overall.Mean),
+            Format(latest),
+            (Counters.Processed / seconds).ToString("F1", System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private static string Format(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "n/a";
+    private static string Format(double? value) => value?.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) ?? "n/a";
 
     private static string Describe(IEnumerable<TopicPartition> partitions) =>
         string.Join(", ", partitions.Select(p => $"{p.Topic}[{p.Partition.Value}]"));
+
+    /// <summary>The clients and helpers of one run.</summary>
+    private sealed class Run(
+        TopicLayout layout,
+        IProducer<byte[]?, byte[]?> producer,
+        IConsumer<byte[]?, byte[]?> consumer,
+        CheckpointReader checkpointReader,
+        DeadLetterLedger ledger,
+        CheckpointWriter checkpoints,
+        DeadLetterWriter deadLetters)
+    {
+        private Exception? _fatal;
+
+        public TopicLayout Layout { get; } = layout;
+        public IProducer<byte[]?, byte[]?> Producer { get; } = producer;
+        public IConsumer<byte[]?, byte[]?> Consumer { get; } = consumer;
+        public CheckpointReader CheckpointReader { get; } = checkpointReader;
+        public DeadLetterLedger Ledger { get; } = ledger;
+        public CheckpointWriter Checkpoints { get; } = checkpoints;
+        public DeadLetterWriter DeadLetters { get; } = deadLetters;
+
+        public Exception? Fatal
+        {
+            get => _fatal ?? DeadLetters.Fatal ?? Checkpoints.Fatal;
+            set => _fatal = value;
+        }
+    }
 }

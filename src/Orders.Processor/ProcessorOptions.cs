@@ -1,14 +1,22 @@
+using Microsoft.Extensions.Options;
 using Orders.Contracts;
 
 namespace Orders.Processor;
 
+/// <summary>
+/// The processor's settings, bound from the <c>Processor</c> configuration section (flags,
+/// appsettings.json and environment variables such as <c>Processor__GroupId</c> alike).
+/// </summary>
 public sealed class ProcessorOptions
 {
+    public const string Section = "Processor";
     public const string DefaultGroup = "order-processor";
 
     public string Topic { get; set; } = Topics.Orders;
 
     public string DeadLetterTopic => Topics.DeadLetterFor(Topic);
+
+    public string StatsTopic => Topics.StatsFor(Topic);
 
     public string GroupId { get; set; } = DefaultGroup;
 
@@ -22,10 +30,75 @@ public sealed class ProcessorOptions
     /// <summary>Stop after this long without any record; null runs until cancelled.</summary>
     public TimeSpan? UntilIdle { get; set; }
 
+    /// <summary>With <see cref="UntilIdle"/>: how long to wait for the first assignment before calling it idle.</summary>
+    public TimeSpan FirstAssignmentWait { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Share of handler calls that fail transiently, to exercise retries (0 to 1).</summary>
     public double FailRatio { get; set; }
 
     public int Seed { get; set; } = 42;
 
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often changed partitions are checkpointed; a crash costs at most this much reprocessing.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Largest checkpoint record, about; a checkpoint with many products is split into chunks of this size.</summary>
+    public int CheckpointChunkBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Per-minute (event time) windows kept: the newest this many minutes.</summary>
+    public int WindowMinutes { get; set; } = 60;
+
+    /// <summary>How long a dead letter that cannot be written is retried before the processor stops.</summary>
+    public TimeSpan DeadLetterTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long restoring a partition (reading its checkpoint and dead letters) may take before it is retried later.</summary>
+    public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a revoke or close waits for dead letters and the final checkpoint.</summary>
+    public TimeSpan RevokeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long to wait for a broker to answer at start before giving up with an error.</summary>
+    public TimeSpan BrokerTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Checks <see cref="ProcessorOptions"/> at start, so a bad setting is one clear line, whatever set it.</summary>
+public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ProcessorOptions options)
+    {
+        var errors = new List<string>();
+        if (Topics.Validate(options.Topic) is { } topicError)
+        {
+            errors.Add($"Processor:Topic: {topicError}");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.GroupId))
+        {
+            errors.Add("Processor:GroupId must not be empty");
+        }
+
+        Check(errors, options.MaxAttempts is >= 1 and <= 100, $"Processor:MaxAttempts must be between 1 and 100, not {options.MaxAttempts}");
+        Check(errors, options.RetryBaseDelay > TimeSpan.Zero, "Processor:RetryBaseDelay must be positive");
+        Check(errors, options.RetryMaxDelay >= options.RetryBaseDelay, "Processor:RetryMaxDelay must be at least Processor:RetryBaseDelay");
+        Check(errors, options.UntilIdle is null || options.UntilIdle > TimeSpan.Zero, "Processor:UntilIdle must be positive");
+        Check(errors, options.FailRatio is >= 0 and <= 1, $"Processor:FailRatio must be between 0 and 1, not {options.FailRatio}");
+        Check(errors, options.StatusInterval > TimeSpan.Zero, "Processor:StatusInterval must be positive");
+        Check(errors, options.CheckpointInterval >= TimeSpan.FromMilliseconds(10), "Processor:CheckpointInterval must be at least 10 ms");
+        Check(errors, options.CheckpointChunkBytes is >= 4096 and <= 16 * 1024 * 1024, $"Processor:CheckpointChunkBytes must be between 4096 and 16777216, not {options.CheckpointChunkBytes}");
+        Check(errors, options.WindowMinutes is >= 1 and <= 7 * 24 * 60, $"Processor:WindowMinutes must be between 1 and 10080, not {options.WindowMinutes}");
+        Check(errors, options.DeadLetterTimeout > TimeSpan.Zero, "Processor:DeadLetterTimeout must be positive");
+        Check(errors, options.RestoreTimeout > TimeSpan.Zero, "Processor:RestoreTimeout must be positive");
+        Check(errors, options.RevokeTimeout > TimeSpan.Zero, "Processor:RevokeTimeout must be positive");
+        Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Processor:BrokerTimeout must be positive");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Check(List<string> errors, bool ok, string error)
+    {
+        if (!ok)
+        {
+            errors.Add(error);
+        }
+    }
 }

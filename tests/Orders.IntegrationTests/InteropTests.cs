@@ -138,8 +138,7 @@ public sealed class InteropTests(StackFixture fixture)
     public async Task PythonOrders_AreAllProcessedByOrdersConsume_WithTheClientsCountAndMean()
     {
         var python = ExternalTool.RequirePythonWithConfluentKafka();
-        var topic = fixture.CreateTopic("py-orders");
-        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 3, 2);
+        var topic = fixture.CreateOrderTopics("py-orders");
         var orderAvsc = Path.Combine(AppContext.BaseDirectory, "order.avsc");
 
         var result = ExternalTool.Run(python, [Script, "produce-orders", fixture.BootstrapServers, fixture.RegistryUrl, topic, "120", orderAvsc], ToolTimeout);

@@ -148,8 +148,7 @@ public sealed class PipelineTests(StackFixture fixture)
 
     private string CreateTopics(string prefix)
     {
-        var topic = fixture.CreateTopic(prefix);
-        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 3, replicationFactor: 2);
+        var topic = fixture.CreateOrderTopics(prefix);
         return topic;
     }
 

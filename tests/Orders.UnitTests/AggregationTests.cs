@@ -1,12 +1,10 @@
-using Microsoft.Extensions.Time.Testing;
-using Orders.Contracts;
-using Orders.Processor;
+using Orders.Processor.State;
 
 namespace Orders.UnitTests;
 
 public sealed class AggregationTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+    private static readonly long Noon = new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
     [Fact]
     public void PriceStatistics_Combine_EqualsAddingEverythingToOne()
@@ -19,58 +17,101 @@ public sealed class AggregationTests
 
         Assert.Equal(whole, combined);
         Assert.Equal((5, 1.0, 99.99), (combined.Count, combined.Min, combined.Max));
-        Assert.Equal(left.Concat(right).Average(), combined.Mean!.Value, precision: 10);
+        Assert.Equal(121.74m, combined.Sum);
     }
 
     [Fact]
     public void PriceStatistics_Empty_HasNoMean() => Assert.Null(PriceStatistics.Empty.Mean);
 
     [Fact]
-    public void Aggregator_CombinesPartitionsAndProducts()
+    public void PriceStatistics_SumIsTheSameInEveryOrderAndGrouping()
     {
-        var aggregator = new OrderAggregator(_time);
+        // Doubles summed in different orders differ in the last bits; decimals of the same prices do not.
+        var random = new Random(7);
+        var prices = Enumerable.Range(0, 10_000).Select(_ => Math.Round(random.NextDouble() * 1000, 2)).ToArray();
+        var forward = prices.Aggregate(PriceStatistics.Empty, (s, p) => s.Add(p));
+        var backward = prices.Reverse().Aggregate(PriceStatistics.Empty, (s, p) => s.Add(p));
+        var chunked = prices.Chunk(333).Select(c => c.Aggregate(PriceStatistics.Empty, (s, p) => s.Add(p)))
+            .Reverse().Aggregate(PriceStatistics.Empty, (s, c) => s.Combine(c));
 
-        aggregator.Record(0, Order("kettle", 20));
-        aggregator.Record(1, Order("kettle", 40));
-        aggregator.Record(1, Order("mug", 6));
-        var snapshot = aggregator.Snapshot();
-
-        Assert.Equal(22, snapshot.Overall.Mean);
-        Assert.Equal((2, 30.0), (snapshot.Products["kettle"].Count, snapshot.Products["kettle"].Mean!.Value));
-        Assert.Equal((1, 6.0), (snapshot.Products["mug"].Count, snapshot.Products["mug"].Mean!.Value));
-        Assert.Equal(1, snapshot.Partitions[0].Count);
-        Assert.Equal(2, snapshot.Partitions[1].Count);
+        Assert.Equal(forward, backward);
+        Assert.Equal(forward, chunked);
+        Assert.Equal(prices.Sum(p => (decimal)p), forward.Sum);
     }
 
     [Fact]
-    public void Aggregator_LastMinute_ForgetsOrdersOlderThanSixtySeconds()
+    public void PartitionAggregate_CountsOverallPerProductAndPerMinute()
     {
-        var aggregator = new OrderAggregator(_time);
-        aggregator.Record(0, Order("kettle", 100));
-        _time.Advance(TimeSpan.FromSeconds(30));
-        aggregator.Record(0, Order("kettle", 50));
+        var aggregate = new PartitionAggregate(windowMinutes: 60);
+        aggregate.Add("mug", 10, Noon);
+        aggregate.Add("mug", 20, Noon + 59_999);
+        aggregate.Add("kettle", 30, Noon + 60_000);
 
-        Assert.Equal(2, aggregator.Snapshot().LastMinute.Count);
-
-        _time.Advance(TimeSpan.FromSeconds(31));
-        var snapshot = aggregator.Snapshot();
-
-        Assert.Equal((1, 50.0), (snapshot.LastMinute.Count, snapshot.LastMinute.Mean!.Value));
-        Assert.Equal(2, snapshot.Overall.Count);
+        var data = aggregate.ToData();
+        Assert.Equal((3, 60m), (data.Overall.Count, data.Overall.Sum));
+        Assert.Equal((2, 15.0), (data.Products["mug"].Count, data.Products["mug"].Mean!.Value));
+        Assert.Equal(2, data.Minutes[Noon].Count);
+        Assert.Equal(1, data.Minutes[Noon + 60_000].Count);
     }
 
     [Fact]
-    public void Aggregator_LastMinute_ReusesBucketsAfterAFullTurn()
+    public void PartitionAggregate_KeepsOnlyTheNewestMinutes_AndCountsOlderOrdersAsLate()
     {
-        var aggregator = new OrderAggregator(_time);
-        aggregator.Record(0, Order("kettle", 100));
-        _time.Advance(TimeSpan.FromSeconds(60));
-        aggregator.Record(0, Order("kettle", 10));
+        var aggregate = new PartitionAggregate(windowMinutes: 2);
+        aggregate.Add("mug", 1, Noon);
+        aggregate.Add("mug", 2, Noon + 60_000);
+        aggregate.Add("mug", 3, Noon + 120_000);   // the noon minute falls out
+        aggregate.Add("mug", 4, Noon + 30_000);    // too old for the window now
 
-        var snapshot = aggregator.Snapshot();
-
-        Assert.Equal((1, 10.0), (snapshot.LastMinute.Count, snapshot.LastMinute.Sum));
+        var data = aggregate.ToData();
+        Assert.Equal([Noon + 60_000, Noon + 120_000], data.Minutes.Keys.Order());
+        Assert.Equal(1, data.LateOrders);
+        Assert.Equal(4, data.Overall.Count);
     }
 
-    private static Order Order(string product, double price) => new() { OrderId = Guid.NewGuid().ToString(), Product = product, Price = price };
+    [Fact]
+    public void PartitionAggregate_RoundTripsThroughItsData()
+    {
+        var aggregate = new PartitionAggregate(windowMinutes: 60);
+        aggregate.Add("mug", 10.5, Noon);
+        aggregate.AddDeadLetter("poison");
+        aggregate.AddSkippedByRetention(3);
+
+        var restored = PartitionAggregate.FromData(aggregate.ToData(), windowMinutes: 60);
+        restored.Add("mug", 1.5, Noon);
+
+        var data = restored.ToData();
+        Assert.Equal((2, 12m), (data.Products["mug"].Count, data.Products["mug"].Sum));
+        Assert.Equal(2, data.Minutes[Noon].Count);
+        Assert.Equal(1, data.DeadLettered["poison"]);
+        Assert.Equal(3, data.SkippedByRetention);
+    }
+
+    [Fact]
+    public void Combine_SumsPartitions_AndTrimsMinutesToTheCombinedWindow()
+    {
+        var early = new PartitionAggregate(windowMinutes: 60);
+        early.Add("mug", 10, Noon - (90 * 60_000));
+        early.AddDeadLetter("invalid");
+        var late = new PartitionAggregate(windowMinutes: 60);
+        late.Add("mug", 20, Noon);
+        late.Add("kettle", 30, Noon);
+        late.AddDeadLetter("invalid");
+
+        var combined = AggregateData.Combine([early.ToData(), late.ToData()], windowMinutes: 60);
+
+        Assert.Equal((3, 60m), (combined.Overall.Count, combined.Overall.Sum));
+        Assert.Equal(2, combined.Products["mug"].Count);
+        Assert.Equal([Noon], combined.Minutes.Keys);
+        Assert.Equal(2, combined.DeadLettered["invalid"]);
+    }
+
+    [Fact]
+    public void EventTime_IsCreatedAt_OrTheRecordTimestampWhenUnknown()
+    {
+        var created = new DateTime(2026, 11, 25, 12, 0, 30, DateTimeKind.Utc);
+        Assert.Equal(Noon + 30_000, EventTimeWindows.EventTimeMs(new Orders.Contracts.Order { CreatedAt = created }, recordTimestampMs: 5));
+        Assert.Equal(5, EventTimeWindows.EventTimeMs(new Orders.Contracts.Order(), recordTimestampMs: 5));
+        Assert.Equal(Noon, EventTimeWindows.MinuteOf(Noon + 59_999));
+    }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor;
+using Orders.Processor.DeadLetters;
 
 namespace Orders.UnitTests;
 

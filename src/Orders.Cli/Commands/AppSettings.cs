@@ -4,6 +4,7 @@ using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
+using Orders.Kafka;
 
 namespace Orders.Cli.Commands;
 
@@ -100,26 +101,7 @@ internal sealed class AppSettings
         .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
     private T Bind<T>(T config)
-        where T : ClientConfig
-    {
-        var section = Configuration.GetSection("Kafka");
-        foreach (var setting in section.AsEnumerable(makePathsRelative: true))
-        {
-            if (setting.Value is null)
-            {
-                continue;
-            }
-
-            // librdkafka's own names (linger.ms) pass through; .NET names (BootstrapServers) map to them.
-            var key = setting.Key.Contains('.', StringComparison.Ordinal) ? setting.Key : ToLibrdkafkaName(setting.Key);
-            config.Set(key, setting.Value);
-        }
-
-        return config;
-    }
-
-    private static string ToLibrdkafkaName(string pascal) =>
-        string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "." : "") + char.ToLowerInvariant(c) : c.ToString()));
+        where T : ClientConfig => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), config);
 
     internal static string? ValidateUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)

@@ -42,6 +42,34 @@ internal static class CliOptions
         return option;
     }
 
+    /// <summary>Like <see cref="Positive"/>, but unset unless given, so configuration supplies the default.</summary>
+    public static Option<int?> OptionalPositive(string name, int max, string description)
+    {
+        var option = new Option<int?>(name) { Description = description };
+        option.Validators.Add(result =>
+        {
+            if (TryGetValue<int?>(result, out var value) && value is { } v && (v < 1 || v > max))
+            {
+                result.AddError($"{name} must be between 1 and {max}, not {v}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>Like <see cref="Ratio"/>, but unset unless given, so configuration supplies the default.</summary>
+    public static Option<double?> OptionalRatio(string name, string description)
+    {
+        var option = new Option<double?>(name) { Description = description };
+        option.Validators.Add(result =>
+        {
+            if (TryGetValue<double?>(result, out var value) && value is { } v && (!double.IsFinite(v) || v < 0 || v > 1))
+            {
+                result.AddError($"{name} must be between 0 and 1, not {v}");
+            }
+        });
+        return option;
+    }
+
     // Validators run even when the text did not convert; the parser reports that error itself.
     private static bool TryGetValue<T>(OptionResult result, out T value)
     {
@@ -65,6 +93,11 @@ internal static class CliOptions
             Description = description + " (seconds)",
             CustomParser = result =>
             {
+                if (result.Tokens.Count == 0)
+                {
+                    return null;
+                }
+
                 var text = result.Tokens.Single().Value;
                 if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
                     || !double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)

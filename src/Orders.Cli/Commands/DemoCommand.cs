@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orders.LocalStack;
 using Orders.Processor;
+using Orders.Processor.State;
 using Orders.Producer;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -55,8 +57,13 @@ internal static class DemoCommand
             using var loggers = settings.Json ? settings.CreateLoggerFactory() : LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Error).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
             using var registryClient = settings.SchemaRegistryClient();
             var seedValue = parseResult.GetValue(seed);
-            var processorOptions = new ProcessorOptions { Topic = settings.Topic, FailRatio = parseResult.GetValue(failRatio), Seed = seedValue, StatusInterval = TimeSpan.FromSeconds(5) };
-            var processor = ConsumeCommand.Create(settings, processorOptions, registryClient, loggers);
+            var flags = new Dictionary<string, string?>
+            {
+                ["Processor:Topic"] = settings.Topic,
+                ["Processor:FailRatio"] = ProcessorHost.Number(parseResult.GetValue(failRatio)),
+                ["Processor:Seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
+            };
+            using var host = ProcessorHost.Build(settings, flags, registryClient, loggers);
             var publisher = new OrderPublisher(
                 settings.ProducerConfig(),
                 registryClient,
@@ -64,18 +71,25 @@ internal static class DemoCommand
                 TimeProvider.System,
                 loggers.CreateLogger<OrderPublisher>());
 
-            var processing = Task.Run(() => processor.RunAsync(stop.Token), CancellationToken.None);
+            var processing = ProcessorHost.RunAsync(host, stop.Token);
             var producing = Task.Run(() => publisher.RunAsync(stop.Token), CancellationToken.None);
 
             if (!settings.Json)
             {
                 await stdout.WriteLineAsync($"Local stack: Kafka {stack.BootstrapServers}, Schema Registry {stack.SchemaRegistryUrl}. Ctrl+C stops the demo.");
+                var processor = host.Services.GetRequiredService<OrderProcessor>();
                 await ShowLiveAsync(processor, publisher, Task.WhenAll(processing, producing));
             }
 
             // Both stop together; the summary says how far each got.
             var produced = await producing;
-            var processed = await processing;
+            var (processed, exit, failure) = await processing;
+            if (processed is null)
+            {
+                await stderr.WriteLineAsync($"orders: {failure ?? "the processor stopped before it started"}");
+                return exit == OrdersCli.ExitOk ? OrdersCli.ExitFailure : exit;
+            }
+
             await stdout.WriteLineAsync(settings.Json
                 ? Summaries.ToJson(produced, processed)
                 : Summaries.ToText(produced) + Environment.NewLine + Summaries.ToText(processed));
@@ -99,17 +113,19 @@ internal static class DemoCommand
 
     private static IRenderable Render(OrderProcessor processor, OrderPublisher publisher, long started)
     {
-        var snapshot = processor.Aggregator.Snapshot();
+        var view = processor.View;
+        var snapshot = view.Aggregates;
         var seconds = Math.Max(TimeProvider.System.GetElapsedTime(started).TotalSeconds, 0.001);
-        var deadLettered = processor.DeadLettered;
+        var deadLettered = view.Counters.DeadLetteredByReason;
+        var newestMinute = snapshot.NewestMinute is { } minute ? snapshot.Minutes[minute] : PriceStatistics.Empty;
 
         var totals = new Table().Border(TableBorder.Rounded).Title("[bold]orders demo[/]").AddColumn("").AddColumn(new TableColumn("").RightAligned()).HideHeaders();
         totals.AddRow("produced", publisher.Produced.ToString(CultureInfo.InvariantCulture));
-        totals.AddRow("processed", processor.Processed.ToString(CultureInfo.InvariantCulture));
-        totals.AddRow("orders/s", (processor.Processed / seconds).ToString("F1", CultureInfo.InvariantCulture));
+        totals.AddRow("processed", view.Counters.Processed.ToString(CultureInfo.InvariantCulture));
+        totals.AddRow("orders/s", (view.Counters.Processed / seconds).ToString("F1", CultureInfo.InvariantCulture));
         totals.AddRow("average price", Money(snapshot.Overall.Mean));
-        totals.AddRow("average, last minute", Money(snapshot.LastMinute.Mean));
-        totals.AddRow("retries", processor.Retried.ToString(CultureInfo.InvariantCulture));
+        totals.AddRow("average, newest minute", Money(newestMinute.Mean));
+        totals.AddRow("retries", view.Counters.Retried.ToString(CultureInfo.InvariantCulture));
         foreach (var (reason, count) in deadLettered)
         {
             totals.AddRow($"dead letters: {reason}", count.ToString(CultureInfo.InvariantCulture));
@@ -125,6 +141,8 @@ internal static class DemoCommand
 
         return new Rows(totals, products);
     }
+
+    private static string Money(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 
     private static string Money(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "-";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Orders.Processor;
+using Orders.Processor.State;
 using Orders.Producer;
 
 namespace Orders.Cli.Commands;
@@ -22,19 +23,20 @@ internal static class Summaries
 
     public static string ToText(ProcessorSummary s)
     {
+        var c = s.Counters;
         var lines = new List<string>
         {
-            $"Processed {s.Processed} orders in {s.Elapsed.TotalSeconds:F1} s; retried {s.Retried}; waited for the registry {s.RegistryWaits} time(s).",
-            $"Dead-lettered {s.DeadLetteredTotal}: " + string.Join(", ", s.DeadLettered.Select(p => $"{p.Key} {p.Value}")),
-            $"Average price {Format(s.Aggregates.Overall)}; last minute {Format(s.Aggregates.LastMinute)}",
+            $"Processed {c.Processed} orders in {s.Elapsed.TotalSeconds:F1} s; retried {c.Retried}; waited for the registry {c.RegistryWaits} time(s).",
+            $"Dead-lettered {s.DeadLetteredTotal} in this run: " + string.Join(", ", c.DeadLetteredByReason.Select(p => $"{p.Key} {p.Value}"))
+                + (c.Honoured > 0 ? $"; {c.Honoured} dead-lettered before a restart recognised, not decided again" : ""),
+            $"Checkpoints: {c.CheckpointsRestored} restored, {c.CheckpointsWritten} written" + (c.CheckpointFailures > 0 ? $", {c.CheckpointFailures} failed" : "") + ".",
+            $"State of the {s.View.Partitions.Count} partition(s) held at the end:",
         };
-        lines.AddRange(s.Aggregates.Products.Select(p => $"  {p.Key,-18} {Format(p.Value)}"));
+        lines.AddRange(AggregateDocuments.Lines(s.View.Aggregates));
         return string.Join(Environment.NewLine, lines);
     }
 
-    public static string Format(PriceStatistics stats) => stats.Count == 0
-        ? "n/a (no orders)"
-        : string.Create(CultureInfo.InvariantCulture, $"mean {stats.Mean:F2} over {stats.Count} (min {stats.Min:F2}, max {stats.Max:F2})");
+    public static string Format(PriceStatistics stats) => AggregateDocuments.Format(stats);
 
     private static Dictionary<string, object> ProducerDocument(ProducerSummary s) => new()
     {
@@ -45,29 +47,41 @@ internal static class Summaries
         ["rate"] = Math.Round(s.Rate, 3),
     };
 
-    private static Dictionary<string, object> ProcessorDocument(ProcessorSummary s)
+    private static Dictionary<string, object?> ProcessorDocument(ProcessorSummary s)
     {
-        var deadLettered = new Dictionary<string, long>(s.DeadLettered) { ["total"] = s.DeadLetteredTotal };
-        return new Dictionary<string, object>
+        var c = s.Counters;
+        var deadLettered = new Dictionary<string, long>(c.DeadLetteredByReason);
+        deadLettered["total"] = deadLettered.Values.Sum();
+        var document = new Dictionary<string, object?>
         {
-            ["processed"] = s.Processed,
-            ["retried"] = s.Retried,
-            ["registryWaits"] = s.RegistryWaits,
-            ["deadLettered"] = deadLettered,
-            ["deadLetterWriteFailures"] = s.DeadLetterWriteFailures,
-            ["average"] = Stats(s.Aggregates.Overall),
-            ["lastMinute"] = Stats(s.Aggregates.LastMinute),
-            ["products"] = s.Aggregates.Products.ToDictionary(p => p.Key, p => Stats(p.Value)),
-            ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3),
+            ["processed"] = c.Processed,
+            ["retried"] = c.Retried,
+            ["registryWaits"] = c.RegistryWaits,
+            ["honoured"] = c.Honoured,
+            ["deadLetterWriteFailures"] = c.DeadLetterWriteFailures,
+            ["checkpoints"] = new Dictionary<string, long>
+            {
+                ["written"] = c.CheckpointsWritten,
+                ["restored"] = c.CheckpointsRestored,
+                ["failed"] = c.CheckpointFailures,
+            },
+            ["partitions"] = s.View.Partitions.OrderBy(p => p.Key).ToDictionary(
+                p => p.Key.ToString(CultureInfo.InvariantCulture),
+                p => new Dictionary<string, object?> { ["nextOffset"] = p.Value.NextOffset, ["count"] = p.Value.Overall.Count }),
         };
-    }
 
-    private static Dictionary<string, object?> Stats(PriceStatistics stats) => new()
-    {
-        ["count"] = stats.Count,
-        ["sum"] = stats.Sum,
-        ["mean"] = stats.Mean,
-        ["min"] = stats.Count == 0 ? null : stats.Min,
-        ["max"] = stats.Count == 0 ? null : stats.Max,
-    };
+        // The state of the partitions held at the end (restored checkpoints included)...
+        AggregateDocuments.AddTo(document, s.View.Aggregates);
+        document["state"] = new Dictionary<string, object?>
+        {
+            ["deadLettered"] = document["deadLettered"],
+            ["skippedByRetention"] = document["skippedByRetention"],
+        };
+
+        // ... and what this run did.
+        document["deadLettered"] = deadLettered;
+        document["skippedByRetention"] = c.SkippedByRetention;
+        document["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3);
+        return document;
+    }
 }

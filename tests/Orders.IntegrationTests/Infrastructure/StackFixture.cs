@@ -36,6 +36,21 @@ public sealed class StackFixture : IAsyncLifetime
         return topic;
     }
 
+    /// <summary>An orders topic of its own with its dead-letter and stats topics, as the stack creates <c>orders</c>.</summary>
+    public string CreateOrderTopics(string prefix, int partitions = 3)
+    {
+        var topic = Unique(prefix);
+        CreateOrderTopics(Stack.Kafka.Cluster, topic, partitions, replicationFactor: 2);
+        return topic;
+    }
+
+    public static void CreateOrderTopics(Orders.LocalStack.Kafka.MockCluster cluster, string topic, int partitions, int replicationFactor)
+    {
+        cluster.CreateTopic(topic, partitions, replicationFactor);
+        cluster.CreateTopic(Orders.Contracts.Topics.DeadLetterFor(topic), partitions, replicationFactor);
+        cluster.CreateTopic(Orders.Contracts.Topics.StatsFor(topic), partitions, replicationFactor);
+    }
+
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
     public ProducerConfig ProducerConfig() => new()

@@ -1,0 +1,97 @@
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orders.Kafka;
+using Orders.Processor;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.Hosting;
+
+namespace Orders.Cli.Commands;
+
+/// <summary>
+/// The processor as a Generic Host: the verbs' configuration (defaults, appsettings.json,
+/// environment) plus flags mapped onto the same keys (<c>Processor:GroupId</c>), so one options
+/// type is the truth however a setting was given.
+/// </summary>
+internal static class ProcessorHost
+{
+    public static IHost Build(AppSettings settings, IReadOnlyDictionary<string, string?> flags, ISchemaRegistryClient registry, ILoggerFactory loggers)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddConfiguration(settings.Configuration);
+        builder.Configuration.AddInMemoryCollection(flags);
+        builder.Services.Replace(ServiceDescriptor.Singleton(loggers));
+        builder.Services.AddSingleton(registry);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.AddOrderProcessor();
+        return builder.Build();
+    }
+
+    /// <summary>Starts the host, waits until the processor ends or <paramref name="cancellationToken"/> fires, stops it.</summary>
+    /// <returns>The summary, or the exit code and one-line error.</returns>
+    public static async Task<(ProcessorSummary? Summary, int Exit, string? Error)> RunAsync(IHost host, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (OptionsValidationException e)
+        {
+            return (null, OrdersCli.ExitUsage, e.Failures.First());
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, OrdersCli.ExitOk, null);
+        }
+
+        var worker = host.Services.GetRequiredService<ProcessorWorker>();
+        try
+        {
+            await worker.Completion.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C or SIGTERM: stopping the host stops the processor, which checkpoints and closes.
+        }
+        catch (Exception)
+        {
+            // Reported below from the completion itself.
+        }
+
+        await host.StopAsync(CancellationToken.None);
+        try
+        {
+            return (await worker.Completion, OrdersCli.ExitOk, null);
+        }
+        catch (KafkaConfigurationException e)
+        {
+            return (null, OrdersCli.ExitUsage, e.Message);
+        }
+        catch (TopicLayoutException e)
+        {
+            return (null, OrdersCli.ExitFailure, e.Message);
+        }
+        catch (DeadLetterWriteException e)
+        {
+            return (null, OrdersCli.ExitFailure, e.Message);
+        }
+        catch (KafkaException e)
+        {
+            return (null, OrdersCli.ExitFailure, $"fatal Kafka error: {e.Error.Reason}");
+        }
+        catch (InvalidOperationException e)
+        {
+            return (null, OrdersCli.ExitFailure, e.Message);
+        }
+    }
+
+    /// <summary>Whole seconds or a fraction, in the form configuration binds to a <see cref="TimeSpan"/>.</summary>
+    public static string? Duration(TimeSpan? value) => value?.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Number(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+using Orders.Processor;
+using Orders.Processor.State;
+
+namespace Orders.Cli.Commands;
+
+/// <summary>
+/// <c>orders stats</c>: the global figures, combined from every partition's newest checkpoint on
+/// the stats topic. It joins no group and needs no processor running: any machine that reaches
+/// Kafka and the registry gets the same answer, however many processors wrote the checkpoints.
+/// </summary>
+internal static class StatsCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var client = new ClientOptions();
+        var group = new Option<string>("--group") { Description = "The processors' consumer group.", DefaultValueFactory = _ => ProcessorOptions.DefaultGroup };
+        var watch = CliOptions.Seconds("--watch", "Refresh every this many seconds until Ctrl+C (with --json: one JSON document per line).");
+        watch.Arity = ArgumentArity.ZeroOrOne;
+        var windowMinutes = CliOptions.Positive("--minutes", 60, 10080, "Per-minute averages shown: the newest this many minutes.");
+        var command = new Command("stats", "Global, per-product and per-minute averages from every partition's checkpoint.")
+        {
+            group, watch, windowMinutes,
+        };
+        client.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var (settings, error) = client.Load(parseResult);
+            if (settings is null)
+            {
+                await stderr.WriteLineAsync($"orders: {error}");
+                return OrdersCli.ExitUsage;
+            }
+
+            var groupId = parseResult.GetValue(group)!;
+            if (string.IsNullOrWhiteSpace(groupId))
+            {
+                await stderr.WriteLineAsync("orders: --group must not be empty");
+                return OrdersCli.ExitUsage;
+            }
+
+            TimeSpan? interval = parseResult.GetResult(watch) is null ? null : parseResult.GetValue(watch) ?? TimeSpan.FromSeconds(2);
+            using var loggers = settings.CreateLoggerFactory();
+            using var registry = settings.SchemaRegistryClient();
+            var logger = loggers.CreateLogger("Orders.Stats");
+            using var reader = new PartitionRangeReader(settings.ConsumerConfig(), logger);
+            var checkpoints = new CheckpointReader(reader, new CheckpointSerde(registry), logger);
+            while (true)
+            {
+                GlobalStats stats;
+                try
+                {
+                    stats = Read(settings, reader, checkpoints, groupId, parseResult.GetValue(windowMinutes));
+                }
+                catch (Exception e) when (e is KafkaException or RegistryUnavailableException or TimeoutException or InvalidOperationException)
+                {
+                    await stderr.WriteLineAsync($"orders: cannot read the checkpoints: {e.Message}");
+                    return OrdersCli.ExitFailure;
+                }
+
+                await stdout.WriteLineAsync(settings.Json
+                    ? JsonSerializer.Serialize(Document(stats), interval is null ? Indented : JsonSerializerOptions.Default)
+                    : Text(stats));
+                await stdout.FlushAsync(cancellationToken);
+                if (interval is not { } every)
+                {
+                    return OrdersCli.ExitOk;
+                }
+
+                try
+                {
+                    await Task.Delay(every, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return OrdersCli.ExitOk;
+                }
+            }
+        });
+        return command;
+    }
+
+    private sealed record PartitionStats(int Partition, PartitionCheckpoint? Checkpoint, long EndOffset);
+
+    private sealed record GlobalStats(string Topic, string StatsTopic, string Group, IReadOnlyList<PartitionStats> Partitions, AggregateData Combined);
+
+    private static GlobalStats Read(AppSettings settings, PartitionRangeReader reader, CheckpointReader checkpoints, string group, int windowMinutes)
+    {
+        var topic = settings.Topic;
+        var statsTopic = Orders.Contracts.Topics.StatsFor(topic);
+        var timeout = TimeSpan.FromSeconds(30);
+        using var admin = new AdminClientBuilder(settings.ConsumerConfig()).Build();
+        var metadata = admin.GetMetadata(statsTopic, timeout).Topics.FirstOrDefault(t => t.Topic == statsTopic);
+        if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)
+        {
+            throw new InvalidOperationException($"{statsTopic} does not exist: no processor of {topic} has run against this cluster");
+        }
+
+        var ids = metadata.Partitions.Select(p => p.PartitionId).Order().ToList();
+        var latest = checkpoints.ReadLatest(statsTopic, group, ids, timeout);
+        var partitions = ids
+            .Select(p => new PartitionStats(p, latest[p], reader.Watermarks(new TopicPartition(topic, p), timeout).High.Value))
+            .ToList();
+        var combined = AggregateData.Combine(partitions.Where(p => p.Checkpoint is not null).Select(p => p.Checkpoint!.Data), windowMinutes);
+        return new GlobalStats(topic, statsTopic, group, partitions, combined);
+    }
+
+    private static Dictionary<string, object?> Document(GlobalStats stats)
+    {
+        var document = new Dictionary<string, object?>
+        {
+            ["topic"] = stats.Topic,
+            ["group"] = stats.Group,
+            ["partitions"] = stats.Partitions.Select(p => new Dictionary<string, object?>
+            {
+                ["partition"] = p.Partition,
+                ["checkpointed"] = p.Checkpoint is not null,
+                ["nextOffset"] = p.Checkpoint?.NextOffset,
+                ["endOffset"] = p.EndOffset,
+                ["lag"] = p.EndOffset - (p.Checkpoint?.NextOffset ?? 0),
+                ["writtenAt"] = p.Checkpoint?.WrittenAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                ["count"] = p.Checkpoint?.Data.Overall.Count ?? 0,
+            }).ToList(),
+            ["partitionsWithoutCheckpoint"] = stats.Partitions.Count(p => p.Checkpoint is null),
+        };
+        AggregateDocuments.AddTo(document, stats.Combined);
+        return document;
+    }
+
+    private static string Text(GlobalStats stats)
+    {
+        var lines = new List<string>
+        {
+            $"{stats.Topic}, group {stats.Group}: {stats.Partitions.Count(p => p.Checkpoint is not null)} of {stats.Partitions.Count} partitions checkpointed; lag {stats.Partitions.Sum(p => p.EndOffset - (p.Checkpoint?.NextOffset ?? 0))} records.",
+        };
+        lines.AddRange(AggregateDocuments.Lines(stats.Combined));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

@@ -1,0 +1,132 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Orders.Kafka;
+
+/// <summary>
+/// Reads what partitions hold between a start offset and their end (the high watermark at the
+/// time of the call), with a consumer that joins no group and commits nothing. For checkpoints,
+/// dead letters and tools: reading must never disturb the processors' group.
+/// </summary>
+public sealed class PartitionRangeReader : IDisposable
+{
+    private static readonly HashSet<string> GroupSettings =
+    [
+        "group.id", "group.protocol", "group.instance.id", "group.remote.assignor", "partition.assignment.strategy",
+        "session.timeout.ms", "heartbeat.interval.ms", "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store",
+    ];
+
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly TimeProvider _time;
+
+    /// <param name="clientConfig">Connection settings (bootstrap servers, security); group settings are dropped.</param>
+    public PartitionRangeReader(ClientConfig clientConfig, ILogger logger, TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        var settings = clientConfig.Where(p => !GroupSettings.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
+        var config = new ConsumerConfig(settings)
+        {
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            EnablePartitionEof = true,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            // The mock holds an empty fetch for the whole wait; a reader wants the end fast.
+            FetchWaitMaxMs = 10,
+        };
+        // Never used to join or commit; librdkafka wants a group id for a consumer all the same.
+        config.GroupId = "orders-range-reader";
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).LogTo(logger).BuildChecked();
+    }
+
+    /// <returns>Low and high watermark of the partition.</returns>
+    public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout) =>
+        _consumer.QueryWatermarkOffsets(partition, timeout);
+
+    /// <summary>
+    /// Hands every record from each start offset up to the partition's end, in order per
+    /// partition, to <paramref name="onRecord"/>. Starts below the low watermark begin at it.
+    /// </summary>
+    /// <returns>For each partition, the end read to (its high watermark when the read began).</returns>
+    /// <exception cref="TimeoutException">The ranges were not read within <paramref name="timeout"/>.</exception>
+    public IReadOnlyDictionary<TopicPartition, long> Read(
+        IReadOnlyCollection<TopicPartitionOffset> starts, TimeSpan timeout, Action<ConsumeResult<byte[]?, byte[]?>> onRecord)
+    {
+        var deadline = _time.GetUtcNow() + timeout;
+        var ends = new Dictionary<TopicPartition, long>();
+        var pending = new List<TopicPartitionOffset>();
+        foreach (var start in starts)
+        {
+            var watermarks = _consumer.QueryWatermarkOffsets(start.TopicPartition, Remaining(deadline));
+            ends[start.TopicPartition] = watermarks.High.Value;
+            var from = Math.Max(start.Offset.Value, watermarks.Low.Value);
+            if (from < watermarks.High.Value)
+            {
+                pending.Add(new TopicPartitionOffset(start.TopicPartition, from));
+            }
+        }
+
+        if (pending.Count == 0)
+        {
+            return ends;
+        }
+
+        var open = pending.Select(p => p.TopicPartition).ToHashSet();
+        _consumer.Assign(pending);
+        try
+        {
+            while (open.Count > 0)
+            {
+                var result = _consumer.Consume(Remaining(deadline));
+                if (result is null)
+                {
+                    if (_time.GetUtcNow() >= deadline)
+                    {
+                        throw new TimeoutException($"reading {string.Join(", ", open)} did not finish within {timeout.TotalSeconds:0.#} s");
+                    }
+
+                    continue;
+                }
+
+                if (!open.Contains(result.TopicPartition))
+                {
+                    continue;
+                }
+
+                if (!result.IsPartitionEOF)
+                {
+                    if (result.Offset.Value >= ends[result.TopicPartition])
+                    {
+                        open.Remove(result.TopicPartition);
+                        continue;
+                    }
+
+                    onRecord(result);
+                }
+
+                // The end is reached at the watermark, or at EOF where the last offsets hold no record (markers, compaction).
+                if (result.IsPartitionEOF || result.Offset.Value + 1 >= ends[result.TopicPartition])
+                {
+                    open.Remove(result.TopicPartition);
+                }
+            }
+        }
+        finally
+        {
+            _consumer.Unassign();
+        }
+
+        return ends;
+    }
+
+    public void Dispose()
+    {
+        _consumer.Close();
+        _consumer.Dispose();
+    }
+
+    private TimeSpan Remaining(DateTimeOffset deadline)
+    {
+        var left = deadline - _time.GetUtcNow();
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+}

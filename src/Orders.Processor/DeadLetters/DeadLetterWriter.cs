@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Processor.State;
+
+namespace Orders.Processor.DeadLetters;
+
+/// <summary>
+/// Writes dead letters without holding up the partition: each goes out asynchronously to the
+/// dead-letter partition of its input partition, and its partition's state counts it as pending
+/// until acknowledged (no checkpoint may cover a record whose dead letter is not written).
+/// A write that fails is retried with backoff for at most <c>timeout</c>; one too large for the
+/// topic is cut down (<see cref="DeadLetterMessages.Truncated"/>); one that can never succeed
+/// otherwise, or a fatal producer error, stops the processor with a clear error: restarting from
+/// the checkpoints loses nothing, while waiting forever would block the partition.
+/// </summary>
+public sealed partial class DeadLetterWriter(
+    IProducer<byte[]?, byte[]?> producer,
+    string topic,
+    int partitionCount,
+    RetrySchedule retrySchedule,
+    TimeSpan timeout,
+    TimeProvider time,
+    ProcessorCounters counters,
+    ILogger logger)
+{
+    private readonly ConcurrentQueue<Outcome> _outcomes = new();
+    private readonly List<Letter> _retries = [];
+    private readonly Dictionary<int, long> _frontier = [];
+
+    /// <summary>Set when a dead letter can never be written: the processor must stop.</summary>
+    public Exception? Fatal { get; private set; }
+
+    public int PartitionCount => partitionCount;
+
+    /// <summary>The dead-letter partition of an input partition.</summary>
+    public int PartitionFor(int inputPartition) => inputPartition % partitionCount;
+
+    /// <summary>One past the highest offset acknowledged to this writer in a dead-letter partition (0 if none).</summary>
+    public long AcknowledgedFrontier(int deadLetterPartition) => _frontier.GetValueOrDefault(deadLetterPartition);
+
+    public void Write(PartitionState state, Message<byte[]?, byte[]?> message, string reason, long sourceOffset)
+    {
+        state.PendingDeadLetters++;
+        Send(new Letter(state, message, reason, sourceOffset, time.GetUtcNow(), Attempt: 1, Truncated: false));
+    }
+
+    /// <summary>Applies acknowledgements and failures, and sends retries that are due. Called by the consume loop.</summary>
+    /// <returns>How long until the next retry is due, or null if none waits.</returns>
+    public TimeSpan? Pump()
+    {
+        while (_outcomes.TryDequeue(out var outcome))
+        {
+            Settle(outcome);
+        }
+
+        if (_retries.Count == 0)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        TimeSpan? next = null;
+        for (var i = _retries.Count - 1; i >= 0; i--)
+        {
+            var letter = _retries[i];
+            if (letter.DueAt <= now)
+            {
+                _retries.RemoveAt(i);
+                Send(letter);
+            }
+            else if (next is null || letter.DueAt - now < next)
+            {
+                next = letter.DueAt - now;
+            }
+        }
+
+        return next;
+    }
+
+    /// <summary>The partition left this processor: its letters still to retry are dropped; its next owner decides those records again.</summary>
+    public void Forget(PartitionState state) => _retries.RemoveAll(l => l.State == state);
+
+    private void Send(Letter letter)
+    {
+        var target = new TopicPartition(topic, PartitionFor(letter.State.Partition.Partition.Value));
+        try
+        {
+            producer.Produce(target, letter.Message, report => _outcomes.Enqueue(new Outcome(letter, report.Error, report.Offset)));
+        }
+        catch (ProduceException<byte[]?, byte[]?> e)
+        {
+            // Refused before it left the process (too large for message.max.bytes, queue full, ...).
+            _outcomes.Enqueue(new Outcome(letter, e.Error, Offset.Unset));
+        }
+        catch (KafkaException e)
+        {
+            _outcomes.Enqueue(new Outcome(letter, e.Error, Offset.Unset));
+        }
+    }
+
+    private void Settle(Outcome outcome)
+    {
+        var letter = outcome.Letter;
+        var source = letter.State.Partition;
+        if (!outcome.Error.IsError)
+        {
+            letter.State.PendingDeadLetters--;
+            var dlqPartition = PartitionFor(source.Partition.Value);
+            _frontier[dlqPartition] = Math.Max(_frontier.GetValueOrDefault(dlqPartition), outcome.Offset.Value + 1);
+            counters.DeadLettered(letter.Reason);
+            return;
+        }
+
+        counters.DeadLetterWriteFailed();
+        var error = outcome.Error;
+        if (letter.State.Released)
+        {
+            // No longer ours: the partition's next owner decides the record again.
+            return;
+        }
+
+        if (error.IsFatal)
+        {
+            Fail(letter, $"fatal producer error {error.Code}: {error.Reason}");
+        }
+        else if (IsTooLarge(error.Code) && !letter.Truncated)
+        {
+            LogTruncating(logger, source.Topic, source.Partition.Value, letter.SourceOffset, letter.Message.Value?.Length ?? 0, error.Reason);
+            Send(letter with { Message = DeadLetterMessages.Truncated(letter.Message, $"{error.Code}: {error.Reason}"), Truncated = true, Attempt = letter.Attempt + 1 });
+        }
+        else if (error.Code == ErrorCode.Local_QueueFull)
+        {
+            _retries.Add(letter with { DueAt = time.GetUtcNow() });
+        }
+        else if (time.GetUtcNow() - letter.FirstTriedAt >= timeout || (IsTooLarge(error.Code) && letter.Truncated))
+        {
+            Fail(letter, $"still failing after {letter.Attempt} attempt(s) in {(time.GetUtcNow() - letter.FirstTriedAt).TotalSeconds:0} s: {error.Code}: {error.Reason}");
+        }
+        else
+        {
+            var delay = retrySchedule.DelayAfter(letter.Attempt);
+            LogRetrying(logger, source.Topic, source.Partition.Value, letter.SourceOffset, (long)delay.TotalMilliseconds, error.Reason);
+            _retries.Add(letter with { Attempt = letter.Attempt + 1, DueAt = time.GetUtcNow() + delay });
+        }
+    }
+
+    private void Fail(Letter letter, string why)
+    {
+        var source = letter.State.Partition;
+        Fatal ??= new DeadLetterWriteException(
+            $"cannot write the dead letter of {source.Topic}[{source.Partition.Value}]@{letter.SourceOffset} to {topic}: {why}. " +
+            "Stopping: the partition cannot move past that record, and a restart resumes from its checkpoint without losing anything.");
+    }
+
+    private static bool IsTooLarge(ErrorCode code) =>
+        code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge;
+
+    [LoggerMessage(40, LogLevel.Warning, "Dead letter of {Topic}[{Partition}]@{Offset} ({Bytes} bytes) is too large for the dead-letter topic ({Error}); writing it truncated")]
+    private static partial void LogTruncating(ILogger logger, string topic, int partition, long offset, int bytes, string error);
+
+    [LoggerMessage(41, LogLevel.Warning, "Dead letter of {Topic}[{Partition}]@{Offset} not written ({Error}); trying again in {DelayMs} ms")]
+    private static partial void LogRetrying(ILogger logger, string topic, int partition, long offset, long delayMs, string error);
+
+    private sealed record Letter(
+        PartitionState State, Message<byte[]?, byte[]?> Message, string Reason, long SourceOffset, DateTimeOffset FirstTriedAt, int Attempt, bool Truncated)
+    {
+        public DateTimeOffset DueAt { get; init; }
+    }
+
+    private readonly record struct Outcome(Letter Letter, Error Error, Offset Offset);
+}
+
+/// <summary>A dead letter that can never be written; the processor stops rather than block its partition forever.</summary>
+public sealed class DeadLetterWriteException(string message) : Exception(message);

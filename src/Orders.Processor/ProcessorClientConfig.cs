@@ -1,0 +1,51 @@
+using Confluent.Kafka;
+using Orders.Kafka;
+
+namespace Orders.Processor;
+
+/// <summary>The processor's client settings on top of what configuration gives (any librdkafka property passes through).</summary>
+public static class ProcessorClientConfig
+{
+    public static ConsumerConfig Consumer(ConsumerConfig configured, string groupId)
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(configured))
+        {
+            GroupId = groupId,
+            // Offsets are stored only when a checkpoint covering them is acknowledged.
+            EnableAutoOffsetStore = false,
+            EnableAutoCommit = true,
+            // Where a partition resumes is the checkpoint's decision; a reset past deleted records must
+            // surface as an error the processor counts, never as a silent jump.
+            AutoOffsetReset = AutoOffsetReset.Error,
+        };
+
+        // KIP-848 (Kafka 4.x): the broker assigns incrementally, a restarted member gets its partitions
+        // in seconds (3.6 s on the local stack, measured). Set group.protocol=classic for Kafka 3.x.
+        config.SetDefault("group.protocol", "consumer");
+        if (!string.Equals(config.Get("group.protocol"), "consumer", StringComparison.OrdinalIgnoreCase))
+        {
+            // The classic protocol, incrementally. librdkafka's 45 s session timeout would make a crashed
+            // member hold its partitions for 45 s; the mock makes newcomers wait session.timeout.ms - 1 s.
+            config.SetDefault("partition.assignment.strategy", "cooperative-sticky");
+            config.SetDefault("session.timeout.ms", "10000");
+        }
+
+        // A resumed partition waits for the broker's outstanding long-poll fetch to return; a short
+        // wait keeps a retry's extra latency near its backoff (measured on the mock: 400 orders with
+        // 245 retries took 28 s at the default 500 ms, 6 s at 50 ms).
+        config.SetDefault("fetch.wait.max.ms", "100");
+        return config;
+    }
+
+    public static ProducerConfig Producer(ProducerConfig configured)
+    {
+        var config = new ProducerConfig(new Dictionary<string, string>(configured))
+        {
+            EnableIdempotence = true,
+            Acks = Acks.All,
+        };
+        config.SetDefault("linger.ms", "5");
+        config.SetDefault("message.timeout.ms", "30000");
+        return config;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+
+namespace Orders.Processor.State;
+
+/// <summary>
+/// Finds the newest complete checkpoint of a group for each partition of a stats topic. It reads
+/// each partition's tail and widens the window until a complete checkpoint turns up or the
+/// partition's start is reached, so a compacted topic and the local stack's uncompacted,
+/// retention-trimmed one cost about the same: a few records.
+/// </summary>
+public sealed partial class CheckpointReader(PartitionRangeReader reader, CheckpointSerde serde, ILogger logger)
+{
+    private const int FirstWindow = 64;
+    private const int WindowGrowth = 8;
+
+    /// <returns>For each partition asked for, its newest complete checkpoint, or null where there is none.</returns>
+    /// <exception cref="RegistryUnavailableException">A checkpoint's schema is needed and the registry cannot be reached.</exception>
+    /// <exception cref="KafkaException">The stats topic cannot be read.</exception>
+    /// <exception cref="TimeoutException">Reading took longer than <paramref name="timeout"/>.</exception>
+    public IReadOnlyDictionary<int, PartitionCheckpoint?> ReadLatest(string statsTopic, string group, IReadOnlyCollection<int> partitions, TimeSpan timeout)
+    {
+        var found = new Dictionary<int, PartitionCheckpoint?>();
+        var window = new Dictionary<int, long>();
+        var watermarks = new Dictionary<int, WatermarkOffsets>();
+        foreach (var partition in partitions)
+        {
+            watermarks[partition] = reader.Watermarks(new TopicPartition(statsTopic, partition), timeout);
+            window[partition] = FirstWindow;
+            found[partition] = null;
+        }
+
+        var open = partitions.Where(p => watermarks[p].High.Value > watermarks[p].Low.Value).ToList();
+        while (open.Count > 0)
+        {
+            var starts = open.Select(p => new TopicPartitionOffset(statsTopic, p, Math.Max(watermarks[p].Low.Value, watermarks[p].High.Value - window[p]))).ToList();
+            var scans = open.ToDictionary(p => p, p => new Scan(CheckpointCodec.KeyPrefixFor(group, p)));
+            reader.Read(starts, timeout, record => scans[record.Partition.Value].Offer(record, serde, this, group));
+
+            var next = new List<int>();
+            foreach (var start in starts)
+            {
+                var partition = start.Partition.Value;
+                if (scans[partition].Latest is { } latest)
+                {
+                    found[partition] = latest;
+                }
+                else if (start.Offset.Value > watermarks[partition].Low.Value)
+                {
+                    window[partition] *= WindowGrowth;
+                    next.Add(partition);
+                }
+            }
+
+            open = next;
+        }
+
+        return found;
+    }
+
+    private void Skipped(ConsumeResult<byte[]?, byte[]?> record, string why) =>
+        LogSkipped(logger, record.Topic, record.Partition.Value, record.Offset.Value, why);
+
+    [LoggerMessage(30, LogLevel.Warning, "Skipping {Topic}[{Partition}]@{Offset}: not a usable checkpoint ({Reason})")]
+    private static partial void LogSkipped(ILogger logger, string topic, int partition, long offset, string reason);
+
+    /// <summary>One partition's window: chunks gathered by checkpoint id; the newest one completed wins.</summary>
+    private sealed class Scan(string keyPrefix)
+    {
+        private readonly Dictionary<string, List<CheckpointChunk>> _open = new(StringComparer.Ordinal);
+
+        public PartitionCheckpoint? Latest { get; private set; }
+
+        public void Offer(ConsumeResult<byte[]?, byte[]?> record, CheckpointSerde serde, CheckpointReader owner, string group)
+        {
+            var key = record.Message.Key;
+            if (key is null || !Encoding.UTF8.GetString(key).StartsWith(keyPrefix, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            CheckpointChunk chunk;
+            try
+            {
+                // The consume loop's thread has no synchronization context; the registry is asked once per schema id.
+                chunk = serde.DeserializeAsync(record.Message.Value).AsTask().GetAwaiter().GetResult();
+            }
+            catch (InvalidDataException e)
+            {
+                owner.Skipped(record, e.Message);
+                return;
+            }
+
+            var checkpoint = chunk.Checkpoint;
+            if (checkpoint.Group != group || checkpoint.Partition != record.Partition.Value)
+            {
+                owner.Skipped(record, $"it belongs to group {checkpoint.Group}, partition {checkpoint.Partition}");
+                return;
+            }
+
+            if (!_open.TryGetValue(checkpoint.CheckpointId, out var chunks))
+            {
+                chunks = [];
+                _open[checkpoint.CheckpointId] = chunks;
+            }
+
+            chunks.RemoveAll(c => c.Chunk == chunk.Chunk);
+            chunks.Add(chunk);
+            if (CheckpointCodec.Assemble(chunks) is { } complete)
+            {
+                Latest = complete;
+                _open.Remove(checkpoint.CheckpointId);
+            }
+        }
+    }
+}

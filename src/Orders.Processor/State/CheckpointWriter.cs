@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.Logging;
+
+namespace Orders.Processor.State;
+
+/// <summary>
+/// Writes partition checkpoints to the stats topic (partition p of it for input partition p),
+/// asynchronously: the consume loop starts one and goes on; when every chunk is acknowledged the
+/// checkpoint counts, and the loop may commit its offset for lag tools. A checkpoint is only taken
+/// when none of the partition's dead letters is still unacknowledged, so it never covers a
+/// decision that is not on record.
+/// </summary>
+public sealed partial class CheckpointWriter(
+    IProducer<byte[]?, byte[]?> producer,
+    CheckpointSerde serde,
+    string statsTopic,
+    string group,
+    int chunkBytes,
+    TimeProvider time,
+    ProcessorCounters counters,
+    ILogger logger)
+{
+    private static readonly TimeSpan RegistrationRetry = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentQueue<Ack> _acks = new();
+    private readonly Dictionary<string, Pending> _inFlight = new(StringComparer.Ordinal);
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private Task<int>? _registration;
+    private DateTimeOffset _registerAgainAt = DateTimeOffset.MinValue;
+    private int? _schemaId;
+    private long _sequence;
+
+    /// <summary>Set when checkpoints can never be written (the registry refuses their schema): the processor must stop.</summary>
+    public Exception? Fatal { get; private set; }
+
+    public bool Ready => _schemaId is not null;
+
+    public int InFlightCount => _inFlight.Count;
+
+    /// <summary>Starts registering the checkpoint schema if that is not done yet (it needs the registry).</summary>
+    public void Prepare()
+    {
+        if (_schemaId is not null || Fatal is not null)
+        {
+            return;
+        }
+
+        if (_registration is null)
+        {
+            if (time.GetUtcNow() >= _registerAgainAt)
+            {
+                _registration = serde.RegisterAsync(statsTopic);
+            }
+
+            return;
+        }
+
+        if (!_registration.IsCompleted)
+        {
+            return;
+        }
+
+        if (_registration.IsCompletedSuccessfully)
+        {
+            _schemaId = _registration.Result;
+        }
+        else if (_registration.Exception?.InnerException is SchemaRegistryException refused)
+        {
+            Fatal = new InvalidOperationException(
+                $"the registry refuses the checkpoint schema for subject {statsTopic}-value ({refused.ErrorCode}: {refused.Message}); " +
+                "checkpoints cannot be written, so the state could not be kept exact", refused);
+        }
+        else
+        {
+            LogRegistrationFailed(logger, statsTopic, _registration.Exception?.InnerException?.Message ?? "unknown error");
+            _registerAgainAt = time.GetUtcNow() + RegistrationRetry;
+        }
+
+        _registration = null;
+    }
+
+    /// <summary>Starts a checkpoint of the partition, unless one is in flight, a dead letter is pending, or the schema is not registered yet.</summary>
+    /// <returns>True when the checkpoint was handed to the producer.</returns>
+    public bool TryBegin(PartitionState state, long deadLetterFrontier)
+    {
+        Prepare();
+        if (_schemaId is not { } schemaId || state.CheckpointInFlight || state.PendingDeadLetters > 0)
+        {
+            return false;
+        }
+
+        var id = string.Create(CultureInfo.InvariantCulture, $"{_instance}-{++_sequence}");
+        var checkpoint = state.Snapshot(group, id, deadLetterFrontier, time.GetUtcNow());
+        var records = CheckpointCodec.ToRecords(checkpoint, chunkBytes);
+        var inFlight = new Pending(state, checkpoint.NextOffset, state.Version, records.Count);
+        var partition = new TopicPartition(statsTopic, state.Partition.Partition.Value);
+        for (var chunk = 0; chunk < records.Count; chunk++)
+        {
+            var message = new Message<byte[]?, byte[]?>
+            {
+                Key = Encoding.UTF8.GetBytes(CheckpointCodec.KeyFor(group, checkpoint.Partition, chunk)),
+                Value = serde.Serialize(records[chunk], schemaId),
+            };
+            try
+            {
+                producer.Produce(partition, message, report => _acks.Enqueue(new Ack(id, report.Error)));
+            }
+            catch (KafkaException e)
+            {
+                // Too large or queue full: the whole checkpoint fails and is tried again later.
+                _acks.Enqueue(new Ack(id, e.Error));
+            }
+        }
+
+        _inFlight[id] = inFlight;
+        state.CheckpointInFlight = true;
+        return true;
+    }
+
+    /// <summary>Settles acknowledgements. Called by the consume loop.</summary>
+    /// <returns>Checkpoints completed since the last call: their partitions may commit these offsets.</returns>
+    public IReadOnlyList<TopicPartitionOffset> Pump()
+    {
+        Prepare();
+        List<TopicPartitionOffset>? done = null;
+        while (_acks.TryDequeue(out var ack))
+        {
+            if (!_inFlight.TryGetValue(ack.CheckpointId, out var inFlight))
+            {
+                continue;
+            }
+
+            if (ack.Error.IsError)
+            {
+                inFlight.Failed ??= ack.Error;
+            }
+
+            if (++inFlight.Acknowledged < inFlight.Chunks)
+            {
+                continue;
+            }
+
+            _inFlight.Remove(ack.CheckpointId);
+            var state = inFlight.State;
+            state.CheckpointInFlight = false;
+            if (inFlight.Failed is { } error)
+            {
+                counters.CheckpointFailed();
+                LogCheckpointFailed(logger, state.Partition.Topic, state.Partition.Partition.Value, error.Reason);
+                continue;
+            }
+
+            counters.CheckpointWritten();
+            if (!state.Released)
+            {
+                state.CheckpointedOffset = inFlight.NextOffset;
+                state.CheckpointedVersion = inFlight.Version;
+            }
+
+            (done ??= []).Add(new TopicPartitionOffset(state.Partition, inFlight.NextOffset));
+        }
+
+        return done ?? (IReadOnlyList<TopicPartitionOffset>)[];
+    }
+
+    [LoggerMessage(50, LogLevel.Warning, "Checkpoint of {Topic}[{Partition}] not written ({Error}); the next one will try again")]
+    private static partial void LogCheckpointFailed(ILogger logger, string topic, int partition, string error);
+
+    [LoggerMessage(51, LogLevel.Warning, "Cannot register the checkpoint schema for {StatsTopic} yet ({Error}); processing goes on, checkpoints wait")]
+    private static partial void LogRegistrationFailed(ILogger logger, string statsTopic, string error);
+
+    private readonly record struct Ack(string CheckpointId, Error Error);
+
+    private sealed class Pending(PartitionState state, long nextOffset, long version, int chunks)
+    {
+        public PartitionState State { get; } = state;
+        public long NextOffset { get; } = nextOffset;
+        public long Version { get; } = version;
+        public int Chunks { get; } = chunks;
+        public int Acknowledged { get; set; }
+        public Error? Failed { get; set; }
+    }
+}

@@ -1,0 +1,28 @@
+namespace Orders.Processor.State;
+
+/// <summary>
+/// Count, sum, min and max of prices. The sum is a <see cref="decimal"/>: each price enters as
+/// <c>(decimal)price</c> (rounded to 15 significant digits, so a price written with cents is
+/// exact), and decimal addition of such amounts is exact, hence associative and commutative.
+/// Partitions, checkpoints and processor instances therefore merge to the same figure in any
+/// order, bit for bit, and the producer's own sum of what it sent can be compared exactly.
+/// Compensated (Kahan/Neumaier) summation would only make the error small, not order-independent.
+/// </summary>
+public readonly record struct PriceStatistics(long Count, decimal Sum, double Min, double Max)
+{
+    public static PriceStatistics Empty => new(0, 0m, double.PositiveInfinity, double.NegativeInfinity);
+
+    public double? Mean => Count == 0 ? null : (double)(Sum / Count);
+
+    /// <summary>The exact mean, for comparisons that must not lose digits.</summary>
+    public decimal? ExactMean => Count == 0 ? null : Sum / Count;
+
+    public PriceStatistics Add(double price) =>
+        new(Count + 1, Sum + ToAmount(price), Math.Min(Min, price), Math.Max(Max, price));
+
+    public PriceStatistics Combine(PriceStatistics other) =>
+        new(Count + other.Count, Sum + other.Sum, Math.Min(Min, other.Min), Math.Max(Max, other.Max));
+
+    /// <summary>The amount a price adds to a sum; the producer sums what it sends the same way.</summary>
+    public static decimal ToAmount(double price) => (decimal)price;
+}

@@ -1,0 +1,118 @@
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Orders.Kafka;
+
+namespace Orders.Processor;
+
+/// <summary>A topic layout the processor cannot work with: said in one line, never papered over.</summary>
+public sealed class TopicLayoutException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The topics a processor of <see cref="Topic"/> uses and their partition counts. The stats topic
+/// must have exactly as many partitions as the input (partition p holds the checkpoints of input
+/// partition p); a mismatch would misplace state, so it is an error. The dead-letter topic may
+/// have any count: input partition p writes to dead-letter partition p modulo that count.
+/// </summary>
+public sealed record TopicLayout(string Topic, int Partitions, string DeadLetterTopic, int DeadLetterPartitions, string StatsTopic, int StatsPartitions)
+{
+    /// <summary>
+    /// Reads the layout from the cluster, creating a missing dead-letter or stats topic with the
+    /// input's partition count (stats compacted). Waits for the input topic to exist.
+    /// </summary>
+    /// <exception cref="TopicLayoutException">No broker answered in time, or the layout is unusable.</exception>
+    public static async Task<TopicLayout> ResolveAsync(
+        ClientConfig clientConfig, string topic, string deadLetterTopic, string statsTopic, TimeSpan brokerTimeout,
+        Action<string> waiting, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var admin = new AdminClientBuilder(clientConfig).BuildChecked();
+        var inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, waiting, time, cancellationToken);
+        var deadLetterPartitions = await EnsureAsync(admin, deadLetterTopic, inputPartitions, compacted: false, brokerTimeout);
+        var statsPartitions = await EnsureAsync(admin, statsTopic, inputPartitions, compacted: true, brokerTimeout);
+        if (statsPartitions != inputPartitions)
+        {
+            throw new TopicLayoutException(
+                $"{statsTopic} has {statsPartitions} partitions but {topic} has {inputPartitions}: they must match " +
+                $"(partition p of {statsTopic} holds the checkpoints of {topic}[p]); add partitions to the smaller one");
+        }
+
+        return new TopicLayout(topic, inputPartitions, deadLetterTopic, deadLetterPartitions, statsTopic, statsPartitions);
+    }
+
+    private static async Task<int> WaitForTopicAsync(
+        IAdminClient admin, string topic, TimeSpan brokerTimeout, Action<string> waiting, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var saidSo = false;
+        while (true)
+        {
+            if (PartitionCount(admin, topic, brokerTimeout) is { } count)
+            {
+                return count;
+            }
+
+            if (!saidSo)
+            {
+                waiting($"topic {topic} does not exist yet; waiting for it");
+                saidSo = true;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+        }
+    }
+
+    private static async Task<int> EnsureAsync(IAdminClient admin, string topic, int partitions, bool compacted, TimeSpan brokerTimeout)
+    {
+        if (PartitionCount(admin, topic, brokerTimeout) is { } existing)
+        {
+            return existing;
+        }
+
+        var spec = new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = -1 };
+        if (compacted)
+        {
+            spec.Configs = new Dictionary<string, string> { ["cleanup.policy"] = "compact" };
+        }
+
+        try
+        {
+            await admin.CreateTopicsAsync([spec], new CreateTopicsOptions { RequestTimeout = brokerTimeout, OperationTimeout = brokerTimeout });
+        }
+        catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+        {
+            // Created meanwhile by another processor.
+        }
+        catch (KafkaException e)
+        {
+            throw new TopicLayoutException($"{topic} does not exist and cannot be created ({e.Error.Reason}); create it with {partitions} partitions", e);
+        }
+
+        return PartitionCount(admin, topic, brokerTimeout)
+            ?? throw new TopicLayoutException($"{topic} was created but does not show in the cluster's metadata");
+    }
+
+    /// <returns>The topic's partition count, or null when it does not exist.</returns>
+    private static int? PartitionCount(IAdminClient admin, string topic, TimeSpan brokerTimeout)
+    {
+        Metadata metadata;
+        try
+        {
+            metadata = admin.GetMetadata(topic, brokerTimeout);
+        }
+        catch (KafkaException e)
+        {
+            throw new TopicLayoutException($"no Kafka broker answered within {brokerTimeout.TotalSeconds:0} s ({e.Error.Reason})", e);
+        }
+
+        var found = metadata.Topics.FirstOrDefault(t => t.Topic == topic);
+        if (found is null || found.Error.Code == ErrorCode.UnknownTopicOrPart || found.Partitions.Count == 0)
+        {
+            return null;
+        }
+
+        if (found.Error.IsError)
+        {
+            throw new TopicLayoutException($"cannot use {topic}: {found.Error.Reason}");
+        }
+
+        return found.Partitions.Count;
+    }
+}
