@@ -17,6 +17,7 @@ public static class OrdersCli
         root.Subcommands.Add(ProduceCommand.Build(stdout, stderr));
         root.Subcommands.Add(ConsumeCommand.Build(stdout, stderr));
         root.Subcommands.Add(DemoCommand.Build(stdout, stderr));
+        root.Subcommands.Add(DlqCommand.Build(stdout, stderr));
         return root;
     }
 
