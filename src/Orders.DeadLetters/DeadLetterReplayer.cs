@@ -62,21 +62,29 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
 
         var scanned = 0L;
         var histories = new Dictionary<(string Topic, int Partition), ReplayHistory>();
-        foreach (var ((topic, partition), start) in ReplayPlanner.ScanStarts(groups.Where(g => TargetProblem(g.Original.Topic, g.Original.Partition) is null)))
+        var starts = ReplayPlanner.ScanStarts(groups.Where(g => TargetProblem(g.Original.Topic, g.Original.Partition) is null));
+        // One read per topic, all its partitions at once: the fetches of a partition overlap with the others'.
+        foreach (var topic in starts.GroupBy(s => s.Key.Topic, StringComparer.Ordinal))
         {
-            var range = reader.Range(topic, partition);
-            var history = new ReplayHistory(topic, partition, Math.Max(start, range.Low));
-            foreach (var record in reader.ReadHeaders(topic, [range with { Low = history.CompleteFrom }], cancellationToken))
+            var ranges = new List<PartitionRange>();
+            foreach (var ((_, partition), start) in topic)
+            {
+                var range = reader.Range(topic.Key, partition);
+                var history = new ReplayHistory(topic.Key, partition, Math.Max(start, range.Low));
+                histories[(topic.Key, partition)] = history;
+                ranges.Add(range with { Low = history.CompleteFrom });
+                Log.Scanning(logger, topic.Key, partition, history.CompleteFrom, range.High);
+            }
+
+            foreach (var record in reader.ReadHeaders(topic.Key, ranges, cancellationToken))
             {
                 scanned++;
                 if (record.Message.Headers is { Count: > 0 } headers)
                 {
-                    history.Record(record.Offset.Value, Text(headers, ReplayHeaders.ReplayedFrom), Text(headers, ReplayHeaders.ReplayedOrigin));
+                    histories[(topic.Key, record.Partition.Value)].Record(
+                        record.Offset.Value, Text(headers, ReplayHeaders.ReplayedFrom), Text(headers, ReplayHeaders.ReplayedOrigin));
                 }
             }
-
-            histories[(topic, partition)] = history;
-            Log.Scanned(logger, topic, partition, history.CompleteFrom, range.High);
         }
 
         var decisions = new List<ReplayDecision>(unreplayable);

@@ -13,8 +13,8 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Error, "Replay of {Letter} not acknowledged: {Error}")]
     public static partial void PublishFailed(ILogger logger, string letter, string error);
 
-    [LoggerMessage(4, LogLevel.Debug, "Scanned {Topic}[{Partition}] offsets {From} to {To} for earlier replays")]
-    public static partial void Scanned(ILogger logger, string topic, int partition, long from, long to);
+    [LoggerMessage(4, LogLevel.Debug, "Scanning {Topic}[{Partition}] from offset {From} to {End} for earlier replays")]
+    public static partial void Scanning(ILogger logger, string topic, int partition, long from, long end);
 
     [LoggerMessage(5, LogLevel.Error, "Kafka error {Code}: {Reason}")]
     public static partial void KafkaError(ILogger logger, Confluent.Kafka.ErrorCode code, string reason);

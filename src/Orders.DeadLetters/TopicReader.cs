@@ -47,6 +47,9 @@ public sealed class TopicReader : IDisposable
             AutoOffsetReset = AutoOffsetReset.Error,
             AllowAutoCreateTopics = false,
         };
+        // A fetch at the end of a partition waits this long for more (the mock cluster always waits it out);
+        // a read stops at the end, so waiting there only costs time.
+        _config.SetDefault("fetch.wait.max.ms", "50");
         _logger = logger;
         _timeout = timeout;
         _time = time;

@@ -17,7 +17,7 @@ namespace Orders.Cli.Commands;
 internal static class DlqCommand
 {
     /// <summary>How long a metadata call, or a read that makes no progress, may take.</summary>
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(15);
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
