@@ -84,10 +84,7 @@ public sealed class DeadLetter
             : null;
 
     /// <summary>When the record was dead-lettered: <c>dlq.failed.at</c>, or the record's timestamp where that header is missing or bad.</summary>
-    public DateTimeOffset FailedAt =>
-        DateTimeOffset.TryParse(Header(DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
-            ? at
-            : Timestamp;
+    public DateTimeOffset FailedAt { get; private init; }
 
     /// <summary>The last value of a header as text (Kafka semantics: the last one wins), or null.</summary>
     public string? Header(string key) => LastText(Headers, key);
@@ -116,7 +113,11 @@ public sealed class DeadLetter
     public static DeadLetter From(RecordPosition position, DateTimeOffset timestamp, byte[]? key, byte[]? value, IReadOnlyList<RecordHeader> headers)
     {
         var (original, problem) = ParseOriginal(headers);
-        return new DeadLetter(position, timestamp, key, value, headers) { Original = original, Problem = problem };
+        var failedAt = DateTimeOffset.TryParse(
+            LastText(headers, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? at
+            : timestamp;
+        return new DeadLetter(position, timestamp, key, value, headers) { Original = original, Problem = problem, FailedAt = failedAt };
     }
 
     private static (RecordPosition? Original, string? Problem) ParseOriginal(IReadOnlyList<RecordHeader> headers)

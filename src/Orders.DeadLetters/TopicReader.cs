@@ -124,13 +124,14 @@ public sealed class TopicReader : IDisposable
     private IEnumerable<ConsumeResult<TKey, TValue>> Read<TKey, TValue>(
         IConsumer<TKey, TValue> consumer, string topic, IEnumerable<PartitionRange> ranges, CancellationToken cancellationToken)
     {
-        var until = ranges.Where(r => r.Count > 0).ToDictionary(r => r.Partition, r => r.High);
-        if (until.Count == 0)
+        var nonEmpty = ranges.Where(r => r.Count > 0).ToList();
+        if (nonEmpty.Count == 0)
         {
             yield break;
         }
 
-        consumer.Assign(ranges.Where(r => r.Count > 0).Select(r => new TopicPartitionOffset(topic, r.Partition, r.Low)));
+        var until = nonEmpty.ToDictionary(r => r.Partition, r => r.High);
+        consumer.Assign(nonEmpty.Select(r => new TopicPartitionOffset(topic, r.Partition, r.Low)));
         try
         {
             var lastProgress = _time.GetTimestamp();
