@@ -246,6 +246,29 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task Replay_WhereRetentionRemovedWhereAnEarlierCopyWouldBe_SkipsRatherThanRiskASecondCopy()
+    {
+        var topic = fixture.CreateTopic("dlq-retention", partitions: 1);
+        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 1, replicationFactor: 2);
+        await OrdersCommand.RunJsonAsync(["produce", .. Endpoints(topic), "--count", "10", "--seed", "12"]);
+        await FailEverythingAsync(topic, StackFixture.Unique("dlq-retention"));
+
+        // Offsets 0 to 4 are gone: a copy of the record at 0 to 3 could have been at 1 to 4.
+        fixture.Stack.Kafka.Cluster.DeleteRecords(topic, 0, 5);
+        var replay = await OrdersCommand.RunJsonAsync(["dlq", "replay", .. Endpoints(topic)]);
+
+        var outcomes = replay.GetProperty("letters").EnumerateArray()
+            .ToDictionary(l => l.GetProperty("original").GetString()!, l => (Outcome: l.GetProperty("outcome").GetString(), Detail: l.GetProperty("detail").GetString()));
+        Assert.Equal((6, 4), (Count(replay, "replayed"), Count(replay, "skipped")));
+        Assert.All(Enumerable.Range(0, 4), o =>
+        {
+            Assert.Equal("skipped", outcomes[$"{topic}/0@{o}"].Outcome);
+            Assert.Contains($"no longer holds offsets {o + 1} to 4 (retention)", outcomes[$"{topic}/0@{o}"].Detail, StringComparison.Ordinal);
+        });
+        Assert.All(Enumerable.Range(4, 6), o => Assert.Equal("replayed", outcomes[$"{topic}/0@{o}"].Outcome));
+    }
+
+    [Fact]
     public async Task Replay_ACopyIsTheOriginalRecord_InItsOriginalPartition_WithItsHeadersButNoDiagnostics()
     {
         var topic = CreateTopics("dlq-copy");
