@@ -18,6 +18,7 @@ public static class OrdersCli
         root.Subcommands.Add(ConsumeCommand.Build(stdout, stderr));
         root.Subcommands.Add(DemoCommand.Build(stdout, stderr));
         root.Subcommands.Add(StatsCommand.Build(stdout, stderr));
+        root.Subcommands.Add(DlqCommand.Build(stdout, stderr));
         return root;
     }
 

@@ -95,7 +95,9 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         Metadata metadata;
         try
         {
-            metadata = admin.GetMetadata(topic, brokerTimeout);
+            // Metadata of all topics: asking for one by name lets a broker with auto-creation
+            // (the local stack's mock) create it on the spot, with its default partition count.
+            metadata = admin.GetMetadata(brokerTimeout);
         }
         catch (KafkaException e)
         {

@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Orders.Contracts;
+
+namespace Orders.DeadLetters;
+
+/// <summary>One header of a record, in the order the record carries them (a key may repeat).</summary>
+public sealed record RecordHeader(string Key, byte[]? Value)
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The value as text, or null when it is absent or not valid UTF-8.</summary>
+    public string? Text => Decode(Value);
+
+    public static string? Decode(byte[]? bytes)
+    {
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>
+/// A record of a dead-letter topic with its diagnostics parsed (DESIGN.md, "Topics and records").
+/// Anything may end up in a dead-letter topic, so nothing here assumes the headers are present or
+/// well formed: a letter whose origin cannot be read has <see cref="Original"/> null and says why in
+/// <see cref="Problem"/>; it can be listed and shown, never replayed.
+/// </summary>
+public sealed class DeadLetter
+{
+    private DeadLetter(RecordPosition position, DateTimeOffset timestamp, byte[]? key, byte[]? value, IReadOnlyList<RecordHeader> headers)
+    {
+        Position = position;
+        Timestamp = timestamp;
+        Key = key;
+        Value = value;
+        Headers = headers;
+    }
+
+    /// <summary>Where the letter sits in the dead-letter topic.</summary>
+    public RecordPosition Position { get; }
+
+    /// <summary>The dead-letter record's own timestamp.</summary>
+    public DateTimeOffset Timestamp { get; }
+
+    public byte[]? Key { get; }
+
+    public byte[]? Value { get; }
+
+    public IReadOnlyList<RecordHeader> Headers { get; }
+
+    /// <summary>The record that failed, or null when the headers do not say (see <see cref="Problem"/>).</summary>
+    public RecordPosition? Original { get; private init; }
+
+    /// <summary>Why <see cref="Original"/> is null.</summary>
+    public string? Problem { get; private init; }
+
+    public string? Reason => Header(DeadLetterHeaders.Reason);
+
+    public string? ErrorType => Header(DeadLetterHeaders.ErrorType);
+
+    public string? ErrorMessage => Header(DeadLetterHeaders.ErrorMessage);
+
+    public string? ConsumerGroup => Header(DeadLetterHeaders.ConsumerGroup);
+
+    public int? Attempts => int.TryParse(Header(DeadLetterHeaders.Attempts), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+
+    /// <summary>The original record's timestamp, when the headers carry it.</summary>
+    public DateTimeOffset? OriginalTimestamp =>
+        long.TryParse(Header(DeadLetterHeaders.OriginalTimestamp), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ms)
+        && ms >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+
+    /// <summary>When the record was dead-lettered: <c>dlq.failed.at</c>, or the record's timestamp where that header is missing or bad.</summary>
+    public DateTimeOffset FailedAt { get; private init; }
+
+    /// <summary>The last value of a header as text (Kafka semantics: the last one wins), or null.</summary>
+    public string? Header(string key) => LastText(Headers, key);
+
+    private static string? LastText(IReadOnlyList<RecordHeader> headers, string key)
+    {
+        for (var i = headers.Count - 1; i >= 0; i--)
+        {
+            if (headers[i].Key == key)
+            {
+                return headers[i].Text;
+            }
+        }
+
+        return null;
+    }
+
+    public static DeadLetter From(ConsumeResult<byte[]?, byte[]?> record) =>
+        From(
+            new RecordPosition(record.Topic, record.Partition.Value, record.Offset.Value),
+            record.Message.Timestamp.UtcDateTime,
+            record.Message.Key,
+            record.Message.Value,
+            record.Message.Headers?.Select(h => new RecordHeader(h.Key, h.GetValueBytes())).ToList() ?? []);
+
+    public static DeadLetter From(RecordPosition position, DateTimeOffset timestamp, byte[]? key, byte[]? value, IReadOnlyList<RecordHeader> headers)
+    {
+        var (original, problem) = ParseOriginal(headers);
+        var failedAt = DateTimeOffset.TryParse(
+            LastText(headers, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? at
+            : timestamp;
+        return new DeadLetter(position, timestamp, key, value, headers) { Original = original, Problem = problem, FailedAt = failedAt };
+    }
+
+    private static (RecordPosition? Original, string? Problem) ParseOriginal(IReadOnlyList<RecordHeader> headers)
+    {
+        var topic = LastText(headers, DeadLetterHeaders.OriginalTopic);
+        var partition = LastText(headers, DeadLetterHeaders.OriginalPartition);
+        var offset = LastText(headers, DeadLetterHeaders.OriginalOffset);
+        if (topic is null || partition is null || offset is null)
+        {
+            var missing = new[] { (DeadLetterHeaders.OriginalTopic, topic), (DeadLetterHeaders.OriginalPartition, partition), (DeadLetterHeaders.OriginalOffset, offset) }
+                .Where(h => h.Item2 is null)
+                .Select(h => h.Item1);
+            return (null, $"no {string.Join(", ", missing)} header");
+        }
+
+        if (Topics.Validate(topic) is { } topicError)
+        {
+            return (null, $"{DeadLetterHeaders.OriginalTopic}: {topicError}");
+        }
+
+        if (!int.TryParse(partition, NumberStyles.None, CultureInfo.InvariantCulture, out var p))
+        {
+            return (null, $"{DeadLetterHeaders.OriginalPartition} '{partition}' is not a partition number");
+        }
+
+        if (!long.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out var o))
+        {
+            return (null, $"{DeadLetterHeaders.OriginalOffset} '{offset}' is not an offset");
+        }
+
+        return (new RecordPosition(topic, p, o), null);
+    }
+}

@@ -1,0 +1,210 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+
+namespace Orders.DeadLetters;
+
+/// <param name="DelayBetween">A pause after each acknowledged publish (zero: publish all, then wait for every acknowledgement).</param>
+public sealed record ReplayOptions(DeadLetterFilter Filter, bool DryRun = false, TimeSpan DelayBetween = default);
+
+/// <summary>A replay run: every selected dead letter with what happened to it.</summary>
+/// <param name="InTopic">Letters in the dead-letter topic when the run began.</param>
+/// <param name="Scanned">Records read from original partitions to find earlier replays: the run's cost.</param>
+public sealed record ReplayReport(string DeadLetterTopic, int InTopic, IReadOnlyList<ReplayDecision> Decisions, long Scanned, bool DryRun)
+{
+    public int Selected => Decisions.Count;
+
+    public int Count(ReplayOutcome outcome) => Decisions.Count(d => d.Outcome == outcome);
+}
+
+/// <summary>
+/// Republishes dead letters to the partition they came from, each original record once, with no reliance
+/// on transactions (the local stack's mock ignores them). Before publishing it reads each original
+/// partition from just after its lowest candidate's offset to the end, looking for the
+/// <see cref="ReplayHeaders"/> of earlier replays, and skips what was replayed already; then it publishes
+/// with an idempotent producer and waits for every acknowledgement. A run killed at any point leaves
+/// behind only acknowledged-or-not copies, which the next run's scan finds. Two replays running at the
+/// same time can both miss each other's copies: run one at a time (docs/DEAD-LETTERS.md).
+/// </summary>
+public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig producerConfig, TimeProvider time, ILogger logger)
+{
+    /// <param name="progress">Called once for each letter as its outcome becomes final (a replay when acknowledged).</param>
+    /// <exception cref="DeadLetterTopicNotFoundException">The dead-letter topic does not exist.</exception>
+    /// <exception cref="TopicReadException">A read could not finish.</exception>
+    /// <exception cref="KafkaConfigurationException">librdkafka rejected a producer setting.</exception>
+    public async Task<ReplayReport> RunAsync(DeadLetterQueue queue, ReplayOptions options, Action<ReplayDecision> progress, CancellationToken cancellationToken)
+    {
+        var inTopic = 0;
+        var selected = new List<DeadLetter>();
+        foreach (var letter in queue.ReadAll(cancellationToken))
+        {
+            inTopic++;
+            if (options.Filter.Matches(letter))
+            {
+                selected.Add(letter);
+            }
+        }
+
+        var (unreplayable, groups) = ReplayPlanner.Group(selected);
+        var targets = new Dictionary<string, IReadOnlyList<int>?>(StringComparer.Ordinal);
+        foreach (var topic in groups.Select(g => g.Original.Topic).Distinct())
+        {
+            targets[topic] = reader.Partitions(topic);
+        }
+
+        string? TargetProblem(string topic, int partition) => targets[topic] switch
+        {
+            null => $"original topic {topic} no longer exists",
+            var partitions when !partitions.Contains(partition) => $"original partition {topic}[{partition}] no longer exists",
+            _ => null,
+        };
+
+        var scanned = 0L;
+        var histories = new Dictionary<(string Topic, int Partition), ReplayHistory>();
+        var starts = ReplayPlanner.ScanStarts(groups.Where(g => TargetProblem(g.Original.Topic, g.Original.Partition) is null));
+        // One read per topic, all its partitions at once: the fetches of a partition overlap with the others'.
+        foreach (var topic in starts.GroupBy(s => s.Key.Topic, StringComparer.Ordinal))
+        {
+            var ranges = new List<PartitionRange>();
+            foreach (var ((_, partition), start) in topic)
+            {
+                var range = reader.Range(topic.Key, partition);
+                var history = new ReplayHistory(topic.Key, partition, Math.Max(start, range.Low));
+                histories[(topic.Key, partition)] = history;
+                ranges.Add(range with { Low = history.CompleteFrom });
+                Log.Scanning(logger, topic.Key, partition, history.CompleteFrom, range.High);
+            }
+
+            foreach (var record in reader.ReadHeaders(topic.Key, ranges, cancellationToken))
+            {
+                scanned++;
+                if (record.Message.Headers is { Count: > 0 } headers)
+                {
+                    histories[(topic.Key, record.Partition.Value)].Record(
+                        record.Offset.Value, Text(headers, ReplayHeaders.ReplayedFrom), Text(headers, ReplayHeaders.ReplayedOrigin));
+                }
+            }
+        }
+
+        var decisions = new List<ReplayDecision>(unreplayable);
+        decisions.AddRange(ReplayPlanner.Decide(groups, TargetProblem, histories));
+        foreach (var decision in decisions.Where(d => d.Outcome != ReplayOutcome.Replay))
+        {
+            if (decision.Outcome == ReplayOutcome.Skipped)
+            {
+                Log.Skipped(logger, decision.Letter.Position.ToString(), decision.Detail ?? "");
+            }
+
+            progress(decision);
+        }
+
+        var toReplay = decisions.Where(d => d.Outcome == ReplayOutcome.Replay).ToList();
+        if (options.DryRun)
+        {
+            toReplay.ForEach(progress);
+            return new ReplayReport(queue.Topic, inTopic, decisions, scanned, DryRun: true);
+        }
+
+        var done = await PublishAsync(toReplay, options.DelayBetween, progress, cancellationToken);
+        var final = decisions.Where(d => d.Outcome != ReplayOutcome.Replay).Concat(done).ToList();
+        return new ReplayReport(queue.Topic, inTopic, final, scanned, DryRun: false);
+    }
+
+    private async Task<List<ReplayDecision>> PublishAsync(
+        IReadOnlyList<ReplayDecision> toReplay, TimeSpan delayBetween, Action<ReplayDecision> progress, CancellationToken cancellationToken)
+    {
+        var config = new ProducerConfig(new Dictionary<string, string>(producerConfig))
+        {
+            // Retries after a lost acknowledgement must not write a second copy.
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            // A replay goes only where the record was; never create a topic by writing to it.
+            AllowAutoCreateTopics = false,
+        };
+        config.SetDefault("message.timeout.ms", "30000");
+        using var producer = new ProducerBuilder<byte[]?, byte[]?>(config)
+            .LogTo(logger)
+            .SetErrorHandler((_, e) => Log.KafkaError(logger, e.Code, e.Reason))
+            .BuildChecked();
+
+        var results = new List<ReplayDecision>(toReplay.Count);
+        var inFlight = new List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery)>();
+        foreach (var decision in toReplay)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                var interrupted = decision with { Outcome = ReplayOutcome.Interrupted, Detail = "not published: the run was cancelled" };
+                results.Add(interrupted);
+                progress(interrupted);
+                continue;
+            }
+
+            var original = decision.Letter.Original!.Value;
+            // Not cancellable once handed over: a record in flight is waited for, so the report says what landed.
+            var delivery = producer.ProduceAsync(new TopicPartition(original.Topic, original.Partition), Copy(decision.Letter), CancellationToken.None);
+            inFlight.Add((decision, delivery));
+            if (delayBetween > TimeSpan.Zero)
+            {
+                await CompleteAsync(inFlight, results, progress);
+                try
+                {
+                    await Task.Delay(delayBetween, time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The loop marks the rest interrupted.
+                }
+            }
+        }
+
+        await CompleteAsync(inFlight, results, progress);
+        return results;
+    }
+
+    private async Task CompleteAsync(
+        List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery)> inFlight, List<ReplayDecision> results, Action<ReplayDecision> progress)
+    {
+        foreach (var (decision, delivery) in inFlight)
+        {
+            ReplayDecision result;
+            try
+            {
+                var report = await delivery;
+                var at = new RecordPosition(report.Topic, report.Partition.Value, report.Offset.Value);
+                result = decision with { Outcome = ReplayOutcome.Replayed, Detail = $"replayed as {at}", ReplayedAs = at };
+                Log.Replayed(logger, decision.Letter.Position.ToString(), at.ToString());
+            }
+            catch (ProduceException<byte[]?, byte[]?> e)
+            {
+                result = decision with { Outcome = ReplayOutcome.Failed, Detail = $"not acknowledged ({e.Error.Reason}); a rerun finds out whether it landed" };
+                Log.PublishFailed(logger, decision.Letter.Position.ToString(), e.Error.Reason);
+            }
+
+            results.Add(result);
+            progress(result);
+        }
+
+        inFlight.Clear();
+    }
+
+    /// <summary>The original record again: key, value and headers, minus the dead letter's diagnostics, plus where it came from.</summary>
+    public static Message<byte[]?, byte[]?> Copy(DeadLetter letter)
+    {
+        var headers = new Headers();
+        foreach (var header in letter.Headers)
+        {
+            if (!header.Key.StartsWith("dlq.", StringComparison.Ordinal))
+            {
+                headers.Add(header.Key, header.Value);
+            }
+        }
+
+        headers.Add(ReplayHeaders.ReplayedFrom, Encoding.UTF8.GetBytes(letter.Position.ToString()));
+        headers.Add(ReplayHeaders.ReplayedOrigin, Encoding.UTF8.GetBytes(letter.Original!.Value.ToString()));
+        return new Message<byte[]?, byte[]?> { Key = letter.Key, Value = letter.Value, Headers = headers };
+    }
+
+    private static string? Text(Headers headers, string key) =>
+        headers.TryGetLastBytes(key, out var bytes) ? RecordHeader.Decode(bytes) : null;
+}
