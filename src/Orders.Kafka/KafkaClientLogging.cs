@@ -12,6 +12,9 @@ public static partial class KafkaClientLogging
     public static ConsumerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, ILogger logger) =>
         builder.SetLogHandler((_, message) => Write(logger, message));
 
+    public static AdminClientBuilder LogTo(this AdminClientBuilder builder, ILogger logger) =>
+        builder.SetLogHandler((_, message) => Write(logger, message));
+
     public static LogLevel ToLogLevel(SyslogLevel level) => level switch
     {
         SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,

@@ -41,9 +41,6 @@ public sealed partial class OrderProcessor
     [LoggerMessage(13, LogLevel.Information, "Topics: {Topic} ({Partitions} partitions), dead letters to {DeadLetterTopic} ({DeadLetterPartitions}), checkpoints to {StatsTopic}")]
     private static partial void LogLayout(ILogger logger, string topic, int partitions, string deadLetterTopic, int deadLetterPartitions, string statsTopic);
 
-    [LoggerMessage(14, LogLevel.Warning, "{Message}")]
-    private static partial void LogWaiting(ILogger logger, string message);
-
     [LoggerMessage(15, LogLevel.Information, "Restored {Topic}[{Partition}] at offset {Offset} from checkpoint {CheckpointId}: {Orders} orders; {Decisions} dead letters since to honour ({Duplicates} duplicates)")]
     private static partial void LogRestored(ILogger logger, string topic, int partition, long offset, long orders, int decisions, int duplicates, string checkpointId);
 

@@ -104,9 +104,9 @@ public sealed partial class OrderProcessor
     public async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
+        // The admin client takes the producer's settings: it would warn about every consumer-only one.
         var layout = await TopicLayout.ResolveAsync(
-            _consumerConfig, _options.Topic, _options.DeadLetterTopic, _options.StatsTopic, _options.BrokerTimeout,
-            message => LogWaiting(_logger, message), _time, cancellationToken);
+            _producerConfig, _options.Topic, _options.DeadLetterTopic, _options.StatsTopic, _options.BrokerTimeout, _logger, _time, cancellationToken);
         LogLayout(_logger, layout.Topic, layout.Partitions, layout.DeadLetterTopic, layout.DeadLetterPartitions, layout.StatsTopic);
 
         Exception? fatal = null;

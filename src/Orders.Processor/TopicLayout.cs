@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Microsoft.Extensions.Logging;
 using Orders.Kafka;
 
 namespace Orders.Processor;
@@ -22,10 +23,10 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
     /// <exception cref="TopicLayoutException">No broker answered in time, or the layout is unusable.</exception>
     public static async Task<TopicLayout> ResolveAsync(
         ClientConfig clientConfig, string topic, string deadLetterTopic, string statsTopic, TimeSpan brokerTimeout,
-        Action<string> waiting, TimeProvider time, CancellationToken cancellationToken)
+        ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
-        using var admin = new AdminClientBuilder(clientConfig).BuildChecked();
-        var inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, waiting, time, cancellationToken);
+        using var admin = new AdminClientBuilder(clientConfig).LogTo(logger).BuildChecked();
+        var inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, logger, time, cancellationToken);
         var deadLetterPartitions = await EnsureAsync(admin, deadLetterTopic, inputPartitions, compacted: false, brokerTimeout);
         var statsPartitions = await EnsureAsync(admin, statsTopic, inputPartitions, compacted: true, brokerTimeout);
         if (statsPartitions != inputPartitions)
@@ -39,7 +40,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
     }
 
     private static async Task<int> WaitForTopicAsync(
-        IAdminClient admin, string topic, TimeSpan brokerTimeout, Action<string> waiting, TimeProvider time, CancellationToken cancellationToken)
+        IAdminClient admin, string topic, TimeSpan brokerTimeout, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         var saidSo = false;
         while (true)
@@ -51,7 +52,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
 
             if (!saidSo)
             {
-                waiting($"topic {topic} does not exist yet; waiting for it");
+                TopicLayoutLog.Waiting(logger, topic);
                 saidSo = true;
             }
 
@@ -117,4 +118,10 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
 
         return found.Partitions.Count;
     }
+}
+
+internal static partial class TopicLayoutLog
+{
+    [LoggerMessage(60, LogLevel.Warning, "Topic {Topic} does not exist yet; waiting for it")]
+    public static partial void Waiting(ILogger logger, string topic);
 }

@@ -1,0 +1,100 @@
+using Confluent.Kafka;
+using Orders.Contracts;
+using Orders.IntegrationTests.Infrastructure;
+using Orders.LocalStack.Kafka;
+
+namespace Orders.IntegrationTests.Faults;
+
+/// <summary>Brokers going away and requests failing while orders flow: the state must stay exact.</summary>
+[Collection(FaultSuite.Name)]
+public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private FaultStack _stack = null!;
+
+    public async ValueTask InitializeAsync() => _stack = await FaultStack.StartAsync(brokers: 3);
+
+    public ValueTask DisposeAsync() => _stack.DisposeAsync();
+
+    [Fact]
+    public async Task BrokerDownForFiveSecondsThenUp_StatsAreExact()
+    {
+        var topic = _stack.CreateOrderTopics("broker-down", partitions: 6, replicationFactor: 3);
+        var group = StackFixture.Unique("broker-down");
+        using var processor = new ProcessorProcess([.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "8", "--json"]);
+        await processor.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60));
+        var producing = OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "30000", "--rate", "5000", "--invalid-ratio", "0.02", "--seed", "21"]);
+
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        _stack.Cluster.SetBrokerDown(2);
+        await Task.Delay(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        _stack.Cluster.SetBrokerUp(2);
+
+        Assert.Equal(30_000, (await producing).GetProperty("produced").GetInt64());
+        await processor.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        Assert.True(processor.ExitCode == 0, processor.StandardError);
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    public static TheoryData<KafkaApiKey, string, ErrorCode[]> RequestErrors() => new()
+    {
+        { KafkaApiKey.Produce, "consumer", [ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut, ErrorCode.NotEnoughReplicas, ErrorCode.NotEnoughReplicasAfterAppend] },
+        { KafkaApiKey.Fetch, "consumer", [ErrorCode.NotLeaderForPartition, ErrorCode.UnknownTopicOrPart, ErrorCode.RequestTimedOut, ErrorCode.NotLeaderForPartition] },
+        { KafkaApiKey.OffsetCommit, "consumer", [ErrorCode.NotCoordinatorForGroup, ErrorCode.GroupLoadInProgress, ErrorCode.RequestTimedOut, ErrorCode.GroupCoordinatorNotAvailable] },
+        { KafkaApiKey.ConsumerGroupHeartbeat, "consumer", [ErrorCode.NotCoordinatorForGroup, ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.GroupLoadInProgress] },
+        { KafkaApiKey.JoinGroup, "classic", [ErrorCode.NotCoordinatorForGroup, ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.GroupLoadInProgress] },
+        { KafkaApiKey.SyncGroup, "classic", [ErrorCode.NotCoordinatorForGroup, ErrorCode.RebalanceInProgress, ErrorCode.GroupCoordinatorNotAvailable] },
+    };
+
+    [Theory]
+    [MemberData(nameof(RequestErrors))]
+    public async Task RequestErrorsInjected_ClientsRecover_StatsAreExact(KafkaApiKey api, string groupProtocol, ErrorCode[] errors)
+    {
+        var topic = _stack.CreateOrderTopics($"errors-{api}", partitions: 6, replicationFactor: 3);
+        var group = StackFixture.Unique($"errors-{api}");
+        var producing = OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "20000", "--rate", "5000", "--invalid-ratio", "0.02", "--seed", "22"]);
+        using var processor = new ProcessorProcess(
+            [.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "6", "--json"],
+            ("Kafka__group.protocol", groupProtocol));
+
+        // Join errors hit the group's first join; the others hit a group already at work.
+        if (api is not (KafkaApiKey.JoinGroup or KafkaApiKey.SyncGroup))
+        {
+            await processor.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60));
+        }
+
+        _stack.Cluster.PushRequestErrors(api, [.. errors, .. errors]);
+        Assert.Equal(20_000, (await producing).GetProperty("produced").GetInt64());
+        await processor.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        _stack.Cluster.ClearRequestErrors(api);
+        Assert.True(processor.ExitCode == 0, processor.StandardError);
+        output.WriteLine(processor.StandardOutput);
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
+    public async Task DeadLetterBrokerDownForAWhile_LettersAreWrittenAfter_StatsAreExact()
+    {
+        var topic = _stack.CreateOrderTopics("dlq-down", partitions: 3, replicationFactor: 3);
+        var group = StackFixture.Unique("dlq-down");
+        for (var p = 0; p < 3; p++)
+        {
+            _stack.Cluster.SetPartitionLeader(topic, p, 1);
+            _stack.Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, 1);
+            _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 3);
+        }
+
+        // Restoring reads the dead-letter topic back, so the broker goes down once the processor is at work.
+        using var processor = new ProcessorProcess([.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "5", "--json"]);
+        await processor.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60));
+        _stack.Cluster.SetBrokerDown(3);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.1", "--seed", "23"]);
+        await processor.WaitForLogAsync("Dead-lettered", TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken);
+        Assert.False(processor.HasExited, "the processor stopped while the dead-letter broker was down");
+        _stack.Cluster.SetBrokerUp(3);
+
+        await processor.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(processor.ExitCode == 0, processor.StandardError);
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Confluent.Kafka.SyncOverAsync;
+using Confluent.SchemaRegistry;
+using Confluent.SchemaRegistry.Serdes;
+using Orders.Contracts;
+using Orders.IntegrationTests.Infrastructure;
+
+namespace Orders.IntegrationTests.Faults;
+
+/// <summary>What the orders topic holds, read independently of the processor (Confluent's own Avro deserializer).</summary>
+/// <param name="Records">Every record in the topic.</param>
+/// <param name="ValidCount">Orders that decode and pass validation: the ones the averages must count.</param>
+/// <param name="ValidSum">Their prices summed exactly, as the processor sums them.</param>
+/// <param name="Rejected">Positions of the records that must be dead-lettered (undecodable or invalid).</param>
+public sealed record TopicContents(long Records, long ValidCount, decimal ValidSum, IReadOnlySet<(int Partition, long Offset)> Rejected);
+
+/// <summary>One record of the topic and what must become of it: its price counted, or a dead letter.</summary>
+public sealed record RecordFate(int Partition, long Offset, decimal? ValidPrice)
+{
+    public static TopicContents Contents(IReadOnlyCollection<RecordFate> records) => new(
+        records.Count,
+        records.Count(r => r.ValidPrice is not null),
+        records.Sum(r => r.ValidPrice ?? 0m),
+        records.Where(r => r.ValidPrice is null).Select(r => (r.Partition, r.Offset)).ToHashSet());
+}
+
+/// <summary>Reads a topic and checks the processor's invariants against it.</summary>
+public static class Oracle
+{
+    public static TopicContents Read(string bootstrapServers, string registryUrl, string topic) =>
+        RecordFate.Contents(Fates(bootstrapServers, registryUrl, topic));
+
+    public static List<RecordFate> Fates(string bootstrapServers, string registryUrl, string topic)
+    {
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = registryUrl });
+        var deserializer = new AvroDeserializer<Order>(registry).AsSyncOverAsync();
+        var fates = new List<RecordFate>();
+        foreach (var record in ReadAll(bootstrapServers, topic))
+        {
+            Order? order;
+            try
+            {
+                order = deserializer.Deserialize(record.Message.Value, record.Message.Value is null, new SerializationContext(MessageComponentType.Value, topic));
+            }
+            catch (Exception)
+            {
+                order = null;
+            }
+
+            var valid = order is not null && OrderValidator.Validate(order) is null;
+            fates.Add(new RecordFate(record.Partition.Value, record.Offset.Value, valid ? (decimal)order!.Price : null));
+        }
+
+        return fates;
+    }
+
+    /// <summary>Every record of every partition, from the start to the end as it is now, joining no group.</summary>
+    public static List<ConsumeResult<byte[]?, byte[]?>> ReadAll(string bootstrapServers, string topic)
+    {
+        var config = new ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = StackFixture.Unique("oracle"), EnablePartitionEof = true, EnableAutoCommit = false };
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var partitions = admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.Single(t => t.Topic == topic).Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+        var ends = partitions.ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)));
+        var open = partitions.Where(p => ends[p].High > ends[p].Low).ToHashSet();
+        consumer.Assign(open.Select(p => new TopicPartitionOffset(p, ends[p].Low)));
+        var records = new List<ConsumeResult<byte[]?, byte[]?>>();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (open.Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"reading {topic} did not finish");
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(500));
+            if (result is null)
+            {
+                continue;
+            }
+
+            if (!result.IsPartitionEOF)
+            {
+                records.Add(result);
+            }
+
+            if (result.IsPartitionEOF || result.Offset.Value + 1 >= ends[result.TopicPartition].High.Value)
+            {
+                open.Remove(result.TopicPartition);
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// The fault suite's invariants, from <c>orders stats</c> and the dead-letter topic: every record
+    /// is counted or dead-lettered exactly once (nothing lost, nothing twice, nothing both), and the
+    /// global count and mean are exactly those of the valid orders.
+    /// </summary>
+    public static async Task<JsonElement> AssertExactAsync(FaultStack stack, string topic, string group, TopicContents expected, long lost = 0)
+    {
+        var stats = await OrdersCommand.RunJsonAsync(["stats", .. stack.Endpoints(topic), "--group", group]);
+        var average = stats.GetProperty("average");
+
+        // Lost == 0, and the processors caught up with the whole topic.
+        Assert.Equal(lost, stats.GetProperty("skippedByRetention").GetInt64());
+        Assert.Equal(0, stats.GetProperty("partitionsWithoutCheckpoint").GetInt32());
+        Assert.All(stats.GetProperty("partitions").EnumerateArray(), p => Assert.Equal(0, p.GetProperty("lag").GetInt64()));
+
+        // Counted exactly once: the count and the exact sum are the valid orders', so the mean is too.
+        Assert.Equal(expected.ValidCount, average.GetProperty("count").GetInt64());
+        Assert.Equal(expected.ValidSum, decimal.Parse(average.GetProperty("sum").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        if (expected.ValidCount > 0)
+        {
+            var mean = (double)(expected.ValidSum / expected.ValidCount);
+            Assert.True(Math.Abs(average.GetProperty("mean").GetDouble() - mean) <= 1e-9 * mean, $"mean {average.GetProperty("mean").GetDouble()} vs {mean}");
+        }
+
+        // Dead-lettered exactly once: the state's decisions are the rejected records, and the dead-letter
+        // topic holds each of them (duplicates of a record are allowed, but only of a rejected one).
+        Assert.Equal(expected.Rejected.Count, stats.GetProperty("deadLettered").GetProperty("total").GetInt64());
+        var origins = ReadAll(stack.Kafka.BootstrapServers, Topics.DeadLetterFor(topic))
+            .Select(l => Origin(l.Message.Headers))
+            .Where(o => o.Group == group)
+            .Select(o => (o.Partition, o.Offset))
+            .ToHashSet();
+        Assert.True(origins.SetEquals(expected.Rejected), $"{origins.Except(expected.Rejected).Count()} dead letters of valid orders, {expected.Rejected.Except(origins).Count()} rejected records without one");
+        Assert.Equal(expected.Records, expected.ValidCount + stats.GetProperty("deadLettered").GetProperty("total").GetInt64());
+        return stats;
+    }
+
+    private static (string Group, int Partition, long Offset) Origin(Headers headers)
+    {
+        string Text(string key) => Encoding.UTF8.GetString(headers.GetLastBytes(key));
+        return (Text(DeadLetterHeaders.ConsumerGroup), int.Parse(Text(DeadLetterHeaders.OriginalPartition), System.Globalization.CultureInfo.InvariantCulture),
+            long.Parse(Text(DeadLetterHeaders.OriginalOffset), System.Globalization.CultureInfo.InvariantCulture));
+    }
+}
