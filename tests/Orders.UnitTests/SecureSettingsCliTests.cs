@@ -123,4 +123,22 @@ public sealed class SecureSettingsCliTests : IDisposable
 
         Assert.Equal("[redacted] [redacted] [redacted] [redacted]", Assert.Single(sink.Messages));
     }
+
+    [Fact]
+    public void TheSecureExample_MatchingTheComposeProfile_IsValid()
+    {
+        var (settings, error) = AppSettings.Load(null, null, "orders", json: false, Path.Combine(AppContext.BaseDirectory, "appsettings.Secure.json"));
+
+        Assert.Null(error);
+        var producer = settings!.ProducerConfig();
+        Assert.Equal("localhost:9096", producer.BootstrapServers);
+        Assert.Equal("SASL_PLAINTEXT", producer.Get("security.protocol"));
+        Assert.Equal("SCRAM-SHA-512", producer.Get("sasl.mechanism"));
+        Assert.Equal("http://localhost:8082", settings.SchemaRegistryUrl);
+        Assert.Equal("orders:orders-secret", settings.SchemaRegistryConfig().BasicAuthUserInfo);
+        Assert.False(settings.Redactor.IsEmpty);
+
+        // librdkafka accepts the SASL settings (it rejects unknown properties and bad values at build).
+        using var client = new Confluent.Kafka.ProducerBuilder<string, string>(producer).Build();
+    }
 }
