@@ -30,33 +30,49 @@ public static class KafkaClientLogging
     }
 
     /// <summary>
+    /// Log lines through a route the caller owns: one route for a client's log lines and errors
+    /// counts their repeats together, and <see cref="KafkaLogRoute.Flush"/> on close writes the
+    /// counts still pending instead of losing them with the process.
+    /// </summary>
+    public static ProducerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ProducerBuilder<TKey, TValue> builder, KafkaLogRoute route) =>
+        builder.SetLogHandler((_, message) => route.Log(message));
+
+    /// <inheritdoc cref="LogTo{TKey, TValue}(ProducerBuilder{TKey, TValue}, KafkaLogRoute)"/>
+    public static ConsumerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, KafkaLogRoute route) =>
+        builder.SetLogHandler((_, message) => route.Log(message));
+
+    /// <summary>
     /// Sets the error handler: every error is logged through a <see cref="KafkaLogRoute"/> (repeats
     /// counted, fatal errors always written), then handed to <paramref name="onError"/>, e.g. to
     /// stop on <see cref="Error.IsFatal"/> or to note that a broker was reached.
     /// A builder takes one error handler: use this instead of <c>SetErrorHandler</c>, not with it.
     /// </summary>
     public static ProducerBuilder<TKey, TValue> LogErrorsTo<TKey, TValue>(
-        this ProducerBuilder<TKey, TValue> builder, ILogger logger, Action<IProducer<TKey, TValue>, Error>? onError = null, TimeProvider? time = null)
-    {
-        var route = new KafkaLogRoute(logger, time ?? TimeProvider.System);
-        return builder.SetErrorHandler((client, error) =>
-        {
-            route.Error(error);
-            onError?.Invoke(client, error);
-        });
-    }
+        this ProducerBuilder<TKey, TValue> builder, ILogger logger, Action<IProducer<TKey, TValue>, Error>? onError = null, TimeProvider? time = null) =>
+        builder.LogErrorsTo(new KafkaLogRoute(logger, time ?? TimeProvider.System), onError);
 
     /// <inheritdoc cref="LogErrorsTo{TKey, TValue}(ProducerBuilder{TKey, TValue}, ILogger, Action{IProducer{TKey, TValue}, Error}?, TimeProvider?)"/>
     public static ConsumerBuilder<TKey, TValue> LogErrorsTo<TKey, TValue>(
-        this ConsumerBuilder<TKey, TValue> builder, ILogger logger, Action<IConsumer<TKey, TValue>, Error>? onError = null, TimeProvider? time = null)
-    {
-        var route = new KafkaLogRoute(logger, time ?? TimeProvider.System);
-        return builder.SetErrorHandler((client, error) =>
+        this ConsumerBuilder<TKey, TValue> builder, ILogger logger, Action<IConsumer<TKey, TValue>, Error>? onError = null, TimeProvider? time = null) =>
+        builder.LogErrorsTo(new KafkaLogRoute(logger, time ?? TimeProvider.System), onError);
+
+    /// <summary>The error handler, through a route the caller owns (see <see cref="LogTo{TKey, TValue}(ProducerBuilder{TKey, TValue}, KafkaLogRoute)"/>).</summary>
+    public static ProducerBuilder<TKey, TValue> LogErrorsTo<TKey, TValue>(
+        this ProducerBuilder<TKey, TValue> builder, KafkaLogRoute route, Action<IProducer<TKey, TValue>, Error>? onError = null) =>
+        builder.SetErrorHandler((client, error) =>
         {
             route.Error(error);
             onError?.Invoke(client, error);
         });
-    }
+
+    /// <inheritdoc cref="LogErrorsTo{TKey, TValue}(ProducerBuilder{TKey, TValue}, KafkaLogRoute, Action{IProducer{TKey, TValue}, Error}?)"/>
+    public static ConsumerBuilder<TKey, TValue> LogErrorsTo<TKey, TValue>(
+        this ConsumerBuilder<TKey, TValue> builder, KafkaLogRoute route, Action<IConsumer<TKey, TValue>, Error>? onError = null) =>
+        builder.SetErrorHandler((client, error) =>
+        {
+            route.Error(error);
+            onError?.Invoke(client, error);
+        });
 
     public static LogLevel ToLogLevel(SyslogLevel level) => level switch
     {

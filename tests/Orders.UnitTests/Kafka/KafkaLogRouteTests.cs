@@ -120,4 +120,27 @@ public sealed class KafkaLogRouteTests
         Assert.Contains(logger.Messages, m => m.Contains("CONF", StringComparison.Ordinal) && m.Contains("sasl.password = [redacted]", StringComparison.Ordinal));
         Assert.DoesNotContain(logger.Messages, m => m.Contains("pa55word-for-test", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void LogErrorsTo_AClientThatCannotConnect_LogsEachErrorOnce_AndHandsEveryOneToTheCallback()
+    {
+        var seen = 0;
+        var config = new ConsumerConfig { BootstrapServers = "localhost:1", GroupId = "g", ReconnectBackoffMs = 1, ReconnectBackoffMaxMs = 10 };
+        using (var consumer = new ConsumerBuilder<Ignore, Ignore>(config).LogErrorsTo(_logger, (_, _) => seen++, _time).Build())
+        {
+            consumer.Subscribe("t");
+            var polling = System.Diagnostics.Stopwatch.StartNew();
+            while (seen < 6 && polling.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                consumer.Consume(TimeSpan.FromMilliseconds(100));
+            }
+
+            consumer.Close();
+        }
+
+        Assert.True(seen >= 6, $"librdkafka reported {seen} errors");
+        var keys = _logger.Messages.Select(RepeatSuppressor.KeyOf).ToList();
+        Assert.Equal(keys.Distinct().Count(), keys.Count);
+        Assert.True(keys.Count < seen, $"{keys.Count} lines for {seen} errors");
+    }
 }
