@@ -49,8 +49,7 @@ public sealed class AuthStackFixture : IAsyncLifetime
     public string CreateTopic(string prefix)
     {
         var topic = StackFixture.Unique(prefix);
-        Stack.Kafka.Cluster.CreateTopic(topic, 3, replicationFactor: 1);
-        Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 3, replicationFactor: 1);
+        StackFixture.CreateOrderTopics(Stack.Kafka.Cluster, topic, 3, replicationFactor: 1);
         return topic;
     }
 }
