@@ -41,6 +41,10 @@ public static class KafkaClientLogging
     public static ConsumerBuilder<TKey, TValue> LogTo<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, KafkaLogRoute route) =>
         builder.SetLogHandler((_, message) => route.Log(message));
 
+    /// <inheritdoc cref="LogTo{TKey, TValue}(ProducerBuilder{TKey, TValue}, KafkaLogRoute)"/>
+    public static AdminClientBuilder LogTo(this AdminClientBuilder builder, KafkaLogRoute route) =>
+        builder.SetLogHandler((_, message) => route.Log(message));
+
     /// <summary>
     /// Sets the error handler: every error is logged through a <see cref="KafkaLogRoute"/> (repeats
     /// counted, fatal errors always written), then handed to <paramref name="onError"/>, e.g. to
@@ -68,6 +72,14 @@ public static class KafkaClientLogging
     /// <inheritdoc cref="LogErrorsTo{TKey, TValue}(ProducerBuilder{TKey, TValue}, KafkaLogRoute, Action{IProducer{TKey, TValue}, Error}?)"/>
     public static ConsumerBuilder<TKey, TValue> LogErrorsTo<TKey, TValue>(
         this ConsumerBuilder<TKey, TValue> builder, KafkaLogRoute route, Action<IConsumer<TKey, TValue>, Error>? onError = null) =>
+        builder.SetErrorHandler((client, error) =>
+        {
+            route.Error(error);
+            onError?.Invoke(client, error);
+        });
+
+    /// <summary>The error handler of an admin client, through a route (see the producer's <c>LogErrorsTo</c>).</summary>
+    public static AdminClientBuilder LogErrorsTo(this AdminClientBuilder builder, KafkaLogRoute route, Action<IAdminClient, Error>? onError = null) =>
         builder.SetErrorHandler((client, error) =>
         {
             route.Error(error);
