@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.LocalStack.Kafka;
 using Orders.SchemaRegistry;
+using Orders.SchemaRegistry.Security;
 using Orders.SchemaRegistry.Storage;
 
 namespace Orders.LocalStack;
@@ -14,6 +15,9 @@ public sealed class LocalStackOptions
     public int RegistryPort { get; set; } = 8081;
     public string? DataDirectory { get; set; }
     public string Topic { get; set; } = Topics.Orders;
+
+    /// <summary>A users file (see <see cref="Orders.SchemaRegistry.Security.RegistryUsers"/>): the registry then requires basic auth. Null: open.</summary>
+    public string? RegistryAuthFile { get; set; }
 }
 
 /// <summary>Kafka (the mock cluster behind fixed ports) and the Schema Registry, started and stopped together.</summary>
@@ -50,13 +54,14 @@ public sealed class LocalStackHost : IAsyncDisposable
         kafkaOptions.Topics.Add(new TopicSpec(Topics.DeadLetterFor(options.Topic), options.Partitions));
         kafkaOptions.Topics.Add(new TopicSpec(Topics.StatsFor(options.Topic), options.Partitions));
 
-        // The schema store first: a bad --data-dir fails before anything listens.
+        // The users and the schema store first: a bad file or --data-dir fails before anything listens.
+        var users = options.RegistryAuthFile is { } authFile ? RegistryUsers.Load(authFile) : null;
         var store = new SchemaStore(options.DataDirectory);
         var kafka = LocalKafka.Start(kafkaOptions);
         try
         {
             var registry = await RegistryServer.StartAsync(
-                new RegistryOptions { Port = options.RegistryPort }, store, loggerFactory, cancellationToken);
+                new RegistryOptions { Port = options.RegistryPort, Users = users }, store, loggerFactory, cancellationToken);
             return new LocalStackHost(kafka, registry);
         }
         catch

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orders.SchemaRegistry.Http;
+using Orders.SchemaRegistry.Security;
 using Orders.SchemaRegistry.Storage;
 
 namespace Orders.SchemaRegistry;
@@ -18,6 +19,9 @@ public sealed class RegistryOptions
 
     /// <summary>Where schemas are kept across restarts; null keeps them in memory only.</summary>
     public string? DataDirectory { get; set; }
+
+    /// <summary>When set, every endpoint requires HTTP basic authentication as one of these users; null: open.</summary>
+    public RegistryUsers? Users { get; set; }
 }
 
 /// <summary>Thrown when a port the stack needs cannot be bound: taken by another process, or not allowed.</summary>
@@ -45,14 +49,18 @@ public sealed partial class RegistryServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private RegistryServer(WebApplication app, SchemaStore store, Uri url)
+    private RegistryServer(WebApplication app, SchemaStore store, Uri url, bool requiresAuthentication)
     {
         _app = app;
         Store = store;
         Url = url;
+        RequiresAuthentication = requiresAuthentication;
     }
 
     public Uri Url { get; }
+
+    /// <summary>Whether clients must send basic-auth credentials (<see cref="RegistryOptions.Users"/>).</summary>
+    public bool RequiresAuthentication { get; }
 
     public SchemaStore Store { get; }
 
@@ -75,6 +83,12 @@ public sealed partial class RegistryServer : IAsyncDisposable
         });
 
         var app = builder.Build();
+        if (options.Users is { } users)
+        {
+            // First, so that no endpoint, not even an unknown path, answers without credentials.
+            app.UseBasicAuthentication(users, logger);
+        }
+
         app.UseExceptionHandler(error => error.Run(async context =>
         {
             var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
@@ -119,7 +133,7 @@ public sealed partial class RegistryServer : IAsyncDisposable
         }
 
         var address = app.Urls.First();
-        return new RegistryServer(app, store, new Uri(address));
+        return new RegistryServer(app, store, new Uri(address), options.Users is not null);
     }
 
     public async ValueTask DisposeAsync()

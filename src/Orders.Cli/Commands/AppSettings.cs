@@ -10,17 +10,28 @@ namespace Orders.Cli.Commands;
 
 /// <summary>
 /// Settings shared by the verbs. Precedence, lowest first: built-in defaults, appsettings.json
-/// (beside the executable, then in the working directory), environment variables
-/// (<c>Kafka__BootstrapServers</c>, <c>SchemaRegistry__Url</c>, any <c>Kafka__linger.ms</c>), flags.
-/// The <c>Kafka</c> section is bound straight into the client configs, so any librdkafka property works.
+/// (beside the executable, then in the working directory), appsettings.{DOTNET_ENVIRONMENT}.json
+/// (the same two places; <c>DOTNET_ENVIRONMENT=Secure</c> picks the secure example), the file
+/// given with <c>--config</c>, environment variables (<c>Kafka__BootstrapServers</c>,
+/// <c>SchemaRegistry__Url</c>, any <c>Kafka__linger.ms</c>), flags.
+/// The <c>Kafka</c> section is bound straight into the client configs, so any librdkafka property
+/// works; the <c>SchemaRegistry</c> section likewise into Confluent's registry client
+/// (<see cref="SchemaRegistrySettings"/>), where whichever source comes later wins, whatever name
+/// style (<c>Url</c>, <c>schema.registry.url</c>) it uses.
 /// </summary>
 internal sealed class AppSettings
 {
-    private AppSettings(IConfiguration configuration, string topic, bool json)
+    private readonly Dictionary<string, string> _kafka;
+    private readonly SchemaRegistryConfig _registry;
+
+    private AppSettings(IConfiguration configuration, Dictionary<string, string> kafka, SchemaRegistryConfig registry, string topic, bool json)
     {
         Configuration = configuration;
+        _kafka = kafka;
+        _registry = registry;
         Topic = topic;
         Json = json;
+        Redactor = new SecretRedactor(SecretRedactor.SecretsIn(kafka).Concat(SchemaRegistrySettings.SecretsIn(registry)));
     }
 
     public IConfiguration Configuration { get; }
@@ -29,12 +40,17 @@ internal sealed class AppSettings
 
     public bool Json { get; }
 
-    public string BootstrapServers => Configuration["Kafka:BootstrapServers"]!;
+    public string BootstrapServers => _kafka["bootstrap.servers"];
 
-    public string SchemaRegistryUrl => Configuration["SchemaRegistry:Url"]!;
+    /// <summary>The registry URL(s), without credentials (those moved to the basic-auth setting).</summary>
+    public string SchemaRegistryUrl => _registry.Url;
+
+    /// <summary>Scrubs the configured secrets from text: what the loggers of <see cref="CreateLoggerFactory"/> apply to every line.</summary>
+    public SecretRedactor Redactor { get; }
 
     /// <returns>The settings, or an error message for bad configuration.</returns>
-    public static (AppSettings? Settings, string? Error) Load(string? bootstrapServers, string? schemaRegistry, string topic, bool json)
+    public static (AppSettings? Settings, string? Error) Load(
+        string? bootstrapServers, string? schemaRegistry, string topic, bool json, string? configFile = null)
     {
         var overrides = new Dictionary<string, string?>();
         if (bootstrapServers is not null)
@@ -47,66 +63,126 @@ internal sealed class AppSettings
             overrides["SchemaRegistry:Url"] = schemaRegistry;
         }
 
-        IConfiguration configuration;
+        if (configFile is not null && !File.Exists(configFile))
+        {
+            return (null, $"--config {configFile}: file not found");
+        }
+
+        IConfigurationRoot configuration;
         try
         {
-            configuration = new ConfigurationBuilder()
+            var environment = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT");
+            var builder = new ConfigurationBuilder()
                 .AddInMemoryCollection(new Dictionary<string, string?>
                 {
                     ["Kafka:BootstrapServers"] = "localhost:9092",
-                    ["SchemaRegistry:Url"] = "http://localhost:8081",
-                })
-                .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-                .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
+                    ["SchemaRegistry:Url"] = SchemaRegistrySettings.DefaultUrl,
+                });
+            foreach (var folder in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            {
+                builder.AddJsonFile(Path.Combine(folder, "appsettings.json"), optional: true);
+                if (!string.IsNullOrWhiteSpace(environment))
+                {
+                    builder.AddJsonFile(Path.Combine(folder, $"appsettings.{environment}.json"), optional: true);
+                }
+            }
+
+            if (configFile is not null)
+            {
+                builder.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+            }
+
+            configuration = builder
                 .AddEnvironmentVariables()
                 .AddInMemoryCollection(overrides)
                 .Build();
         }
         catch (InvalidDataException e)
         {
-            return (null, $"bad appsettings.json: {e.Message}");
+            return (null, $"bad settings file: {e.Message}");
         }
 
-        if (string.IsNullOrWhiteSpace(configuration["Kafka:BootstrapServers"]))
+        // What the clients will get (the processor host binds the same section the same way).
+        var kafka = KafkaSettings.Bind(configuration.GetSection(KafkaSettings.Section), new ClientConfig())
+            .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(kafka.GetValueOrDefault("bootstrap.servers")))
         {
             return (null, "Kafka bootstrap servers are empty: set --bootstrap-servers or Kafka__BootstrapServers");
         }
 
-        if (ValidateUrl(configuration["SchemaRegistry:Url"] ?? "") is { } urlError)
+        SchemaRegistryConfig registry;
+        try
         {
-            return (null, urlError);
+            registry = SchemaRegistrySettings.Build(Entries(configuration, SchemaRegistrySettings.Section), kafka);
+        }
+        catch (SchemaRegistryConfigurationException e)
+        {
+            return (null, e.Message);
         }
 
-        return (new AppSettings(configuration, topic, json), null);
+        return (new AppSettings(configuration, kafka, registry, topic, json), null);
     }
 
     public ProducerConfig ProducerConfig() => Bind(new ProducerConfig());
 
     public ConsumerConfig ConsumerConfig() => Bind(new ConsumerConfig());
 
-    public CachedSchemaRegistryClient SchemaRegistryClient() => new(new SchemaRegistryConfig
+    /// <summary>A copy of the registry client configuration every verb uses.</summary>
+    public SchemaRegistryConfig SchemaRegistryConfig()
     {
-        Url = SchemaRegistryUrl,
-        RequestTimeoutMs = 5000,
-    });
-
-    public ILoggerFactory CreateLoggerFactory() => LoggerFactory.Create(builder => builder
-        .AddConfiguration(Configuration.GetSection("Logging"))
-        .AddSimpleConsole(o =>
+        var copy = new SchemaRegistryConfig();
+        foreach (var (key, value) in _registry)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        })
-        // Logs never mix with the summary on stdout.
-        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+            copy.Set(key, value);
+        }
+
+        return copy;
+    }
+
+    /// <summary>The registry client of every verb, and of our serdes with it: one place builds it.</summary>
+    public CachedSchemaRegistryClient SchemaRegistryClient() => SchemaRegistrySettings.CreateClient(_registry);
+
+    /// <summary>One line when the registry rejects the configured credentials, else null (see <see cref="SchemaRegistryPreflight"/>).</summary>
+    public Task<string?> CheckRegistryCredentialsAsync(CancellationToken cancellationToken) =>
+        SchemaRegistryPreflight.CheckCredentialsAsync(_registry, cancellationToken);
+
+    /// <summary>Loggers on stderr whose every line is scrubbed of the configured secrets.</summary>
+    public ILoggerFactory CreateLoggerFactory() => RedactingLoggerFactory.Wrap(
+        LoggerFactory.Create(builder => builder
+            .AddConfiguration(Configuration.GetSection("Logging"))
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            })
+            // Logs never mix with the summary on stdout.
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
+        Redactor);
 
     private T Bind<T>(T config)
         where T : ClientConfig => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), config);
 
+    /// <summary>
+    /// A section's entries source by source, lowest precedence first, so that a later source wins
+    /// even when it names a setting differently (appsettings.json's <c>Url</c>, then the
+    /// environment's <c>schema.registry.url</c>). A null value marks a subsection.
+    /// </summary>
+    private static IEnumerable<(string Path, string Name, string? Value)> Entries(IConfigurationRoot configuration, string section)
+    {
+        foreach (var provider in configuration.Providers)
+        {
+            foreach (var name in provider.GetChildKeys([], section).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                var path = $"{section}:{name}";
+                yield return (path, name, provider.TryGet(path, out var value) ? value : null);
+            }
+        }
+    }
+
     internal static string? ValidateUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
             ? null
-            : $"schema registry URL '{url}' is not an absolute http(s) URL";
+            : $"schema registry URL '{Redaction.Url(url)}' is not an absolute http(s) URL";
 }
 
 /// <summary>The options every client verb takes: where Kafka and the registry are, the topic, and --json.</summary>
@@ -120,6 +196,11 @@ internal sealed class ClientOptions
 
     public Option<bool> Json { get; } = JsonOption();
 
+    public Option<FileInfo?> Config { get; } = new("--config")
+    {
+        Description = "A settings file in the appsettings.json format (e.g. appsettings.Secure.json), over appsettings.json; environment variables and flags still win.",
+    };
+
     public static Option<bool> JsonOption() => new("--json") { Description = "Print exactly one JSON document, the run's summary, on stdout; logs go to stderr." };
 
     public void AddTo(Command command)
@@ -128,11 +209,14 @@ internal sealed class ClientOptions
         command.Options.Add(SchemaRegistry);
         command.Options.Add(Topic);
         command.Options.Add(Json);
+        command.Options.Add(Config);
     }
 
     /// <returns>The settings, or an error message for bad configuration.</returns>
     public (AppSettings? Settings, string? Error) Load(ParseResult parseResult) =>
-        AppSettings.Load(parseResult.GetValue(BootstrapServers), parseResult.GetValue(SchemaRegistry), parseResult.GetValue(Topic)!, parseResult.GetValue(Json));
+        AppSettings.Load(
+            parseResult.GetValue(BootstrapServers), parseResult.GetValue(SchemaRegistry), parseResult.GetValue(Topic)!, parseResult.GetValue(Json),
+            parseResult.GetValue(Config)?.FullName);
 
     private static Option<string?> SchemaRegistryOption()
     {

@@ -44,6 +44,12 @@ internal static class ConsumeCommand
                 ["Processor:Seed"] = parseResult.GetValue(seed)?.ToString(CultureInfo.InvariantCulture),
             };
 
+            if (await settings.CheckRegistryCredentialsAsync(cancellationToken) is { } rejected)
+            {
+                await stderr.WriteLineAsync($"orders: {rejected}");
+                return OrdersCli.ExitFailure;
+            }
+
             using var loggers = settings.CreateLoggerFactory();
             using var registryClient = settings.SchemaRegistryClient();
             using var host = ProcessorHost.Build(settings, flags.Where(f => f.Value is not null).ToDictionary(), registryClient, loggers);

@@ -41,6 +41,12 @@ internal static class ProduceCommand
                 Seed = parseResult.GetValue(seed),
             };
 
+            if (await settings.CheckRegistryCredentialsAsync(cancellationToken) is { } rejected)
+            {
+                await stderr.WriteLineAsync($"orders: {rejected}");
+                return OrdersCli.ExitFailure;
+            }
+
             using var loggers = settings.CreateLoggerFactory();
             using var registryClient = settings.SchemaRegistryClient();
             var publisher = new OrderPublisher(settings.ProducerConfig(), registryClient, options, TimeProvider.System, loggers.CreateLogger<OrderPublisher>());

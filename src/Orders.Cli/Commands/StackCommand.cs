@@ -18,10 +18,14 @@ internal static class StackCommand
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the Schema Registry.");
         var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Keep registered schemas in this folder across restarts (default: memory only)." };
         var topic = CliOptions.Topic();
+        var registryAuth = new Option<FileInfo?>("--registry-auth")
+        {
+            Description = "Require HTTP basic auth on the Schema Registry: a file of user:password lines (or user:sha256:HEX, user:pbkdf2-sha256:...; see the README).",
+        };
 
         var command = new Command("stack", "Run the local stack (Kafka mock cluster and Schema Registry) until Ctrl+C.")
         {
-            brokers, kafkaPort, partitions, registryPort, dataDir, topic,
+            brokers, kafkaPort, partitions, registryPort, dataDir, topic, registryAuth,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -33,6 +37,7 @@ internal static class StackCommand
                 RegistryPort = parseResult.GetValue(registryPort),
                 DataDirectory = parseResult.GetValue(dataDir)?.FullName,
                 Topic = parseResult.GetValue(topic)!,
+                RegistryAuthFile = parseResult.GetValue(registryAuth)?.FullName,
             };
 
             if (options.KafkaPort + options.Brokers - 1 > 65535)
@@ -99,7 +104,7 @@ internal static class StackCommand
         await stdout.WriteLineAsync($"""
             Local stack is up.
               Kafka            {stack.BootstrapServers}  ({options.Brokers} broker(s), librdkafka {Library.VersionString} mock cluster)
-              Schema Registry  {registryUrl}  ({(options.DataDirectory is null ? "memory only" : $"schemas kept in {options.DataDirectory}")})
+              Schema Registry  {registryUrl}  ({(options.DataDirectory is null ? "memory only" : $"schemas kept in {options.DataDirectory}")}{(stack.Registry.RequiresAuthentication ? "; basic auth required" : "")})
               Topics           {options.Topic} ({options.Partitions} partitions), {Topics.DeadLetterFor(options.Topic)} ({options.Partitions} partitions)
             Limits (this is not a production cluster):
             """);

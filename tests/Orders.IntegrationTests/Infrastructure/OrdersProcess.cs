@@ -24,6 +24,27 @@ internal static class OrdersProcess
         return Process.Start(info)!;
     }
 
+    /// <summary>Runs <c>orders</c> to the end and returns its exit code and everything it printed; killed after <paramref name="timeout"/>.</summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] environment)
+    {
+        using var process = Start(args, environment);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"orders {string.Join(' ', args)} did not finish within {timeout}:\n{await stdout}\n{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>A loopback port free right now (another process could still take it before it is used).</summary>
     public static int FreePort()
     {
