@@ -86,9 +86,6 @@ public static class KafkaClientLogging
             onError?.Invoke(client, error);
         });
 
-    public static AdminClientBuilder LogTo(this AdminClientBuilder builder, ILogger logger) =>
-        builder.SetLogHandler((_, message) => Write(logger, message));
-
     public static LogLevel ToLogLevel(SyslogLevel level) => level switch
     {
         SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,

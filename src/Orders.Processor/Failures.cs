@@ -9,6 +9,12 @@ public sealed class InvalidOrderException(string message) : Exception(message);
 /// <summary>The registry could not be asked (refused, timed out, 5xx): not the record's fault.</summary>
 public sealed class RegistryUnavailableException(string message, Exception inner) : Exception(message, inner);
 
+/// <summary>The registry rejects the configured credentials (401/403): no retry can fix that, so the processor stops.</summary>
+public sealed class RegistryCredentialsException(Exception inner) : Exception($"the Schema Registry rejected the credentials: {inner.Message}", inner);
+
+/// <summary>With <c>--until-idle</c>, the processor stopped without doing its job: no assignment, or no registry.</summary>
+public sealed class ProcessorGaveUpException(string message) : Exception(message);
+
 /// <summary>A failure the simulated downstream injects (<c>--fail-ratio</c>).</summary>
 public sealed class SimulatedTransientException(string message) : Exception(message);
 

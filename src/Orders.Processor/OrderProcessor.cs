@@ -110,11 +110,13 @@ public sealed partial class OrderProcessor
         LogLayout(_logger, layout.Topic, layout.Partitions, layout.DeadLetterTopic, layout.DeadLetterPartitions, layout.StatsTopic);
 
         Exception? fatal = null;
+        // One route per client: repeated identical errors are logged once, then counted.
+        using var producerLog = new KafkaLogRoute(_logger, _time);
+        using var consumerLog = new KafkaLogRoute(_logger, _time);
         using var producer = new ProducerBuilder<byte[]?, byte[]?>(_producerConfig)
-            .LogTo(_logger)
-            .SetErrorHandler((_, e) =>
+            .LogTo(producerLog)
+            .LogErrorsTo(producerLog, (_, e) =>
             {
-                LogKafkaError(_logger, e.Code, e.Reason);
                 if (e.IsFatal)
                 {
                     fatal ??= new KafkaException(e);
@@ -122,10 +124,9 @@ public sealed partial class OrderProcessor
             })
             .BuildChecked();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_consumerConfig)
-            .LogTo(_logger)
-            .SetErrorHandler((_, e) =>
+            .LogTo(consumerLog)
+            .LogErrorsTo(consumerLog, (_, e) =>
             {
-                LogKafkaError(_logger, e.Code, e.Reason);
                 if (e.IsFatal)
                 {
                     fatal ??= new KafkaException(e);
@@ -188,10 +189,29 @@ public sealed partial class OrderProcessor
 
                 if (result is null || result.IsPartitionEOF)
                 {
-                    if (_options.UntilIdle is { } idle && IsQuiet() && IsIdle(idle, _time.GetElapsedTime(idleSince)))
+                    if (_options.UntilIdle is { } idle)
                     {
-                        LogIdle(_logger, idle.TotalSeconds);
-                        break;
+                        if (IsQuiet() && IsIdle(idle, _time.GetElapsedTime(idleSince)))
+                        {
+                            if (!_everAssigned)
+                            {
+                                fatal = new ProcessorGaveUpException(
+                                    $"no partition of {_options.Topic} was assigned to group {_options.GroupId} within {Math.Max(idle.TotalSeconds, _options.FirstAssignmentWait.TotalSeconds):0} s " +
+                                    "(more processors than partitions, or the group coordinator is unreachable)");
+                                break;
+                            }
+
+                            LogIdle(_logger, idle.TotalSeconds);
+                            break;
+                        }
+
+                        if (WaitingForRegistryTooLong(idle, _time.GetElapsedTime(idleSince)))
+                        {
+                            fatal = new ProcessorGaveUpException(
+                                $"the Schema Registry could not be reached for {_time.GetElapsedTime(idleSince).TotalSeconds:0} s ({Counters.RegistryWaits} attempts); " +
+                                "--until-idle gives up. The records wait in Kafka: nothing was lost, and the next run resumes from the checkpoints");
+                            break;
+                        }
                     }
 
                     continue;
@@ -205,6 +225,8 @@ public sealed partial class OrderProcessor
         finally
         {
             Close();
+            producerLog.Flush();
+            consumerLog.Flush();
         }
 
         if (fatal is not null)
@@ -221,6 +243,10 @@ public sealed partial class OrderProcessor
     /// <summary>Before the first assignment the processor waits at least <see cref="ProcessorOptions.FirstAssignmentWait"/>: joining a group can take a while.</summary>
     private bool IsIdle(TimeSpan idle, TimeSpan quietFor) =>
         quietFor >= (_everAssigned || idle >= _options.FirstAssignmentWait ? idle : _options.FirstAssignmentWait);
+
+    /// <summary>With <c>--until-idle</c>: records wait only for the registry, and nothing moved for longer than the first-assignment wait.</summary>
+    private bool WaitingForRegistryTooLong(TimeSpan idle, TimeSpan stalledFor) =>
+        _paused.Count > 0 && _paused.AllWaitForRegistry && stalledFor >= (idle > _options.FirstAssignmentWait ? idle : _options.FirstAssignmentWait);
 
     private bool IsQuiet() =>
         _paused.Count == 0 && _restoring.Count == 0 && R.Checkpoints.InFlightCount == 0 && _owned.Values.All(s => s.PendingDeadLetters == 0);
@@ -271,6 +297,12 @@ public sealed partial class OrderProcessor
 
             Counters.ProcessedOne();
             Done(state, record);
+        }
+        catch (Exception error) when (SchemaRegistryErrors.IsCredentialsRejected(error))
+        {
+            // Retrying cannot fix credentials: stop, with the record still unprocessed.
+            R.Fatal ??= new RegistryCredentialsException(error);
+            Rewind(record, failures, registryWaits, _retrySchedule.MaxDelay);
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
@@ -502,6 +534,11 @@ public sealed partial class OrderProcessor
             }
 
             return partitions;
+        }
+        catch (Exception e) when (SchemaRegistryErrors.IsCredentialsRejected(e))
+        {
+            R.Fatal ??= new RegistryCredentialsException(e);
+            return [];
         }
         catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException)
         {

@@ -14,6 +14,9 @@ public sealed class PausedPartitions(TimeProvider time, TimeSpan maxWait)
     /// <summary>Partitions with a record awaiting retry, paused or already resumed.</summary>
     public int Count => _entries.Count;
 
+    /// <summary>Every partition paused is waiting for the registry (none for a retry of its own).</summary>
+    public bool AllWaitForRegistry => _entries.Count > 0 && _entries.Values.All(e => e.RegistryWaits > 0);
+
     /// <summary>Failures so far of the record at this position: zero for a record not seen failing before.</summary>
     public (int Failures, int RegistryWaits) History(TopicPartitionOffset position) =>
         _entries.TryGetValue(position.TopicPartition, out var entry) && entry.Offset == position.Offset

@@ -25,8 +25,19 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         ClientConfig clientConfig, string topic, string deadLetterTopic, string statsTopic, TimeSpan brokerTimeout,
         ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
-        using var admin = new AdminClientBuilder(clientConfig).LogTo(logger).BuildChecked();
-        var inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, logger, time, cancellationToken);
+        using var log = new KafkaLogRoute(logger, time);
+        using var admin = new AdminClientBuilder(clientConfig).LogTo(log).LogErrorsTo(log).BuildChecked();
+        var bootstrap = clientConfig.BootstrapServers ?? "(no bootstrap.servers)";
+        int inputPartitions;
+        try
+        {
+            inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, logger, time, cancellationToken);
+        }
+        catch (TopicLayoutException e) when (e.InnerException is KafkaException)
+        {
+            throw new TopicLayoutException($"no Kafka broker at {bootstrap} answered within {brokerTimeout.TotalSeconds:0} s ({((KafkaException)e.InnerException).Error.Reason})", e.InnerException);
+        }
+
         var deadLetterPartitions = await EnsureAsync(admin, deadLetterTopic, inputPartitions, compacted: false, brokerTimeout);
         var statsPartitions = await EnsureAsync(admin, statsTopic, inputPartitions, compacted: true, brokerTimeout);
         if (statsPartitions != inputPartitions)

@@ -53,7 +53,7 @@ internal static class ConsumeCommand
             using var loggers = settings.CreateLoggerFactory();
             using var registryClient = settings.SchemaRegistryClient();
             using var host = ProcessorHost.Build(settings, flags.Where(f => f.Value is not null).ToDictionary(), registryClient, loggers);
-            var (summary, exit, failure) = await ProcessorHost.RunAsync(host, cancellationToken);
+            var (summary, exit, failure) = await ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), cancellationToken);
             if (failure is not null)
             {
                 await stderr.WriteLineAsync($"orders: {failure}");

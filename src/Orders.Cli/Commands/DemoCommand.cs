@@ -71,7 +71,7 @@ internal static class DemoCommand
                 TimeProvider.System,
                 loggers.CreateLogger<OrderPublisher>());
 
-            var processing = ProcessorHost.RunAsync(host, stop.Token);
+            var processing = ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), stop.Token);
             var producing = Task.Run(() => publisher.RunAsync(stop.Token), CancellationToken.None);
 
             if (!settings.Json)

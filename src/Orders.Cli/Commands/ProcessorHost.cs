@@ -34,7 +34,8 @@ internal static class ProcessorHost
 
     /// <summary>Starts the host, waits until the processor ends or <paramref name="cancellationToken"/> fires, stops it.</summary>
     /// <returns>The summary, or the exit code and one-line error.</returns>
-    public static async Task<(ProcessorSummary? Summary, int Exit, string? Error)> RunAsync(IHost host, CancellationToken cancellationToken)
+    /// <param name="registry">The registry settings, to say which to fix when it rejects the credentials.</param>
+    public static async Task<(ProcessorSummary? Summary, int Exit, string? Error)> RunAsync(IHost host, SchemaRegistryConfig registry, CancellationToken cancellationToken)
     {
         try
         {
@@ -79,6 +80,14 @@ internal static class ProcessorHost
         catch (DeadLetterWriteException e)
         {
             return (null, OrdersCli.ExitFailure, e.Message);
+        }
+        catch (ProcessorGaveUpException e)
+        {
+            return (null, OrdersCli.ExitFailure, e.Message);
+        }
+        catch (RegistryCredentialsException e)
+        {
+            return (null, OrdersCli.ExitFailure, SchemaRegistryErrors.DescribeRejection(e, registry) ?? e.Message);
         }
         catch (KafkaException e)
         {
