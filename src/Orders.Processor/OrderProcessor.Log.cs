@@ -56,8 +56,11 @@ public sealed partial class OrderProcessor
     [LoggerMessage(19, LogLevel.Warning, "Consume error {Code}: {Reason}")]
     private static partial void LogConsumeError(ILogger logger, ErrorCode code, string reason);
 
-    [LoggerMessage(20, LogLevel.Error, "{Topic}[{Partition}]: {Lost} records were deleted by retention before they were read (offsets {From} to {Start}); they are missing from the averages, counted as skipped-by-retention")]
+    [LoggerMessage(20, LogLevel.Error, "{Topic}[{Partition}]: {Lost} records were deleted by retention before they were read (offsets {From} to {Start}, less any already dead-lettered); they are missing from the averages, counted as skipped-by-retention")]
     private static partial void LogRecordsLost(ILogger logger, string topic, int partition, long lost, long from, long start);
+
+    [LoggerMessage(22, LogLevel.Error, "{Topic}[{Partition}]: a record at offset {Offset} arrived below the state's offset {NextOffset}: the topic was deleted and created again, or truncated. Records below the state's offset are ignored; start a new group (or delete its checkpoints) to count the new records")]
+    private static partial void LogOffsetsWentBack(ILogger logger, string topic, int partition, long offset, long nextOffset);
 
     [LoggerMessage(21, LogLevel.Warning, "{Topic}[{Partition}] not checkpointed on release: {Pending} dead letter(s) unacknowledged; its next owner reprocesses from the previous checkpoint")]
     private static partial void LogNotCheckpointed(ILogger logger, string topic, int partition, int pending);

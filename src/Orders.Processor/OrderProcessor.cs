@@ -140,6 +140,7 @@ public sealed partial class OrderProcessor
         var serde = new CheckpointSerde(_registry);
         _run = new Run(
             layout,
+            reader,
             producer,
             consumer,
             new CheckpointReader(reader, serde, _logger),
@@ -265,16 +266,28 @@ public sealed partial class OrderProcessor
     private async Task HandleAsync(ConsumeResult<byte[]?, byte[]?> record, CancellationToken cancellationToken)
     {
         var offset = record.Offset.Value;
-        if (!_owned.TryGetValue(record.Partition.Value, out var state) || offset < state.NextOffset)
+        if (!_owned.TryGetValue(record.Partition.Value, out var state))
         {
-            // Not ours yet (still restoring: it will seek), or fetched before a rewind took effect.
+            // Not ours yet: still restoring, and it seeks once restored.
+            return;
+        }
+
+        if (offset < state.NextOffset)
+        {
+            // Seeks discard what was fetched before them, so offsets only go back if the partition did:
+            // the topic was deleted and created again, or truncated. The state is not about these records.
+            if (!state.WentBackwardsReported)
+            {
+                state.WentBackwardsReported = true;
+                LogOffsetsWentBack(_logger, record.Topic, record.Partition.Value, offset, state.NextOffset);
+            }
+
             return;
         }
 
         if (offset > state.NextOffset)
         {
-            // A gap in offsets: compaction or transaction markers. Retention losses surface as an offset reset instead.
-            state.SkipTo(offset);
+            SkipGap(state, offset);
         }
 
         if (state.DecisionsToHonour > 0 && state.TryTakeDecision(offset, out var decision))
@@ -522,6 +535,13 @@ public sealed partial class OrderProcessor
                     ? new PartitionAggregate(_options.WindowMinutes)
                     : PartitionAggregate.FromData(checkpoint.Data, _options.WindowMinutes);
                 var state = new PartitionState(partition, aggregate, checkpoint?.NextOffset ?? 0, requests[p].DeadLetterPartition, scan.End, scan.Decisions);
+                // Records deleted by retention while no one held the partition are a loss to count now.
+                var watermarks = run.Reader.Watermarks(partition, _options.RestoreTimeout);
+                if (watermarks.Low.Value > state.NextOffset)
+                {
+                    SkipGap(state, watermarks.Low.Value, watermarks);
+                }
+
                 _owned[p] = state;
                 _restoring.Remove(p);
                 if (checkpoint is not null)
@@ -659,13 +679,6 @@ public sealed partial class OrderProcessor
 
     private void OnConsumeError(ConsumeException e)
     {
-        var position = e.ConsumerRecord?.TopicPartitionOffset;
-        if (e.Error.Code == ErrorCode.Local_AutoOffsetReset && position is not null)
-        {
-            OnRetentionGap(position.TopicPartition);
-            return;
-        }
-
         if (e.Error.IsFatal)
         {
             R.Fatal ??= new KafkaException(e.Error);
@@ -677,43 +690,43 @@ public sealed partial class OrderProcessor
     }
 
     /// <summary>
-    /// The next record to read is gone: retention deleted it before it was read (the consumer runs
-    /// with auto.offset.reset=error, so this never happens silently). The records between the
-    /// state's offset and the partition's start are lost to the averages: counted, logged, and
-    /// reported by the summary and by <c>orders stats</c>; processing resumes at the start.
+    /// Records between the state's offset and <paramref name="next"/> never came: retention deleted
+    /// them before they were read (librdkafka then resets to the partition's start), or they were
+    /// transaction markers or compacted away. Only the first kind is a loss: those below the
+    /// partition's start. They are counted, logged as an error, and reported by the summary and by
+    /// <c>orders stats</c>; dead letters already written for them still count as decided.
     /// </summary>
-    private void OnRetentionGap(TopicPartition partition)
+    private void SkipGap(PartitionState state, long next, WatermarkOffsets? known = null)
     {
-        if (!_owned.TryGetValue(partition.Partition.Value, out var state))
-        {
-            // Still restoring: the seek after the restore runs into the same gap and comes back here.
-            return;
-        }
-
-        WatermarkOffsets watermarks;
-        try
-        {
-            watermarks = R.Consumer.QueryWatermarkOffsets(partition, _options.BrokerTimeout);
-        }
-        catch (KafkaException e)
-        {
-            LogConsumeError(_logger, e.Error.Code, $"offset of {partition} out of range, and its start cannot be read: {e.Error.Reason}");
-            return;
-        }
-
-        var start = watermarks.Low.Value;
+        var partition = state.Partition;
         var from = state.NextOffset;
-        var lost = state.SkipTo(start);
-        if (lost > 0)
+        // Asked of the broker, not taken from the client's cache: a stale start would hide a loss.
+        // Gaps are rare (a reset, or a transaction marker crossed), so the round trip is too.
+        var start = known?.Low ?? Offset.Unset;
+        if (start == Offset.Unset && next > from)
         {
-            state.Aggregate.AddSkippedByRetention(lost);
-            Counters.Skipped(lost);
+            try
+            {
+                start = R.Consumer.QueryWatermarkOffsets(partition, _options.BrokerTimeout).Low;
+            }
+            catch (KafkaException e)
+            {
+                LogConsumeError(_logger, e.Error.Code, $"{partition}: offsets jump from {from} to {next}, and its start cannot be read to tell a loss from a gap: {e.Error.Reason}");
+            }
         }
 
-        LogRecordsLost(_logger, partition.Topic, partition.Partition.Value, lost, from, start);
-        _paused.Forget([partition]);
-        R.Consumer.Seek(new TopicPartitionOffset(partition, Math.Max(start, state.NextOffset)));
-        R.Consumer.Resume([partition]);
+        if (start != Offset.Unset && start.Value > from)
+        {
+            var lost = state.SkipTo(Math.Min(start.Value, next));
+            if (lost > 0)
+            {
+                state.Aggregate.AddSkippedByRetention(lost);
+                Counters.Skipped(lost);
+                LogRecordsLost(_logger, partition.Topic, partition.Partition.Value, lost, from, Math.Min(start.Value, next));
+            }
+        }
+
+        state.SkipTo(next);
     }
 
     private void Close()
@@ -787,6 +800,7 @@ public sealed partial class OrderProcessor
     /// <summary>The clients and helpers of one run.</summary>
     private sealed class Run(
         TopicLayout layout,
+        PartitionRangeReader reader,
         IProducer<byte[]?, byte[]?> producer,
         IConsumer<byte[]?, byte[]?> consumer,
         CheckpointReader checkpointReader,
@@ -797,6 +811,7 @@ public sealed partial class OrderProcessor
         private Exception? _fatal;
 
         public TopicLayout Layout { get; } = layout;
+        public PartitionRangeReader Reader { get; } = reader;
         public IProducer<byte[]?, byte[]?> Producer { get; } = producer;
         public IConsumer<byte[]?, byte[]?> Consumer { get; } = consumer;
         public CheckpointReader CheckpointReader { get; } = checkpointReader;

@@ -14,9 +14,9 @@ public static class ProcessorClientConfig
             // Offsets are stored only when a checkpoint covering them is acknowledged.
             EnableAutoOffsetStore = false,
             EnableAutoCommit = true,
-            // Where a partition resumes is the checkpoint's decision; a reset past deleted records must
-            // surface as an error the processor counts, never as a silent jump.
-            AutoOffsetReset = AutoOffsetReset.Error,
+            // Where a partition resumes is the checkpoint's decision (it seeks there). Past records that
+            // retention deleted, the reset goes to the start, and the processor counts the gap as lost.
+            AutoOffsetReset = AutoOffsetReset.Earliest,
         };
 
         // KIP-848 (Kafka 4.x): the broker assigns incrementally, a restarted member gets its partitions

@@ -51,6 +51,9 @@ public sealed class PartitionState
 
     public bool CheckpointInFlight { get; set; }
 
+    /// <summary>An offset below the state's was seen and reported (reported once).</summary>
+    public bool WentBackwardsReported { get; set; }
+
     /// <summary>The partition was revoked or lost: late callbacks must leave it alone.</summary>
     public bool Released { get; set; }
 
