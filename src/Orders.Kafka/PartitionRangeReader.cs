@@ -47,7 +47,8 @@ public sealed class PartitionRangeReader : IDisposable
     /// partition, to <paramref name="onRecord"/>. Starts below the low watermark begin at it.
     /// </summary>
     /// <returns>For each partition, the end read to (its high watermark when the read began).</returns>
-    /// <exception cref="TimeoutException">The ranges were not read within <paramref name="timeout"/>.</exception>
+    /// <param name="timeout">How long the read may go without progress: a long range read steadily never times out.</param>
+    /// <exception cref="TimeoutException">No record arrived for <paramref name="timeout"/> before the ends were reached.</exception>
     public IReadOnlyDictionary<TopicPartition, long> Read(
         IReadOnlyCollection<TopicPartitionOffset> starts, TimeSpan timeout, Action<ConsumeResult<byte[]?, byte[]?>> onRecord)
     {
@@ -81,7 +82,7 @@ public sealed class PartitionRangeReader : IDisposable
                 {
                     if (_time.GetUtcNow() >= deadline)
                     {
-                        throw new TimeoutException($"reading {string.Join(", ", open)} did not finish within {timeout.TotalSeconds:0.#} s");
+                        throw new TimeoutException($"reading {string.Join(", ", open)} made no progress for {timeout.TotalSeconds:0.#} s");
                     }
 
                     continue;
@@ -92,6 +93,7 @@ public sealed class PartitionRangeReader : IDisposable
                     continue;
                 }
 
+                deadline = _time.GetUtcNow() + timeout;
                 if (!result.IsPartitionEOF)
                 {
                     if (result.Offset.Value >= ends[result.TopicPartition])

@@ -64,6 +64,7 @@ public sealed partial class OrderProcessor
     private readonly HashSet<TopicPartition> _resumeNow = [];
     private volatile ProcessorView _view;
     private volatile bool _everAssigned;
+    private long _lastAssignedAt;
     private bool _closing;
 
     // Set by RunAsync for the duration of a run; the rebalance handlers run inside Consume on the loop's thread.
@@ -192,7 +193,7 @@ public sealed partial class OrderProcessor
                 {
                     if (_options.UntilIdle is { } idle)
                     {
-                        if (IsQuiet() && IsIdle(idle, _time.GetElapsedTime(idleSince)))
+                        if (IsQuiet() && IsIdle(idle, _time.GetElapsedTime(Math.Max(idleSince, _lastAssignedAt))))
                         {
                             if (!_everAssigned)
                             {
@@ -241,9 +242,13 @@ public sealed partial class OrderProcessor
 
     private Run R => _run ?? throw new InvalidOperationException("The processor is not running.");
 
-    /// <summary>Before the first assignment the processor waits at least <see cref="ProcessorOptions.FirstAssignmentWait"/>: joining a group can take a while.</summary>
+    /// <summary>
+    /// Idle: no record for <paramref name="idle"/> since the last record or assignment. Holding no
+    /// partition (before the first assignment, or between a revoke and the next) it waits at least
+    /// <see cref="ProcessorOptions.FirstAssignmentWait"/>: joining a group can take a while.
+    /// </summary>
     private bool IsIdle(TimeSpan idle, TimeSpan quietFor) =>
-        quietFor >= (_everAssigned || idle >= _options.FirstAssignmentWait ? idle : _options.FirstAssignmentWait);
+        quietFor >= (_owned.Count > 0 || idle >= _options.FirstAssignmentWait ? idle : _options.FirstAssignmentWait);
 
     /// <summary>With <c>--until-idle</c>: records wait only for the registry, and nothing moved for longer than the first-assignment wait.</summary>
     private bool WaitingForRegistryTooLong(TimeSpan idle, TimeSpan stalledFor) =>
@@ -442,9 +447,15 @@ public sealed partial class OrderProcessor
 
     private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
-        _everAssigned = true;
         LogAssigned(_logger, Describe(partitions));
         var mine = partitions.Where(p => p.Topic == _options.Topic).ToList();
+        if (mine.Count > 0)
+        {
+            // An assignment can be empty (a member with nothing to take); idle time counts from a real one.
+            _everAssigned = true;
+            _lastAssignedAt = _time.GetTimestamp();
+        }
+
         foreach (var partition in mine.Where(p => p.Partition.Value >= R.Layout.StatsPartitions))
         {
             R.Fatal ??= new TopicLayoutException(

@@ -81,7 +81,14 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         var spec = new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = -1 };
         if (compacted)
         {
-            spec.Configs = new Dictionary<string, string> { ["cleanup.policy"] = "compact" };
+            // Compacted: the newest checkpoint per key is never deleted. Segments roll every ten
+            // minutes so that compaction can keep the partitions short.
+            spec.Configs = new Dictionary<string, string>
+            {
+                ["cleanup.policy"] = "compact",
+                ["segment.ms"] = "600000",
+                ["min.cleanable.dirty.ratio"] = "0.1",
+            };
         }
 
         try
