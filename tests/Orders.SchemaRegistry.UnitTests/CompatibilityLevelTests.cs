@@ -1,4 +1,4 @@
-using Orders.SchemaRegistry.Avro;
+using Orders.Schemas;
 using Orders.SchemaRegistry.Compatibility;
 
 namespace Orders.SchemaRegistry.UnitTests;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Orders.SchemaRegistry.Avro;
+using Orders.Schemas;
 using Orders.SchemaRegistry.Compatibility;
 
 namespace Orders.SchemaRegistry.Storage;

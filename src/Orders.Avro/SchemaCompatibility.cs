@@ -1,6 +1,5 @@
-using Orders.SchemaRegistry.Avro;
 
-namespace Orders.SchemaRegistry.Compatibility;
+namespace Orders.Schemas;
 
 /// <summary>The kinds of incompatibility, named as Avro Java's <c>SchemaIncompatibilityType</c> names them.</summary>
 public enum IncompatibilityType
