@@ -33,6 +33,29 @@ public static class SchemaCompatibility
 
     public static bool CanRead(AvroSchema reader, AvroSchema writer) => Check(reader, writer).Count == 0;
 
+    /// <summary>
+    /// The writer field that supplies a reader field: the one of the same name, else the first
+    /// reader alias the writer has. Shared with <see cref="ResolvingReader"/>, so that reading
+    /// matches fields exactly as this check does.
+    /// </summary>
+    internal static AvroField? LookupWriterField(RecordSchema writer, AvroField readerField)
+    {
+        if (writer.GetField(readerField.Name) is { } direct)
+        {
+            return direct;
+        }
+
+        foreach (var alias in readerField.Aliases)
+        {
+            if (writer.GetField(alias) is { } aliased)
+            {
+                return aliased;
+            }
+        }
+
+        return null;
+    }
+
     private sealed class Checker
     {
         // Recursive records: a pair already being compared is assumed compatible, as in Avro Java.
@@ -165,24 +188,6 @@ public static class SchemaCompatibility
                     result.AddRange(Check(readerField.Schema, writerField.Schema, $"{location}/fields/{i}/type"));
                 }
             }
-        }
-
-        private static AvroField? LookupWriterField(RecordSchema writer, AvroField readerField)
-        {
-            if (writer.GetField(readerField.Name) is { } direct)
-            {
-                return direct;
-            }
-
-            foreach (var alias in readerField.Aliases)
-            {
-                if (writer.GetField(alias) is { } aliased)
-                {
-                    return aliased;
-                }
-            }
-
-            return null;
         }
 
         private static void CheckNames(NamedSchema reader, NamedSchema writer, string location, List<Incompatibility> result)
