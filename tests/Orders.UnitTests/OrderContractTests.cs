@@ -2,7 +2,7 @@ using Avro.Generic;
 using Avro.IO;
 using Avro.Specific;
 using Orders.Contracts;
-using Orders.SchemaRegistry.Avro;
+using Orders.Schemas;
 using Orders.SchemaRegistry.Compatibility;
 
 namespace Orders.UnitTests;
