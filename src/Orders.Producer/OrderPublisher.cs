@@ -27,6 +27,7 @@ public sealed partial class OrderPublisher
     private readonly Lock _validLock = new();
     private readonly CancellationTokenSource _fatal = new();
     private readonly HashSet<ErrorCode> _loggedErrors = [];
+    private readonly Dictionary<string, int> _clientLogRepeats = new(StringComparer.Ordinal);
     private long _sent;
     private long _produced;
     private long _failed;
@@ -75,20 +76,28 @@ public sealed partial class OrderPublisher
         config.SetDefault("dotnet.producer.delivery.report.fields", "key,value,status");
         using var producer = new ProducerBuilder<string, Order>(config)
             .SetValueSerializer((ISerializer<Order>)_serializer)
-            .LogTo(_logger)
+            .SetLogHandler(OnClientLog)
             .SetErrorHandler(OnError)
             .BuildChecked();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fatal.Token);
         _started = _time.GetTimestamp();
 
-        await WaitForBrokerAsync(producer, stop.Token);
-        var ready = !stop.IsCancellationRequested && await RegisterSchemaAsync(stop.Token);
-        if (ready)
+        try
         {
-            await ProduceAllAsync(producer, stop.Token);
+            await WaitForBrokerAsync(producer, stop.Token);
+            var ready = !stop.IsCancellationRequested && await RegisterSchemaAsync(stop.Token);
+            if (ready)
+            {
+                await ProduceAllAsync(producer, stop.Token);
+            }
+
+            Drain(producer, cancellationToken);
+        }
+        finally
+        {
+            LogClientRepeats();
         }
 
-        Drain(producer, cancellationToken);
         if (_fatalError is not null)
         {
             throw new ProducerFailedException(_fatalError);
@@ -301,6 +310,44 @@ public sealed partial class OrderPublisher
 
         LogKafkaError(_logger, error.Code, error.Reason);
     }
+
+    /// <summary>
+    /// librdkafka's log, routed into ours; a line that only differs from an earlier one in its
+    /// numbers (an unreachable broker is retried many times a second) is counted, not repeated.
+    /// </summary>
+    private void OnClientLog(IProducer<string, Order> producer, LogMessage message)
+    {
+        var key = $"{message.Facility}:{new string([.. message.Message.Where(c => !char.IsAsciiDigit(c))])}";
+        lock (_clientLogRepeats)
+        {
+            if (_clientLogRepeats.TryGetValue(key, out var seen))
+            {
+                _clientLogRepeats[key] = seen + 1;
+                return;
+            }
+
+            _clientLogRepeats[key] = 0;
+        }
+
+        LogClient(_logger, KafkaClientLogging.ToLogLevel(message.Level), message.Name, message.Facility, message.Message);
+    }
+
+    private void LogClientRepeats()
+    {
+        lock (_clientLogRepeats)
+        {
+            foreach (var (key, repeats) in _clientLogRepeats.Where(r => r.Value > 0))
+            {
+                LogClientRepeated(_logger, key[..key.IndexOf(':', StringComparison.Ordinal)], repeats);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 9, Message = "librdkafka {Client} {Facility}: {Message} (lines like it are counted, not repeated)")]
+    private static partial void LogClient(ILogger logger, LogLevel level, string client, string facility, string message);
+
+    [LoggerMessage(10, LogLevel.Information, "librdkafka {Facility}: the line above was repeated {Repeats} times")]
+    private static partial void LogClientRepeated(ILogger logger, string facility, int repeats);
 
     [LoggerMessage(1, LogLevel.Error, "Kafka error {Code}: {Reason} (repeats of this error are not logged)")]
     private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);

@@ -90,6 +90,11 @@ internal static partial class ProduceCommand
         while (await Task.WhenAny(running, Task.Delay(interval)) != running)
         {
             var p = publisher.Progress;
+            if (p.Sent == 0)
+            {
+                continue; // Still waiting for a broker or the registry, which say so themselves.
+            }
+
             if (terminal is null)
             {
                 LogProgress(logger, p.Sent, p.Produced, p.Failed, Math.Round(p.Rate));
