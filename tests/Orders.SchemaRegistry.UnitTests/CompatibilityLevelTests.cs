@@ -1,5 +1,5 @@
-using Orders.Schemas;
 using Orders.SchemaRegistry.Compatibility;
+using Orders.Schemas;
 
 namespace Orders.SchemaRegistry.UnitTests;
 
