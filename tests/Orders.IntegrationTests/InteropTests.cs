@@ -162,8 +162,7 @@ public sealed class InteropTests(StackFixture fixture)
     public async Task PythonSeedEraOrders_AreAllProcessedByOrdersConsume_WithTheClientsMean(string description, string schema)
     {
         var python = ExternalTool.RequirePythonWithConfluentKafka();
-        var topic = fixture.CreateTopic("py-seed");
-        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 3, 2);
+        var topic = fixture.CreateOrderTopics("py-seed");
         var schemaFile = Path.GetTempFileName();
         await File.WriteAllTextAsync(schemaFile, schema, TestContext.Current.CancellationToken);
 
