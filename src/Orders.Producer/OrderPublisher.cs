@@ -26,8 +26,6 @@ public sealed partial class OrderPublisher
     private readonly Action<DeliveryReport<string, Order>> _onDelivery;
     private readonly Lock _validLock = new();
     private readonly CancellationTokenSource _fatal = new();
-    private readonly HashSet<ErrorCode> _loggedErrors = [];
-    private readonly Dictionary<string, int> _clientLogRepeats = new(StringComparer.Ordinal);
     private long _sent;
     private long _produced;
     private long _failed;
@@ -74,29 +72,26 @@ public sealed partial class OrderPublisher
 
         // The handler reads only the status, key and value; timestamps and headers need not cross back from librdkafka.
         config.SetDefault("dotnet.producer.delivery.report.fields", "key,value,status");
+
+        // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
+        using var route = new KafkaLogRoute(_logger, _time);
         using var producer = new ProducerBuilder<string, Order>(config)
             .SetValueSerializer((ISerializer<Order>)_serializer)
-            .SetLogHandler(OnClientLog)
-            .SetErrorHandler(OnError)
+            .LogTo(route)
+            .LogErrorsTo(route, OnError)
             .BuildChecked();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fatal.Token);
         _started = _time.GetTimestamp();
 
-        try
+        // The route outlives the producer (disposed in reverse order), so its last repeat counts are written.
+        await WaitForBrokerAsync(producer, stop.Token);
+        var ready = !stop.IsCancellationRequested && await RegisterSchemaAsync(stop.Token);
+        if (ready)
         {
-            await WaitForBrokerAsync(producer, stop.Token);
-            var ready = !stop.IsCancellationRequested && await RegisterSchemaAsync(stop.Token);
-            if (ready)
-            {
-                await ProduceAllAsync(producer, stop.Token);
-            }
+            await ProduceAllAsync(producer, stop.Token);
+        }
 
-            Drain(producer, cancellationToken);
-        }
-        finally
-        {
-            LogClientRepeats();
-        }
+        Drain(producer, cancellationToken);
 
         if (_fatalError is not null)
         {
@@ -290,67 +285,15 @@ public sealed partial class OrderPublisher
         }
     }
 
+    /// <summary>After the route logged it: a fatal error (idempotence broken, fenced) ends the run.</summary>
     private void OnError(IProducer<string, Order> producer, Error error)
     {
         if (error.IsFatal)
         {
             _fatalError ??= $"fatal Kafka producer error {error.Code}: {error.Reason}";
             _fatal.Cancel();
-            return;
-        }
-
-        // librdkafka repeats a broker outage every few hundred milliseconds; once per kind is enough here.
-        lock (_loggedErrors)
-        {
-            if (!_loggedErrors.Add(error.Code))
-            {
-                return;
-            }
-        }
-
-        LogKafkaError(_logger, error.Code, error.Reason);
-    }
-
-    /// <summary>
-    /// librdkafka's log, routed into ours; a line that only differs from an earlier one in its
-    /// numbers (an unreachable broker is retried many times a second) is counted, not repeated.
-    /// </summary>
-    private void OnClientLog(IProducer<string, Order> producer, LogMessage message)
-    {
-        var key = $"{message.Facility}:{new string([.. message.Message.Where(c => !char.IsAsciiDigit(c))])}";
-        lock (_clientLogRepeats)
-        {
-            if (_clientLogRepeats.TryGetValue(key, out var seen))
-            {
-                _clientLogRepeats[key] = seen + 1;
-                return;
-            }
-
-            _clientLogRepeats[key] = 0;
-        }
-
-        LogClient(_logger, KafkaClientLogging.ToLogLevel(message.Level), message.Name, message.Facility, message.Message);
-    }
-
-    private void LogClientRepeats()
-    {
-        lock (_clientLogRepeats)
-        {
-            foreach (var (key, repeats) in _clientLogRepeats.Where(r => r.Value > 0))
-            {
-                LogClientRepeated(_logger, key[..key.IndexOf(':', StringComparison.Ordinal)], repeats);
-            }
         }
     }
-
-    [LoggerMessage(EventId = 9, Message = "librdkafka {Client} {Facility}: {Message} (lines like it are counted, not repeated)")]
-    private static partial void LogClient(ILogger logger, LogLevel level, string client, string facility, string message);
-
-    [LoggerMessage(10, LogLevel.Information, "librdkafka {Facility}: the line above was repeated {Repeats} times")]
-    private static partial void LogClientRepeated(ILogger logger, string facility, int repeats);
-
-    [LoggerMessage(1, LogLevel.Error, "Kafka error {Code}: {Reason} (repeats of this error are not logged)")]
-    private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
 
     [LoggerMessage(2, LogLevel.Error, "Delivery of order {OrderId} failed: {Reason}")]
     private static partial void LogDeliveryFailed(ILogger logger, string orderId, string reason);
