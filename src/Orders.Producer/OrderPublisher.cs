@@ -1,7 +1,6 @@
+using System.Net;
 using Confluent.Kafka;
-using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
-using Confluent.SchemaRegistry.Serdes;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.Kafka;
@@ -9,118 +8,311 @@ using Orders.Kafka;
 namespace Orders.Producer;
 
 /// <summary>
-/// Publishes generated orders: key = order id, value = Avro through the registry, idempotent
-/// producer. Every delivery report is counted; failures are logged and counted, never dropped
-/// silently. Pacing comes from the injected clock. Cancellation stops generating and flushes.
+/// Publishes generated orders: key = order id, value = Avro in the Confluent wire format
+/// (<see cref="OrderSerializer"/>), idempotent producer. Every delivery report is counted by one
+/// shared handler; failures are logged and counted, never dropped silently. Before the first
+/// order it makes sure a broker answers (else fails fast) and the registry has the schema (waits
+/// while the registry is unreachable; a refusal such as 409 is fatal). Pacing comes from the
+/// injected clock. Cancellation stops generating, then waits at most <see cref="ProducerOptions.DrainTimeout"/>
+/// for what is in flight.
 /// </summary>
-public sealed partial class OrderPublisher(
-    ProducerConfig producerConfig,
-    ISchemaRegistryClient registry,
-    ProducerOptions options,
-    TimeProvider time,
-    ILogger<OrderPublisher> logger)
+public sealed partial class OrderPublisher
 {
+    private readonly ProducerConfig _producerConfig;
+    private readonly ProducerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<OrderPublisher> _logger;
+    private readonly OrderSerializer _serializer;
+    private readonly Action<DeliveryReport<string, Order>> _onDelivery;
+    private readonly Lock _validLock = new();
+    private readonly CancellationTokenSource _fatal = new();
+    private long _sent;
     private long _produced;
     private long _failed;
     private long _invalid;
+    private long _validCount;
+    private decimal _validSum;
+    private long _started;
+    private string? _fatalError;
 
+    public OrderPublisher(
+        ProducerConfig producerConfig,
+        ISchemaRegistryClient registry,
+        ProducerOptions options,
+        TimeProvider time,
+        ILogger<OrderPublisher> logger)
+    {
+        _producerConfig = producerConfig;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _serializer = new OrderSerializer(registry);
+
+        // One handler for every message: no closure, no allocation of ours per delivery.
+        _onDelivery = OnDelivery;
+    }
+
+    /// <summary>Orders handed to the client.</summary>
+    public long Sent => Interlocked.Read(ref _sent);
+
+    /// <summary>Orders whose delivery the broker acknowledged.</summary>
     public long Produced => Interlocked.Read(ref _produced);
 
     public long Failed => Interlocked.Read(ref _failed);
 
+    /// <summary>How far it got, for a live view or a progress line.</summary>
+    public ProducerProgress Progress => new(Sent, Produced, Failed, _started == 0 ? TimeSpan.Zero : _time.GetElapsedTime(_started));
+
+    /// <exception cref="ProducerFailedException">No broker reachable, the schema refused, or a fatal client error.</exception>
+    /// <exception cref="KafkaConfigurationException">librdkafka rejected a setting.</exception>
     public async Task<ProducerSummary> RunAsync(CancellationToken cancellationToken)
     {
-        var config = new ProducerConfig(new Dictionary<string, string>(producerConfig)) { EnableIdempotence = true, Acks = Acks.All };
+        var config = new ProducerConfig(new Dictionary<string, string>(_producerConfig)) { EnableIdempotence = true, Acks = Acks.All };
         config.SetDefault("linger.ms", "5");
+
+        // The handler reads only the status, key and value; timestamps and headers need not cross back from librdkafka.
+        config.SetDefault("dotnet.producer.delivery.report.fields", "key,value,status");
+
+        // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
+        using var route = new KafkaLogRoute(_logger, _time);
         using var producer = new ProducerBuilder<string, Order>(config)
-            .SetValueSerializer(new AvroSerializer<Order>(registry).AsSyncOverAsync())
-            .LogTo(logger)
-            .SetErrorHandler((_, e) => LogKafkaError(logger, e.Code, e.Reason))
+            .SetValueSerializer((ISerializer<Order>)_serializer)
+            .LogTo(route)
+            .LogErrorsTo(route, OnError)
             .BuildChecked();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fatal.Token);
+        _started = _time.GetTimestamp();
 
-        var generator = new OrderGenerator(new Random(options.Seed), time, options.InvalidRatio);
-        var started = time.GetTimestamp();
-        long sent = 0;
-        try
+        // The route outlives the producer (disposed in reverse order), so its last repeat counts are written.
+        await WaitForBrokerAsync(producer, stop.Token);
+        var ready = !stop.IsCancellationRequested && await RegisterSchemaAsync(stop.Token);
+        if (ready)
         {
-            var schedule = new ProductionSchedule(options.Rate, options.Count, options.Duration);
-            while (!cancellationToken.IsCancellationRequested
-                && schedule.WaitBeforeNext(sent, time.GetElapsedTime(started)) is { } wait)
-            {
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, time, cancellationToken);
-                }
-
-                var (order, valid) = generator.Next();
-                if (!valid)
-                {
-                    Interlocked.Increment(ref _invalid);
-                }
-
-                await ProduceAsync(producer, order, cancellationToken);
-                sent++;
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
+            await ProduceAllAsync(producer, stop.Token);
         }
 
-        // Everything handed to the client is delivered or reported failed before the summary.
-        while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+        Drain(producer, cancellationToken);
+
+        if (_fatalError is not null)
         {
-            LogFlushing(logger, producer.Flush(TimeSpan.Zero));
+            throw new ProducerFailedException(_fatalError);
         }
 
-        var seconds = time.GetElapsedTime(started).TotalSeconds;
-        return new ProducerSummary(Produced, Failed, Interlocked.Read(ref _invalid), seconds);
+        return Summary();
     }
 
-    private async Task ProduceAsync(IProducer<string, Order> producer, Order order, CancellationToken cancellationToken)
+    private ProducerSummary Summary()
     {
-        var message = new Message<string, Order> { Key = order.OrderId, Value = order };
+        lock (_validLock)
+        {
+            return new ProducerSummary(Produced, Failed, Interlocked.Read(ref _invalid), _time.GetElapsedTime(_started).TotalSeconds)
+            {
+                Sent = Sent,
+                Valid = new ValidOrders(_validCount, _validSum),
+            };
+        }
+    }
+
+    /// <summary>Fails fast when no broker answers: a typo in the address is one clear error, not minutes of retries.</summary>
+    private async Task WaitForBrokerAsync(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    {
+        using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
+        var deadline = _time.GetTimestamp();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                // Short slices, so that Ctrl+C is honoured within one.
+                await Task.Run(() => admin.GetMetadata(TimeSpan.FromMilliseconds(500)), CancellationToken.None);
+                return;
+            }
+            catch (KafkaException e) when (_time.GetElapsedTime(deadline) < _options.BrokerTimeout)
+            {
+                LogWaitingForBroker(_logger, e.Error.Reason);
+            }
+            catch (KafkaException e)
+            {
+                throw new ProducerFailedException(
+                    $"no Kafka broker reachable at {_producerConfig.BootstrapServers} within {_options.BrokerTimeout.TotalSeconds:0.#} s ({e.Error.Reason})", e);
+            }
+        }
+    }
+
+    /// <returns>False when cancelled first.</returns>
+    private async Task<bool> RegisterSchemaAsync(CancellationToken cancellationToken)
+    {
         var backoff = TimeSpan.FromMilliseconds(100);
         while (true)
         {
             try
             {
-                producer.Produce(options.Topic, message, report =>
+                var id = await _serializer.GetSchemaIdAsync(_options.Topic);
+                LogSchemaRegistered(_logger, OrderSerializer.SubjectFor(_options.Topic), id);
+                return true;
+            }
+            catch (SchemaRegistryException e) when ((int)e.Status < 500)
+            {
+                // 409 (incompatible), 422 (invalid), 401/403 (credentials): waiting cannot help.
+                var why = e.Status == HttpStatusCode.Conflict ? "is incompatible with the subject's existing versions" : "was refused";
+                throw new ProducerFailedException($"the Order schema {why} (subject {OrderSerializer.SubjectFor(_options.Topic)}, registry error {e.ErrorCode}): {e.Message}", e);
+            }
+            catch (Exception e) when (e is SchemaRegistryException or HttpRequestException or TaskCanceledException or TimeoutException)
+            {
+                // Serialization needs the schema id; while the registry is away, wait rather than drop orders.
+                LogRegistryUnavailable(_logger, backoff.TotalMilliseconds, e.Message);
+                try
                 {
-                    if (report.Error.IsError)
-                    {
-                        Interlocked.Increment(ref _failed);
-                        LogDeliveryFailed(logger, report.Message.Key, report.Error.Reason);
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref _produced);
-                    }
-                });
-                return;
-            }
-            catch (ProduceException<string, Order> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                producer.Poll(TimeSpan.FromMilliseconds(100));
-            }
-            catch (ProduceException<string, Order> e) when (e.Error.Code == ErrorCode.Local_ValueSerialization)
-            {
-                // Serialization needs the registry; while it is away, wait rather than drop the order.
-                LogSerializationFailed(logger, order.OrderId, backoff.TotalMilliseconds, e.InnerException?.Message ?? e.Message);
-                await Task.Delay(backoff, time, cancellationToken);
+                    await Task.Delay(backoff, _time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
             }
         }
     }
 
-    [LoggerMessage(1, LogLevel.Error, "Kafka error {Code}: {Reason}")]
-    private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
+    private async Task ProduceAllAsync(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    {
+        var generator = new OrderGenerator(new Random(_options.Seed), _time, _options.InvalidRatio);
+        var schedule = new ProductionSchedule(_options.Rate, _options.Count, _options.Duration);
+        var target = new TopicPartition(_options.Topic, Partition.Any);
+
+        // Confluent.Kafka copies what it needs from the message during Produce, so one instance serves all.
+        var message = new Message<string, Order> { Key = "", Value = null! };
+        var start = _time.GetTimestamp();
+        long sent = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested
+                && schedule.WaitBeforeNext(sent, _time.GetElapsedTime(start)) is { } wait)
+            {
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _time, cancellationToken);
+                }
+
+                var (order, valid) = generator.Next();
+                if (!valid)
+                {
+                    _invalid++;
+                }
+
+                message.Key = order.OrderId;
+                message.Value = order;
+                Produce(producer, target, message);
+                sent = Interlocked.Increment(ref _sent);
+                if (_options.LogEachOrder)
+                {
+                    LogOrderSent(_logger, order.OrderId, order.Product, order.Price, order.Quantity, valid);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void Produce(IProducer<string, Order> producer, TopicPartition target, Message<string, Order> message)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(target, message, _onDelivery);
+                return;
+            }
+            catch (ProduceException<string, Order> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // The client's queue is full: let deliveries drain it, then hand the same order over again.
+                producer.Poll(TimeSpan.FromMilliseconds(10));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until everything in flight is acknowledged or failed (the client's message.timeout.ms
+    /// bounds that); once cancelled, for at most the drain timeout, so that Ctrl+C always ends the run.
+    /// </summary>
+    private void Drain(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    {
+        long? cancelledAt = null;
+        var lastLog = _time.GetTimestamp();
+        while (producer.Flush(TimeSpan.FromMilliseconds(200)) is var inFlight and > 0)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                cancelledAt ??= _time.GetTimestamp();
+            }
+
+            if (_fatalError is not null || (cancelledAt is { } at && _time.GetElapsedTime(at) >= _options.DrainTimeout))
+            {
+                LogGaveUpDraining(_logger, inFlight, _options.DrainTimeout.TotalSeconds);
+                return;
+            }
+
+            if (_time.GetElapsedTime(lastLog) >= TimeSpan.FromSeconds(5))
+            {
+                LogFlushing(_logger, inFlight);
+                lastLog = _time.GetTimestamp();
+            }
+        }
+    }
+
+    private void OnDelivery(DeliveryReport<string, Order> report)
+    {
+        if (report.Error.IsError)
+        {
+            Interlocked.Increment(ref _failed);
+            LogDeliveryFailed(_logger, report.Message.Key, report.Error.Reason);
+            return;
+        }
+
+        Interlocked.Increment(ref _produced);
+        var order = report.Message.Value;
+
+        // The processor's own rule, so that both sides count the same orders as valid. Decimal
+        // sums of 2-decimal prices are exact in any order (a double's decimal conversion keeps 15 digits).
+        if (OrderValidator.Validate(order) is null)
+        {
+            lock (_validLock)
+            {
+                _validCount++;
+                _validSum += (decimal)order.Price;
+            }
+        }
+    }
+
+    /// <summary>After the route logged it: a fatal error (idempotence broken, fenced) ends the run.</summary>
+    private void OnError(IProducer<string, Order> producer, Error error)
+    {
+        if (error.IsFatal)
+        {
+            _fatalError ??= $"fatal Kafka producer error {error.Code}: {error.Reason}";
+            _fatal.Cancel();
+        }
+    }
 
     [LoggerMessage(2, LogLevel.Error, "Delivery of order {OrderId} failed: {Reason}")]
     private static partial void LogDeliveryFailed(ILogger logger, string orderId, string reason);
 
-    [LoggerMessage(3, LogLevel.Warning, "Could not serialize order {OrderId} (registry unavailable?); retrying in {DelayMs} ms: {Error}")]
-    private static partial void LogSerializationFailed(ILogger logger, string orderId, double delayMs, string error);
+    [LoggerMessage(3, LogLevel.Warning, "Schema registry unavailable; retrying in {DelayMs} ms: {Error}")]
+    private static partial void LogRegistryUnavailable(ILogger logger, double delayMs, string error);
 
     [LoggerMessage(4, LogLevel.Information, "Flushing: {Count} orders still in flight")]
     private static partial void LogFlushing(ILogger logger, int count);
+
+    [LoggerMessage(5, LogLevel.Warning, "Stopped waiting for {Count} orders in flight after {Seconds} s; their delivery is unknown")]
+    private static partial void LogGaveUpDraining(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(6, LogLevel.Debug, "No broker answered yet: {Reason}")]
+    private static partial void LogWaitingForBroker(ILogger logger, string reason);
+
+    [LoggerMessage(7, LogLevel.Information, "Schema of subject {Subject} has id {SchemaId}")]
+    private static partial void LogSchemaRegistered(ILogger logger, string subject, int schemaId);
+
+    [LoggerMessage(8, LogLevel.Information, "Sent order {OrderId}: {Product} at {Price} x {Quantity} (valid: {Valid})")]
+    private static partial void LogOrderSent(ILogger logger, string orderId, string product, double price, int quantity, bool valid);
 }

@@ -151,6 +151,33 @@ public sealed class InteropTests(StackFixture fixture)
         Assert.Equal(client.GetProperty("mean").GetDouble(), consumed.GetProperty("average").GetProperty("mean").GetDouble(), precision: 9);
     }
 
+    public static TheoryData<string, string> SeedEraSchemas() => new()
+    {
+        { "its own namespace", """{"type":"record","name":"Order","namespace":"com.example.shop","fields":[{"name":"orderId","type":"string"},{"name":"product","type":"string"},{"name":"price","type":"float"}]}""" },
+        { "no namespace", """{"type":"record","name":"Order","fields":[{"name":"orderId","type":"string"},{"name":"product","type":"string"},{"name":"price","type":"float"}]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SeedEraSchemas))]
+    public async Task PythonSeedEraOrders_AreAllProcessedByOrdersConsume_WithTheClientsMean(string description, string schema)
+    {
+        var python = ExternalTool.RequirePythonWithConfluentKafka();
+        var topic = fixture.CreateOrderTopics("py-seed");
+        var schemaFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(schemaFile, schema, TestContext.Current.CancellationToken);
+
+        var result = ExternalTool.Run(python, [Script, "produce", fixture.BootstrapServers, fixture.RegistryUrl, topic, "90", schemaFile], ToolTimeout);
+        File.Delete(schemaFile);
+        Assert.True(result.ExitCode == 0, $"{description}: {result}");
+        var client = JsonDocument.Parse(result.StandardOutput).RootElement;
+        var consumed = await OrdersCommand.RunJsonAsync(["consume", .. OrdersCommand.Endpoints(fixture, topic), "--group", StackFixture.Unique("py-seed"), "--until-idle", "5"]);
+
+        Assert.Equal(90, client.GetProperty("produced").GetInt64());
+        Assert.Equal(90, consumed.GetProperty("processed").GetInt64());
+        Assert.Equal(0, consumed.GetProperty("deadLettered").GetProperty("total").GetInt64());
+        Assert.Equal(client.GetProperty("mean").GetDouble(), consumed.GetProperty("average").GetProperty("mean").GetDouble(), precision: 9);
+    }
+
     [Fact]
     public async Task OrdersProduce_IsReadByThePythonClient()
     {

@@ -1,5 +1,5 @@
-using Orders.SchemaRegistry.Avro;
 using Orders.SchemaRegistry.Compatibility;
+using Orders.Schemas;
 
 namespace Orders.SchemaRegistry.UnitTests;
 

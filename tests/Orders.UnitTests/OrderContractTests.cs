@@ -2,8 +2,8 @@ using Avro.Generic;
 using Avro.IO;
 using Avro.Specific;
 using Orders.Contracts;
-using Orders.SchemaRegistry.Avro;
 using Orders.SchemaRegistry.Compatibility;
+using Orders.Schemas;
 
 namespace Orders.UnitTests;
 

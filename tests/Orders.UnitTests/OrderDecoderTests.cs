@@ -81,6 +81,62 @@ public sealed class OrderDecoderTests
         Assert.Equal(1, ((FakeRegistry)(object)registry).Calls);
     }
 
+    [Theory]
+    [InlineData("shop")]
+    [InlineData(null)]
+    public async Task Decode_EarliestSchemaInAnyNamespace_IsReadWithPriceAsDoubleAndDefaults(string? space)
+    {
+        var schema = $$"""{"type":"record","name":"Order"{{(space is null ? "" : $",\"namespace\":\"{space}\"")}},"fields":[{"name":"orderId","type":"string"},{"name":"product","type":"string"},{"name":"price","type":"float"}]}""";
+        var decoder = new OrderDecoder(FakeRegistry.Returning(schema));
+        byte[] value = [0, 0, 0, 0, KnownId, 0x06, (byte)'o', (byte)'-', (byte)'1', 0x06, (byte)'m', (byte)'u', (byte)'g', 0x00, 0x00, 0x48, 0x41];
+
+        var order = await decoder.DecodeAsync(value);
+
+        Assert.Equal(("o-1", "mug", 12.5, "", 1, "EUR", DateTime.UnixEpoch, "unknown"), (order.OrderId, order.Product, order.Price, order.CustomerId, order.Quantity, order.Currency, order.CreatedAt, order.Channel));
+    }
+
+    [Fact]
+    public async Task Decode_IncompatibleWriterSchema_IsPoison_AndAskedOnlyOnce()
+    {
+        var registry = FakeRegistry.Returning("""{"type":"record","name":"Order","fields":[{"name":"orderId","type":"string"},{"name":"price","type":["null","double"]}]}""");
+        var decoder = new OrderDecoder(registry);
+        byte[] value = [0, 0, 0, 0, KnownId, 0x00, 0x00];
+
+        var first = await Assert.ThrowsAsync<PoisonRecordException>(() => decoder.DecodeAsync(value).AsTask());
+        var second = await Assert.ThrowsAsync<PoisonRecordException>(() => decoder.DecodeAsync(value).AsTask());
+
+        Assert.Contains("cannot be resolved against order.avsc", first.Message, StringComparison.Ordinal);
+        Assert.Equal(first.Message, second.Message);
+        Assert.Equal(1, ((FakeRegistry)(object)registry).Calls);
+    }
+
+    [Fact]
+    public async Task TryDecode_DecodesOnlyOnceTheWriterSchemaIsResolved()
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current));
+        var bytes = Encode(new Order { OrderId = "o-9", Product = "kettle", Price = 20 });
+
+        var before = decoder.TryDecode(bytes, out _);
+        await decoder.ResolveAsync(KnownId);
+        var after = decoder.TryDecode(bytes, out var order);
+
+        Assert.False(before);
+        Assert.True(after);
+        Assert.Equal("o-9", order!.OrderId);
+    }
+
+    [Fact]
+    public async Task Decode_CachedPlan_CompletesSynchronously()
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current));
+        var bytes = Encode(new Order { OrderId = "o-1", Product = "mug", Price = 4.5 });
+        await decoder.DecodeAsync(bytes);
+
+        var again = decoder.DecodeAsync(bytes);
+
+        Assert.True(again.IsCompletedSuccessfully);
+    }
+
     private static byte[] Encode(Order order)
     {
         using var stream = new MemoryStream();

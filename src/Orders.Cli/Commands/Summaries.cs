@@ -18,8 +18,9 @@ internal static class Summaries
     public static string ToJson(ProducerSummary produced, ProcessorSummary processed) =>
         JsonSerializer.Serialize(new Dictionary<string, object> { ["producer"] = ProducerDocument(produced), ["processor"] = ProcessorDocument(processed) }, JsonOptions);
 
-    public static string ToText(ProducerSummary s) =>
-        $"Produced {s.Produced} orders ({s.Invalid} made invalid on purpose), {s.Failed} failed, in {s.Seconds:F1} s ({s.Rate:F1}/s).";
+    public static string ToText(ProducerSummary s) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"Produced {s.Produced} orders ({s.Invalid} made invalid on purpose), {s.Failed} failed{(s.Unacknowledged > 0 ? $", {s.Unacknowledged} unacknowledged when stopped" : "")}, in {s.Seconds:F1} s ({s.Rate:F1}/s). Valid: {s.Valid.Count}, sum {s.Valid.SumText}, mean {(s.Valid.Mean is { } mean ? mean.ToString("F2", CultureInfo.InvariantCulture) : "n/a")}.");
 
     public static string ToText(ProcessorSummary s)
     {
@@ -43,6 +44,10 @@ internal static class Summaries
         ["produced"] = s.Produced,
         ["failed"] = s.Failed,
         ["invalid"] = s.Invalid,
+        ["sent"] = s.Sent,
+        ["unacknowledged"] = s.Unacknowledged,
+        // The sum as a string keeps every digit (exact decimal), so it can be compared exactly with the processor's.
+        ["valid"] = new Dictionary<string, object?> { ["count"] = s.Valid.Count, ["sum"] = s.Valid.SumText, ["mean"] = s.Valid.Mean },
         ["seconds"] = Math.Round(s.Seconds, 3),
         ["rate"] = Math.Round(s.Rate, 3),
     };

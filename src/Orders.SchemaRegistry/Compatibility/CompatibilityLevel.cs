@@ -1,4 +1,4 @@
-using Orders.SchemaRegistry.Avro;
+using Orders.Schemas;
 
 namespace Orders.SchemaRegistry.Compatibility;
 

@@ -1,7 +1,7 @@
 """Python's confluent-kafka (legacy Avro API, python3-avro) against the local stack.
 
 produce BOOTSTRAP REGISTRY TOPIC COUNT SCHEMA_FILE: registers the value schema through the
-registry and produces COUNT records; prints {"produced": n, "priceSum": s} as JSON.
+registry and produces COUNT records; prints {"produced": n, "priceSum": s, "mean": m} as JSON.
 produce-orders BOOTSTRAP REGISTRY TOPIC COUNT ORDER_AVSC: the same with full orders of order.avsc;
 prints {"produced": n, "mean": m}.
 consume BOOTSTRAP REGISTRY TOPIC COUNT GROUP: reads COUNT Avro records; prints them as JSON.
@@ -39,7 +39,7 @@ def produce(bootstrap, registry, topic, count, schema_file):
     prices = [round(1.25 * (i + 1), 2) for i in range(count)]
     publish(bootstrap, registry, topic, schema_file,
             ((f"py-{i}", {"orderId": f"py-{i}", "product": "kettle", "price": price}) for i, price in enumerate(prices)))
-    print(json.dumps({"produced": count, "priceSum": sum(prices)}))
+    print(json.dumps({"produced": count, "priceSum": sum(prices), "mean": sum(prices) / count}))
 
 
 def produce_orders(bootstrap, registry, topic, count, schema_file):

@@ -1,6 +1,4 @@
-using Orders.SchemaRegistry.Avro;
-
-namespace Orders.SchemaRegistry.UnitTests;
+namespace Orders.Schemas.UnitTests;
 
 public sealed class AvroSchemaParserTests
 {

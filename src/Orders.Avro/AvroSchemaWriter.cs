@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Orders.SchemaRegistry.Avro;
+namespace Orders.Schemas;
 
 /// <summary>
 /// Writes a schema as compact JSON in one fixed layout (the layout of Avro Java's

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Orders.SchemaRegistry.Avro;
+namespace Orders.Schemas;
 
 /// <summary>The Avro types, as the specification names them.</summary>
 public enum AvroType

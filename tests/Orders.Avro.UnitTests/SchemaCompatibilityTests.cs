@@ -1,7 +1,4 @@
-using Orders.SchemaRegistry.Avro;
-using Orders.SchemaRegistry.Compatibility;
-
-namespace Orders.SchemaRegistry.UnitTests;
+namespace Orders.Schemas.UnitTests;
 
 /// <summary>
 /// Reader/writer pairs with Avro Java's verdicts. Most are the pairs of Avro Java's own

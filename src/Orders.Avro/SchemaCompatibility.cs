@@ -1,6 +1,5 @@
-using Orders.SchemaRegistry.Avro;
 
-namespace Orders.SchemaRegistry.Compatibility;
+namespace Orders.Schemas;
 
 /// <summary>The kinds of incompatibility, named as Avro Java's <c>SchemaIncompatibilityType</c> names them.</summary>
 public enum IncompatibilityType
@@ -33,6 +32,29 @@ public static class SchemaCompatibility
         new Checker().Check(reader, writer, "");
 
     public static bool CanRead(AvroSchema reader, AvroSchema writer) => Check(reader, writer).Count == 0;
+
+    /// <summary>
+    /// The writer field that supplies a reader field: the one of the same name, else the first
+    /// reader alias the writer has. Shared with <see cref="ResolvingReader"/>, so that reading
+    /// matches fields exactly as this check does.
+    /// </summary>
+    internal static AvroField? LookupWriterField(RecordSchema writer, AvroField readerField)
+    {
+        if (writer.GetField(readerField.Name) is { } direct)
+        {
+            return direct;
+        }
+
+        foreach (var alias in readerField.Aliases)
+        {
+            if (writer.GetField(alias) is { } aliased)
+            {
+                return aliased;
+            }
+        }
+
+        return null;
+    }
 
     private sealed class Checker
     {
@@ -166,24 +188,6 @@ public static class SchemaCompatibility
                     result.AddRange(Check(readerField.Schema, writerField.Schema, $"{location}/fields/{i}/type"));
                 }
             }
-        }
-
-        private static AvroField? LookupWriterField(RecordSchema writer, AvroField readerField)
-        {
-            if (writer.GetField(readerField.Name) is { } direct)
-            {
-                return direct;
-            }
-
-            foreach (var alias in readerField.Aliases)
-            {
-                if (writer.GetField(alias) is { } aliased)
-                {
-                    return aliased;
-                }
-            }
-
-            return null;
         }
 
         private static void CheckNames(NamedSchema reader, NamedSchema writer, string location, List<Incompatibility> result)

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Orders.Benchmarks.SerializerBenchmarks).Assembly).Run(args);
