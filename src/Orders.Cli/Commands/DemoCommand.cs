@@ -72,7 +72,21 @@ internal static class DemoCommand
                 loggers.CreateLogger<OrderPublisher>());
 
             var processing = ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), stop.Token);
-            var producing = Task.Run(() => publisher.RunAsync(stop.Token), CancellationToken.None);
+            var producing = Task.Run(
+                async () =>
+                {
+                    try
+                    {
+                        return await publisher.RunAsync(stop.Token);
+                    }
+                    catch (ProducerFailedException)
+                    {
+                        // Nothing more to show: stop the processor too; the error is printed below.
+                        await stop.CancelAsync();
+                        throw;
+                    }
+                },
+                CancellationToken.None);
 
             if (!settings.Json)
             {
@@ -82,7 +96,19 @@ internal static class DemoCommand
             }
 
             // Both stop together; the summary says how far each got.
-            var produced = await producing;
+            ProducerSummary produced;
+            try
+            {
+                produced = await producing;
+            }
+            catch (ProducerFailedException e)
+            {
+                await stop.CancelAsync();
+                await processing;
+                await stderr.WriteLineAsync($"orders: {e.Message}");
+                return OrdersCli.ExitFailure;
+            }
+
             var (processed, exit, failure) = await processing;
             if (processed is null)
             {
