@@ -19,6 +19,7 @@ public static class OrdersCli
         root.Subcommands.Add(DemoCommand.Build(stdout, stderr));
         root.Subcommands.Add(StatsCommand.Build(stdout, stderr));
         root.Subcommands.Add(DlqCommand.Build(stdout, stderr));
+        root.Subcommands.Add(BenchCommand.Build(stdout, stderr));
         return root;
     }
 
