@@ -42,7 +42,12 @@ public sealed class CrashAndScaleTests(ITestOutputHelper output) : IAsyncLifetim
             output.WriteLine(last.StandardOutput);
         }
 
-        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+        var stats = await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+
+        // And what the producer itself reports it sent: the count and exact sum of the valid orders it had acknowledged.
+        var valid = produced.GetProperty("valid");
+        Assert.Equal(valid.GetProperty("count").GetInt64(), stats.GetProperty("average").GetProperty("count").GetInt64());
+        Assert.Equal(valid.GetProperty("sum").GetString(), stats.GetProperty("average").GetProperty("sum").GetString());
     }
 
     [Fact]
