@@ -58,6 +58,7 @@ public sealed partial class OrderProcessor
     private readonly RetrySchedule _retrySchedule;
     private readonly FailurePolicy _policy;
     private readonly PausedPartitions _paused;
+    private readonly CheckpointSchedule _checkpointSchedule;
     private readonly Dictionary<int, PartitionState> _owned = [];
     private readonly Dictionary<int, DateTimeOffset> _restoring = [];
     private readonly HashSet<TopicPartition> _pauseNow = [];
@@ -88,6 +89,7 @@ public sealed partial class OrderProcessor
         _retrySchedule = new RetrySchedule(options.RetryBaseDelay, options.RetryMaxDelay, new Random(options.Seed));
         _policy = new FailurePolicy(_retrySchedule, options.MaxAttempts);
         _paused = new PausedPartitions(time, MaxPollWait);
+        _checkpointSchedule = new CheckpointSchedule(time, options.CheckpointInterval, holdAfter: TimeSpan.FromSeconds(1));
         _view = ProcessorView.Empty(Counters);
         _consumerConfig = ProcessorClientConfig.Consumer(consumerConfig, options.GroupId);
         _producerConfig = ProcessorClientConfig.Producer(producerConfig);
@@ -298,6 +300,13 @@ public sealed partial class OrderProcessor
             SkipGap(state, offset);
         }
 
+        if (state.HeldForCheckpoint)
+        {
+            // Fetched before the pause took effect: read it again once the checkpoint is taken.
+            R.Consumer.Seek(record.TopicPartitionOffset);
+            return;
+        }
+
         if (state.DecisionsToHonour > 0 && state.TryTakeDecision(offset, out var decision))
         {
             state.Aggregate.AddDeadLetter(decision.Reason);
@@ -416,23 +425,40 @@ public sealed partial class OrderProcessor
         CheckpointDue();
     }
 
-    private DateTimeOffset _nextCheckpointAt = DateTimeOffset.MinValue;
-
     private void CheckpointDue()
     {
-        var now = _time.GetUtcNow();
-        if (now < _nextCheckpointAt)
+        foreach (var state in _owned.Values)
+        {
+            switch (_checkpointSchedule.Next(state))
+            {
+                case CheckpointStep.Write:
+                    if (R.Checkpoints.TryBegin(state, R.DeadLetters.AcknowledgedFrontier(state.DeadLetterPartition)))
+                    {
+                        _checkpointSchedule.Written(state);
+                        Unhold(state);
+                    }
+
+                    break;
+                case CheckpointStep.Hold when !state.HeldForCheckpoint:
+                    state.HeldForCheckpoint = true;
+                    R.Consumer.Pause([state.Partition]);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Resumes a partition held for its checkpoint, unless it also waits for a retry of its own.</summary>
+    private void Unhold(PartitionState state)
+    {
+        if (!state.HeldForCheckpoint)
         {
             return;
         }
 
-        _nextCheckpointAt = now + _options.CheckpointInterval;
-        foreach (var state in _owned.Values)
+        state.HeldForCheckpoint = false;
+        if (!_paused.Contains(state.Partition))
         {
-            if (state.Dirty)
-            {
-                R.Checkpoints.TryBegin(state, R.DeadLetters.AcknowledgedFrontier(state.DeadLetterPartition));
-            }
+            R.Consumer.Resume([state.Partition]);
         }
     }
 
@@ -558,6 +584,7 @@ public sealed partial class OrderProcessor
                 }
 
                 _owned[p] = state;
+                _checkpointSchedule.Started(state);
                 _restoring.Remove(p);
                 if (checkpoint is not null)
                 {

@@ -14,6 +14,9 @@ public sealed class PausedPartitions(TimeProvider time, TimeSpan maxWait)
     /// <summary>Partitions with a record awaiting retry, paused or already resumed.</summary>
     public int Count => _entries.Count;
 
+    /// <summary>The partition has a record awaiting a retry (paused or already resumed).</summary>
+    public bool Contains(TopicPartition partition) => _entries.ContainsKey(partition);
+
     /// <summary>Every partition paused is waiting for the registry (none for a retry of its own).</summary>
     public bool AllWaitForRegistry => _entries.Count > 0 && _entries.Values.All(e => e.RegistryWaits > 0);
 

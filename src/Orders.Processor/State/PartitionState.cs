@@ -51,6 +51,12 @@ public sealed class PartitionState
 
     public bool CheckpointInFlight { get; set; }
 
+    /// <summary>When the next checkpoint is due (see <see cref="CheckpointSchedule"/>).</summary>
+    public DateTimeOffset CheckpointDueAt { get; set; }
+
+    /// <summary>Paused until its dead letters drain, so that a checkpoint can be taken.</summary>
+    public bool HeldForCheckpoint { get; set; }
+
     /// <summary>An offset below the state's was seen and reported (reported once).</summary>
     public bool WentBackwardsReported { get; set; }
 
