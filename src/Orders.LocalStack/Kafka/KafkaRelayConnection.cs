@@ -37,6 +37,9 @@ internal sealed class KafkaRelayConnection
     private readonly List<Pending> _pending = [];
     private bool _responseMidFrame;
 
+    // Local responses queued and not yet written; read without the lock on the response path's hot loop.
+    private int _localWaiting;
+
     public KafkaRelayConnection(Socket client, Socket upstream, RelayProtocol protocol, CancellationToken stopping)
     {
         _client = client;
@@ -228,6 +231,7 @@ internal sealed class KafkaRelayConnection
         lock (_pendingLock)
         {
             _pending.Add(new Pending(correlationId, apiKey, apiVersion, response));
+            _localWaiting++;
         }
 
         await _clientWrite.WaitAsync(_stopping);
@@ -260,6 +264,7 @@ internal sealed class KafkaRelayConnection
 
                 response = _pending[0].LocalResponse;
                 _pending.RemoveAt(0);
+                _localWaiting--;
             }
 
             await SendAsync(_client, response);
@@ -298,9 +303,14 @@ internal sealed class KafkaRelayConnection
                             passRemaining -= take;
                             if (passRemaining == 0)
                             {
-                                await SendAsync(_client, buffer.AsMemory(passStart, pos - passStart));
-                                passStart = pos;
-                                await EndResponseFrameAsync();
+                                _responseMidFrame = false;
+                                if (Volatile.Read(ref _localWaiting) > 0)
+                                {
+                                    // A local response may be next in line: this frame goes out first, whole.
+                                    await SendAsync(_client, buffer.AsMemory(passStart, pos - passStart));
+                                    passStart = pos;
+                                    await WriteReadyLocalResponsesAsync();
+                                }
                             }
 
                             continue;
@@ -309,6 +319,10 @@ internal sealed class KafkaRelayConnection
                         _responseMidFrame = true;
                         if (held.Length > 0 || read - pos < 8)
                         {
+                            // Earlier frames of this receive, passed through, go out before any held bytes.
+                            await SendAsync(_client, buffer.AsMemory(passStart, pos - passStart));
+                            passStart = pos;
+
                             // A header split across receives, or an ApiVersions response being collected whole.
                             var need = heldVersion >= 0 ? FrameLength(held.Span) - held.Length : 8 - held.Length;
                             var take = Math.Min(need, read - pos);
