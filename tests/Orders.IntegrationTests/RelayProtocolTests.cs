@@ -27,9 +27,10 @@ public sealed class RelayProtocolTests : IAsyncLifetime
     [Fact]
     public async Task ALocalResponse_WaitsForTheResponsesOfEarlierForwardedRequests()
     {
-        // Broker 1 answers forwarded requests 300 ms late; the relay answers CreateTopics at once.
-        _kafka.Cluster.SetBrokerRoundTripTime(1, TimeSpan.FromMilliseconds(300));
-        using var socket = await ConnectAsync(broker: 1);
+        // Broker 2 answers forwarded requests 300 ms late; the relay answers CreateTopics at once (it
+        // asks broker 1, the first live one, which topics exist).
+        _kafka.Cluster.SetBrokerRoundTripTime(2, TimeSpan.FromMilliseconds(300));
+        using var socket = await ConnectAsync(broker: 2);
         var topic = StackFixture.Unique("ordered");
 
         await SendAsync(socket, [.. Metadata(correlationId: 1), .. CreateTopics(correlationId: 2, topic, partitions: 2), .. Metadata(correlationId: 3)]);
