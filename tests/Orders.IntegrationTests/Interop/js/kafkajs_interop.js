@@ -1,10 +1,11 @@
 // KafkaJS against the local stack, driven by KafkaJsInteropTests: prints one JSON document on stdout.
 // Usage: node kafkajs_interop.js admin|roundtrip BOOTSTRAP TOPIC [COUNT GROUP]
 'use strict';
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { Kafka, logLevel } = require('kafkajs');
 
 const [mode, bootstrap, topic, count, group] = process.argv.slice(2);
-const kafka = new Kafka({ clientId: 'orders-kafkajs-interop', brokers: bootstrap.split(','), logLevel: logLevel.WARN, retry: { retries: 3 } });
+const kafka = new Kafka({ clientId: 'orders-kafkajs-interop', brokers: bootstrap.split(','), logLevel: logLevel.WARN });
 
 async function admin() {
   const admin = kafka.admin();
