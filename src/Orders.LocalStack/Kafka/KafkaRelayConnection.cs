@@ -2,13 +2,19 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using Orders.LocalStack.Kafka.Admin;
 using Orders.LocalStack.Kafka.Protocol;
 
 namespace Orders.LocalStack.Kafka;
 
+/// <summary>Answers a complete request frame (size prefix included) with a complete response frame.</summary>
+internal interface ILocalRequestHandler
+{
+    /// <exception cref="KafkaProtocolException">The frame is not a valid request of its API and version.</exception>
+    Task<byte[]> HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken);
+}
+
 /// <summary>What a protocol-aware relay needs: which APIs go where, and who answers the local ones.</summary>
-internal sealed record RelayProtocol(ApiSupport Apis, LocalAdminApi Admin, ILogger Logger);
+internal sealed record RelayProtocol(ApiSupport Apis, ILocalRequestHandler LocalRequests, ILogger Logger);
 
 /// <summary>
 /// One client connection through a protocol-aware relay. Requests are split into frames by their
@@ -24,6 +30,9 @@ internal sealed class KafkaRelayConnection
 
     /// <summary>Bytes added at a time to a frame prefix that straddles receive buffers, until it can be routed.</summary>
     private const int PrefixStep = 512;
+
+    /// <summary>Size and correlation id: all the relay reads of a response it does not rewrite.</summary>
+    private const int ResponseHeaderLength = 8;
 
     private readonly Socket _client;
     private readonly Socket _upstream;
@@ -227,7 +236,7 @@ internal sealed class KafkaRelayConnection
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame.Span[8..]);
         var apiKey = BinaryPrimitives.ReadInt16BigEndian(frame.Span[4..]);
         var apiVersion = BinaryPrimitives.ReadInt16BigEndian(frame.Span[6..]);
-        var response = await _protocol.Admin.HandleAsync(frame, _stopping);
+        var response = await _protocol.LocalRequests.HandleAsync(frame, _stopping);
         lock (_pendingLock)
         {
             _pending.Add(new Pending(correlationId, apiKey, apiVersion, response));
@@ -278,6 +287,7 @@ internal sealed class KafkaRelayConnection
         var held = new FrameBuffer();
         var passRemaining = 0;
         short heldVersion = -1;
+        var heldTarget = 0;
         try
         {
             while (true)
@@ -316,72 +326,60 @@ internal sealed class KafkaRelayConnection
                             continue;
                         }
 
+                        // A frame starts. Most pass through as they arrive; two kinds are held: a header split
+                        // across receives (until its 8 bytes are here) and an ApiVersions response (whole, to rewrite).
                         _responseMidFrame = true;
-                        if (held.Length > 0 || read - pos < 8)
+                        if (held.Length == 0)
                         {
-                            // Earlier frames of this receive, passed through, go out before any held bytes.
+                            heldTarget = ResponseHeaderLength;
+                            if (read - pos >= ResponseHeaderLength)
+                            {
+                                var (frameLength, request) = Match(buffer.AsSpan(pos, ResponseHeaderLength));
+                                if (request?.ApiKey != (short)KafkaApiKey.ApiVersions)
+                                {
+                                    passRemaining = frameLength;
+                                    continue;
+                                }
+
+                                (heldVersion, heldTarget) = (request.ApiVersion, frameLength);
+                            }
+
+                            // Earlier frames of this receive go out before the held bytes.
                             await SendAsync(_client, buffer.AsMemory(passStart, pos - passStart));
-                            passStart = pos;
+                        }
 
-                            // A header split across receives, or an ApiVersions response being collected whole.
-                            var need = heldVersion >= 0 ? FrameLength(held.Span) - held.Length : 8 - held.Length;
-                            var take = Math.Min(need, read - pos);
-                            held.Append(buffer.AsSpan(pos, take));
-                            pos += take;
-                            passStart = pos;
-                            if (held.Length < 8 || (heldVersion >= 0 && held.Length < FrameLength(held.Span)))
-                            {
-                                continue;
-                            }
-
-                            if (heldVersion >= 0)
-                            {
-                                await SendAsync(_client, _protocol.Apis.RewriteApiVersions(held.Span, heldVersion) ?? held.Memory.ToArray());
-                                held.Consume(held.Length);
-                                heldVersion = -1;
-                                await EndResponseFrameAsync();
-                                continue;
-                            }
-
-                            var (length, request) = Match(held.Span);
-                            if (request?.ApiKey == (short)KafkaApiKey.ApiVersions)
-                            {
-                                heldVersion = request.ApiVersion;
-                                continue;
-                            }
-
-                            await SendAsync(_client, held.Memory);
-                            passRemaining = length - held.Length;
-                            held.Consume(held.Length);
-                            if (passRemaining == 0)
-                            {
-                                await EndResponseFrameAsync();
-                            }
-
+                        var collect = Math.Min(heldTarget - held.Length, read - pos);
+                        held.Append(buffer.AsSpan(pos, collect));
+                        pos += collect;
+                        passStart = pos;
+                        if (held.Length < heldTarget)
+                        {
                             continue;
                         }
 
-                        var (frameLength, matched) = Match(buffer.AsSpan(pos, 8));
+                        if (heldVersion >= 0)
+                        {
+                            await SendAsync(_client, _protocol.Apis.RewriteApiVersions(held.Span, heldVersion) ?? held.Memory.ToArray());
+                            held.Consume(held.Length);
+                            heldVersion = -1;
+                            await EndResponseFrameAsync();
+                            continue;
+                        }
+
+                        var (length, matched) = Match(held.Span);
                         if (matched?.ApiKey == (short)KafkaApiKey.ApiVersions)
                         {
-                            await SendAsync(_client, buffer.AsMemory(passStart, pos - passStart));
-                            heldVersion = matched.ApiVersion;
-                            var take = Math.Min(frameLength, read - pos);
-                            held.Append(buffer.AsSpan(pos, take));
-                            pos += take;
-                            passStart = pos;
-                            if (held.Length == frameLength)
-                            {
-                                await SendAsync(_client, _protocol.Apis.RewriteApiVersions(held.Span, heldVersion) ?? held.Memory.ToArray());
-                                held.Consume(held.Length);
-                                heldVersion = -1;
-                                await EndResponseFrameAsync();
-                            }
-
+                            (heldVersion, heldTarget) = (matched.ApiVersion, length);
                             continue;
                         }
 
-                        passRemaining = frameLength;
+                        await SendAsync(_client, held.Memory);
+                        passRemaining = length - held.Length;
+                        held.Consume(held.Length);
+                        if (passRemaining == 0)
+                        {
+                            await EndResponseFrameAsync();
+                        }
                     }
 
                     await SendAsync(_client, buffer.AsMemory(passStart, pos - passStart));

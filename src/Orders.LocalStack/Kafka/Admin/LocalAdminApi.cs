@@ -9,7 +9,7 @@ namespace Orders.LocalStack.Kafka.Admin;
 /// mock really applies, AlterConfigs and IncrementalAlterConfigs accepting only those values. Errors
 /// are Kafka's own codes, with Kafka's messages where the request version carries them.
 /// </summary>
-internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client, TimeSpan groupInitialRebalanceDelay)
+internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client, TimeSpan groupInitialRebalanceDelay) : ILocalRequestHandler
 {
     private const sbyte TopicResource = 2;
     private const sbyte BrokerResource = 4;
@@ -25,8 +25,6 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
         [(short)KafkaApiKey.IncrementalAlterConfigs] = (0, 1),
     };
 
-    /// <summary>Answers one complete request frame (size prefix included).</summary>
-    /// <exception cref="KafkaProtocolException">The frame is not a valid request of its API and version.</exception>
     public async Task<byte[]> HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
         var (header, request) = Parse(frame.Span);
