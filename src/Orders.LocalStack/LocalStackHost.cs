@@ -16,6 +16,9 @@ public sealed class LocalStackOptions
     public string? DataDirectory { get; set; }
     public string Topic { get; set; } = Topics.Orders;
 
+    /// <summary>How often the stack looks for records the mock's retention dropped, to warn about them; zero: never.</summary>
+    public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A users file (see <see cref="Orders.SchemaRegistry.Security.RegistryUsers"/>): the registry then requires basic auth. Null: open.</summary>
     public string? RegistryAuthFile { get; set; }
 }
@@ -49,7 +52,12 @@ public sealed class LocalStackHost : IAsyncDisposable
     public static async Task<LocalStackHost> StartAsync(
         LocalStackOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
-        var kafkaOptions = new LocalKafkaOptions { Brokers = options.Brokers, Port = options.KafkaPort };
+        var kafkaOptions = new LocalKafkaOptions
+        {
+            Brokers = options.Brokers,
+            Port = options.KafkaPort,
+            RetentionCheckInterval = options.RetentionCheckInterval,
+        };
         foreach (var topic in TopicsFor(options.Topic))
         {
             kafkaOptions.Topics.Add(new TopicSpec(topic, options.Partitions));

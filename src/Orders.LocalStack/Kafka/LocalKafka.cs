@@ -36,8 +36,11 @@ public sealed class LocalKafkaOptions
     /// </summary>
     public bool InspectProtocol { get; set; } = true;
 
-    /// <summary>How often every partition's low watermark is checked for records the mock's retention dropped; zero: never.</summary>
-    public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How often every partition's low watermark is checked for records the mock's retention dropped;
+    /// zero (the default here; <see cref="LocalStackHost"/> checks every 5 s): never.
+    /// </summary>
+    public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.Zero;
 
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
