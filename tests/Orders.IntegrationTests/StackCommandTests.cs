@@ -46,6 +46,7 @@ public sealed class StackCommandTests
 
             Assert.Equal(4, metadata.Topics.Single(t => t.Topic == "orders").Partitions.Count);
             Assert.Equal(4, metadata.Topics.Single(t => t.Topic == "orders_dlq").Partitions.Count);
+            Assert.Equal(4, metadata.Topics.Single(t => t.Topic == "orders_stats").Partitions.Count);
             Assert.Equal($"localhost:{kafkaPort}", $"{metadata.Brokers.Single().Host}:{metadata.Brokers.Single().Port}");
             Assert.Equal("[]", subjects);
             Assert.Contains(output, line => line.Contains("newest ~5 MiB", StringComparison.Ordinal));
@@ -58,6 +59,19 @@ public sealed class StackCommandTests
 
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(15)), "orders stack did not stop after SIGINT:\n" + string.Join('\n', output));
         Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}:\n" + string.Join('\n', output));
+    }
+
+    [Fact]
+    public async Task Stack_WithATopic_CreatesIt_ItsDeadLetterAndItsCheckpointTopic_WithTheSamePartitions()
+    {
+        await using var stack = await Orders.LocalStack.LocalStackHost.StartAsync(
+            new Orders.LocalStack.LocalStackOptions { Topic = "shipments", Partitions = 5, KafkaPort = 0, RegistryPort = 0 },
+            cancellationToken: TestContext.Current.CancellationToken);
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
+
+        var topics = admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.ToDictionary(t => t.Topic, t => t.Partitions.Count);
+
+        Assert.Equal(new Dictionary<string, int> { ["shipments"] = 5, ["shipments_dlq"] = 5, ["shipments_stats"] = 5 }, topics);
     }
 
     [Theory]

@@ -14,7 +14,7 @@ internal static class StackCommand
     {
         var brokers = CliOptions.Positive("--brokers", 1, 16, "Number of Kafka brokers.");
         var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the first broker; broker i listens on this port + i.");
-        var partitions = CliOptions.Positive("--partitions", 6, 1000, "Partitions of the orders topic and its dead-letter topic.");
+        var partitions = CliOptions.Positive("--partitions", 6, 1000, "Partitions of the orders topic, its dead-letter topic and its checkpoint topic.");
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the Schema Registry.");
         var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Keep registered schemas in this folder across restarts (default: memory only)." };
         var topic = CliOptions.Topic();
@@ -105,7 +105,7 @@ internal static class StackCommand
             Local stack is up.
               Kafka            {stack.BootstrapServers}  ({options.Brokers} broker(s), librdkafka {Library.VersionString} mock cluster)
               Schema Registry  {registryUrl}  ({(options.DataDirectory is null ? "memory only" : $"schemas kept in {options.DataDirectory}")}{(stack.Registry.RequiresAuthentication ? "; basic auth required" : "")})
-              Topics           {options.Topic} ({options.Partitions} partitions), {Topics.DeadLetterFor(options.Topic)} ({options.Partitions} partitions)
+              Topics           {string.Join(", ", LocalStackHost.TopicsFor(options.Topic))} ({options.Partitions} partitions each)
             Limits (this is not a production cluster):
             """);
         foreach (var limit in LocalStackHost.Limits)

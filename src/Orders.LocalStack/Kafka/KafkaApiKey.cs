@@ -1,6 +1,6 @@
 namespace Orders.LocalStack.Kafka;
 
-/// <summary>Kafka protocol API keys, for injecting request errors per API.</summary>
+/// <summary>Kafka protocol API keys: those the mock serves (for injecting request errors per API) and those the relay serves itself.</summary>
 public enum KafkaApiKey : short
 {
     Produce = 0,
@@ -15,10 +15,15 @@ public enum KafkaApiKey : short
     LeaveGroup = 13,
     SyncGroup = 14,
     ApiVersions = 18,
+    CreateTopics = 19,
+    DeleteTopics = 20,
     InitProducerId = 22,
     AddPartitionsToTxn = 24,
     AddOffsetsToTxn = 25,
     EndTxn = 26,
     TxnOffsetCommit = 28,
+    DescribeConfigs = 32,
+    AlterConfigs = 33,
+    IncrementalAlterConfigs = 44,
     ConsumerGroupHeartbeat = 68,
 }

@@ -1,3 +1,7 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orders.LocalStack.Kafka.Admin;
+using Orders.LocalStack.Kafka.Protocol;
 using Orders.SchemaRegistry;
 
 namespace Orders.LocalStack.Kafka;
@@ -25,21 +29,45 @@ public sealed class LocalKafkaOptions
     public TimeSpan GroupSessionTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     public TimeSpan GroupHeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The relays read Kafka's framing to serve the admin API the mock lacks (CreateTopics and the
+    /// rest). False relays plain bytes, without them: for measuring what the inspection costs.
+    /// </summary>
+    public bool InspectProtocol { get; set; } = true;
+
+    /// <summary>
+    /// How often every partition's low watermark is checked for records the mock's retention dropped;
+    /// zero (the default here; <see cref="LocalStackHost"/> checks every 5 s): never.
+    /// </summary>
+    public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.Zero;
+
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
 
 /// <summary>
-/// The mock cluster behind fixed ports: one relay per broker, metadata advertising the relays,
-/// and the system's topics created up front (the mock has no CreateTopics API).
+/// The mock cluster behind fixed ports: one relay per broker, metadata advertising the relays, the
+/// admin API the mock lacks served by the relays, a live broker named as controller, warnings when
+/// retention drops records, and the system's topics created up front.
 /// </summary>
 public sealed class LocalKafka : IAsyncDisposable
 {
     private readonly List<TcpRelay> _relays;
+    private readonly MockBrokerClient _client;
+    private readonly RetentionWatcher _retention;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _retentionLoop;
 
-    private LocalKafka(MockCluster cluster, List<TcpRelay> relays, string advertisedHost)
+    private LocalKafka(MockCluster cluster, List<TcpRelay> relays, string advertisedHost, MockBrokerClient client, RetentionWatcher retention, LocalKafkaOptions options)
     {
         Cluster = cluster;
         _relays = relays;
+        _client = client;
+        _retention = retention;
         BootstrapServers = string.Join(',', relays.Select(r => $"{advertisedHost}:{r.Port}"));
+        _retentionLoop = options.RetentionCheckInterval > TimeSpan.Zero
+            ? _retention.RunAsync(options.RetentionCheckInterval, options.TimeProvider, _stopping.Token)
+            : Task.CompletedTask;
     }
 
     public MockCluster Cluster { get; }
@@ -49,32 +77,44 @@ public sealed class LocalKafka : IAsyncDisposable
 
     public IReadOnlyList<int> Ports => [.. _relays.Select(r => r.Port)];
 
-    public static LocalKafka Start(LocalKafkaOptions options)
+    public static LocalKafka Start(LocalKafkaOptions options, ILoggerFactory? loggerFactory = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Brokers, 1);
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var logger = loggerFactory.CreateLogger<LocalKafka>();
         var cluster = MockCluster.Create(options.Brokers);
+        var client = new MockBrokerClient(cluster);
         var relays = new List<TcpRelay>();
         try
         {
+            cluster.SetGroupInitialRebalanceDelay(options.GroupInitialRebalanceDelay);
+            cluster.SetGroupConsumerTimeouts(options.GroupSessionTimeout, options.GroupHeartbeatInterval);
+            RelayProtocol? protocol = null;
+            if (options.InspectProtocol)
+            {
+                // Startup only, before anything listens: blocking on the mock's answer is harmless here.
+                var mockApis = Task.Run(() => client.ApiVersionsAsync(1, CancellationToken.None)).GetAwaiter().GetResult();
+                var admin = new LocalAdminApi(cluster, client, options.GroupInitialRebalanceDelay);
+                protocol = new RelayProtocol(new ApiSupport(mockApis, LocalAdminApi.Versions), admin, logger);
+            }
+
             // With a fixed port the relays listen on both loopbacks, so "localhost" is right for
             // every client; a random port is IPv4 only.
             var advertisedHost = options.Port == 0 ? "127.0.0.1" : "localhost";
             for (var i = 0; i < options.Brokers; i++)
             {
-                var relay = TcpRelay.Start(options.Port == 0 ? 0 : options.Port + i, cluster.BrokerEndpoints[i]);
+                var relay = TcpRelay.Start(options.Port == 0 ? 0 : options.Port + i, cluster.BrokerEndpoints[i], protocol);
                 relays.Add(relay);
                 cluster.SetAdvertisedAddress(i + 1, advertisedHost, relay.Port);
             }
 
-            cluster.SetGroupInitialRebalanceDelay(options.GroupInitialRebalanceDelay);
-            cluster.SetGroupConsumerTimeouts(options.GroupSessionTimeout, options.GroupHeartbeatInterval);
-            var replicationFactor = Math.Min(options.Brokers, 3);
+            var replicationFactor = MockConfigs.DefaultReplicationFactor(options.Brokers);
             foreach (var topic in options.Topics)
             {
                 cluster.CreateTopic(topic.Name, topic.Partitions, replicationFactor);
             }
 
-            return new LocalKafka(cluster, relays, advertisedHost);
+            return new LocalKafka(cluster, relays, advertisedHost, client, new RetentionWatcher(cluster, client, logger), options);
         }
         catch
         {
@@ -83,18 +123,35 @@ public sealed class LocalKafka : IAsyncDisposable
                 relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
+            client.DisposeAsync().AsTask().GetAwaiter().GetResult();
             cluster.Dispose();
             throw;
         }
     }
 
+    /// <summary>
+    /// Checks every partition's low watermark now (the stack also does so on its own interval) and
+    /// warns about records the mock's retention dropped since the previous check.
+    /// </summary>
+    public Task<IReadOnlyList<DroppedRecords>> CheckRetentionAsync(CancellationToken cancellationToken = default) =>
+        _retention.CheckAsync(cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _retentionLoop;
         foreach (var relay in _relays)
         {
             await relay.DisposeAsync();
         }
 
+        await _client.DisposeAsync();
         Cluster.Dispose();
+        _stopping.Dispose();
     }
 }

@@ -12,6 +12,8 @@ namespace Orders.LocalStack.Kafka;
 public sealed class MockCluster : IDisposable
 {
     private readonly IntPtr _kafka;
+    private readonly Lock _brokersLock = new();
+    private readonly bool[] _brokerDown;
     private IntPtr _cluster;
 
     private MockCluster(IntPtr kafka, IntPtr cluster, int brokerCount)
@@ -19,6 +21,7 @@ public sealed class MockCluster : IDisposable
         _kafka = kafka;
         _cluster = cluster;
         BrokerCount = brokerCount;
+        _brokerDown = new bool[brokerCount];
         var bootstraps = Marshal.PtrToStringUTF8(NativeMethods.MockClusterBootstraps(cluster)) ?? "";
         // Brokers are listed in id order (1..n).
         BrokerEndpoints = [.. bootstraps.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(ParseEndPoint)];
@@ -64,8 +67,35 @@ public sealed class MockCluster : IDisposable
             throw new InvalidOperationException("librdkafka could not create the mock cluster.");
         }
 
-        return new MockCluster(kafka, cluster, brokerCount);
+        var mock = new MockCluster(kafka, cluster, brokerCount);
+        // The mock reports controller 0 (no such broker) until told otherwise; clients that send their
+        // admin requests to the controller (KafkaJS, kafka-python, Java) need a real one.
+        mock.ControllerId = 1;
+        NativeMethods.MockSetControllerId(cluster, 1);
+        return mock;
     }
+
+    /// <summary>The broker Metadata names as controller: always a live one while any is up, else -1 (no controller).</summary>
+    public int ControllerId { get; private set; }
+
+    /// <summary>Brokers not set down, in id order.</summary>
+    public IReadOnlyList<int> LiveBrokerIds
+    {
+        get
+        {
+            lock (_brokersLock)
+            {
+                return [.. Enumerable.Range(1, BrokerCount).Where(id => !_brokerDown[id - 1])];
+            }
+        }
+    }
+
+    /// <returns>Kafka's error code: 0, or TopicAlreadyExists (36).</returns>
+    public ErrorCode TryCreateTopic(string topic, int partitions, int replicationFactor) =>
+        (ErrorCode)NativeMethods.MockTopicCreate(Handle, topic, partitions, replicationFactor);
+
+    /// <returns>Kafka's error code: 0, or UnknownTopicOrPart (3).</returns>
+    public ErrorCode TryDeleteTopic(string topic) => (ErrorCode)NativeMethods.MockTopicDelete(Handle, topic);
 
     public void CreateTopic(string topic, int partitions, int replicationFactor) =>
         Check(NativeMethods.MockTopicCreate(Handle, topic, partitions, replicationFactor), $"create topic {topic}");
@@ -91,12 +121,35 @@ public sealed class MockCluster : IDisposable
     {
         CheckBrokerId(brokerId);
         Check(NativeMethods.MockBrokerSetDown(Handle, brokerId), $"set broker {brokerId} down");
+        lock (_brokersLock)
+        {
+            _brokerDown[brokerId - 1] = true;
+            if (ControllerId == brokerId)
+            {
+                ElectController();
+            }
+        }
     }
 
     public void SetBrokerUp(int brokerId)
     {
         CheckBrokerId(brokerId);
         Check(NativeMethods.MockBrokerSetUp(Handle, brokerId), $"set broker {brokerId} up");
+        lock (_brokersLock)
+        {
+            _brokerDown[brokerId - 1] = false;
+            if (ControllerId == -1)
+            {
+                ElectController();
+            }
+        }
+    }
+
+    private void ElectController()
+    {
+        var live = Array.IndexOf(_brokerDown, false);
+        ControllerId = live < 0 ? -1 : live + 1;
+        NativeMethods.MockSetControllerId(Handle, ControllerId);
     }
 
     /// <summary>Delays every response of this broker by <paramref name="roundTrip"/>.</summary>

@@ -7,7 +7,9 @@ namespace Orders.LocalStack.Kafka;
 
 /// <summary>
 /// Forwards TCP connections from a fixed local port to a mock broker's random one. The mock can
-/// advertise any port in metadata but only listens on the one it picked, hence the relay.
+/// advertise any port in metadata but only listens on the one it picked, hence the relay. With a
+/// <see cref="RelayProtocol"/> it reads the Kafka framing and serves what the mock lacks
+/// (<see cref="KafkaRelayConnection"/>); without, it copies bytes.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
@@ -16,15 +18,17 @@ public sealed class TcpRelay : IAsyncDisposable
 
     private readonly List<Socket> _listeners;
     private readonly IPEndPoint _upstream;
+    private readonly RelayProtocol? _protocol;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly Lock _connectionsLock = new();
     private readonly HashSet<Socket> _connections = [];
 
-    private TcpRelay(List<Socket> listeners, IPEndPoint upstream)
+    private TcpRelay(List<Socket> listeners, IPEndPoint upstream, RelayProtocol? protocol)
     {
         _listeners = listeners;
         _upstream = upstream;
+        _protocol = protocol;
         Port = ((IPEndPoint)listeners[0].LocalEndPoint!).Port;
         foreach (var listener in listeners)
         {
@@ -38,7 +42,9 @@ public sealed class TcpRelay : IAsyncDisposable
     /// Listens on 127.0.0.1 (and ::1 where the machine has IPv6, so that "localhost" works whichever
     /// address a client tries first). Port 0 picks a free port, IPv4 only.
     /// </summary>
-    public static TcpRelay Start(int port, IPEndPoint upstream)
+    public static TcpRelay Start(int port, IPEndPoint upstream) => Start(port, upstream, null);
+
+    internal static TcpRelay Start(int port, IPEndPoint upstream, RelayProtocol? protocol)
     {
         var listeners = new List<Socket> { Listen(IPAddress.Loopback, port) };
         if (port != 0 && Socket.OSSupportsIPv6)
@@ -58,7 +64,7 @@ public sealed class TcpRelay : IAsyncDisposable
             }
         }
 
-        return new TcpRelay(listeners, upstream);
+        return new TcpRelay(listeners, upstream, protocol);
     }
 
     private static Socket Listen(IPAddress address, int port)
@@ -118,8 +124,19 @@ public sealed class TcpRelay : IAsyncDisposable
         try
         {
             await upstream.ConnectAsync(_upstream, _stopping.Token);
-            var toUpstream = PumpAsync(client, upstream);
-            var toClient = PumpAsync(upstream, client);
+            Task<bool> toUpstream, toClient;
+            if (_protocol is null)
+            {
+                toUpstream = PumpAsync(client, upstream);
+                toClient = PumpAsync(upstream, client);
+            }
+            else
+            {
+                var connection = new KafkaRelayConnection(client, upstream, _protocol, _stopping.Token);
+                toUpstream = connection.PumpRequestsAsync();
+                toClient = connection.PumpResponsesAsync();
+            }
+
             var first = await Task.WhenAny(toUpstream, toClient);
             if (await first)
             {

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Orders.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// Clients no one here wrote (kcat, Python's confluent-kafka). A test that needs one skips with a
+/// Clients no one here wrote (kcat, Python's confluent-kafka and kafka-python, KafkaJS). A test that needs one skips with a
 /// visible reason where it is missing, unless ORDERS_REQUIRE_INTEROP=1 (CI) makes that a failure.
 /// </summary>
 internal static class ExternalTool
@@ -23,6 +23,34 @@ internal static class ExternalTool
 
         return Require("python3 with confluent_kafka, avro and requests", null, "apt-get install python3-confluent-kafka python3-avro python3-requests");
     }
+
+    /// <summary>Python with Debian's kafka-python (a pure-Python client, not built on librdkafka).</summary>
+    public static string RequirePythonWithKafkaPython()
+    {
+        foreach (var python in new[] { "/usr/bin/python3", Find("python3") })
+        {
+            if (python is not null && File.Exists(python) && Run(python, ["-c", "import kafka.admin"], TimeSpan.FromSeconds(30)).ExitCode == 0)
+            {
+                return python;
+            }
+        }
+
+        return Require("python3 with kafka-python", null, "apt-get install python3-kafka");
+    }
+
+    /// <summary>Node with KafkaJS installed from the committed lock file; returns the node executable.</summary>
+    public static string RequireNodeWithKafkaJs()
+    {
+        var node = Find("node");
+        var installed = File.Exists(Path.Combine(KafkaJsDirectory, "node_modules", "kafkajs", "package.json"));
+        return Require("node with kafkajs", node is not null && installed ? node : null, $"install node and npm, then npm ci --prefix {KafkaJsDirectory}");
+    }
+
+    /// <summary>Where package.json and the lock file of the KafkaJS tests live (in the source tree: node_modules is not copied).</summary>
+    public static string KafkaJsDirectory { get; } =
+        typeof(ExternalTool).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "KafkaJsDirectory").Value!;
 
     private static string Require(string what, string? path, string install)
     {
