@@ -18,7 +18,8 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
 {
     /// <summary>
     /// Reads the layout from the cluster, creating a missing dead-letter or stats topic with the
-    /// input's partition count (stats compacted). Waits for the input topic to exist.
+    /// input's partition count (stats compacted) through the admin API, on a real cluster and on
+    /// the local stack alike. Waits for the input topic to exist.
     /// </summary>
     /// <exception cref="TopicLayoutException">No broker answered in time, or the layout is unusable.</exception>
     public static async Task<TopicLayout> ResolveAsync(
@@ -38,16 +39,53 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
             throw new TopicLayoutException($"no Kafka broker at {bootstrap} answered within {brokerTimeout.TotalSeconds:0} s ({((KafkaException)e.InnerException).Error.Reason})", e.InnerException);
         }
 
-        var deadLetterPartitions = await EnsureAsync(admin, deadLetterTopic, inputPartitions, compacted: false, brokerTimeout);
-        var statsPartitions = await EnsureAsync(admin, statsTopic, inputPartitions, compacted: true, brokerTimeout);
-        if (statsPartitions != inputPartitions)
+        var provisioner = new TopicProvisioner(admin, logger, time);
+        var statsPartitions = PartitionCount(admin, statsTopic, brokerTimeout);
+        if (statsPartitions is { } existing && existing != inputPartitions)
         {
             throw new TopicLayoutException(
-                $"{statsTopic} has {statsPartitions} partitions but {topic} has {inputPartitions}: they must match " +
+                $"{statsTopic} has {existing} partitions but {topic} has {inputPartitions}: they must match " +
                 $"(partition p of {statsTopic} holds the checkpoints of {topic}[p]); add partitions to the smaller one");
         }
 
-        return new TopicLayout(topic, inputPartitions, deadLetterTopic, deadLetterPartitions, statsTopic, statsPartitions);
+        // The dead-letter topic may have any partition count; a missing one gets the input's.
+        var deadLetterPartitions = PartitionCount(admin, deadLetterTopic, brokerTimeout);
+        List<TopicRequirement> missing = [];
+        if (deadLetterPartitions is null)
+        {
+            missing.Add(new TopicRequirement(deadLetterTopic, inputPartitions));
+        }
+
+        if (statsPartitions is null)
+        {
+            // Compacted, so the newest checkpoint per key is never deleted; segments roll every ten
+            // minutes so that compaction keeps the partitions short. Optional: the local stack cannot
+            // compact (its retention keeps the newest ~5 MiB, which holds the newest checkpoint).
+            missing.Add(new TopicRequirement(statsTopic, inputPartitions)
+            {
+                Configs = new Dictionary<string, string>
+                {
+                    ["cleanup.policy"] = "compact",
+                    ["segment.ms"] = "600000",
+                    ["min.cleanable.dirty.ratio"] = "0.1",
+                },
+                ConfigsOptional = true,
+            });
+        }
+
+        if (missing.Count > 0)
+        {
+            try
+            {
+                await provisioner.EnsureAsync(missing, cancellationToken);
+            }
+            catch (TopicProvisioningException e)
+            {
+                throw new TopicLayoutException($"{e.Message}; create {e.Topic} with {inputPartitions} partitions", e);
+            }
+        }
+
+        return new TopicLayout(topic, inputPartitions, deadLetterTopic, deadLetterPartitions ?? inputPartitions, statsTopic, inputPartitions);
     }
 
     private static async Task<int> WaitForTopicAsync(
@@ -69,43 +107,6 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
 
             await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
         }
-    }
-
-    private static async Task<int> EnsureAsync(IAdminClient admin, string topic, int partitions, bool compacted, TimeSpan brokerTimeout)
-    {
-        if (PartitionCount(admin, topic, brokerTimeout) is { } existing)
-        {
-            return existing;
-        }
-
-        var spec = new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = -1 };
-        if (compacted)
-        {
-            // Compacted: the newest checkpoint per key is never deleted. Segments roll every ten
-            // minutes so that compaction can keep the partitions short.
-            spec.Configs = new Dictionary<string, string>
-            {
-                ["cleanup.policy"] = "compact",
-                ["segment.ms"] = "600000",
-                ["min.cleanable.dirty.ratio"] = "0.1",
-            };
-        }
-
-        try
-        {
-            await admin.CreateTopicsAsync([spec], new CreateTopicsOptions { RequestTimeout = brokerTimeout, OperationTimeout = brokerTimeout });
-        }
-        catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
-        {
-            // Created meanwhile by another processor.
-        }
-        catch (KafkaException e)
-        {
-            throw new TopicLayoutException($"{topic} does not exist and cannot be created ({e.Error.Reason}); create it with {partitions} partitions", e);
-        }
-
-        return PartitionCount(admin, topic, brokerTimeout)
-            ?? throw new TopicLayoutException($"{topic} was created but does not show in the cluster's metadata");
     }
 
     /// <returns>The topic's partition count, or null when it does not exist.</returns>

@@ -189,4 +189,19 @@ public sealed class PipelineTests(StackFixture fixture)
         Assert.InRange(produced.GetProperty("produced").GetInt64(), 40, 80);
         Assert.Equal(0, produced.GetProperty("failed").GetInt64());
     }
+
+    [Fact]
+    public async Task Consume_OnATopicWithoutItsSideTopics_CreatesDeadLetterAndStatsTopicsWithItsPartitionCount()
+    {
+        var topic = fixture.CreateTopic("side-topics", partitions: 5);
+        await OrdersCommand.RunJsonAsync(["produce", .. OrdersCommand.Endpoints(fixture, topic), "--count", "50", "--invalid-ratio", "0.1"]);
+
+        var consumed = await OrdersCommand.RunJsonAsync(["consume", .. OrdersCommand.Endpoints(fixture, topic), "--group", StackFixture.Unique("side-topics"), "--until-idle", "3"]);
+
+        Assert.Equal(50, consumed.GetProperty("processed").GetInt64() + consumed.GetProperty("deadLettered").GetProperty("total").GetInt64());
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = fixture.BootstrapServers }).Build();
+        var metadata = admin.GetMetadata(TimeSpan.FromSeconds(10));
+        Assert.Equal(5, metadata.Topics.Single(t => t.Topic == Topics.DeadLetterFor(topic)).Partitions.Count);
+        Assert.Equal(5, metadata.Topics.Single(t => t.Topic == Topics.StatsFor(topic)).Partitions.Count);
+    }
 }
