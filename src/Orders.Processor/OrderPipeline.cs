@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Orders.Contracts;
+using Orders.Processor.Observability;
 using Orders.Processor.State;
 
 namespace Orders.Processor;
@@ -8,7 +9,7 @@ namespace Orders.Processor;
 /// The processing path of one record, top to bottom: decode, validate, handle, aggregate. Each
 /// step is its own type, tested alone; the consume loop and the failure policy wrap this.
 /// </summary>
-public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler)
+public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, ProcessorMetrics? metrics = null)
 {
     /// <returns>Null when the order was processed and counted; otherwise why it is invalid (nothing was counted).</returns>
     /// <exception cref="PoisonRecordException">The bytes can never become an order.</exception>
@@ -24,6 +25,7 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler)
 
         await handler.HandleAsync(order, cancellationToken);
         aggregate.Add(order.Product, order.Price, EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs));
+        metrics?.Completed(order);
         return null;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.Kafka;
 using Orders.Processor.DeadLetters;
+using Orders.Processor.Observability;
 using Orders.Processor.State;
 
 namespace Orders.Processor;
@@ -59,6 +60,7 @@ public sealed partial class OrderProcessor
     private readonly FailurePolicy _policy;
     private readonly PausedPartitions _paused;
     private readonly CheckpointSchedule _checkpointSchedule;
+    private readonly ProcessorMetrics? _metrics;
     private readonly Dictionary<int, PartitionState> _owned = [];
     private readonly Dictionary<int, DateTimeOffset> _restoring = [];
     private readonly HashSet<TopicPartition> _pauseNow = [];
@@ -79,10 +81,12 @@ public sealed partial class OrderProcessor
         IOrderHandler handler,
         ISchemaRegistryClient registry,
         TimeProvider time,
-        ILogger<OrderProcessor> logger)
+        ILogger<OrderProcessor> logger,
+        ProcessorMetrics? metrics = null)
     {
         _options = options;
-        _pipeline = new OrderPipeline(decoder, handler);
+        _metrics = metrics;
+        _pipeline = new OrderPipeline(decoder, handler, metrics);
         _registry = registry;
         _time = time;
         _logger = logger;
@@ -93,6 +97,8 @@ public sealed partial class OrderProcessor
         _view = ProcessorView.Empty(Counters);
         _consumerConfig = ProcessorClientConfig.Consumer(consumerConfig, options.GroupId);
         _producerConfig = ProcessorClientConfig.Producer(producerConfig);
+        Statistics = new ConsumerStatistics(options.Topic, _consumerConfig.IsolationLevel != IsolationLevel.ReadUncommitted);
+        metrics?.Observe(this);
     }
 
     public ProcessorCounters Counters { get; } = new();
@@ -102,6 +108,12 @@ public sealed partial class OrderProcessor
 
     /// <summary>The newest view, refreshed about twice a second while running.</summary>
     public ProcessorView View => _view;
+
+    /// <summary>End offsets of the topic's partitions from librdkafka's statistics, for lag.</summary>
+    public ConsumerStatistics Statistics { get; }
+
+    /// <summary>The newest dead-letter decisions of this run, for the dashboard.</summary>
+    public RecentDeadLetters RecentDeadLetters { get; } = new();
 
     /// <summary>Runs until cancelled (or idle for <see cref="ProcessorOptions.UntilIdle"/>); then checkpoints, commits and closes.</summary>
     /// <exception cref="TopicLayoutException">The topics cannot be used (no broker, partition counts that do not match).</exception>
@@ -138,6 +150,7 @@ public sealed partial class OrderProcessor
                     fatal ??= new KafkaException(e);
                 }
             })
+            .SetStatisticsHandler((_, json) => Statistics.Update(json))
             .SetPartitionsAssignedHandler((c, partitions) => OnAssigned(partitions))
             .SetPartitionsRevokedHandler((c, partitions) => OnRevoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((c, partitions) => OnLost(c, partitions.Select(p => p.TopicPartition).ToList()))
@@ -317,14 +330,17 @@ public sealed partial class OrderProcessor
         }
 
         var (failures, registryWaits) = _paused.Count > 0 ? _paused.History(record.TopicPartitionOffset) : (0, 0);
+        var startedAt = _metrics?.StartProcessing();
         try
         {
             if (await _pipeline.RunAsync(record, state.Aggregate, cancellationToken) is { } invalid)
             {
+                _metrics?.Processed(startedAt, FailureKind.Invalid);
                 DeadLetter(state, record, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), failures + 1);
                 return;
             }
 
+            _metrics?.Processed(startedAt);
             Counters.ProcessedOne();
             Done(state, record);
             RecordProcessed?.Invoke(record);
@@ -337,7 +353,9 @@ public sealed partial class OrderProcessor
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            var decided = _policy.Decide(FailureClassifier.Classify(error), failures, registryWaits);
+            var kind = FailureClassifier.Classify(error);
+            _metrics?.Processed(startedAt, kind);
+            var decided = _policy.Decide(kind, failures, registryWaits);
             switch (decided.Action)
             {
                 case FailureAction.WaitForRegistry:
@@ -359,8 +377,10 @@ public sealed partial class OrderProcessor
 
     private void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, string reason, Exception error, int attempts)
     {
-        var message = DeadLetterMessages.Build(record, _options.GroupId, reason, error, attempts, _time.GetUtcNow());
+        var now = _time.GetUtcNow();
+        var message = DeadLetterMessages.Build(record, _options.GroupId, reason, error, attempts, now);
         R.DeadLetters.Write(state, message, reason, record.Offset.Value);
+        RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
         state.Aggregate.AddDeadLetter(reason);
         LogDeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
         Done(state, record);

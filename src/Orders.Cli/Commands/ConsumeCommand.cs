@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Orders.Processor;
 
 namespace Orders.Cli.Commands;
@@ -17,18 +18,28 @@ internal static class ConsumeCommand
         var retryDelay = CliOptions.OptionalPositive("--retry-delay-ms", 600_000, "Base delay of the exponential retry backoff, in milliseconds (default 200).");
         var checkpointInterval = CliOptions.Seconds("--checkpoint-interval", "How often changed partitions are checkpointed (default 5).");
         var seed = new Option<int?>("--seed") { Description = "Seed of the failure simulation and retry jitter (default 42)." };
+        var live = new Option<bool>("--live") { Description = "Show a live view of the averages, partitions, lag and dead letters (logs: errors only)." };
+        var http = new HttpOptions("Processor");
 
         var command = new Command("consume", "Run the order processor: exact running averages checkpointed per partition, retries, dead letters.")
         {
-            group, untilIdle, maxAttempts, failRatio, retryDelay, checkpointInterval, seed,
+            group, untilIdle, maxAttempts, failRatio, retryDelay, checkpointInterval, seed, live,
         };
         client.AddTo(command);
+        http.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var (settings, error) = client.Load(parseResult);
             if (settings is null)
             {
                 await stderr.WriteLineAsync($"orders: {error}");
+                return OrdersCli.ExitUsage;
+            }
+
+            var showLive = parseResult.GetValue(live);
+            if (showLive && settings.Json)
+            {
+                await stderr.WriteLineAsync("orders: --live draws on the terminal and --json prints one document on stdout: choose one");
                 return OrdersCli.ExitUsage;
             }
 
@@ -50,10 +61,23 @@ internal static class ConsumeCommand
                 return OrdersCli.ExitFailure;
             }
 
-            using var loggers = settings.CreateLoggerFactory();
+            http.MapTo(parseResult, flags);
+
+            // Under the live view, logs would tear it: errors only.
+            using var loggers = showLive ? LiveView.Loggers() : settings.CreateLoggerFactory();
             using var registryClient = settings.SchemaRegistryClient();
             using var host = ProcessorHost.Build(settings, flags.Where(f => f.Value is not null).ToDictionary(), registryClient, loggers);
-            var (summary, exit, failure) = await ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), cancellationToken);
+            var running = ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), cancellationToken);
+            if (showLive)
+            {
+                var view = new LiveView(host.Services.GetRequiredService<OrderProcessor>(), $"orders consume: {settings.Topic}", TimeProvider.System)
+                {
+                    Dashboard = await ProcessorHost.HttpAddressAsync(host, running),
+                };
+                await view.RunAsync(running);
+            }
+
+            var (summary, exit, failure) = await running;
             if (failure is not null)
             {
                 await stderr.WriteLineAsync($"orders: {failure}");

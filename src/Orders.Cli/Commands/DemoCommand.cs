@@ -4,10 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orders.LocalStack;
 using Orders.Processor;
-using Orders.Processor.State;
 using Orders.Producer;
-using Spectre.Console;
-using Spectre.Console.Rendering;
 
 namespace Orders.Cli.Commands;
 
@@ -24,6 +21,7 @@ internal static class DemoCommand
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the local Schema Registry.");
         var seed = new Option<int>("--seed") { Description = "Seed of the generator and the failure simulation.", DefaultValueFactory = _ => 42 };
         var json = ClientOptions.JsonOption();
+        var http = new HttpOptions("Processor");
         invalidRatio.DefaultValueFactory = _ => 0.02;
         failRatio.DefaultValueFactory = _ => 0.05;
 
@@ -31,6 +29,7 @@ internal static class DemoCommand
         {
             duration, rate, invalidRatio, failRatio, kafkaPort, registryPort, seed, json,
         };
+        http.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var stackOptions = new LocalStackOptions { KafkaPort = parseResult.GetValue(kafkaPort), RegistryPort = parseResult.GetValue(registryPort) };
@@ -54,7 +53,7 @@ internal static class DemoCommand
                 stop.CancelAfter(limit);
             }
 
-            using var loggers = settings.Json ? settings.CreateLoggerFactory() : LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Error).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+            using var loggers = settings.Json ? settings.CreateLoggerFactory() : LiveView.Loggers();
             using var registryClient = settings.SchemaRegistryClient();
             var seedValue = parseResult.GetValue(seed);
             var flags = new Dictionary<string, string?>
@@ -63,6 +62,7 @@ internal static class DemoCommand
                 ["Processor:FailRatio"] = ProcessorHost.Number(parseResult.GetValue(failRatio)),
                 ["Processor:Seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
             };
+            http.MapTo(parseResult, flags);
             using var host = ProcessorHost.Build(settings, flags, registryClient, loggers);
             var publisher = new OrderPublisher(
                 settings.ProducerConfig(),
@@ -91,8 +91,18 @@ internal static class DemoCommand
             if (!settings.Json)
             {
                 await stdout.WriteLineAsync($"Local stack: Kafka {stack.BootstrapServers}, Schema Registry {stack.SchemaRegistryUrl}. Ctrl+C stops the demo.");
-                var processor = host.Services.GetRequiredService<OrderProcessor>();
-                await ShowLiveAsync(processor, publisher, Task.WhenAll(processing, producing));
+                var dashboard = await ProcessorHost.HttpAddressAsync(host, processing);
+                if (dashboard is not null)
+                {
+                    await stdout.WriteLineAsync($"Dashboard: {dashboard}  (metrics: {new Uri(dashboard, "metrics")}, health: {new Uri(dashboard, "health/ready")})");
+                }
+
+                var live = new LiveView(host.Services.GetRequiredService<OrderProcessor>(), "orders demo", TimeProvider.System)
+                {
+                    Dashboard = dashboard,
+                    Rows = () => [("produced", publisher.Produced.ToString(CultureInfo.InvariantCulture))],
+                };
+                await live.RunAsync(Task.WhenAll(processing, producing));
             }
 
             // Both stop together; the summary says how far each got.
@@ -123,52 +133,4 @@ internal static class DemoCommand
         });
         return command;
     }
-
-    private static async Task ShowLiveAsync(OrderProcessor processor, OrderPublisher publisher, Task finished)
-    {
-        var started = TimeProvider.System.GetTimestamp();
-        await AnsiConsole.Live(Render(processor, publisher, started)).AutoClear(false).StartAsync(async context =>
-        {
-            while (!finished.IsCompleted)
-            {
-                await Task.WhenAny(finished, Task.Delay(TimeSpan.FromMilliseconds(500)));
-                context.UpdateTarget(Render(processor, publisher, started));
-            }
-        });
-    }
-
-    private static IRenderable Render(OrderProcessor processor, OrderPublisher publisher, long started)
-    {
-        var view = processor.View;
-        var snapshot = view.Aggregates;
-        var seconds = Math.Max(TimeProvider.System.GetElapsedTime(started).TotalSeconds, 0.001);
-        var deadLettered = view.Counters.DeadLetteredByReason;
-        var newestMinute = snapshot.NewestMinute is { } minute ? snapshot.Minutes[minute] : PriceStatistics.Empty;
-
-        var totals = new Table().Border(TableBorder.Rounded).Title("[bold]orders demo[/]").AddColumn("").AddColumn(new TableColumn("").RightAligned()).HideHeaders();
-        totals.AddRow("produced", publisher.Produced.ToString(CultureInfo.InvariantCulture));
-        totals.AddRow("processed", view.Counters.Processed.ToString(CultureInfo.InvariantCulture));
-        totals.AddRow("orders/s", (view.Counters.Processed / seconds).ToString("F1", CultureInfo.InvariantCulture));
-        totals.AddRow("average price", Money(snapshot.Overall.Mean));
-        totals.AddRow("average, newest minute", Money(newestMinute.Mean));
-        totals.AddRow("retries", view.Counters.Retried.ToString(CultureInfo.InvariantCulture));
-        foreach (var (reason, count) in deadLettered)
-        {
-            totals.AddRow($"dead letters: {reason}", count.ToString(CultureInfo.InvariantCulture));
-        }
-
-        var products = new Table().Border(TableBorder.Rounded).Title("per product")
-            .AddColumn("product").AddColumn(new TableColumn("orders").RightAligned()).AddColumn(new TableColumn("mean").RightAligned())
-            .AddColumn(new TableColumn("min").RightAligned()).AddColumn(new TableColumn("max").RightAligned());
-        foreach (var (product, stats) in snapshot.Products)
-        {
-            products.AddRow(Markup.Escape(product), stats.Count.ToString(CultureInfo.InvariantCulture), Money(stats.Mean), Money(stats.Min), Money(stats.Max));
-        }
-
-        return new Rows(totals, products);
-    }
-
-    private static string Money(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
-
-    private static string Money(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "-";
 }

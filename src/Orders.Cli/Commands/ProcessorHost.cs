@@ -1,5 +1,7 @@
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -7,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orders.Kafka;
+using Orders.Monitoring;
 using Orders.Processor;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Hosting;
@@ -22,14 +25,46 @@ internal static class ProcessorHost
 {
     public static IHost Build(AppSettings settings, IReadOnlyDictionary<string, string?> flags, ISchemaRegistryClient registry, ILoggerFactory loggers)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddConfiguration(settings.Configuration);
-        builder.Configuration.AddInMemoryCollection(flags);
+        var configuration = new ConfigurationManager();
+        configuration.AddConfiguration(settings.Configuration);
+        configuration.AddInMemoryCollection(flags);
+        if (!configuration.GetValue(HttpEnabledKey, true))
+        {
+            var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
+            AddProcessor(builder, registry, loggers);
+            return builder.Build();
+        }
+
+        // The same host, plus /metrics, /health/* and the dashboard on the processor's HTTP port.
+        var web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "orders" });
+        web.Configuration.AddConfiguration(configuration);
+        AddProcessor(web, registry, loggers);
+        web.AddProcessorMonitoring();
+        var app = web.Build();
+        app.MapProcessorMonitoring();
+        return app;
+    }
+
+    private const string HttpEnabledKey = "Processor:Http:Enabled";
+
+    private static void AddProcessor(IHostApplicationBuilder builder, ISchemaRegistryClient registry, ILoggerFactory loggers)
+    {
         builder.Services.Replace(ServiceDescriptor.Singleton(loggers));
         builder.Services.AddSingleton(registry);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.AddOrderProcessor();
-        return builder.Build();
+    }
+
+    /// <summary>The dashboard's address once the host has started, or null when it serves no HTTP (or stopped first).</summary>
+    public static async Task<Uri?> HttpAddressAsync(IHost host, Task stopped)
+    {
+        if (host.Services.GetService<HttpEndpoint>() is not { } endpoint)
+        {
+            return null;
+        }
+
+        await Task.WhenAny(endpoint.Started, stopped);
+        return endpoint.Started.IsCompletedSuccessfully ? endpoint.Started.Result : null;
     }
 
     /// <summary>Starts the host, waits until the processor ends or <paramref name="cancellationToken"/> fires, stops it.</summary>
@@ -44,6 +79,13 @@ internal static class ProcessorHost
         catch (OptionsValidationException e)
         {
             return (null, OrdersCli.ExitUsage, e.Failures.First());
+        }
+        catch (IOException e) when (host.Services.GetService<HttpEndpoint>() is not null)
+        {
+            // Kestrel could not bind: the port is taken, or not ours to take.
+            var why = e.InnerException is AddressInUseException ? "is in use" : $"cannot be used ({e.Message})";
+            var http = host.Services.GetRequiredService<IOptions<HttpEndpointOptions>>().Value;
+            return (null, OrdersCli.ExitUsage, $"HTTP port {http.Port} on {http.Host} {why}: choose another with --http-port (0 picks a free one), or turn it off with --no-http");
         }
         catch (OperationCanceledException)
         {

@@ -6,7 +6,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using System.Diagnostics.Metrics;
 using Orders.Kafka;
+using Orders.Processor.Observability;
 
 namespace Orders.Processor.Hosting;
 
@@ -32,6 +34,11 @@ public static class ProcessorHostingExtensions
             var options = sp.GetRequiredService<IOptions<ProcessorOptions>>().Value;
             return new FailureInjectingHandler(options.FailRatio, new Random(options.Seed));
         });
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton(sp => new ProcessorMetrics(
+            sp.GetRequiredService<IMeterFactory>(),
+            sp.GetRequiredService<IOptions<ProcessorOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp =>
         {
             var kafka = sp.GetRequiredService<IConfiguration>().GetSection(KafkaSettings.Section);
@@ -43,7 +50,8 @@ public static class ProcessorHostingExtensions
                 sp.GetRequiredService<IOrderHandler>(),
                 sp.GetRequiredService<ISchemaRegistryClient>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<OrderProcessor>>());
+                sp.GetRequiredService<ILogger<OrderProcessor>>(),
+                sp.GetRequiredService<ProcessorMetrics>());
         });
         builder.Services.AddSingleton<ProcessorWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProcessorWorker>());

@@ -1,0 +1,71 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Orders.Monitoring.Dashboard;
+
+/// <summary>
+/// The dashboard: one page and its script and style, embedded in this assembly; its state as
+/// server-sent events (<c>/events</c>, one <c>state</c> event per interval) and as a plain
+/// document (<c>/api/state</c>).
+/// </summary>
+internal static class DashboardEndpoints
+{
+    private static readonly (string Path, string Resource, string ContentType)[] Assets =
+    [
+        ("/", "dashboard/index.html", "text/html; charset=utf-8"),
+        ("/dashboard.js", "dashboard/dashboard.js", "text/javascript; charset=utf-8"),
+        ("/dashboard.css", "dashboard/dashboard.css", "text/css; charset=utf-8"),
+        ("/favicon.svg", "dashboard/favicon.svg", "image/svg+xml"),
+    ];
+
+    public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder endpoints)
+    {
+        foreach (var (path, resource, contentType) in Assets)
+        {
+            var bytes = Read(resource);
+            endpoints.MapGet(path, (HttpContext context) =>
+            {
+                // Everything the page needs comes from here; nothing inline, nothing from elsewhere.
+                context.Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:";
+                context.Response.Headers.XContentTypeOptions = "nosniff";
+                context.Response.Headers.CacheControl = "no-cache";
+                return Results.Bytes(bytes, contentType);
+            });
+        }
+
+        endpoints.MapGet("/api/state", (DashboardFeed feed) => Results.Text(JsonSerializer.Serialize(feed.Current(), Json.Options), "application/json; charset=utf-8"));
+        endpoints.MapGet("/events", (HttpContext context, DashboardFeed feed, IHostApplicationLifetime lifetime, IOptions<HttpEndpointOptions> options) =>
+        {
+            context.Response.Headers.CacheControl = "no-cache";
+            return TypedResults.ServerSentEvents(StreamAsync(feed, options.Value.DashboardInterval, context.RequestAborted, lifetime.ApplicationStopping), eventType: "state");
+        });
+        return endpoints;
+    }
+
+    /// <summary>One state per interval until the client goes or the host stops (an open page must not hold up shutdown).</summary>
+    private static async IAsyncEnumerable<string> StreamAsync(
+        DashboardFeed feed, TimeSpan interval, CancellationToken requestAborted, CancellationToken stopping, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, cancellationToken);
+        while (!done.IsCancellationRequested)
+        {
+            yield return JsonSerializer.Serialize(feed.Current(), Json.Options);
+            await Task.Delay(interval, done.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private static byte[] Read(string resource)
+    {
+        using var stream = typeof(DashboardEndpoints).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"The dashboard asset {resource} is not embedded.");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}

@@ -1,0 +1,174 @@
+// The processor's dashboard: renders each state the server sends over /events.
+// Hand-written, no dependencies; every value from the server goes in as text, never as markup.
+'use strict';
+
+(() => {
+  const SVG = 'http://www.w3.org/2000/svg';
+  const $ = (id) => document.getElementById(id);
+  const integer = (n) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US'));
+  const money = (n) => (n === null || n === undefined ? '—' : n.toFixed(2));
+  const clock = (ms) => new Date(ms).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+  const statusText = {
+    waiting: 'waiting for partitions',
+    restoring: 'restoring state',
+    processing: 'processing',
+    'no-partitions': 'no partitions assigned',
+  };
+
+  function element(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function svg(tag, attributes) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+    return node;
+  }
+
+  function setStatus(state, text) {
+    const status = $('status');
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+
+  function row(cells, numeric) {
+    const tr = document.createElement('tr');
+    cells.forEach((cell, i) => tr.append(element('td', cell, numeric[i] ? 'num' : undefined)));
+    return tr;
+  }
+
+  function emptyRow(columns, text) {
+    const tr = element('tr', undefined, 'empty-row');
+    const td = element('td', text);
+    td.colSpan = columns;
+    tr.append(td);
+    return tr;
+  }
+
+  function renderTotals(s) {
+    $('topic').textContent = s.topic;
+    $('group').textContent = s.group;
+    $('mean').textContent = money(s.overall.mean);
+    $('count').textContent = integer(s.overall.count);
+    $('rate').textContent = s.rate.toFixed(1);
+    $('processed').textContent = integer(s.processed);
+    $('retries').textContent = integer(s.retried);
+    $('registry-waits').textContent = integer(s.registryWaits);
+    const reasons = Object.entries(s.deadLettered);
+    $('dead-total').textContent = integer(reasons.reduce((sum, [, n]) => sum + n, 0));
+    $('dead-reasons').textContent = reasons.map(([reason, n]) => `${reason} ${integer(n)}`).join(' · ') || 'none';
+  }
+
+  function renderChart(s) {
+    const chart = $('chart');
+    const minutes = s.minutes.filter((m) => m.mean !== null && m.mean !== undefined);
+    if (minutes.length === 0) {
+      const why = s.status === 'processing' ? 'No orders yet: the chart starts with the first processed order.' : 'No orders yet.';
+      chart.replaceChildren(element('p', why, 'empty'));
+      return;
+    }
+
+    const width = 600, height = 220, left = 48, right = 12, top = 12, bottom = 26;
+    const first = minutes[0].start, last = minutes[minutes.length - 1].start;
+    let low = Math.min(...minutes.map((m) => m.mean)), high = Math.max(...minutes.map((m) => m.mean));
+    const pad = high > low ? (high - low) * 0.1 : Math.max(1, Math.abs(high) * 0.05);
+    low -= pad;
+    high += pad;
+    const x = (start) => (last === first ? (left + width - right) / 2 : left + ((start - first) / (last - first)) * (width - left - right));
+    const y = (mean) => top + (1 - (mean - low) / (high - low)) * (height - top - bottom);
+
+    const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Average price per minute' });
+    for (let i = 0; i <= 3; i++) {
+      const value = low + ((high - low) * i) / 3;
+      root.append(svg('line', { class: 'axis', x1: left, x2: width - right, y1: y(value), y2: y(value) }));
+      const label = svg('text', { class: 'label', x: left - 6, y: y(value) + 4, 'text-anchor': 'end' });
+      label.textContent = value.toFixed(2);
+      root.append(label);
+    }
+
+    const ticks = first === last ? [[first, 'middle']] : [[first, 'start'], [last, 'end']];
+    for (const [start, anchor] of ticks) {
+      const label = svg('text', { class: 'label', x: x(start), y: height - 6, 'text-anchor': anchor });
+      label.textContent = clock(start);
+      root.append(label);
+    }
+
+    root.append(svg('polyline', { class: 'line', points: minutes.map((m) => `${x(m.start).toFixed(1)},${y(m.mean).toFixed(1)}`).join(' ') }));
+    for (const m of minutes) {
+      const point = svg('circle', { class: 'point', cx: x(m.start).toFixed(1), cy: y(m.mean).toFixed(1), r: 3.5 });
+      const title = svg('title', {});
+      title.textContent = `${clock(m.start)}: mean ${money(m.mean)} over ${integer(m.count)} orders`;
+      point.append(title);
+      root.append(point);
+    }
+
+    chart.replaceChildren(root);
+  }
+
+  function renderProducts(s) {
+    const body = $('products').tBodies[0];
+    if (s.products.length === 0) {
+      body.replaceChildren(emptyRow(5, 'No orders yet.'));
+    } else {
+      body.replaceChildren(...s.products.map((p) => {
+        const tr = row([p.product, integer(p.count), money(p.mean), money(p.min), money(p.max)], [false, true, true, true, true]);
+        tr.dataset.product = p.product;
+        return tr;
+      }));
+    }
+
+    const more = $('more-products');
+    more.hidden = s.moreProducts === 0;
+    more.textContent = `and ${integer(s.moreProducts)} more products with fewer orders (see /metrics or orders stats)`;
+  }
+
+  function renderPartitions(s) {
+    const body = $('partitions').tBodies[0];
+    if (s.partitions.length === 0) {
+      const why = s.restoring > 0 ? `${s.restoring} partition(s) restoring their state…` : 'No partition assigned yet.';
+      body.replaceChildren(emptyRow(5, why));
+      return;
+    }
+
+    body.replaceChildren(...s.partitions.map((p) => {
+      const tr = row([String(p.partition), integer(p.nextOffset), integer(p.checkpointedOffset), integer(p.count), p.lag === undefined ? '—' : integer(p.lag)], [false, true, true, true, true]);
+      tr.dataset.partition = p.partition;
+      return tr;
+    }));
+  }
+
+  function renderDeadLetters(s) {
+    const list = $('dead-letters');
+    if (s.recentDeadLetters.length === 0) {
+      list.replaceChildren(element('li', 'None in this run.', 'empty'));
+      return;
+    }
+
+    list.replaceChildren(...s.recentDeadLetters.map((d) => {
+      const item = document.createElement('li');
+      item.append(
+        element('span', d.reason, 'reason'),
+        element('span', `${d.topic}[${d.partition}]@${d.offset} · ${new Date(d.at).toLocaleTimeString('en-GB')}`, 'meta'),
+        element('span', `${d.errorType}: ${d.error}`, 'error'));
+      return item;
+    }));
+  }
+
+  function render(s) {
+    setStatus(s.status, statusText[s.status] || s.status);
+    renderTotals(s);
+    renderChart(s);
+    renderProducts(s);
+    renderPartitions(s);
+    renderDeadLetters(s);
+    $('updated').textContent = new Date(s.at).toLocaleTimeString('en-GB');
+  }
+
+  const events = new EventSource('/events');
+  events.addEventListener('state', (e) => render(JSON.parse(e.data)));
+  // EventSource reconnects by itself; until then the numbers shown are the last ones received.
+  events.addEventListener('error', () => setStatus('disconnected', 'disconnected: reconnecting…'));
+})();

@@ -1,0 +1,57 @@
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orders.Processor;
+using Orders.Processor.Hosting;
+
+namespace Orders.Monitoring.Health;
+
+/// <summary>Ready when partitions are assigned and every one has its state restored.</summary>
+public sealed class PartitionsReadyCheck(OrderProcessor processor) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var view = processor.View;
+        var data = new Dictionary<string, object> { ["assigned"] = view.Partitions.Count, ["restoring"] = view.Restoring };
+        var result = (view.Partitions.Count, view.Restoring) switch
+        {
+            (_, > 0) => HealthCheckResult.Unhealthy($"{view.Restoring} partition(s) restoring their state", data: data),
+            (0, _) when !view.EverAssigned => HealthCheckResult.Unhealthy("no partition assigned yet", data: data),
+            (0, _) => HealthCheckResult.Unhealthy("no partition assigned (the group gave them all to other members)", data: data),
+            _ => HealthCheckResult.Healthy($"{view.Partitions.Count} partition(s) assigned, state restored", data),
+        };
+        return Task.FromResult(result);
+    }
+}
+
+/// <summary>
+/// Asks the Schema Registry something cheap (<c>GET /config</c>) through the processor's own
+/// client. While it cannot be reached the processor pauses what needs it and waits, losing
+/// nothing: the check reports that as <see cref="HealthStatus.Degraded"/>, with the reason.
+/// </summary>
+public sealed class SchemaRegistryCheck(ISchemaRegistryClient registry) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await registry.GetCompatibilityAsync().WaitAsync(cancellationToken);
+            return HealthCheckResult.Healthy("Schema Registry reachable");
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, $"Schema Registry unreachable: {e.Message}");
+        }
+    }
+}
+
+/// <summary>Alive until the processor has stopped on a fatal error (the process is about to exit with it).</summary>
+public sealed class ProcessorAliveCheck(ProcessorWorker worker) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(worker.Completion switch
+        {
+            { IsFaulted: true } failed => HealthCheckResult.Unhealthy($"the processor stopped: {failed.Exception!.InnerException!.Message}"),
+            { IsCompleted: true } => HealthCheckResult.Unhealthy("the processor has finished"),
+            _ => HealthCheckResult.Healthy("the processor is running"),
+        });
+}

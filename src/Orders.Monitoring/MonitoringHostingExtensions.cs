@@ -1,0 +1,104 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Orders.Monitoring.Dashboard;
+using Orders.Monitoring.Health;
+using Orders.Processor;
+using Orders.Processor.Observability;
+
+namespace Orders.Monitoring;
+
+public static class MonitoringHostingExtensions
+{
+    private const string ReadyTag = "ready";
+    private const string LiveTag = "live";
+
+    /// <summary>
+    /// Serves the processor's metrics, health and dashboard over HTTP (after <c>AddOrderProcessor</c>). It reads:
+    /// <code>"Processor": { "Http": { "Enabled": true, "Host": "127.0.0.1", "Port": 8080 } }</code>
+    /// <c>/metrics</c> is OpenTelemetry's Prometheus exporter over the <see cref="ProcessorMetrics.MeterName"/> meter;
+    /// <c>/health/live</c> and <c>/health/ready</c> are ASP.NET Core health checks; <c>/</c> is the dashboard.
+    /// </summary>
+    public static WebApplicationBuilder AddProcessorMonitoring(this WebApplicationBuilder builder)
+    {
+        builder.AddHttpEndpoint(ProcessorOptions.Section + ":Http", ProcessorMetrics.MeterName);
+        builder.Services.AddHealthChecks()
+            .AddCheck<PartitionsReadyCheck>("partitions", HealthStatus.Unhealthy, [ReadyTag])
+            // A registry that does not answer within the timeout counts as unreachable, not as a hung probe.
+            .AddCheck<SchemaRegistryCheck>("schema-registry", HealthStatus.Degraded, [ReadyTag], TimeSpan.FromSeconds(3))
+            .AddCheck<ProcessorAliveCheck>("processor", HealthStatus.Unhealthy, [LiveTag]);
+        builder.Services.AddSingleton(sp => new DashboardFeed(
+            sp.GetRequiredService<OrderProcessor>(),
+            sp.GetRequiredService<IOptions<ProcessorOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()));
+        return builder;
+    }
+
+    /// <summary>Maps <c>/metrics</c>, <c>/health/live</c>, <c>/health/ready</c> and the dashboard.</summary>
+    public static WebApplication MapProcessorMonitoring(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapHealthChecks("/health/live", HealthOptions(LiveTag));
+        app.MapHealthChecks("/health/ready", HealthOptions(ReadyTag));
+        app.MapDashboard();
+        return app;
+    }
+
+    /// <summary>Kestrel on the configured address, OpenTelemetry with the Prometheus exporter over <paramref name="meters"/>, and the address announced once bound.</summary>
+    public static WebApplicationBuilder AddHttpEndpoint(this WebApplicationBuilder builder, string section, params string[] meters)
+    {
+        builder.Services.AddOptions<HttpEndpointOptions>().BindConfiguration(section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<HttpEndpointOptions>>(new HttpEndpointOptionsValidator(section));
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpEndpointOptions>>((kestrel, http) => Listen(kestrel, http.Value));
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meters).AddPrometheusExporter());
+        builder.Services.AddSingleton<HttpEndpoint>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HttpEndpoint>());
+        return builder;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, HttpEndpointOptions http)
+    {
+        kestrel.AddServerHeader = false;
+        if (!http.TryParseHost(out var address))
+        {
+            // The options validator reports it when the host starts.
+            return;
+        }
+
+        switch (http.Host)
+        {
+            case "localhost":
+                kestrel.ListenLocalhost(http.Port);
+                break;
+            case "*":
+                kestrel.ListenAnyIP(http.Port);
+                break;
+            default:
+                kestrel.Listen(address!, http.Port);
+                break;
+        }
+    }
+
+    private static HealthCheckOptions HealthOptions(string tag) => new()
+    {
+        Predicate = check => check.Tags.Contains(tag),
+        // Degraded is not ready: the processor waits for the registry and makes no progress meanwhile.
+        ResultStatusCodes =
+        {
+            [HealthStatus.Healthy] = StatusCodes.Status200OK,
+            [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+            [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+        },
+        ResponseWriter = HealthResponse.WriteAsync,
+        AllowCachingResponses = false,
+    };
+}

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using Orders.Contracts;
+using Orders.Processor.State;
+
+namespace Orders.Processor.Observability;
+
+/// <summary>
+/// The processor's instruments, on one <see cref="Meter"/> named <see cref="MeterName"/>. Names follow
+/// OpenTelemetry's messaging conventions where they apply (<c>messaging.*</c>); the domain's own
+/// figures live under <c>orders.*</c>.
+/// <para>
+/// Every count is an observable instrument over <see cref="ProcessorCounters"/>, and every state
+/// figure one over <see cref="OrderProcessor.View"/>: read when a reader collects, never counted
+/// twice, so the summary, the live views, <c>/metrics</c> and the dashboard cannot disagree. Only
+/// the two latency histograms are recorded per record, without allocating: constant tags built
+/// once, nothing recorded (not even the clock read) while no listener is attached.
+/// </para>
+/// </summary>
+public sealed class ProcessorMetrics
+{
+    public const string MeterName = "Orders.Processor";
+
+    /// <summary>Products with a series of their own, the busiest first; the rest are summed under <see cref="OtherProducts"/>.</summary>
+    public const int MaxProductSeries = 50;
+
+    public const string OtherProducts = "(other)";
+
+    // Processing takes microseconds; OpenTelemetry's default buckets (0 to 10,000) suit milliseconds.
+    private static readonly IReadOnlyList<double> ProcessBuckets =
+        [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private static readonly IReadOnlyList<double> EndToEndBuckets =
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+    private static readonly string[] ErrorTypes = ["poison", "invalid", "registry-unavailable", "transient"];
+
+    private readonly TimeProvider _time;
+    private readonly Histogram<double> _processDuration;
+    private readonly Histogram<double> _endToEnd;
+    private readonly TagList _processTags;
+    private readonly TagList _endToEndTags;
+    private readonly KeyValuePair<string, object?>[] _consumerTags;
+    private readonly KeyValuePair<string, object?>[] _pollTags;
+    private OrderProcessor? _processor;
+    // Collections run one at a time (the SDK serialises them); the cache only saves recomputing per instrument.
+    private ProductSeries? _products;
+
+    public ProcessorMetrics(IMeterFactory meterFactory, ProcessorOptions options, TimeProvider time)
+    {
+        _time = time;
+        var meter = meterFactory.Create(MeterName);
+        _consumerTags =
+        [
+            new("messaging.system", "kafka"),
+            new("messaging.destination.name", options.Topic),
+            new("messaging.consumer.group.name", options.GroupId),
+        ];
+        _pollTags = [.. _consumerTags, new("messaging.operation.name", "poll")];
+        _processTags = new TagList(_consumerTags) { { "messaging.operation.name", "process" } };
+        _endToEndTags = new TagList(_consumerTags);
+
+        _processDuration = meter.CreateHistogram(
+            "messaging.process.duration", "s", "Time to decode, validate, handle and aggregate one record; error.type names the failure class when it failed.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ProcessBuckets });
+        _endToEnd = meter.CreateHistogram(
+            "orders.end_to_end.duration", "s", "From the order's createdAt to its entering the averages (orders without createdAt are not measured).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = EndToEndBuckets });
+
+        meter.CreateObservableCounter(
+            "messaging.client.consumed.messages",
+            () => Count(c => c.Processed + c.Retried + c.RegistryWaits + c.DeadLetteredByReason.Values.Sum() + c.Honoured, _pollTags),
+            "{message}",
+            "Deliveries of records to the processor that reached an outcome (processed, retried, waited for the registry, dead-lettered, honoured).");
+        meter.CreateObservableCounter("orders.processed", () => Count(c => c.Processed, _consumerTags), "{order}", "Orders processed into the averages.");
+        meter.CreateObservableCounter("orders.retries", () => Count(c => c.Retried, _consumerTags), "{retry}", "Transient failures retried with backoff.");
+        meter.CreateObservableCounter("orders.registry.waits", () => Count(c => c.RegistryWaits, _consumerTags), "{wait}", "Times a partition paused because the Schema Registry could not be reached.");
+        meter.CreateObservableCounter("orders.dead_letters", DeadLetters, "{message}", "Dead letters written and acknowledged, by orders.dead_letter.reason.");
+        meter.CreateObservableCounter("orders.dead_letters.honoured", () => Count(c => c.Honoured, _consumerTags), "{message}", "Records dead-lettered before a restart, recognised and not decided again.");
+        meter.CreateObservableCounter("orders.dead_letters.write_failures", () => Count(c => c.DeadLetterWriteFailures, _consumerTags), "{failure}", "Dead-letter writes that failed (and were retried).");
+        meter.CreateObservableCounter("orders.skipped_by_retention", () => Count(c => c.SkippedByRetention, _consumerTags), "{message}", "Records deleted by retention before they were read: missing from the averages.");
+        meter.CreateObservableCounter("orders.checkpoints.written", () => Count(c => c.CheckpointsWritten, _consumerTags), "{checkpoint}", "Partition checkpoints written and acknowledged.");
+        meter.CreateObservableCounter("orders.checkpoints.restored", () => Count(c => c.CheckpointsRestored, _consumerTags), "{checkpoint}", "Partition checkpoints restored on assignment.");
+        meter.CreateObservableCounter("orders.checkpoints.failed", () => Count(c => c.CheckpointFailures, _consumerTags), "{checkpoint}", "Partition checkpoints that failed to be written.");
+
+        meter.CreateObservableGauge("orders.average.price", () => State(v => v.Aggregates.Overall.Mean), description: "Mean price of the orders in the state held (the running average).");
+        meter.CreateObservableGauge("orders.average.orders", () => State(v => (double)v.Aggregates.Overall.Count), "{order}", "Orders in the running average of the state held.");
+        meter.CreateObservableGauge("orders.average.sum_of_prices", () => State(v => (double)v.Aggregates.Overall.Sum), description: "Sum of the prices in the running average; sum over instances and divide by orders.average.orders for a global mean.");
+        meter.CreateObservableGauge("orders.product.average.price", () => Products(s => s.Mean), description: $"Mean price per orders.product (the {MaxProductSeries - 1} busiest; the rest as \"{OtherProducts}\").");
+        meter.CreateObservableGauge("orders.product.average.orders", () => Products(s => s.Count), "{order}", "Orders per orders.product in the running averages.");
+        meter.CreateObservableGauge("orders.partitions.assigned", () => State(v => (double)v.Partitions.Count), "{partition}", "Partitions held with their state restored.");
+        meter.CreateObservableGauge("orders.partitions.restoring", () => State(v => (double)v.Restoring), "{partition}", "Partitions assigned whose state is still being restored.");
+        meter.CreateObservableGauge("orders.consumer.lag", Lag, "{message}", "Records of a held partition not yet in its state: its end offset (librdkafka statistics) minus the next offset to process.");
+    }
+
+    /// <summary>Reads its counters and views from <paramref name="processor"/>; called once by the processor it measures.</summary>
+    internal void Observe(OrderProcessor processor)
+    {
+        if (Interlocked.CompareExchange(ref _processor, processor, null) is not null)
+        {
+            throw new InvalidOperationException("These metrics already observe a processor.");
+        }
+    }
+
+    /// <returns>The timestamp to give <see cref="Processed"/>; null while nobody listens.</returns>
+    public long? StartProcessing() => _processDuration.Enabled ? _time.GetTimestamp() : null;
+
+    /// <summary>Records how long one record took, and how it failed, if it did.</summary>
+    public void Processed(long? startedAt, FailureKind? failure = null)
+    {
+        if (startedAt is not { } started)
+        {
+            return;
+        }
+
+        var seconds = _time.GetElapsedTime(started).TotalSeconds;
+        if (failure is not { } kind)
+        {
+            _processDuration.Record(seconds, in _processTags);
+            return;
+        }
+
+        var tags = _processTags;
+        tags.Add("error.type", ErrorTypes[(int)kind]);
+        _processDuration.Record(seconds, in tags);
+    }
+
+    /// <summary>Records the order's end-to-end latency as it enters the averages.</summary>
+    public void Completed(Order order)
+    {
+        if (!_endToEnd.Enabled || order.CreatedAt <= DateTime.UnixEpoch)
+        {
+            // The earliest schema has no createdAt (it reads as the epoch): nothing to measure from.
+            return;
+        }
+
+        var created = new DateTimeOffset(DateTime.SpecifyKind(order.CreatedAt, DateTimeKind.Utc));
+        // A producer's clock ahead of ours would make it negative; a histogram of durations has no place for that.
+        _endToEnd.Record(Math.Max(0, (_time.GetUtcNow() - created).TotalSeconds), in _endToEndTags);
+    }
+
+    private IEnumerable<Measurement<long>> Count(Func<ProcessorCounters, long> read, KeyValuePair<string, object?>[] tags) =>
+        _processor is { } processor ? [new Measurement<long>(read(processor.Counters), tags)] : [];
+
+    private IEnumerable<Measurement<long>> DeadLetters()
+    {
+        if (_processor is not { } processor)
+        {
+            return [];
+        }
+
+        return processor.Counters.DeadLetteredByReason
+            .Select(r => new Measurement<long>(r.Value, [.. _consumerTags, new("orders.dead_letter.reason", r.Key)]))
+            .ToList();
+    }
+
+    private IEnumerable<Measurement<double>> State(Func<ProcessorView, double?> read) =>
+        _processor is { } processor && read(processor.View) is { } value ? [new Measurement<double>(value, _consumerTags)] : [];
+
+    private IEnumerable<Measurement<double>> Products(Func<PriceStatistics, double?> read)
+    {
+        if (_processor is not { } processor)
+        {
+            return [];
+        }
+
+        var products = ProductSeries.Of(processor.View.Aggregates, ref _products);
+        var measurements = new List<Measurement<double>>(products.Series.Count);
+        foreach (var (product, stats) in products.Series)
+        {
+            if (read(stats) is { } value)
+            {
+                measurements.Add(new Measurement<double>(value, [.. _consumerTags, new("orders.product", product)]));
+            }
+        }
+
+        return measurements;
+    }
+
+    private IEnumerable<Measurement<long>> Lag()
+    {
+        if (_processor is not { } processor)
+        {
+            return [];
+        }
+
+        var measurements = new List<Measurement<long>>();
+        foreach (var (partition, state) in processor.View.Partitions)
+        {
+            if (processor.Statistics.LagOf(partition, state.NextOffset) is { } lag)
+            {
+                measurements.Add(new Measurement<long>(
+                    lag, [.. _consumerTags, new("messaging.destination.partition.id", partition.ToString(CultureInfo.InvariantCulture))]));
+            }
+        }
+
+        return measurements;
+    }
+
+    /// <summary>The per-product series of one state: capped, so that arbitrary product names cannot grow the series without bound.</summary>
+    private sealed record ProductSeries(AggregateData Data, IReadOnlyList<(string Product, PriceStatistics Stats)> Series)
+    {
+        public static ProductSeries Of(AggregateData data, ref ProductSeries? cached)
+        {
+            if (cached is { } hit && ReferenceEquals(hit.Data, data))
+            {
+                return hit;
+            }
+
+            var series = Cap(data.Products);
+            return cached = new ProductSeries(data, series);
+        }
+
+        internal static List<(string Product, PriceStatistics Stats)> Cap(IReadOnlyDictionary<string, PriceStatistics> products)
+        {
+            if (products.Count <= MaxProductSeries)
+            {
+                return [.. products.Select(p => (p.Key, p.Value))];
+            }
+
+            var ranked = products.OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+            var series = ranked.Take(MaxProductSeries - 1).Select(p => (p.Key, p.Value)).ToList();
+            var rest = ranked.Skip(MaxProductSeries - 1).Aggregate(PriceStatistics.Empty, (sum, p) => sum.Combine(p.Value));
+            series.Add((OtherProducts, rest));
+            return series;
+        }
+    }
+}
