@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -58,19 +59,30 @@ public static class MonitoringHostingExtensions
         builder.Services.AddSingleton<IValidateOptions<HttpEndpointOptions>>(new HttpEndpointOptionsValidator(section));
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
-        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpEndpointOptions>>((kestrel, http) => Listen(kestrel, http.Value));
+        // Kestrel reads its options while the app is built, before the options validator has had its say:
+        // read the section unvalidated here, and leave bad values to the validator's one clear line at start.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IConfiguration>((kestrel, configuration) => Listen(kestrel, configuration.GetSection(section)));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meters).AddPrometheusExporter());
         builder.Services.AddSingleton<HttpEndpoint>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HttpEndpoint>());
         return builder;
     }
 
-    private static void Listen(KestrelServerOptions kestrel, HttpEndpointOptions http)
+    private static void Listen(KestrelServerOptions kestrel, IConfigurationSection section)
     {
         kestrel.AddServerHeader = false;
-        if (!http.TryParseHost(out var address))
+        var http = new HttpEndpointOptions();
+        try
         {
-            // The options validator reports it when the host starts.
+            section.Bind(http);
+        }
+        catch (InvalidOperationException)
+        {
+            return;
+        }
+
+        if (!http.TryParseHost(out var address) || http.Port is < 0 or > 65535)
+        {
             return;
         }
 

@@ -28,7 +28,8 @@ internal static class ProcessorHost
         var configuration = new ConfigurationManager();
         configuration.AddConfiguration(settings.Configuration);
         configuration.AddInMemoryCollection(flags);
-        if (!configuration.GetValue(HttpEnabledKey, true))
+        // A value that is not a boolean leaves it on; the endpoint's options validation then names the key.
+        if (bool.TryParse(configuration[HttpEnabledKey], out var enabled) && !enabled)
         {
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
             AddProcessor(builder, registry, loggers);
@@ -79,6 +80,11 @@ internal static class ProcessorHost
         catch (OptionsValidationException e)
         {
             return (null, OrdersCli.ExitUsage, e.Failures.First());
+        }
+        catch (InvalidOperationException e) when (e.InnerException is ArgumentException or FormatException)
+        {
+            // The configuration binder's: "Failed to convert configuration value 'x' at 'Processor:Http:Port' to type 'System.Int32'."
+            return (null, OrdersCli.ExitUsage, $"bad configuration: {e.Message}");
         }
         catch (IOException e) when (host.Services.GetService<HttpEndpoint>() is not null)
         {

@@ -198,7 +198,25 @@ public sealed class ProcessorMetrics
         return measurements;
     }
 
-    /// <summary>The per-product series of one state: capped, so that arbitrary product names cannot grow the series without bound.</summary>
+    /// <summary>
+    /// The series per product: all of them up to <see cref="MaxProductSeries"/>; beyond, the busiest
+    /// and the rest summed as <see cref="OtherProducts"/>. Product names come from producers: without
+    /// a cap a bad producer could grow the series (and every scraper's memory) without bound.
+    /// </summary>
+    internal static List<(string Product, PriceStatistics Stats)> CapProducts(IReadOnlyDictionary<string, PriceStatistics> products)
+    {
+        if (products.Count <= MaxProductSeries)
+        {
+            return [.. products.Select(p => (p.Key, p.Value))];
+        }
+
+        var ranked = products.OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+        var series = ranked.Take(MaxProductSeries - 1).Select(p => (p.Key, p.Value)).ToList();
+        series.Add((OtherProducts, ranked.Skip(MaxProductSeries - 1).Aggregate(PriceStatistics.Empty, (sum, p) => sum.Combine(p.Value))));
+        return series;
+    }
+
+    /// <summary>The capped series of one state, computed once per state rather than once per instrument.</summary>
     private sealed record ProductSeries(AggregateData Data, IReadOnlyList<(string Product, PriceStatistics Stats)> Series)
     {
         public static ProductSeries Of(AggregateData data, ref ProductSeries? cached)
@@ -208,22 +226,7 @@ public sealed class ProcessorMetrics
                 return hit;
             }
 
-            var series = Cap(data.Products);
-            return cached = new ProductSeries(data, series);
-        }
-
-        internal static List<(string Product, PriceStatistics Stats)> Cap(IReadOnlyDictionary<string, PriceStatistics> products)
-        {
-            if (products.Count <= MaxProductSeries)
-            {
-                return [.. products.Select(p => (p.Key, p.Value))];
-            }
-
-            var ranked = products.OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
-            var series = ranked.Take(MaxProductSeries - 1).Select(p => (p.Key, p.Value)).ToList();
-            var rest = ranked.Skip(MaxProductSeries - 1).Aggregate(PriceStatistics.Empty, (sum, p) => sum.Combine(p.Value));
-            series.Add((OtherProducts, rest));
-            return series;
+            return cached = new ProductSeries(data, CapProducts(data.Products));
         }
     }
 }
