@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Orders.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// Clients no one here wrote (kcat, Python's confluent-kafka and kafka-python, KafkaJS). A test that needs one skips with a
+/// Clients no one here wrote (kcat, Python's confluent-kafka and kafka-python, KafkaJS, Chromium). A test that needs one skips with a
 /// visible reason where it is missing, unless ORDERS_REQUIRE_INTEROP=1 (CI) makes that a failure.
 /// </summary>
 internal static class ExternalTool
@@ -51,6 +51,13 @@ internal static class ExternalTool
         typeof(ExternalTool).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
             .Cast<System.Reflection.AssemblyMetadataAttribute>()
             .Single(a => a.Key == "KafkaJsDirectory").Value!;
+
+    /// <summary>Debian's Chromium, for Playwright to drive (Playwright's own browser download is never used).</summary>
+    public static string RequireChromium()
+    {
+        const string chromium = "/usr/bin/chromium";
+        return Require("chromium", File.Exists(chromium) ? chromium : null, "apt-get install chromium");
+    }
 
     private static string Require(string what, string? path, string install)
     {

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Confluent.Kafka;
+using Orders.Cli.Commands;
+using Orders.IntegrationTests.Infrastructure;
+
+namespace Orders.IntegrationTests;
+
+/// <summary>The processor's HTTP endpoint on the local stack: /metrics against the run's own summary, and the dashboard in a browser.</summary>
+[Collection(StackCollection.Name)]
+public sealed class MonitoringTests(StackFixture stack)
+{
+    private static readonly string[] Reasons = ["poison", "invalid", "retries-exhausted"];
+
+    [Fact]
+    public async Task Metrics_AfterAKnownRun_AreParsedAsPrometheusText_AndAgreeWithTheSummary()
+    {
+        var topic = stack.CreateOrderTopics("metrics");
+        var produced = await OrdersCommand.RunJsonAsync(["produce", .. OrdersCommand.Endpoints(stack, topic), "--count", "300", "--invalid-ratio", "0.1", "--seed", "7"]);
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(stack.ProducerConfig()).Build())
+        {
+            // Not the wire format: poison.
+            await producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Value = [0x42, 1, 2, 3] }, TestContext.Current.CancellationToken);
+        }
+
+        await using var run = await ProcessorRun.StartAsync(stack.BootstrapServers, stack.RegistryUrl, topic, new Dictionary<string, string?>
+        {
+            ["Processor:UntilIdle"] = "00:00:03",
+            ["Processor:FailRatio"] = "0.3",
+            ["Processor:RetryBaseDelay"] = "00:00:00.010",
+            ["Processor:Seed"] = "5",
+        });
+        var summary = JsonDocument.Parse(Summaries.ToJson(await run.Completion.WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken))).RootElement;
+        var metrics = PrometheusText.Parse(await run.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        // The run is what was planned: every record settled, every outcome present.
+        var processed = summary.GetProperty("processed").GetInt64();
+        var deadLettered = summary.GetProperty("deadLettered");
+        Assert.Equal(produced.GetProperty("produced").GetInt64() + 1, processed + deadLettered.GetProperty("total").GetInt64());
+        Assert.Equal(1, deadLettered.GetProperty("poison").GetInt64());
+        Assert.Equal(produced.GetProperty("invalid").GetInt64(), deadLettered.GetProperty("invalid").GetInt64());
+        Assert.True(summary.GetProperty("retried").GetInt64() > 0);
+
+        // Counters: the summary's figures, under OpenTelemetry's names where they apply.
+        AssertCounter(metrics, "orders_processed_total", processed);
+        AssertCounter(metrics, "orders_retries_total", summary.GetProperty("retried").GetInt64());
+        AssertCounter(metrics, "orders_registry_waits_total", summary.GetProperty("registryWaits").GetInt64());
+        AssertCounter(metrics, "orders_dead_letters_honoured_total", summary.GetProperty("honoured").GetInt64());
+        AssertCounter(metrics, "orders_dead_letters_write_failures_total", summary.GetProperty("deadLetterWriteFailures").GetInt64());
+        AssertCounter(metrics, "orders_skipped_by_retention_total", summary.GetProperty("skippedByRetention").GetInt64());
+        AssertCounter(metrics, "orders_checkpoints_written_total", summary.GetProperty("checkpoints").GetProperty("written").GetInt64());
+        AssertCounter(metrics, "orders_checkpoints_restored_total", summary.GetProperty("checkpoints").GetProperty("restored").GetInt64());
+        AssertCounter(metrics, "orders_checkpoints_failed_total", summary.GetProperty("checkpoints").GetProperty("failed").GetInt64());
+        Assert.Equal("counter", metrics.Family("orders_dead_letters_total").Type);
+        foreach (var reason in Reasons)
+        {
+            Assert.Equal(deadLettered.GetProperty(reason).GetInt64(), metrics.Value("orders_dead_letters_total", ("orders_dead_letter_reason", reason)));
+        }
+
+        var deliveries = processed + summary.GetProperty("retried").GetInt64() + summary.GetProperty("registryWaits").GetInt64()
+            + deadLettered.GetProperty("total").GetInt64() + summary.GetProperty("honoured").GetInt64();
+        AssertCounter(metrics, "messaging_client_consumed_messages_total", deliveries);
+        var consumed = Assert.Single(metrics.Family("messaging_client_consumed_messages_total").Samples);
+        Assert.True(consumed.Has("messaging_system", "kafka") && consumed.Has("messaging_destination_name", topic) && consumed.Has("messaging_operation_name", "poll"));
+
+        // The running averages: the state held at the end.
+        var average = summary.GetProperty("average");
+        AssertGauge(metrics, "orders_average_orders", average.GetProperty("count").GetInt64());
+        AssertGauge(metrics, "orders_average_price", average.GetProperty("mean").GetDouble());
+        AssertGauge(metrics, "orders_average_sum_of_prices", double.Parse(average.GetProperty("sum").GetString()!, CultureInfo.InvariantCulture));
+        var products = summary.GetProperty("products").EnumerateObject().ToList();
+        Assert.Equal(products.Select(p => p.Name).Order(), metrics.Family("orders_product_average_price").Samples.Select(s => s.Labels["orders_product"]).Order());
+        foreach (var product in products)
+        {
+            Assert.Equal(product.Value.GetProperty("mean").GetDouble(), metrics.Value("orders_product_average_price", ("orders_product", product.Name)), 9);
+            Assert.Equal(product.Value.GetProperty("count").GetInt64(), metrics.Value("orders_product_average_orders", ("orders_product", product.Name)));
+        }
+
+        // Lag per partition held, from librdkafka's statistics: everything was read.
+        var partitions = summary.GetProperty("partitions").EnumerateObject().Select(p => p.Name).ToList();
+        AssertGauge(metrics, "orders_partitions_assigned", partitions.Count);
+        Assert.Equal(partitions.Order(), metrics.Family("orders_consumer_lag").Samples.Select(s => s.Labels["messaging_destination_partition_id"]).Order());
+        Assert.All(metrics.Family("orders_consumer_lag").Samples, s => Assert.Equal(0, s.Value));
+
+        // Histograms: one processing time per attempt, by outcome; one end-to-end latency per order processed.
+        Assert.Equal("histogram", metrics.Family("messaging_process_duration_seconds").Type);
+        var durations = metrics.Family("messaging_process_duration_seconds").Samples.Where(s => s.Name.EndsWith("_count", StringComparison.Ordinal)).ToList();
+        Assert.Equal(processed, durations.Single(s => !s.Labels.ContainsKey("error_type")).Value);
+        Assert.Equal(deadLettered.GetProperty("invalid").GetInt64(), durations.Single(s => s.Has("error_type", "invalid")).Value);
+        Assert.Equal(1, durations.Single(s => s.Has("error_type", "poison")).Value);
+        Assert.Equal(
+            summary.GetProperty("retried").GetInt64() + deadLettered.GetProperty("retries-exhausted").GetInt64(),
+            durations.Single(s => s.Has("error_type", "transient")).Value);
+        Assert.Equal("histogram", metrics.Family("orders_end_to_end_duration_seconds").Type);
+        Assert.Equal(processed, metrics.Value("orders_end_to_end_duration_seconds_count"));
+        Assert.True(metrics.Value("orders_end_to_end_duration_seconds_sum") > 0);
+    }
+
+    private static void AssertCounter(PrometheusText metrics, string name, long expected)
+    {
+        Assert.Equal("counter", metrics.Family(name).Type);
+        Assert.Equal(expected, Assert.Single(metrics.Family(name).Samples).Value);
+    }
+
+    private static void AssertGauge(PrometheusText metrics, string name, double expected)
+    {
+        Assert.Equal("gauge", metrics.Family(name).Type);
+        Assert.Equal(expected, Assert.Single(metrics.Family(name).Samples).Value, 9);
+    }
+}
