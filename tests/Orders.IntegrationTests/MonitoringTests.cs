@@ -3,7 +3,9 @@ using System.Net;
 using System.Text.Json;
 using Confluent.Kafka;
 using Orders.Cli.Commands;
+using Microsoft.Playwright;
 using Orders.IntegrationTests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
 
 namespace Orders.IntegrationTests;
 
@@ -96,6 +98,103 @@ public sealed class MonitoringTests(StackFixture stack)
         Assert.Equal(processed, metrics.Value("orders_end_to_end_duration_seconds_count"));
         Assert.True(metrics.Value("orders_end_to_end_duration_seconds_sum") > 0);
     }
+
+    [Fact]
+    public async Task Dashboard_DuringARun_ShowsTheProcessorsNumbers_AndAChartWithPoints()
+    {
+        var chromium = ExternalTool.RequireChromium();
+        var topic = stack.CreateOrderTopics("dashboard");
+        await using var run = await ProcessorRun.StartAsync(stack.BootstrapServers, stack.RegistryUrl, topic);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        });
+        // A phone's screen.
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 }, DeviceScaleFactor = 2 });
+        var pageErrors = new List<string>();
+        page.PageError += (_, error) => pageErrors.Add(error);
+        var timeout = new LocatorAssertionsToHaveTextOptions { Timeout = 20_000 };
+        await page.GotoAsync(run.Address.ToString());
+
+        // Before any order: an honest empty state, not zeros dressed up as data.
+        await Expect(page.Locator("#status")).ToHaveTextAsync("processing", timeout);
+        await Expect(page.Locator("#processed")).ToHaveTextAsync("0", timeout);
+        await Expect(page.Locator("#mean")).ToHaveTextAsync("—");
+        await Expect(page.Locator("#chart .empty")).ToContainTextAsync("No orders yet");
+        await Expect(page.Locator("#products tbody")).ToHaveTextAsync("No orders yet.");
+
+        var produced = await OrdersCommand.RunJsonAsync(["produce", .. OrdersCommand.Endpoints(stack, topic), "--count", "200", "--invalid-ratio", "0.1", "--seed", "11"]);
+        var view = await SettledAsync(run, produced.GetProperty("produced").GetInt64());
+
+        var overall = view.Aggregates.Overall;
+        await Expect(page.Locator("#processed")).ToHaveTextAsync(Count(view.Counters.Processed), timeout);
+        await Expect(page.Locator("#mean")).ToHaveTextAsync(Money(overall.Mean!.Value), timeout);
+        await Expect(page.Locator("#count")).ToHaveTextAsync(Count(overall.Count), timeout);
+        await Expect(page.Locator("#dead-total")).ToHaveTextAsync(Count(view.Counters.DeadLetteredByReason.Values.Sum()), timeout);
+        await Expect(page.Locator("#retries")).ToHaveTextAsync(Count(view.Counters.Retried), timeout);
+        foreach (var (product, stats) in view.Aggregates.Products)
+        {
+            var row = page.Locator($"#products tr[data-product='{product}']");
+            await Expect(row.Locator("td").Nth(1)).ToHaveTextAsync(Count(stats.Count), timeout);
+            await Expect(row.Locator("td").Nth(2)).ToHaveTextAsync(Money(stats.Mean!.Value), timeout);
+        }
+
+        foreach (var (partition, state) in view.Partitions)
+        {
+            var row = page.Locator($"#partitions tr[data-partition='{partition}']");
+            await Expect(row.Locator("td").Nth(1)).ToHaveTextAsync(Count(state.NextOffset), timeout);
+            // Lag from librdkafka's statistics (once a second): all read.
+            await Expect(row.Locator("td").Nth(4)).ToHaveTextAsync("0", timeout);
+        }
+
+        // One point per minute (event time) with orders.
+        var points = page.Locator("#chart svg circle.point");
+        await Expect(points).ToHaveCountAsync(view.Aggregates.Minutes.Count, new LocatorAssertionsToHaveCountOptions { Timeout = 20_000 });
+        Assert.True(await points.CountAsync() >= 1);
+        await Expect(page.Locator("#dead-letters li").First).ToContainTextAsync("invalid");
+
+        // Readable on the phone: nothing wider than the screen.
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone");
+        Assert.True(
+            await page.EvaluateAsync<bool>("[...document.querySelectorAll('.table-wrap')].every(t => t.scrollWidth <= t.clientWidth)"),
+            "a table scrolls sideways on a phone");
+        Assert.Empty(pageErrors);
+
+        var screenshot = Path.Combine(AppContext.BaseDirectory, "artifacts", "dashboard-phone.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        var image = await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
+        TestContext.Current.AddAttachment("dashboard-phone.png", image, "image/png");
+        TestContext.Current.SendDiagnosticMessage($"dashboard screenshot: {screenshot}");
+    }
+
+    /// <summary>Waits until every record produced is settled and the processor's published view shows it.</summary>
+    private static async Task<Orders.Processor.ProcessorView> SettledAsync(ProcessorRun run, long produced)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (DateTime.UtcNow < deadline)
+        {
+            var view = run.Processor.View;
+            var deadLettered = view.Counters.DeadLetteredByReason.Values.Sum();
+            if (view.Counters.Processed + deadLettered == produced && view.Aggregates.Overall.Count == view.Counters.Processed
+                && view.Aggregates.DeadLetteredTotal == deadLettered)
+            {
+                return view;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"the processor did not settle {produced} records; it processed {run.Processor.Counters.Processed}");
+        return null!;
+    }
+
+    // As the page writes them (en-US grouping: 1,234).
+    private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Money(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 
     private static void AssertCounter(PrometheusText metrics, string name, long expected)
     {

@@ -11,7 +11,7 @@ public sealed record RecentDeadLetter(
 /// </summary>
 public sealed class RecentDeadLetters(int capacity = RecentDeadLetters.DefaultCapacity)
 {
-    public const int DefaultCapacity = 10;
+    public const int DefaultCapacity = 5;
 
     /// <summary>Error messages are cut to this length: they can carry a whole exception chain.</summary>
     public const int MaxErrorLength = 300;

@@ -34,9 +34,10 @@
     status.textContent = text;
   }
 
-  function row(cells, numeric) {
+  // classes[i]: 'num' right-aligns a column; 'wide' hides it on a phone.
+  function row(cells, classes) {
     const tr = document.createElement('tr');
-    cells.forEach((cell, i) => tr.append(element('td', cell, numeric[i] ? 'num' : undefined)));
+    cells.forEach((cell, i) => tr.append(element('td', cell, classes[i])));
     return tr;
   }
 
@@ -71,7 +72,8 @@
       return;
     }
 
-    const width = 600, height = 220, left = 48, right = 12, top = 12, bottom = 26;
+    // Drawn at the element's own width, so that labels keep their size from a phone to a wide screen.
+    const width = Math.max(240, chart.clientWidth || 600), height = 220, left = 52, right = 12, top = 12, bottom = 26;
     const first = minutes[0].start, last = minutes[minutes.length - 1].start;
     let low = Math.min(...minutes.map((m) => m.mean)), high = Math.max(...minutes.map((m) => m.mean));
     const pad = high > low ? (high - low) * 0.1 : Math.max(1, Math.abs(high) * 0.05);
@@ -114,7 +116,7 @@
       body.replaceChildren(emptyRow(5, 'No orders yet.'));
     } else {
       body.replaceChildren(...s.products.map((p) => {
-        const tr = row([p.product, integer(p.count), money(p.mean), money(p.min), money(p.max)], [false, true, true, true, true]);
+        const tr = row([p.product, integer(p.count), money(p.mean), money(p.min), money(p.max)], [undefined, 'num', 'num', 'num wide', 'num wide']);
         tr.dataset.product = p.product;
         return tr;
       }));
@@ -134,7 +136,7 @@
     }
 
     body.replaceChildren(...s.partitions.map((p) => {
-      const tr = row([String(p.partition), integer(p.nextOffset), integer(p.checkpointedOffset), integer(p.count), p.lag === undefined ? '—' : integer(p.lag)], [false, true, true, true, true]);
+      const tr = row([String(p.partition), integer(p.nextOffset), integer(p.checkpointedOffset), integer(p.count), p.lag === undefined ? '—' : integer(p.lag)], [undefined, 'num', 'num wide', 'num', 'num']);
       tr.dataset.partition = p.partition;
       return tr;
     }));
@@ -157,7 +159,10 @@
     }));
   }
 
+  let last = null;
+
   function render(s) {
+    last = s;
     setStatus(s.status, statusText[s.status] || s.status);
     renderTotals(s);
     renderChart(s);
@@ -166,6 +171,8 @@
     renderDeadLetters(s);
     $('updated').textContent = new Date(s.at).toLocaleTimeString('en-GB');
   }
+
+  window.addEventListener('resize', () => last && renderChart(last));
 
   const events = new EventSource('/events');
   events.addEventListener('state', (e) => render(JSON.parse(e.data)));

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text.Json;
+using Orders.IntegrationTests.Infrastructure;
+using Orders.LocalStack.Kafka;
+using Orders.SchemaRegistry;
+using Orders.SchemaRegistry.Storage;
+
+namespace Orders.IntegrationTests;
+
+/// <summary>The processor's health endpoints while the Schema Registry goes away and comes back.</summary>
+public sealed class HealthTests : IAsyncLifetime
+{
+    // A stack of its own: this test stops the registry, which other tests share.
+    private readonly SchemaStore _store = new();
+    private LocalKafka _kafka = null!;
+    private RegistryServer? _registry;
+    private int _registryPort;
+
+    public async ValueTask InitializeAsync()
+    {
+        _kafka = LocalKafka.Start(new LocalKafkaOptions { Brokers = 1, Port = 0 });
+        _registry = await RegistryServer.StartAsync(new RegistryOptions { Port = 0 }, _store);
+        _registryPort = _registry.Url.Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_registry is not null)
+        {
+            await _registry.DisposeAsync();
+        }
+
+        await _kafka.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Ready_TurnsDegradedWhileTheRegistryIsStopped_AndReadyAgainAfter()
+    {
+        var topic = StackFixture.Unique("health");
+        StackFixture.CreateOrderTopics(_kafka.Cluster, topic, 3, 1);
+        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
+
+        var ready = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+        Assert.Equal("Healthy", ready.GetProperty("status").GetString());
+        Assert.Equal("Healthy", Check(ready, "partitions"));
+
+        await _registry!.DisposeAsync();
+        _registry = null;
+        var degraded = await WaitForAsync(run, "/health/ready", HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("Degraded", degraded.GetProperty("status").GetString());
+        Assert.Equal("Degraded", Check(degraded, "schema-registry"));
+        Assert.Equal("Healthy", Check(degraded, "partitions"));
+        // Alive all the while: restarting the processor would not bring the registry back.
+        var live = await WaitForAsync(run, "/health/live", HttpStatusCode.OK);
+        Assert.Equal("Healthy", live.GetProperty("status").GetString());
+
+        _registry = await RegistryServer.StartAsync(new RegistryOptions { Port = _registryPort }, _store, cancellationToken: TestContext.Current.CancellationToken);
+        var again = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+        Assert.Equal("Healthy", again.GetProperty("status").GetString());
+    }
+
+    private static string? Check(JsonElement health, string name) =>
+        health.GetProperty("checks").GetProperty(name).GetProperty("status").GetString();
+
+    /// <summary>Asks until the endpoint answers with <paramref name="status"/> (a minute at most); returns that answer.</summary>
+    private static async Task<JsonElement> WaitForAsync(ProcessorRun run, string path, HttpStatusCode status)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        string last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await run.Http.GetAsync(path, TestContext.Current.CancellationToken);
+            last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}";
+            if (response.StatusCode == status)
+            {
+                return JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.Clone();
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"{path} never answered {(int)status}; last: {last}");
+        return default;
+    }
+}
