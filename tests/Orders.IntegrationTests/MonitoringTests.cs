@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using Confluent.Kafka;
-using Orders.Cli.Commands;
 using Microsoft.Playwright;
+using Orders.Cli.Commands;
 using Orders.IntegrationTests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 

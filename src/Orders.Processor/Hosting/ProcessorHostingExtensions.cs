@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Configuration;
@@ -6,7 +7,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using System.Diagnostics.Metrics;
 using Orders.Kafka;
 using Orders.Processor.Observability;
 
@@ -22,6 +22,7 @@ public static class ProcessorHostingExtensions
     /// </code>
     /// The options are validated when the host starts. The caller registers the
     /// <see cref="ISchemaRegistryClient"/> (built from the <c>SchemaRegistry</c> section).
+    /// The processor's instruments (<see cref="ProcessorMetrics"/>) come from the host's <see cref="IMeterFactory"/>.
     /// </summary>
     public static IHostApplicationBuilder AddOrderProcessor(this IHostApplicationBuilder builder)
     {
