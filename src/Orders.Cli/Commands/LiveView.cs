@@ -53,7 +53,7 @@ internal sealed class LiveView(OrderProcessor processor, string title, TimeProvi
 
         totals.AddRow("status", Status(view));
         totals.AddRow("processed", Count(counters.Processed));
-        totals.AddRow("orders/s (last 5 s)", _rate.Sample(counters.Processed).ToString("F1", CultureInfo.InvariantCulture));
+        totals.AddRow("orders/s (last 5 s)", _rate.Sample(counters.Processed)?.ToString("F1", CultureInfo.InvariantCulture) ?? "-");
         totals.AddRow("average price", Money(snapshot.Overall.Mean));
         totals.AddRow("average, newest minute", Money(newestMinute.Mean));
         totals.AddRow("retries", Count(counters.Retried));

@@ -10,8 +10,8 @@ public sealed class RecentRate(TimeProvider time, TimeSpan window)
     private readonly Queue<(long At, long Count)> _samples = new();
     private readonly Lock _lock = new();
 
-    /// <summary>Adds a sample of the count now and returns the rate over the window (per second); 0 until two samples are apart.</summary>
-    public double Sample(long count)
+    /// <summary>Adds a sample of the count now and returns the rate over the window (per second); null until there is an earlier sample to compare with.</summary>
+    public double? Sample(long count)
     {
         var now = time.GetTimestamp();
         lock (_lock)
@@ -25,7 +25,7 @@ public sealed class RecentRate(TimeProvider time, TimeSpan window)
 
             var (oldestAt, oldestCount) = _samples.Peek();
             var seconds = time.GetElapsedTime(oldestAt, now).TotalSeconds;
-            return seconds <= 0 ? 0 : Math.Max(0, count - oldestCount) / seconds;
+            return seconds <= 0 ? null : Math.Max(0, count - oldestCount) / seconds;
         }
     }
 

@@ -6,8 +6,8 @@ namespace Orders.UnitTests.Observability;
 public sealed class RecentRateTests
 {
     [Fact]
-    public void Sample_First_IsZero() =>
-        Assert.Equal(0, new RecentRate(new FakeTimeProvider(), TimeSpan.FromSeconds(5)).Sample(100));
+    public void Sample_First_IsUnknown_NotZero() =>
+        Assert.Null(new RecentRate(new FakeTimeProvider(), TimeSpan.FromSeconds(5)).Sample(100));
 
     [Fact]
     public void Sample_SteadyProgress_IsItsRate()

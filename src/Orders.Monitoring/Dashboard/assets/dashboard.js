@@ -54,7 +54,7 @@
     $('group').textContent = s.group;
     $('mean').textContent = money(s.overall.mean);
     $('count').textContent = integer(s.overall.count);
-    $('rate').textContent = s.rate.toFixed(1);
+    $('rate').textContent = s.rate === undefined ? '—' : s.rate.toFixed(1);
     $('processed').textContent = integer(s.processed);
     $('retries').textContent = integer(s.retried);
     $('registry-waits').textContent = integer(s.registryWaits);
