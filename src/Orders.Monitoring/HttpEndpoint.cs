@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Orders.Monitoring;
 
 /// <summary>The address the HTTP endpoint listens on, known once the host has started (port 0 picks one), and logged then.</summary>
-public sealed partial class HttpEndpoint(IServer server, IHostApplicationLifetime lifetime, ILogger<HttpEndpoint> logger) : IHostedService
+/// <param name="dashboard">Whether <c>/</c> serves a dashboard (the processor's does; the producer's endpoint has none).</param>
+public sealed partial class HttpEndpoint(IServer server, IHostApplicationLifetime lifetime, ILogger<HttpEndpoint> logger, bool dashboard) : IHostedService
 {
     private readonly TaskCompletionSource<Uri> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -32,10 +33,21 @@ public sealed partial class HttpEndpoint(IServer server, IHostApplicationLifetim
         // Bound to every interface ("*" shows as [::] or 0.0.0.0): this machine reaches it as localhost.
         var host = uri.Host is "[::]" or "0.0.0.0" or "::" ? "localhost" : uri.Host;
         var address = new UriBuilder(uri.Scheme, host, uri.Port, "/").Uri;
-        LogListening(logger, address, new Uri(address, "metrics"), new Uri(address, "health/ready"));
+        if (dashboard)
+        {
+            LogListening(logger, address, new Uri(address, "metrics"), new Uri(address, "health/ready"));
+        }
+        else
+        {
+            LogListeningWithoutDashboard(logger, new Uri(address, "metrics"), new Uri(address, "health/ready"));
+        }
+
         _started.TrySetResult(address);
     }
 
     [LoggerMessage(1, LogLevel.Information, "Dashboard on {Address}; Prometheus metrics on {Metrics}; health on {Health} and /health/live")]
     private static partial void LogListening(ILogger logger, Uri address, Uri metrics, Uri health);
+
+    [LoggerMessage(2, LogLevel.Information, "Prometheus metrics on {Metrics}; health on {Health} and /health/live")]
+    private static partial void LogListeningWithoutDashboard(ILogger logger, Uri metrics, Uri health);
 }

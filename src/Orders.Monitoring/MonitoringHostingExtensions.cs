@@ -1,4 +1,4 @@
-using System.Net;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -7,12 +7,15 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orders.Monitoring.Dashboard;
 using Orders.Monitoring.Health;
 using Orders.Processor;
 using Orders.Processor.Observability;
+using Orders.Producer;
+using Orders.Producer.Observability;
 
 namespace Orders.Monitoring;
 
@@ -20,6 +23,7 @@ public static class MonitoringHostingExtensions
 {
     private const string ReadyTag = "ready";
     private const string LiveTag = "live";
+    private const string ProducerSection = "Producer";
 
     /// <summary>
     /// Serves the processor's metrics, health and dashboard over HTTP (after <c>AddOrderProcessor</c>). It reads:
@@ -29,7 +33,8 @@ public static class MonitoringHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddProcessorMonitoring(this WebApplicationBuilder builder)
     {
-        builder.AddHttpEndpoint(ProcessorOptions.Section + ":Http", ProcessorMetrics.MeterName);
+        // The producer's meter too: orders demo runs one in the same process, and its figures belong on the same page.
+        builder.AddHttpEndpoint(ProcessorOptions.Section + ":Http", dashboard: true, ProcessorMetrics.MeterName, ProducerMetrics.MeterName);
         builder.Services.AddHealthChecks()
             .AddCheck<PartitionsReadyCheck>("partitions", HealthStatus.Unhealthy, [ReadyTag])
             // A registry that does not answer within the timeout counts as unreachable, not as a hung probe.
@@ -40,6 +45,33 @@ public static class MonitoringHostingExtensions
             sp.GetRequiredService<IOptions<ProcessorOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()));
         return builder;
+    }
+
+    /// <summary>
+    /// Serves the producer's metrics and health over HTTP. It reads:
+    /// <code>"Producer": { "Http": { "Enabled": false, "Host": "127.0.0.1", "Port": 8080 } }</code>
+    /// (<c>orders produce --http-port</c> turns it on). <c>/metrics</c> covers the <see cref="ProducerMetrics.MeterName"/> meter.
+    /// </summary>
+    public static WebApplicationBuilder AddProducerMonitoring(this WebApplicationBuilder builder, OrderPublisher publisher, string topic)
+    {
+        builder.AddHttpEndpoint(ProducerSection + ":Http", dashboard: false, ProducerMetrics.MeterName);
+        builder.Services.AddSingleton(publisher);
+        builder.Services.AddSingleton<ProducerRun>();
+        builder.Services.AddSingleton(sp => new ProducerMetrics(sp.GetRequiredService<IMeterFactory>(), publisher, topic));
+        builder.Services.AddHealthChecks()
+            .AddCheck<ProducerSendingCheck>("sending", HealthStatus.Unhealthy, [ReadyTag])
+            .AddCheck<ProducerAliveCheck>("producer", HealthStatus.Unhealthy, [LiveTag]);
+        return builder;
+    }
+
+    /// <summary>Maps the producer's <c>/metrics</c>, <c>/health/live</c> and <c>/health/ready</c>; its instruments exist from here on.</summary>
+    public static WebApplication MapProducerMonitoring(this WebApplication app)
+    {
+        app.Services.GetRequiredService<ProducerMetrics>();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapHealthChecks("/health/live", HealthOptions(LiveTag));
+        app.MapHealthChecks("/health/ready", HealthOptions(ReadyTag));
+        return app;
     }
 
     /// <summary>Maps <c>/metrics</c>, <c>/health/live</c>, <c>/health/ready</c> and the dashboard.</summary>
@@ -53,7 +85,7 @@ public static class MonitoringHostingExtensions
     }
 
     /// <summary>Kestrel on the configured address, OpenTelemetry with the Prometheus exporter over <paramref name="meters"/>, and the address announced once bound.</summary>
-    public static WebApplicationBuilder AddHttpEndpoint(this WebApplicationBuilder builder, string section, params string[] meters)
+    public static WebApplicationBuilder AddHttpEndpoint(this WebApplicationBuilder builder, string section, bool dashboard, params string[] meters)
     {
         builder.Services.AddOptions<HttpEndpointOptions>().BindConfiguration(section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<HttpEndpointOptions>>(new HttpEndpointOptionsValidator(section));
@@ -63,7 +95,9 @@ public static class MonitoringHostingExtensions
         // read the section unvalidated here, and leave bad values to the validator's one clear line at start.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IConfiguration>((kestrel, configuration) => Listen(kestrel, configuration.GetSection(section)));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meters).AddPrometheusExporter());
-        builder.Services.AddSingleton<HttpEndpoint>();
+        // The endpoint logs its own addresses; the console lifetime's banner would only repeat the obvious.
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<HttpEndpoint>(sp, dashboard));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HttpEndpoint>());
         return builder;
     }

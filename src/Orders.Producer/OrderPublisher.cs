@@ -60,6 +60,21 @@ public sealed partial class OrderPublisher
 
     public long Failed => Interlocked.Read(ref _failed);
 
+    /// <summary>Orders made invalid on purpose (<see cref="ProducerOptions.InvalidRatio"/>).</summary>
+    public long Invalid => Interlocked.Read(ref _invalid);
+
+    /// <summary>The acknowledged orders that pass validation so far.</summary>
+    public ValidOrders Valid
+    {
+        get
+        {
+            lock (_validLock)
+            {
+                return new ValidOrders(_validCount, _validSum);
+            }
+        }
+    }
+
     /// <summary>How far it got, for a live view or a progress line.</summary>
     public ProducerProgress Progress => new(Sent, Produced, Failed, _started == 0 ? TimeSpan.Zero : _time.GetElapsedTime(_started));
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Orders.Cli.Commands;
 using Orders.IntegrationTests.Infrastructure;
@@ -167,6 +168,41 @@ public sealed class MonitoringTests(StackFixture stack)
         var image = await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         TestContext.Current.AddAttachment("dashboard-phone.png", image, "image/png");
         TestContext.Current.SendDiagnosticMessage($"dashboard screenshot: {screenshot}");
+    }
+
+    [Fact]
+    public async Task ProducerMetrics_AfterARun_AgreeWithTheProducersSummary()
+    {
+        var topic = stack.CreateOrderTopics("producer-metrics");
+        var (settings, error) = AppSettings.Load(stack.BootstrapServers, stack.RegistryUrl, topic, json: true);
+        Assert.True(settings is not null, error);
+        using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+        using var registry = settings.SchemaRegistryClient();
+        var publisher = new Orders.Producer.OrderPublisher(
+            settings.ProducerConfig(), registry, new Orders.Producer.ProducerOptions { Topic = topic, Count = 250, InvalidRatio = 0.2, Seed = 3 }, TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Orders.Producer.OrderPublisher>.Instance);
+        await using var endpoint = ProducerHost.Build(settings, new Dictionary<string, string?> { ["Producer:Http:Port"] = "0" }, publisher, loggers);
+        Assert.NotNull(endpoint);
+        Assert.Null(await ProducerHost.StartAsync(endpoint, TestContext.Current.CancellationToken));
+        var address = await endpoint.Services.GetRequiredService<Orders.Monitoring.HttpEndpoint>().Started;
+        using var http = new HttpClient { BaseAddress = address };
+
+        var summary = await publisher.RunAsync(TestContext.Current.CancellationToken);
+        var metrics = PrometheusText.Parse(await http.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        Assert.Equal(250, summary.Produced);
+        Assert.Equal("counter", metrics.Family("messaging_client_sent_messages_total").Type);
+        var sent = metrics.Family("messaging_client_sent_messages_total").Samples;
+        var acknowledged = Assert.Single(sent, s => !s.Labels.ContainsKey("error_type"));
+        Assert.True(acknowledged.Has("messaging_destination_name", topic) && acknowledged.Has("messaging_operation_name", "send"));
+        Assert.Equal(summary.Produced, acknowledged.Value);
+        Assert.Equal(summary.Failed, metrics.Value("messaging_client_sent_messages_total", ("error_type", "_OTHER")));
+        AssertCounter(metrics, "orders_producer_sent_total", summary.Sent);
+        AssertCounter(metrics, "orders_producer_invalid_total", summary.Invalid);
+        AssertCounter(metrics, "orders_producer_valid_orders_total", summary.Valid.Count);
+        Assert.Equal((double)summary.Valid.Sum, Assert.Single(metrics.Family("orders_producer_valid_sum_of_prices_total").Samples).Value, 6);
+        AssertGauge(metrics, "orders_producer_in_flight", 0);
+        Assert.DoesNotContain(metrics.Families.Keys, name => name.StartsWith("orders_processed", StringComparison.Ordinal));
     }
 
     /// <summary>Waits until every record produced is settled and the processor's published view shows it.</summary>

@@ -15,6 +15,8 @@ public sealed class MonitoringCliTests
     [InlineData("consume", "--live", "--json")]
     [InlineData("consume", "--http-host", "not an address", "--bootstrap-servers", "localhost:1")]
     [InlineData("demo", "--http-port", "65536")]
+    [InlineData("produce", "--http-port", "-5")]
+    [InlineData("produce", "--http-port", "0", "--http-host", "somewhere", "--bootstrap-servers", "localhost:1")]
     public async Task BadInput_OneLineError_Exit2(params string[] args)
     {
         var (exit, stdout, stderr) = await RunAsync(args);
@@ -37,6 +39,21 @@ public sealed class MonitoringCliTests
         Assert.Equal(OrdersCli.ExitUsage, exit);
         Assert.Contains($"HTTP port {port} on 127.0.0.1 is in use", stderr, StringComparison.Ordinal);
         Assert.Contains("--http-port", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Produce_HttpPortInUse_SaysSo_Exit2_BeforeProducing()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exit, stdout, stderr) = await RunAsync(["produce", "--http-port", port.ToString(), "--bootstrap-servers", "localhost:1", "--count", "1"]);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        Assert.Contains($"HTTP port {port} on 127.0.0.1 is in use", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--no-http", stderr, StringComparison.Ordinal);
+        Assert.Equal("", stdout);
     }
 
     [Theory]

@@ -19,7 +19,7 @@ internal static class ConsumeCommand
         var checkpointInterval = CliOptions.Seconds("--checkpoint-interval", "How often changed partitions are checkpointed (default 5).");
         var seed = new Option<int?>("--seed") { Description = "Seed of the failure simulation and retry jitter (default 42)." };
         var live = new Option<bool>("--live") { Description = "Show a live view of the averages, partitions, lag and dead letters (logs: errors only)." };
-        var http = new HttpOptions("Processor");
+        var http = new HttpOptions("Processor", onByDefault: true);
 
         var command = new Command("consume", "Run the order processor: exact running averages checkpointed per partition, retries, dead letters.")
         {

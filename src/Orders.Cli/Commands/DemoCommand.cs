@@ -1,10 +1,12 @@
 using System.CommandLine;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orders.LocalStack;
 using Orders.Processor;
 using Orders.Producer;
+using Orders.Producer.Observability;
 
 namespace Orders.Cli.Commands;
 
@@ -21,7 +23,7 @@ internal static class DemoCommand
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the local Schema Registry.");
         var seed = new Option<int>("--seed") { Description = "Seed of the generator and the failure simulation.", DefaultValueFactory = _ => 42 };
         var json = ClientOptions.JsonOption();
-        var http = new HttpOptions("Processor");
+        var http = new HttpOptions("Processor", onByDefault: true);
         invalidRatio.DefaultValueFactory = _ => 0.02;
         failRatio.DefaultValueFactory = _ => 0.05;
 
@@ -71,6 +73,8 @@ internal static class DemoCommand
                 TimeProvider.System,
                 loggers.CreateLogger<OrderPublisher>());
 
+            // The producer's figures on the processor's /metrics: one process, one page.
+            _ = new ProducerMetrics(host.Services.GetRequiredService<IMeterFactory>(), publisher, settings.Topic);
             var processing = ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), stop.Token);
             var producing = Task.Run(
                 async () =>

@@ -1,16 +1,22 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orders.Monitoring;
 
 namespace Orders.Cli.Commands;
 
 /// <summary>
-/// The flags of a component's HTTP endpoint (<c>/metrics</c>, <c>/health/*</c>, the dashboard),
-/// mapped onto its configuration keys (<c>Processor:Http:Port</c>, <c>:Host</c>, <c>:Enabled</c>),
-/// so appsettings.json and environment variables (<c>Processor__Http__Port</c>) set the same.
+/// The flags of a component's HTTP endpoint (<c>/metrics</c>, <c>/health/*</c>, the processor's
+/// dashboard), mapped onto its configuration keys (<c>Processor:Http:Port</c>, <c>:Host</c>,
+/// <c>:Enabled</c>), so appsettings.json and environment variables (<c>Processor__Http__Port</c>) set the same.
 /// </summary>
-internal sealed class HttpOptions(string section)
+/// <param name="onByDefault">The processor serves by default (<c>--no-http</c> turns it off); the producer only when given a port.</param>
+internal sealed class HttpOptions(string section, bool onByDefault)
 {
-    public Option<int?> Port { get; } = PortOption();
+    public Option<int?> Port { get; } = PortOption(onByDefault);
 
     public Option<string?> Host { get; } = new("--http-host")
     {
@@ -23,7 +29,10 @@ internal sealed class HttpOptions(string section)
     {
         command.Options.Add(Port);
         command.Options.Add(Host);
-        command.Options.Add(Disabled);
+        if (onByDefault)
+        {
+            command.Options.Add(Disabled);
+        }
     }
 
     /// <summary>Adds the flags given (and only those) to <paramref name="flags"/> under the section's keys.</summary>
@@ -39,17 +48,32 @@ internal sealed class HttpOptions(string section)
             flags[$"{section}:Http:Host"] = host;
         }
 
-        if (parseResult.GetValue(Disabled))
+        if (onByDefault && parseResult.GetValue(Disabled))
         {
             flags[$"{section}:Http:Enabled"] = "false";
         }
     }
 
-    private static Option<int?> PortOption()
+    /// <summary>The one line for a host that could not start (its endpoint, or bad settings), or null when the failure is something else.</summary>
+    public string? DescribeStartFailure(Exception e, IHost host) => e switch
+    {
+        OptionsValidationException invalid => invalid.Failures.First(),
+        // The configuration binder's: "Failed to convert configuration value 'x' at 'Processor:Http:Port' to type 'System.Int32'."
+        InvalidOperationException { InnerException: ArgumentException or FormatException } => $"bad configuration: {e.Message}",
+        // Kestrel could not bind: the port is taken, or not ours to take.
+        IOException when host.Services.GetService<IOptions<HttpEndpointOptions>>()?.Value is { } http =>
+            $"HTTP port {http.Port} on {http.Host} {(e.InnerException is AddressInUseException ? "is in use" : $"cannot be used ({e.Message})")}: " +
+            "choose another with --http-port (0 picks a free one)" + (onByDefault ? ", or turn it off with --no-http" : ""),
+        _ => null,
+    };
+
+    private static Option<int?> PortOption(bool onByDefault)
     {
         var option = new Option<int?>("--http-port")
         {
-            Description = "Port of /metrics, /health/live, /health/ready and the dashboard (default 8080; 0 picks a free port, logged at start).",
+            Description = onByDefault
+                ? "Port of /metrics, /health/live, /health/ready and the dashboard (default 8080; 0 picks a free port, logged at start)."
+                : "Serve /metrics, /health/live and /health/ready on this port (default: none; 0 picks a free port, logged at start).",
         };
         option.Validators.Add(result =>
         {

@@ -1,7 +1,6 @@
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -48,6 +47,8 @@ internal static class ProcessorHost
 
     private const string HttpEnabledKey = "Processor:Http:Enabled";
 
+    private static readonly HttpOptions Http = new(ProcessorOptions.Section, onByDefault: true);
+
     private static void AddProcessor(IHostApplicationBuilder builder, ISchemaRegistryClient registry, ILoggerFactory loggers)
     {
         builder.Services.Replace(ServiceDescriptor.Singleton(loggers));
@@ -77,21 +78,9 @@ internal static class ProcessorHost
         {
             await host.StartAsync(cancellationToken);
         }
-        catch (OptionsValidationException e)
+        catch (Exception e) when (Http.DescribeStartFailure(e, host) is { } failure)
         {
-            return (null, OrdersCli.ExitUsage, e.Failures.First());
-        }
-        catch (InvalidOperationException e) when (e.InnerException is ArgumentException or FormatException)
-        {
-            // The configuration binder's: "Failed to convert configuration value 'x' at 'Processor:Http:Port' to type 'System.Int32'."
-            return (null, OrdersCli.ExitUsage, $"bad configuration: {e.Message}");
-        }
-        catch (IOException e) when (host.Services.GetService<HttpEndpoint>() is not null)
-        {
-            // Kestrel could not bind: the port is taken, or not ours to take.
-            var why = e.InnerException is AddressInUseException ? "is in use" : $"cannot be used ({e.Message})";
-            var http = host.Services.GetRequiredService<IOptions<HttpEndpointOptions>>().Value;
-            return (null, OrdersCli.ExitUsage, $"HTTP port {http.Port} on {http.Host} {why}: choose another with --http-port (0 picks a free one), or turn it off with --no-http");
+            return (null, OrdersCli.ExitUsage, failure);
         }
         catch (OperationCanceledException)
         {

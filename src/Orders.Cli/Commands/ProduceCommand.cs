@@ -27,6 +27,7 @@ internal static partial class ProduceCommand
             count, duration, rate, invalidRatio, seed, verbose,
         };
         client.AddTo(command);
+        ProducerHost.Http.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var (settings, error) = client.Load(parseResult);
@@ -56,7 +57,17 @@ internal static partial class ProduceCommand
             using var loggers = settings.CreateLoggerFactory();
             using var registryClient = settings.SchemaRegistryClient();
             var publisher = new OrderPublisher(settings.ProducerConfig(), registryClient, options, TimeProvider.System, loggers.CreateLogger<OrderPublisher>());
+            var flags = new Dictionary<string, string?>();
+            ProducerHost.Http.MapTo(parseResult, flags);
+            await using var endpoint = ProducerHost.Build(settings, flags, publisher, loggers);
+            if (endpoint is not null && await ProducerHost.StartAsync(endpoint, cancellationToken) is { } failure)
+            {
+                await stderr.WriteLineAsync($"orders: {failure}");
+                return OrdersCli.ExitUsage;
+            }
+
             var running = publisher.RunAsync(cancellationToken);
+            ProducerHost.Watch(endpoint, running);
             var statusLine = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
             await ShowProgressAsync(publisher, running, statusLine ? stderr : null, loggers.CreateLogger("Orders.Producer.Progress"));
 
@@ -77,6 +88,11 @@ internal static partial class ProduceCommand
             }
 
             await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
+            if (endpoint is not null)
+            {
+                await endpoint.StopAsync(CancellationToken.None);
+            }
+
             return summary.Failed == 0 && summary.Unacknowledged == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
         });
         return command;

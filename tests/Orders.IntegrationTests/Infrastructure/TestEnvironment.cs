@@ -13,6 +13,5 @@ internal static class TestEnvironment
     internal static void FreeHttpPorts()
     {
         Environment.SetEnvironmentVariable("Processor__Http__Port", "0");
-        Environment.SetEnvironmentVariable("Producer__Http__Port", "0");
     }
 }

@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+
+namespace Orders.Producer.Observability;
+
+/// <summary>
+/// The producer's instruments, on one <see cref="Meter"/> named <see cref="MeterName"/>: observable
+/// instruments over the <see cref="OrderPublisher"/>'s own counters (the ones its summary and
+/// progress line read), so nothing is recorded per order and nothing can disagree.
+/// </summary>
+public sealed class ProducerMetrics
+{
+    public const string MeterName = "Orders.Producer";
+
+    private readonly KeyValuePair<string, object?>[] _tags;
+    private readonly KeyValuePair<string, object?>[] _sendTags;
+    private readonly KeyValuePair<string, object?>[] _failedTags;
+
+    public ProducerMetrics(IMeterFactory meterFactory, OrderPublisher publisher, string topic)
+    {
+        _tags = [new("messaging.system", "kafka"), new("messaging.destination.name", topic)];
+        _sendTags = [.. _tags, new("messaging.operation.name", "send")];
+        // OpenTelemetry's catch-all error type: the delivery reports' codes are logged, not kept.
+        _failedTags = [.. _sendTags, new("error.type", "_OTHER")];
+
+        var meter = meterFactory.Create(MeterName);
+        meter.CreateObservableCounter<long>(
+            "messaging.client.sent.messages",
+            () => [new(publisher.Produced, _sendTags), new(publisher.Failed, _failedTags)],
+            "{message}",
+            "Orders whose delivery the broker acknowledged, and (with error.type) those whose delivery failed.");
+        meter.CreateObservableCounter("orders.producer.sent", () => new Measurement<long>(publisher.Sent, _tags), "{order}", "Orders handed to the Kafka client.");
+        meter.CreateObservableUpDownCounter(
+            "orders.producer.in_flight", () => new Measurement<long>(publisher.Sent - publisher.Produced - publisher.Failed, _tags), "{order}", "Orders handed to the client, not yet acknowledged or failed.");
+        meter.CreateObservableCounter("orders.producer.invalid", () => new Measurement<long>(publisher.Invalid, _tags), "{order}", "Orders made invalid on purpose (--invalid-ratio).");
+        meter.CreateObservableCounter("orders.producer.valid.orders", () => new Measurement<long>(publisher.Valid.Count, _tags), "{order}", "Acknowledged orders that pass validation: what the processor will count.");
+        meter.CreateObservableCounter(
+            "orders.producer.valid.sum_of_prices", () => new Measurement<double>((double)publisher.Valid.Sum, _tags), description: "Sum of the prices of the valid acknowledged orders; compare with the processor's orders.average.sum_of_prices.");
+    }
+}
