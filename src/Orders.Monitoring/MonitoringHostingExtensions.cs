@@ -49,8 +49,8 @@ public static class MonitoringHostingExtensions
 
     /// <summary>
     /// Serves the producer's metrics and health over HTTP. It reads:
-    /// <code>"Producer": { "Http": { "Enabled": false, "Host": "127.0.0.1", "Port": 8080 } }</code>
-    /// (<c>orders produce --http-port</c> turns it on). <c>/metrics</c> covers the <see cref="ProducerMetrics.MeterName"/> meter.
+    /// <code>"Producer": { "Http": { "Host": "127.0.0.1", "Port": 9090 } }</code>
+    /// The verb serves only when a port is configured (<c>orders produce --http-port</c>). <c>/metrics</c> covers the <see cref="ProducerMetrics.MeterName"/> meter.
     /// </summary>
     public static WebApplicationBuilder AddProducerMonitoring(this WebApplicationBuilder builder, OrderPublisher publisher, string topic)
     {

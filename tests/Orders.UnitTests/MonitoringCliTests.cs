@@ -64,6 +64,7 @@ public sealed class MonitoringCliTests
     {
         // Environment variables reach the same keys as appsettings.json: Processor__Http__Port.
         var variable = key.Replace(":", "__", StringComparison.Ordinal);
+        var before = Environment.GetEnvironmentVariable(variable);
         Environment.SetEnvironmentVariable(variable, value);
         try
         {
@@ -74,7 +75,7 @@ public sealed class MonitoringCliTests
         }
         finally
         {
-            Environment.SetEnvironmentVariable(variable, null);
+            Environment.SetEnvironmentVariable(variable, before);
         }
     }
 

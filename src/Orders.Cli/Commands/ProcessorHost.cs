@@ -25,11 +25,10 @@ internal static class ProcessorHost
     public static IHost Build(AppSettings settings, IReadOnlyDictionary<string, string?> flags, ISchemaRegistryClient registry, ILoggerFactory loggers)
     {
         var configuration = new ConfigurationManager();
-        configuration.AddConfiguration(settings.Configuration);
-        configuration.AddInMemoryCollection(flags);
-        // A value that is not a boolean leaves it on; the endpoint's options validation then names the key.
+        Configure(configuration, settings, flags);
         if (bool.TryParse(configuration[HttpEnabledKey], out var enabled) && !enabled)
         {
+            // A value that is not a boolean leaves it on; the endpoint's options validation then names the key.
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
             AddProcessor(builder, registry, loggers);
             return builder.Build();
@@ -37,13 +36,18 @@ internal static class ProcessorHost
 
         // The same host, plus /metrics, /health/* and the dashboard on the processor's HTTP port.
         var web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "orders" });
-        web.Configuration.AddConfiguration(configuration);
+        Configure(web.Configuration, settings, flags);
         AddProcessor(web, registry, loggers);
         web.AddProcessorMonitoring();
         var app = web.Build();
         app.MapProcessorMonitoring();
         return app;
     }
+
+    // Flags as a source of their own, not chained: a chained configuration reads an empty value as
+    // missing, and "--group ''" must reach the options validator as empty.
+    private static void Configure(IConfigurationBuilder configuration, AppSettings settings, IReadOnlyDictionary<string, string?> flags) =>
+        configuration.AddConfiguration(settings.Configuration).AddInMemoryCollection(flags);
 
     private const string HttpEnabledKey = "Processor:Http:Enabled";
 
@@ -82,9 +86,14 @@ internal static class ProcessorHost
         {
             return (null, OrdersCli.ExitUsage, failure);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return (null, OrdersCli.ExitOk, null);
+        }
+        catch (OperationCanceledException)
+        {
+            // The processor failed at once and stopped the host while the rest of it (the HTTP
+            // endpoint) was still starting: its completion says why, below.
         }
 
         var worker = host.Services.GetRequiredService<ProcessorWorker>();

@@ -33,7 +33,7 @@ internal static class ProducerHost
         }
 
         var web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "orders" });
-        web.Configuration.AddConfiguration(configuration);
+        web.Configuration.AddConfiguration(settings.Configuration).AddInMemoryCollection(flags);
         web.Services.Replace(ServiceDescriptor.Singleton(loggers));
         web.AddProducerMonitoring(publisher, settings.Topic);
         var app = web.Build();
