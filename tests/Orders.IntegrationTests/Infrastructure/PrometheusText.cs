@@ -40,6 +40,12 @@ internal sealed class PrometheusText
             : throw new InvalidOperationException($"{matches.Count} samples of {name} with {string.Join(",", labels)}");
     }
 
+    /// <summary>The same families with only the samples carrying <paramref name="label"/>=<paramref name="value"/>.</summary>
+    public PrometheusText Only(string label, string value) => new(Families.Values.ToDictionary(
+        f => f.Name,
+        f => f with { Samples = [.. f.Samples.Where(s => s.Has(label, value))] },
+        StringComparer.Ordinal));
+
     public static PrometheusText Parse(string text)
     {
         var families = new Dictionary<string, PrometheusFamily>(StringComparer.Ordinal);
