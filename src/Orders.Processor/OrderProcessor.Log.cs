@@ -62,6 +62,6 @@ public sealed partial class OrderProcessor
     [LoggerMessage(22, LogLevel.Error, "{Topic}[{Partition}]: a record at offset {Offset} arrived below the state's offset {NextOffset}: the topic was deleted and created again, or truncated. Records below the state's offset are ignored; start a new group (or delete its checkpoints) to count the new records")]
     private static partial void LogOffsetsWentBack(ILogger logger, string topic, int partition, long offset, long nextOffset);
 
-    [LoggerMessage(21, LogLevel.Warning, "{Topic}[{Partition}] not checkpointed on release: {Pending} dead letter(s) unacknowledged; its next owner reprocesses from the previous checkpoint")]
+    [LoggerMessage(21, LogLevel.Warning, "{Topic}[{Partition}] not checkpointed on release ({Pending} dead letter(s) unacknowledged, or the checkpoint not acknowledged in time); its next owner reprocesses from the previous checkpoint")]
     private static partial void LogNotCheckpointed(ILogger logger, string topic, int partition, int pending);
 }

@@ -707,36 +707,30 @@ public sealed partial class OrderProcessor
     {
         var run = R;
         var deadline = _time.GetUtcNow() + timeout;
-        while (states.Any(s => s.PendingDeadLetters > 0) && _time.GetUtcNow() < deadline && run.DeadLetters.Fatal is null)
+
+        // Until every state is covered by an acknowledged checkpoint: dead letters are acknowledged
+        // first, a checkpoint already in flight (started before the changes since) is awaited, then
+        // the last one is written.
+        // A state whose dead letters can never be written cannot be covered; nor can any once checkpoints cannot be written.
+        bool Coverable(PartitionState s) => s.Dirty && (s.PendingDeadLetters == 0 || run.DeadLetters.Fatal is null);
+        while (states.Any(Coverable) && _time.GetUtcNow() < deadline && run.Checkpoints.Fatal is null)
         {
-            run.Producer.Flush(TimeSpan.FromMilliseconds(50));
+            foreach (var state in states.Where(s => s.Dirty && !s.CheckpointInFlight && s.PendingDeadLetters == 0))
+            {
+                run.Checkpoints.TryBegin(state, run.DeadLetters.AcknowledgedFrontier(state.DeadLetterPartition));
+            }
+
+            run.Producer.Flush(TimeSpan.FromMilliseconds(20));
             run.DeadLetters.Pump();
+            run.Checkpoints.Pump();
         }
 
-        var waiting = new HashSet<PartitionState>();
-        foreach (var state in states)
+        foreach (var state in states.Where(s => s.Dirty))
         {
-            if (state.Dirty && run.Checkpoints.TryBegin(state, run.DeadLetters.AcknowledgedFrontier(state.DeadLetterPartition)))
-            {
-                waiting.Add(state);
-            }
-            else if (state.PendingDeadLetters > 0)
-            {
-                LogNotCheckpointed(_logger, state.Partition.Topic, state.Partition.Partition.Value, state.PendingDeadLetters);
-            }
+            LogNotCheckpointed(_logger, state.Partition.Topic, state.Partition.Partition.Value, state.PendingDeadLetters);
         }
 
-        while (states.Any(s => s.CheckpointInFlight) && _time.GetUtcNow() < deadline)
-        {
-            run.Producer.Flush(TimeSpan.FromMilliseconds(50));
-            foreach (var done in run.Checkpoints.Pump())
-            {
-                waiting.RemoveWhere(s => s.Partition.Partition.Value == done.Partition.Value);
-            }
-        }
-
-        // Also settle what other partitions' checkpoints acknowledged meanwhile.
-        return [.. states.Where(s => s.CheckpointedOffset > 0 && !s.CheckpointInFlight).Select(s => new TopicPartitionOffset(s.Partition, s.CheckpointedOffset))];
+        return [.. states.Where(s => s.CheckpointedOffset > 0).Select(s => new TopicPartitionOffset(s.Partition, s.CheckpointedOffset))];
     }
 
     private void OnConsumeError(ConsumeException e)

@@ -3,6 +3,7 @@ using Orders.Cli;
 namespace Orders.UnitTests;
 
 /// <summary>Bad input on the command line: one line on stderr naming the problem, exit code 2, nothing started.</summary>
+[Collection(EnvironmentCollection.Name)]
 public sealed class CliParsingTests
 {
     [Theory]
