@@ -10,7 +10,8 @@ using Orders.Processor.State;
 namespace Orders.Processor;
 
 /// <summary>The end of a run: what this processor did, and the state of the partitions it held at the end.</summary>
-public sealed record ProcessorSummary(ProcessorView View, TimeSpan Elapsed)
+/// <param name="NotCheckpointed">Partitions held at the end whose final checkpoint could not be written: the next owner reprocesses them from their previous one.</param>
+public sealed record ProcessorSummary(ProcessorView View, TimeSpan Elapsed, IReadOnlyList<int> NotCheckpointed)
 {
     public ProcessorCounters Counters => View.Counters;
 
@@ -69,6 +70,7 @@ public sealed partial class OrderProcessor
     private volatile bool _everAssigned;
     private long _lastAssignedAt;
     private bool _closing;
+    private List<int> _notCheckpointedAtClose = [];
 
     // Set by RunAsync for the duration of a run; the rebalance handlers run inside Consume on the loop's thread.
     private Run? _run;
@@ -255,7 +257,7 @@ public sealed partial class OrderProcessor
         }
 
         LogStatus(started);
-        return new ProcessorSummary(_view, _time.GetElapsedTime(started));
+        return new ProcessorSummary(_view, _time.GetElapsedTime(started), _notCheckpointedAtClose);
     }
 
     private Run R => _run ?? throw new InvalidOperationException("The processor is not running.");
@@ -799,6 +801,7 @@ public sealed partial class OrderProcessor
         try
         {
             var committed = CheckpointAndWait(states, _options.RevokeTimeout);
+            _notCheckpointedAtClose = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
             if (committed.Count > 0)
             {
                 run.Consumer.Commit(committed);

@@ -34,6 +34,11 @@ internal static class Summaries
             $"State of the {s.View.Partitions.Count} partition(s) held at the end:",
         };
         lines.AddRange(AggregateDocuments.Lines(s.View.Aggregates));
+        if (s.NotCheckpointed.Count > 0)
+        {
+            lines.Add($"Not checkpointed at the end: partition(s) {string.Join(", ", s.NotCheckpointed)}; the next run reprocesses them from their previous checkpoint (nothing is lost or counted twice).");
+        }
+
         return string.Join(Environment.NewLine, lines);
     }
 
@@ -86,6 +91,7 @@ internal static class Summaries
         // ... and what this run did.
         document["deadLettered"] = deadLettered;
         document["skippedByRetention"] = c.SkippedByRetention;
+        document["notCheckpointed"] = s.NotCheckpointed;
         document["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3);
         return document;
     }

@@ -32,6 +32,8 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(30_000, (await producing).GetProperty("produced").GetInt64());
         await processor.WaitForExitAsync(TimeSpan.FromMinutes(3));
         Assert.True(processor.ExitCode == 0, processor.StandardError);
+        output.WriteLine(processor.StandardOutput);
+        output.WriteLine(processor.StandardError);
         await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
     }
 

@@ -103,7 +103,7 @@ public static class Oracle
 
         // Lost == 0, and the processors caught up with the whole topic.
         Assert.Equal(lost, stats.GetProperty("skippedByRetention").GetInt64());
-        Assert.Equal(0, stats.GetProperty("partitionsWithoutCheckpoint").GetInt32());
+        Assert.True(stats.GetProperty("partitionsWithoutCheckpoint").GetInt32() == 0, $"partitions without a checkpoint:\n{stats.GetProperty("partitions")}");
         Assert.All(stats.GetProperty("partitions").EnumerateArray(), p => Assert.Equal(0, p.GetProperty("lag").GetInt64()));
 
         // Counted exactly once: the count and the exact sum are the valid orders', so the mean is too.
