@@ -115,11 +115,15 @@ internal static class BenchCommand
         public static async Task<LocalStackProcess?> StartAsync(int partitions, TextWriter stderr, CancellationToken cancellationToken)
         {
             var (kafkaPort, registryPort) = (FreePort(), FreePort());
-            var self = typeof(OrdersCli).Assembly.Location;
-            var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
+            // The orders executable itself, or `dotnet orders.dll` (run through dotnet, or hosted by a test runner).
+            var processPath = Environment.ProcessPath!;
+            var standalone = Path.GetFileNameWithoutExtension(processPath) == "orders";
+            var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH")
+                ?? (Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? processPath : "dotnet");
+            var info = new ProcessStartInfo(standalone ? processPath : host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            if (!standalone)
             {
-                info.ArgumentList.Add(self);
+                info.ArgumentList.Add(typeof(OrdersCli).Assembly.Location);
             }
 
             foreach (var arg in new[] { "stack", "--kafka-port", kafkaPort.ToString(CultureInfo.InvariantCulture), "--registry-port", registryPort.ToString(CultureInfo.InvariantCulture), "--partitions", partitions.ToString(CultureInfo.InvariantCulture) })
