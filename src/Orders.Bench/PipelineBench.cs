@@ -33,6 +33,12 @@ public sealed class BenchOptions
 
     public TimeSpan LatencyDuration { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The first part of each latency run is not measured: a fresh consumer's first fetches (offset
+    /// lookups, fetch sessions) would otherwise weigh on the percentiles of one side more than the other's.
+    /// </summary>
+    public TimeSpan LatencyWarmUp { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>A short unreported run of each side first, so that JIT and connection setup are not measured.</summary>
     public long WarmUpCount { get; init; } = 20_000;
 
@@ -71,6 +77,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
     private const int DistinctValues = 4096;
 
     private readonly List<BenchRun> _runs = [];
+    private DateTimeOffset _measureFrom;
     private byte[][] _values = [];
     private byte[][] _keys = [];
 
@@ -89,7 +96,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             foreach (var side in new[] { "ceiling", "pipeline" })
             {
                 var (counted, seconds, cpu, allocated) = await ThroughputAsync(side, registry, options.Count, cancellationToken);
-                var latencyOrders = (long)(options.LatencyRate * options.LatencyDuration.TotalSeconds);
+                var latencyOrders = (long)(options.LatencyRate * (options.LatencyWarmUp + options.LatencyDuration).TotalSeconds);
                 var (latencyCounted, latency) = await LatencyAsync(side, registry, latencyOrders, cancellationToken);
                 var run = new BenchRun(
                     side, repeat, options.Count, counted, Math.Round(seconds, 3), Math.Round(options.Count / seconds), Math.Round(cpu, 3), Math.Round(allocated, 1),
@@ -182,6 +189,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         };
 
         var meter = Meter.Start();
+        _measureFrom = TimeProvider.System.GetUtcNow() + options.LatencyWarmUp;
         var producing = Task.Factory.StartNew(
             () =>
             {
@@ -229,7 +237,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
 
             counted++;
             consumer.StoreOffset(record);
-            latency?.RecordValue(LatencyMicros(record.Message.Timestamp));
+            RecordLatency(latency, record);
             lastProgress.Restart();
         }
 
@@ -248,7 +256,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             TimeProvider.System, NullLogger<OrderProcessor>.Instance);
         if (latency is not null)
         {
-            processor.RecordProcessed = record => latency.RecordValue(LatencyMicros(record.Message.Timestamp));
+            processor.RecordProcessed = record => RecordLatency(latency, record);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -272,6 +280,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         var publisher = new OrderPublisher(
             Producer(), registry, new ProducerOptions { Topic = topic, Count = count, Rate = rate, Seed = 7 }, TimeProvider.System, NullLogger<OrderPublisher>.Instance);
         var meter = Meter.Start();
+        _measureFrom = TimeProvider.System.GetUtcNow() + options.LatencyWarmUp;
         var producing = Task.Factory.StartNew(() => publisher.RunAsync(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
         long Done() => processor.Counters.Processed + processor.Counters.DeadLetteredByReason.Values.Sum();
@@ -330,6 +339,15 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         if (ahead > TimeSpan.FromMilliseconds(1))
         {
             Thread.Sleep(ahead);
+        }
+    }
+
+    /// <summary>Records the latency of a record produced after the latency run's warm-up.</summary>
+    private void RecordLatency(LongHistogram? latency, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        if (latency is not null && record.Message.Timestamp.UnixTimestampMs >= _measureFrom.ToUnixTimeMilliseconds())
+        {
+            latency.RecordValue(LatencyMicros(record.Message.Timestamp));
         }
     }
 
