@@ -176,6 +176,7 @@ public sealed partial class OrderProcessor
         var lastViewAt = lastStatusAt;
         var nextPumpAt = lastStatusAt;
         var idleSince = started;
+        var busySince = started;
         try
         {
             while (!cancellationToken.IsCancellationRequested && (fatal ??= _run.Fatal) is null)
@@ -213,7 +214,14 @@ public sealed partial class OrderProcessor
                 {
                     if (_options.UntilIdle is { } idle)
                     {
-                        if (IsQuiet() && IsIdle(idle, _time.GetElapsedTime(Math.Max(idleSince, _lastAssignedAt))))
+                        // Idle counts from the last record, assignment, or outstanding work (a retry, a
+                        // dead letter waiting for its broker, a partition held for its checkpoint): a
+                        // partition resumed a moment ago has not had time to deliver yet.
+                        if (!IsQuiet())
+                        {
+                            busySince = _time.GetTimestamp();
+                        }
+                        else if (IsIdle(idle, _time.GetElapsedTime(Math.Max(Math.Max(idleSince, _lastAssignedAt), busySince))))
                         {
                             if (!_everAssigned)
                             {
@@ -263,7 +271,7 @@ public sealed partial class OrderProcessor
     private Run R => _run ?? throw new InvalidOperationException("The processor is not running.");
 
     /// <summary>
-    /// Idle: no record for <paramref name="idle"/> since the last record or assignment. Holding no
+    /// Idle: quiet for <paramref name="idle"/> since the last record, assignment or outstanding work. Holding no
     /// partition (before the first assignment, or between a revoke and the next) it waits at least
     /// <see cref="ProcessorOptions.FirstAssignmentWait"/>: joining a group can take a while.
     /// </summary>
@@ -275,7 +283,8 @@ public sealed partial class OrderProcessor
         _paused.Count > 0 && _paused.AllWaitForRegistry && stalledFor >= (idle > _options.FirstAssignmentWait ? idle : _options.FirstAssignmentWait);
 
     private bool IsQuiet() =>
-        _paused.Count == 0 && _restoring.Count == 0 && R.Checkpoints.InFlightCount == 0 && _owned.Values.All(s => s.PendingDeadLetters == 0);
+        _paused.Count == 0 && _restoring.Count == 0 && R.Checkpoints.InFlightCount == 0 &&
+        _owned.Values.All(s => s.PendingDeadLetters == 0 && !s.HeldForCheckpoint);
 
     private TimeSpan PollWait()
     {

@@ -85,18 +85,24 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
             _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 3);
         }
 
-        // Restoring reads the dead-letter topic back, so the broker goes down once the processor is at work.
+        // Restoring reads the dead-letter topic back, so the broker goes down once the processor is
+        // at work: after its first dead letter, while orders still flow (6 s of them). A client that
+        // starts while a mock broker is down can wait seconds on it, hence the order.
         using var processor = new ProcessorProcess([.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "5", "--json"]);
         await processor.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60));
-        _stack.Cluster.SetBrokerDown(3);
-        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.1", "--seed", "23"]);
+        var producing = OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--rate", "500", "--invalid-ratio", "0.1", "--seed", "23"]);
         await processor.WaitForLogAsync("Dead-lettered", TimeSpan.FromSeconds(60));
-        await Task.Delay(TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken);
-        Assert.False(processor.HasExited, "the processor stopped while the dead-letter broker was down");
+        _stack.Cluster.SetBrokerDown(3);
+        Assert.Equal(3000, (await producing).GetProperty("produced").GetInt64());
+
+        // Idle for longer than --until-idle, but dead letters are still waiting for their broker: it must not stop.
+        await Task.Delay(TimeSpan.FromSeconds(7), TestContext.Current.CancellationToken);
+        Assert.False(processor.HasExited, "the processor stopped while the dead-letter broker was down:\n" + processor.StandardError);
         _stack.Cluster.SetBrokerUp(3);
 
         await processor.WaitForExitAsync(TimeSpan.FromMinutes(2));
         Assert.True(processor.ExitCode == 0, processor.StandardError);
+        output.WriteLine(processor.StandardError);
         await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
     }
 }
