@@ -97,10 +97,10 @@ public static class KafkaClientLogging
 }
 
 /// <summary>
-/// One client's librdkafka log lines and errors, into an <see cref="ILogger"/>. Warnings and
-/// errors that repeat (same facility or code, same text up to timings) are written once, then
-/// reported as "repeated N times in the last 60 s" once per window while they go on; debug and
-/// info lines pass untouched, since whoever turned on <c>debug</c> wants every one. Secrets in
+/// One client's librdkafka log lines and errors, into an <see cref="ILogger"/>. Lines and errors
+/// that repeat (same facility or code, same text up to timings) are written once, then reported
+/// as "repeated N times in the last 60 s" once per window while they go on; debug lines pass
+/// untouched, since whoever turned on <c>debug</c> wants every one. Secrets in
 /// librdkafka's configuration dump are masked even if librdkafka itself did not.
 /// </summary>
 public sealed partial class KafkaLogRoute : IDisposable
@@ -127,7 +127,10 @@ public sealed partial class KafkaLogRoute : IDisposable
         }
 
         var text = Sanitize(message.Facility, message.Message);
-        if (level >= LogLevel.Warning
+        // Information too: librdkafka logs a refused reconnect at info ("Disconnected ... in state
+        // APIVERSION_QUERY"), and while a closing consumer retries a broker that is down it logged
+        // that line 100,000 times in 30 s (measured).
+        if (level >= LogLevel.Information
             && !_repeats.ShouldLog("log|" + message.Facility + "|" + RepeatSuppressor.KeyOf(text), new Entry(level, message.Name, message.Facility, text, null)))
         {
             return;

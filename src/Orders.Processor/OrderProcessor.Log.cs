@@ -32,8 +32,11 @@ public sealed partial class OrderProcessor
     [LoggerMessage(10, LogLevel.Error, "Kafka error {Code}: {Reason}")]
     private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
 
-    [LoggerMessage(11, LogLevel.Warning, "Commit failed: {Error}")]
-    private static partial void LogCommitFailed(ILogger logger, string error);
+    [LoggerMessage(23, LogLevel.Warning, "Leaving the group failed: {Error}; the group reassigns the partitions after its session timeout")]
+    private static partial void LogCloseFailed(ILogger logger, string error);
+
+    [LoggerMessage(24, LogLevel.Warning, "The consumer did not leave its group within {Seconds} s; stopping without it. Every partition's state is checkpointed; the group reassigns the partitions after its session timeout")]
+    private static partial void LogCloseTimedOut(ILogger logger, double seconds);
 
     [LoggerMessage(12, LogLevel.Information, "Idle for {Seconds} s: stopping")]
     private static partial void LogIdle(ILogger logger, double seconds);

@@ -105,6 +105,14 @@ public sealed partial class OrderProcessor
 
     public ProcessorCounters Counters { get; } = new();
 
+    /// <summary>
+    /// Whether the consumer left its group cleanly at the end of the last run. When its close does not
+    /// return in time (librdkafka can wait on a group that is rebalancing as it closes) the run ends
+    /// without it: every partition's state is checkpointed by then, and the group gives the
+    /// partitions to others after its session timeout, exactly as after a crash.
+    /// </summary>
+    public bool ConsumerClosed { get; private set; } = true;
+
     /// <summary>Called on the loop's thread after each record was processed and counted (benchmarks measure latency with it).</summary>
     public Action<ConsumeResult<byte[]?, byte[]?>>? RecordProcessed { get; set; }
 
@@ -143,7 +151,7 @@ public sealed partial class OrderProcessor
                 }
             })
             .BuildChecked();
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_consumerConfig)
+        var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_consumerConfig)
             .LogTo(consumerLog)
             .LogErrorsTo(consumerLog, (_, e) =>
             {
@@ -157,6 +165,9 @@ public sealed partial class OrderProcessor
             .SetPartitionsRevokedHandler((c, partitions) => OnRevoked(c, partitions.Select(p => p.TopicPartition).ToList()))
             .SetPartitionsLostHandler((c, partitions) => OnLost(c, partitions.Select(p => p.TopicPartition).ToList()))
             .BuildChecked();
+        // Disposed unless its close was abandoned: destroying a consumer still closing would wait on it.
+        ConsumerClosed = true;
+        using var disposal = new ConsumerDisposal(consumer, this);
         using var reader = new PartitionRangeReader(_consumerConfig, _logger, _time);
         var serde = new CheckpointSerde(_registry);
         _run = new Run(
@@ -648,19 +659,20 @@ public sealed partial class OrderProcessor
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
+        if (_run is null)
+        {
+            // A consumer close that outlived its bound and was abandoned: the state is gone already.
+            return;
+        }
+
         LogRevoked(_logger, Describe(partitions));
         var states = Owned(partitions);
-        var committed = CheckpointAndWait(states, _options.RevokeTimeout);
-        if (committed.Count > 0)
+        // Stored, not committed here: librdkafka commits a removed partition's stored offset itself
+        // (enable.auto.commit), asynchronously. A synchronous commit inside a rebalance callback can
+        // wait on a group that is itself rebalancing or closing.
+        foreach (var offset in CheckpointAndWait(states, _options.RevokeTimeout))
         {
-            try
-            {
-                consumer.Commit(committed);
-            }
-            catch (KafkaException e)
-            {
-                LogCommitFailed(_logger, e.Error.Reason);
-            }
+            StoreOffset(offset);
         }
 
         Release(partitions, states);
@@ -668,6 +680,11 @@ public sealed partial class OrderProcessor
 
     private void OnLost(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
+        if (_run is null)
+        {
+            return;
+        }
+
         // Another member may own them already: writing a checkpoint now would race its state. Drop.
         LogLost(_logger, Describe(partitions));
         Release(partitions, Owned(partitions));
@@ -807,33 +824,42 @@ public sealed partial class OrderProcessor
         _closing = true;
         PublishView();
         var states = _owned.Values.ToList();
-        try
+        // The close below commits the stored offsets as it gives the partitions up.
+        foreach (var offset in CheckpointAndWait(states, _options.RevokeTimeout))
         {
-            var committed = CheckpointAndWait(states, _options.RevokeTimeout);
-            _notCheckpointedAtClose = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
-            if (committed.Count > 0)
-            {
-                run.Consumer.Commit(committed);
-            }
-        }
-        catch (KafkaException e)
-        {
-            LogCommitFailed(_logger, e.Error.Reason);
+            StoreOffset(offset);
         }
 
-        try
-        {
-            // Leaves the group; the revoke handler finds the state checkpointed already.
-            run.Consumer.Close();
-        }
-        catch (KafkaException e)
-        {
-            LogCommitFailed(_logger, e.Error.Reason);
-        }
+        _notCheckpointedAtClose = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
 
+        // Leaves the group; the revoke handler finds the state checkpointed already.
+        ConsumerClosed = CloseConsumer(run.Consumer);
         run.Producer.Flush(TimeSpan.FromSeconds(10));
         run.DeadLetters.Pump();
         _run = null;
+    }
+
+    private bool CloseConsumer(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var closing = Task.Run(() =>
+        {
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException e)
+            {
+                LogCloseFailed(_logger, e.Error.Reason);
+            }
+        });
+        if (closing.Wait(_options.CloseTimeout))
+        {
+            return true;
+        }
+
+        // Its callbacks find _run gone and do nothing; the consumer is left to the process's end.
+        LogCloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
+        return false;
     }
 
     private void PublishView()
@@ -866,6 +892,17 @@ public sealed partial class OrderProcessor
         string.Join(", ", partitions.Select(p => $"{p.Topic}[{p.Partition.Value}]"));
 
     /// <summary>The clients and helpers of one run.</summary>
+    private sealed class ConsumerDisposal(IConsumer<byte[]?, byte[]?> consumer, OrderProcessor processor) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (processor.ConsumerClosed)
+            {
+                consumer.Dispose();
+            }
+        }
+    }
+
     private sealed class Run(
         TopicLayout layout,
         PartitionRangeReader reader,

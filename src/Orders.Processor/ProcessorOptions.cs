@@ -58,6 +58,12 @@ public sealed class ProcessorOptions
     /// <summary>How long a revoke or close waits for dead letters and the final checkpoint.</summary>
     public TimeSpan RevokeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long leaving the group at the end may take: past it the processor stops without having
+    /// left (its state is checkpointed by then), and the group reassigns after its session timeout.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long to wait for a broker to answer at start before giving up with an error.</summary>
     public TimeSpan BrokerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
@@ -90,6 +96,7 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
         Check(errors, options.DeadLetterTimeout > TimeSpan.Zero, "Processor:DeadLetterTimeout must be positive");
         Check(errors, options.RestoreTimeout > TimeSpan.Zero, "Processor:RestoreTimeout must be positive");
         Check(errors, options.RevokeTimeout > TimeSpan.Zero, "Processor:RevokeTimeout must be positive");
+        Check(errors, options.CloseTimeout > TimeSpan.Zero, "Processor:CloseTimeout must be positive");
         Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Processor:BrokerTimeout must be positive");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

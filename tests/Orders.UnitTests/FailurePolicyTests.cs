@@ -42,12 +42,13 @@ public sealed class FailurePolicyTests
     [Fact]
     public void OptionsValidator_NamesEveryBadSetting()
     {
-        var result = new ProcessorOptionsValidator().Validate(null, new ProcessorOptions { GroupId = " ", MaxAttempts = 0, CheckpointChunkBytes = 10 });
+        var result = new ProcessorOptionsValidator().Validate(null, new ProcessorOptions { GroupId = " ", MaxAttempts = 0, CheckpointChunkBytes = 10, CloseTimeout = TimeSpan.Zero });
 
         Assert.True(result.Failed);
         Assert.Contains(result.Failures!, f => f.Contains("GroupId", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("MaxAttempts", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("CheckpointChunkBytes", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("CloseTimeout", StringComparison.Ordinal));
         Assert.True(new ProcessorOptionsValidator().Validate(null, new ProcessorOptions()).Succeeded);
     }
 }

@@ -165,6 +165,13 @@ public sealed class MockCluster : IDisposable
         Check(NativeMethods.MockPartitionSetLeader(Handle, topic, partition, brokerId), $"move leader of {topic}[{partition}] to broker {brokerId}");
     }
 
+    /// <summary>Makes a broker the coordinator of a consumer group (FindCoordinator answers with it).</summary>
+    public void SetGroupCoordinator(string group, int brokerId)
+    {
+        CheckBrokerId(brokerId);
+        Check(NativeMethods.MockCoordinatorSet(Handle, "group", group, brokerId), $"make broker {brokerId} the coordinator of group {group}");
+    }
+
     /// <summary>Makes metadata report this error for the topic; <see cref="ErrorCode.NoError"/> clears it.</summary>
     public void SetTopicError(string topic, ErrorCode error) => NativeMethods.MockTopicSetError(Handle, topic, (int)error);
 

@@ -113,6 +113,9 @@ internal static partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_partition_set_leader", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MockPartitionSetLeader(IntPtr mcluster, string topic, int partition, int brokerId);
 
+    [LibraryImport(Library, EntryPoint = "rd_kafka_mock_coordinator_set", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MockCoordinatorSet(IntPtr mcluster, string keyType, string key, int brokerId);
+
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_topic_set_error", StringMarshalling = StringMarshalling.Utf8)]
     public static partial void MockTopicSetError(IntPtr mcluster, string topic, int error);
 

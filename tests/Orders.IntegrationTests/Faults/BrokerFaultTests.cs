@@ -74,6 +74,47 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CoordinatorDownAtShutdown_ProcessorStopsWithinItsBounds_StatsAreExact()
+    {
+        var topic = _stack.CreateOrderTopics("coordinator-down", partitions: 3, replicationFactor: 3);
+        var group = StackFixture.Unique("coordinator-down");
+        for (var p = 0; p < 3; p++)
+        {
+            _stack.Cluster.SetPartitionLeader(topic, p, 1);
+            _stack.Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, 1);
+            _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 2);
+        }
+
+        _stack.Cluster.SetGroupCoordinator(group, 3);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "24"]);
+        string[] consume = [.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1"];
+        using (var processor = new ProcessorProcess(consume))
+        {
+            await processor.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60));
+            await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+            // SIGTERM with the coordinator gone: leaving the group cannot complete (librdkafka's close
+            // took 30 s here, measured), the stop must within its bounds (Processor:CloseTimeout, 10 s).
+            _stack.Cluster.SetBrokerDown(3);
+            var stopping = System.Diagnostics.Stopwatch.StartNew();
+            await processor.TerminateAsync(TimeSpan.FromSeconds(45));
+            output.WriteLine($"stopped {stopping.Elapsed.TotalSeconds:F1} s after SIGTERM");
+            output.WriteLine(processor.StandardError);
+            Assert.True(processor.ExitCode == 0, processor.StandardError);
+            Assert.Contains("did not leave its group within 10 s", processor.StandardError, StringComparison.Ordinal);
+        }
+
+        _stack.Cluster.SetBrokerUp(3);
+        using (var last = new ProcessorProcess([.. consume, "--until-idle", "5", "--json"]))
+        {
+            await last.WaitForExitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(last.ExitCode == 0, last.StandardError);
+        }
+
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
     public async Task DeadLetterBrokerDownForAWhile_LettersAreWrittenAfter_StatsAreExact()
     {
         var topic = _stack.CreateOrderTopics("dlq-down", partitions: 3, replicationFactor: 3);
@@ -84,6 +125,9 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
             _stack.Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, 1);
             _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 3);
         }
+
+        // The group's coordinator stays up: only dead letters lose their broker.
+        _stack.Cluster.SetGroupCoordinator(group, 1);
 
         // Restoring reads the dead-letter topic back, so the broker goes down once the processor is
         // at work: after its first dead letter, while orders still flow (6 s of them). A client that

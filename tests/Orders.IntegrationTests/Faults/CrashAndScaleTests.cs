@@ -48,6 +48,7 @@ public sealed class CrashAndScaleTests(ITestOutputHelper output) : IAsyncLifetim
         var valid = produced.GetProperty("valid");
         Assert.Equal(valid.GetProperty("count").GetInt64(), stats.GetProperty("average").GetProperty("count").GetInt64());
         Assert.Equal(valid.GetProperty("sum").GetString(), stats.GetProperty("average").GetProperty("sum").GetString());
+        Oracle.AssertCommitsFollowCheckpoints(_stack, group, stats);
     }
 
     [Fact]
@@ -67,8 +68,9 @@ public sealed class CrashAndScaleTests(ITestOutputHelper output) : IAsyncLifetim
             output.WriteLine($"scale-out: second instance restored its partitions after {(await second.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60))).TotalSeconds:F1} s");
             output.WriteLine($"scale-out: third instance restored its partitions after {(await third.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60))).TotalSeconds:F1} s");
             await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
-            await second.TerminateAsync(TimeSpan.FromSeconds(30));
-            await third.TerminateAsync(TimeSpan.FromSeconds(30));
+            // Each stops within its bounds (revoke 10 s, leaving the group 10 s), even in mid-rebalance.
+            await second.TerminateAsync(TimeSpan.FromSeconds(45));
+            await third.TerminateAsync(TimeSpan.FromSeconds(45));
             Assert.True(second.ExitCode == 0, second.StandardError);
             Assert.True(third.ExitCode == 0, third.StandardError);
         }
@@ -77,7 +79,8 @@ public sealed class CrashAndScaleTests(ITestOutputHelper output) : IAsyncLifetim
         await first.WaitForExitAsync(TimeSpan.FromMinutes(2));
         Assert.True(first.ExitCode == 0, first.StandardError);
         Assert.Contains("Partitions revoked", first.StandardError, StringComparison.Ordinal);
-        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+        var stats = await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+        Oracle.AssertCommitsFollowCheckpoints(_stack, group, stats);
     }
 
     [Fact]

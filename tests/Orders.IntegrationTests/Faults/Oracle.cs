@@ -128,6 +128,20 @@ public static class Oracle
         return stats;
     }
 
+    /// <summary>
+    /// After a clean stop, the group's committed offsets (what lag tools read) are exactly where the
+    /// checkpoints end: commits follow checkpoints, and the last close commits the last ones.
+    /// </summary>
+    public static void AssertCommitsFollowCheckpoints(FaultStack stack, string group, JsonElement stats)
+    {
+        var topic = stats.GetProperty("topic").GetString()!;
+        var checkpointed = stats.GetProperty("partitions").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("partition").GetInt32(), p => p.GetProperty("nextOffset").GetInt64());
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = stack.Kafka.BootstrapServers, GroupId = group }).Build();
+        var committed = consumer.Committed(checkpointed.Keys.Select(p => new TopicPartition(topic, p)), TimeSpan.FromSeconds(10));
+        Assert.All(committed, c => Assert.Equal(checkpointed[c.Partition.Value], c.Offset.Value));
+    }
+
     private static (string Group, int Partition, long Offset) Origin(Headers headers)
     {
         string Text(string key) => Encoding.UTF8.GetString(headers.GetLastBytes(key));

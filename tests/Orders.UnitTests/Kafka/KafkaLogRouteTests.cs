@@ -69,6 +69,26 @@ public sealed class KafkaLogRouteTests
     }
 
     [Fact]
+    public void InfoLinesThatRepeat_AreSummarisedToo()
+    {
+        using var route = new KafkaLogRoute(_logger, _time);
+
+        // What a closing consumer logged while its group coordinator was down, thousands of times a second.
+        for (var i = 0; i < 10_000; i++)
+        {
+            route.Log(new LogMessage(
+                "rdkafka#consumer-3", SyslogLevel.Info, "FAIL",
+                $"[thrd:GroupCoordinator]: GroupCoordinator: 127.0.0.1:41363: Disconnected: connection reset by peer (after {i % 2}ms in state APIVERSION_QUERY)"));
+        }
+
+        _time.Advance(KafkaLogRoute.DefaultWindow);
+
+        Assert.Equal(2, _logger.Entries.Count);
+        Assert.EndsWith("(repeated 9999 times in the last 60 s)", _logger.Messages[1], StringComparison.Ordinal);
+        Assert.All(_logger.Entries, e => Assert.Equal(LogLevel.Information, e.Level));
+    }
+
+    [Fact]
     public void DebugLines_PassUntouched_WhoeverTurnedOnDebugWantsEveryOne()
     {
         using var route = new KafkaLogRoute(_logger, _time);
