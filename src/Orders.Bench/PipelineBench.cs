@@ -133,11 +133,28 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             new LatencyMs(Mid(runs.Select(r => r.LatencyMs.P50)), Mid(runs.Select(r => r.LatencyMs.P99)), Mid(runs.Select(r => r.LatencyMs.P999))));
     }
 
-    /// <summary>The ceiling's values: real orders from the generator, serialized, so their sizes are the pipeline's.</summary>
-    private async Task PrepareValuesAsync(ISchemaRegistryClient registry)
+    /// <summary>
+    /// The ceiling alone, on a topic that already exists in the cluster of <see cref="BenchOptions.BootstrapServers"/>
+    /// (the relay comparison creates its topics on the mock directly): orders per second.
+    /// </summary>
+    public async Task<double> CeilingThroughputAsync(string topic, long count, CancellationToken cancellationToken)
     {
-        var serializer = new OrderSerializer(registry);
-        var schemaId = await serializer.GetSchemaIdAsync(Topics.Orders);
+        if (_values.Length == 0)
+        {
+            // The ceiling never decodes: any schema id gives values of the real wire size.
+            PrepareValues(schemaId: 1);
+        }
+
+        var result = await CeilingAsync(topic, count, rate: null, latency: null, cancellationToken);
+        return count / result.Seconds;
+    }
+
+    /// <summary>The ceiling's values: real orders from the generator, serialized, so their sizes are the pipeline's.</summary>
+    private async Task PrepareValuesAsync(ISchemaRegistryClient registry) =>
+        PrepareValues(await new OrderSerializer(registry).GetSchemaIdAsync(Topics.Orders));
+
+    private void PrepareValues(int schemaId)
+    {
         var generator = new OrderGenerator(new Random(1), TimeProvider.System);
         _values = new byte[DistinctValues][];
         _keys = new byte[DistinctValues][];

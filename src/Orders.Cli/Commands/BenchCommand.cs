@@ -27,10 +27,14 @@ internal static class BenchCommand
         var warmUp = CliOptions.Positive("--warm-up", 20_000, 1_000_000, "Orders of the unreported warm-up run of each side.");
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Use this cluster instead of starting a local stack (with --schema-registry)." };
         var registry = new Option<string?>("--schema-registry") { Description = "The registry of --bootstrap-servers." };
+        var relayOverhead = new Option<bool>("--relay-overhead")
+        {
+            Description = "Instead: the ceiling alone through two local stacks in this process, one whose relays read Kafka's framing (the default) and one relaying plain bytes, to show what the protocol-aware relay costs.",
+        };
         var json = ClientOptions.JsonOption();
         var command = new Command("bench", "Measure the pipeline (our producer and processor) against the raw Kafka client's ceiling, side by side.")
         {
-            count, repeats, partitions, rate, latencySeconds, warmUp, bootstrap, registry, json,
+            count, repeats, partitions, rate, latencySeconds, warmUp, bootstrap, registry, relayOverhead, json,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -39,6 +43,18 @@ internal static class BenchCommand
             {
                 await stderr.WriteLineAsync("orders: --bootstrap-servers and --schema-registry go together");
                 return OrdersCli.ExitUsage;
+            }
+
+            if (parseResult.GetValue(relayOverhead))
+            {
+                if (external is not null)
+                {
+                    await stderr.WriteLineAsync("orders: --relay-overhead measures the local stack's relays; it takes no --bootstrap-servers");
+                    return OrdersCli.ExitUsage;
+                }
+
+                return await RelayOverheadAsync(
+                    parseResult.GetValue(count), parseResult.GetValue(repeats), parseResult.GetValue(partitions), parseResult.GetValue(warmUp), parseResult.GetValue(json), stdout, stderr, cancellationToken);
             }
 
             using var stack = external is null ? await LocalStackProcess.StartAsync(parseResult.GetValue(partitions), stderr, cancellationToken) : null;
@@ -79,6 +95,32 @@ internal static class BenchCommand
             return OrdersCli.ExitOk;
         });
         return command;
+    }
+
+    private static async Task<int> RelayOverheadAsync(long count, int repeats, int partitions, long warmUp, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        RelayOverheadReport report;
+        try
+        {
+            report = await RelayOverheadBench.RunAsync(count, repeats, partitions, warmUp, line => stderr.WriteLine(line), cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("orders: bench cancelled");
+            return OrdersCli.ExitFailure;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException)
+        {
+            await stderr.WriteLineAsync($"orders: bench failed: {e.Message}");
+            return OrdersCli.ExitFailure;
+        }
+
+        await stdout.WriteLineAsync(json
+            ? JsonSerializer.Serialize(new { relayOverhead = report }, Json)
+            : string.Create(
+                CultureInfo.InvariantCulture,
+                $"Ceiling through the relays, medians of {repeats} runs each of {count:N0} orders: reading Kafka's framing {report.Inspecting:N0} orders/s, plain bytes {report.Plain:N0} orders/s; ratio {report.Ratio:F3}."));
+        return OrdersCli.ExitOk;
     }
 
     private static string Text(BenchReport report, BenchOptions options)
