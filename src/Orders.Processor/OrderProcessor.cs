@@ -70,6 +70,7 @@ public sealed partial class OrderProcessor
     private volatile bool _everAssigned;
     private long _lastAssignedAt;
     private bool _closing;
+    private volatile bool _consumerAbandoned;
     private List<int> _notCheckpointedAtClose = [];
 
     // Set by RunAsync for the duration of a run; the rebalance handlers run inside Consume on the loop's thread.
@@ -167,6 +168,7 @@ public sealed partial class OrderProcessor
             .BuildChecked();
         // Disposed unless its close was abandoned: destroying a consumer still closing would wait on it.
         ConsumerClosed = true;
+        _consumerAbandoned = false;
         using var disposal = new ConsumerDisposal(consumer, this);
         using var reader = new PartitionRangeReader(_consumerConfig, _logger, _time);
         var serde = new CheckpointSerde(_registry);
@@ -659,7 +661,7 @@ public sealed partial class OrderProcessor
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
-        if (_run is null)
+        if (_run is null || _consumerAbandoned)
         {
             // A consumer close that outlived its bound and was abandoned: the state is gone already.
             return;
@@ -680,7 +682,7 @@ public sealed partial class OrderProcessor
 
     private void OnLost(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
-        if (_run is null)
+        if (_run is null || _consumerAbandoned)
         {
             return;
         }
@@ -857,7 +859,8 @@ public sealed partial class OrderProcessor
             return true;
         }
 
-        // Its callbacks find _run gone and do nothing; the consumer is left to the process's end.
+        // From now on its callbacks do nothing; the consumer is left to the process's end.
+        _consumerAbandoned = true;
         LogCloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
         return false;
     }
@@ -891,7 +894,7 @@ public sealed partial class OrderProcessor
     private static string Describe(IEnumerable<TopicPartition> partitions) =>
         string.Join(", ", partitions.Select(p => $"{p.Topic}[{p.Partition.Value}]"));
 
-    /// <summary>The clients and helpers of one run.</summary>
+    /// <summary>Disposes the run's consumer, unless its close was abandoned (destroying it would wait on the close).</summary>
     private sealed class ConsumerDisposal(IConsumer<byte[]?, byte[]?> consumer, OrderProcessor processor) : IDisposable
     {
         public void Dispose()
@@ -903,6 +906,7 @@ public sealed partial class OrderProcessor
         }
     }
 
+    /// <summary>The clients and helpers of one run.</summary>
     private sealed class Run(
         TopicLayout layout,
         PartitionRangeReader reader,
