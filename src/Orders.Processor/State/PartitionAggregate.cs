@@ -33,9 +33,11 @@ public sealed class PartitionAggregate
 
     public void Add(string product, double price, long eventTimeMs)
     {
-        Overall = Overall.Add(price);
+        // double -> decimal is the dearest step: once per order, not once per statistic.
+        var amount = PriceStatistics.ToAmount(price);
+        Overall = Overall.Add(price, amount);
         ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(_products, product, out var existed);
-        stats = (existed ? stats : PriceStatistics.Empty).Add(price);
+        stats = (existed ? stats : PriceStatistics.Empty).Add(price, amount);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
         if (minute > _newestMinute)
@@ -50,7 +52,7 @@ public sealed class PartitionAggregate
         }
 
         ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_minutes, minute, out existed);
-        bucket = (existed ? bucket : PriceStatistics.Empty).Add(price);
+        bucket = (existed ? bucket : PriceStatistics.Empty).Add(price, amount);
     }
 
     public void AddDeadLetter(string reason) =>

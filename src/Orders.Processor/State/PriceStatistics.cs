@@ -17,8 +17,11 @@ public readonly record struct PriceStatistics(long Count, decimal Sum, double Mi
     /// <summary>The exact mean, for comparisons that must not lose digits.</summary>
     public decimal? ExactMean => Count == 0 ? null : Sum / Count;
 
-    public PriceStatistics Add(double price) =>
-        new(Count + 1, Sum + ToAmount(price), Math.Min(Min, price), Math.Max(Max, price));
+    public PriceStatistics Add(double price) => Add(price, ToAmount(price));
+
+    /// <summary>Adds a price whose amount (<see cref="ToAmount"/>) the caller converted once for several statistics.</summary>
+    public PriceStatistics Add(double price, decimal amount) =>
+        new(Count + 1, Sum + amount, Math.Min(Min, price), Math.Max(Max, price));
 
     public PriceStatistics Combine(PriceStatistics other) =>
         new(Count + other.Count, Sum + other.Sum, Math.Min(Min, other.Min), Math.Max(Max, other.Max));
