@@ -21,7 +21,15 @@ public interface IAvroFieldSink
 
     void Double(int field, double value);
 
+    /// <summary>A string that came with a default (the writer did not have the field).</summary>
     void String(int field, string value);
+
+    /// <summary>
+    /// A string read from the data, as UTF-8 (only valid during the call): the sink decides how to
+    /// make it a string (invalid UTF-8 becomes U+FFFD with <see cref="System.Text.Encoding.UTF8"/>),
+    /// and may reuse one it made before for the same bytes.
+    /// </summary>
+    void Utf8String(int field, ReadOnlySpan<byte> value);
 
     /// <summary>Bytes and fixed values; the span is only valid during the call.</summary>
     void Bytes(int field, ReadOnlySpan<byte> value);

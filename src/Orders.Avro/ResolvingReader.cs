@@ -321,7 +321,7 @@ public sealed class ResolvingReader
                     sink.Double(step.Target, reader.ReadDouble());
                     break;
                 case Op.String:
-                    sink.String(step.Target, reader.ReadString());
+                    sink.Utf8String(step.Target, reader.ReadBytes());
                     break;
                 case Op.Bytes:
                     sink.Bytes(step.Target, reader.ReadBytes());

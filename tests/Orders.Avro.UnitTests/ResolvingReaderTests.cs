@@ -357,6 +357,8 @@ public sealed class ResolvingReaderTests
 
         public void String(int field, string value) => values[field] = value;
 
+        public void Utf8String(int field, ReadOnlySpan<byte> value) => values[field] = System.Text.Encoding.UTF8.GetString(value);
+
         public void Bytes(int field, ReadOnlySpan<byte> value) => values[field] = Convert.ToHexString(value);
 
         public void Enum(int field, int symbol) => values[field] = symbol;

@@ -1,0 +1,59 @@
+using System.Text;
+
+namespace Orders.Schemas;
+
+/// <summary>
+/// Strings for UTF-8 values that repeat (product names, currencies, channels, customer ids): the
+/// same bytes give the same string instance, made once, instead of a new string per record. A
+/// fixed table of slots indexed by the bytes' hash; a slot holds the last value that landed there,
+/// so a value that keeps colliding is simply decoded again, never wrongly shared. Values longer
+/// than <see cref="MaxBytes"/> are not pooled. Thread-safe without locks: entries are immutable and
+/// replaced whole.
+/// </summary>
+public sealed class Utf8StringPool
+{
+    public const int MaxBytes = 64;
+
+    private readonly Entry?[] _slots;
+    private readonly int _mask;
+
+    /// <param name="slots">A power of two; a few times the distinct values expected keeps collisions rare.</param>
+    public Utf8StringPool(int slots = 2048)
+    {
+        if (slots <= 0 || (slots & (slots - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be a positive power of two");
+        }
+
+        _slots = new Entry?[slots];
+        _mask = slots - 1;
+    }
+
+    /// <summary>The string for <paramref name="utf8"/> (invalid UTF-8 becomes U+FFFD, as <see cref="Encoding.UTF8"/> decodes it).</summary>
+    public string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IsEmpty)
+        {
+            return "";
+        }
+
+        if (utf8.Length > MaxBytes)
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+
+        var hash = default(HashCode);
+        hash.AddBytes(utf8);
+        var slot = hash.ToHashCode() & _mask;
+        if (Volatile.Read(ref _slots[slot]) is { } entry && utf8.SequenceEqual(entry.Utf8))
+        {
+            return entry.Value;
+        }
+
+        var value = Encoding.UTF8.GetString(utf8);
+        Volatile.Write(ref _slots[slot], new Entry(utf8.ToArray(), value));
+        return value;
+    }
+
+    private sealed record Entry(byte[] Utf8, string Value);
+}
