@@ -5,17 +5,24 @@ namespace Orders.Schemas;
 /// <summary>
 /// Strings for UTF-8 values that repeat (product names, currencies, channels, customer ids): the
 /// same bytes give the same string instance, made once, instead of a new string per record. A
-/// fixed table of slots indexed by the bytes' hash; a slot holds the last value that landed there,
-/// so a value that keeps colliding is simply decoded again, never wrongly shared. Values longer
-/// than <see cref="MaxBytes"/> are not pooled. Thread-safe without locks: entries are immutable and
+/// fixed table of slots indexed by the bytes' hash. A value that finds its slot taken by another
+/// is decoded as usual, never wrongly shared; one such miss in <see cref="ReplaceEvery"/> takes
+/// the slot over, so values that repeat settle in, while a stream of values that never repeat
+/// (ids) costs a hash and a comparison, not an extra entry per record. Values longer than
+/// <see cref="MaxBytes"/> are not pooled. Thread-safe without locks: entries are immutable and
 /// replaced whole.
 /// </summary>
 public sealed class Utf8StringPool
 {
     public const int MaxBytes = 64;
 
+    public const int ReplaceEvery = 8;
+
     private readonly Entry?[] _slots;
     private readonly int _mask;
+
+    // Misses on a taken slot; racing increments only shift which miss replaces.
+    private int _collisions;
 
     /// <param name="slots">A power of two; a few times the distinct values expected keeps collisions rare.</param>
     public Utf8StringPool(int slots = 2048)
@@ -45,13 +52,18 @@ public sealed class Utf8StringPool
         var hash = default(HashCode);
         hash.AddBytes(utf8);
         var slot = hash.ToHashCode() & _mask;
-        if (Volatile.Read(ref _slots[slot]) is { } entry && utf8.SequenceEqual(entry.Utf8))
+        var entry = Volatile.Read(ref _slots[slot]);
+        if (entry is not null && utf8.SequenceEqual(entry.Utf8))
         {
             return entry.Value;
         }
 
         var value = Encoding.UTF8.GetString(utf8);
-        Volatile.Write(ref _slots[slot], new Entry(utf8.ToArray(), value));
+        if (entry is null || ++_collisions % ReplaceEvery == 0)
+        {
+            Volatile.Write(ref _slots[slot], new Entry(utf8.ToArray(), value));
+        }
+
         return value;
     }
 

@@ -29,6 +29,25 @@ public sealed class Utf8StringPoolTests
     }
 
     [Fact]
+    public void AValueThatKeepsColliding_TakesTheSlotOnlyEveryEighthMiss()
+    {
+        var pool = new Utf8StringPool(slots: 1);
+        var first = pool.Get("EUR"u8);
+
+        for (var i = 1; i < Utf8StringPool.ReplaceEvery; i++)
+        {
+            Assert.Equal("order-" + i, pool.Get(Encoding.UTF8.GetBytes("order-" + i)));
+        }
+
+        Assert.Same(first, pool.Get("EUR"u8));
+
+        // Misses 8 and 9: the eighth takes the slot over, so the ninth finds it.
+        var eighth = pool.Get("USD"u8);
+        Assert.Same(eighth, pool.Get("USD"u8));
+        Assert.NotSame(first, pool.Get("EUR"u8));
+    }
+
+    [Fact]
     public void InvalidUtf8_BecomesTheReplacementCharacter_AsEncodingUtf8DecodesIt()
     {
         var pool = new Utf8StringPool();
