@@ -120,17 +120,20 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
     private Measurement Median(string side)
     {
         var runs = _runs.Where(r => r.Side == side).ToList();
-        static double Mid(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToList();
-            return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-        }
+        static double Mid(IEnumerable<double> values) => MedianOf(values);
 
         return new Measurement(
             Math.Round(Mid(runs.Select(r => r.Throughput))),
             Math.Round(Mid(runs.Select(r => r.CpuMicrosPerOrder)), 3),
             Math.Round(Mid(runs.Select(r => r.AllocatedBytesPerOrder)), 1),
             new LatencyMs(Mid(runs.Select(r => r.LatencyMs.P50)), Mid(runs.Select(r => r.LatencyMs.P99)), Mid(runs.Select(r => r.LatencyMs.P999))));
+    }
+
+    /// <summary>The median of the repeats (the mean of the middle two for an even count).</summary>
+    public static double MedianOf(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     /// <summary>

@@ -43,14 +43,8 @@ internal static class RelayOverheadBench
             }
         }
 
-        var inspectingMedian = Median(runs.Where(r => r.Relay == "inspecting").Select(r => r.Throughput));
-        var plainMedian = Median(runs.Where(r => r.Relay == "plain").Select(r => r.Throughput));
+        var inspectingMedian = PipelineBench.MedianOf(runs.Where(r => r.Relay == "inspecting").Select(r => r.Throughput));
+        var plainMedian = PipelineBench.MedianOf(runs.Where(r => r.Relay == "plain").Select(r => r.Throughput));
         return new RelayOverheadReport(inspectingMedian, plainMedian, Math.Round(inspectingMedian / plainMedian, 3), count, runs);
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }
