@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -102,6 +103,20 @@ public sealed class SecretLeakTests : IAsyncLifetime
             ("SchemaRegistry__BasicAuthUserInfo", $"{RegistryUser}:{WrongRegistryPassword}"));
         await RunAsync("consume, bad registry URL with credentials", ["consume", "--bootstrap-servers", BootstrapServers], 2,
             ("SchemaRegistry__Url", $"ftp://{RegistryUser}:{RegistryPassword}@localhost"));
+        // The demo with a stack of its own (no SASL, no registry auth there: the secrets are configured
+        // all the same): its live view, and with --json its logs, at debug level.
+        foreach (var json in new[] { false, true })
+        {
+            string[] demoArgs =
+            [
+                "demo", "--duration", "5",
+                "--kafka-port", OrdersProcess.FreePort().ToString(CultureInfo.InvariantCulture),
+                "--registry-port", OrdersProcess.FreePort().ToString(CultureInfo.InvariantCulture),
+            ];
+            var demo = await RunAsync(json ? "demo --json" : "demo", json ? [.. demoArgs, "--json"] : demoArgs, 0, userInfo);
+            Assert.Contains(json ? "sasl.password = [redacted]" : "average price", demo.Stdout + demo.Stderr, StringComparison.Ordinal);
+        }
+
         foreach (var verb in new[] { "produce", "consume", "stack", "demo" })
         {
             await RunAsync($"{verb} --help", [verb, "--help"], 0, userInfo);
