@@ -16,8 +16,10 @@ public sealed class PartitionRangeReader : IDisposable
         "session.timeout.ms", "heartbeat.interval.ms", "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store",
     ];
 
-    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly ConsumerConfig _config;
+    private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private IConsumer<byte[]?, byte[]?> _consumer;
 
     /// <param name="clientConfig">Connection settings (bootstrap servers, security); group settings are dropped.</param>
     public PartitionRangeReader(ClientConfig clientConfig, ILogger logger, TimeProvider? time = null)
@@ -35,12 +37,24 @@ public sealed class PartitionRangeReader : IDisposable
         };
         // Never used to join or commit; librdkafka wants a group id for a consumer all the same.
         config.GroupId = "orders-range-reader";
-        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).LogTo(logger).BuildChecked();
+        _config = config;
+        _logger = logger;
+        _consumer = Build();
     }
 
     /// <returns>Low and high watermark of the partition.</returns>
-    public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout) =>
-        _consumer.QueryWatermarkOffsets(partition, timeout);
+    public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout)
+    {
+        try
+        {
+            return _consumer.QueryWatermarkOffsets(partition, timeout);
+        }
+        catch (KafkaException e) when (IsStaleMetadata(e))
+        {
+            Renew();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Hands every record from each start offset up to the partition's end, in order per
@@ -57,7 +71,7 @@ public sealed class PartitionRangeReader : IDisposable
         var pending = new List<TopicPartitionOffset>();
         foreach (var start in starts)
         {
-            var watermarks = _consumer.QueryWatermarkOffsets(start.TopicPartition, Remaining(deadline));
+            var watermarks = Watermarks(start.TopicPartition, Remaining(deadline));
             ends[start.TopicPartition] = watermarks.High.Value;
             var from = Math.Max(start.Offset.Value, watermarks.Low.Value);
             if (from < watermarks.High.Value)
@@ -125,6 +139,25 @@ public sealed class PartitionRangeReader : IDisposable
         _consumer.Close();
         _consumer.Dispose();
     }
+
+    /// <summary>
+    /// The client's metadata says the partition or topic does not exist. Measured on the local
+    /// stack: a reader that first met a topic while its leader's broker was down kept answering
+    /// "Unknown partition" for minutes after the broker was back, so a restore never succeeded.
+    /// A new client asks afresh; the caller's retry then finds the partition.
+    /// </summary>
+    private static bool IsStaleMetadata(KafkaException e) =>
+        e.Error.Code is ErrorCode.Local_UnknownPartition or ErrorCode.Local_UnknownTopic or ErrorCode.UnknownTopicOrPart;
+
+    private void Renew()
+    {
+        var stale = _consumer;
+        _consumer = Build();
+        stale.Close();
+        stale.Dispose();
+    }
+
+    private IConsumer<byte[]?, byte[]?> Build() => new ConsumerBuilder<byte[]?, byte[]?>(_config).LogTo(_logger).BuildChecked();
 
     private TimeSpan Remaining(DateTimeOffset deadline)
     {

@@ -68,7 +68,8 @@ public sealed partial class OrderProcessor
     private readonly HashSet<TopicPartition> _resumeNow = [];
     private volatile ProcessorView _view;
     private volatile bool _everAssigned;
-    private long _lastAssignedAt;
+    // When partitions were last assigned, or restored and resumed: --until-idle counts from there.
+    private long _lastReadyAt;
     private bool _closing;
     private volatile bool _consumerAbandoned;
     private List<int> _notCheckpointedAtClose = [];
@@ -234,7 +235,7 @@ public sealed partial class OrderProcessor
                         {
                             busySince = _time.GetTimestamp();
                         }
-                        else if (IsIdle(idle, _time.GetElapsedTime(Math.Max(Math.Max(idleSince, _lastAssignedAt), busySince))))
+                        else if (IsIdle(idle, _time.GetElapsedTime(Math.Max(Math.Max(idleSince, _lastReadyAt), busySince))))
                         {
                             if (!_everAssigned)
                             {
@@ -284,7 +285,7 @@ public sealed partial class OrderProcessor
     private Run R => _run ?? throw new InvalidOperationException("The processor is not running.");
 
     /// <summary>
-    /// Idle: quiet for <paramref name="idle"/> since the last record, assignment or outstanding work. Holding no
+    /// Idle: quiet for <paramref name="idle"/> since the last record, assignment, restore or outstanding work. Holding no
     /// partition (before the first assignment, or between a revoke and the next) it waits at least
     /// <see cref="ProcessorOptions.FirstAssignmentWait"/>: joining a group can take a while.
     /// </summary>
@@ -527,7 +528,7 @@ public sealed partial class OrderProcessor
         {
             // An assignment can be empty (a member with nothing to take); idle time counts from a real one.
             _everAssigned = true;
-            _lastAssignedAt = _time.GetTimestamp();
+            _lastReadyAt = _time.GetTimestamp();
         }
 
         foreach (var partition in mine.Where(p => p.Partition.Value >= R.Layout.StatsPartitions))
@@ -584,6 +585,10 @@ public sealed partial class OrderProcessor
             _pauseNow.Remove(partition);
             R.Consumer.Seek(offset);
             R.Consumer.Resume([partition]);
+
+            // A restore blocks the loop while it reads (9 s measured, a broker just back): the
+            // partitions resumed now have not had a chance to deliver, whatever the time since the last record.
+            _lastReadyAt = _time.GetTimestamp();
         }
     }
 

@@ -115,6 +115,35 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StatsBrokerDownWhilePartitionsAreRestored_RestoreWaits_UntilIdleCountsFromIt_StatsAreExact()
+    {
+        var topic = _stack.CreateOrderTopics("restore-slow", partitions: 3, replicationFactor: 3);
+        var group = StackFixture.Unique("restore-slow");
+        for (var p = 0; p < 3; p++)
+        {
+            _stack.Cluster.SetPartitionLeader(topic, p, 1);
+            _stack.Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, 3);
+            _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 1);
+        }
+
+        _stack.Cluster.SetGroupCoordinator(group, 1);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "25"]);
+
+        // The checkpoints' broker is away when the partitions come: restoring them waits for it, for
+        // longer than --until-idle. The orders are all there; none may be left unread.
+        _stack.Cluster.SetBrokerDown(3);
+        using var processor = new ProcessorProcess([.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "3", "--json"]);
+        await processor.WaitForLogAsync("Partitions assigned", TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken);
+        _stack.Cluster.SetBrokerUp(3);
+
+        await processor.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        output.WriteLine(processor.StandardError);
+        Assert.True(processor.ExitCode == 0, processor.StandardError);
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
     public async Task DeadLetterBrokerDownForAWhile_LettersAreWrittenAfter_StatsAreExact()
     {
         var topic = _stack.CreateOrderTopics("dlq-down", partitions: 3, replicationFactor: 3);
