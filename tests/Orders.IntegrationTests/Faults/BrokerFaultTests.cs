@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.LocalStack.Kafka;
 
@@ -78,14 +77,7 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var topic = _stack.CreateOrderTopics("coordinator-down", partitions: 3, replicationFactor: 3);
         var group = StackFixture.Unique("coordinator-down");
-        for (var p = 0; p < 3; p++)
-        {
-            _stack.Cluster.SetPartitionLeader(topic, p, 1);
-            _stack.Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, 1);
-            _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 2);
-        }
-
-        _stack.Cluster.SetGroupCoordinator(group, 3);
+        _stack.PlaceOnBrokers(topic, 3, group, orders: 1, checkpoints: 1, deadLetters: 2, coordinator: 3);
         await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "24"]);
         string[] consume = [.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1"];
         using (var processor = new ProcessorProcess(consume))
@@ -119,14 +111,7 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var topic = _stack.CreateOrderTopics("restore-slow", partitions: 3, replicationFactor: 3);
         var group = StackFixture.Unique("restore-slow");
-        for (var p = 0; p < 3; p++)
-        {
-            _stack.Cluster.SetPartitionLeader(topic, p, 1);
-            _stack.Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, 3);
-            _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 1);
-        }
-
-        _stack.Cluster.SetGroupCoordinator(group, 1);
+        _stack.PlaceOnBrokers(topic, 3, group, orders: 1, checkpoints: 3, deadLetters: 1, coordinator: 1);
         await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "25"]);
 
         // The checkpoints' broker is away when the partitions come: restoring them waits for it, for
@@ -148,15 +133,8 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var topic = _stack.CreateOrderTopics("dlq-down", partitions: 3, replicationFactor: 3);
         var group = StackFixture.Unique("dlq-down");
-        for (var p = 0; p < 3; p++)
-        {
-            _stack.Cluster.SetPartitionLeader(topic, p, 1);
-            _stack.Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, 1);
-            _stack.Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, 3);
-        }
-
         // The group's coordinator stays up: only dead letters lose their broker.
-        _stack.Cluster.SetGroupCoordinator(group, 1);
+        _stack.PlaceOnBrokers(topic, 3, group, orders: 1, checkpoints: 1, deadLetters: 3, coordinator: 1);
 
         // Restoring reads the dead-letter topic back, so the broker goes down once the processor is
         // at work: after its first dead letter, while orders still flow (6 s of them). A client that

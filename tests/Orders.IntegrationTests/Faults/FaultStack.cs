@@ -1,3 +1,4 @@
+using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.LocalStack.Kafka;
 using Orders.SchemaRegistry;
@@ -48,6 +49,22 @@ public sealed class FaultStack : IAsyncDisposable
         var topic = StackFixture.Unique(prefix);
         StackFixture.CreateOrderTopics(Cluster, topic, partitions, replicationFactor);
         return topic;
+    }
+
+    /// <summary>
+    /// Puts every partition of the orders topic, its checkpoints and its dead letters on the brokers
+    /// given, and the group's coordinator on another: a fault can then hit one role alone.
+    /// </summary>
+    public void PlaceOnBrokers(string topic, int partitions, string group, int orders, int checkpoints, int deadLetters, int coordinator)
+    {
+        for (var p = 0; p < partitions; p++)
+        {
+            Cluster.SetPartitionLeader(topic, p, orders);
+            Cluster.SetPartitionLeader(Topics.StatsFor(topic), p, checkpoints);
+            Cluster.SetPartitionLeader(Topics.DeadLetterFor(topic), p, deadLetters);
+        }
+
+        Cluster.SetGroupCoordinator(group, coordinator);
     }
 
     public async Task StopRegistryAsync()
