@@ -674,13 +674,7 @@ public sealed partial class OrderProcessor
 
         LogRevoked(_logger, Describe(partitions));
         var states = Owned(partitions);
-        // Stored, not committed here: librdkafka commits a removed partition's stored offset itself
-        // (enable.auto.commit), asynchronously. A synchronous commit inside a rebalance callback can
-        // wait on a group that is itself rebalancing or closing.
-        foreach (var offset in CheckpointAndWait(states, _options.RevokeTimeout))
-        {
-            StoreOffset(offset);
-        }
+        CheckpointAndStore(states);
 
         Release(partitions, states);
     }
@@ -735,13 +729,16 @@ public sealed partial class OrderProcessor
 
     /// <summary>
     /// Checkpoints the partitions now (those changed since their last checkpoint), first letting
-    /// their dead letters be acknowledged, and waits for the checkpoints, at most <paramref name="timeout"/>.
+    /// their dead letters be acknowledged, and waits for the checkpoints, at most
+    /// <see cref="ProcessorOptions.RevokeTimeout"/>; then stores the offsets they cover. Stored, not
+    /// committed: librdkafka commits a removed partition's stored offset itself (enable.auto.commit),
+    /// asynchronously, while a synchronous commit inside a rebalance callback can wait on a group
+    /// that is itself rebalancing or closing.
     /// </summary>
-    /// <returns>The offsets now covered by an acknowledged checkpoint, to commit.</returns>
-    private List<TopicPartitionOffset> CheckpointAndWait(List<PartitionState> states, TimeSpan timeout)
+    private void CheckpointAndStore(List<PartitionState> states)
     {
         var run = R;
-        var deadline = _time.GetUtcNow() + timeout;
+        var deadline = _time.GetUtcNow() + _options.RevokeTimeout;
 
         // Until every state is covered by an acknowledged checkpoint: dead letters are acknowledged
         // first, a checkpoint already in flight (started before the changes since) is awaited, then
@@ -765,7 +762,10 @@ public sealed partial class OrderProcessor
             LogNotCheckpointed(_logger, state.Partition.Topic, state.Partition.Partition.Value, state.PendingDeadLetters);
         }
 
-        return [.. states.Where(s => s.CheckpointedOffset > 0).Select(s => new TopicPartitionOffset(s.Partition, s.CheckpointedOffset))];
+        foreach (var state in states.Where(s => s.CheckpointedOffset > 0))
+        {
+            StoreOffset(new TopicPartitionOffset(state.Partition, state.CheckpointedOffset));
+        }
     }
 
     private void OnConsumeError(ConsumeException e)
@@ -832,10 +832,7 @@ public sealed partial class OrderProcessor
         PublishView();
         var states = _owned.Values.ToList();
         // The close below commits the stored offsets as it gives the partitions up.
-        foreach (var offset in CheckpointAndWait(states, _options.RevokeTimeout))
-        {
-            StoreOffset(offset);
-        }
+        CheckpointAndStore(states);
 
         _notCheckpointedAtClose = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
 
