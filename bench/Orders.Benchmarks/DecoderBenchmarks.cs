@@ -39,7 +39,7 @@ public class DecoderBenchmarks
         _currentDecoder.ResolveAsync(1).AsTask().GetAwaiter().GetResult();
         _evolvedDecoder.ResolveAsync(1).AsTask().GetAwaiter().GetResult();
         _apacheCurrent = new SpecificDatumReader<Order>(Order._SCHEMA, Order._SCHEMA);
-        _apacheEvolved = new SpecificDatumReader<Order>(Avro.Schema.Parse(OrderSchemas.Earliest), Order._SCHEMA);
+        _apacheEvolved = new SpecificDatumReader<Order>(global::Avro.Schema.Parse(OrderSchemas.Earliest), Order._SCHEMA);
     }
 
     [Benchmark(Baseline = true)]
@@ -66,14 +66,14 @@ public class DecoderBenchmarks
 
     private static byte[] Earliest(string schema, Order order)
     {
-        var writer = (Avro.RecordSchema)Avro.Schema.Parse(schema);
-        var record = new Avro.Generic.GenericRecord(writer);
+        var writer = (global::Avro.RecordSchema)global::Avro.Schema.Parse(schema);
+        var record = new global::Avro.Generic.GenericRecord(writer);
         record.Add("orderId", order.OrderId);
         record.Add("product", order.Product);
         record.Add("price", (float)order.Price);
         using var stream = new MemoryStream();
         stream.Write([0, 0, 0, 0, 1]);
-        new Avro.Generic.GenericDatumWriter<Avro.Generic.GenericRecord>(writer).Write(record, new BinaryEncoder(stream));
+        new global::Avro.Generic.GenericDatumWriter<global::Avro.Generic.GenericRecord>(writer).Write(record, new BinaryEncoder(stream));
         return stream.ToArray();
     }
 }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>Avro binary data that does not decode: truncated, malformed varints, lengths or indexes out of range.</summary>
 public sealed class AvroDecodeException(string message) : Exception(message);

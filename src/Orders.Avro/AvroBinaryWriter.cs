@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>
 /// Writes Avro's binary encoding into a span the caller sized with the <c>SizeOf</c> methods,

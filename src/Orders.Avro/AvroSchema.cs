@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>The Avro types, as the specification names them.</summary>
 public enum AvroType

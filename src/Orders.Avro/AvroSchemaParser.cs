@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>Thrown for a schema that is not valid Avro; the message says what and where.</summary>
 public sealed class AvroSchemaException(string message) : Exception(message);

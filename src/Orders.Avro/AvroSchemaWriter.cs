@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>
 /// Writes a schema as compact JSON in one fixed layout (the layout of Avro Java's

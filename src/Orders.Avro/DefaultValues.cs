@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>Whether a JSON default value fits its schema, as Avro Java's <c>Schema.isValidDefault</c> decides.</summary>
 internal static class DefaultValues

@@ -1,4 +1,4 @@
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>
 /// Receives the fields of a record decoded by a <see cref="ResolvingReader"/>, already resolved to

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>
 /// Reads data written with one schema (the writer's) as another (the reader's record), by the

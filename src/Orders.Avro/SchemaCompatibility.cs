@@ -1,5 +1,5 @@
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>The kinds of incompatibility, named as Avro Java's <c>SchemaIncompatibilityType</c> names them.</summary>
 public enum IncompatibilityType

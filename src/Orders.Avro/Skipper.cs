@@ -1,4 +1,4 @@
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>
 /// Skips one value of a writer schema without materialising it: what a reader does with fields

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Orders.Schemas;
+namespace Orders.Avro;
 
 /// <summary>
 /// Strings for UTF-8 values that repeat (product names, currencies, channels, customer ids): the

@@ -4,7 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
-using Orders.Schemas;
+using Orders.Avro;
 
 namespace Orders.Processor;
 

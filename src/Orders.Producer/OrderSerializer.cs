@@ -4,7 +4,7 @@ using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
-using Orders.Schemas;
+using Orders.Avro;
 
 namespace Orders.Producer;
 

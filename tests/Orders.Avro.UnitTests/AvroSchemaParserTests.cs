@@ -1,4 +1,4 @@
-namespace Orders.Schemas.UnitTests;
+namespace Orders.Avro.UnitTests;
 
 public sealed class AvroSchemaParserTests
 {

@@ -2,7 +2,7 @@ using Avro.Generic;
 using Avro.IO;
 using ApacheSchema = Avro.Schema;
 
-namespace Orders.Schemas.UnitTests;
+namespace Orders.Avro.UnitTests;
 
 /// <summary>
 /// The resolving reader against the compatibility checker and against an encoder no one here
@@ -284,14 +284,14 @@ public sealed class ResolvingReaderTests
 
         return schema switch
         {
-            Avro.UnionSchema u => RandomDatum(Terminating(u, depth, random), random, depth + 1),
-            Avro.RecordSchema r => Record(r, random, depth),
-            Avro.EnumSchema e => new GenericEnum(e, e.Symbols[random.Next(e.Symbols.Count)]),
-            Avro.FixedSchema f => new GenericFixed(f, RandomBytes(random, f.Size)),
-            Avro.ArraySchema a => Enumerable.Range(0, random.Next(3)).Select(_ => RandomDatum(a.ItemSchema, random, depth + 1)).ToArray(),
-            Avro.MapSchema m => Enumerable.Range(0, random.Next(3)).ToDictionary(i => $"k{i}", _ => RandomDatum(m.ValueSchema, random, depth + 1)),
-            Avro.LogicalSchema { LogicalTypeName: "timestamp-millis" } => DateTime.UnixEpoch.AddMilliseconds(random.NextInt64(0, 1L << 42)),
-            Avro.LogicalSchema l => RandomDatum(l.BaseSchema, random, depth),
+            global::Avro.UnionSchema u => RandomDatum(Terminating(u, depth, random), random, depth + 1),
+            global::Avro.RecordSchema r => Record(r, random, depth),
+            global::Avro.EnumSchema e => new GenericEnum(e, e.Symbols[random.Next(e.Symbols.Count)]),
+            global::Avro.FixedSchema f => new GenericFixed(f, RandomBytes(random, f.Size)),
+            global::Avro.ArraySchema a => Enumerable.Range(0, random.Next(3)).Select(_ => RandomDatum(a.ItemSchema, random, depth + 1)).ToArray(),
+            global::Avro.MapSchema m => Enumerable.Range(0, random.Next(3)).ToDictionary(i => $"k{i}", _ => RandomDatum(m.ValueSchema, random, depth + 1)),
+            global::Avro.LogicalSchema { LogicalTypeName: "timestamp-millis" } => DateTime.UnixEpoch.AddMilliseconds(random.NextInt64(0, 1L << 42)),
+            global::Avro.LogicalSchema l => RandomDatum(l.BaseSchema, random, depth),
             _ => schema.Tag switch
             {
                 ApacheSchema.Type.Null => null,
@@ -308,12 +308,12 @@ public sealed class ResolvingReaderTests
     }
 
     // Deep down, prefer a union's null branch, so that recursive schemas end.
-    private static ApacheSchema Terminating(Avro.UnionSchema union, int depth, Random random) =>
+    private static ApacheSchema Terminating(global::Avro.UnionSchema union, int depth, Random random) =>
         union.Count == 0 ? throw new InvalidOperationException("the empty union has no value")
         : depth > 4 && union.Schemas.FirstOrDefault(s => s.Tag == ApacheSchema.Type.Null) is { } nullBranch ? nullBranch
         : union.Schemas[random.Next(union.Count)];
 
-    private static GenericRecord Record(Avro.RecordSchema schema, Random random, int depth)
+    private static GenericRecord Record(global::Avro.RecordSchema schema, Random random, int depth)
     {
         var record = new GenericRecord(schema);
         foreach (var field in schema.Fields)

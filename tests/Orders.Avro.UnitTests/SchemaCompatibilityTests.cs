@@ -1,4 +1,4 @@
-namespace Orders.Schemas.UnitTests;
+namespace Orders.Avro.UnitTests;
 
 /// <summary>
 /// Reader/writer pairs with Avro Java's verdicts. Most are the pairs of Avro Java's own

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Orders.Schemas.UnitTests;
+namespace Orders.Avro.UnitTests;
 
 public sealed class Utf8StringPoolTests
 {

@@ -13,7 +13,7 @@ namespace Orders.IntegrationTests;
 [Collection(StackCollection.Name)]
 public sealed class AvroSerdeRoundTripTests(StackFixture fixture)
 {
-    private static readonly RecordSchema OrderSchema = (RecordSchema)Avro.Schema.Parse(
+    private static readonly RecordSchema OrderSchema = (RecordSchema)global::Avro.Schema.Parse(
         """{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"orderId","type":"string"},{"name":"product","type":"string"},{"name":"price","type":"double"}]}""");
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class AvroSerdeRoundTripTests(StackFixture fixture)
     public async Task EarliestSchemaRecords_AreReadAsTheCurrentOrderContract()
     {
         var topic = fixture.CreateTopic("earliest");
-        var earliest = (RecordSchema)Avro.Schema.Parse(OrderSchemas.Earliest);
+        var earliest = (RecordSchema)global::Avro.Schema.Parse(OrderSchemas.Earliest);
         using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = fixture.RegistryUrl });
         using (var producer = new ProducerBuilder<string, GenericRecord>(fixture.ProducerConfig())
             .SetValueSerializer(new AvroSerializer<GenericRecord>(registry))

@@ -106,7 +106,7 @@ public sealed class InteropTests(StackFixture fixture)
     {
         var python = ExternalTool.RequirePythonWithConfluentKafka();
         var topic = fixture.CreateTopic("py-consume");
-        var schema = (Avro.RecordSchema)Avro.Schema.Parse(OrderSchema);
+        var schema = (global::Avro.RecordSchema)global::Avro.Schema.Parse(OrderSchema);
         using (var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = fixture.RegistryUrl }))
         using (var producer = new ProducerBuilder<string, GenericRecord>(fixture.ProducerConfig())
             .SetKeySerializer(new AvroSerializer<string>(registry))

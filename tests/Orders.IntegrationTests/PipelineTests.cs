@@ -122,7 +122,7 @@ public sealed class PipelineTests(StackFixture fixture)
     public async Task EarliestSchemaOrder_IsProcessed_WithItsPriceReadAsDouble()
     {
         var topic = CreateTopics("earliest");
-        var earliest = (Avro.RecordSchema)Avro.Schema.Parse(OrderSchemas.Earliest);
+        var earliest = (global::Avro.RecordSchema)global::Avro.Schema.Parse(OrderSchemas.Earliest);
         using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = fixture.RegistryUrl });
         using (var producer = new ProducerBuilder<string, GenericRecord>(fixture.ProducerConfig())
             .SetValueSerializer(new AvroSerializer<GenericRecord>(registry))

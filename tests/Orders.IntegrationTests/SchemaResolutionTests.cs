@@ -131,7 +131,7 @@ public sealed class SchemaResolutionTests(StackFixture fixture) : IDisposable
     /// <summary>A value of the writer schema in the wire format, and the order order.avsc should read from it.</summary>
     private static (byte[] Bytes, Order Expected) Encode(string writerJson, int schemaId, int seed)
     {
-        var writer = Avro.Schema.Parse(writerJson);
+        var writer = global::Avro.Schema.Parse(writerJson);
         var expected = new Order { OrderId = $"o-{seed}", Product = "kettle", Price = 12.5 + seed };
         var datum = Datum(writer, expected);
         using var stream = new MemoryStream();
@@ -144,14 +144,14 @@ public sealed class SchemaResolutionTests(StackFixture fixture) : IDisposable
     }
 
     /// <summary>The writer's datum for an order: its fields from the order where the writer has them, made-up values for the rest.</summary>
-    private static object Datum(Avro.Schema schema, Order order) => schema switch
+    private static object Datum(global::Avro.Schema schema, Order order) => schema switch
     {
-        Avro.UnionSchema union => Datum(union.Schemas.FirstOrDefault(s => s is Avro.RecordSchema) ?? union.Schemas[0], order),
-        Avro.RecordSchema record => Record(record, order),
+        global::Avro.UnionSchema union => Datum(union.Schemas.FirstOrDefault(s => s is global::Avro.RecordSchema) ?? union.Schemas[0], order),
+        global::Avro.RecordSchema record => Record(record, order),
         _ => "not an order",
     };
 
-    private static GenericRecord Record(Avro.RecordSchema schema, Order order)
+    private static GenericRecord Record(global::Avro.RecordSchema schema, Order order)
     {
         var record = new GenericRecord(schema);
         foreach (var field in schema.Fields)
@@ -186,46 +186,46 @@ public sealed class SchemaResolutionTests(StackFixture fixture) : IDisposable
     }
 
     /// <summary>The value in the writer's type (for a union, its first branch that can hold it).</summary>
-    private static object? Value(Avro.Schema schema, object value) => schema switch
+    private static object? Value(global::Avro.Schema schema, object value) => schema switch
     {
-        Avro.UnionSchema union => Value(union.Schemas.First(s => s.Tag != Avro.Schema.Type.Null), value),
+        global::Avro.UnionSchema union => Value(union.Schemas.First(s => s.Tag != global::Avro.Schema.Type.Null), value),
         // A writer that types a text field as a number (incompatible anyway) gets a number.
-        Avro.PrimitiveSchema { Tag: not (Avro.Schema.Type.String or Avro.Schema.Type.Bytes) } when value is string => Filler(schema),
+        global::Avro.PrimitiveSchema { Tag: not (global::Avro.Schema.Type.String or global::Avro.Schema.Type.Bytes) } when value is string => Filler(schema),
         _ => schema.Tag switch
         {
-            Avro.Schema.Type.String => value.ToString(),
-            Avro.Schema.Type.Bytes => Encoding.UTF8.GetBytes(value.ToString()!),
-            Avro.Schema.Type.Int => Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture),
-            Avro.Schema.Type.Long => Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture),
-            Avro.Schema.Type.Float => Convert.ToSingle(value, System.Globalization.CultureInfo.InvariantCulture),
-            Avro.Schema.Type.Double => Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture),
-            Avro.Schema.Type.Logical => DateTime.UnixEpoch.AddMilliseconds(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)),
-            Avro.Schema.Type.Enumeration => new GenericEnum((Avro.EnumSchema)schema, ((Avro.EnumSchema)schema).Symbols[0]),
+            global::Avro.Schema.Type.String => value.ToString(),
+            global::Avro.Schema.Type.Bytes => Encoding.UTF8.GetBytes(value.ToString()!),
+            global::Avro.Schema.Type.Int => Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture),
+            global::Avro.Schema.Type.Long => Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture),
+            global::Avro.Schema.Type.Float => Convert.ToSingle(value, System.Globalization.CultureInfo.InvariantCulture),
+            global::Avro.Schema.Type.Double => Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture),
+            global::Avro.Schema.Type.Logical => DateTime.UnixEpoch.AddMilliseconds(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)),
+            global::Avro.Schema.Type.Enumeration => new GenericEnum((global::Avro.EnumSchema)schema, ((global::Avro.EnumSchema)schema).Symbols[0]),
             _ => Filler(schema),
         },
     };
 
-    private static object? Filler(Avro.Schema schema) => schema switch
+    private static object? Filler(global::Avro.Schema schema) => schema switch
     {
-        Avro.UnionSchema union => Filler(union.Schemas[^1]),
-        Avro.RecordSchema record => record.Fields.Aggregate(new GenericRecord(record), (r, f) =>
+        global::Avro.UnionSchema union => Filler(union.Schemas[^1]),
+        global::Avro.RecordSchema record => record.Fields.Aggregate(new GenericRecord(record), (r, f) =>
         {
             r.Add(f.Name, Filler(f.Schema));
             return r;
         }),
-        Avro.ArraySchema => new object[] { "a", "b" },
-        Avro.MapSchema => new Dictionary<string, object> { ["k"] = 1 },
-        Avro.EnumSchema e => new GenericEnum(e, e.Symbols[^1]),
-        Avro.FixedSchema f => new GenericFixed(f, new byte[f.Size]),
+        global::Avro.ArraySchema => new object[] { "a", "b" },
+        global::Avro.MapSchema => new Dictionary<string, object> { ["k"] = 1 },
+        global::Avro.EnumSchema e => new GenericEnum(e, e.Symbols[^1]),
+        global::Avro.FixedSchema f => new GenericFixed(f, new byte[f.Size]),
         _ => schema.Tag switch
         {
-            Avro.Schema.Type.String => "filler",
-            Avro.Schema.Type.Int => 7,
-            Avro.Schema.Type.Long => 7L,
-            Avro.Schema.Type.Double => 7.0,
-            Avro.Schema.Type.Float => 7f,
-            Avro.Schema.Type.Bytes => new byte[] { 1, 2 },
-            Avro.Schema.Type.Boolean => true,
+            global::Avro.Schema.Type.String => "filler",
+            global::Avro.Schema.Type.Int => 7,
+            global::Avro.Schema.Type.Long => 7L,
+            global::Avro.Schema.Type.Double => 7.0,
+            global::Avro.Schema.Type.Float => 7f,
+            global::Avro.Schema.Type.Bytes => new byte[] { 1, 2 },
+            global::Avro.Schema.Type.Boolean => true,
             _ => null,
         },
     };

@@ -1,5 +1,5 @@
 using Orders.SchemaRegistry.Compatibility;
-using Orders.Schemas;
+using Orders.Avro;
 
 namespace Orders.SchemaRegistry.UnitTests;
 

@@ -3,7 +3,7 @@ using Avro.IO;
 using Avro.Specific;
 using Orders.Contracts;
 using Orders.SchemaRegistry.Compatibility;
-using Orders.Schemas;
+using Orders.Avro;
 
 namespace Orders.UnitTests;
 
@@ -32,7 +32,7 @@ public sealed class OrderContractTests
     [Fact]
     public void EarliestSchemaRecord_IsReadAsOrder_WithPriceAsDoubleAndDefaults()
     {
-        var earliest = (Avro.RecordSchema)Avro.Schema.Parse(OrderSchemas.Earliest);
+        var earliest = (global::Avro.RecordSchema)global::Avro.Schema.Parse(OrderSchemas.Earliest);
         var record = new GenericRecord(earliest);
         record.Add("orderId", "o-1");
         record.Add("product", "teapot");
@@ -65,7 +65,7 @@ public sealed class OrderContractTests
         return stream.ToArray();
     }
 
-    private static T Read<T>(byte[] bytes, Avro.Schema writer, Avro.Schema reader)
+    private static T Read<T>(byte[] bytes, global::Avro.Schema writer, global::Avro.Schema reader)
         where T : class
     {
         using var stream = new MemoryStream(bytes);

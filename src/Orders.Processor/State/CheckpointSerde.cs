@@ -71,7 +71,7 @@ public sealed class CheckpointSerde(ISchemaRegistryClient registry)
             using var stream = new MemoryStream(value, 5, value.Length - 5, writable: false);
             record = reader.Read(null!, new BinaryDecoder(stream));
         }
-        catch (Exception e) when (e is Avro.AvroException or EndOfStreamException or InvalidCastException or OverflowException)
+        catch (Exception e) when (e is global::Avro.AvroException or EndOfStreamException or InvalidCastException or OverflowException)
         {
             throw new InvalidDataException($"undecodable checkpoint with schema {schemaId}: {e.Message}", e);
         }
@@ -79,7 +79,7 @@ public sealed class CheckpointSerde(ISchemaRegistryClient registry)
         return CheckpointCodec.FromRecord(record);
     }
 
-    private async Task<Avro.Schema> WriterSchemaAsync(int schemaId)
+    private async Task<global::Avro.Schema> WriterSchemaAsync(int schemaId)
     {
         Schema registered;
         try
@@ -97,9 +97,9 @@ public sealed class CheckpointSerde(ISchemaRegistryClient registry)
 
         try
         {
-            return Avro.Schema.Parse(registered.SchemaString);
+            return global::Avro.Schema.Parse(registered.SchemaString);
         }
-        catch (Exception e) when (e is Avro.AvroException or Newtonsoft.Json.JsonException)
+        catch (Exception e) when (e is global::Avro.AvroException or Newtonsoft.Json.JsonException)
         {
             throw new InvalidDataException($"schema {schemaId} is not a usable Avro schema: {e.Message}", e);
         }

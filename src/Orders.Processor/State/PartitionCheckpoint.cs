@@ -34,7 +34,7 @@ public sealed record CheckpointChunk(PartitionCheckpoint Checkpoint, int Chunk, 
 /// </summary>
 public static class CheckpointCodec
 {
-    public static RecordSchema Schema { get; } = (RecordSchema)Avro.Schema.Parse(OrderSchemas.Checkpoint);
+    public static RecordSchema Schema { get; } = (RecordSchema)global::Avro.Schema.Parse(OrderSchemas.Checkpoint);
 
     private static readonly RecordSchema StatsSchema = (RecordSchema)((RecordSchema)Schema["overall"].Schema);
     private static readonly RecordSchema MinuteSchema = (RecordSchema)((ArraySchema)Schema["minutes"].Schema).ItemSchema;

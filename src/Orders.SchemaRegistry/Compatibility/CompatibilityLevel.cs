@@ -1,4 +1,4 @@
-using Orders.Schemas;
+using Orders.Avro;
 
 namespace Orders.SchemaRegistry.Compatibility;
 
