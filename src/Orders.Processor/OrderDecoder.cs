@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Confluent.SchemaRegistry;
-using Orders.Contracts;
 using Orders.Avro;
+using Orders.Contracts;
 
 namespace Orders.Processor;
 

@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
-using Orders.Contracts;
 using Orders.Avro;
+using Orders.Contracts;
 
 namespace Orders.Producer;
 

@@ -1,5 +1,5 @@
-using Orders.SchemaRegistry.Compatibility;
 using Orders.Avro;
+using Orders.SchemaRegistry.Compatibility;
 
 namespace Orders.SchemaRegistry.UnitTests;
 

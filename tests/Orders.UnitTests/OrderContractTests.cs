@@ -1,9 +1,9 @@
 using Avro.Generic;
 using Avro.IO;
 using Avro.Specific;
+using Orders.Avro;
 using Orders.Contracts;
 using Orders.SchemaRegistry.Compatibility;
-using Orders.Avro;
 
 namespace Orders.UnitTests;
 

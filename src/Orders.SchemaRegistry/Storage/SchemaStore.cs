@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Orders.SchemaRegistry.Compatibility;
 using Orders.Avro;
+using Orders.SchemaRegistry.Compatibility;
 
 namespace Orders.SchemaRegistry.Storage;
 
