@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Orders.Processor.State;
+using Orders.Processor.Aggregates;
 
 namespace Orders.Benchmarks;
 

@@ -2,7 +2,7 @@ using Avro.IO;
 using Avro.Specific;
 using BenchmarkDotNet.Attributes;
 using Orders.Contracts;
-using Orders.Processor;
+using Orders.Processor.Records;
 using Orders.Producer;
 
 namespace Orders.Benchmarks;

@@ -4,11 +4,11 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Confluent.SchemaRegistry;
 using HdrHistogram;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orders.Contracts;
-using Orders.Kafka;
 using Orders.Processor;
+using Orders.Processor.Hosting;
+using Orders.Processor.Records;
 using Orders.Producer;
 
 namespace Orders.Bench;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Avro;
 using Orders.Contracts;
-using Orders.Processor;
+using Orders.Processor.Records;
 
 namespace Orders.DeadLetters;
 

@@ -13,6 +13,7 @@ using OpenTelemetry.Metrics;
 using Orders.Monitoring.Dashboard;
 using Orders.Monitoring.Health;
 using Orders.Processor;
+using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Producer;
 using Orders.Producer.Observability;

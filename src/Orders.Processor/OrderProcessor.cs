@@ -3,9 +3,14 @@ using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.Kafka;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
+using Orders.Processor.Failures;
+using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
-using Orders.Processor.State;
+using Orders.Processor.Partitions;
+using Orders.Processor.Records;
 
 namespace Orders.Processor;
 

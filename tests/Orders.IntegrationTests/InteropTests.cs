@@ -4,7 +4,6 @@ using Confluent.Kafka;
 using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
-using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
 
 namespace Orders.IntegrationTests;

@@ -4,7 +4,7 @@ using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
 using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
-using Orders.Processor;
+using Orders.Processor.Records;
 using Orders.Producer;
 
 namespace Orders.IntegrationTests;

@@ -6,7 +6,7 @@ using Confluent.SchemaRegistry;
 using Orders.Cli;
 using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
-using Orders.Processor;
+using Orders.Processor.Records;
 
 namespace Orders.IntegrationTests;
 

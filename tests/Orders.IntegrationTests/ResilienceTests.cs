@@ -105,15 +105,15 @@ public sealed class ResilienceTests : IAsyncLifetime
         var processor = new Orders.Processor.OrderProcessor(
             new Confluent.Kafka.ConsumerConfig { BootstrapServers = _kafka.BootstrapServers },
             new Confluent.Kafka.ProducerConfig { BootstrapServers = _kafka.BootstrapServers },
-            new Orders.Processor.ProcessorOptions
+            new Orders.Processor.Hosting.ProcessorOptions
             {
                 Topic = topic,
                 GroupId = StackFixture.Unique("dlqfail"),
                 UntilIdle = TimeSpan.FromSeconds(3),
                 RetryMaxDelay = TimeSpan.FromMilliseconds(200),
             },
-            new Orders.Processor.OrderDecoder(registry),
-            new Orders.Processor.FailureInjectingHandler(0, new Random(1)),
+            new Orders.Processor.Records.OrderDecoder(registry),
+            new Orders.Processor.Records.FailureInjectingHandler(0, new Random(1)),
             registry,
             TimeProvider.System,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Orders.Processor.OrderProcessor>.Instance);

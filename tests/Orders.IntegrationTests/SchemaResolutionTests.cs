@@ -7,7 +7,8 @@ using Avro.IO;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
-using Orders.Processor;
+using Orders.Processor.Failures;
+using Orders.Processor.Records;
 
 namespace Orders.IntegrationTests;
 

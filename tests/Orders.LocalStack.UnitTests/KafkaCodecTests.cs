@@ -1,4 +1,3 @@
-using Orders.LocalStack.Kafka;
 using Orders.LocalStack.Kafka.Admin;
 using Orders.LocalStack.Kafka.Protocol;
 

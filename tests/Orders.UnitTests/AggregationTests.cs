@@ -1,4 +1,4 @@
-using Orders.Processor.State;
+using Orders.Processor.Aggregates;
 
 namespace Orders.UnitTests;
 

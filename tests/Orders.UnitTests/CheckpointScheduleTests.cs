@@ -1,7 +1,9 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Time.Testing;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
-using Orders.Processor.State;
+using Orders.Processor.Partitions;
 
 namespace Orders.UnitTests;
 

@@ -1,8 +1,10 @@
 using Avro.Generic;
 using Avro.IO;
 using Confluent.Kafka;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
-using Orders.Processor.State;
+using Orders.Processor.Partitions;
 
 namespace Orders.UnitTests;
 

@@ -1,4 +1,5 @@
-using Orders.Processor;
+using Orders.Processor.Failures;
+using Orders.Processor.Hosting;
 
 namespace Orders.UnitTests;
 

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Time.Testing;
-using Orders.Processor;
+using Orders.Processor.Failures;
 
 namespace Orders.UnitTests;
 

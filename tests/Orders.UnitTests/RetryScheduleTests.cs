@@ -1,4 +1,4 @@
-using Orders.Processor;
+using Orders.Processor.Failures;
 
 namespace Orders.UnitTests;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Orders.Processor.State;
+using Orders.Processor.Aggregates;
 
 namespace Orders.Cli.Commands;
 

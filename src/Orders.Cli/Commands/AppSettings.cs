@@ -3,7 +3,6 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using Orders.Contracts;
 using Orders.Kafka;
 
 namespace Orders.Cli.Commands;

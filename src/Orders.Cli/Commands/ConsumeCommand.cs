@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Orders.Processor;
+using Orders.Processor.Hosting;
 
 namespace Orders.Cli.Commands;
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.DeadLetters;
 using Orders.Kafka;
-using Orders.Processor;
+using Orders.Processor.Records;
 
 namespace Orders.Cli.Commands;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Orders.Processor;
+using Orders.Processor.Aggregates;
 using Orders.Processor.Observability;
-using Orders.Processor.State;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 

@@ -6,11 +6,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Orders.Kafka;
 using Orders.Monitoring;
 using Orders.Processor;
 using Orders.Processor.DeadLetters;
+using Orders.Processor.Failures;
 using Orders.Processor.Hosting;
 
 namespace Orders.Cli.Commands;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Orders.Contracts;
 using Orders.LocalStack;
 using Orders.SchemaRegistry;
 

@@ -2,10 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
 using Orders.Kafka;
-using Orders.Processor;
-using Orders.Processor.State;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.Failures;
+using Orders.Processor.Hosting;
 
 namespace Orders.Cli.Commands;
 

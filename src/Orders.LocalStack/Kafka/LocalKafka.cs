@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orders.LocalStack.Kafka.Admin;
 using Orders.LocalStack.Kafka.Protocol;
-using Orders.SchemaRegistry;
 
 namespace Orders.LocalStack.Kafka;
 

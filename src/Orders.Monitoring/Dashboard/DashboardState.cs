@@ -1,6 +1,7 @@
 using Orders.Processor;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
-using Orders.Processor.State;
 
 namespace Orders.Monitoring.Dashboard;
 

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Orders.Processor.State;
+using Orders.Processor.Failures;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
 
 namespace Orders.Processor.DeadLetters;
 

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orders.Kafka;
 using Orders.Processor.Observability;
+using Orders.Processor.Records;
 
 namespace Orders.Processor.Hosting;
 

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Orders.Contracts;
-using Orders.Processor.State;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Failures;
+using Orders.Processor.Hosting;
 
 namespace Orders.Processor.Observability;
 

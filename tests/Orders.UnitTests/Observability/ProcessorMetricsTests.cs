@@ -6,8 +6,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orders.Contracts;
 using Orders.Processor;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Failures;
+using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
-using Orders.Processor.State;
+using Orders.Processor.Records;
 
 namespace Orders.UnitTests.Observability;
 

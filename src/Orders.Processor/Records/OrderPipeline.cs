@@ -1,9 +1,10 @@
 using Confluent.Kafka;
 using Orders.Contracts;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Failures;
 using Orders.Processor.Observability;
-using Orders.Processor.State;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Records;
 
 /// <summary>
 /// The processing path of one record, top to bottom: decode, validate, handle, aggregate. Each

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Failures;
 
 /// <summary>
 /// The partitions paused for a retry: which record each waits to retry, how often it failed, and

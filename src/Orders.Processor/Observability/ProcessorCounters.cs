@@ -1,6 +1,6 @@
 using Orders.Contracts;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Observability;
 
 /// <summary>
 /// What this processor did in this run, counted where it happens. The summary, the live views

@@ -1,9 +1,8 @@
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Hosting;
 
 /// <summary>A topic layout the processor cannot work with: said in one line, never papered over.</summary>
 public sealed class TopicLayoutException(string message, Exception? inner = null) : Exception(message, inner);

@@ -4,8 +4,10 @@ using System.Text;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
 
-namespace Orders.Processor.State;
+namespace Orders.Processor.Checkpoints;
 
 /// <summary>
 /// Writes partition checkpoints to the stats topic (partition p of it for input partition p),

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Orders.Contracts;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Hosting;
 
 /// <summary>
 /// The processor's settings, bound from the <c>Processor</c> configuration section (flags,

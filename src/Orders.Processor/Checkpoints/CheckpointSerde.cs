@@ -5,8 +5,9 @@ using Avro.Generic;
 using Avro.IO;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
+using Orders.Processor.Failures;
 
-namespace Orders.Processor.State;
+namespace Orders.Processor.Checkpoints;
 
 /// <summary>
 /// Checkpoint chunks in the Confluent wire format (magic byte, schema id, Avro binary), the

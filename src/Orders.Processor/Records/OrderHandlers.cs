@@ -1,6 +1,7 @@
 using Orders.Contracts;
+using Orders.Processor.Failures;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Records;
 
 /// <summary>What the processor does with a valid order, before it is counted in the averages.</summary>
 public interface IOrderHandler

@@ -5,8 +5,9 @@ using System.Net;
 using Confluent.SchemaRegistry;
 using Orders.Avro;
 using Orders.Contracts;
+using Orders.Processor.Failures;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Records;
 
 /// <summary>
 /// Decodes Confluent wire-format values (magic byte 0, big-endian schema id, Avro binary) into

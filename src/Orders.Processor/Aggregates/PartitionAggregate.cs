@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Orders.Processor.State;
+namespace Orders.Processor.Aggregates;
 
 /// <summary>
 /// The running statistics of one input partition, updated record by record by the consume loop

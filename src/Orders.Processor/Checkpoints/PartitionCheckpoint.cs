@@ -3,8 +3,9 @@ using System.Text;
 using Avro;
 using Avro.Generic;
 using Orders.Contracts;
+using Orders.Processor.Aggregates;
 
-namespace Orders.Processor.State;
+namespace Orders.Processor.Checkpoints;
 
 /// <summary>
 /// The exact state of one input partition for one consumer group: <see cref="Data"/> covers the

@@ -1,6 +1,6 @@
 using Orders.Contracts;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Failures;
 
 public enum FailureAction
 {

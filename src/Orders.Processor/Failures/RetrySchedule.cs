@@ -1,6 +1,6 @@
 using Polly.Contrib.WaitAndRetry;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Failures;
 
 /// <summary>
 /// Delays between attempts: exponential backoff with decorrelated jitter (Polly's

@@ -1,4 +1,4 @@
-namespace Orders.Processor.State;
+namespace Orders.Processor.Aggregates;
 
 /// <summary>
 /// Count, sum, min and max of prices. The sum is a <see cref="decimal"/>: each price enters as

@@ -1,4 +1,5 @@
-namespace Orders.Processor.State;
+using Orders.Processor.Partitions;
+namespace Orders.Processor.Checkpoints;
 
 /// <summary>What the consume loop should do about a partition's checkpoint now.</summary>
 public enum CheckpointStep

@@ -1,4 +1,4 @@
-namespace Orders.Processor;
+namespace Orders.Processor.Failures;
 
 /// <summary>Bytes that can never become an order: bad magic byte, unknown schema id, undecodable Avro.</summary>
 public sealed class PoisonRecordException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Orders.Kafka;
 
-namespace Orders.Processor;
+namespace Orders.Processor.Hosting;
 
 /// <summary>The processor's client settings on top of what configuration gives (any librdkafka property passes through).</summary>
 public static class ProcessorClientConfig

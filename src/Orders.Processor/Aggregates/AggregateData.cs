@@ -1,6 +1,6 @@
 using Orders.Contracts;
 
-namespace Orders.Processor.State;
+namespace Orders.Processor.Aggregates;
 
 /// <summary>
 /// An immutable copy of running statistics: of one partition (inside a checkpoint), or of many

@@ -1,7 +1,9 @@
 using Confluent.Kafka;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
 
-namespace Orders.Processor.State;
+namespace Orders.Processor.Partitions;
 
 /// <summary>
 /// What the processor holds for one assigned input partition: the aggregate, the offset it

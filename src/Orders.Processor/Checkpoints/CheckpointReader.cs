@@ -2,8 +2,9 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
+using Orders.Processor.Failures;
 
-namespace Orders.Processor.State;
+namespace Orders.Processor.Checkpoints;
 
 /// <summary>
 /// Finds the newest complete checkpoint of a group for each partition of a stats topic. It reads

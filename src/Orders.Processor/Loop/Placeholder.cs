@@ -1,0 +1,3 @@
+namespace Orders.Processor.Loop;
+
+internal static class LoopPlaceholder;
