@@ -4,10 +4,15 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Confluent.SchemaRegistry;
 using HdrHistogram;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orders.Contracts;
-using Orders.Processor;
 using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
 using Orders.Processor.Records;
 using Orders.Producer;
 
@@ -65,7 +70,7 @@ public sealed record BenchReport(Measurement Ceiling, Measurement Pipeline, Rati
 /// <list type="bullet">
 /// <item>ceiling: a raw Confluent.Kafka producer of prebuilt values of the real order's wire size,
 /// and a consumer that only counts and stores offsets, with the same client settings;</item>
-/// <item>pipeline: <see cref="OrderPublisher"/> into <see cref="OrderProcessor"/> (decode, validate,
+/// <item>pipeline: <see cref="OrderPublisher"/> into the processor (<see cref="ProcessorWorker"/>) (decode, validate,
 /// aggregate, checkpointed state, offsets) with their default settings.</item>
 /// </list>
 /// CPU and allocations are this process's (the Kafka cluster must run elsewhere, e.g. <c>orders
@@ -270,19 +275,28 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
 
     private async Task<RunResult> PipelineAsync(string topic, ISchemaRegistryClient registry, long count, double? rate, LongHistogram? latency, CancellationToken cancellationToken)
     {
-        var processorOptions = new ProcessorOptions { Topic = topic, GroupId = Unique("bench-pipeline") };
-        var processor = new OrderProcessor(
-            Consumer(), Producer(), processorOptions, new OrderDecoder(registry), new FailureInjectingHandler(0, new Random(1)), registry,
-            TimeProvider.System, NullLogger<OrderProcessor>.Instance);
+        // The processor as every verb hosts it, with its defaults: only where it reads and writes is set.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = options.BootstrapServers,
+            ["Processor:Topic"] = topic,
+            ["Processor:GroupId"] = Unique("bench-pipeline"),
+        });
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(NullLoggerFactory.Instance));
+        builder.Services.AddSingleton(registry);
         if (latency is not null)
         {
-            processor.RecordProcessed = record => RecordLatency(latency, record);
+            builder.Services.AddSingleton<IRecordObserver>(new LatencyObserver(this, latency));
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var processing = Task.Factory.StartNew(() => processor.RunAsync(stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        builder.AddOrderProcessor();
+        using var host = builder.Build();
+        var status = host.Services.GetRequiredService<ProcessorStatus>();
+        var processing = host.Services.GetRequiredService<ProcessorWorker>().Completion;
+        await host.StartAsync(cancellationToken);
         var deadline = Stopwatch.StartNew();
-        while (processor.View.Partitions.Count < options.Partitions || processor.View.Restoring > 0)
+        while (status.View.Partitions.Count < options.Partitions || status.View.Restoring > 0)
         {
             if (processing.IsCompleted)
             {
@@ -303,7 +317,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         _measureFrom = TimeProvider.System.GetUtcNow() + options.LatencyWarmUp;
         var producing = Task.Factory.StartNew(() => publisher.RunAsync(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
-        long Done() => processor.Counters.Processed + processor.Counters.DeadLetteredByReason.Values.Sum();
+        long Done() => status.Counters.Processed + status.Counters.DeadLetteredByReason.Values.Sum();
         var counted = 0L;
         var lastProgress = Stopwatch.StartNew();
         while ((counted = Done()) < count && lastProgress.Elapsed < options.StallTimeout && !processing.IsCompleted && !cancellationToken.IsCancellationRequested)
@@ -317,10 +331,16 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
 
         var measured = meter.Stop();
         var produced = await producing;
-        await stop.CancelAsync();
+        await host.StopAsync(CancellationToken.None);
         await processing;
         Check("pipeline", topic, count, Done(), produced.Produced);
         return measured with { Counted = Done() };
+    }
+
+    /// <summary>The pipeline's latency: each record as the processor is done with it, measured as the ceiling measures its own.</summary>
+    private sealed class LatencyObserver(PipelineBench bench, LongHistogram latency) : IRecordObserver
+    {
+        public void Processed(ConsumeResult<byte[]?, byte[]?> record) => bench.RecordLatency(latency, record);
     }
 
     private static void Check(string side, string topic, long expected, long counted, long acknowledged)

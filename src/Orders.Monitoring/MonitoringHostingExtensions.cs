@@ -12,7 +12,6 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orders.Monitoring.Dashboard;
 using Orders.Monitoring.Health;
-using Orders.Processor;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Producer;
@@ -42,7 +41,7 @@ public static class MonitoringHostingExtensions
             .AddCheck<SchemaRegistryCheck>("schema-registry", HealthStatus.Degraded, [ReadyTag], TimeSpan.FromSeconds(3))
             .AddCheck<ProcessorAliveCheck>("processor", HealthStatus.Unhealthy, [LiveTag]);
         builder.Services.AddSingleton(sp => new DashboardFeed(
-            sp.GetRequiredService<OrderProcessor>(),
+            sp.GetRequiredService<ProcessorStatus>(),
             sp.GetRequiredService<IOptions<ProcessorOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()));
         return builder;

@@ -207,7 +207,7 @@ public sealed class MonitoringTests(StackFixture stack)
     }
 
     /// <summary>Waits until every record produced is settled and the processor's published view shows it.</summary>
-    private static async Task<Orders.Processor.ProcessorView> SettledAsync(ProcessorRun run, long produced)
+    private static async Task<Orders.Processor.Observability.ProcessorView> SettledAsync(ProcessorRun run, long produced)
     {
         var deadline = DateTime.UtcNow.AddMinutes(1);
         while (DateTime.UtcNow < deadline)

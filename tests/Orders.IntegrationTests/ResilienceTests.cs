@@ -1,8 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.LocalStack.Kafka;
+using Orders.Processor.Hosting;
 using Orders.SchemaRegistry;
 using Orders.SchemaRegistry.Storage;
 
@@ -102,23 +106,23 @@ public sealed class ResilienceTests : IAsyncLifetime
             KafkaApiKey.Produce,
             Confluent.Kafka.ErrorCode.TopicAuthorizationFailed, Confluent.Kafka.ErrorCode.TopicAuthorizationFailed, Confluent.Kafka.ErrorCode.TopicAuthorizationFailed);
         using var registry = new Confluent.SchemaRegistry.CachedSchemaRegistryClient(new Confluent.SchemaRegistry.SchemaRegistryConfig { Url = RegistryUrl });
-        var processor = new Orders.Processor.OrderProcessor(
-            new Confluent.Kafka.ConsumerConfig { BootstrapServers = _kafka.BootstrapServers },
-            new Confluent.Kafka.ProducerConfig { BootstrapServers = _kafka.BootstrapServers },
-            new Orders.Processor.Hosting.ProcessorOptions
-            {
-                Topic = topic,
-                GroupId = StackFixture.Unique("dlqfail"),
-                UntilIdle = TimeSpan.FromSeconds(3),
-                RetryMaxDelay = TimeSpan.FromMilliseconds(200),
-            },
-            new Orders.Processor.Records.OrderDecoder(registry),
-            new Orders.Processor.Records.FailureInjectingHandler(0, new Random(1)),
-            registry,
-            TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<Orders.Processor.OrderProcessor>.Instance);
+        // The processor as the verbs host it, with these settings.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = _kafka.BootstrapServers,
+            ["Processor:Topic"] = topic,
+            ["Processor:GroupId"] = StackFixture.Unique("dlqfail"),
+            ["Processor:UntilIdle"] = "00:00:03",
+            ["Processor:RetryMaxDelay"] = "00:00:00.200",
+        });
+        builder.Services.AddSingleton<Confluent.SchemaRegistry.ISchemaRegistryClient>(registry);
+        builder.AddOrderProcessor();
+        using var host = builder.Build();
+        await host.StartAsync(TestContext.Current.CancellationToken);
 
-        var summary = await processor.RunAsync(TestContext.Current.CancellationToken);
+        var summary = await host.Services.GetRequiredService<ProcessorWorker>().Completion;
+        await host.StopAsync(CancellationToken.None);
 
         // Each injected error fails a write (the idempotent producer may fail a few more while it recovers).
         Assert.True(summary.Counters.DeadLetterWriteFailures >= 1, $"{summary.Counters.DeadLetterWriteFailures} failed writes");

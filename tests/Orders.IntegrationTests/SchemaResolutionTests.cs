@@ -7,7 +7,7 @@ using Avro.IO;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
-using Orders.Processor.Failures;
+using Orders.Processor;
 using Orders.Processor.Records;
 
 namespace Orders.IntegrationTests;

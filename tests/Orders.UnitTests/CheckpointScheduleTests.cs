@@ -43,14 +43,16 @@ public sealed class CheckpointScheduleTests
     public void DeadLettersInFlight_MakeItWait_ThenHoldThePartition_SoCheckpointsCannotStarve()
     {
         _state.Advance(0);
-        _state.PendingDeadLetters = 2;
+        _state.DeadLetterSent();
+        _state.DeadLetterSent();
         _time.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(CheckpointStep.Wait, _schedule.Next(_state));
 
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(CheckpointStep.Hold, _schedule.Next(_state));
 
-        _state.PendingDeadLetters = 0;
+        _state.DeadLetterSettled();
+        _state.DeadLetterSettled();
         Assert.Equal(CheckpointStep.Write, _schedule.Next(_state));
     }
 
@@ -59,7 +61,7 @@ public sealed class CheckpointScheduleTests
     {
         _state.Advance(0);
         _time.Advance(TimeSpan.FromSeconds(5));
-        _state.CheckpointInFlight = true;
+        _state.Checkpoint.Began();
 
         Assert.Equal(CheckpointStep.None, _schedule.Next(_state));
     }

@@ -101,7 +101,7 @@ public sealed class CheckpointTests
         state.Advance(0);
         Assert.True(state.Dirty);
 
-        state.CheckpointedVersion = state.Version;
+        state.Checkpoint.Covered(state.NextOffset, state.Version);
         Assert.False(state.Dirty);
     }
 

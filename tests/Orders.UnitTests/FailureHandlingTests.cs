@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Orders.Contracts;
+using Orders.Processor;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Failures;
 

@@ -4,7 +4,7 @@ using Avro.IO;
 using Avro.Specific;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
-using Orders.Processor.Failures;
+using Orders.Processor;
 using Orders.Processor.Records;
 
 namespace Orders.UnitTests;

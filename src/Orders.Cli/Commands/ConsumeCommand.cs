@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Orders.Processor;
 using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
 
 namespace Orders.Cli.Commands;
 
@@ -71,7 +71,7 @@ internal static class ConsumeCommand
             var running = ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), cancellationToken);
             if (showLive)
             {
-                var view = new LiveView(host.Services.GetRequiredService<OrderProcessor>(), $"orders consume: {settings.Topic}", TimeProvider.System)
+                var view = new LiveView(host.Services.GetRequiredService<ProcessorStatus>(), $"orders consume: {settings.Topic}", TimeProvider.System)
                 {
                     Dashboard = await ProcessorHost.HttpAddressAsync(host, running),
                 };

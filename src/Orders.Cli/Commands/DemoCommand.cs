@@ -4,7 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orders.LocalStack;
-using Orders.Processor;
+using Orders.Processor.Observability;
 using Orders.Producer;
 using Orders.Producer.Observability;
 
@@ -101,7 +101,7 @@ internal static class DemoCommand
                     await stdout.WriteLineAsync($"Dashboard: {dashboard}  (metrics: {new Uri(dashboard, "metrics")}, health: {new Uri(dashboard, "health/ready")})");
                 }
 
-                var live = new LiveView(host.Services.GetRequiredService<OrderProcessor>(), "orders demo", TimeProvider.System)
+                var live = new LiveView(host.Services.GetRequiredService<ProcessorStatus>(), "orders demo", TimeProvider.System)
                 {
                     Dashboard = dashboard,
                     Rows = () => [("produced", publisher.Produced.ToString(CultureInfo.InvariantCulture))],

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
-using Orders.Processor;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Observability;
 using Spectre.Console;
@@ -13,7 +12,7 @@ namespace Orders.Cli.Commands;
 /// totals, per-product averages, partitions with their lag, the newest dead letters. It reads the
 /// processor's own counters and view, like the summary, /metrics and the dashboard.
 /// </summary>
-internal sealed class LiveView(OrderProcessor processor, string title, TimeProvider time)
+internal sealed class LiveView(ProcessorStatus processor, string title, TimeProvider time)
 {
     private const int DeadLettersShown = 3;
 

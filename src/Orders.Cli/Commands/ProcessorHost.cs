@@ -10,8 +10,8 @@ using Orders.Kafka;
 using Orders.Monitoring;
 using Orders.Processor;
 using Orders.Processor.DeadLetters;
-using Orders.Processor.Failures;
 using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
 
 namespace Orders.Cli.Commands;
 

@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
 using Orders.Kafka;
+using Orders.Processor;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Checkpoints;
-using Orders.Processor.Failures;
 using Orders.Processor.Hosting;
 
 namespace Orders.Cli.Commands;

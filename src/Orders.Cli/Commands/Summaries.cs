@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Orders.Processor;
 using Orders.Processor.Aggregates;
+using Orders.Processor.Observability;
 using Orders.Producer;
 
 namespace Orders.Cli.Commands;

@@ -1,4 +1,3 @@
-using Orders.Processor;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
@@ -43,7 +42,7 @@ public sealed record MinuteFigures(long Start, long Count, double? Mean);
 public sealed record PartitionFigures(int Partition, long NextOffset, long CheckpointedOffset, long Count, long? Lag);
 
 /// <summary>Builds <see cref="DashboardState"/> from the processor's own counters and view: the same figures the summary and /metrics read.</summary>
-public sealed class DashboardFeed(OrderProcessor processor, ProcessorOptions options, TimeProvider time)
+public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions options, TimeProvider time)
 {
     /// <summary>Rows of the product table; the rest are counted, not listed (product names come from producers, unbounded).</summary>
     public const int MaxProducts = 100;

@@ -1,12 +1,12 @@
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Orders.Processor;
 using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
 
 namespace Orders.Monitoring.Health;
 
 /// <summary>Ready when partitions are assigned and every one has its state restored.</summary>
-public sealed class PartitionsReadyCheck(OrderProcessor processor) : IHealthCheck
+public sealed class PartitionsReadyCheck(ProcessorStatus processor) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -2,7 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
-using Orders.Processor.Failures;
+using Orders.Processor.Observability;
 
 namespace Orders.Processor.Checkpoints;
 
@@ -12,7 +12,7 @@ namespace Orders.Processor.Checkpoints;
 /// partition's start is reached, so a compacted topic and the local stack's uncompacted,
 /// retention-trimmed one cost about the same: a few records.
 /// </summary>
-public sealed partial class CheckpointReader(PartitionRangeReader reader, CheckpointSerde serde, ILogger logger)
+public sealed class CheckpointReader(PartitionRangeReader reader, CheckpointSerde serde, ILogger logger)
 {
     private const int FirstWindow = 64;
     private const int WindowGrowth = 8;
@@ -62,10 +62,7 @@ public sealed partial class CheckpointReader(PartitionRangeReader reader, Checkp
     }
 
     private void Skipped(ConsumeResult<byte[]?, byte[]?> record, string why) =>
-        LogSkipped(logger, record.Topic, record.Partition.Value, record.Offset.Value, why);
-
-    [LoggerMessage(30, LogLevel.Warning, "Skipping {Topic}[{Partition}]@{Offset}: not a usable checkpoint ({Reason})")]
-    private static partial void LogSkipped(ILogger logger, string topic, int partition, long offset, string reason);
+        Log.CheckpointSkipped(logger, record.Topic, record.Partition.Value, record.Offset.Value, why);
 
     /// <summary>One partition's window: chunks gathered by checkpoint id; the newest one completed wins.</summary>
     private sealed class Scan(string keyPrefix)

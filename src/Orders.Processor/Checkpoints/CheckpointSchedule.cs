@@ -31,12 +31,12 @@ public sealed class CheckpointSchedule(TimeProvider time, TimeSpan interval, Tim
     public TimeSpan Interval { get; } = interval;
 
     /// <summary>A newly restored partition is first due one interval from now.</summary>
-    public void Started(PartitionState state) => state.CheckpointDueAt = time.GetUtcNow() + Interval;
+    public void Started(PartitionState state) => state.Checkpoint.DueFrom(time.GetUtcNow() + Interval);
 
     public CheckpointStep Next(PartitionState state)
     {
         var now = time.GetUtcNow();
-        if (!state.Dirty || state.CheckpointInFlight || now < state.CheckpointDueAt)
+        if (!state.Dirty || state.Checkpoint.InFlight || now < state.Checkpoint.DueAt)
         {
             return CheckpointStep.None;
         }
@@ -46,9 +46,9 @@ public sealed class CheckpointSchedule(TimeProvider time, TimeSpan interval, Tim
             return CheckpointStep.Write;
         }
 
-        return now - state.CheckpointDueAt >= holdAfter ? CheckpointStep.Hold : CheckpointStep.Wait;
+        return now - state.Checkpoint.DueAt >= holdAfter ? CheckpointStep.Hold : CheckpointStep.Wait;
     }
 
     /// <summary>A checkpoint was handed to the producer: the next is due one interval on.</summary>
-    public void Written(PartitionState state) => state.CheckpointDueAt = time.GetUtcNow() + Interval;
+    public void Written(PartitionState state) => state.Checkpoint.DueFrom(time.GetUtcNow() + Interval);
 }

@@ -5,7 +5,6 @@ using Avro.Generic;
 using Avro.IO;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
-using Orders.Processor.Failures;
 
 namespace Orders.Processor.Checkpoints;
 

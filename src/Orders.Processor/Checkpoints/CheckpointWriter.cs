@@ -4,6 +4,8 @@ using System.Text;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
 
@@ -16,14 +18,15 @@ namespace Orders.Processor.Checkpoints;
 /// when none of the partition's dead letters is still unacknowledged, so it never covers a
 /// decision that is not on record.
 /// </summary>
-public sealed partial class CheckpointWriter(
-    IProducer<byte[]?, byte[]?> producer,
+public sealed class CheckpointWriter(
+    IProducerPort producer,
     CheckpointSerde serde,
     string statsTopic,
     string group,
     int chunkBytes,
     TimeProvider time,
     ProcessorCounters counters,
+    FatalSignal fatal,
     ILogger logger)
 {
     private static readonly TimeSpan RegistrationRetry = TimeSpan.FromSeconds(2);
@@ -70,15 +73,22 @@ public sealed partial class CheckpointWriter(
         {
             _schemaId = _registration.Result;
         }
+        else if (_registration.Exception?.InnerException is { } rejected && SchemaRegistryErrors.IsCredentialsRejected(rejected))
+        {
+            // Not the schema's fault: the registry refuses us anything (401/403).
+            Fatal = new RegistryCredentialsException(rejected);
+            fatal.Set(Fatal);
+        }
         else if (_registration.Exception?.InnerException is SchemaRegistryException refused)
         {
             Fatal = new InvalidOperationException(
                 $"the registry refuses the checkpoint schema for subject {statsTopic}-value ({refused.ErrorCode}: {refused.Message}); " +
                 "checkpoints cannot be written, so the state could not be kept exact", refused);
+            fatal.Set(Fatal);
         }
         else
         {
-            LogRegistrationFailed(logger, statsTopic, _registration.Exception?.InnerException?.Message ?? "unknown error");
+            Log.CheckpointRegistrationFailed(logger, statsTopic, _registration.Exception?.InnerException?.Message ?? "unknown error");
             _registerAgainAt = time.GetUtcNow() + RegistrationRetry;
         }
 
@@ -90,7 +100,7 @@ public sealed partial class CheckpointWriter(
     public bool TryBegin(PartitionState state, long deadLetterFrontier)
     {
         Prepare();
-        if (_schemaId is not { } schemaId || state.CheckpointInFlight || state.PendingDeadLetters > 0)
+        if (_schemaId is not { } schemaId || state.Checkpoint.InFlight || state.PendingDeadLetters > 0)
         {
             return false;
         }
@@ -119,7 +129,7 @@ public sealed partial class CheckpointWriter(
         }
 
         _inFlight[id] = inFlight;
-        state.CheckpointInFlight = true;
+        state.Checkpoint.Began();
         return true;
     }
 
@@ -148,19 +158,22 @@ public sealed partial class CheckpointWriter(
 
             _inFlight.Remove(ack.CheckpointId);
             var state = inFlight.State;
-            state.CheckpointInFlight = false;
             if (inFlight.Failed is { } error)
             {
+                state.Checkpoint.Ended();
                 counters.CheckpointFailed();
-                LogCheckpointFailed(logger, state.Partition.Topic, state.Partition.Partition.Value, error.Reason);
+                Log.CheckpointFailed(logger, state.Partition.Topic, state.Partition.Partition.Value, error.Reason);
                 continue;
             }
 
             counters.CheckpointWritten();
-            if (!state.Released)
+            if (state.Released)
             {
-                state.CheckpointedOffset = inFlight.NextOffset;
-                state.CheckpointedVersion = inFlight.Version;
+                state.Checkpoint.Ended();
+            }
+            else
+            {
+                state.Checkpoint.Covered(inFlight.NextOffset, inFlight.Version);
             }
 
             (done ??= []).Add(new TopicPartitionOffset(state.Partition, inFlight.NextOffset));
@@ -168,12 +181,6 @@ public sealed partial class CheckpointWriter(
 
         return done ?? (IReadOnlyList<TopicPartitionOffset>)[];
     }
-
-    [LoggerMessage(50, LogLevel.Warning, "Checkpoint of {Topic}[{Partition}] not written ({Error}); the next one will try again")]
-    private static partial void LogCheckpointFailed(ILogger logger, string topic, int partition, string error);
-
-    [LoggerMessage(51, LogLevel.Warning, "Cannot register the checkpoint schema for {StatsTopic} yet ({Error}); processing goes on, checkpoints wait")]
-    private static partial void LogRegistrationFailed(ILogger logger, string statsTopic, string error);
 
     private readonly record struct Ack(string CheckpointId, Error Error);
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Processor.Failures;
+using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
 
@@ -16,14 +17,15 @@ namespace Orders.Processor.DeadLetters;
 /// otherwise, or a fatal producer error, stops the processor with a clear error: restarting from
 /// the checkpoints loses nothing, while waiting forever would block the partition.
 /// </summary>
-public sealed partial class DeadLetterWriter(
-    IProducer<byte[]?, byte[]?> producer,
+public sealed class DeadLetterWriter(
+    IProducerPort producer,
     string topic,
     int partitionCount,
     RetrySchedule retrySchedule,
     TimeSpan timeout,
     TimeProvider time,
     ProcessorCounters counters,
+    FatalSignal fatal,
     ILogger logger)
 {
     private readonly ConcurrentQueue<Outcome> _outcomes = new();
@@ -43,7 +45,7 @@ public sealed partial class DeadLetterWriter(
 
     public void Write(PartitionState state, Message<byte[]?, byte[]?> message, string reason, long sourceOffset)
     {
-        state.PendingDeadLetters++;
+        state.DeadLetterSent();
         Send(new Letter(state, message, reason, sourceOffset, time.GetUtcNow(), Attempt: 1, Truncated: false));
     }
 
@@ -107,7 +109,7 @@ public sealed partial class DeadLetterWriter(
         var source = letter.State.Partition;
         if (!outcome.Error.IsError)
         {
-            letter.State.PendingDeadLetters--;
+            letter.State.DeadLetterSettled();
             var dlqPartition = PartitionFor(source.Partition.Value);
             _frontier[dlqPartition] = Math.Max(_frontier.GetValueOrDefault(dlqPartition), outcome.Offset.Value + 1);
             counters.DeadLettered(letter.Reason);
@@ -128,7 +130,7 @@ public sealed partial class DeadLetterWriter(
         }
         else if (IsTooLarge(error.Code) && !letter.Truncated)
         {
-            LogTruncating(logger, source.Topic, source.Partition.Value, letter.SourceOffset, letter.Message.Value?.Length ?? 0, error.Reason);
+            Log.DeadLetterTruncating(logger, source.Topic, source.Partition.Value, letter.SourceOffset, letter.Message.Value?.Length ?? 0, error.Reason);
             Send(letter with { Message = DeadLetterMessages.Truncated(letter.Message, $"{error.Code}: {error.Reason}"), Truncated = true, Attempt = letter.Attempt + 1 });
         }
         else if (error.Code == ErrorCode.Local_QueueFull)
@@ -142,7 +144,7 @@ public sealed partial class DeadLetterWriter(
         else
         {
             var delay = retrySchedule.DelayAfter(letter.Attempt);
-            LogRetrying(logger, source.Topic, source.Partition.Value, letter.SourceOffset, (long)delay.TotalMilliseconds, error.Reason);
+            Log.DeadLetterRetrying(logger, source.Topic, source.Partition.Value, letter.SourceOffset, (long)delay.TotalMilliseconds, error.Reason);
             _retries.Add(letter with { Attempt = letter.Attempt + 1, DueAt = time.GetUtcNow() + delay });
         }
     }
@@ -153,16 +155,11 @@ public sealed partial class DeadLetterWriter(
         Fatal ??= new DeadLetterWriteException(
             $"cannot write the dead letter of {source.Topic}[{source.Partition.Value}]@{letter.SourceOffset} to {topic}: {why}. " +
             "Stopping: the partition cannot move past that record, and a restart resumes from its checkpoint without losing anything.");
+        fatal.Set(Fatal);
     }
 
     private static bool IsTooLarge(ErrorCode code) =>
         code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge;
-
-    [LoggerMessage(40, LogLevel.Warning, "Dead letter of {Topic}[{Partition}]@{Offset} ({Bytes} bytes) is too large for the dead-letter topic ({Error}); writing it truncated")]
-    private static partial void LogTruncating(ILogger logger, string topic, int partition, long offset, int bytes, string error);
-
-    [LoggerMessage(41, LogLevel.Warning, "Dead letter of {Topic}[{Partition}]@{Offset} not written ({Error}); trying again in {DelayMs} ms")]
-    private static partial void LogRetrying(ILogger logger, string topic, int partition, long offset, long delayMs, string error);
 
     private sealed record Letter(
         PartitionState State, Message<byte[]?, byte[]?> Message, string Reason, long SourceOffset, DateTimeOffset FirstTriedAt, int Attempt, bool Truncated)

@@ -26,6 +26,9 @@ public sealed class FailurePolicy(RetrySchedule schedule, int maxAttempts)
 {
     public int MaxAttempts { get; } = maxAttempts >= 1 ? maxAttempts : throw new ArgumentOutOfRangeException(nameof(maxAttempts));
 
+    /// <summary>The longest backoff: the pace at which a cause that lasts is probed.</summary>
+    public TimeSpan MaxDelay => schedule.MaxDelay;
+
     /// <param name="failures">Failed attempts of this record before this one (registry waits not counted).</param>
     /// <param name="registryWaits">Times this record already waited for the registry.</param>
     public FailureDecision Decide(FailureKind kind, int failures, int registryWaits) => kind switch

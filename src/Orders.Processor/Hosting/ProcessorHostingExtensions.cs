@@ -8,6 +8,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orders.Kafka;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Records;
 
@@ -22,39 +24,50 @@ public static class ProcessorHostingExtensions
     /// "Kafka": { "BootstrapServers": "localhost:9092", "linger.ms": "5" }   // any librdkafka property
     /// </code>
     /// The options are validated when the host starts. The caller registers the
-    /// <see cref="ISchemaRegistryClient"/> (built from the <c>SchemaRegistry</c> section).
-    /// The processor's instruments (<see cref="ProcessorMetrics"/>) come from the host's <see cref="IMeterFactory"/>.
+    /// <see cref="ISchemaRegistryClient"/> (built from the <c>SchemaRegistry</c> section), and may
+    /// register its own <see cref="IOrderHandler"/> (the default simulates a downstream, <c>Processor:FailRatio</c>)
+    /// and an <see cref="IRecordObserver"/>. What it is doing is on <see cref="ProcessorStatus"/>; its
+    /// instruments (<see cref="ProcessorMetrics"/>) come from the host's <see cref="IMeterFactory"/>.
     /// </summary>
     public static IHostApplicationBuilder AddOrderProcessor(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ProcessorOptions>().BindConfiguration(ProcessorOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ProcessorOptions>, ProcessorOptionsValidator>();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ProcessorOptions>>().Value);
+        builder.Services.AddSingleton(sp =>
+        {
+            var kafka = sp.GetRequiredService<IConfiguration>().GetSection(KafkaSettings.Section);
+            var groupId = sp.GetRequiredService<ProcessorOptions>().GroupId;
+            return new ProcessorClients(
+                ProcessorClientConfig.Consumer(KafkaSettings.Bind(kafka, new ConsumerConfig()), groupId),
+                ProcessorClientConfig.Producer(KafkaSettings.Bind(kafka, new ProducerConfig())));
+        });
+        builder.Services.AddSingleton(sp => new ProcessorStatus(
+            sp.GetRequiredService<ProcessorOptions>().Topic,
+            sp.GetRequiredService<ProcessorClients>().Consumer.IsolationLevel != IsolationLevel.ReadUncommitted));
         builder.Services.AddSingleton(sp => new OrderDecoder(sp.GetRequiredService<ISchemaRegistryClient>()));
         builder.Services.TryAddSingleton<IOrderHandler>(sp =>
         {
-            var options = sp.GetRequiredService<IOptions<ProcessorOptions>>().Value;
+            var options = sp.GetRequiredService<ProcessorOptions>();
             return new FailureInjectingHandler(options.FailRatio, new Random(options.Seed));
         });
         builder.Services.AddMetrics();
         builder.Services.AddSingleton(sp => new ProcessorMetrics(
             sp.GetRequiredService<IMeterFactory>(),
-            sp.GetRequiredService<IOptions<ProcessorOptions>>().Value,
+            sp.GetRequiredService<ProcessorOptions>(),
+            sp.GetRequiredService<ProcessorStatus>(),
             sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton(sp =>
-        {
-            var kafka = sp.GetRequiredService<IConfiguration>().GetSection(KafkaSettings.Section);
-            return new OrderProcessor(
-                KafkaSettings.Bind(kafka, new ConsumerConfig()),
-                KafkaSettings.Bind(kafka, new ProducerConfig()),
-                sp.GetRequiredService<IOptions<ProcessorOptions>>().Value,
-                sp.GetRequiredService<OrderDecoder>(),
-                sp.GetRequiredService<IOrderHandler>(),
-                sp.GetRequiredService<ISchemaRegistryClient>(),
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<OrderProcessor>>(),
-                sp.GetRequiredService<ProcessorMetrics>());
-        });
+        builder.Services.AddSingleton(sp => new ProcessorServices(
+            sp.GetRequiredService<ProcessorOptions>(),
+            sp.GetRequiredService<OrderDecoder>(),
+            sp.GetRequiredService<IOrderHandler>(),
+            new CheckpointSerde(sp.GetRequiredService<ISchemaRegistryClient>()),
+            sp.GetRequiredService<ProcessorStatus>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Orders.Processor.OrderProcessor"),
+            sp.GetRequiredService<ProcessorMetrics>(),
+            sp.GetService<IRecordObserver>()));
         builder.Services.AddSingleton<ProcessorWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProcessorWorker>());
         return builder;

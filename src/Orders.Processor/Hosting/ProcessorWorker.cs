@@ -1,19 +1,32 @@
+using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.Loop;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
 
 namespace Orders.Processor.Hosting;
 
+/// <summary>The processor's Kafka client settings: configuration's <c>Kafka</c> section with the processor's own on top (<see cref="ProcessorClientConfig"/>).</summary>
+public sealed record ProcessorClients(ConsumerConfig Consumer, ProducerConfig Producer);
+
 /// <summary>
-/// Runs the <see cref="OrderProcessor"/> for the host: on a thread of its own (its consume loop
-/// blocks in librdkafka), until the host stops it, or until the processor ends by itself (idle,
-/// or a fatal error), which stops the host. <see cref="Completion"/> gives the summary or the error.
+/// Runs the processor for the host: resolves the topic layout, opens the <see cref="KafkaSession"/>,
+/// runs the <see cref="ConsumeLoop"/> on a thread of its own (it blocks in librdkafka) until the host
+/// stops it, or until it ends by itself (idle, or a fatal error), which stops the host.
+/// <see cref="Completion"/> gives the summary or the error; <see cref="ProcessorStatus"/> what it is doing meanwhile.
 /// </summary>
-public sealed class ProcessorWorker(OrderProcessor processor, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed class ProcessorWorker(
+    ProcessorClients clients,
+    ProcessorServices services,
+    IHostApplicationLifetime lifetime) : BackgroundService
 {
     private readonly TaskCompletionSource<ProcessorSummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public OrderProcessor Processor => processor;
-
     public Task<ProcessorSummary> Completion => _completion.Task;
+
+    public ProcessorStatus Status => services.Status;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(
@@ -21,7 +34,7 @@ public sealed class ProcessorWorker(OrderProcessor processor, IHostApplicationLi
             {
                 try
                 {
-                    _completion.TrySetResult(await processor.RunAsync(stoppingToken));
+                    _completion.TrySetResult(await RunAsync(stoppingToken));
                 }
                 catch (Exception e)
                 {
@@ -35,4 +48,26 @@ public sealed class ProcessorWorker(OrderProcessor processor, IHostApplicationLi
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default).Unwrap();
+
+    /// <exception cref="TopicLayoutException">The topics cannot be used (no broker, partition counts that do not match).</exception>
+    /// <exception cref="Failures.ProcessorGaveUpException">With <c>--until-idle</c>: the topic never appeared, no partition was assigned, or the registry stayed away.</exception>
+    /// <exception cref="KafkaException">A fatal client error.</exception>
+    /// <exception cref="DeadLetterWriteException">A dead letter can never be written.</exception>
+    private async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var (options, logger, time) = (services.Options, services.Logger, services.Time);
+        // The admin client takes the producer's settings: it would warn about every consumer-only one.
+        var layout = await TopicLayout.ResolveAsync(
+            clients.Producer, options.Topic, options.DeadLetterTopic, options.StatsTopic, options.BrokerTimeout,
+            options.UntilIdle is null ? null : new IdleWatch(time, options.UntilIdle, options.FirstAssignmentWait).PatienceLimit,
+            logger, time, cancellationToken);
+        Log.Layout(logger, layout.Topic, layout.Partitions, layout.DeadLetterTopic, layout.DeadLetterPartitions, layout.StatsTopic);
+
+        var fatal = new FatalSignal();
+        using var session = new KafkaSession(clients.Consumer, clients.Producer, services.Status, fatal, time, logger);
+        var stored = new KafkaStateSource(
+            layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, logger), new DeadLetterLedger(session.Reader));
+        var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal));
+        return await loop.RunAsync(cancellationToken);
+    }
 }

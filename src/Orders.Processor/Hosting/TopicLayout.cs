@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
+using Orders.Processor.Observability;
 
 namespace Orders.Processor.Hosting;
 
@@ -15,14 +16,19 @@ public sealed class TopicLayoutException(string message, Exception? inner = null
 /// </summary>
 public sealed record TopicLayout(string Topic, int Partitions, string DeadLetterTopic, int DeadLetterPartitions, string StatsTopic, int StatsPartitions)
 {
+    /// <summary>The dead-letter partition of an input partition.</summary>
+    public int DeadLetterPartitionFor(int inputPartition) => inputPartition % DeadLetterPartitions;
+
     /// <summary>
     /// Reads the layout from the cluster, creating a missing dead-letter or stats topic with the
     /// input's partition count (stats compacted) through the admin API, on a real cluster and on
     /// the local stack alike. Waits for the input topic to exist.
     /// </summary>
     /// <exception cref="TopicLayoutException">No broker answered in time, or the layout is unusable.</exception>
+    /// <param name="giveUpAfter">How long to wait for the input topic to exist; null waits until cancelled.</param>
+    /// <exception cref="ProcessorGaveUpException">The input topic did not exist within <paramref name="giveUpAfter"/>.</exception>
     public static async Task<TopicLayout> ResolveAsync(
-        ClientConfig clientConfig, string topic, string deadLetterTopic, string statsTopic, TimeSpan brokerTimeout,
+        ClientConfig clientConfig, string topic, string deadLetterTopic, string statsTopic, TimeSpan brokerTimeout, TimeSpan? giveUpAfter,
         ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         using var log = new KafkaLogRoute(logger, time);
@@ -31,7 +37,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         int inputPartitions;
         try
         {
-            inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, logger, time, cancellationToken);
+            inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, giveUpAfter, logger, time, cancellationToken);
         }
         catch (TopicLayoutException e) when (e.InnerException is KafkaException)
         {
@@ -88,9 +94,10 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
     }
 
     private static async Task<int> WaitForTopicAsync(
-        IAdminClient admin, string topic, TimeSpan brokerTimeout, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
+        IAdminClient admin, string topic, TimeSpan brokerTimeout, TimeSpan? giveUpAfter, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         var saidSo = false;
+        var started = time.GetTimestamp();
         while (true)
         {
             if (PartitionCount(admin, topic, brokerTimeout) is { } count)
@@ -98,9 +105,15 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
                 return count;
             }
 
+            if (giveUpAfter is { } limit && time.GetElapsedTime(started) >= limit)
+            {
+                throw new ProcessorGaveUpException(
+                    $"topic {topic} does not exist (waited {limit.TotalSeconds:0} s for it): create it, or run without --until-idle to wait until it is created");
+            }
+
             if (!saidSo)
             {
-                TopicLayoutLog.Waiting(logger, topic);
+                Log.TopicMissing(logger, topic);
                 saidSo = true;
             }
 
@@ -136,10 +149,4 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
 
         return found.Partitions.Count;
     }
-}
-
-internal static partial class TopicLayoutLog
-{
-    [LoggerMessage(60, LogLevel.Warning, "Topic {Topic} does not exist yet; waiting for it")]
-    public static partial void Waiting(ILogger logger, string topic);
 }

@@ -14,7 +14,7 @@ namespace Orders.Processor.Observability;
 /// figures live under <c>orders.*</c>.
 /// <para>
 /// Every count is an observable instrument over <see cref="ProcessorCounters"/>, and every state
-/// figure one over <see cref="OrderProcessor.View"/>: read when a reader collects, never counted
+/// figure one over <see cref="ProcessorStatus.View"/>: read when a reader collects, never counted
 /// twice, so the summary, the live views, <c>/metrics</c> and the dashboard cannot disagree. Only
 /// the two latency histograms are recorded per record, without allocating: constant tags built
 /// once, nothing recorded (not even the clock read) while no listener is attached.
@@ -45,13 +45,14 @@ public sealed class ProcessorMetrics
     private readonly TagList _endToEndTags;
     private readonly KeyValuePair<string, object?>[] _consumerTags;
     private readonly KeyValuePair<string, object?>[] _pollTags;
-    private OrderProcessor? _processor;
+    private readonly ProcessorStatus _status;
     // Collections run one at a time (the SDK serialises them); the cache only saves recomputing per instrument.
     private ProductSeries? _products;
 
-    public ProcessorMetrics(IMeterFactory meterFactory, ProcessorOptions options, TimeProvider time)
+    public ProcessorMetrics(IMeterFactory meterFactory, ProcessorOptions options, ProcessorStatus status, TimeProvider time)
     {
         _time = time;
+        _status = status;
         var meter = meterFactory.Create(MeterName);
         _consumerTags =
         [
@@ -96,15 +97,6 @@ public sealed class ProcessorMetrics
         meter.CreateObservableGauge("orders.consumer.lag", Lag, "{message}", "Records of a held partition not yet in its state: its end offset (librdkafka statistics) minus the next offset to process.");
     }
 
-    /// <summary>Reads its counters and views from <paramref name="processor"/>; called once by the processor it measures.</summary>
-    internal void Observe(OrderProcessor processor)
-    {
-        if (Interlocked.CompareExchange(ref _processor, processor, null) is not null)
-        {
-            throw new InvalidOperationException("These metrics already observe a processor.");
-        }
-    }
-
     /// <returns>The timestamp to give <see cref="Processed"/>; null while nobody listens.</returns>
     public long? StartProcessing() => _processDuration.Enabled ? _time.GetTimestamp() : null;
 
@@ -143,31 +135,21 @@ public sealed class ProcessorMetrics
     }
 
     private IEnumerable<Measurement<long>> Count(Func<ProcessorCounters, long> read, KeyValuePair<string, object?>[] tags) =>
-        _processor is { } processor ? [new Measurement<long>(read(processor.Counters), tags)] : [];
+        [new Measurement<long>(read(_status.Counters), tags)];
 
     private IEnumerable<Measurement<long>> DeadLetters()
     {
-        if (_processor is not { } processor)
-        {
-            return [];
-        }
-
-        return processor.Counters.DeadLetteredByReason
+        return _status.Counters.DeadLetteredByReason
             .Select(r => new Measurement<long>(r.Value, [.. _consumerTags, new("orders.dead_letter.reason", r.Key)]))
             .ToList();
     }
 
     private IEnumerable<Measurement<double>> State(Func<ProcessorView, double?> read) =>
-        _processor is { } processor && read(processor.View) is { } value ? [new Measurement<double>(value, _consumerTags)] : [];
+        read(_status.View) is { } value ? [new Measurement<double>(value, _consumerTags)] : [];
 
     private IEnumerable<Measurement<double>> Products(Func<PriceStatistics, double?> read)
     {
-        if (_processor is not { } processor)
-        {
-            return [];
-        }
-
-        var products = ProductSeries.Of(processor.View.Aggregates, ref _products);
+        var products = ProductSeries.Of(_status.View.Aggregates, ref _products);
         var measurements = new List<Measurement<double>>(products.Series.Count);
         foreach (var (product, stats) in products.Series)
         {
@@ -182,15 +164,10 @@ public sealed class ProcessorMetrics
 
     private IEnumerable<Measurement<long>> Lag()
     {
-        if (_processor is not { } processor)
-        {
-            return [];
-        }
-
         var measurements = new List<Measurement<long>>();
-        foreach (var (partition, state) in processor.View.Partitions)
+        foreach (var (partition, state) in _status.View.Partitions)
         {
-            if (processor.Statistics.LagOf(partition, state.NextOffset) is { } lag)
+            if (_status.Statistics.LagOf(partition, state.NextOffset) is { } lag)
             {
                 measurements.Add(new Measurement<long>(
                     lag, [.. _consumerTags, new("messaging.destination.partition.id", partition.ToString(CultureInfo.InvariantCulture))]));

@@ -6,14 +6,16 @@ using Orders.Processor.DeadLetters;
 namespace Orders.Processor.Partitions;
 
 /// <summary>
-/// What the processor holds for one assigned input partition: the aggregate, the offset it
-/// covers up to, and the decisions found on restore that it must honour when their records come
-/// round again. Owned by the consume loop's thread; a new instance per assignment, so callbacks
-/// from an earlier ownership of the same partition cannot touch it.
+/// What the processor holds for one assigned input partition, as Flink's split state holds it: the
+/// aggregate, the offset it covers up to, and the decisions found on restore that it must honour
+/// when their records come round again. Its checkpoint bookkeeping is <see cref="Checkpoint"/>'s.
+/// Owned by the consume loop's thread; a new instance per assignment, so callbacks from an earlier
+/// ownership of the same partition cannot touch it.
 /// </summary>
 public sealed class PartitionState
 {
     private readonly Dictionary<long, DeadLetterDecision> _decided;
+    private bool _wentBackReported;
 
     public PartitionState(
         TopicPartition partition,
@@ -26,9 +28,9 @@ public sealed class PartitionState
         Partition = partition;
         Aggregate = aggregate;
         NextOffset = nextOffset;
-        CheckpointedOffset = nextOffset;
         DeadLetterPartition = deadLetterPartition;
         DeadLetterFloor = deadLetterFloor;
+        Checkpoint = new CheckpointTrack(nextOffset);
         _decided = new Dictionary<long, DeadLetterDecision>(decided);
     }
 
@@ -45,32 +47,20 @@ public sealed class PartitionState
     /// <summary>Every dead letter below this offset of <see cref="DeadLetterPartition"/> was seen at restore.</summary>
     public long DeadLetterFloor { get; }
 
+    /// <summary>Where this state's checkpoints stand: what the newest acknowledged one covers, one in flight, when the next is due.</summary>
+    public CheckpointTrack Checkpoint { get; }
+
     /// <summary>Dead letters written but not yet acknowledged: no checkpoint may cover their records until they are.</summary>
-    public int PendingDeadLetters { get; set; }
-
-    /// <summary>The offset the newest acknowledged checkpoint covers up to.</summary>
-    public long CheckpointedOffset { get; set; }
-
-    public bool CheckpointInFlight { get; set; }
-
-    /// <summary>When the next checkpoint is due (see <see cref="CheckpointSchedule"/>).</summary>
-    public DateTimeOffset CheckpointDueAt { get; set; }
-
-    /// <summary>Paused until its dead letters drain, so that a checkpoint can be taken.</summary>
-    public bool HeldForCheckpoint { get; set; }
-
-    /// <summary>An offset below the state's was seen and reported (reported once).</summary>
-    public bool WentBackwardsReported { get; set; }
+    public int PendingDeadLetters { get; private set; }
 
     /// <summary>The partition was revoked or lost: late callbacks must leave it alone.</summary>
-    public bool Released { get; set; }
+    public bool Released { get; private set; }
 
     /// <summary>Changed since the newest acknowledged checkpoint.</summary>
-    public bool Dirty => Version != CheckpointedVersion;
+    public bool Dirty => Version != Checkpoint.CoveredVersion;
 
+    /// <summary>Counts every change, so that a checkpoint knows which changes it covers.</summary>
     public long Version { get; private set; }
-
-    public long CheckpointedVersion { get; set; }
 
     public int DecisionsToHonour => _decided.Count;
 
@@ -83,6 +73,20 @@ public sealed class PartitionState
 
     /// <summary>A record was already dead-lettered before the restore: returns that decision, once.</summary>
     public bool TryTakeDecision(long offset, out DeadLetterDecision decision) => _decided.Remove(offset, out decision);
+
+    public void DeadLetterSent() => PendingDeadLetters++;
+
+    public void DeadLetterSettled() => PendingDeadLetters--;
+
+    public void Release() => Released = true;
+
+    /// <summary>True the first time an offset below the state's is seen: it is reported once, not once per record.</summary>
+    public bool FirstTimeWentBack()
+    {
+        var first = !_wentBackReported;
+        _wentBackReported = true;
+        return first;
+    }
 
     /// <summary>
     /// Records before <paramref name="offset"/> will never arrive (retention deleted them, or

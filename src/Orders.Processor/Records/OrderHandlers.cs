@@ -1,5 +1,4 @@
 using Orders.Contracts;
-using Orders.Processor.Failures;
 
 namespace Orders.Processor.Records;
 

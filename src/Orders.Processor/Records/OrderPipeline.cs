@@ -1,7 +1,6 @@
 using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor.Aggregates;
-using Orders.Processor.Failures;
 using Orders.Processor.Observability;
 
 namespace Orders.Processor.Records;

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orders.Cli.Commands;
 using Orders.Monitoring;
-using Orders.Processor;
 using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
 
 namespace Orders.IntegrationTests.Infrastructure;
 
@@ -32,7 +32,7 @@ internal sealed class ProcessorRun : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public OrderProcessor Processor => _host.Services.GetRequiredService<OrderProcessor>();
+    public ProcessorStatus Processor => _host.Services.GetRequiredService<ProcessorStatus>();
 
     /// <summary>The processor's summary once it stopped by itself (<c>Processor:UntilIdle</c>).</summary>
     public Task<ProcessorSummary> Completion => _host.Services.GetRequiredService<ProcessorWorker>().Completion;

@@ -1,16 +1,12 @@
 using System.Diagnostics.Metrics;
-using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orders.Contracts;
-using Orders.Processor;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Failures;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
-using Orders.Processor.Records;
 
 namespace Orders.UnitTests.Observability;
 
@@ -19,16 +15,13 @@ public sealed class ProcessorMetricsTests : IDisposable
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly ProcessorMetrics _metrics;
-    private readonly OrderProcessor _processor;
+    private readonly ProcessorStatus _processor;
 
     public ProcessorMetricsTests()
     {
         var options = new ProcessorOptions { Topic = "orders", GroupId = "g" };
-        _metrics = new ProcessorMetrics(Factory, options, _time);
-        var registry = OrderDecoderTests.FakeRegistry.Returning(OrderSchemas.Current);
-        _processor = new OrderProcessor(
-            new ConsumerConfig { BootstrapServers = "localhost:1" }, new ProducerConfig { BootstrapServers = "localhost:1" }, options,
-            new OrderDecoder(registry), new FailureInjectingHandler(0, new Random(1)), registry, _time, NullLogger<OrderProcessor>.Instance, _metrics);
+        _processor = new ProcessorStatus(options.Topic, readCommitted: false);
+        _metrics = new ProcessorMetrics(Factory, options, _processor, _time);
     }
 
     private IMeterFactory Factory => _services.GetRequiredService<IMeterFactory>();
@@ -173,15 +166,5 @@ public sealed class ProcessorMetricsTests : IDisposable
         var products = new Dictionary<string, PriceStatistics> { ["mug"] = PriceStatistics.Empty.Add(3), ["kettle"] = PriceStatistics.Empty.Add(30) };
 
         Assert.Equal(["kettle", "mug"], ProcessorMetrics.CapProducts(products).Select(s => s.Product).Order());
-    }
-
-    [Fact]
-    public void Observe_ASecondProcessor_IsRefused()
-    {
-        var registry = OrderDecoderTests.FakeRegistry.Returning(OrderSchemas.Current);
-
-        Assert.Throws<InvalidOperationException>(() => new OrderProcessor(
-            new ConsumerConfig { BootstrapServers = "localhost:1" }, new ProducerConfig { BootstrapServers = "localhost:1" }, new ProcessorOptions(),
-            new OrderDecoder(registry), new FailureInjectingHandler(0, new Random(1)), registry, _time, NullLogger<OrderProcessor>.Instance, _metrics));
     }
 }

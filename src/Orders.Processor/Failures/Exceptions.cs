@@ -1,4 +1,6 @@
-namespace Orders.Processor.Failures;
+// The full names of these types are written into dead letters (dlq.error.type) and read by
+// replay tools and operators: they stay in this namespace whatever folder holds them.
+namespace Orders.Processor;
 
 /// <summary>Bytes that can never become an order: bad magic byte, unknown schema id, undecodable Avro.</summary>
 public sealed class PoisonRecordException(string message, Exception? inner = null) : Exception(message, inner);
@@ -17,29 +19,3 @@ public sealed class ProcessorGaveUpException(string message) : Exception(message
 
 /// <summary>A failure the simulated downstream injects (<c>--fail-ratio</c>).</summary>
 public sealed class SimulatedTransientException(string message) : Exception(message);
-
-public enum FailureKind
-{
-    /// <summary>Dead-letter at once, no retry.</summary>
-    Poison,
-
-    /// <summary>Dead-letter at once, no retry.</summary>
-    Invalid,
-
-    /// <summary>Wait and retry for as long as it takes; never dead-letter.</summary>
-    RegistryUnavailable,
-
-    /// <summary>Retry with backoff up to the attempt limit, then dead-letter.</summary>
-    Transient,
-}
-
-public static class FailureClassifier
-{
-    public static FailureKind Classify(Exception exception) => exception switch
-    {
-        PoisonRecordException => FailureKind.Poison,
-        InvalidOrderException => FailureKind.Invalid,
-        RegistryUnavailableException => FailureKind.RegistryUnavailable,
-        _ => FailureKind.Transient,
-    };
-}

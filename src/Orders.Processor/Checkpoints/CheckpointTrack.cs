@@ -1,0 +1,49 @@
+namespace Orders.Processor.Checkpoints;
+
+/// <summary>
+/// The checkpoint side's bookkeeping of one partition's state: what its newest acknowledged
+/// checkpoint covers, whether one is in flight, when the next is due, and whether the partition is
+/// held (paused) so that one can be taken. Written by <see cref="CheckpointWriter"/>,
+/// <see cref="CheckpointSchedule"/> and <see cref="CheckpointCoordinator"/> through these methods only.
+/// </summary>
+public sealed class CheckpointTrack(long restoredOffset)
+{
+    /// <summary>The offset the newest acknowledged checkpoint covers up to (the restored one's at first).</summary>
+    public long CoveredOffset { get; private set; } = restoredOffset;
+
+    /// <summary>The state's version that checkpoint covers.</summary>
+    public long CoveredVersion { get; private set; }
+
+    public bool InFlight { get; private set; }
+
+    /// <summary>When the next checkpoint is due (see <see cref="CheckpointSchedule"/>).</summary>
+    public DateTimeOffset DueAt { get; private set; }
+
+    /// <summary>Paused until its dead letters drain, so that a checkpoint can be taken.</summary>
+    public bool Held { get; private set; }
+
+    public void Began() => InFlight = true;
+
+    /// <summary>Every chunk of the checkpoint was acknowledged: it now covers <paramref name="offset"/> and <paramref name="version"/>.</summary>
+    public void Covered(long offset, long version)
+    {
+        InFlight = false;
+        CoveredOffset = offset;
+        CoveredVersion = version;
+    }
+
+    /// <summary>The checkpoint was not written (or its partition was released meanwhile); the next one tries again.</summary>
+    public void Ended() => InFlight = false;
+
+    public void DueFrom(DateTimeOffset at) => DueAt = at;
+
+    public void Hold() => Held = true;
+
+    /// <returns>Whether it was held.</returns>
+    public bool Unhold()
+    {
+        var was = Held;
+        Held = false;
+        return was;
+    }
+}

@@ -1,0 +1,180 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
+
+namespace Orders.Processor.Loop;
+
+/// <summary>
+/// The consume loop: housekeeping, poll, gate, process, until stopped, idle or a fatal error; then
+/// a bounded close (checkpoint everything held, leave the group). Everything it calls runs on its
+/// thread, the rebalance callbacks included (they run inside the poll). Built by
+/// <see cref="LoopParts.Create"/>.
+/// </summary>
+public sealed class ConsumeLoop(LoopParts parts)
+{
+    private static readonly TimeSpan ProducerFlushAtClose = TimeSpan.FromSeconds(10);
+
+    private readonly ProcessorOptions _options = parts.Options;
+    private readonly IConsumerPort _consumer = parts.Consumer;
+    private readonly FatalSignal _fatal = parts.Fatal;
+    private readonly ILogger _logger = parts.Logger;
+
+    /// <summary>Runs until cancelled (or idle for <see cref="ProcessorOptions.UntilIdle"/>); then checkpoints, commits and closes.</summary>
+    /// <exception cref="Exception">The first fatal error (<see cref="FatalSignal"/>): a layout that cannot work, a fatal client
+    /// error, a dead letter or checkpoint that can never be written, credentials rejected, or <see cref="ProcessorGaveUpException"/>.</exception>
+    public async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        parts.Housekeeping.Start();
+        parts.Checkpoints.Prepare();
+        _consumer.Subscribe(_options.Topic, parts.Assignments);
+        Log.Subscribed(_logger, _options.Topic, _options.GroupId);
+        Exception? failure;
+        IReadOnlyList<int> notCheckpointed;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && !_fatal.IsSet)
+            {
+                parts.Housekeeping.RunIfDue();
+                ConsumeResult<byte[]?, byte[]?>? record;
+                try
+                {
+                    record = _consumer.Consume(PollWait());
+                }
+                catch (ConsumeException e)
+                {
+                    OnConsumeError(e);
+                    continue;
+                }
+
+                if (record is null || record.IsPartitionEOF)
+                {
+                    if (StopsWhenIdle())
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                parts.Idle.RecordArrived();
+                if (parts.Gate.Admit(record) is not { } state || await parts.Records.ProcessAsync(record, state, cancellationToken))
+                {
+                    parts.Idle.Progressed();
+                }
+            }
+        }
+        finally
+        {
+            failure = _fatal.Error;
+            notCheckpointed = Close();
+        }
+
+        if (failure is not null)
+        {
+            throw failure;
+        }
+
+        parts.Housekeeping.LogStatus();
+        return new ProcessorSummary(parts.Status.View, parts.Housekeeping.Elapsed, notCheckpointed);
+    }
+
+    /// <summary>How long the poll may block: until the next retry is due (resuming those that are), at most 100 ms.</summary>
+    private TimeSpan PollWait()
+    {
+        var wait = parts.Records.ResumeDue();
+        if (parts.DeadLetters.Pump() is { } retryIn && retryIn < wait)
+        {
+            wait = retryIn;
+        }
+
+        return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
+    }
+
+    private void OnConsumeError(ConsumeException e)
+    {
+        if (e.Error.IsFatal)
+        {
+            _fatal.Set(new KafkaException(e.Error));
+            return;
+        }
+
+        // Topic not there yet, max.poll.interval.ms exceeded (the client rejoins), a broker away: the loop goes on.
+        Log.ConsumeError(_logger, e.Error.Code, e.Error.Reason);
+    }
+
+    /// <returns>Whether <c>--until-idle</c> ends the run now (having set the fatal signal if it ends without doing its job).</returns>
+    private bool StopsWhenIdle()
+    {
+        var table = parts.Table;
+        var quiet = parts.Paused.Count == 0 && table.RestoringCount == 0 && parts.Checkpoints.InFlightCount == 0
+            && table.Owned.All(s => s.PendingDeadLetters == 0 && !s.Checkpoint.Held);
+        switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Paused.AllWaitForRegistry)))
+        {
+            case IdleVerdict.Idle:
+                Log.Idle(_logger, _options.UntilIdle!.Value.TotalSeconds);
+                return true;
+            case IdleVerdict.NeverAssigned:
+                _fatal.Set(new ProcessorGaveUpException(
+                    $"no partition of {_options.Topic} was assigned to group {_options.GroupId} within {parts.Idle.PatienceLimit.TotalSeconds:0} s " +
+                    "(more processors than partitions, or the group coordinator is unreachable)"));
+                return true;
+            case IdleVerdict.RegistryUnreachable:
+                _fatal.Set(new ProcessorGaveUpException(
+                    $"the Schema Registry could not be reached for {parts.Idle.SinceLastProgress.TotalSeconds:0} s ({parts.Status.Counters.RegistryWaits} attempts); " +
+                    "--until-idle gives up. The records wait in Kafka: nothing was lost, and the next run resumes from the checkpoints"));
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <returns>The partitions held at the end whose final checkpoint could not be written.</returns>
+    private List<int> Close()
+    {
+        // The summary shows the state held at the end, before the group takes it back.
+        parts.Assignments.Closing();
+        parts.Assignments.Publish();
+        var states = parts.Table.Owned.ToList();
+        // The close below commits the stored offsets as it gives the partitions up.
+        parts.Checkpoints.CheckpointAndStore(states);
+        List<int> notCheckpointed = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
+
+        // Leaves the group; the revoke handler finds the state checkpointed already.
+        parts.Status.ConsumerClosed = CloseConsumer();
+        parts.Producer.Flush(ProducerFlushAtClose);
+        parts.DeadLetters.Pump();
+        parts.Assignments.Detach();
+        return notCheckpointed;
+    }
+
+    /// <summary>
+    /// Leaves the group within <see cref="ProcessorOptions.CloseTimeout"/>. librdkafka's close can wait
+    /// on a group that is rebalancing or whose coordinator is away (30 s measured); past the bound the
+    /// run ends without it: every state is checkpointed by now, and the group reassigns after its
+    /// session timeout, as after a crash.
+    /// </summary>
+    private bool CloseConsumer()
+    {
+        var closing = Task.Run(() =>
+        {
+            try
+            {
+                _consumer.Close();
+            }
+            catch (KafkaException e)
+            {
+                Log.CloseFailed(_logger, e.Error.Reason);
+            }
+        });
+        if (closing.Wait(_options.CloseTimeout))
+        {
+            return true;
+        }
+
+        // From now on its callbacks do nothing; the consumer is left to the process's end.
+        parts.Assignments.Detach();
+        Log.CloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
+        return false;
+    }
+}

@@ -1,0 +1,89 @@
+namespace Orders.Processor.Loop;
+
+/// <summary>What <see cref="IdleWatch"/> makes of the loop's state.</summary>
+public enum IdleVerdict
+{
+    /// <summary>Not idle (or no <c>--until-idle</c>): go on.</summary>
+    Going,
+
+    /// <summary>Nothing arrived and nothing was outstanding for the idle time: stop, done.</summary>
+    Idle,
+
+    /// <summary>Idle without ever having been assigned a partition: stop, having done nothing.</summary>
+    NeverAssigned,
+
+    /// <summary>Only the registry holds the records back, for longer than the idle time: stop, having done nothing more.</summary>
+    RegistryUnreachable,
+}
+
+/// <summary>What is going on in the loop when it found no record to process.</summary>
+/// <param name="Quiet">Nothing is outstanding: no retry waits, no restore, no checkpoint in flight, no dead letter unacknowledged, no partition held.</param>
+/// <param name="HoldsPartitions">Partitions are held (restored).</param>
+/// <param name="EverAssigned">A partition was assigned at some point in this run.</param>
+/// <param name="OnlyRegistryWaits">Every partition paused is waiting for the registry (none for a retry of its own).</param>
+public readonly record struct LoopActivity(bool Quiet, bool HoldsPartitions, bool EverAssigned, bool OnlyRegistryWaits);
+
+/// <summary>
+/// The <c>--until-idle</c> rules, on the injected clock. Idle time counts from the last record, the
+/// last assignment or restore (a partition resumed a moment ago has not had time to deliver yet),
+/// and the end of the last outstanding work (a retry, a dead letter waiting for its broker, a
+/// partition held for its checkpoint). Holding no partition (before the first assignment, or
+/// between a revoke and the next) it waits at least <c>firstAssignmentWait</c>: joining a group can
+/// take a while.
+/// </summary>
+public sealed class IdleWatch
+{
+    private readonly TimeProvider _time;
+    private readonly TimeSpan? _idle;
+    private readonly TimeSpan _firstAssignmentWait;
+    private long _lastRecord;
+    private long _lastProgress;
+    private long _lastReady;
+    private long _lastBusy;
+
+    /// <param name="idle">The idle time; null never stops.</param>
+    public IdleWatch(TimeProvider time, TimeSpan? idle, TimeSpan firstAssignmentWait)
+    {
+        _time = time;
+        _idle = idle;
+        _firstAssignmentWait = firstAssignmentWait;
+        _lastRecord = _lastProgress = _lastReady = _lastBusy = time.GetTimestamp();
+    }
+
+    /// <summary>How long no record has reached an outcome (a record fetched again after a wait for the registry has not).</summary>
+    public TimeSpan SinceLastProgress => _time.GetElapsedTime(_lastProgress);
+
+    /// <summary>How long an idle run waits at least, for an assignment or for the registry.</summary>
+    public TimeSpan PatienceLimit => _idle is { } idle && idle > _firstAssignmentWait ? idle : _firstAssignmentWait;
+
+    public void RecordArrived() => _lastRecord = _time.GetTimestamp();
+
+    /// <summary>A record reached an outcome: processed, dead-lettered, honoured, or passed over.</summary>
+    public void Progressed() => _lastProgress = _time.GetTimestamp();
+
+    /// <summary>Partitions were assigned, or restored and resumed.</summary>
+    public void Ready() => _lastReady = _time.GetTimestamp();
+
+    public IdleVerdict Check(LoopActivity activity)
+    {
+        if (_idle is not { } idle)
+        {
+            return IdleVerdict.Going;
+        }
+
+        if (!activity.Quiet)
+        {
+            _lastBusy = _time.GetTimestamp();
+        }
+        else
+        {
+            var quietFor = _time.GetElapsedTime(Math.Max(Math.Max(_lastRecord, _lastReady), _lastBusy));
+            if (quietFor >= (activity.HoldsPartitions || idle >= _firstAssignmentWait ? idle : _firstAssignmentWait))
+            {
+                return activity.EverAssigned ? IdleVerdict.Idle : IdleVerdict.NeverAssigned;
+            }
+        }
+
+        return activity.OnlyRegistryWaits && SinceLastProgress >= PatienceLimit ? IdleVerdict.RegistryUnreachable : IdleVerdict.Going;
+    }
+}

@@ -1,0 +1,128 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+using Orders.Processor.Observability;
+
+namespace Orders.Processor.Loop;
+
+/// <summary>
+/// The Kafka clients of one run: the group consumer, the producer of dead letters and checkpoints,
+/// and the range reader that restores read through (no group). Their logs go to the host's
+/// logging, repeated errors summarised; fatal client errors, from librdkafka's threads, to the
+/// <see cref="FatalSignal"/>; the consumer's statistics to <see cref="ProcessorStatus.Statistics"/>.
+/// Disposing it destroys the clients, except a consumer whose close was abandoned (destroying it
+/// would wait on that close).
+/// </summary>
+public sealed class KafkaSession : IDisposable
+{
+    private readonly KafkaLogRoute _producerLog;
+    private readonly KafkaLogRoute _consumerLog;
+    private readonly IProducer<byte[]?, byte[]?> _producer;
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly ProcessorStatus _status;
+    private IRebalanceListener? _listener;
+
+    public KafkaSession(ConsumerConfig consumerConfig, ProducerConfig producerConfig, ProcessorStatus status, FatalSignal fatal, TimeProvider time, ILogger logger)
+    {
+        _status = status;
+        // One route per client: repeated identical errors are logged once, then counted.
+        _producerLog = new KafkaLogRoute(logger, time);
+        _consumerLog = new KafkaLogRoute(logger, time);
+        _producer = new ProducerBuilder<byte[]?, byte[]?>(producerConfig)
+            .LogTo(_producerLog)
+            .LogErrorsTo(_producerLog, (_, e) => OnError(fatal, e))
+            .BuildChecked();
+        try
+        {
+            _consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
+                .LogTo(_consumerLog)
+                .LogErrorsTo(_consumerLog, (_, e) => OnError(fatal, e))
+                .SetStatisticsHandler((_, json) => status.Statistics.Update(json))
+                .SetPartitionsAssignedHandler((_, partitions) => Listener.OnAssigned(partitions))
+                .SetPartitionsRevokedHandler((_, partitions) => Listener.OnRevoked([.. partitions.Select(p => p.TopicPartition)]))
+                .SetPartitionsLostHandler((_, partitions) => Listener.OnLost([.. partitions.Select(p => p.TopicPartition)]))
+                .BuildChecked();
+            Reader = new PartitionRangeReader(consumerConfig, logger, time);
+        }
+        catch
+        {
+            // A bad consumer setting: the clients built so far go with the error.
+            _consumer?.Dispose();
+            _producer.Dispose();
+            _producerLog.Dispose();
+            _consumerLog.Dispose();
+            throw;
+        }
+
+        Consumer = new ConsumerPort(this);
+        Producer = new ProducerPort(_producer);
+        status.ConsumerClosed = true;
+    }
+
+    public IConsumerPort Consumer { get; }
+
+    public IProducerPort Producer { get; }
+
+    /// <summary>Reads partitions without a group (checkpoints, dead letters, watermarks).</summary>
+    public PartitionRangeReader Reader { get; }
+
+    private IRebalanceListener Listener => _listener ?? throw new InvalidOperationException("A rebalance callback came before Subscribe.");
+
+    public void Dispose()
+    {
+        if (_status.ConsumerClosed)
+        {
+            _consumer.Dispose();
+        }
+
+        _producer.Dispose();
+        Reader.Dispose();
+        _producerLog.Flush();
+        _consumerLog.Flush();
+        _producerLog.Dispose();
+        _consumerLog.Dispose();
+    }
+
+    private static void OnError(FatalSignal fatal, Error error)
+    {
+        if (error.IsFatal)
+        {
+            fatal.Set(new KafkaException(error));
+        }
+    }
+
+    private sealed class ConsumerPort(KafkaSession session) : IConsumerPort
+    {
+        private readonly IConsumer<byte[]?, byte[]?> _consumer = session._consumer;
+
+        public IReadOnlyList<TopicPartition> Assignment => _consumer.Assignment;
+
+        public void Subscribe(string topic, IRebalanceListener listener)
+        {
+            session._listener = listener;
+            _consumer.Subscribe(topic);
+        }
+
+        public ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout) => _consumer.Consume(timeout);
+
+        public void Pause(IEnumerable<TopicPartition> partitions) => _consumer.Pause(partitions);
+
+        public void Resume(IEnumerable<TopicPartition> partitions) => _consumer.Resume(partitions);
+
+        public void Seek(TopicPartitionOffset offset) => _consumer.Seek(offset);
+
+        public void StoreOffset(TopicPartitionOffset offset) => _consumer.StoreOffset(offset);
+
+        public WatermarkOffsets QueryWatermarkOffsets(TopicPartition partition, TimeSpan timeout) => _consumer.QueryWatermarkOffsets(partition, timeout);
+
+        public void Close() => _consumer.Close();
+    }
+
+    private sealed class ProducerPort(IProducer<byte[]?, byte[]?> producer) : IProducerPort
+    {
+        public void Produce(TopicPartition partition, Message<byte[]?, byte[]?> message, Action<DeliveryReport<byte[]?, byte[]?>> report) =>
+            producer.Produce(partition, message, report);
+
+        public void Flush(TimeSpan timeout) => producer.Flush(timeout);
+    }
+}

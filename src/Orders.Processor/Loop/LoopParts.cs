@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.Failures;
+using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
+using Orders.Processor.Records;
+
+namespace Orders.Processor.Loop;
+
+/// <summary>What a processor needs besides Kafka: its settings, the record path's steps, its status and clock.</summary>
+public sealed record ProcessorServices(
+    ProcessorOptions Options,
+    OrderDecoder Decoder,
+    IOrderHandler Handler,
+    CheckpointSerde Serde,
+    ProcessorStatus Status,
+    TimeProvider Time,
+    ILogger Logger,
+    ProcessorMetrics? Metrics = null,
+    IRecordObserver? Observer = null);
+
+/// <summary>The processor's ways out to Kafka: <see cref="KafkaSession"/>'s clients in a run, fakes in unit tests.</summary>
+public sealed record ProcessorPorts(IConsumerPort Consumer, IProducerPort Producer, IPartitionStateSource StoredState);
+
+/// <summary>The pieces of one run of the loop, wired together; each is a class of its own, tested alone.</summary>
+public sealed record LoopParts(
+    ProcessorOptions Options,
+    IConsumerPort Consumer,
+    IProducerPort Producer,
+    PartitionTable Table,
+    PausedPartitions Paused,
+    DeadLetterWriter DeadLetters,
+    CheckpointCoordinator Checkpoints,
+    Assignments Assignments,
+    RecordGate Gate,
+    RecordProcessor Records,
+    Housekeeping Housekeeping,
+    IdleWatch Idle,
+    ProcessorStatus Status,
+    FatalSignal Fatal,
+    ILogger Logger)
+{
+    private static readonly TimeSpan MaxPollWait = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan HoldAfter = TimeSpan.FromSeconds(1);
+
+    public static LoopParts Create(ProcessorServices services, TopicLayout layout, ProcessorPorts ports, FatalSignal fatal)
+    {
+        var (options, time, logger, status) = (services.Options, services.Time, services.Logger, services.Status);
+        var counters = status.Counters;
+        var consumer = ports.Consumer;
+        var retrySchedule = new RetrySchedule(options.RetryBaseDelay, options.RetryMaxDelay, new Random(options.Seed));
+        var table = new PartitionTable();
+        var paused = new PausedPartitions(time, MaxPollWait);
+        var idle = new IdleWatch(time, options.UntilIdle, options.FirstAssignmentWait);
+        var schedule = new CheckpointSchedule(time, options.CheckpointInterval, HoldAfter);
+        var deadLetters = new DeadLetterWriter(
+            ports.Producer, layout.DeadLetterTopic, layout.DeadLetterPartitions, retrySchedule, options.DeadLetterTimeout, time, counters, fatal, logger);
+        var writer = new CheckpointWriter(
+            ports.Producer, services.Serde, layout.StatsTopic, options.GroupId, options.CheckpointChunkBytes, time, counters, fatal, logger);
+        var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, paused, consumer, ports.Producer, options.RevokeTimeout, time, logger);
+        var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, logger);
+        var restorer = new PartitionRestorer(
+            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, logger);
+        var assignments = new Assignments(layout, table, restorer, checkpoints, paused, deadLetters, consumer, idle, status, options.WindowMinutes, fatal, logger);
+        var gate = new RecordGate(table, gaps, consumer, counters, logger);
+        var records = new RecordProcessor(
+            new OrderPipeline(services.Decoder, services.Handler, services.Metrics),
+            new FailurePolicy(retrySchedule, options.MaxAttempts),
+            paused, deadLetters, consumer, status, options.GroupId, fatal, time, logger, services.Metrics, services.Observer);
+        var housekeeping = new Housekeeping(
+            options.Topic, deadLetters, checkpoints, table, restorer, assignments, consumer, idle, status, options.StatusInterval, time, logger);
+        return new LoopParts(
+            options, consumer, ports.Producer, table, paused, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, logger);
+    }
+}

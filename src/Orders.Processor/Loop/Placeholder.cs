@@ -1,3 +1,0 @@
-namespace Orders.Processor.Loop;
-
-internal static class LoopPlaceholder;

@@ -1,0 +1,86 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Orders.Processor.Observability;
+
+/// <summary>Every log line the processor writes, in one table: event ids, levels and texts are part of its interface (operators grep for them).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Processor subscribed to {Topic} as group {Group}")]
+    public static partial void Subscribed(ILogger logger, string topic, string group);
+
+    [LoggerMessage(2, LogLevel.Information, "Partitions assigned: {Partitions}")]
+    public static partial void Assigned(ILogger logger, string partitions);
+
+    [LoggerMessage(3, LogLevel.Information, "Partitions revoked: {Partitions}")]
+    public static partial void Revoked(ILogger logger, string partitions);
+
+    [LoggerMessage(4, LogLevel.Warning, "Partitions lost: {Partitions}; their state is dropped unwritten, their next owner restores it")]
+    public static partial void Lost(ILogger logger, string partitions);
+
+    [LoggerMessage(5, LogLevel.Warning, "Dead-lettered {Topic}[{Partition}]@{Offset} as {Reason}: {Error}")]
+    public static partial void DeadLettered(ILogger logger, string topic, int partition, long offset, string reason, string error);
+
+    [LoggerMessage(6, LogLevel.Debug, "Retrying {Topic}[{Partition}]@{Offset} in {DelayMs} ms (attempt {Attempt} failed: {Error})")]
+    public static partial void Retrying(ILogger logger, string topic, int partition, long offset, long delayMs, int attempt, string error);
+
+    [LoggerMessage(7, LogLevel.Warning, "Schema Registry unavailable; {Topic}[{Partition}] waits {DelayMs} ms and tries again: {Error}")]
+    public static partial void RegistryUnavailable(ILogger logger, string topic, int partition, long delayMs, string error);
+
+    [LoggerMessage(9, LogLevel.Information, "processed={Processed} retried={Retried} dead-lettered={DeadLettered} mean={Mean} newest-minute-mean={MinuteMean} rate={Rate}/s")]
+    public static partial void StatusLine(ILogger logger, long processed, long retried, long deadLettered, string mean, string minuteMean, string rate);
+
+    [LoggerMessage(12, LogLevel.Information, "Idle for {Seconds} s: stopping")]
+    public static partial void Idle(ILogger logger, double seconds);
+
+    [LoggerMessage(13, LogLevel.Information, "Topics: {Topic} ({Partitions} partitions), dead letters to {DeadLetterTopic} ({DeadLetterPartitions}), checkpoints to {StatsTopic}")]
+    public static partial void Layout(ILogger logger, string topic, int partitions, string deadLetterTopic, int deadLetterPartitions, string statsTopic);
+
+    [LoggerMessage(15, LogLevel.Information, "Restored {Topic}[{Partition}] at offset {Offset} from checkpoint {CheckpointId}: {Orders} orders; {Decisions} dead letters since to honour ({Duplicates} duplicates)")]
+    public static partial void Restored(ILogger logger, string topic, int partition, long offset, long orders, int decisions, int duplicates, string checkpointId);
+
+    [LoggerMessage(16, LogLevel.Warning, "Cannot restore {Topic}[{Partitions}] yet; they stay paused and are tried again in {DelayMs} ms: {Error}")]
+    public static partial void RestoreFailed(ILogger logger, string topic, string partitions, long delayMs, string error);
+
+    [LoggerMessage(17, LogLevel.Information, "{Topic}[{Partition}]@{Offset} was dead-lettered ({Reason}, at dead-letter offset {DeadLetterOffset}) before a restart: honoured, not decided again")]
+    public static partial void Honoured(ILogger logger, string topic, int partition, long offset, string reason, long deadLetterOffset);
+
+    [LoggerMessage(18, LogLevel.Debug, "Offset of {Topic}[{Partition}] not stored: {Error}")]
+    public static partial void StoreFailed(ILogger logger, string topic, int partition, string error);
+
+    [LoggerMessage(19, LogLevel.Warning, "Consume error {Code}: {Reason}")]
+    public static partial void ConsumeError(ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(20, LogLevel.Error, "{Topic}[{Partition}]: {Lost} records were deleted by retention before they were read (offsets {From} to {Start}, less any already dead-lettered); they are missing from the averages, counted as skipped-by-retention")]
+    public static partial void RecordsLost(ILogger logger, string topic, int partition, long lost, long from, long start);
+
+    [LoggerMessage(21, LogLevel.Warning, "{Topic}[{Partition}] not checkpointed on release ({Pending} dead letter(s) unacknowledged, or the checkpoint not acknowledged in time); its next owner reprocesses from the previous checkpoint")]
+    public static partial void NotCheckpointed(ILogger logger, string topic, int partition, int pending);
+
+    [LoggerMessage(22, LogLevel.Error, "{Topic}[{Partition}]: a record at offset {Offset} arrived below the state's offset {NextOffset}: the topic was deleted and created again, or truncated. Records below the state's offset are ignored; start a new group (or delete its checkpoints) to count the new records")]
+    public static partial void OffsetsWentBack(ILogger logger, string topic, int partition, long offset, long nextOffset);
+
+    [LoggerMessage(23, LogLevel.Warning, "Leaving the group failed: {Error}; the group reassigns the partitions after its session timeout")]
+    public static partial void CloseFailed(ILogger logger, string error);
+
+    [LoggerMessage(24, LogLevel.Warning, "The consumer did not leave its group within {Seconds} s; stopping without it. Every partition's state is checkpointed; the group reassigns the partitions after its session timeout")]
+    public static partial void CloseTimedOut(ILogger logger, double seconds);
+
+    [LoggerMessage(30, LogLevel.Warning, "Skipping {Topic}[{Partition}]@{Offset}: not a usable checkpoint ({Reason})")]
+    public static partial void CheckpointSkipped(ILogger logger, string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(40, LogLevel.Warning, "Dead letter of {Topic}[{Partition}]@{Offset} ({Bytes} bytes) is too large for the dead-letter topic ({Error}); writing it truncated")]
+    public static partial void DeadLetterTruncating(ILogger logger, string topic, int partition, long offset, int bytes, string error);
+
+    [LoggerMessage(41, LogLevel.Warning, "Dead letter of {Topic}[{Partition}]@{Offset} not written ({Error}); trying again in {DelayMs} ms")]
+    public static partial void DeadLetterRetrying(ILogger logger, string topic, int partition, long offset, long delayMs, string error);
+
+    [LoggerMessage(50, LogLevel.Warning, "Checkpoint of {Topic}[{Partition}] not written ({Error}); the next one will try again")]
+    public static partial void CheckpointFailed(ILogger logger, string topic, int partition, string error);
+
+    [LoggerMessage(51, LogLevel.Warning, "Cannot register the checkpoint schema for {StatsTopic} yet ({Error}); processing goes on, checkpoints wait")]
+    public static partial void CheckpointRegistrationFailed(ILogger logger, string statsTopic, string error);
+
+    [LoggerMessage(60, LogLevel.Warning, "Topic {Topic} does not exist yet; waiting for it")]
+    public static partial void TopicMissing(ILogger logger, string topic);
+}

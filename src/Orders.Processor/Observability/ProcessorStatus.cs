@@ -1,0 +1,69 @@
+using Orders.Processor.Aggregates;
+
+namespace Orders.Processor.Observability;
+
+/// <summary>The end of a run: what this processor did, and the state of the partitions it held at the end.</summary>
+/// <param name="NotCheckpointed">Partitions held at the end whose final checkpoint could not be written: the next owner reprocesses them from their previous one.</param>
+public sealed record ProcessorSummary(ProcessorView View, TimeSpan Elapsed, IReadOnlyList<int> NotCheckpointed)
+{
+    public ProcessorCounters Counters => View.Counters;
+
+    public long DeadLetteredTotal => View.Counters.DeadLetteredByReason.Values.Sum();
+}
+
+/// <summary>A point-in-time view for summaries, live views and metrics.</summary>
+/// <param name="Aggregates">The combined state of the partitions held (restored checkpoints included).</param>
+/// <param name="Partitions">Per held partition: the offset its state covers up to, and its own totals.</param>
+/// <param name="Restoring">Partitions assigned whose state is still being restored.</param>
+public sealed record ProcessorView(
+    ProcessorCounters Counters,
+    AggregateData Aggregates,
+    IReadOnlyDictionary<int, PartitionView> Partitions,
+    int Restoring,
+    bool EverAssigned)
+{
+    public static ProcessorView Empty(ProcessorCounters counters) =>
+        new(counters, AggregateData.Empty, new Dictionary<int, PartitionView>(), 0, false);
+}
+
+public sealed record PartitionView(long NextOffset, long CheckpointedOffset, PriceStatistics Overall);
+
+/// <summary>
+/// What a running processor shows the rest of the process: its counters, the newest view of its
+/// state (published by the loop about twice a second), the lag librdkafka's statistics report, and
+/// the newest dead letters. The summary, the live views, <c>/metrics</c>, the health checks, the
+/// dashboard and the bench all read this, never the loop: it is the one object shared across threads,
+/// and everything in it is safe to read from any thread.
+/// </summary>
+public sealed class ProcessorStatus
+{
+    private volatile ProcessorView _view;
+
+    /// <param name="readCommitted">The consumer reads committed records only (lag then counts from the last stable offset).</param>
+    public ProcessorStatus(string topic, bool readCommitted)
+    {
+        Statistics = new ConsumerStatistics(topic, readCommitted);
+        _view = ProcessorView.Empty(Counters);
+    }
+
+    public ProcessorCounters Counters { get; } = new();
+
+    /// <summary>End offsets of the topic's partitions from librdkafka's statistics, for lag.</summary>
+    public ConsumerStatistics Statistics { get; }
+
+    /// <summary>The newest dead-letter decisions of this run, for the dashboard.</summary>
+    public RecentDeadLetters RecentDeadLetters { get; } = new();
+
+    /// <summary>The newest view, refreshed about twice a second while running.</summary>
+    public ProcessorView View => _view;
+
+    /// <summary>
+    /// Whether the consumer left its group cleanly at the end of the last run. When its close does not
+    /// return in time (librdkafka can wait on a group that is rebalancing as it closes) the run ends
+    /// without it: every partition's state is checkpointed by then, and the group gives the
+    /// partitions to others after its session timeout, exactly as after a crash.
+    /// </summary>
+    public bool ConsumerClosed { get; internal set; } = true;
+
+    internal void Publish(ProcessorView view) => _view = view;
+}

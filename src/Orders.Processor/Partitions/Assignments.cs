@@ -1,0 +1,143 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.Failures;
+using Orders.Processor.Hosting;
+using Orders.Processor.Loop;
+using Orders.Processor.Observability;
+
+namespace Orders.Processor.Partitions;
+
+/// <summary>
+/// The rebalance listener. Assigned: restore each partition's state and start it right after its
+/// checkpoint (or paused, to be restored later). Revoked: checkpoint, store the covered offsets,
+/// release. Lost: release without writing anything (another member may own them already).
+/// Runs inside the consumer's poll, on the loop's thread.
+/// </summary>
+public sealed class Assignments(
+    TopicLayout layout,
+    PartitionTable table,
+    PartitionRestorer restorer,
+    CheckpointCoordinator checkpoints,
+    PausedPartitions paused,
+    DeadLetterWriter deadLetters,
+    IConsumerPort consumer,
+    IdleWatch idle,
+    ProcessorStatus status,
+    int windowMinutes,
+    FatalSignal fatal,
+    ILogger logger) : IRebalanceListener
+{
+    private bool _closing;
+    private bool _detached;
+
+    /// <summary>The processor is closing: the view keeps showing the state held at the end.</summary>
+    public void Closing() => _closing = true;
+
+    /// <summary>From now on the callbacks do nothing (the run ended, or its consumer's close was abandoned).</summary>
+    public void Detach() => _detached = true;
+
+    public IEnumerable<TopicPartitionOffset> OnAssigned(IReadOnlyList<TopicPartition> partitions)
+    {
+        Log.Assigned(logger, Describe(partitions));
+        var mine = partitions.Where(p => p.Topic == layout.Topic).ToList();
+        if (mine.Count > 0)
+        {
+            // An assignment can be empty (a member with nothing to take); idle time counts from a real one.
+            table.Assigned();
+            idle.Ready();
+        }
+
+        foreach (var partition in mine.Where(p => p.Partition.Value >= layout.StatsPartitions))
+        {
+            fatal.Set(new TopicLayoutException(
+                $"{partition.Topic} now has partition {partition.Partition.Value}, but {layout.StatsTopic} has only {layout.StatsPartitions}: " +
+                $"add partitions to {layout.StatsTopic} so that they match, then restart"));
+        }
+
+        foreach (var partition in mine)
+        {
+            table.Restoring(partition.Partition.Value, DateTimeOffset.MinValue);
+        }
+
+        restorer.Restore(mine);
+        var offsets = new List<TopicPartitionOffset>(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            if (table.TryGet(partition.Partition.Value, out var state))
+            {
+                offsets.Add(new TopicPartitionOffset(partition, state.NextOffset));
+                // librdkafka keeps an application pause flag across reassignment: never come back paused.
+                table.ResumeLater(partition);
+            }
+            else
+            {
+                // Restored later by the loop, which then seeks; until then nothing is fetched.
+                offsets.Add(new TopicPartitionOffset(partition, Offset.Unset));
+                table.PauseLater(partition);
+            }
+        }
+
+        Publish();
+        return offsets;
+    }
+
+    public void OnRevoked(IReadOnlyList<TopicPartition> partitions)
+    {
+        if (_detached)
+        {
+            return;
+        }
+
+        Log.Revoked(logger, Describe(partitions));
+        checkpoints.CheckpointAndStore(Owned(partitions));
+        Release(partitions);
+    }
+
+    public void OnLost(IReadOnlyList<TopicPartition> partitions)
+    {
+        if (_detached)
+        {
+            return;
+        }
+
+        // Another member may own them already: writing a checkpoint now would race its state. Drop.
+        Log.Lost(logger, Describe(partitions));
+        Release(partitions);
+    }
+
+    /// <summary>Publishes the held state for the status readers (summary, views, metrics).</summary>
+    public void Publish() => status.Publish(table.View(status.Counters, windowMinutes));
+
+    private List<PartitionState> Owned(IReadOnlyList<TopicPartition> partitions) =>
+        [.. partitions.Where(p => p.Topic == layout.Topic).Select(p => table.TryGet(p.Partition.Value, out var s) ? s : null).OfType<PartitionState>()];
+
+    private void Release(IReadOnlyList<TopicPartition> partitions)
+    {
+        foreach (var state in Owned(partitions))
+        {
+            deadLetters.Forget(state);
+        }
+
+        table.Remove(partitions.Where(p => p.Topic == layout.Topic));
+        paused.Forget(partitions);
+        try
+        {
+            // The pause flag would outlive the assignment and greet the partition's next return.
+            consumer.Resume(partitions);
+        }
+        catch (KafkaException)
+        {
+            // Not assigned any more: nothing to resume.
+        }
+
+        if (!_closing)
+        {
+            Publish();
+        }
+    }
+
+    private static string Describe(IEnumerable<TopicPartition> partitions) =>
+        string.Join(", ", partitions.Select(p => $"{p.Topic}[{p.Partition.Value}]"));
+}

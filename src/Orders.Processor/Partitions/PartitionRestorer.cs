@@ -1,0 +1,93 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.Loop;
+using Orders.Processor.Observability;
+
+namespace Orders.Processor.Partitions;
+
+/// <summary>
+/// Restores assigned partitions: each one's newest checkpoint, the dead letters written for it
+/// since (decisions to honour, not take again), and the records retention deleted while no one
+/// held it (counted as lost). A partition that cannot be restored yet (the registry or a broker is
+/// away) stays in the table as restoring, paused, and is tried again after a backoff.
+/// </summary>
+public sealed class PartitionRestorer(
+    IPartitionStateSource source,
+    PartitionTable table,
+    CheckpointSchedule schedule,
+    RetentionGaps gaps,
+    int windowMinutes,
+    TimeSpan timeout,
+    TimeSpan retryDelay,
+    ProcessorCounters counters,
+    FatalSignal fatal,
+    TimeProvider time,
+    ILogger logger)
+{
+    /// <returns>The partitions restored (their states now in the table); the others wait for their retry.</returns>
+    public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
+    {
+        if (partitions.Count == 0)
+        {
+            return [];
+        }
+
+        var ids = partitions.Select(p => p.Partition.Value).ToList();
+        IReadOnlyDictionary<int, StoredPartition> stored;
+        try
+        {
+            stored = source.Read(ids, timeout);
+        }
+        catch (Exception e) when (SchemaRegistryErrors.IsCredentialsRejected(e))
+        {
+            fatal.Set(new RegistryCredentialsException(e));
+            return [];
+        }
+        catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException)
+        {
+            var retryAt = time.GetUtcNow() + retryDelay;
+            foreach (var p in ids)
+            {
+                table.Restoring(p, retryAt);
+            }
+
+            Log.RestoreFailed(logger, partitions[0].Topic, string.Join(",", ids), (long)retryDelay.TotalMilliseconds, e.Message);
+            return [];
+        }
+
+        foreach (var partition in partitions)
+        {
+            Add(partition, stored[partition.Partition.Value]);
+        }
+
+        return partitions;
+    }
+
+    private void Add(TopicPartition partition, StoredPartition stored)
+    {
+        var checkpoint = stored.Checkpoint;
+        var aggregate = checkpoint is null ? new PartitionAggregate(windowMinutes) : PartitionAggregate.FromData(checkpoint.Data, windowMinutes);
+        var state = new PartitionState(
+            partition, aggregate, checkpoint?.NextOffset ?? 0, stored.DeadLetterPartition, stored.DeadLetters.End, stored.DeadLetters.Decisions);
+
+        // Records deleted by retention while no one held the partition are a loss to count now.
+        if (stored.Watermarks.Low.Value > state.NextOffset)
+        {
+            gaps.Skip(state, stored.Watermarks.Low.Value, stored.Watermarks);
+        }
+
+        table.Add(state);
+        schedule.Started(state);
+        if (checkpoint is not null)
+        {
+            counters.CheckpointRestored();
+        }
+
+        Log.Restored(
+            logger, partition.Topic, partition.Partition.Value, state.NextOffset, aggregate.Overall.Count, stored.DeadLetters.Decisions.Count,
+            stored.DeadLetters.Duplicates, checkpoint?.CheckpointId ?? "none");
+    }
+}

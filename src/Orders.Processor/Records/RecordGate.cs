@@ -1,0 +1,62 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Processor.Loop;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
+
+namespace Orders.Processor.Records;
+
+/// <summary>
+/// Decides whether a record that arrived is one to process now: the partition's state is held (not
+/// still restoring), the record is not below the state (nor a gap that needs accounting first), its
+/// partition is not held for a checkpoint, and it was not dead-lettered before a restart (then the
+/// decision is honoured here, not taken again).
+/// </summary>
+public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, IConsumerPort consumer, ProcessorCounters counters, ILogger logger)
+{
+    /// <returns>The partition's state when the record is to be processed now; null when the gate dealt with it.</returns>
+    public PartitionState? Admit(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var offset = record.Offset.Value;
+        if (!table.TryGet(record.Partition.Value, out var state))
+        {
+            // Not ours yet: still restoring, and it seeks once restored.
+            return null;
+        }
+
+        if (offset < state.NextOffset)
+        {
+            // Seeks discard what was fetched before them, so offsets only go back if the partition did:
+            // the topic was deleted and created again, or truncated. The state is not about these records.
+            if (state.FirstTimeWentBack())
+            {
+                Log.OffsetsWentBack(logger, record.Topic, record.Partition.Value, offset, state.NextOffset);
+            }
+
+            return null;
+        }
+
+        if (offset > state.NextOffset)
+        {
+            gaps.Skip(state, offset);
+        }
+
+        if (state.Checkpoint.Held)
+        {
+            // Fetched before the pause took effect: read it again once the checkpoint is taken.
+            consumer.Seek(record.TopicPartitionOffset);
+            return null;
+        }
+
+        if (state.DecisionsToHonour > 0 && state.TryTakeDecision(offset, out var decision))
+        {
+            state.Aggregate.AddDeadLetter(decision.Reason);
+            state.Advance(offset);
+            counters.HonouredOne();
+            Log.Honoured(logger, record.Topic, record.Partition.Value, offset, decision.Reason, decision.DeadLetterOffset);
+            return null;
+        }
+
+        return state;
+    }
+}

@@ -1,0 +1,180 @@
+using Confluent.Kafka;
+using Orders.Contracts;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.UnitTests.Fakes;
+
+namespace Orders.Processor.UnitTests;
+
+/// <summary>Checkpoint holds, dead letters that are slow or never written, and the bounded close, through the real loop over fake ports.</summary>
+public sealed class CheckpointAndCloseTests
+{
+    [Fact]
+    public async Task DeadLettersUnacknowledgedPastTheHold_HoldThePartition_UntilTheyDrain_ThenCheckpointAndResume()
+    {
+        var run = new LoopHarness(o => o.UntilIdle = TimeSpan.FromSeconds(5));
+        run.Consumer.Append(0, LoopHarness.Order(-1), LoopHarness.Order(10), LoopHarness.Order(10));
+        run.Producer.AutoAcknowledge = false;
+        run.Producer.Stalled = true;
+        run.Consumer.Assign(0);
+        var sawHeld = false;
+        run.When(() => run.Consumer.IsPaused(0), () =>
+        {
+            sawHeld = true;
+            Assert.Empty(run.Checkpoints);
+            run.Producer.Stalled = false;
+            run.Producer.AutoAcknowledge = true;
+            run.Producer.Deliver();
+        });
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(sawHeld, "the partition was never held for its checkpoint");
+        Assert.False(run.Consumer.IsPaused(0));
+        Assert.Single(run.DeadLetters);
+        Assert.Equal(3, summary.View.Partitions[0].CheckpointedOffset);
+        Assert.Equal(3, run.Consumer.Stored[0]);
+    }
+
+    [Fact]
+    public void Unhold_DoesNotResumeAPartitionThatAlsoWaitsForARetryOfItsOwn()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Subscribe("orders", run.Parts.Assignments);
+        run.Consumer.Assign(0);
+        run.Consumer.Consume(TimeSpan.Zero);
+        Assert.True(run.Parts.Table.TryGet(0, out var state));
+        state.Advance(0);
+        state.Checkpoint.Hold();
+        run.Consumer.Pause([state.Partition]);
+        run.Parts.Paused.Pause(new TopicPartitionOffset(state.Partition, 1), failures: 1, registryWaits: 0, TimeSpan.FromMinutes(1));
+        run.Parts.Checkpoints.Prepare();
+        run.Time.Advance(TimeSpan.FromSeconds(5));
+
+        run.Parts.Checkpoints.CheckpointDue();
+
+        Assert.False(state.Checkpoint.Held);
+        Assert.Single(run.Checkpoints);
+        Assert.True(run.Consumer.IsPaused(0));
+    }
+
+    [Fact]
+    public async Task DeadLetterWriteFails_IsRetried_AndNoCheckpointCoversItsRecordUntilItIsWritten()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(-1));
+        run.Producer.FailNext(ErrorCode.NotEnoughReplicas, times: 2);
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, summary.Counters.DeadLetterWriteFailures);
+        Assert.Single(run.DeadLetters);
+        Assert.Equal(1, summary.Counters.DeadLetteredByReason[DeadLetterHeaders.ReasonInvalid]);
+        Assert.Equal(1, summary.View.Partitions[0].CheckpointedOffset);
+        Assert.Equal(2, run.Logs.Count(41));
+    }
+
+    [Fact]
+    public async Task DeadLetterThatCanNeverBeWritten_StopsTheProcessor_AndItsRecordIsLeftForTheNextRun()
+    {
+        var run = new LoopHarness(o => o.DeadLetterTimeout = TimeSpan.FromSeconds(2));
+        run.Consumer.Append(0, LoopHarness.Order(-1));
+        run.Producer.FailNext(ErrorCode.TopicAuthorizationFailed, times: 1000);
+        run.Consumer.Assign(0);
+
+        var error = await Assert.ThrowsAsync<DeadLetterWriteException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("orders[0]@0", error.Message, StringComparison.Ordinal);
+        Assert.Empty(run.Checkpoints);
+        Assert.DoesNotContain(0, run.Consumer.Stored.Keys);
+    }
+
+    [Fact]
+    public async Task Close_CheckpointsEveryHeldPartition_AndLeavesTheGroup()
+    {
+        var run = new LoopHarness(o => o.CheckpointInterval = TimeSpan.FromHours(1));
+        run.Consumer.Append(0, LoopHarness.Order(1));
+        run.Consumer.Append(2, LoopHarness.Order(2), LoopHarness.Order(3));
+        run.Consumer.Assign(0, 1, 2);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Empty(summary.NotCheckpointed);
+        Assert.Equal(2, run.Checkpoints.Count);
+        Assert.Equal(new Dictionary<int, long> { [0] = 1, [2] = 2 }, run.Consumer.Stored);
+        Assert.True(run.Consumer.Closed);
+        Assert.True(run.Status.ConsumerClosed);
+    }
+
+    [Fact]
+    public async Task Close_WithADeadLetterNeverAcknowledged_ReportsThePartitionNotCheckpointed_WithinTheRevokeTimeout()
+    {
+        var run = new LoopHarness(o =>
+        {
+            o.CheckpointInterval = TimeSpan.FromHours(1);
+            o.RevokeTimeout = TimeSpan.FromSeconds(3);
+            o.UntilIdle = null;
+        });
+        run.Consumer.Append(1, LoopHarness.Order(5), LoopHarness.Order(-5));
+        run.Consumer.Assign(1);
+        using var stop = new CancellationTokenSource();
+        run.When(() => run.Counters.Processed == 1 && run.Parts.Table.Owned.Any(s => s.PendingDeadLetters == 1), () => stop.Cancel());
+        run.Producer.AutoAcknowledge = false;
+        run.Producer.Stalled = true;
+        var started = run.Time.GetUtcNow();
+
+        var summary = await run.RunAsync(stop.Token);
+
+        Assert.Equal([1], summary.NotCheckpointed);
+        // The close waits the revoke timeout, the revoke callback of leaving the group once more, and the producer's final flush.
+        Assert.InRange(run.Time.GetUtcNow() - started, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds((2 * 3) + 10 + 1));
+        Assert.True(run.Logs.Count(21) >= 1);
+        Assert.Empty(run.Checkpoints);
+    }
+
+    [Fact]
+    public async Task Close_ConsumerThatDoesNotLeaveItsGroup_IsAbandonedAfterTheCloseTimeout_AndItsLateCallbacksDoNothing()
+    {
+        var run = new LoopHarness(o => o.CloseTimeout = TimeSpan.FromMilliseconds(100));
+        run.Consumer.Append(0, LoopHarness.Order(1));
+        run.Consumer.Assign(0);
+        using var blocked = new ManualResetEventSlim();
+        run.Consumer.CloseBlocks = blocked;
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+        var checkpointsAtTheEnd = run.Checkpoints.Count;
+        blocked.Set();
+        await WaitUntil(() => run.Consumer.Closed);
+
+        Assert.False(run.Status.ConsumerClosed);
+        Assert.Equal(1, run.Logs.Count(24));
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(checkpointsAtTheEnd, run.Checkpoints.Count);
+        Assert.Equal(0, run.Logs.Count(3));
+    }
+
+    [Fact]
+    public async Task ACheckpointThatFails_IsCountedAndLogged_AndTheNextOneTriesAgain()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(1));
+        run.Consumer.Assign(0);
+        run.When(() => run.Counters.Processed == 1, () => run.Producer.FailNext(ErrorCode.RequestTimedOut));
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, summary.Counters.CheckpointFailures);
+        Assert.Equal(1, run.Logs.Count(50));
+        Assert.Equal(1, summary.View.Partitions[0].CheckpointedOffset);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(condition());
+    }
+}

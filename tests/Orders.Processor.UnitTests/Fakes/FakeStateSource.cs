@@ -1,0 +1,58 @@
+using Confluent.Kafka;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.Partitions;
+
+namespace Orders.Processor.UnitTests.Fakes;
+
+/// <summary>
+/// What a restore finds on record: per partition a checkpoint (none unless given), the dead letters
+/// written since, and the partition's watermarks (read from the fake consumer). Reads can be made to fail.
+/// </summary>
+public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSource
+{
+    private readonly Dictionary<int, PartitionCheckpoint> _checkpoints = [];
+    private readonly Dictionary<int, Dictionary<long, DeadLetterDecision>> _decisions = [];
+    private readonly Queue<Exception> _failures = new();
+
+    public int Reads { get; private set; }
+
+    public void Checkpoint(PartitionCheckpoint checkpoint) => _checkpoints[checkpoint.Partition] = checkpoint;
+
+    public void DeadLettered(int partition, long offset, string reason, long deadLetterOffset)
+    {
+        if (!_decisions.TryGetValue(partition, out var decisions))
+        {
+            decisions = [];
+            _decisions[partition] = decisions;
+        }
+
+        decisions[offset] = new DeadLetterDecision(reason, deadLetterOffset);
+    }
+
+    /// <summary>The next reads fail with these errors, one each.</summary>
+    public void FailNext(params Exception[] errors)
+    {
+        foreach (var error in errors)
+        {
+            _failures.Enqueue(error);
+        }
+    }
+
+    public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout)
+    {
+        Reads++;
+        if (_failures.TryDequeue(out var failure))
+        {
+            throw failure;
+        }
+
+        return partitions.ToDictionary(
+            p => p,
+            p => new StoredPartition(
+                _checkpoints.GetValueOrDefault(p),
+                new LedgerScan(_decisions.GetValueOrDefault(p) ?? [], 0, 0),
+                p,
+                consumer.QueryWatermarkOffsets(new TopicPartition(consumer.Topic, p), timeout)));
+    }
+}

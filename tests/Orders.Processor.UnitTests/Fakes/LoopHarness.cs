@@ -1,0 +1,164 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Orders.Contracts;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.Hosting;
+using Orders.Processor.Loop;
+using Orders.Processor.Observability;
+using Orders.Processor.Records;
+using Orders.Producer;
+
+namespace Orders.Processor.UnitTests.Fakes;
+
+/// <summary>
+/// The real loop and all its real pieces, wired by <see cref="LoopParts.Create"/> as a run wires them,
+/// over fake ports (consumer, producer, stored state), a fake registry and a fake clock.
+/// </summary>
+public sealed class LoopHarness
+{
+    public const string Topic = "orders";
+    public const string Group = "g";
+
+    public LoopHarness(Action<ProcessorOptions>? configure = null, IOrderHandler? handler = null, int partitions = 3, int deadLetterPartitions = 3)
+    {
+        Options = new ProcessorOptions
+        {
+            Topic = Topic,
+            GroupId = Group,
+            UntilIdle = TimeSpan.FromSeconds(2),
+            FirstAssignmentWait = TimeSpan.FromSeconds(10),
+            CheckpointInterval = TimeSpan.FromSeconds(1),
+            RetryBaseDelay = TimeSpan.FromMilliseconds(100),
+            RetryMaxDelay = TimeSpan.FromMilliseconds(400),
+            CloseTimeout = TimeSpan.FromSeconds(5),
+        };
+        configure?.Invoke(Options);
+        Consumer = new FakeConsumer(Time, Topic);
+        Producer = new FakeProducer(Time);
+        Stored = new FakeStateSource(Consumer);
+        (RegistryClient, Registry) = FakeRegistry.Create();
+        Status = new ProcessorStatus(Topic, readCommitted: false);
+        Handler = handler ?? new FailureInjectingHandler(0, new Random(1));
+        Layout = new TopicLayout(Topic, partitions, Topics.DeadLetterFor(Topic), deadLetterPartitions, Topics.StatsFor(Topic), partitions);
+        Parts = LoopParts.Create(
+            new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, Time, Logs),
+            Layout,
+            new ProcessorPorts(Consumer, Producer, Stored),
+            Fatal);
+        Loop = new ConsumeLoop(Parts);
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero));
+
+    public ProcessorOptions Options { get; }
+
+    public FakeConsumer Consumer { get; }
+
+    public FakeProducer Producer { get; }
+
+    public FakeStateSource Stored { get; }
+
+    public Confluent.SchemaRegistry.ISchemaRegistryClient RegistryClient { get; }
+
+    public FakeRegistry Registry { get; }
+
+    public ProcessorStatus Status { get; }
+
+    public ProcessorCounters Counters => Status.Counters;
+
+    public IOrderHandler Handler { get; }
+
+    public TopicLayout Layout { get; }
+
+    public FatalSignal Fatal { get; } = new();
+
+    public RecordingLogger Logs { get; } = new();
+
+    public LoopParts Parts { get; }
+
+    public ConsumeLoop Loop { get; }
+
+    public static Message<byte[]?, byte[]?> Order(double price, string product = "mug", string? key = null, DateTimeOffset? createdAt = null)
+    {
+        var order = new Order
+        {
+            OrderId = key ?? Guid.NewGuid().ToString(),
+            Product = product,
+            Price = price,
+            CustomerId = "c1",
+            Quantity = 1,
+            Currency = "EUR",
+            CreatedAt = (createdAt ?? new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero)).UtcDateTime,
+            Channel = "web",
+        };
+        return new Message<byte[]?, byte[]?>
+        {
+            Key = Encoding.UTF8.GetBytes(order.OrderId),
+            Value = OrderSerializer.ToArray(order, schemaId: 1),
+            Timestamp = new Timestamp(order.CreatedAt, TimestampType.CreateTime),
+            Headers = [],
+        };
+    }
+
+    public static Message<byte[]?, byte[]?> Poison() => new() { Key = null, Value = [0x7f, 1, 2, 3], Timestamp = Timestamp.Default, Headers = [] };
+
+    /// <summary>Runs <paramref name="action"/> once, on the loop's thread before a poll, as soon as <paramref name="condition"/> holds.</summary>
+    public void When(Func<bool> condition, Action action)
+    {
+        var previous = Consumer.BeforePoll;
+        var done = false;
+        Consumer.BeforePoll = () =>
+        {
+            previous?.Invoke();
+            if (!done && condition())
+            {
+                done = true;
+                action();
+            }
+        };
+    }
+
+    /// <summary>Runs the loop until it stops by itself (idle, a fatal error).</summary>
+    public Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken = default) => Loop.RunAsync(cancellationToken);
+
+    public IReadOnlyList<Message<byte[]?, byte[]?>> DeadLetters => [.. Producer.To(Layout.DeadLetterTopic)];
+
+    public IReadOnlyList<Message<byte[]?, byte[]?>> Checkpoints => [.. Producer.To(Layout.StatsTopic)];
+
+    public static string? Header(Message<byte[]?, byte[]?> message, string key) =>
+        message.Headers.TryGetLastBytes(key, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+}
+
+/// <summary>A logger that keeps every line, for tests that check what was said (and that it was said once).</summary>
+public sealed class RecordingLogger : ILogger
+{
+    private readonly List<(LogLevel Level, EventId Id, string Text)> _lines = [];
+
+    public IReadOnlyList<(LogLevel Level, EventId Id, string Text)> Lines
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return [.. _lines];
+            }
+        }
+    }
+
+    public int Count(int eventId) => Lines.Count(l => l.Id.Id == eventId);
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (_lines)
+        {
+            _lines.Add((logLevel, eventId, formatter(state, exception)));
+        }
+    }
+}

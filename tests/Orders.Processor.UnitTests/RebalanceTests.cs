@@ -1,0 +1,160 @@
+using Confluent.Kafka;
+using Orders.Contracts;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Checkpoints;
+using Orders.Processor.Hosting;
+using Orders.Processor.UnitTests.Fakes;
+
+namespace Orders.Processor.UnitTests;
+
+/// <summary>Assignments, restores, revokes and lost partitions, through the real loop over fake ports.</summary>
+public sealed class RebalanceTests
+{
+    [Fact]
+    public async Task Assigned_RestoresTheNewestCheckpoint_AndResumesRightAfterIt()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(100), LoopHarness.Order(100), LoopHarness.Order(7));
+        run.Stored.Checkpoint(Checkpoint(partition: 0, nextOffset: 2, count: 2, sum: 200m));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, run.Consumer.AssignedAt[0].Value);
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(1, summary.Counters.CheckpointsRestored);
+        Assert.Equal(3, summary.View.Aggregates.Overall.Count);
+        Assert.Equal(207m, summary.View.Aggregates.Overall.Sum);
+    }
+
+    [Fact]
+    public async Task Assigned_RestoreThatFails_LeavesThePartitionPaused_AndIsRetriedAfterTheBackoff()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Stored.FailNext(new KafkaException(ErrorCode.Local_TimedOut), new TimeoutException("stats topic unreadable"));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(Offset.Unset, run.Consumer.AssignedAt[0]);
+        Assert.Equal(3, run.Stored.Reads);
+        Assert.Equal(2, run.Logs.Count(16));
+        Assert.Contains(new TopicPartitionOffset(LoopHarness.Topic, 0, 0), run.Consumer.Seeks);
+        Assert.False(run.Consumer.IsPaused(0));
+        Assert.Equal(1, summary.Counters.Processed);
+    }
+
+    [Fact]
+    public async Task Assigned_RestoreRefusedForCredentials_StopsTheProcessor()
+    {
+        var run = new LoopHarness();
+        run.Stored.FailNext(new Confluent.SchemaRegistry.SchemaRegistryException("Forbidden", System.Net.HttpStatusCode.Forbidden, 403));
+        run.Consumer.Assign(0);
+
+        await Assert.ThrowsAsync<RegistryCredentialsException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Assigned_APartitionTheStatsTopicDoesNotHave_StopsWithTheLayoutError()
+    {
+        var run = new LoopHarness(partitions: 2);
+        run.Consumer.Assign(0, 1, 2);
+
+        var error = await Assert.ThrowsAsync<TopicLayoutException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("orders_stats has only 2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Assigned_RecordsRetentionDeletedWhileNoOneHeldThePartition_AreCountedAsLost()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, [.. Enumerable.Range(0, 5).Select(_ => LoopHarness.Order(10))]);
+        run.Consumer.DeleteBefore(0, 3);
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, summary.Counters.SkippedByRetention);
+        Assert.Equal(3, summary.View.Aggregates.SkippedByRetention);
+        Assert.Equal(2, summary.Counters.Processed);
+    }
+
+    [Fact]
+    public async Task Assigned_DeadLettersOnRecord_AreHonouredWhenTheirRecordsComeRound_NotWrittenAgain()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10), LoopHarness.Order(-1), LoopHarness.Order(10));
+        run.Stored.DeadLettered(0, offset: 1, DeadLetterHeaders.ReasonInvalid, deadLetterOffset: 4);
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Empty(run.DeadLetters);
+        Assert.Equal(1, summary.Counters.Honoured);
+        Assert.Equal(2, summary.Counters.Processed);
+        Assert.Equal(1, summary.View.Aggregates.DeadLettered[DeadLetterHeaders.ReasonInvalid]);
+    }
+
+    [Fact]
+    public async Task Revoked_CheckpointsAndStoresTheCoveredOffset_ThenReleasesThePartition()
+    {
+        var run = new LoopHarness(o => o.CheckpointInterval = TimeSpan.FromHours(1));
+        run.Consumer.Append(0, LoopHarness.Order(10), LoopHarness.Order(20));
+        run.Consumer.Assign(0);
+        run.When(() => run.Counters.Processed >= 2, () => run.Consumer.Revoke(0));
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        // Stored, not committed (the port has no commit): librdkafka commits stored offsets as it removes partitions.
+        Assert.Equal(2, run.Consumer.Stored[0]);
+        Assert.Single(run.Checkpoints);
+        Assert.Empty(summary.View.Partitions);
+        Assert.Equal(1, run.Logs.Count(3));
+    }
+
+    [Fact]
+    public async Task Revoked_WhilePausedForARetry_ThePartitionComesBackUnpaused()
+    {
+        var handler = new RecordProcessingTests.ScriptedHandler(failuresFor: new() { ["k"] = 1 });
+        var run = new LoopHarness(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromSeconds(30), handler: handler);
+        run.Consumer.Append(0, LoopHarness.Order(10, key: "k"));
+        run.Consumer.Assign(0);
+        var revokedAndBack = false;
+        run.When(() => run.Counters.Retried > 0, () =>
+        {
+            Assert.True(run.Consumer.IsPaused(0));
+            run.Consumer.Revoke(0);
+            run.Consumer.Assign(0);
+            revokedAndBack = true;
+        });
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(revokedAndBack);
+        Assert.False(run.Consumer.IsPaused(0));
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(["k", "k"], handler.Calls);
+    }
+
+    [Fact]
+    public async Task Lost_PartitionsAreDroppedWithoutWritingACheckpoint()
+    {
+        var run = new LoopHarness(o => o.CheckpointInterval = TimeSpan.FromHours(1));
+        run.Consumer.Append(0, LoopHarness.Order(10), LoopHarness.Order(20));
+        run.Consumer.Assign(0);
+        run.When(() => run.Counters.Processed >= 2, () => run.Consumer.Lose(0));
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Empty(run.Checkpoints);
+        Assert.DoesNotContain(0, run.Consumer.Stored.Keys);
+        Assert.Empty(summary.View.Partitions);
+        Assert.Equal(1, run.Logs.Count(4));
+    }
+
+    private static PartitionCheckpoint Checkpoint(int partition, long nextOffset, long count, decimal sum) => new(
+        LoopHarness.Group, LoopHarness.Topic, partition, "earlier-1", nextOffset, partition, 0, DateTimeOffset.UnixEpoch,
+        AggregateData.Empty with { Overall = new PriceStatistics(count, sum, 100, 100) });
+}

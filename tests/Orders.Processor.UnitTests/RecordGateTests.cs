@@ -1,0 +1,161 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Time.Testing;
+using Orders.Contracts;
+using Orders.Processor.Aggregates;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
+using Orders.Processor.Records;
+using Orders.Processor.UnitTests.Fakes;
+
+namespace Orders.Processor.UnitTests;
+
+public sealed class RecordGateTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly FakeConsumer _consumer;
+    private readonly PartitionTable _table = new();
+    private readonly ProcessorCounters _counters = new();
+    private readonly RecordingLogger _logs = new();
+    private readonly RecordGate _gate;
+
+    public RecordGateTests()
+    {
+        _consumer = new FakeConsumer(_time, "orders");
+        _consumer.Subscribe("orders", new NoRebalances());
+        _gate = new RecordGate(_table, new RetentionGaps(_consumer, TimeSpan.FromSeconds(1), _counters, _logs), _consumer, _counters, _logs);
+    }
+
+    [Fact]
+    public void Admit_APartitionStillRestoring_IsNotOurs_AndNothingIsCounted()
+    {
+        Assert.Null(_gate.Admit(Record(0, 0)));
+        Assert.Equal(0, _counters.Honoured + _counters.SkippedByRetention);
+    }
+
+    [Fact]
+    public void Admit_AnOrdinaryRecord_IsAdmittedWithItsPartitionsState()
+    {
+        var state = Own(0, nextOffset: 4);
+
+        Assert.Same(state, _gate.Admit(Record(0, 4)));
+        Assert.Equal(4, state.NextOffset);
+    }
+
+    [Fact]
+    public void Admit_OffsetsThatWentBack_AreIgnored_AndReportedOnce()
+    {
+        var state = Own(0, nextOffset: 10);
+
+        Assert.Null(_gate.Admit(Record(0, 3)));
+        Assert.Null(_gate.Admit(Record(0, 4)));
+
+        Assert.Equal(10, state.NextOffset);
+        Assert.Equal(1, _logs.Count(22));
+    }
+
+    [Fact]
+    public void Admit_AGapAboveThePartitionsStart_IsNotALoss()
+    {
+        var state = Own(0, nextOffset: 0);
+        _consumer.Append(0, [.. Enumerable.Range(0, 8).Select(_ => LoopHarness.Order(1))]);
+
+        Assert.Same(state, _gate.Admit(Record(0, 5)));
+
+        Assert.Equal(5, state.NextOffset);
+        Assert.Equal(0, state.Aggregate.SkippedByRetention);
+        Assert.Equal(0, _counters.SkippedByRetention);
+    }
+
+    [Fact]
+    public void Admit_AGapBelowThePartitionsStart_CountsTheRecordsRetentionDeletedAsLost()
+    {
+        var state = Own(0, nextOffset: 0);
+        _consumer.Append(0, [.. Enumerable.Range(0, 8).Select(_ => LoopHarness.Order(1))]);
+        _consumer.DeleteBefore(0, 5);
+
+        Assert.Same(state, _gate.Admit(Record(0, 5)));
+
+        Assert.Equal(5, state.Aggregate.SkippedByRetention);
+        Assert.Equal(5, _counters.SkippedByRetention);
+        Assert.Equal(1, _logs.Count(20));
+    }
+
+    [Fact]
+    public void Admit_AGapOverARecordDeadLetteredBeforeARestart_CountsItsDecision_NotALoss()
+    {
+        var state = Own(0, nextOffset: 0, decided: new() { [2] = new DeadLetterDecision(DeadLetterHeaders.ReasonPoison, 7) });
+        _consumer.Append(0, [.. Enumerable.Range(0, 8).Select(_ => LoopHarness.Order(1))]);
+        _consumer.DeleteBefore(0, 4);
+
+        _gate.Admit(Record(0, 4));
+
+        Assert.Equal(3, state.Aggregate.SkippedByRetention);
+        Assert.Equal(1, state.Aggregate.ToData().DeadLettered[DeadLetterHeaders.ReasonPoison]);
+        Assert.Equal(0, state.DecisionsToHonour);
+    }
+
+    [Fact]
+    public void Admit_AGapWhoseStartCannotBeRead_MovesOn_WithoutCountingALoss()
+    {
+        var state = Own(0, nextOffset: 0);
+        _consumer.WatermarkAnswer = _ => throw new KafkaException(ErrorCode.Local_TimedOut);
+
+        Assert.Same(state, _gate.Admit(Record(0, 6)));
+
+        Assert.Equal(6, state.NextOffset);
+        Assert.Equal(0, _counters.SkippedByRetention);
+        Assert.Contains(_logs.Lines, l => l.Id.Id == 19 && l.Text.Contains("cannot be read", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Admit_APartitionHeldForItsCheckpoint_SeeksBackToTheRecord_ToReadItAgainLater()
+    {
+        var state = Own(0, nextOffset: 2);
+        state.Checkpoint.Hold();
+
+        Assert.Null(_gate.Admit(Record(0, 2)));
+
+        Assert.Equal(new TopicPartitionOffset("orders", 0, 2), Assert.Single(_consumer.Seeks));
+        Assert.Equal(2, state.NextOffset);
+    }
+
+    [Fact]
+    public void Admit_ARecordDeadLetteredBeforeARestart_IsHonoured_NotDecidedAgain()
+    {
+        var state = Own(0, nextOffset: 3, decided: new() { [3] = new DeadLetterDecision(DeadLetterHeaders.ReasonInvalid, 11) });
+
+        Assert.Null(_gate.Admit(Record(0, 3)));
+
+        Assert.Equal(4, state.NextOffset);
+        Assert.Equal(1, _counters.Honoured);
+        Assert.Equal(1, state.Aggregate.ToData().DeadLettered[DeadLetterHeaders.ReasonInvalid]);
+        Assert.Same(state, _gate.Admit(Record(0, 4)));
+    }
+
+    private PartitionState Own(int partition, long nextOffset, Dictionary<long, DeadLetterDecision>? decided = null)
+    {
+        var state = new PartitionState(new TopicPartition("orders", partition), new PartitionAggregate(60), nextOffset, partition, 0, decided ?? []);
+        _table.Add(state);
+        return state;
+    }
+
+    private static ConsumeResult<byte[]?, byte[]?> Record(int partition, long offset) => new()
+    {
+        TopicPartitionOffset = new TopicPartitionOffset("orders", partition, offset),
+        Message = LoopHarness.Order(10),
+    };
+
+    private sealed class NoRebalances : Loop.IRebalanceListener
+    {
+        public IEnumerable<TopicPartitionOffset> OnAssigned(IReadOnlyList<TopicPartition> partitions) => [];
+
+        public void OnRevoked(IReadOnlyList<TopicPartition> partitions)
+        {
+        }
+
+        public void OnLost(IReadOnlyList<TopicPartition> partitions)
+        {
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using Confluent.SchemaRegistry;
+using Orders.Contracts;
+using Orders.Processor.Records;
+using Orders.Processor.UnitTests.Fakes;
+
+namespace Orders.Processor.UnitTests;
+
+/// <summary>What happens to one record, through the real loop over fake ports: processed, invalid, poison, retried, registry waits.</summary>
+public sealed class RecordProcessingTests
+{
+    [Fact]
+    public async Task Processed_OrdersEnterTheAverages_AndTheCheckpointAndStoredOffsetCoverThem()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10), LoopHarness.Order(20), LoopHarness.Order(30, "kettle"));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, summary.Counters.Processed);
+        Assert.Equal(3, summary.View.Aggregates.Overall.Count);
+        Assert.Equal(60m, summary.View.Aggregates.Overall.Sum);
+        Assert.Equal(30m, summary.View.Aggregates.Products["kettle"].Sum);
+        Assert.Equal(3, summary.View.Partitions[0].CheckpointedOffset);
+        Assert.Equal(3, run.Consumer.Stored[0]);
+        Assert.Empty(summary.NotCheckpointed);
+        Assert.Empty(run.DeadLetters);
+    }
+
+    [Fact]
+    public async Task Invalid_IsDeadLetteredAtOnce_WithTheOriginalBytesAndItsDiagnostics()
+    {
+        var run = new LoopHarness();
+        var invalid = LoopHarness.Order(-5);
+        run.Consumer.Append(1, LoopHarness.Order(10), invalid);
+        run.Consumer.Assign(1);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        var letter = Assert.Single(run.DeadLetters);
+        Assert.Equal(invalid.Key, letter.Key);
+        Assert.Equal(invalid.Value, letter.Value);
+        Assert.Equal(DeadLetterHeaders.ReasonInvalid, LoopHarness.Header(letter, DeadLetterHeaders.Reason));
+        Assert.Equal("orders", LoopHarness.Header(letter, DeadLetterHeaders.OriginalTopic));
+        Assert.Equal("1", LoopHarness.Header(letter, DeadLetterHeaders.OriginalPartition));
+        Assert.Equal("1", LoopHarness.Header(letter, DeadLetterHeaders.OriginalOffset));
+        Assert.Equal("1", LoopHarness.Header(letter, DeadLetterHeaders.Attempts));
+        Assert.Equal(LoopHarness.Group, LoopHarness.Header(letter, DeadLetterHeaders.ConsumerGroup));
+        Assert.Equal("Orders.Processor.InvalidOrderException", LoopHarness.Header(letter, DeadLetterHeaders.ErrorType));
+        Assert.Equal(1, summary.Counters.DeadLetteredByReason[DeadLetterHeaders.ReasonInvalid]);
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(2, summary.View.Partitions[1].CheckpointedOffset);
+    }
+
+    [Fact]
+    public async Task Poison_IsDeadLetteredAtOnce_AndNeverRetried()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Poison(), LoopHarness.Order(10));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        var letter = Assert.Single(run.DeadLetters);
+        Assert.Equal(DeadLetterHeaders.ReasonPoison, LoopHarness.Header(letter, DeadLetterHeaders.Reason));
+        Assert.Equal(0, summary.Counters.Retried);
+        Assert.Equal(1, summary.Counters.Processed);
+    }
+
+    [Fact]
+    public async Task Transient_IsRetriedAfterItsBackoff_ThenProcessed_InOffsetOrder()
+    {
+        var handler = new ScriptedHandler(failuresFor: new() { ["b"] = 2 });
+        var run = new LoopHarness(handler: handler);
+        run.Consumer.Append(0, LoopHarness.Order(1, key: "a"), LoopHarness.Order(2, key: "b"), LoopHarness.Order(3, key: "c"));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, summary.Counters.Retried);
+        Assert.Equal(3, summary.Counters.Processed);
+        Assert.Equal(["a", "b", "b", "b", "c"], handler.Calls);
+        Assert.Empty(run.DeadLetters);
+        Assert.Equal(2, run.Consumer.Seeks.Count(s => s.Offset == 1));
+    }
+
+    [Fact]
+    public async Task Transient_OnEveryAttempt_IsDeadLetteredAsRetriesExhausted_AfterMaxAttempts()
+    {
+        var run = new LoopHarness(o => o.MaxAttempts = 3, handler: new ScriptedHandler(failuresFor: new() { ["x"] = int.MaxValue }));
+        run.Consumer.Append(0, LoopHarness.Order(1, key: "x"), LoopHarness.Order(2, key: "y"));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        var letter = Assert.Single(run.DeadLetters);
+        Assert.Equal(DeadLetterHeaders.ReasonRetriesExhausted, LoopHarness.Header(letter, DeadLetterHeaders.Reason));
+        Assert.Equal("3", LoopHarness.Header(letter, DeadLetterHeaders.Attempts));
+        Assert.Equal(2, summary.Counters.Retried);
+        Assert.Equal(1, summary.Counters.Processed);
+    }
+
+    [Fact]
+    public async Task Retry_PausesOnlyItsOwnPartition_TheOthersGoOn()
+    {
+        var handler = new ScriptedHandler(failuresFor: new() { ["slow"] = 1 });
+        var run = new LoopHarness(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromSeconds(1), handler: handler);
+        run.Consumer.Append(0, LoopHarness.Order(1, key: "slow"));
+        run.Consumer.Append(1, LoopHarness.Order(2, key: "p1-a"), LoopHarness.Order(3, key: "p1-b"));
+        run.Consumer.Assign(0, 1);
+
+        await run.RunAsync(TestContext.Current.CancellationToken);
+
+        // Partition 1 was read in full while partition 0 waited out its one-second backoff.
+        Assert.Equal(["slow", "p1-a", "p1-b", "slow"], handler.Calls);
+    }
+
+    [Fact]
+    public async Task RegistryAway_PartitionWaits_SpendingNoAttempt_NeverDeadLettered_ThenProcessed()
+    {
+        var run = new LoopHarness(o => o.MaxAttempts = 1);
+        run.Registry.FailingLookups = 4;
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(4, summary.Counters.RegistryWaits);
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(0, summary.Counters.Retried);
+        Assert.Empty(run.DeadLetters);
+    }
+
+    [Fact]
+    public async Task RegistryAway_WithUntilIdle_GivesUp_LeavingTheRecordsInKafka()
+    {
+        var run = new LoopHarness(o => o.FirstAssignmentWait = TimeSpan.FromSeconds(5));
+        run.Registry.Failure = new HttpRequestException("connection refused");
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Assign(0);
+
+        var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("Schema Registry could not be reached", error.Message, StringComparison.Ordinal);
+        Assert.Empty(run.DeadLetters);
+        Assert.Equal(0, run.Counters.Processed);
+        Assert.DoesNotContain(0, run.Consumer.Stored.Keys);
+    }
+
+    [Fact]
+    public async Task CredentialsRejected_StopsTheProcessor_WithTheRecordUnprocessed()
+    {
+        var run = new LoopHarness();
+        run.Registry.LookupFailure = new SchemaRegistryException("Unauthorized", System.Net.HttpStatusCode.Unauthorized, 401);
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Assign(0);
+
+        await Assert.ThrowsAsync<RegistryCredentialsException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+
+        Assert.Equal(0, run.Counters.Processed);
+        Assert.Empty(run.DeadLetters);
+    }
+
+    [Fact]
+    public async Task CredentialsRejected_RegisteringTheCheckpointSchema_StopsTheProcessorSayingSo()
+    {
+        var run = new LoopHarness();
+        run.Registry.Failure = new SchemaRegistryException("Forbidden", System.Net.HttpStatusCode.Forbidden, 403);
+        run.Consumer.Assign(0);
+
+        var error = await Assert.ThrowsAsync<RegistryCredentialsException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("rejected the credentials", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A handler that fails the first N calls for some order ids, and records every call.</summary>
+    internal sealed class ScriptedHandler(Dictionary<string, int> failuresFor) : IOrderHandler
+    {
+        public List<string> Calls { get; } = [];
+
+        public ValueTask HandleAsync(Order order, CancellationToken cancellationToken)
+        {
+            Calls.Add(order.OrderId);
+            if (failuresFor.TryGetValue(order.OrderId, out var left) && left > 0)
+            {
+                failuresFor[order.OrderId] = left - 1;
+                throw new SimulatedTransientException($"failing {order.OrderId}");
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
+}
