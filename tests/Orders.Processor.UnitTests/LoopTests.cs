@@ -104,7 +104,7 @@ public sealed class LoopTests
         run.Consumer.Append(1, LoopHarness.Order(4), LoopHarness.Order(6));
         run.Consumer.Assign(1);
         using var stop = new CancellationTokenSource();
-        Observability.ProcessorView? seen = null;
+        Orders.Processor.Observability.ProcessorView? seen = null;
         run.When(
             () => run.Status.View.Aggregates.Overall.Count == 2,
             () =>

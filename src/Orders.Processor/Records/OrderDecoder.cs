@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Confluent.SchemaRegistry;
-using Orders.Avro;
 using Orders.Contracts;
 
 namespace Orders.Processor.Records;

@@ -1,0 +1,107 @@
+namespace Orders.Cli.UnitTests;
+
+/// <summary>Bad input on the command line: one line on stderr naming the problem, exit code 2, nothing started.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class CliParsingTests
+{
+    [Theory]
+    [InlineData("stack", "--brokers", "0")]
+    [InlineData("stack", "--partitions", "-3")]
+    [InlineData("stack", "--kafka-port", "70000")]
+    [InlineData("stack", "--kafka-port", "nine")]
+    [InlineData("stack", "--kafka-port", "65535", "--brokers", "2")]
+    [InlineData("stack", "--no-such-flag")]
+    [InlineData("stack", "--topic", "")]
+    [InlineData("stack", "--topic", "orders/eu")]
+    [InlineData("produce", "--topic", "with space")]
+    [InlineData("produce", "--no-such-flag")]
+    [InlineData("produce", "--count", "-5")]
+    [InlineData("produce", "--count", "many")]
+    [InlineData("produce", "--rate", "0")]
+    [InlineData("produce", "--rate", "-1")]
+    [InlineData("produce", "--duration", "-2")]
+    [InlineData("produce", "--duration", "soon")]
+    [InlineData("produce", "--invalid-ratio", "1.5")]
+    [InlineData("produce", "--schema-registry", "not a url")]
+    [InlineData("produce", "--schema-registry", "ftp://localhost:8081")]
+    [InlineData("consume", "--max-attempts", "0")]
+    [InlineData("consume", "--until-idle", "0")]
+    [InlineData("consume", "--fail-ratio", "-0.1")]
+    [InlineData("consume", "--group", "")]
+    [InlineData("consume", "--topic", "")]
+    [InlineData("consume", "--retry-delay-ms", "0")]
+    [InlineData("demo", "--rate", "fast")]
+    [InlineData("demo", "--kafka-port", "0")]
+    [InlineData("nonsense")]
+    public async Task BadInput_OneLineError_Exit2(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = await OrdersCli.RunAsync(args, stdout, stderr);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("orders: ", line, StringComparison.Ordinal);
+        Assert.Equal("", stdout.ToString());
+    }
+
+    [Fact]
+    public async Task Stack_DataDirThatIsAFile_OneLineError_Exit2()
+    {
+        var file = Path.GetTempFileName();
+        var stderr = new StringWriter();
+        try
+        {
+            // Nothing listens before the data directory is checked, so the ports do not matter.
+            var exit = await OrdersCli.RunAsync(["stack", "--data-dir", file], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("--data-dir", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("produce", "Kafka__linger.ms", "soon")]
+    [InlineData("consume", "Kafka__no.such.property", "1")]
+    public async Task BadKafkaSetting_InTheEnvironment_OneLineError_Exit2(string verb, string variable, string value)
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable(variable, value);
+        try
+        {
+            var exit = await OrdersCli.RunAsync([verb, "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("orders: invalid Kafka configuration", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
+    public async Task BadUrl_InTheEnvironment_IsRejectedLikeAFlag()
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable("SchemaRegistry__Url", "localhost-without-scheme");
+        try
+        {
+            var exit = await OrdersCli.RunAsync(["produce", "--count", "1"], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            Assert.Contains("localhost-without-scheme", stderr.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SchemaRegistry__Url", null);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text;
+using Orders.Contracts;
+
+namespace Orders.DeadLetters.UnitTests;
+
+public sealed class DeadLetterParsingTests
+{
+    [Fact]
+    public void From_ReadsEveryDiagnosticTheProcessorWrites()
+    {
+        var letter = Letters.Make(2, 17, originalPartition: 1, originalOffset: 1234);
+
+        Assert.Equal(new RecordPosition("orders", 1, 1234), letter.Original);
+        Assert.Null(letter.Problem);
+        Assert.Equal(DeadLetterHeaders.ReasonRetriesExhausted, letter.Reason);
+        Assert.Equal("Orders.Processor.SimulatedTransientException", letter.ErrorType);
+        Assert.Equal("simulated transient failure", letter.ErrorMessage);
+        Assert.Equal("order-processor", letter.ConsumerGroup);
+        Assert.Equal(3, letter.Attempts);
+        Assert.Equal(Letters.FailedAt, letter.FailedAt);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123), letter.OriginalTimestamp);
+    }
+
+    [Fact]
+    public void From_NoOriginHeaders_NamesWhatIsMissing_AndHasNoOriginal()
+    {
+        var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 5), Letters.FailedAt, null, [1], [Letters.Text(DeadLetterHeaders.OriginalTopic, "orders")]);
+
+        Assert.Null(letter.Original);
+        Assert.Equal("no dlq.original.partition, dlq.original.offset header", letter.Problem);
+        Assert.Null(letter.Reason);
+        Assert.Null(letter.Attempts);
+    }
+
+    [Theory]
+    [InlineData("orders", "-1", "7", "dlq.original.partition '-1' is not a partition number")]
+    [InlineData("orders", "1", "seven", "dlq.original.offset 'seven' is not an offset")]
+    [InlineData("orders/eu", "1", "7", "dlq.original.topic: 'orders/eu' is not a legal topic name: use letters, digits, '.', '_' and '-'")]
+    public void From_MalformedOrigin_SaysWhy(string topic, string partition, string offset, string problem)
+    {
+        var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 5), Letters.FailedAt, null, null,
+        [
+            Letters.Text(DeadLetterHeaders.OriginalTopic, topic),
+            Letters.Text(DeadLetterHeaders.OriginalPartition, partition),
+            Letters.Text(DeadLetterHeaders.OriginalOffset, offset),
+        ]);
+
+        Assert.Null(letter.Original);
+        Assert.Equal(problem, letter.Problem);
+    }
+
+    [Fact]
+    public void Header_TheLastValueWins_AsInKafka()
+    {
+        var letter = Letters.Make(0, 0, extra: [Letters.Text(DeadLetterHeaders.Reason, "stale")]);
+
+        Assert.Equal(DeadLetterHeaders.ReasonRetriesExhausted, letter.Reason);
+    }
+
+    [Fact]
+    public void FailedAt_WithoutTheHeader_IsTheRecordTimestamp()
+    {
+        var written = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+        var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 0), written, null, null, [Letters.Text(DeadLetterHeaders.FailedAt, "yesterday")]);
+
+        Assert.Equal(written, letter.FailedAt);
+    }
+
+    [Fact]
+    public void HeaderText_IsNullForBytesThatAreNotUtf8()
+    {
+        Assert.Null(new RecordHeader("blob", [0xff, 0xfe]).Text);
+        Assert.Null(new RecordHeader("none", null).Text);
+        Assert.Equal("é", new RecordHeader("text", Encoding.UTF8.GetBytes("é")).Text);
+    }
+
+    [Theory]
+    [InlineData("orders_dlq/3@1234", "orders_dlq", 3, 1234)]
+    [InlineData("a.b-c_d/0@0", "a.b-c_d", 0, 0)]
+    public void RecordPosition_RoundTripsThroughText(string text, string topic, int partition, long offset)
+    {
+        Assert.True(RecordPosition.TryParse(text, out var position));
+        Assert.Equal(new RecordPosition(topic, partition, offset), position);
+        Assert.Equal(text, position.ToString());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("orders_dlq@3")]
+    [InlineData("/3@1")]
+    [InlineData("orders/-3@1")]
+    [InlineData("orders/3@")]
+    [InlineData("orders/3@x")]
+    [InlineData("orders/3")]
+    public void RecordPosition_RejectsOtherText(string? text) =>
+        Assert.False(RecordPosition.TryParse(text, out _));
+}

@@ -1,0 +1,170 @@
+using System.Text;
+
+namespace Orders.DeadLetters.UnitTests;
+
+public sealed class ReplayPlannerTests
+{
+    private static string? AllExist(string topic, int partition) => null;
+
+    private static IReadOnlyList<ReplayDecision> Decide(IEnumerable<DeadLetter> letters, Func<string, int, string?>? targetProblem = null, params ReplayHistory[] histories)
+    {
+        var (unreplayable, groups) = ReplayPlanner.Group(letters);
+        var scans = ReplayPlanner.ScanStarts(groups).ToDictionary(s => s.Key, s => new ReplayHistory(s.Key.Topic, s.Key.Partition, s.Value));
+        foreach (var history in histories)
+        {
+            // The tests' histories all cover orders[0].
+            scans[("orders", 0)] = history;
+        }
+
+        return [.. unreplayable, .. ReplayPlanner.Decide(groups, targetProblem ?? AllExist, scans)];
+    }
+
+    [Fact]
+    public void ScanStarts_RightAfterTheLowestOriginalOffsetOfEachPartition()
+    {
+        var (_, groups) = ReplayPlanner.Group(
+        [
+            Letters.Make(0, 0, originalPartition: 0, originalOffset: 40),
+            Letters.Make(0, 1, originalPartition: 0, originalOffset: 12),
+            Letters.Make(1, 0, originalPartition: 2, originalOffset: 7),
+            Letters.Make(1, 1, originalTopic: "other", originalPartition: 0, originalOffset: 3),
+        ]);
+
+        var starts = ReplayPlanner.ScanStarts(groups);
+
+        Assert.Equal(new Dictionary<(string, int), long> { [("orders", 0)] = 13, [("orders", 2)] = 8, [("other", 0)] = 4 }, starts);
+    }
+
+    [Fact]
+    public void Decide_NothingReplayedYet_ReplaysEachInOriginalPartitionOrder()
+    {
+        var decisions = Decide(
+        [
+            Letters.Make(1, 0, originalPartition: 0, originalOffset: 9),
+            Letters.Make(0, 0, originalPartition: 0, originalOffset: 5),
+            Letters.Make(0, 1, originalPartition: 1, originalOffset: 2),
+        ]);
+
+        Assert.All(decisions, d => Assert.Equal(ReplayOutcome.Replay, d.Outcome));
+        Assert.Equal(["orders/0@5", "orders/0@9", "orders/1@2"], decisions.Select(d => d.Letter.Original.ToString()));
+    }
+
+    [Fact]
+    public void Decide_DuplicateLettersOfOneRecord_ReplayTheFirstOnly()
+    {
+        var first = Letters.Make(0, 3, originalOffset: 5);
+        var again = Letters.Make(0, 4, originalOffset: 5);
+
+        var decisions = Decide([again, first]);
+
+        Assert.Equal(2, decisions.Count);
+        Assert.Equal((first, ReplayOutcome.Replay), (decisions[0].Letter, decisions[0].Outcome));
+        Assert.Equal((again, ReplayOutcome.Duplicate), (decisions[1].Letter, decisions[1].Outcome));
+        Assert.Equal(first.Position, decisions[1].Related);
+    }
+
+    [Fact]
+    public void Decide_AReplayNamingTheLetter_MeansAlreadyReplayed()
+    {
+        var letter = Letters.Make(0, 3, originalOffset: 5);
+        var history = new ReplayHistory("orders", 0, 6);
+        history.Record(20, "orders_dlq/0@3", null);
+
+        var decision = Assert.Single(Decide([letter], histories: history));
+
+        Assert.Equal(ReplayOutcome.AlreadyReplayed, decision.Outcome);
+        Assert.Equal(new RecordPosition("orders", 0, 20), decision.Related);
+    }
+
+    [Fact]
+    public void Decide_AReplayOfTheSameOrigin_FromALetterNoLongerThere_MeansAlreadyReplayed()
+    {
+        var duplicate = Letters.Make(0, 9, originalOffset: 5);
+        var history = new ReplayHistory("orders", 0, 6);
+        history.Record(20, "orders_dlq/0@3", "orders/0@5");
+
+        var decision = Assert.Single(Decide([duplicate], histories: history));
+
+        Assert.Equal(ReplayOutcome.AlreadyReplayed, decision.Outcome);
+    }
+
+    [Fact]
+    public void Decide_ReplaysOfOtherPartitionsOrRecords_DoNotCount()
+    {
+        var letter = Letters.Make(0, 3, originalOffset: 5);
+        var history = new ReplayHistory("orders", 0, 6);
+        history.Record(20, "orders_dlq/1@3", "orders/1@5");
+        history.Record(21, "orders_dlq/0@4", "orders/0@6");
+        history.Record(22, null, "garbage");
+
+        Assert.Equal(ReplayOutcome.Replay, Assert.Single(Decide([letter], histories: history)).Outcome);
+    }
+
+    [Fact]
+    public void Decide_AlreadyReplayedByTheSecondOfTwoDuplicates_ThatOneStandsForTheRecord()
+    {
+        var first = Letters.Make(0, 3, originalOffset: 5);
+        var second = Letters.Make(0, 4, originalOffset: 5);
+        var history = new ReplayHistory("orders", 0, 6);
+        history.Record(20, "orders_dlq/0@4", "orders/0@5");
+
+        var decisions = Decide([first, second], histories: history).ToDictionary(d => d.Letter);
+
+        Assert.Equal(ReplayOutcome.AlreadyReplayed, decisions[second].Outcome);
+        Assert.Equal(ReplayOutcome.Duplicate, decisions[first].Outcome);
+    }
+
+    [Fact]
+    public void Decide_HistoryCutByRetention_SkipsWhatCannotBeProvenUnreplayed()
+    {
+        var old = Letters.Make(0, 0, originalOffset: 5);
+        var recent = Letters.Make(0, 1, originalOffset: 30);
+
+        // The partition now starts at 25: a replay of offset 5 could have sat at 6 to 24.
+        var decisions = Decide([old, recent], histories: new ReplayHistory("orders", 0, 25)).ToDictionary(d => d.Letter);
+
+        Assert.Equal(ReplayOutcome.Skipped, decisions[old].Outcome);
+        Assert.Contains("no longer holds offsets 6 to 24", decisions[old].Detail, StringComparison.Ordinal);
+        Assert.Equal(ReplayOutcome.Replay, decisions[recent].Outcome);
+    }
+
+    [Fact]
+    public void Decide_OriginalGone_SkipsEveryLetterOfIt_WithTheReason()
+    {
+        var letters = new[] { Letters.Make(0, 0, originalPartition: 7, originalOffset: 1), Letters.Make(0, 1, originalPartition: 7, originalOffset: 1) };
+
+        var decisions = Decide(letters, (topic, partition) => partition == 7 ? "original partition orders[7] no longer exists" : null);
+
+        Assert.All(decisions, d => Assert.Equal((ReplayOutcome.Skipped, "original partition orders[7] no longer exists"), (d.Outcome, d.Detail)));
+        Assert.Equal(2, decisions.Count);
+    }
+
+    [Fact]
+    public void Group_LettersWithoutAnOrigin_AreSkippedWithTheProblem()
+    {
+        var bare = DeadLetter.From(new RecordPosition("orders_dlq", 0, 0), Letters.FailedAt, null, null, []);
+
+        var (unreplayable, groups) = ReplayPlanner.Group([bare]);
+
+        Assert.Empty(groups);
+        var decision = Assert.Single(unreplayable);
+        Assert.Equal(ReplayOutcome.Skipped, decision.Outcome);
+        Assert.Contains("no dlq.original.topic", decision.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Copy_IsTheOriginalRecord_WithoutDiagnostics_NamingItsLetterAndOrigin()
+    {
+        var letter = Letters.Make(3, 1234, originalPartition: 2, originalOffset: 17, extra: [Letters.Text("trace-id", "abc")]);
+
+        var copy = DeadLetterReplayer.Copy(letter);
+
+        Assert.Equal(letter.Key, copy.Key);
+        Assert.Equal(letter.Value, copy.Value);
+        Assert.Equal(
+            [("trace-id", "abc"), (ReplayHeaders.ReplayedFrom, "orders_dlq/3@1234"), (ReplayHeaders.ReplayedOrigin, "orders/2@17")],
+            copy.Headers.Select(h => (h.Key, Encoding.UTF8.GetString(h.GetValueBytes()))));
+        // The broker stamps the time of the replay.
+        Assert.Equal(Confluent.Kafka.Timestamp.Default, copy.Timestamp);
+    }
+}

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Time.Testing;
+using Orders.Contracts;
+
+namespace Orders.Producer.UnitTests;
+
+public sealed class OrderRulesTests
+{
+    public static TheoryData<Action<Order>, string> Violations() => new()
+    {
+        { o => o.OrderId = "", "orderId" },
+        { o => o.OrderId = new string('x', 65), "orderId" },
+        { o => o.Product = " ", "product" },
+        { o => o.Price = 0, "price" },
+        { o => o.Price = -3, "price" },
+        { o => o.Price = double.NaN, "price" },
+        { o => o.Quantity = 0, "quantity" },
+        { o => o.Currency = "eur", "currency" },
+        { o => o.Currency = "EURO", "currency" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Violations))]
+    public void Validate_BrokenRule_SaysWhich(Action<Order> spoil, string field)
+    {
+        var order = Valid();
+        spoil(order);
+
+        Assert.StartsWith(field, OrderValidator.Validate(order), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_EarliestSchemaDefaults_AreValid() =>
+        Assert.Null(OrderValidator.Validate(new Order { OrderId = "o-1", Product = "teapot", Price = 12.5 }));
+
+    [Fact]
+    public void Generator_SameSeed_SameOrders()
+    {
+        var time = new FakeTimeProvider();
+        var a = new OrderGenerator(new Random(9), time, 0.2);
+        var b = new OrderGenerator(new Random(9), time, 0.2);
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equivalent(a.Next(), b.Next(), strict: true);
+        }
+    }
+
+    [Fact]
+    public void Generator_ValidOrders_PassValidationWithinCatalogueRanges()
+    {
+        var generator = new OrderGenerator(new Random(1), new FakeTimeProvider());
+
+        for (var i = 0; i < 2000; i++)
+        {
+            var (order, valid) = generator.Next();
+            Assert.True(valid);
+            Assert.Null(OrderValidator.Validate(order));
+            var (_, min, max) = OrderGenerator.Catalogue.Single(p => p.Name == order.Product);
+            Assert.InRange(order.Price, min, max);
+            Assert.InRange(order.Quantity, 1, 5);
+            Assert.True(Guid.TryParse(order.OrderId, out _));
+        }
+    }
+
+    [Fact]
+    public void Generator_InvalidRatio_ProducesThatShareOfOrdersThatFailValidation()
+    {
+        var generator = new OrderGenerator(new Random(2), new FakeTimeProvider(), invalidRatio: 0.25);
+
+        var orders = Enumerable.Range(0, 4000).Select(_ => generator.Next()).ToList();
+
+        Assert.All(orders, o => Assert.Equal(o.Valid, OrderValidator.Validate(o.Order) is null));
+        Assert.InRange(orders.Count(o => !o.Valid) / 4000.0, 0.22, 0.28);
+    }
+
+    private static Order Valid() => new()
+    {
+        OrderId = Guid.NewGuid().ToString(),
+        Product = "kettle",
+        Price = 20,
+        Quantity = 1,
+        Currency = "EUR",
+    };
+}

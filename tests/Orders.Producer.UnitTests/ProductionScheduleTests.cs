@@ -1,0 +1,57 @@
+namespace Orders.Producer.UnitTests;
+
+public sealed class ProductionScheduleTests
+{
+    [Fact]
+    public void AtARate_OrderNIsDueAtNOverRate()
+    {
+        var schedule = new ProductionSchedule(rate: 4, count: null, duration: null);
+
+        Assert.Equal(TimeSpan.Zero, schedule.WaitBeforeNext(0, TimeSpan.Zero));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), schedule.WaitBeforeNext(1, TimeSpan.Zero));
+        Assert.Equal(TimeSpan.FromMilliseconds(150), schedule.WaitBeforeNext(2, TimeSpan.FromMilliseconds(350)));
+    }
+
+    [Fact]
+    public void AtARate_BehindSchedule_CatchesUpWithoutWaiting() =>
+        Assert.Equal(TimeSpan.Zero, new ProductionSchedule(10, null, null).WaitBeforeNext(5, TimeSpan.FromSeconds(3)));
+
+    [Fact]
+    public void AtARate_WithDuration_SendsExactlyRateTimesDuration()
+    {
+        var schedule = new ProductionSchedule(rate: 40, count: null, duration: TimeSpan.FromSeconds(2));
+        var sent = 0L;
+        var elapsed = TimeSpan.Zero;
+
+        // Simulate a clock that advances exactly by each wait (and a little past it).
+        while (schedule.WaitBeforeNext(sent, elapsed) is { } wait)
+        {
+            elapsed += wait + TimeSpan.FromTicks(1);
+            sent++;
+        }
+
+        Assert.Equal(80, sent);
+    }
+
+    [Fact]
+    public void Count_StopsAtTheLimit()
+    {
+        var schedule = new ProductionSchedule(rate: null, count: 3, duration: null);
+
+        Assert.Equal(TimeSpan.Zero, schedule.WaitBeforeNext(2, TimeSpan.FromHours(1)));
+        Assert.Null(schedule.WaitBeforeNext(3, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void Unpaced_WithDuration_StopsWhenTimeIsUp()
+    {
+        var schedule = new ProductionSchedule(rate: null, count: null, duration: TimeSpan.FromSeconds(1));
+
+        Assert.Equal(TimeSpan.Zero, schedule.WaitBeforeNext(1000, TimeSpan.FromMilliseconds(999)));
+        Assert.Null(schedule.WaitBeforeNext(1001, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void NoLimits_NeverStops() =>
+        Assert.Equal(TimeSpan.Zero, new ProductionSchedule(null, null, null).WaitBeforeNext(long.MaxValue - 1, TimeSpan.FromDays(365)));
+}
