@@ -182,6 +182,10 @@ public static class SchemaCompatibility
             [AvroType.Bytes] = [AvroType.Bytes, AvroType.String],
         };
 
+        // The locations of the first fields, formatted once: hostile unions can make millions of incompatible pairs.
+        private static readonly string[] FieldLocations = [.. Enumerable.Range(0, 64).Select(i => $"/fields/{i}")];
+        private static readonly string[] FieldTypeLocations = [.. Enumerable.Range(0, 64).Select(i => $"/fields/{i}/type")];
+
         private readonly Dictionary<(AvroSchema Reader, AvroSchema Writer), Verdict> _verdicts = new(PairComparer.Instance);
 
         public Verdict Check(AvroSchema reader, AvroSchema writer, int depth)
@@ -192,9 +196,15 @@ public static class SchemaCompatibility
                 return ReferenceEquals(known, Verdict.InProgress) ? Verdict.Compatible : known;
             }
 
-            if (depth > MaxDepth || !System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            if (depth > MaxDepth)
             {
-                throw new SchemaTooComplexException($"the schemas nest more than {Math.Min(depth, MaxDepth)} levels deep");
+                throw new SchemaTooComplexException($"the schemas nest more than {MaxDepth} levels deep");
+            }
+
+            // A backstop for threads with less stack than MaxDepth needs, or already deep in it.
+            if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            {
+                throw new SchemaTooComplexException($"the schemas nest too deep for the stack left ({depth} levels)");
             }
 
             _verdicts[(reader, writer)] = Verdict.InProgress;
@@ -341,7 +351,7 @@ public static class SchemaCompatibility
                     // The reader needs a value the writer never wrote: only a default can supply it.
                     if (!readerField.HasDefault)
                     {
-                        Add(ref findings, $"/fields/{i}", IncompatibilityType.ReaderFieldMissingDefaultValue, readerField.Name);
+                        Add(ref findings, i < FieldLocations.Length ? FieldLocations[i] : $"/fields/{i}", IncompatibilityType.ReaderFieldMissingDefaultValue, readerField.Name);
                     }
                 }
                 else
@@ -349,8 +359,7 @@ public static class SchemaCompatibility
                     var verdict = Check(readerField.Schema, writerField.Schema, depth + 1);
                     if (!verdict.IsCompatible)
                     {
-                        // Formatted only when needed: compatible pairs are the many.
-                        Nest(ref findings, $"/fields/{i}/type", verdict);
+                        Nest(ref findings, i < FieldTypeLocations.Length ? FieldTypeLocations[i] : $"/fields/{i}/type", verdict);
                     }
                 }
             }
@@ -382,13 +391,13 @@ public static class SchemaCompatibility
         }
 
         private static void Add(ref List<Finding>? findings, string location, IncompatibilityType type, string message) =>
-            (findings ??= []).Add(new Finding(location, type, message, null));
+            (findings ??= new(capacity: 1)).Add(new Finding(location, type, message, null));
 
         private static void Nest(ref List<Finding>? findings, string location, Verdict nested)
         {
             if (!nested.IsCompatible)
             {
-                (findings ??= []).Add(new Finding(location, default, null, nested));
+                (findings ??= new(capacity: 1)).Add(new Finding(location, default, null, nested));
             }
         }
 
