@@ -135,6 +135,8 @@ public sealed partial class RegistryServer : IAsyncDisposable
             };
             await response.WriteAsync(RegistryApi.ErrorJson(response.StatusCode, message));
         });
+        app.UseRouting();
+        app.UseDecodedSubjectNames();
         app.MapRegistryApi(store);
 
         try
