@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Confluent.SchemaRegistry;
+using Orders.IntegrationTests.Infrastructure;
 
 namespace Orders.IntegrationTests;
 
@@ -65,6 +66,28 @@ public sealed class RegistrySubjectNameTests(RegistryTestServer server) : IClass
 
         Assert.Equal((id, subject), (latest.Id, latest.Subject));
         Assert.Contains(subject, subjects);
+    }
+
+    [Fact]
+    public async Task PythonsClient_SubjectWithASlash_RegistersItUnderThatName()
+    {
+        var python = ExternalTool.RequirePythonWithConfluentKafka();
+        var subject = $"py/slash-{Guid.NewGuid():N}";
+        const string Script = """
+            import sys
+            from confluent_kafka.schema_registry import SchemaRegistryClient, Schema
+            client = SchemaRegistryClient({"url": sys.argv[1]})
+            client.register_schema(sys.argv[2], Schema(sys.argv[3], "AVRO"))
+            print(client.get_latest_version(sys.argv[2]).subject)
+            """;
+
+        var result = ExternalTool.Run(python, ["-c", Script, server.Url.ToString().TrimEnd('/'), subject, Schema], TimeSpan.FromSeconds(60));
+        var subjects = Strings((await server.SendAsync(HttpMethod.Get, "subjects", (string?)null, Cancellation)).Body);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(subject, result.StandardOutput.Trim());
+        Assert.Contains(subject, subjects);
+        Assert.DoesNotContain(subject.Replace("/", "%2F", StringComparison.Ordinal), subjects);
     }
 
     private static List<string> Strings(string jsonArray) =>
