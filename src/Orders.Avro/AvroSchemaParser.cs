@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -37,15 +38,36 @@ public static partial class AvroSchemaParser
     private static readonly HashSet<string> MapKeys = ["type", "values"];
     private static readonly HashSet<string> PrimitiveKeys = ["type"];
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    // \z, not $: $ also matches before a final newline, which would let "A\n" pass as a name.
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex NameRegex();
 
-    public static AvroSchema Parse(string json)
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+
+    // Throws instead of substituting U+FFFD, so that a schema is never silently changed.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static AvroSchema Parse(string json) => Parse(json, budget: null);
+
+    /// <param name="budget">Bounds the validation of default values (see <see cref="SchemaWorkBudget"/>); null for unbounded.</param>
+    /// <exception cref="AvroSchemaException">The schema is not valid Avro, or not valid JSON.</exception>
+    /// <exception cref="SchemaTooComplexException">The budget was spent.</exception>
+    public static AvroSchema Parse(string json, SchemaWorkBudget? budget)
     {
+        byte[] utf8;
+        try
+        {
+            utf8 = StrictUtf8.GetBytes(json);
+        }
+        catch (EncoderFallbackException)
+        {
+            throw new AvroSchemaException("Invalid JSON: the text holds an unpaired surrogate character");
+        }
+
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 });
+            document = JsonDocument.Parse(utf8, DocumentOptions);
         }
         catch (JsonException e)
         {
@@ -54,9 +76,11 @@ public static partial class AvroSchemaParser
 
         using (document)
         {
+            RejectUnpairedSurrogateEscapes(utf8);
+
             // Clone so that defaults and properties outlive the document.
             var root = document.RootElement.Clone();
-            return new Context().Parse(root, "", "");
+            return new Context(budget).Parse(root, "", "");
         }
     }
 
@@ -76,9 +100,33 @@ public static partial class AvroSchemaParser
         }
     }
 
-    private sealed class Context
+    /// <summary>
+    /// JSON allows <c>"\ud800"</c>, which no string can decode to; System.Text.Json throws when
+    /// asked for such a string. Refusing it here, once, keeps every later read safe.
+    /// </summary>
+    private static void RejectUnpairedSurrogateEscapes(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+            {
+                try
+                {
+                    _ = reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    throw new AvroSchemaException($"Invalid JSON: the string at byte {reader.TokenStartIndex} holds an unpaired surrogate escape");
+                }
+            }
+        }
+    }
+
+    private sealed class Context(SchemaWorkBudget? budget)
     {
         private readonly Dictionary<string, NamedSchema> _names = new(StringComparer.Ordinal);
+        private readonly DefaultValidator _defaults = new(budget);
 
         public AvroSchema Parse(JsonElement element, string enclosingNamespace, string path) =>
             element.ValueKind switch
@@ -229,7 +277,7 @@ public static partial class AvroSchemaParser
             JsonElement? defaultValue = null;
             if (element.TryGetProperty("default", out var d))
             {
-                if (!DefaultValues.IsValid(schema, d))
+                if (!_defaults.IsValid(schema, d))
                 {
                     throw Error(path, $"invalid default for field \"{name}\": {d.GetRawText()} is not a valid {Describe(schema)}");
                 }
@@ -268,6 +316,7 @@ public static partial class AvroSchemaParser
             }
 
             var symbols = new List<string>();
+            var distinct = new HashSet<string>(StringComparer.Ordinal);
             foreach (var s in symbolsElement.EnumerateArray())
             {
                 if (s.ValueKind != JsonValueKind.String)
@@ -277,7 +326,7 @@ public static partial class AvroSchemaParser
 
                 var symbol = s.GetString()!;
                 ValidateName(symbol, path);
-                if (symbols.Contains(symbol))
+                if (!distinct.Add(symbol))
                 {
                     throw Error(path, $"duplicate enum symbol \"{symbol}\"");
                 }
@@ -286,7 +335,7 @@ public static partial class AvroSchemaParser
             }
 
             var defaultSymbol = OptionalString(element, "default", path);
-            if (defaultSymbol is not null && !symbols.Contains(defaultSymbol))
+            if (defaultSymbol is not null && !distinct.Contains(defaultSymbol))
             {
                 throw Error(path, $"enum default \"{defaultSymbol}\" is not one of the symbols");
             }
@@ -380,6 +429,134 @@ public static partial class AvroSchemaParser
             if (!NameRegex().IsMatch(name))
             {
                 throw Error(path, $"invalid name \"{name}\": must match [A-Za-z_][A-Za-z0-9_]*");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a default value fits its schema, deciding exactly as <see cref="DefaultValues"/>
+    /// (Avro Java's <c>Schema.isValidDefault</c>), in time linear in the value: each JSON array or
+    /// object is judged once per (schema, depth), and symbols and fields are looked up hashed.
+    /// Without that, a union of records tries each branch on the same nested objects, a number
+    /// of tries exponential in their depth (two branches, 60 levels: 2^60).
+    /// </summary>
+    private sealed class DefaultValidator(SchemaWorkBudget? budget)
+    {
+        // The depth DefaultValues allows: a deeper value is invalid.
+        private const int MaxDepth = 64;
+
+        private readonly Dictionary<(AvroSchema Schema, Node Value, int Depth), bool> _decided = [];
+        private readonly Dictionary<RecordSchema, int> _requiredFields = [];
+
+        public bool IsValid(AvroSchema schema, JsonElement value) => IsValid(schema, Node.Of(value), 0);
+
+        private bool IsValid(AvroSchema schema, Node value, int depth)
+        {
+            if (depth > MaxDepth)
+            {
+                return false;
+            }
+
+            budget?.Spend(1);
+            if (value.Element.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array))
+            {
+                return Decide(schema, value, depth);
+            }
+
+            if (!_decided.TryGetValue((schema, value, depth), out var valid))
+            {
+                valid = Decide(schema, value, depth);
+                _decided[(schema, value, depth)] = valid;
+            }
+
+            return valid;
+        }
+
+        private bool Decide(AvroSchema schema, Node value, int depth)
+        {
+            var element = value.Element;
+            return schema switch
+            {
+                { Type: AvroType.Null } => element.ValueKind == JsonValueKind.Null,
+                { Type: AvroType.Boolean } => element.ValueKind is JsonValueKind.True or JsonValueKind.False,
+                { Type: AvroType.Int } => element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out _),
+                { Type: AvroType.Long } => element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out _),
+                { Type: AvroType.Float or AvroType.Double } => element.ValueKind == JsonValueKind.Number
+                    || (element.ValueKind == JsonValueKind.String && element.GetString() is "NaN" or "Infinity" or "-Infinity"),
+                { Type: AvroType.Bytes or AvroType.String } => element.ValueKind == JsonValueKind.String,
+                FixedSchema => element.ValueKind == JsonValueKind.String,
+                EnumSchema e => element.ValueKind == JsonValueKind.String && e.HasSymbol(element.GetString()!),
+                ArraySchema a => element.ValueKind == JsonValueKind.Array && value.Children!.All(v => IsValid(a.Items, v, depth + 1)),
+                MapSchema m => element.ValueKind == JsonValueKind.Object && value.Children!.All(v => IsValid(m.Values, v, depth + 1)),
+                RecordSchema r => element.ValueKind == JsonValueKind.Object && FitsRecord(r, value, depth),
+                // Avro 1.12 accepts a union default that matches any branch (earlier versions: the first).
+                UnionSchema u => u.Branches.Any(b => IsValid(b, value, depth + 1)),
+                _ => false,
+            };
+        }
+
+        /// <summary>Every field the object names is valid, and every field it omits has a default.</summary>
+        private bool FitsRecord(RecordSchema record, Node value, int depth)
+        {
+            var given = 0;
+            foreach (var (name, child) in value.LastByName!)
+            {
+                // Names that are not fields are ignored, as Avro Java ignores them.
+                if (record.GetField(name) is not { } field)
+                {
+                    continue;
+                }
+
+                if (!IsValid(field.Schema, child, depth + 1))
+                {
+                    return false;
+                }
+
+                given += field.HasDefault ? 0 : 1;
+            }
+
+            if (!_requiredFields.TryGetValue(record, out var required))
+            {
+                required = record.Fields.Count(f => !f.HasDefault);
+                _requiredFields[record] = required;
+            }
+
+            return given == required;
+        }
+
+        /// <summary>A JSON value with an identity, so that a decision about it can be remembered.</summary>
+        private sealed class Node
+        {
+            private Node(JsonElement element) => Element = element;
+
+            public JsonElement Element { get; }
+
+            /// <summary>An array's items, or an object's values (repeated names included, as maps check them all).</summary>
+            public List<Node>? Children { get; private init; }
+
+            /// <summary>An object's values by name, the last of a repeated name winning, as <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/> finds it.</summary>
+            public Dictionary<string, Node>? LastByName { get; private init; }
+
+            public static Node Of(JsonElement element)
+            {
+                switch (element.ValueKind)
+                {
+                    case JsonValueKind.Array:
+                        return new Node(element) { Children = [.. element.EnumerateArray().Select(Of)] };
+                    case JsonValueKind.Object:
+                        var children = new List<Node>();
+                        var byName = new Dictionary<string, Node>(StringComparer.Ordinal);
+                        foreach (var property in element.EnumerateObject())
+                        {
+                            var child = Of(property.Value);
+                            children.Add(child);
+                            byName[property.Name] = child;
+                        }
+
+                        return new Node(element) { Children = children, LastByName = byName };
+                    default:
+                        return new Node(element);
+                }
             }
         }
     }

@@ -106,6 +106,22 @@ public sealed partial class RegistryServer : IAsyncDisposable
             context.Response.ContentType = RegistryApi.ContentType;
             await context.Response.WriteAsync(RegistryApi.ErrorJson(code, message));
         }));
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+            {
+                // The client has gone, and its request's work has stopped: nothing to answer, nothing went wrong.
+                LogAbandoned(logger, context.Request.Method, context.Request.Path);
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+                }
+            }
+        });
         app.UseStatusCodePages(async context =>
         {
             var response = context.HttpContext.Response;
@@ -118,6 +134,8 @@ public sealed partial class RegistryServer : IAsyncDisposable
             };
             await response.WriteAsync(RegistryApi.ErrorJson(response.StatusCode, message));
         });
+        app.UseRouting();
+        app.UseDecodedSubjectNames();
         app.MapRegistryApi(store);
 
         try
@@ -143,4 +161,7 @@ public sealed partial class RegistryServer : IAsyncDisposable
 
     [LoggerMessage(1, LogLevel.Error, "Schema Registry failed on {Method} {Path}")]
     private static partial void LogUnexpected(ILogger logger, string method, string path, Exception? exception);
+
+    [LoggerMessage(3, LogLevel.Debug, "Schema Registry stopped {Method} {Path}: the client closed the connection")]
+    private static partial void LogAbandoned(ILogger logger, string method, string path);
 }

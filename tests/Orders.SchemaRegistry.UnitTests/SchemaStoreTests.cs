@@ -24,8 +24,8 @@ public sealed class SchemaStoreTests : IDisposable
     {
         var store = new SchemaStore();
 
-        var a = store.Register("a-value", V1);
-        var b = store.Register("b-value", V1);
+        var a = store.Register("a-value", V1, TestContext.Current.CancellationToken);
+        var b = store.Register("b-value", V1, TestContext.Current.CancellationToken);
 
         Assert.Equal(a.Id, b.Id);
         Assert.Equal(1, b.Version);
@@ -35,9 +35,9 @@ public sealed class SchemaStoreTests : IDisposable
     public void Register_SameSchemaTwice_ReturnsExistingVersion()
     {
         var store = new SchemaStore();
-        var first = store.Register("s", V1);
+        var first = store.Register("s", V1, TestContext.Current.CancellationToken);
 
-        var again = store.Register("s", V1.Replace(",", " ,", StringComparison.Ordinal));
+        var again = store.Register("s", V1.Replace(",", " ,", StringComparison.Ordinal), TestContext.Current.CancellationToken);
 
         Assert.Equal(first, again);
         Assert.Equal([1], store.GetVersions("s", includeDeleted: false));
@@ -47,9 +47,9 @@ public sealed class SchemaStoreTests : IDisposable
     public void Register_IncompatibleUnderBackward_Throws409()
     {
         var store = new SchemaStore();
-        store.Register("s", V1);
+        store.Register("s", V1, TestContext.Current.CancellationToken);
 
-        var error = Assert.Throws<RegistryException>(() => store.Register("s", V3NoDefault));
+        var error = Assert.Throws<RegistryException>(() => store.Register("s", V3NoDefault, TestContext.Current.CancellationToken));
 
         Assert.Equal(409, error.HttpStatus);
         Assert.Contains("ReaderFieldMissingDefaultValue", error.Message, StringComparison.Ordinal);
@@ -58,7 +58,7 @@ public sealed class SchemaStoreTests : IDisposable
     [Fact]
     public void Register_InvalidSchema_Throws42201()
     {
-        var error = Assert.Throws<RegistryException>(() => new SchemaStore().Register("s", "{\"type\":\"nope\"}"));
+        var error = Assert.Throws<RegistryException>(() => new SchemaStore().Register("s", "{\"type\":\"nope\"}", TestContext.Current.CancellationToken));
 
         Assert.Equal((422, 42201), (error.HttpStatus, error.ErrorCode));
     }
@@ -67,7 +67,7 @@ public sealed class SchemaStoreTests : IDisposable
     public void DeleteSubject_SoftThenPermanent_FollowsConfluentRules()
     {
         var store = new SchemaStore();
-        store.Register("s", V1);
+        store.Register("s", V1, TestContext.Current.CancellationToken);
 
         Assert.Equal(40405, Assert.Throws<RegistryException>(() => store.DeleteSubject("s", permanent: true)).ErrorCode);
         Assert.Equal([1], store.DeleteSubject("s", permanent: false));
@@ -82,7 +82,7 @@ public sealed class SchemaStoreTests : IDisposable
     public void GetSchemaById_SoftDeletedVersion_StaysReadable()
     {
         var store = new SchemaStore();
-        var registered = store.Register("s", V1);
+        var registered = store.Register("s", V1, TestContext.Current.CancellationToken);
         store.DeleteSubject("s", permanent: false);
 
         Assert.Contains("Order", store.GetSchemaById(registered.Id), StringComparison.Ordinal);
@@ -95,14 +95,14 @@ public sealed class SchemaStoreTests : IDisposable
     public void DeleteVersion_SoftDeletedLatest_IsSkippedByCompatibility()
     {
         var store = new SchemaStore();
-        store.Register("s", V1);
-        store.Register("s", V2);
+        store.Register("s", V1, TestContext.Current.CancellationToken);
+        store.Register("s", V2, TestContext.Current.CancellationToken);
         store.DeleteVersion("s", "2", permanent: false);
 
         Assert.Equal(40406, Assert.Throws<RegistryException>(() => store.DeleteVersion("s", "2", permanent: false)).ErrorCode);
         Assert.Equal(1, store.GetVersion("s", "latest", includeDeleted: false).Version);
         Assert.Equal(2, store.GetVersion("s", "latest", includeDeleted: true).Version);
-        Assert.Equal(3, store.Register("s", V2).Version);
+        Assert.Equal(3, store.Register("s", V2, TestContext.Current.CancellationToken).Version);
     }
 
     [Theory]
@@ -114,7 +114,7 @@ public sealed class SchemaStoreTests : IDisposable
     public void GetVersion_InvalidVersion_Throws42202(string version)
     {
         var store = new SchemaStore();
-        store.Register("s", V1);
+        store.Register("s", V1, TestContext.Current.CancellationToken);
 
         Assert.Equal(42202, Assert.Throws<RegistryException>(() => store.GetVersion("s", version, includeDeleted: false)).ErrorCode);
     }
@@ -123,8 +123,8 @@ public sealed class SchemaStoreTests : IDisposable
     public void DataDirectory_Restart_KeepsIdsVersionsAndConfig()
     {
         var first = new SchemaStore(_dir);
-        var v1 = first.Register("s", V1);
-        first.Register("other", V2);
+        var v1 = first.Register("s", V1, TestContext.Current.CancellationToken);
+        first.Register("other", V2, TestContext.Current.CancellationToken);
         first.SetSubjectLevel("s", CompatibilityLevel.Full);
         first.SetGlobalLevel(CompatibilityLevel.None);
         first.DeleteSubject("other", permanent: false);
@@ -135,7 +135,7 @@ public sealed class SchemaStoreTests : IDisposable
         Assert.Equal(CompatibilityLevel.Full, second.GetSubjectLevel("s", defaultToGlobal: false));
         Assert.Equal(CompatibilityLevel.None, second.GetGlobalLevel());
         Assert.Equal(["s"], second.GetSubjects(includeDeleted: false, prefix: null));
-        Assert.Equal(3, second.Register("third", V3NoDefault).Id);
+        Assert.Equal(3, second.Register("third", V3NoDefault, TestContext.Current.CancellationToken).Id);
         Assert.False(File.Exists(Path.Combine(_dir, "schemas.json.tmp")));
     }
 }

@@ -50,10 +50,18 @@ public static class CompatibilityLevels
     /// non-transitive levels look at the latest version only, transitive ones at every version.
     /// BACKWARD: the new schema reads old data; FORWARD: old schemas read new data; FULL: both.
     /// </summary>
+    /// <param name="budget">Bounds the work of every check made here; null for unbounded work.</param>
+    /// <param name="maxMessages">At most this many incompatibilities are listed; a last message says when more were found.</param>
     /// <returns>One message per incompatibility; empty when compatible.</returns>
+    /// <exception cref="SchemaTooComplexException">The budget was spent.</exception>
     public static IReadOnlyList<string> Check(
-        CompatibilityLevel level, AvroSchema candidate, IReadOnlyList<(int Version, AvroSchema Schema)> existingOldestFirst)
+        CompatibilityLevel level,
+        AvroSchema candidate,
+        IReadOnlyList<(int Version, AvroSchema Schema)> existingOldestFirst,
+        SchemaWorkBudget? budget = null,
+        int maxMessages = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxMessages);
         if (level == CompatibilityLevel.None || existingOldestFirst.Count == 0)
         {
             return [];
@@ -69,17 +77,28 @@ public static class CompatibilityLevels
         {
             if (backward)
             {
-                messages.AddRange(SchemaCompatibility.Check(candidate, old).Select(x =>
+                messages.AddRange(Find(candidate, old, budget, maxMessages, messages).Select(x =>
                     $"{x}: the new schema cannot read data written with version {version}"));
             }
 
             if (forward)
             {
-                messages.AddRange(SchemaCompatibility.Check(old, candidate).Select(x =>
+                messages.AddRange(Find(old, candidate, budget, maxMessages, messages).Select(x =>
                     $"{x}: version {version} cannot read data written with the new schema"));
+            }
+
+            if (messages.Count > maxMessages)
+            {
+                messages.RemoveRange(maxMessages, messages.Count - maxMessages);
+                messages.Add($"more incompatibilities were found; the first {maxMessages} are listed");
+                break;
             }
         }
 
         return messages;
     }
+
+    // One more than still fits, so that a full list can tell that something was left out.
+    private static IReadOnlyList<Incompatibility> Find(AvroSchema reader, AvroSchema writer, SchemaWorkBudget? budget, int maxMessages, List<string> listed) =>
+        listed.Count > maxMessages ? [] : SchemaCompatibility.Check(reader, writer, budget, (int)Math.Min(int.MaxValue, (long)maxMessages - listed.Count + 1));
 }

@@ -46,7 +46,7 @@ public static class RegistryApi
             var deleted = Flag(request, "deleted");
             Flag(request, "normalize");
             var schema = await RequestBodies.ReadSchemaAsync(request, ct);
-            return Json(VersionBody(store.Lookup(subject, schema, deleted)));
+            return Json(VersionBody(store.Lookup(subject, schema, deleted, ct)));
         });
 
         app.MapDelete("/subjects/{subject}", (string subject, HttpRequest request) =>
@@ -59,7 +59,7 @@ public static class RegistryApi
         {
             Flag(request, "normalize");
             var schema = await RequestBodies.ReadSchemaAsync(request, ct);
-            var registered = store.Register(subject, schema);
+            var registered = store.Register(subject, schema, ct);
             return Json(new Dictionary<string, object> { ["id"] = registered.Id });
         });
 
@@ -115,7 +115,7 @@ public static class RegistryApi
         var verbose = Flag(request, "verbose");
         Flag(request, "normalize");
         var schema = await RequestBodies.ReadSchemaAsync(request, ct);
-        var messages = store.TestCompatibility(subject, version, schema);
+        var messages = store.TestCompatibility(subject, version, schema, ct);
         var body = new Dictionary<string, object> { ["is_compatible"] = messages.Count == 0 };
         if (verbose)
         {

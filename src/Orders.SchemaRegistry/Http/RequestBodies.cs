@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 using Orders.SchemaRegistry.Storage;
 
@@ -39,9 +40,10 @@ internal static class RequestBodies
                 throw WrongType("schemaType", "a string", type);
             }
 
-            if (!string.Equals(type.GetString(), "AVRO", StringComparison.Ordinal))
+            var typeName = StringOrNull(type) ?? throw UnpairedSurrogate("schemaType");
+            if (!string.Equals(typeName, "AVRO", StringComparison.Ordinal))
             {
-                throw RegistryException.InvalidSchema($"schema type '{type.GetString()}' is not supported; this registry serves AVRO only");
+                throw RegistryException.InvalidSchema($"schema type '{typeName}' is not supported; this registry serves AVRO only");
             }
         }
 
@@ -84,7 +86,8 @@ internal static class RequestBodies
             throw WrongType("schema", "a string holding the schema's JSON", schema);
         }
 
-        return schema.GetString()!;
+        // Valid JSON, but no string holds it: the schema text is not text.
+        return StringOrNull(schema) ?? throw RegistryException.InvalidSchema("the schema string holds an unpaired surrogate escape (e.g. \\ud800 alone)");
     }
 
     /// <returns>The compatibility level text, as sent.</returns>
@@ -103,7 +106,7 @@ internal static class RequestBodies
             throw WrongType("compatibility", "a string", level);
         }
 
-        return level.GetString()!;
+        return StringOrNull(level) ?? throw UnpairedSurrogate("compatibility");
     }
 
     private static async Task<JsonDocument> ReadJsonObjectAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -126,19 +129,33 @@ internal static class RequestBodies
         using var body = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        try
         {
-            body.Write(chunk, 0, read);
-            if (body.Length > MaxBodyBytes)
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
             {
-                throw TooLarge();
+                body.Write(chunk, 0, read);
+                if (body.Length > MaxBodyBytes)
+                {
+                    throw TooLarge();
+                }
             }
+        }
+        catch (IOException e) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel reports some broken framing (a chunk size that overflows) as a plain IOException.
+            throw RegistryException.BadRequest($"The request body could not be read: {e.Message}");
         }
 
         var length = (int)body.Length;
         if (length == 0)
         {
             throw RegistryException.BadRequest("The request body is empty; a JSON object is required.");
+        }
+
+        // System.Text.Json checks the grammar, not the encoding: it would fail later, reading a string.
+        if (!Utf8.IsValid(body.GetBuffer().AsSpan(0, length)))
+        {
+            throw RegistryException.BadRequest("Malformed JSON: the body is not valid UTF-8.");
         }
 
         JsonDocument document;
@@ -166,12 +183,38 @@ internal static class RequestBodies
     {
         foreach (var property in root.EnumerateObject())
         {
-            if (!known.Contains(property.Name))
+            string name;
+            try
             {
-                throw RegistryException.Unprocessable($"Unrecognized field: {property.Name}");
+                name = property.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                throw UnpairedSurrogate("a property name");
+            }
+
+            if (!known.Contains(name))
+            {
+                throw RegistryException.Unprocessable($"Unrecognized field: {name}");
             }
         }
     }
+
+    /// <returns>The string, or null when it escapes an unpaired surrogate (<c>"\ud800"</c>), which JSON allows and no string can hold.</returns>
+    private static string? StringOrNull(JsonElement element)
+    {
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static RegistryException UnpairedSurrogate(string where) =>
+        RegistryException.BadRequest($"Malformed JSON: {where} holds an unpaired surrogate escape.");
 
     private static RegistryException WrongType(string field, string expected, JsonElement actual) =>
         RegistryException.Unprocessable($"Field \"{field}\" must be {expected}, not {actual.ValueKind.ToString().ToLowerInvariant()}.");

@@ -17,6 +17,9 @@ public sealed class RegistryException(int httpStatus, int errorCode, string mess
     public static RegistryException Incompatible(string subject, IEnumerable<string> details) =>
         new(409, 409, $"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{string.Join(", ", details)}]");
     public static RegistryException InvalidSchema(string reason) => new(422, 42201, $"Invalid schema: {reason}");
+
+    // Confluent has no code for a valid schema too intricate to judge; "invalid schema" is what a client can act on.
+    public static RegistryException TooComplex(string reason) => new(422, 42201, $"Invalid schema: too complex to judge: {reason}");
     public static RegistryException InvalidVersion(string version) =>
         new(422, 42202, $"The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"");
     public static RegistryException InvalidCompatibilityLevel(string level) =>
