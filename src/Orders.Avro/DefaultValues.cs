@@ -24,7 +24,7 @@ internal static class DefaultValues
                 || (value.ValueKind == JsonValueKind.String && value.GetString() is "NaN" or "Infinity" or "-Infinity"),
             { Type: AvroType.Bytes or AvroType.String } => value.ValueKind == JsonValueKind.String,
             FixedSchema => value.ValueKind == JsonValueKind.String,
-            EnumSchema e => value.ValueKind == JsonValueKind.String && e.Symbols.Contains(value.GetString()!),
+            EnumSchema e => value.ValueKind == JsonValueKind.String && e.IndexOf(value.GetString()!) >= 0,
             ArraySchema a => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(v => IsValid(a.Items, v, depth + 1)),
             MapSchema m => value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(p => IsValid(m.Values, p.Value, depth + 1)),
             RecordSchema r => value.ValueKind == JsonValueKind.Object && r.Fields.All(f =>

@@ -205,23 +205,11 @@ public sealed class ResolvingReader
         throw Unreachable(reader, writer);
     }
 
+    // Hashed: a hostile writer enum of 100,000 symbols would otherwise cost 10^10 comparisons to compile.
     private static int[] SymbolMap(EnumSchema reader, EnumSchema writer)
     {
-        var fallback = reader.Default is { } d ? IndexOf(reader.Symbols, d) : -1;
-        return [.. writer.Symbols.Select(s => IndexOf(reader.Symbols, s) is var i and >= 0 ? i : fallback)];
-    }
-
-    private static int IndexOf(IReadOnlyList<string> symbols, string symbol)
-    {
-        for (var i = 0; i < symbols.Count; i++)
-        {
-            if (symbols[i] == symbol)
-            {
-                return i;
-            }
-        }
-
-        return -1;
+        var fallback = reader.Default is { } d ? reader.IndexOf(d) : -1;
+        return [.. writer.Symbols.Select(s => reader.IndexOf(s) is var i and >= 0 ? i : fallback)];
     }
 
     private static InvalidOperationException Unreachable(AvroSchema reader, AvroSchema writer) =>
@@ -376,7 +364,7 @@ public sealed class ResolvingReader
                 { Type: AvroType.Double } => new Default(target, Op.DoubleToDouble, real: Real(value)),
                 { Type: AvroType.String } => new Default(target, Op.String, text: value.GetString()),
                 { Type: AvroType.Bytes or AvroType.Fixed } => new Default(target, Op.Bytes, bytes: Latin1(value.GetString()!)),
-                EnumSchema e => new Default(target, Op.Enum, integer: IndexOf(e.Symbols, value.GetString()!)),
+                EnumSchema e => new Default(target, Op.Enum, integer: e.IndexOf(value.GetString()!)),
                 _ => throw new NotSupportedException($"default of reader field {field.Name} ({schema.Type})"),
             };
         }
