@@ -1,10 +1,12 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using Orders.Cli.Commands;
+using Orders.Cli.Hosting;
 
 namespace Orders.Cli;
 
 /// <summary>Builds the command tree and turns every kind of bad input into one line and exit code 2.</summary>
-public static class OrdersCli
+public static partial class OrdersCli
 {
     public const int ExitOk = 0;
     public const int ExitFailure = 1;
@@ -29,7 +31,7 @@ public static class OrdersCli
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync($"orders: {parseResult.Errors[0].Message} (see 'orders --help')");
+            await stderr.WriteLineAsync($"orders: {InUsersWords(parseResult.Errors[0].Message)} (see 'orders --help')");
             return ExitUsage;
         }
 
@@ -37,4 +39,24 @@ public static class OrdersCli
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
         return await parseResult.InvokeAsync(configuration);
     }
+
+    /// <summary>System.CommandLine names the CLR type a value did not convert to (<c>System.Nullable`1[System.Int64]</c>): say what it must be instead.</summary>
+    internal static string InUsersWords(string message)
+    {
+        var match = ParseFailure().Match(message);
+        if (!match.Success)
+        {
+            return message;
+        }
+
+        var type = match.Groups["type"].Value;
+        var inner = NullableOf().Match(type) is { Success: true } nullable ? nullable.Groups[1].Value : type;
+        return $"{match.Groups["name"].Value}: '{match.Groups["value"].Value}' is not {TypeWords.For(inner)}";
+    }
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for (?:option|command|argument) '(?<name>[^']+)' as expected type '(?<type>[^']+)'\.?$", RegexOptions.Singleline)]
+    private static partial Regex ParseFailure();
+
+    [GeneratedRegex(@"^System\.Nullable`1\[\[?(System\.[A-Za-z0-9]+)")]
+    private static partial Regex NullableOf();
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 namespace Orders.Kafka;
 
 /// <summary>A client setting librdkafka rejects (unknown property, bad value): bad input, not a crash.</summary>
-public sealed class KafkaConfigurationException(string message, Exception inner) : Exception(message, inner);
+public sealed class KafkaConfigurationException(string message, Exception? inner) : Exception(message, inner);
 
 public static class KafkaClientBuilding
 {
@@ -60,12 +60,14 @@ public static class KafkaSettings
                 continue;
             }
 
-            var key = setting.Key.Contains('.', StringComparison.Ordinal) ? setting.Key : ToLibrdkafkaName(setting.Key);
-            config.Set(key, setting.Value);
+            config.Set(LibrdkafkaName(setting.Key), setting.Value);
         }
 
         return config;
     }
+
+    /// <summary>librdkafka's name for a setting: a dotted name as it is, a .NET name (<c>BootstrapServers</c>) dotted (<c>bootstrap.servers</c>).</summary>
+    public static string LibrdkafkaName(string key) => key.Contains('.', StringComparison.Ordinal) ? key : ToLibrdkafkaName(key);
 
     private static string ToLibrdkafkaName(string pascal) =>
         string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "." : "") + char.ToLowerInvariant(c) : c.ToString()));

@@ -328,34 +328,7 @@ public static class SchemaRegistrySettings
     {
         // A dotted name is compared with dotted names, a .NET name with .NET names.
         var dotted = name.Contains('.', StringComparison.Ordinal);
-        var best = Properties
-            .Select(p => dotted ? p.Key : p.Name)
-            .Select(candidate => (candidate, distance: Distance(name.ToLowerInvariant(), candidate.ToLowerInvariant())))
-            .MinBy(x => x.distance);
-        return best.distance <= Math.Max(2, name.Length / 4) ? $" (did you mean {best.candidate}?)" : "";
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
+        return Suggestions.DidYouMean(name, Properties.Select(p => dotted ? p.Key : p.Name));
     }
 }
 

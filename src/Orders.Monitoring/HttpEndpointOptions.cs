@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 using Microsoft.Extensions.Options;
 
 namespace Orders.Monitoring;
@@ -44,9 +45,13 @@ public sealed class HttpEndpointOptionsValidator(string section) : IValidateOpti
             errors.Add($"{section}:Port must be a TCP port between 0 and 65535 (0 picks a free one), not {options.Port}");
         }
 
-        if (!options.TryParseHost(out _))
+        if (!options.TryParseHost(out var address))
         {
             errors.Add($"{section}:Host must be an IP address, localhost or *, not '{options.Host}'");
+        }
+        else if (address is not null && !IsLocal(address))
+        {
+            errors.Add($"{section}:Host {options.Host} is not an address of this machine: listen on one of its own, localhost, or * for every interface");
         }
 
         if (options.DashboardInterval < TimeSpan.FromMilliseconds(100))
@@ -56,4 +61,11 @@ public sealed class HttpEndpointOptionsValidator(string section) : IValidateOpti
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    // Kestrel fails on an address no interface has (EADDRNOTAVAIL): said here, in one line, before anything starts.
+    private static bool IsLocal(IPAddress address) =>
+        address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || IPAddress.IsLoopback(address)
+        || NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+            .Any(a => a.Address.Equals(address));
 }

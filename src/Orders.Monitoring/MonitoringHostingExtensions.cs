@@ -48,16 +48,15 @@ public static class MonitoringHostingExtensions
     }
 
     /// <summary>
-    /// Serves the producer's metrics and health over HTTP. It reads:
+    /// Serves the producer's metrics and health over HTTP (after <c>AddOrderProducer</c>). It reads:
     /// <code>"Producer": { "Http": { "Host": "127.0.0.1", "Port": 9090 } }</code>
     /// The verb serves only when a port is configured (<c>orders produce --http-port</c>). <c>/metrics</c> covers the <see cref="ProducerMetrics.MeterName"/> meter.
     /// </summary>
-    public static WebApplicationBuilder AddProducerMonitoring(this WebApplicationBuilder builder, OrderPublisher publisher, string topic)
+    public static WebApplicationBuilder AddProducerMonitoring(this WebApplicationBuilder builder)
     {
         builder.AddHttpEndpoint(ProducerSection + ":Http", dashboard: false, ProducerMetrics.MeterName);
-        builder.Services.AddSingleton(publisher);
-        builder.Services.AddSingleton<ProducerRun>();
-        builder.Services.AddSingleton(sp => new ProducerMetrics(sp.GetRequiredService<IMeterFactory>(), publisher, topic));
+        builder.Services.AddSingleton(sp => new ProducerMetrics(
+            sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<OrderPublisher>(), sp.GetRequiredService<IOptions<ProducerOptions>>().Value.Topic));
         builder.Services.AddHealthChecks()
             .AddCheck<ProducerSendingCheck>("sending", HealthStatus.Unhealthy, [ReadyTag])
             .AddCheck<ProducerAliveCheck>("producer", HealthStatus.Unhealthy, [LiveTag]);

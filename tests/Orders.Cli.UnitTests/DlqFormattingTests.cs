@@ -1,4 +1,4 @@
-using Orders.Cli.Commands;
+using Orders.Cli.Output;
 
 namespace Orders.Cli.UnitTests;
 
@@ -12,5 +12,5 @@ public sealed class DlqFormattingTests
     [InlineData(273600, "3d04h")]
     [InlineData(-5, "0s")]
     public void Age_TheTwoLargestUnits(double seconds, string text) =>
-        Assert.Equal(text, DlqCommand.Age(TimeSpan.FromSeconds(seconds)));
+        Assert.Equal(text, DeadLetterText.Age(TimeSpan.FromSeconds(seconds)));
 }

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Orders.Cli.Commands;
+using Orders.Cli.Settings;
 using Orders.Tests.Shared;
 
 namespace Orders.Cli.UnitTests;
@@ -82,10 +82,9 @@ public sealed class SecureSettingsCliTests : IDisposable
         // appsettings.json beside the executable sets SchemaRegistry:Url; this file uses the dotted name.
         var file = Write("registry.json", """{ "SchemaRegistry": { "schema.registry.url": "http://from-file:8081", "RequestTimeoutMs": "750" } }""");
 
-        var (fromFile, error) = AppSettings.Load(null, null, "orders", json: false, file);
-        var (fromFlag, _) = AppSettings.Load(null, "http://from-flag:8081", "orders", json: false, file);
+        var fromFile = CliSettings.Load(new SettingsRequest(file, new Dictionary<string, string?>(), Json: false));
+        var fromFlag = CliSettings.Load(new SettingsRequest(file, new Dictionary<string, string?> { ["SchemaRegistry:Url"] = "http://from-flag:8081" }, Json: false));
 
-        Assert.Null(error);
         Assert.Equal("http://from-file:8081", fromFile!.SchemaRegistryUrl);
         Assert.Equal(750, fromFile.SchemaRegistryConfig().RequestTimeoutMs);
         Assert.Equal("http://from-flag:8081", fromFlag!.SchemaRegistryUrl);
@@ -94,15 +93,15 @@ public sealed class SecureSettingsCliTests : IDisposable
     [Fact]
     public void KafkaSettings_BothNameStyles_ReachTheClientConfig()
     {
-        var file = Write("kafka.json", """{ "Kafka": { "BootstrapServers": "broker:1", "linger.ms": "7", "SecurityProtocol": "SaslSsl" } }""");
+        var file = Write("kafka.json", """{ "Kafka": { "BootstrapServers": "broker:1", "linger.ms": "7", "SecurityProtocol": "SASL_PLAINTEXT", "SaslMechanism": "PLAIN", "sasl.username": "u", "SaslPassword": "p" } }""");
 
-        var (settings, error) = AppSettings.Load(null, null, "orders", json: false, file);
+        var settings = CliSettings.Load(new SettingsRequest(file, new Dictionary<string, string?>(), Json: false));
 
-        Assert.Null(error);
-        var producer = settings!.ProducerConfig();
+        var producer = settings.ProducerConfig();
         Assert.Equal("broker:1", producer.BootstrapServers);
         Assert.Equal(7, producer.LingerMs);
-        Assert.Equal("SaslSsl", producer.Get("security.protocol"));
+        Assert.Equal("SASL_PLAINTEXT", producer.Get("security.protocol"));
+        Assert.Equal("PLAIN", producer.Get("sasl.mechanism"));
     }
 
     [Fact]
@@ -114,10 +113,10 @@ public sealed class SecureSettingsCliTests : IDisposable
               "SchemaRegistry": { "BasicAuthUserInfo": "alice:registry-secret-3" }
             }
             """);
-        var (settings, _) = AppSettings.Load(null, null, "orders", json: false, file);
+        var settings = CliSettings.Load(new SettingsRequest(file, new Dictionary<string, string?>(), Json: false));
         var sink = new CapturingLogger();
 
-        using var loggers = Orders.Kafka.RedactingLoggerFactory.Wrap(new CapturingLoggerFactory(sink), settings!.Redactor);
+        using var loggers = Orders.Kafka.RedactingLoggerFactory.Wrap(new CapturingLoggerFactory(sink), settings.Redactor);
         loggers.CreateLogger("test").LogError("{A} {B} {C} {D}", "kafka-secret-1", "key-secret-2", "alice:registry-secret-3", "registry-secret-3");
 
         Assert.Equal("[redacted] [redacted] [redacted] [redacted]", Assert.Single(sink.Messages));
@@ -126,10 +125,9 @@ public sealed class SecureSettingsCliTests : IDisposable
     [Fact]
     public void TheSecureExample_MatchingTheComposeProfile_IsValid()
     {
-        var (settings, error) = AppSettings.Load(null, null, "orders", json: false, Path.Combine(AppContext.BaseDirectory, "appsettings.Secure.json"));
+        var settings = CliSettings.Load(new SettingsRequest(Path.Combine(AppContext.BaseDirectory, "appsettings.Secure.json"), new Dictionary<string, string?>(), Json: false));
 
-        Assert.Null(error);
-        var producer = settings!.ProducerConfig();
+        var producer = settings.ProducerConfig();
         Assert.Equal("localhost:9096", producer.BootstrapServers);
         Assert.Equal("SASL_PLAINTEXT", producer.Get("security.protocol"));
         Assert.Equal("SCRAM-SHA-512", producer.Get("sasl.mechanism"));

@@ -113,7 +113,7 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
         Assert.Contains("dlq.error.stacktrace", text.Stdout, StringComparison.Ordinal);
 
         var missing = await RunAsync(["dlq", "show", .. Endpoints(topic), "0:999"]);
-        Assert.Equal(OrdersCli.ExitFailure, missing.Exit);
+        Assert.Equal(OrdersCli.ExitUsage, missing.Exit);
         Assert.Equal($"orders: {Topics.DeadLetterFor(topic)} partition 0 holds offsets 0 to 3, not offset 999", missing.Stderr.Trim());
     }
 

@@ -4,6 +4,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Orders.Cli.Commands;
+using Orders.Cli.Output;
+using Orders.Cli.Settings;
 using Orders.IntegrationTests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -175,20 +177,25 @@ public sealed class MonitoringTests(StackFixture stack)
     public async Task ProducerMetrics_AfterARun_AgreeWithTheProducersSummary()
     {
         var topic = stack.CreateOrderTopics("producer-metrics");
-        var (settings, error) = AppSettings.Load(stack.BootstrapServers, stack.RegistryUrl, topic, json: true);
-        Assert.True(settings is not null, error);
+        var settings = CliSettings.Load(new SettingsRequest(null, new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = stack.BootstrapServers,
+            ["SchemaRegistry:Url"] = stack.RegistryUrl,
+            ["Producer:Topic"] = topic,
+            ["Producer:Count"] = "250",
+            ["Producer:InvalidRatio"] = "0.2",
+            ["Producer:Seed"] = "3",
+            ["Producer:Http:Port"] = "0",
+        }, Json: true));
         using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
         using var registry = settings.SchemaRegistryClient();
-        var publisher = new Orders.Producer.OrderPublisher(
-            settings.ProducerConfig(), registry, new Orders.Producer.ProducerOptions { Topic = topic, Count = 250, InvalidRatio = 0.2, Seed = 3 }, TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<Orders.Producer.OrderPublisher>.Instance);
-        await using var endpoint = ProducerHost.Build(settings, new Dictionary<string, string?> { ["Producer:Http:Port"] = "0" }, publisher, loggers);
-        Assert.NotNull(endpoint);
-        Assert.Null(await ProducerHost.StartAsync(endpoint, TestContext.Current.CancellationToken));
-        var address = await endpoint.Services.GetRequiredService<Orders.Monitoring.HttpEndpoint>().Started;
+        // The host as `orders produce` builds it; it serves until stopped, so /metrics can be read after the run.
+        using var host = ProduceCommand.ProducerHost(settings, loggers, registry);
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        var address = await host.Services.GetRequiredService<Orders.Monitoring.HttpEndpoint>().Started;
         using var http = new HttpClient { BaseAddress = address };
 
-        var summary = await publisher.RunAsync(TestContext.Current.CancellationToken);
+        var summary = await host.Services.GetRequiredService<Orders.Producer.Hosting.ProducerWorker>().Completion;
         var metrics = PrometheusText.Parse(await http.GetStringAsync("/metrics", TestContext.Current.CancellationToken)).Only("messaging_destination_name", topic);
 
         Assert.Equal(250, summary.Produced);

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Orders.Bench;
+using Orders.Cli.Settings;
 
 namespace Orders.Cli.Commands;
 

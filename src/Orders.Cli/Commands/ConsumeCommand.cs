@@ -1,6 +1,10 @@
 using System.CommandLine;
-using System.Globalization;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Orders.Cli.Hosting;
+using Orders.Cli.Output;
+using Orders.Cli.Settings;
+using Orders.Monitoring;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 
@@ -11,87 +15,99 @@ internal static class ConsumeCommand
 {
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
+        var flags = new FlagMap();
         var client = new ClientOptions();
-        var group = new Option<string?>("--group") { Description = $"Consumer group (default {ProcessorOptions.DefaultGroup})." };
-        var untilIdle = CliOptions.Seconds("--until-idle", "Exit after this many seconds without records (waiting at least 60 s for the first partition assignment).");
+        var group = new Option<string?>("--group") { Description = $"Consumer group (default {ProcessorOptions.DefaultGroup}; Processor:GroupId)." };
+        var untilIdle = CliOptions.Seconds("--until-idle", "Exit after this many seconds without records (waiting at least 60 s for the first partition assignment, or for the topic to exist).");
         var maxAttempts = CliOptions.OptionalPositive("--max-attempts", 100, "Attempts for a transiently failing order before it is dead-lettered (default 3).");
         var failRatio = CliOptions.OptionalRatio("--fail-ratio", "Share of handler calls that fail transiently, to exercise retries (0 to 1).");
         var retryDelay = CliOptions.OptionalPositive("--retry-delay-ms", 600_000, "Base delay of the exponential retry backoff, in milliseconds (default 200).");
         var checkpointInterval = CliOptions.Seconds("--checkpoint-interval", "How often changed partitions are checkpointed (default 5).");
         var seed = new Option<int?>("--seed") { Description = "Seed of the failure simulation and retry jitter (default 42)." };
         var live = new Option<bool>("--live") { Description = "Show a live view of the averages, partitions, lag and dead letters (logs: errors only)." };
-        var http = new HttpOptions("Processor", onByDefault: true);
+        var http = new HttpOptions(ProcessorOptions.Section, onByDefault: true);
 
         var command = new Command("consume", "Run the order processor: exact running averages checkpointed per partition, retries, dead letters.")
         {
             group, untilIdle, maxAttempts, failRatio, retryDelay, checkpointInterval, seed, live,
         };
-        client.AddTo(command);
-        http.AddTo(command);
-        command.SetAction(async (parseResult, cancellationToken) =>
+        client.AddTo(command, flags);
+        http.AddTo(command, flags);
+        flags.Add(group, "Processor:GroupId")
+            .Add(untilIdle, "Processor:UntilIdle")
+            .Add(maxAttempts, "Processor:MaxAttempts")
+            .Add(failRatio, "Processor:FailRatio")
+            .Add(retryDelay, "Processor:RetryBaseDelay", ms => FlagMap.Text(TimeSpan.FromMilliseconds(ms!.Value)))
+            .Add(checkpointInterval, "Processor:CheckpointInterval")
+            .Add(seed, "Processor:Seed");
+        command.Validators.Add(result =>
         {
-            var (settings, error) = client.Load(parseResult);
-            if (settings is null)
+            if (result.GetValue(live) && result.GetValue(client.Json))
             {
-                await stderr.WriteLineAsync($"orders: {error}");
-                return OrdersCli.ExitUsage;
+                result.AddError("--live draws on the terminal and --json prints one document on stdout: choose one");
             }
-
+        });
+        command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, async run =>
+        {
+            var settings = client.Load(parseResult, flags);
+            run.Registry = settings.SchemaRegistryConfig();
             var showLive = parseResult.GetValue(live);
-            if (showLive && settings.Json)
-            {
-                await stderr.WriteLineAsync("orders: --live draws on the terminal and --json prints one document on stdout: choose one");
-                return OrdersCli.ExitUsage;
-            }
-
-            var flags = new Dictionary<string, string?>
-            {
-                ["Processor:Topic"] = settings.Topic,
-                ["Processor:GroupId"] = parseResult.GetValue(group),
-                ["Processor:UntilIdle"] = ProcessorHost.Duration(parseResult.GetValue(untilIdle)),
-                ["Processor:MaxAttempts"] = parseResult.GetValue(maxAttempts)?.ToString(CultureInfo.InvariantCulture),
-                ["Processor:FailRatio"] = parseResult.GetValue(failRatio) is { } ratio ? ProcessorHost.Number(ratio) : null,
-                ["Processor:RetryBaseDelay"] = ProcessorHost.Duration(parseResult.GetValue(retryDelay) is { } ms ? TimeSpan.FromMilliseconds(ms) : null),
-                ["Processor:CheckpointInterval"] = ProcessorHost.Duration(parseResult.GetValue(checkpointInterval)),
-                ["Processor:Seed"] = parseResult.GetValue(seed)?.ToString(CultureInfo.InvariantCulture),
-            };
-
-            if (await settings.CheckRegistryCredentialsAsync(cancellationToken) is { } rejected)
-            {
-                await stderr.WriteLineAsync($"orders: {rejected}");
-                return OrdersCli.ExitFailure;
-            }
-
-            http.MapTo(parseResult, flags);
-
             // Under the live view, logs would tear it: errors only.
             using var loggers = showLive ? LiveView.Loggers() : settings.CreateLoggerFactory();
-            using var registryClient = settings.SchemaRegistryClient();
-            using var host = ProcessorHost.Build(settings, flags.Where(f => f.Value is not null).ToDictionary(), registryClient, loggers);
-            var running = ProcessorHost.RunAsync(host, settings.SchemaRegistryConfig(), cancellationToken);
+            using var registry = settings.SchemaRegistryClient();
+            var host = run.Own(ProcessorHost(settings, loggers, registry));
+            CliHost.Validate(host);
+            if (await settings.CheckRegistryCredentialsAsync(cancellationToken) is { } rejected)
+            {
+                return await run.FailAsync(OrdersCli.ExitFailure, rejected);
+            }
+
+            var completion = host.Services.GetRequiredService<ProcessorWorker>().Completion;
+            if (!await CliHost.StartAsync(host, cancellationToken))
+            {
+                return OrdersCli.ExitOk;
+            }
+
             if (showLive)
             {
-                var view = new LiveView(host.Services.GetRequiredService<ProcessorStatus>(), $"orders consume: {settings.Topic}", TimeProvider.System)
+                var view = new LiveView(host.Services.GetRequiredService<ProcessorStatus>(), $"orders consume: {settings.ProcessorTopic}", TimeProvider.System)
                 {
-                    Dashboard = await ProcessorHost.HttpAddressAsync(host, running),
+                    Dashboard = await DashboardAddressAsync(host, completion),
                 };
-                await view.RunAsync(running);
+                await view.RunAsync(Task.WhenAny(completion, CliHost.Stopping(host, cancellationToken)));
             }
 
-            var (summary, exit, failure) = await running;
-            if (failure is not null)
-            {
-                await stderr.WriteLineAsync($"orders: {failure}");
-                return exit;
-            }
-
-            if (summary is not null)
-            {
-                await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
-            }
-
-            return exit;
-        });
+            var summary = await CliHost.FinishAsync(host, completion, cancellationToken);
+            await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
+            return OrdersCli.ExitOk;
+        }));
         return command;
+    }
+
+    /// <summary>The processor's host: with <c>/metrics</c>, health and the dashboard unless <c>Processor:Http:Enabled</c> is false.</summary>
+    internal static Microsoft.Extensions.Hosting.IHost ProcessorHost(CliSettings settings, Microsoft.Extensions.Logging.ILoggerFactory loggers, Confluent.SchemaRegistry.ISchemaRegistryClient registry)
+    {
+        // A value that is not a boolean leaves it on; the endpoint's options validation then names the key.
+        var web = !(bool.TryParse(settings.Configuration[$"{ProcessorOptions.Section}:Http:Enabled"], out var enabled) && !enabled);
+        var builder = CliHost.CreateBuilder(settings, loggers, registry, web);
+        builder.AddOrderProcessor();
+        if (builder is WebApplicationBuilder webBuilder)
+        {
+            webBuilder.AddProcessorMonitoring();
+        }
+
+        return CliHost.Build(builder, app => app.MapProcessorMonitoring());
+    }
+
+    /// <summary>The dashboard's address once the host serves it, or null when it serves no HTTP (or stopped first).</summary>
+    internal static async Task<Uri?> DashboardAddressAsync(Microsoft.Extensions.Hosting.IHost host, Task stopped)
+    {
+        if (host.Services.GetService<HttpEndpoint>() is not { } endpoint)
+        {
+            return null;
+        }
+
+        await Task.WhenAny(endpoint.Started, stopped);
+        return endpoint.Started.IsCompletedSuccessfully ? endpoint.Started.Result : null;
     }
 }

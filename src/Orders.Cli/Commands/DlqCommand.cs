@@ -1,127 +1,29 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Orders.Contracts;
+using Orders.Cli.Hosting;
+using Orders.Cli.Settings;
 using Orders.DeadLetters;
-using Orders.Kafka;
-using Orders.Processor.Records;
 
 namespace Orders.Cli.Commands;
 
 /// <summary>
-/// <c>orders dlq list|show|replay</c>: the dead letters of a source topic (<c>--topic</c>), read without
-/// joining any consumer group. See docs/DEAD-LETTERS.md.
+/// <c>orders dlq list|show|replay</c>: the dead letters of a source topic (<c>--topic</c>, else
+/// <c>Processor:Topic</c>), read without joining any consumer group. See docs/DEAD-LETTERS.md.
 /// </summary>
 internal static class DlqCommand
 {
     /// <summary>How long a metadata call, or a read that makes no progress, may take.</summary>
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(15);
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(15);
 
     public static Command Build(TextWriter stdout, TextWriter stderr) => new("dlq", "Inspect and replay dead letters, the records the processor could not process.")
     {
-        List(stdout, stderr),
-        Show(stdout, stderr),
-        Replay(stdout, stderr),
+        DlqListCommand.Build(stdout, stderr),
+        DlqShowCommand.Build(stdout, stderr),
+        DlqReplayCommand.Build(stdout, stderr),
     };
 
-    private static Command List(TextWriter stdout, TextWriter stderr)
-    {
-        var client = new ClientOptions();
-        var (reason, since) = (ReasonOption(), SinceOption());
-        var command = new Command("list", "List the dead letters of --topic: position, age, reason, original record, error.") { reason, since };
-        client.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => RunAsync(client, parseResult, stderr, (settings, logger) =>
-        {
-            var now = TimeProvider.System.GetUtcNow();
-            var filter = Filter(parseResult, reason, since, now);
-            using var reader = new TopicReader(settings.ConsumerConfig(), ReadTimeout, TimeProvider.System, logger);
-            var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.Topic));
-            var total = 0;
-            var letters = new List<DeadLetter>();
-            foreach (var letter in queue.ReadAll(cancellationToken))
-            {
-                total++;
-                if (filter.Matches(letter))
-                {
-                    letters.Add(letter);
-                }
-            }
-
-            letters.Sort((a, b) => (a.FailedAt, a.Position.Partition, a.Position.Offset).CompareTo((b.FailedAt, b.Position.Partition, b.Position.Offset)));
-            stdout.WriteLine(settings.Json ? ListJson(queue.Topic, settings.Topic, total, filter, letters, now) : ListText(queue.Topic, total, filter, letters, now));
-            return Task.FromResult(OrdersCli.ExitOk);
-        }));
-        return command;
-    }
-
-    private static Command Show(TextWriter stdout, TextWriter stderr)
-    {
-        var client = new ClientOptions();
-        var address = new Argument<string>("letter") { Description = "PARTITION:OFFSET in the dead-letter topic, or a bare OFFSET when only one partition holds it." };
-        address.Validators.Add(result =>
-        {
-            LetterAddress.Parse(result.GetValueOrDefault<string>() ?? "", out var error);
-            if (error is not null)
-            {
-                result.AddError(error);
-            }
-        });
-        var command = new Command("show", "Show one dead letter: every header, and the order decoded through the registry (a hex dump where it cannot be).") { address };
-        client.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => RunAsync(client, parseResult, stderr, async (settings, logger) =>
-        {
-            var where = LetterAddress.Parse(parseResult.GetValue(address)!, out _)!.Value;
-            using var reader = new TopicReader(settings.ConsumerConfig(), ReadTimeout, TimeProvider.System, logger);
-            var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.Topic));
-            var lookup = queue.Find(where, cancellationToken);
-            if (lookup.Letter is not { } letter)
-            {
-                await stderr.WriteLineAsync($"orders: {lookup.Error}");
-                return lookup.Ambiguous ? OrdersCli.ExitUsage : OrdersCli.ExitFailure;
-            }
-
-            using var registry = settings.SchemaRegistryClient();
-            var decoded = await LetterContent.DecodeAsync(new OrderDecoder(registry), letter.Value);
-            await stdout.WriteLineAsync(settings.Json ? ShowJson(letter, decoded) : ShowText(letter, decoded));
-            return OrdersCli.ExitOk;
-        }));
-        return command;
-    }
-
-    private static Command Replay(TextWriter stdout, TextWriter stderr)
-    {
-        var client = new ClientOptions();
-        var (reason, since) = (ReasonOption(), SinceOption());
-        var dryRun = new Option<bool>("--dry-run") { Description = "Decide and print what would be replayed; publish nothing." };
-        // Test-only: slows publishing so that a test can kill a replay halfway.
-        var delay = new Option<int>("--replay-delay-ms") { Hidden = true, DefaultValueFactory = _ => 0 };
-        var command = new Command(
-            "replay",
-            "Republish the selected dead letters to their original topic and partition, each original record once, even when interrupted and run again.")
-        {
-            reason, since, dryRun, delay,
-        };
-        client.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => RunAsync(client, parseResult, stderr, async (settings, logger) =>
-        {
-            var filter = Filter(parseResult, reason, since, TimeProvider.System.GetUtcNow());
-            var options = new ReplayOptions(filter, parseResult.GetValue(dryRun), TimeSpan.FromMilliseconds(Math.Max(0, parseResult.GetValue(delay))));
-            using var reader = new TopicReader(settings.ConsumerConfig(), ReadTimeout, TimeProvider.System, logger);
-            var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.Topic));
-            var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);
-            var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(ReplayLine(decision));
-            var report = await replayer.RunAsync(queue, options, progress, cancellationToken);
-            await stdout.WriteLineAsync(settings.Json ? ReplayJson(report) : ReplaySummary(report));
-            return report.Count(ReplayOutcome.Failed) + report.Count(ReplayOutcome.Interrupted) == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
-        }));
-        return command;
-    }
-
-    private static Option<string?> ReasonOption()
+    public static Option<string?> ReasonOption()
     {
         var option = new Option<string?>("--reason") { Description = $"Only dead letters of this reason: {string.Join(", ", DeadLetterFilter.Reasons)}." };
         option.Validators.Add(result =>
@@ -134,7 +36,7 @@ internal static class DlqCommand
         return option;
     }
 
-    private static Option<string?> SinceOption()
+    public static Option<string?> SinceOption()
     {
         var option = new Option<string?>("--since") { Description = "Only dead letters from this time on: a duration back from now (90s, 15m, 2h, 1d) or an ISO-8601 time (2025-06-01T14:30:00Z; UTC without an offset)." };
         option.Validators.Add(result =>
@@ -147,286 +49,24 @@ internal static class DlqCommand
         return option;
     }
 
-    private static DeadLetterFilter Filter(ParseResult parseResult, Option<string?> reason, Option<string?> since, DateTimeOffset now) =>
+    public static DeadLetterFilter Filter(ParseResult parseResult, Option<string?> reason, Option<string?> since, DateTimeOffset now) =>
         new(parseResult.GetValue(reason), parseResult.GetValue(since) is { } text ? SinceParser.Parse(text, now, out _) : null);
 
-    /// <summary>Loads the settings, runs the verb, and turns what can go wrong into one line and an exit code.</summary>
-    private static async Task<int> RunAsync(ClientOptions client, ParseResult parseResult, TextWriter stderr, Func<AppSettings, ILogger, Task<int>> run)
-    {
-        var (settings, error) = client.Load(parseResult);
-        if (settings is null)
+    /// <summary>Loads the settings, then runs the verb through <see cref="VerbRun"/> (one line and an exit code for whatever goes wrong).</summary>
+    public static Task<int> RunAsync(ClientOptions client, FlagMap flags, ParseResult parseResult, TextWriter stderr, Func<VerbRun, CliSettings, ILogger, Task<int>> work) =>
+        VerbRun.RunAsync(stderr, async run =>
         {
-            await stderr.WriteLineAsync($"orders: {error}");
-            return OrdersCli.ExitUsage;
-        }
-
-        using var loggers = settings.CreateLoggerFactory();
-        try
-        {
-            return await run(settings, loggers.CreateLogger("Orders.DeadLetters"));
-        }
-        catch (KafkaConfigurationException e)
-        {
-            await stderr.WriteLineAsync($"orders: {e.Message}");
-            return OrdersCli.ExitUsage;
-        }
-        catch (Exception e) when (e is DeadLetterTopicNotFoundException or TopicReadException)
-        {
-            await stderr.WriteLineAsync($"orders: {e.Message}");
-            return OrdersCli.ExitFailure;
-        }
-        catch (KafkaException e)
-        {
-            await stderr.WriteLineAsync($"orders: Kafka error: {e.Error.Reason}");
-            return OrdersCli.ExitFailure;
-        }
-        catch (OperationCanceledException)
-        {
-            await stderr.WriteLineAsync("orders: cancelled");
-            return OrdersCli.ExitFailure;
-        }
-    }
-
-    private static string ListText(string topic, int total, DeadLetterFilter filter, IReadOnlyList<DeadLetter> letters, DateTimeOffset now)
-    {
-        var conditions = new List<string>();
-        if (filter.Reason is { } reason)
-        {
-            conditions.Add($"reason {reason}");
-        }
-
-        if (filter.Since is { } since)
-        {
-            conditions.Add($"since {Iso(since)}");
-        }
-
-        var lines = new List<string>
-        {
-            $"{topic}: {letters.Count} of {total} dead letter(s)" + (conditions.Count > 0 ? $" ({string.Join(", ", conditions)})" : ""),
-        };
-        if (letters.Count > 0)
-        {
-            var rows = letters.Select(l => (
-                Letter: $"{l.Position.Partition}:{l.Position.Offset}",
-                Age: Age(now - l.FailedAt),
-                Reason: l.Reason ?? "?",
-                Original: l.Original?.ToString() ?? "?",
-                Error: OneLine(l.ErrorMessage ?? l.Problem ?? ""))).ToList();
-            var widths = (
-                Letter: Math.Max(6, rows.Max(r => r.Letter.Length)),
-                Age: Math.Max(3, rows.Max(r => r.Age.Length)),
-                Reason: Math.Max(6, rows.Max(r => r.Reason.Length)),
-                Original: Math.Max(8, rows.Max(r => r.Original.Length)));
-            lines.Add($"{"LETTER".PadRight(widths.Letter)}  {"AGE".PadRight(widths.Age)}  {"REASON".PadRight(widths.Reason)}  {"ORIGINAL".PadRight(widths.Original)}  ERROR");
-            lines.AddRange(rows.Select(r => $"{r.Letter.PadRight(widths.Letter)}  {r.Age.PadRight(widths.Age)}  {r.Reason.PadRight(widths.Reason)}  {r.Original.PadRight(widths.Original)}  {r.Error}"));
-        }
-
-        return string.Join(Environment.NewLine, lines);
-    }
-
-    private static string ListJson(string topic, string sourceTopic, int total, DeadLetterFilter filter, IReadOnlyList<DeadLetter> letters, DateTimeOffset now) =>
-        JsonSerializer.Serialize(
-            new Dictionary<string, object?>
+            var settings = client.Load(parseResult, flags);
+            run.Registry = settings.SchemaRegistryConfig();
+            using var loggers = settings.CreateLoggerFactory();
+            var host = run.Own(CliHost.Build(CliHost.CreateBuilder(settings, loggers, registry: null, web: false)));
+            try
             {
-                ["topic"] = topic,
-                ["sourceTopic"] = sourceTopic,
-                ["total"] = total,
-                ["count"] = letters.Count,
-                ["filter"] = new Dictionary<string, object?> { ["reason"] = filter.Reason, ["since"] = filter.Since is { } s ? Iso(s) : null },
-                ["letters"] = letters.Select(l => Summary(l, now)).ToList(),
-            },
-            JsonOptions);
-
-    private static Dictionary<string, object?> Summary(DeadLetter letter, DateTimeOffset now) => new()
-    {
-        ["letter"] = letter.Position.ToString(),
-        ["partition"] = letter.Position.Partition,
-        ["offset"] = letter.Position.Offset,
-        ["reason"] = letter.Reason,
-        ["errorType"] = letter.ErrorType,
-        ["error"] = letter.ErrorMessage,
-        ["original"] = Original(letter),
-        ["problem"] = letter.Problem,
-        ["consumerGroup"] = letter.ConsumerGroup,
-        ["attempts"] = letter.Attempts,
-        ["failedAt"] = Iso(letter.FailedAt),
-        ["ageSeconds"] = Math.Round((now - letter.FailedAt).TotalSeconds, 3),
-    };
-
-    private static Dictionary<string, object?>? Original(DeadLetter letter) => letter.Original is { } o
-        ? new()
-        {
-            ["topic"] = o.Topic,
-            ["partition"] = o.Partition,
-            ["offset"] = o.Offset,
-            ["timestamp"] = letter.OriginalTimestamp is { } t ? Iso(t) : null,
-        }
-        : null;
-
-    private static string ShowText(DeadLetter letter, DecodedValue decoded)
-    {
-        var lines = new List<string>
-        {
-            $"Dead letter {letter.Position} ({letter.Position.Partition}:{letter.Position.Offset}), written {Iso(letter.Timestamp)}",
-            $"key: {(letter.Key is null ? "(null)" : RecordHeader.Decode(letter.Key) ?? "hex " + Convert.ToHexString(letter.Key))}",
-            $"headers ({letter.Headers.Count}):",
-        };
-        var width = letter.Headers.Count == 0 ? 0 : letter.Headers.Max(h => h.Key.Length);
-        foreach (var header in letter.Headers)
-        {
-            var value = header.Value is null ? "(null)" : header.Text ?? "hex " + Convert.ToHexString(header.Value);
-            // Stack traces span lines: indent the continuation under the value.
-            lines.Add($"  {header.Key.PadRight(width)}  {value.ReplaceLineEndings(Environment.NewLine + new string(' ', width + 4))}");
-        }
-
-        if (decoded.Order is { } order)
-        {
-            lines.Add("order (decoded through the registry):");
-            var fieldWidth = order.Max(f => f.Key.Length);
-            lines.AddRange(order.Select(f => $"  {f.Key.PadRight(fieldWidth)}  {Format(f.Value)}"));
-            if (decoded.Invalid is { } invalid)
-            {
-                lines.Add($"  (breaks a rule: {invalid})");
+                return await work(run, settings, loggers.CreateLogger("Orders.DeadLetters"));
             }
-        }
-        else
-        {
-            lines.Add($"value: {letter.Value?.Length ?? 0} byte(s), not an order ({decoded.Error}):");
-            lines.Add(letter.Value is null ? "  (null)" : LetterContent.HexDump(letter.Value).TrimEnd('\n'));
-        }
-
-        return string.Join(Environment.NewLine, lines);
-    }
-
-    private static string ShowJson(DeadLetter letter, DecodedValue decoded)
-    {
-        var document = new Dictionary<string, object?>
-        {
-            ["letter"] = letter.Position.ToString(),
-            ["topic"] = letter.Position.Topic,
-            ["partition"] = letter.Position.Partition,
-            ["offset"] = letter.Position.Offset,
-            ["timestamp"] = Iso(letter.Timestamp),
-            ["key"] = letter.Key is null ? null : RecordHeader.Decode(letter.Key),
-            ["keyHex"] = letter.Key is null ? null : Convert.ToHexString(letter.Key),
-            ["headers"] = letter.Headers.Select(h => new Dictionary<string, object?>
+            catch (KafkaException e)
             {
-                ["key"] = h.Key,
-                ["value"] = h.Text,
-                ["hex"] = h.Value is not null && h.Text is null ? Convert.ToHexString(h.Value) : null,
-            }).ToList(),
-            ["reason"] = letter.Reason,
-            ["original"] = Original(letter),
-            ["problem"] = letter.Problem,
-            ["failedAt"] = Iso(letter.FailedAt),
-            ["order"] = decoded.Order?.ToDictionary(f => f.Key, f => f.Value),
-            ["invalid"] = decoded.Invalid,
-            ["decodeError"] = decoded.Error,
-            ["valueLength"] = letter.Value?.Length,
-            ["valueHex"] = letter.Value is null ? null : Convert.ToHexString(letter.Value),
-        };
-        return JsonSerializer.Serialize(document, JsonOptions);
-    }
-
-    private static string ReplayLine(ReplayDecision decision)
-    {
-        var letter = decision.Letter.Position;
-        var original = decision.Letter.Original?.ToString() ?? "?";
-        return decision.Outcome switch
-        {
-            ReplayOutcome.Replayed => $"replayed         {letter} -> {decision.ReplayedAs} (original {original})",
-            ReplayOutcome.Replay => $"would replay     {letter} -> {decision.Letter.Original!.Value.Topic}[{decision.Letter.Original!.Value.Partition}] (original {original})",
-            ReplayOutcome.AlreadyReplayed => $"already replayed {letter}: {decision.Detail}",
-            ReplayOutcome.Duplicate => $"duplicate        {letter}: {decision.Detail}",
-            ReplayOutcome.Skipped => $"skipped          {letter}: {decision.Detail}",
-            ReplayOutcome.Failed => $"FAILED           {letter}: {decision.Detail}",
-            _ => $"interrupted      {letter}: {decision.Detail}",
-        };
-    }
-
-    private static string ReplaySummary(ReplayReport report)
-    {
-        var replayed = report.DryRun
-            ? $"Dry run: would replay {report.Count(ReplayOutcome.Replay)}"
-            : $"Replayed {report.Count(ReplayOutcome.Replayed)}";
-        var interrupted = report.Count(ReplayOutcome.Interrupted) is > 0 and var n ? $", {n} interrupted" : "";
-        return $"{replayed} of {report.Selected} selected dead letter(s) ({report.InTopic} in {report.DeadLetterTopic}): "
-            + $"{report.Count(ReplayOutcome.AlreadyReplayed)} already replayed, {report.Count(ReplayOutcome.Duplicate)} duplicate(s), "
-            + $"{report.Count(ReplayOutcome.Skipped)} skipped, {report.Count(ReplayOutcome.Failed)} failed{interrupted}; "
-            + $"read {report.Scanned} record(s) to find earlier replays.";
-    }
-
-    private static string ReplayJson(ReplayReport report) => JsonSerializer.Serialize(
-        new Dictionary<string, object?>
-        {
-            ["replayed"] = report.Count(ReplayOutcome.Replayed),
-            ["skipped"] = report.Count(ReplayOutcome.Skipped),
-            ["alreadyReplayed"] = report.Count(ReplayOutcome.AlreadyReplayed),
-            ["duplicates"] = report.Count(ReplayOutcome.Duplicate),
-            ["failed"] = report.Count(ReplayOutcome.Failed),
-            ["interrupted"] = report.Count(ReplayOutcome.Interrupted),
-            ["wouldReplay"] = report.Count(ReplayOutcome.Replay),
-            ["dryRun"] = report.DryRun,
-            ["selected"] = report.Selected,
-            ["inTopic"] = report.InTopic,
-            ["topic"] = report.DeadLetterTopic,
-            ["scanned"] = report.Scanned,
-            ["letters"] = report.Decisions
-                .OrderBy(d => d.Letter.Position.Partition).ThenBy(d => d.Letter.Position.Offset)
-                .Select(d => new Dictionary<string, object?>
-                {
-                    ["letter"] = d.Letter.Position.ToString(),
-                    ["partition"] = d.Letter.Position.Partition,
-                    ["offset"] = d.Letter.Position.Offset,
-                    ["original"] = d.Letter.Original?.ToString(),
-                    ["outcome"] = Outcome(d.Outcome),
-                    ["detail"] = d.Detail,
-                    ["replayedAs"] = d.ReplayedAs?.ToString(),
-                    ["related"] = d.Related?.ToString(),
-                })
-                .ToList(),
-        },
-        JsonOptions);
-
-    private static string Outcome(ReplayOutcome outcome) => outcome switch
-    {
-        ReplayOutcome.Replay => "would-replay",
-        ReplayOutcome.Replayed => "replayed",
-        ReplayOutcome.AlreadyReplayed => "already-replayed",
-        ReplayOutcome.Duplicate => "duplicate",
-        ReplayOutcome.Skipped => "skipped",
-        ReplayOutcome.Failed => "failed",
-        _ => "interrupted",
-    };
-
-    private static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-
-    private static string Format(object? value) => value switch
-    {
-        null => "(null)",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
-
-    private static string OneLine(string text)
-    {
-        var line = text.ReplaceLineEndings(" ");
-        return line.Length <= 100 ? line : line[..97] + "...";
-    }
-
-    /// <summary>The two largest units: 45s, 3m12s, 2h05m, 3d04h.</summary>
-    internal static string Age(TimeSpan age)
-    {
-        if (age < TimeSpan.Zero)
-        {
-            // The letter's clock is ahead of ours.
-            return "0s";
-        }
-
-        return age.TotalDays >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalDays}d{age.Hours:00}h")
-            : age.TotalHours >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalHours}h{age.Minutes:00}m")
-            : age.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalMinutes}m{age.Seconds:00}s")
-            : string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalSeconds}s");
-    }
+                return await run.FailAsync(OrdersCli.ExitFailure, $"Kafka error: {e.Error.Reason}");
+            }
+        });
 }

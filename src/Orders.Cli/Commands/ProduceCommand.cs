@@ -1,8 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Orders.Kafka;
+using Orders.Cli.Hosting;
+using Orders.Cli.Output;
+using Orders.Cli.Settings;
+using Orders.Monitoring;
 using Orders.Producer;
+using Orders.Producer.Hosting;
 
 namespace Orders.Cli.Commands;
 
@@ -14,88 +20,73 @@ internal static partial class ProduceCommand
 
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var client = new ClientOptions();
+        var flags = new FlagMap();
+        var client = new ClientOptions(topicKey: "Producer:Topic");
         var count = CliOptions.NonNegativeLong("--count", "Stop after this many orders.");
         var duration = CliOptions.Seconds("--duration", "Stop after this many seconds.");
         var rate = CliOptions.PositiveDouble("--rate", "Orders per second (default: as fast as possible).");
         var invalidRatio = CliOptions.Ratio("--invalid-ratio", "Share of orders made to fail validation, to show the dead-letter path (0 to 1).");
-        var seed = new Option<int>("--seed") { Description = "Seed of the order generator.", DefaultValueFactory = _ => 42 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the order generator (default 42).", DefaultValueFactory = _ => 42 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every order sent." };
+        var http = new HttpOptions(ProducerHostingExtensions.Section, onByDefault: false);
 
         var command = new Command("produce", "Publish random orders as Avro, idempotently, until --count, --duration or Ctrl+C.")
         {
             count, duration, rate, invalidRatio, seed, verbose,
         };
-        client.AddTo(command);
-        ProducerHost.Http.AddTo(command);
-        command.SetAction(async (parseResult, cancellationToken) =>
+        client.AddTo(command, flags);
+        http.AddTo(command, flags);
+        flags.Add(count, "Producer:Count")
+            .Add(duration, "Producer:Duration")
+            .Add(rate, "Producer:Rate")
+            .Add(invalidRatio, "Producer:InvalidRatio")
+            .Add(seed, "Producer:Seed")
+            .Add(verbose, "Producer:LogEachOrder");
+        command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, async run =>
         {
-            var (settings, error) = client.Load(parseResult);
-            if (settings is null)
-            {
-                await stderr.WriteLineAsync($"orders: {error}");
-                return OrdersCli.ExitUsage;
-            }
-
-            var options = new ProducerOptions
-            {
-                Topic = settings.Topic,
-                Count = parseResult.GetValue(count),
-                Duration = parseResult.GetValue(duration),
-                Rate = parseResult.GetValue(rate),
-                InvalidRatio = parseResult.GetValue(invalidRatio),
-                Seed = parseResult.GetValue(seed),
-                LogEachOrder = parseResult.GetValue(verbose),
-            };
-
+            var settings = client.Load(parseResult, flags);
+            run.Registry = settings.SchemaRegistryConfig();
+            using var loggers = settings.CreateLoggerFactory();
+            using var registry = settings.SchemaRegistryClient();
+            var host = run.Own(ProducerHost(settings, loggers, registry));
+            CliHost.Validate(host);
             if (await settings.CheckRegistryCredentialsAsync(cancellationToken) is { } rejected)
             {
-                await stderr.WriteLineAsync($"orders: {rejected}");
-                return OrdersCli.ExitFailure;
+                return await run.FailAsync(OrdersCli.ExitFailure, rejected);
             }
 
-            using var loggers = settings.CreateLoggerFactory();
-            using var registryClient = settings.SchemaRegistryClient();
-            var publisher = new OrderPublisher(settings.ProducerConfig(), registryClient, options, TimeProvider.System, loggers.CreateLogger<OrderPublisher>());
-            var flags = new Dictionary<string, string?>();
-            ProducerHost.Http.MapTo(parseResult, flags);
-            await using var endpoint = ProducerHost.Build(settings, flags, publisher, loggers);
-            if (endpoint is not null && await ProducerHost.StartAsync(endpoint, cancellationToken) is { } failure)
+            var worker = host.Services.GetRequiredService<ProducerWorker>();
+            if (!await CliHost.StartAsync(host, cancellationToken))
             {
-                await stderr.WriteLineAsync($"orders: {failure}");
-                return OrdersCli.ExitUsage;
+                return OrdersCli.ExitOk;
             }
 
-            var running = publisher.RunAsync(cancellationToken);
-            ProducerHost.Watch(endpoint, running);
             var statusLine = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-            await ShowProgressAsync(publisher, running, statusLine ? stderr : null, loggers.CreateLogger("Orders.Producer.Progress"));
-
-            ProducerSummary summary;
-            try
-            {
-                summary = await running;
-            }
-            catch (KafkaConfigurationException e)
-            {
-                await stderr.WriteLineAsync($"orders: {e.Message}");
-                return OrdersCli.ExitUsage;
-            }
-            catch (ProducerFailedException e)
-            {
-                await stderr.WriteLineAsync($"orders: {e.Message}");
-                return OrdersCli.ExitFailure;
-            }
-
+            await ShowProgressAsync(worker.Publisher, Task.WhenAny(worker.Completion, CliHost.Stopping(host, cancellationToken)), statusLine ? stderr : null, loggers.CreateLogger("Orders.Producer.Progress"));
+            var summary = await CliHost.FinishAsync(host, worker.Completion, cancellationToken);
             await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
-            if (endpoint is not null)
-            {
-                await endpoint.StopAsync(CancellationToken.None);
-            }
-
             return summary.Failed == 0 && summary.Unacknowledged == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
-        });
+        }));
         return command;
+    }
+
+    /// <summary>The producer's host: with <c>/metrics</c> and health when a port is configured (<c>Producer:Http:Port</c>) and not turned off.</summary>
+    internal static Microsoft.Extensions.Hosting.IHost ProducerHost(CliSettings settings, ILoggerFactory loggers, Confluent.SchemaRegistry.ISchemaRegistryClient registry)
+    {
+        var section = ProducerHostingExtensions.Section;
+        var web = settings.Configuration[$"{section}:Http:Port"] is not null
+            && !(bool.TryParse(settings.Configuration[$"{section}:Http:Enabled"], out var enabled) && !enabled);
+        var builder = CliHost.CreateBuilder(settings, loggers, registry, web);
+
+        // Hosted services start in this order: a port that cannot be used is said before anything is produced.
+        if (builder is WebApplicationBuilder webBuilder)
+        {
+            webBuilder.AddProducerMonitoring();
+        }
+
+        builder.AddOrderProducer();
+
+        return CliHost.Build(builder, app => app.MapProducerMonitoring());
     }
 
     /// <summary>A live status line on a terminal (<paramref name="terminal"/>), else a log line every few seconds, until the run ends.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Orders.Cli.Settings;
 using Orders.LocalStack;
 using Orders.SchemaRegistry;
 

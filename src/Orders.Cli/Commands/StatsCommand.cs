@@ -2,6 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.DependencyInjection;
+using Orders.Cli.Hosting;
+using Orders.Cli.Output;
+using Orders.Cli.Settings;
 using Orders.Kafka;
 using Orders.Processor;
 using Orders.Processor.Aggregates;
@@ -21,38 +26,41 @@ internal static class StatsCommand
 
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
+        var flags = new FlagMap();
         var client = new ClientOptions();
-        var group = new Option<string>("--group") { Description = "The processors' consumer group.", DefaultValueFactory = _ => ProcessorOptions.DefaultGroup };
-        var watch = CliOptions.Seconds("--watch", "Refresh every this many seconds until Ctrl+C (with --json: one JSON document per line).");
+        var group = new Option<string?>("--group") { Description = $"The processors' consumer group (default {ProcessorOptions.DefaultGroup}; Processor:GroupId)." };
+        var watch = CliOptions.Seconds("--watch", "Refresh every this many seconds (default 2) until Ctrl+C.");
         watch.Arity = ArgumentArity.ZeroOrOne;
         var windowMinutes = CliOptions.Positive("--minutes", 60, 10080, "Per-minute averages shown: the newest this many minutes.");
         var command = new Command("stats", "Global, per-product and per-minute averages from every partition's checkpoint.")
         {
             group, watch, windowMinutes,
         };
-        client.AddTo(command);
-        command.SetAction(async (parseResult, cancellationToken) =>
+        client.AddTo(command, flags);
+        flags.Add(group, "Processor:GroupId");
+        command.Validators.Add(result =>
         {
-            var (settings, error) = client.Load(parseResult);
-            if (settings is null)
+            if (result.GetResult(watch) is not null && result.GetValue(client.Json))
             {
-                await stderr.WriteLineAsync($"orders: {error}");
-                return OrdersCli.ExitUsage;
+                result.AddError("--watch refreshes the figures and --json prints exactly one document: choose one");
             }
-
-            var groupId = parseResult.GetValue(group)!;
+        });
+        command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, async run =>
+        {
+            var settings = client.Load(parseResult, flags);
+            var groupId = settings.Configuration["Processor:GroupId"] ?? ProcessorOptions.DefaultGroup;
             if (string.IsNullOrWhiteSpace(groupId))
             {
-                await stderr.WriteLineAsync("orders: --group must not be empty");
-                return OrdersCli.ExitUsage;
+                return await run.FailAsync(OrdersCli.ExitUsage, "Processor:GroupId (--group) must not be empty");
             }
 
             TimeSpan? interval = parseResult.GetResult(watch) is null ? null : parseResult.GetValue(watch) ?? TimeSpan.FromSeconds(2);
             using var loggers = settings.CreateLoggerFactory();
             using var registry = settings.SchemaRegistryClient();
+            var host = run.Own(CliHost.Build(CliHost.CreateBuilder(settings, loggers, registry, web: false)));
             var logger = loggers.CreateLogger("Orders.Stats");
             using var reader = new PartitionRangeReader(settings.ConsumerConfig(), logger);
-            var checkpoints = new CheckpointReader(reader, new CheckpointSerde(registry), logger);
+            var checkpoints = new CheckpointReader(reader, new CheckpointSerde(host.Services.GetRequiredService<ISchemaRegistryClient>()), logger);
             while (true)
             {
                 GlobalStats stats;
@@ -62,13 +70,10 @@ internal static class StatsCommand
                 }
                 catch (Exception e) when (e is KafkaException or RegistryUnavailableException or TimeoutException or InvalidOperationException)
                 {
-                    await stderr.WriteLineAsync($"orders: cannot read the checkpoints: {e.Message}");
-                    return OrdersCli.ExitFailure;
+                    return await run.FailAsync(OrdersCli.ExitFailure, $"cannot read the checkpoints: {e.Message}");
                 }
 
-                await stdout.WriteLineAsync(settings.Json
-                    ? JsonSerializer.Serialize(Document(stats), interval is null ? Indented : JsonSerializerOptions.Default)
-                    : Text(stats));
+                await stdout.WriteLineAsync(settings.Json ? JsonSerializer.Serialize(Document(stats), Indented) : Text(stats));
                 await stdout.FlushAsync(cancellationToken);
                 if (interval is not { } every)
                 {
@@ -84,7 +89,7 @@ internal static class StatsCommand
                     return OrdersCli.ExitOk;
                 }
             }
-        });
+        }));
         return command;
     }
 
@@ -92,9 +97,9 @@ internal static class StatsCommand
 
     private sealed record GlobalStats(string Topic, string StatsTopic, string Group, IReadOnlyList<PartitionStats> Partitions, AggregateData Combined);
 
-    private static GlobalStats Read(AppSettings settings, PartitionRangeReader reader, CheckpointReader checkpoints, string group, int windowMinutes)
+    private static GlobalStats Read(CliSettings settings, PartitionRangeReader reader, CheckpointReader checkpoints, string group, int windowMinutes)
     {
-        var topic = settings.Topic;
+        var topic = settings.ProcessorTopic;
         var statsTopic = Orders.Contracts.Topics.StatsFor(topic);
         var timeout = TimeSpan.FromSeconds(30);
         using var admin = new AdminClientBuilder(settings.ConsumerConfig()).Build();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orders.Producer;
+using Orders.Producer.Hosting;
 
 namespace Orders.Monitoring.Health;
 
@@ -17,14 +18,8 @@ public sealed class ProducerSendingCheck(OrderPublisher publisher) : IHealthChec
 }
 
 /// <summary>Alive while the producer runs.</summary>
-public sealed class ProducerAliveCheck(ProducerRun run) : IHealthCheck
+public sealed class ProducerAliveCheck(ProducerWorker worker) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(run.Running?.IsCompleted == false ? HealthCheckResult.Healthy("the producer is running") : HealthCheckResult.Unhealthy("the producer is not running"));
-}
-
-/// <summary>The producer's run, for its liveness: the verb sets it when it starts the publisher.</summary>
-public sealed class ProducerRun
-{
-    public Task? Running { get; set; }
+        Task.FromResult(worker.Completion.IsCompleted ? HealthCheckResult.Unhealthy("the producer is not running") : HealthCheckResult.Healthy("the producer is running"));
 }

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
+using Orders.Kafka;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Loop;
@@ -34,6 +35,8 @@ public sealed class ProcessorWorker(
             {
                 try
                 {
+                    // Nothing connects before the whole host is up: a port that cannot be bound stops it first.
+                    await HostStarted.WaitAsync(lifetime, stoppingToken);
                     _completion.TrySetResult(await RunAsync(stoppingToken));
                 }
                 catch (Exception e)

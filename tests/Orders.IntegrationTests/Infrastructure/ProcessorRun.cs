@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orders.Cli.Commands;
+using Orders.Cli.Settings;
 using Orders.Monitoring;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
@@ -40,17 +41,18 @@ internal sealed class ProcessorRun : IAsyncDisposable
     /// <param name="settings">Configuration keys, as the verbs' flags set them (<c>Processor:UntilIdle</c>).</param>
     public static async Task<ProcessorRun> StartAsync(string bootstrapServers, string registryUrl, string topic, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var (appSettings, error) = AppSettings.Load(bootstrapServers, registryUrl, topic, json: true);
-        Assert.True(appSettings is not null, error);
         var flags = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
+            ["Kafka:BootstrapServers"] = bootstrapServers,
+            ["SchemaRegistry:Url"] = registryUrl,
             ["Processor:Topic"] = topic,
             ["Processor:GroupId"] = StackFixture.Unique("group"),
             ["Processor:Http:Port"] = "0",
         };
+        var appSettings = CliSettings.Load(new SettingsRequest(null, flags, Json: true));
         var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var registry = appSettings.SchemaRegistryClient();
-        var host = ProcessorHost.Build(appSettings, flags, registry, loggers);
+        var host = ConsumeCommand.ProcessorHost(appSettings, loggers, registry);
         await host.StartAsync(TestContext.Current.CancellationToken);
         var address = await host.Services.GetRequiredService<HttpEndpoint>().Started.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         return new ProcessorRun(host, registry, loggers, address);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Orders.Processor.Aggregates;
 
-namespace Orders.Cli.Commands;
+namespace Orders.Cli.Output;
 
 /// <summary>Running statistics as JSON-ready dictionaries and as text, for summaries and <c>orders stats</c>.</summary>
 internal static class AggregateDocuments

@@ -5,7 +5,7 @@ using Orders.Processor.Observability;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace Orders.Cli.Commands;
+namespace Orders.Cli.Output;
 
 /// <summary>
 /// The processor's terminal view, shared by <c>orders demo</c> and <c>orders consume --live</c>:

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 
-namespace Orders.Cli.Commands;
+namespace Orders.Cli.Settings;
 
 /// <summary>Option factories with range checks, so that bad values fail at parse time with a clear message.</summary>
 internal static class CliOptions

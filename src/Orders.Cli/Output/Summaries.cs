@@ -4,7 +4,7 @@ using Orders.Processor.Aggregates;
 using Orders.Processor.Observability;
 using Orders.Producer;
 
-namespace Orders.Cli.Commands;
+namespace Orders.Cli.Output;
 
 /// <summary>The end-of-run summaries, as one JSON document (<c>--json</c>) or as text.</summary>
 internal static class Summaries

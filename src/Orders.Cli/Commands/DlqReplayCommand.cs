@@ -1,0 +1,41 @@
+using System.CommandLine;
+using Orders.Cli.Output;
+using Orders.Cli.Settings;
+using Orders.Contracts;
+using Orders.DeadLetters;
+
+namespace Orders.Cli.Commands;
+
+/// <summary><c>orders dlq replay</c>: republishes dead letters to their original partition, each original record once, even when interrupted and run again.</summary>
+internal static class DlqReplayCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var flags = new FlagMap();
+        var client = new ClientOptions();
+        var (reason, since) = (DlqCommand.ReasonOption(), DlqCommand.SinceOption());
+        var dryRun = new Option<bool>("--dry-run") { Description = "Decide and print what would be replayed; publish nothing." };
+        // Test-only: slows publishing so that a test can kill a replay halfway.
+        var delay = new Option<int>("--replay-delay-ms") { Hidden = true, DefaultValueFactory = _ => 0 };
+        var command = new Command(
+            "replay",
+            "Republish the selected dead letters to their original topic and partition, each original record once, even when interrupted and run again.")
+        {
+            reason, since, dryRun, delay,
+        };
+        client.AddTo(command, flags);
+        command.SetAction((parseResult, cancellationToken) => DlqCommand.RunAsync(client, flags, parseResult, stderr, async (_, settings, logger) =>
+        {
+            var filter = DlqCommand.Filter(parseResult, reason, since, TimeProvider.System.GetUtcNow());
+            var options = new ReplayOptions(filter, parseResult.GetValue(dryRun), TimeSpan.FromMilliseconds(Math.Max(0, parseResult.GetValue(delay))));
+            using var reader = new TopicReader(settings.ConsumerConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
+            var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
+            var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);
+            var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(DeadLetterText.ReplayLine(decision));
+            var report = await replayer.RunAsync(queue, options, progress, cancellationToken);
+            await stdout.WriteLineAsync(settings.Json ? DeadLetterText.ReplayJson(report) : DeadLetterText.ReplaySummary(report));
+            return report.Count(ReplayOutcome.Failed) + report.Count(ReplayOutcome.Interrupted) == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
+        }));
+        return command;
+    }
+}

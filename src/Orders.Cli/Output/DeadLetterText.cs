@@ -1,0 +1,254 @@
+using System.Globalization;
+using System.Text.Json;
+using Orders.DeadLetters;
+
+namespace Orders.Cli.Output;
+
+/// <summary>How <c>orders dlq</c> shows dead letters and replays: tables and lines for people, one JSON document for tools.</summary>
+internal static class DeadLetterText
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    public static string ListText(string topic, int total, DeadLetterFilter filter, IReadOnlyList<DeadLetter> letters, DateTimeOffset now)
+    {
+        var conditions = new List<string>();
+        if (filter.Reason is { } reason)
+        {
+            conditions.Add($"reason {reason}");
+        }
+
+        if (filter.Since is { } since)
+        {
+            conditions.Add($"since {Iso(since)}");
+        }
+
+        var lines = new List<string>
+        {
+            $"{topic}: {letters.Count} of {total} dead letter(s)" + (conditions.Count > 0 ? $" ({string.Join(", ", conditions)})" : ""),
+        };
+        if (letters.Count > 0)
+        {
+            var rows = letters.Select(l => (
+                Letter: $"{l.Position.Partition}:{l.Position.Offset}",
+                Age: Age(now - l.FailedAt),
+                Reason: l.Reason ?? "?",
+                Original: l.Original?.ToString() ?? "?",
+                Error: OneLine(l.ErrorMessage ?? l.Problem ?? ""))).ToList();
+            var widths = (
+                Letter: Math.Max(6, rows.Max(r => r.Letter.Length)),
+                Age: Math.Max(3, rows.Max(r => r.Age.Length)),
+                Reason: Math.Max(6, rows.Max(r => r.Reason.Length)),
+                Original: Math.Max(8, rows.Max(r => r.Original.Length)));
+            lines.Add($"{"LETTER".PadRight(widths.Letter)}  {"AGE".PadRight(widths.Age)}  {"REASON".PadRight(widths.Reason)}  {"ORIGINAL".PadRight(widths.Original)}  ERROR");
+            lines.AddRange(rows.Select(r => $"{r.Letter.PadRight(widths.Letter)}  {r.Age.PadRight(widths.Age)}  {r.Reason.PadRight(widths.Reason)}  {r.Original.PadRight(widths.Original)}  {r.Error}"));
+        }
+
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    public static string ListJson(string topic, string sourceTopic, int total, DeadLetterFilter filter, IReadOnlyList<DeadLetter> letters, DateTimeOffset now) =>
+        JsonSerializer.Serialize(
+            new Dictionary<string, object?>
+            {
+                ["topic"] = topic,
+                ["sourceTopic"] = sourceTopic,
+                ["total"] = total,
+                ["count"] = letters.Count,
+                ["filter"] = new Dictionary<string, object?> { ["reason"] = filter.Reason, ["since"] = filter.Since is { } s ? Iso(s) : null },
+                ["letters"] = letters.Select(l => Summary(l, now)).ToList(),
+            },
+            JsonOptions);
+
+    private static Dictionary<string, object?> Summary(DeadLetter letter, DateTimeOffset now) => new()
+    {
+        ["letter"] = letter.Position.ToString(),
+        ["partition"] = letter.Position.Partition,
+        ["offset"] = letter.Position.Offset,
+        ["reason"] = letter.Reason,
+        ["errorType"] = letter.ErrorType,
+        ["error"] = letter.ErrorMessage,
+        ["original"] = Original(letter),
+        ["problem"] = letter.Problem,
+        ["consumerGroup"] = letter.ConsumerGroup,
+        ["attempts"] = letter.Attempts,
+        ["failedAt"] = Iso(letter.FailedAt),
+        ["ageSeconds"] = Math.Round((now - letter.FailedAt).TotalSeconds, 3),
+    };
+
+    private static Dictionary<string, object?>? Original(DeadLetter letter) => letter.Original is { } o
+        ? new()
+        {
+            ["topic"] = o.Topic,
+            ["partition"] = o.Partition,
+            ["offset"] = o.Offset,
+            ["timestamp"] = letter.OriginalTimestamp is { } t ? Iso(t) : null,
+        }
+        : null;
+
+    public static string ShowText(DeadLetter letter, DecodedValue decoded)
+    {
+        var lines = new List<string>
+        {
+            $"Dead letter {letter.Position} ({letter.Position.Partition}:{letter.Position.Offset}), written {Iso(letter.Timestamp)}",
+            $"key: {(letter.Key is null ? "(null)" : RecordHeader.Decode(letter.Key) ?? "hex " + Convert.ToHexString(letter.Key))}",
+            $"headers ({letter.Headers.Count}):",
+        };
+        var width = letter.Headers.Count == 0 ? 0 : letter.Headers.Max(h => h.Key.Length);
+        foreach (var header in letter.Headers)
+        {
+            var value = header.Value is null ? "(null)" : header.Text ?? "hex " + Convert.ToHexString(header.Value);
+            // Stack traces span lines: indent the continuation under the value.
+            lines.Add($"  {header.Key.PadRight(width)}  {value.ReplaceLineEndings(Environment.NewLine + new string(' ', width + 4))}");
+        }
+
+        if (decoded.Order is { } order)
+        {
+            lines.Add("order (decoded through the registry):");
+            var fieldWidth = order.Max(f => f.Key.Length);
+            lines.AddRange(order.Select(f => $"  {f.Key.PadRight(fieldWidth)}  {Format(f.Value)}"));
+            if (decoded.Invalid is { } invalid)
+            {
+                lines.Add($"  (breaks a rule: {invalid})");
+            }
+        }
+        else
+        {
+            lines.Add($"value: {letter.Value?.Length ?? 0} byte(s), not an order ({decoded.Error}):");
+            lines.Add(letter.Value is null ? "  (null)" : LetterContent.HexDump(letter.Value).TrimEnd('\n'));
+        }
+
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    public static string ShowJson(DeadLetter letter, DecodedValue decoded)
+    {
+        var document = new Dictionary<string, object?>
+        {
+            ["letter"] = letter.Position.ToString(),
+            ["topic"] = letter.Position.Topic,
+            ["partition"] = letter.Position.Partition,
+            ["offset"] = letter.Position.Offset,
+            ["timestamp"] = Iso(letter.Timestamp),
+            ["key"] = letter.Key is null ? null : RecordHeader.Decode(letter.Key),
+            ["keyHex"] = letter.Key is null ? null : Convert.ToHexString(letter.Key),
+            ["headers"] = letter.Headers.Select(h => new Dictionary<string, object?>
+            {
+                ["key"] = h.Key,
+                ["value"] = h.Text,
+                ["hex"] = h.Value is not null && h.Text is null ? Convert.ToHexString(h.Value) : null,
+            }).ToList(),
+            ["reason"] = letter.Reason,
+            ["original"] = Original(letter),
+            ["problem"] = letter.Problem,
+            ["failedAt"] = Iso(letter.FailedAt),
+            ["order"] = decoded.Order?.ToDictionary(f => f.Key, f => f.Value),
+            ["invalid"] = decoded.Invalid,
+            ["decodeError"] = decoded.Error,
+            ["valueLength"] = letter.Value?.Length,
+            ["valueHex"] = letter.Value is null ? null : Convert.ToHexString(letter.Value),
+        };
+        return JsonSerializer.Serialize(document, JsonOptions);
+    }
+
+    public static string ReplayLine(ReplayDecision decision)
+    {
+        var letter = decision.Letter.Position;
+        var original = decision.Letter.Original?.ToString() ?? "?";
+        return decision.Outcome switch
+        {
+            ReplayOutcome.Replayed => $"replayed         {letter} -> {decision.ReplayedAs} (original {original})",
+            ReplayOutcome.Replay => $"would replay     {letter} -> {decision.Letter.Original!.Value.Topic}[{decision.Letter.Original!.Value.Partition}] (original {original})",
+            ReplayOutcome.AlreadyReplayed => $"already replayed {letter}: {decision.Detail}",
+            ReplayOutcome.Duplicate => $"duplicate        {letter}: {decision.Detail}",
+            ReplayOutcome.Skipped => $"skipped          {letter}: {decision.Detail}",
+            ReplayOutcome.Failed => $"FAILED           {letter}: {decision.Detail}",
+            _ => $"interrupted      {letter}: {decision.Detail}",
+        };
+    }
+
+    public static string ReplaySummary(ReplayReport report)
+    {
+        var replayed = report.DryRun
+            ? $"Dry run: would replay {report.Count(ReplayOutcome.Replay)}"
+            : $"Replayed {report.Count(ReplayOutcome.Replayed)}";
+        var interrupted = report.Count(ReplayOutcome.Interrupted) is > 0 and var n ? $", {n} interrupted" : "";
+        return $"{replayed} of {report.Selected} selected dead letter(s) ({report.InTopic} in {report.DeadLetterTopic}): "
+            + $"{report.Count(ReplayOutcome.AlreadyReplayed)} already replayed, {report.Count(ReplayOutcome.Duplicate)} duplicate(s), "
+            + $"{report.Count(ReplayOutcome.Skipped)} skipped, {report.Count(ReplayOutcome.Failed)} failed{interrupted}; "
+            + $"read {report.Scanned} record(s) to find earlier replays.";
+    }
+
+    public static string ReplayJson(ReplayReport report) => JsonSerializer.Serialize(
+        new Dictionary<string, object?>
+        {
+            ["replayed"] = report.Count(ReplayOutcome.Replayed),
+            ["skipped"] = report.Count(ReplayOutcome.Skipped),
+            ["alreadyReplayed"] = report.Count(ReplayOutcome.AlreadyReplayed),
+            ["duplicates"] = report.Count(ReplayOutcome.Duplicate),
+            ["failed"] = report.Count(ReplayOutcome.Failed),
+            ["interrupted"] = report.Count(ReplayOutcome.Interrupted),
+            ["wouldReplay"] = report.Count(ReplayOutcome.Replay),
+            ["dryRun"] = report.DryRun,
+            ["selected"] = report.Selected,
+            ["inTopic"] = report.InTopic,
+            ["topic"] = report.DeadLetterTopic,
+            ["scanned"] = report.Scanned,
+            ["letters"] = report.Decisions
+                .OrderBy(d => d.Letter.Position.Partition).ThenBy(d => d.Letter.Position.Offset)
+                .Select(d => new Dictionary<string, object?>
+                {
+                    ["letter"] = d.Letter.Position.ToString(),
+                    ["partition"] = d.Letter.Position.Partition,
+                    ["offset"] = d.Letter.Position.Offset,
+                    ["original"] = d.Letter.Original?.ToString(),
+                    ["outcome"] = Outcome(d.Outcome),
+                    ["detail"] = d.Detail,
+                    ["replayedAs"] = d.ReplayedAs?.ToString(),
+                    ["related"] = d.Related?.ToString(),
+                })
+                .ToList(),
+        },
+        JsonOptions);
+
+    private static string Outcome(ReplayOutcome outcome) => outcome switch
+    {
+        ReplayOutcome.Replay => "would-replay",
+        ReplayOutcome.Replayed => "replayed",
+        ReplayOutcome.AlreadyReplayed => "already-replayed",
+        ReplayOutcome.Duplicate => "duplicate",
+        ReplayOutcome.Skipped => "skipped",
+        ReplayOutcome.Failed => "failed",
+        _ => "interrupted",
+    };
+
+    public static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private static string Format(object? value) => value switch
+    {
+        null => "(null)",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    private static string OneLine(string text)
+    {
+        var line = text.ReplaceLineEndings(" ");
+        return line.Length <= 100 ? line : line[..97] + "...";
+    }
+
+    /// <summary>The two largest units: 45s, 3m12s, 2h05m, 3d04h.</summary>
+    public static string Age(TimeSpan age)
+    {
+        if (age < TimeSpan.Zero)
+        {
+            // The letter's clock is ahead of ours.
+            return "0s";
+        }
+
+        return age.TotalDays >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalDays}d{age.Hours:00}h")
+            : age.TotalHours >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalHours}h{age.Minutes:00}m")
+            : age.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalMinutes}m{age.Seconds:00}s")
+            : string.Create(CultureInfo.InvariantCulture, $"{(int)age.TotalSeconds}s");
+    }
+}

@@ -1,0 +1,218 @@
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+
+namespace Orders.Cli.Settings;
+
+/// <summary>Bad settings, from any source: one line naming the setting and what is wrong with it. Exit code 2.</summary>
+internal sealed class SettingsException(string message) : Exception(message);
+
+/// <summary>What a verb asks of its settings.</summary>
+/// <param name="ConfigFile">The <c>--config</c> file, if given.</param>
+/// <param name="Flags">The flags given, under the configuration keys they set (<c>Processor:GroupId</c>).</param>
+/// <param name="UsesKafka">The verb talks to Kafka and the registry (every verb but <c>stack</c>).</param>
+/// <param name="Defaults">A verb's own defaults (the demo's rate), below every other source.</param>
+internal sealed record SettingsRequest(string? ConfigFile, IReadOnlyDictionary<string, string?> Flags, bool Json, bool UsesKafka = true, IReadOnlyDictionary<string, string?>? Defaults = null);
+
+/// <summary>
+/// Settings shared by the verbs. Precedence, lowest first: built-in defaults, appsettings.json
+/// (beside the executable, then in the working directory), appsettings.{DOTNET_ENVIRONMENT}.json
+/// (the same two places; <c>DOTNET_ENVIRONMENT=Secure</c> picks the secure example), the file
+/// given with <c>--config</c>, environment variables (<c>Kafka__BootstrapServers</c>,
+/// <c>Processor__GroupId</c>, any <c>Kafka__linger.ms</c>), flags. The <c>Kafka</c> section is bound
+/// straight into the client configs, so any librdkafka property works; the <c>SchemaRegistry</c>
+/// section likewise into Confluent's registry client (<see cref="SchemaRegistrySettings"/>), where
+/// whichever source comes later wins, whatever name style (<c>Url</c>, <c>schema.registry.url</c>) it uses.
+/// Everything is checked here, before anything connects (<see cref="SettingsCheck"/>).
+/// </summary>
+internal sealed class CliSettings
+{
+    private readonly IReadOnlyList<Action<IConfigurationBuilder>> _sources;
+    private readonly Dictionary<string, string> _kafka;
+    private readonly SchemaRegistryConfig _registry;
+
+    private CliSettings(IReadOnlyList<Action<IConfigurationBuilder>> sources, IConfigurationRoot configuration, Dictionary<string, string> kafka, SchemaRegistryConfig registry, bool json)
+    {
+        _sources = sources;
+        Configuration = configuration;
+        _kafka = kafka;
+        _registry = registry;
+        Json = json;
+        Redactor = new SecretRedactor(SecretRedactor.SecretsIn(kafka).Concat(SchemaRegistrySettings.SecretsIn(registry)));
+    }
+
+    public IConfigurationRoot Configuration { get; }
+
+    public bool Json { get; }
+
+    public string BootstrapServers => _kafka["bootstrap.servers"];
+
+    /// <summary>The registry URL(s), without credentials (those moved to the basic-auth setting).</summary>
+    public string SchemaRegistryUrl => _registry.Url;
+
+    /// <summary>The topic of the processor's settings, which stats and dlq inspect too.</summary>
+    /// <exception cref="SettingsException">Not a topic name Kafka accepts.</exception>
+    public string ProcessorTopic
+    {
+        get
+        {
+            var topic = Configuration["Processor:Topic"] ?? Contracts.Topics.Orders;
+            return Contracts.Topics.Validate(topic) is { } error ? throw new SettingsException($"Processor:Topic: {error}") : topic;
+        }
+    }
+
+    /// <summary>Scrubs the configured secrets from text: what the loggers of <see cref="CreateLoggerFactory"/> apply to every line.</summary>
+    public SecretRedactor Redactor { get; }
+
+    /// <exception cref="SettingsException">Any setting, from any source, that cannot work.</exception>
+    public static CliSettings Load(SettingsRequest request)
+    {
+        var file = request.ConfigFile is { } path ? SettingsFile.Read(path) : null;
+        var environment = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT");
+        var jsonFiles = new List<string>();
+        foreach (var folder in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() }.Distinct())
+        {
+            jsonFiles.Add(Path.Combine(folder, "appsettings.json"));
+            if (!string.IsNullOrWhiteSpace(environment))
+            {
+                jsonFiles.Add(Path.Combine(folder, $"appsettings.{environment}.json"));
+            }
+        }
+
+        List<Action<IConfigurationBuilder>> sources =
+        [
+            b => b.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Kafka:BootstrapServers"] = "localhost:9092",
+                ["SchemaRegistry:Url"] = SchemaRegistrySettings.DefaultUrl,
+            }),
+            b => b.AddInMemoryCollection(request.Defaults ?? new Dictionary<string, string?>()),
+            .. jsonFiles.Select(f => (Action<IConfigurationBuilder>)(b => b.AddJsonFile(f, optional: true))),
+        ];
+        if (file is not null)
+        {
+            sources.Add(b => b.AddJsonStream(new MemoryStream(file.Bytes)));
+        }
+
+        sources.Add(b => b.AddEnvironmentVariables());
+        sources.Add(b => b.AddInMemoryCollection(request.Flags));
+
+        var configuration = Build(sources, file?.Path);
+        SettingsCheck.Sections(configuration, [.. jsonFiles.Where(File.Exists).Select(SettingsFile.Read), .. file is null ? [] : new[] { file }]);
+        return request.UsesKafka ? WithClients(sources, configuration, request.Json) : new CliSettings(sources, configuration, [], new SchemaRegistryConfig(), request.Json);
+    }
+
+    /// <summary>Adds the same sources, in the same order, to a host's configuration.</summary>
+    public void AddSourcesTo(IConfigurationBuilder builder)
+    {
+        foreach (var add in _sources)
+        {
+            add(builder);
+        }
+    }
+
+    public ProducerConfig ProducerConfig() => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), new ProducerConfig());
+
+    public ConsumerConfig ConsumerConfig() => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), new ConsumerConfig());
+
+    /// <summary>A copy of the registry client configuration every verb uses.</summary>
+    public SchemaRegistryConfig SchemaRegistryConfig()
+    {
+        var copy = new SchemaRegistryConfig();
+        foreach (var (key, value) in _registry)
+        {
+            copy.Set(key, value);
+        }
+
+        return copy;
+    }
+
+    /// <summary>The registry client of every verb, and of our serdes with it: one place builds it.</summary>
+    public CachedSchemaRegistryClient SchemaRegistryClient() => SchemaRegistrySettings.CreateClient(_registry);
+
+    /// <summary>One line when the registry rejects the configured credentials, else null (see <see cref="SchemaRegistryPreflight"/>).</summary>
+    public Task<string?> CheckRegistryCredentialsAsync(CancellationToken cancellationToken) =>
+        SchemaRegistryPreflight.CheckCredentialsAsync(_registry, cancellationToken);
+
+    /// <summary>Loggers on stderr whose every line is scrubbed of the configured secrets.</summary>
+    public ILoggerFactory CreateLoggerFactory() => RedactingLoggerFactory.Wrap(
+        LoggerFactory.Create(builder => builder
+            .AddConfiguration(Configuration.GetSection("Logging"))
+            // A host that fails to start says so with its stack trace; the verbs say it in one line instead.
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None)
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            })
+            // Logs never mix with the summary on stdout.
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
+        Redactor);
+
+    internal static string? ValidateUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
+            ? null
+            : $"schema registry URL '{Redaction.Url(url)}' is not an absolute http(s) URL";
+
+    private static IConfigurationRoot Build(List<Action<IConfigurationBuilder>> sources, string? file)
+    {
+        var builder = new ConfigurationBuilder();
+        foreach (var add in sources)
+        {
+            add(builder);
+        }
+
+        try
+        {
+            return builder.Build();
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or System.Text.Json.JsonException)
+        {
+            throw new SettingsException($"bad settings file{(file is null ? "" : $" {file}")}: {e.Message}");
+        }
+    }
+
+    private static CliSettings WithClients(List<Action<IConfigurationBuilder>> sources, IConfigurationRoot configuration, bool json)
+    {
+        try
+        {
+            KafkaSettingsCheck.Validate(configuration.GetSection(KafkaSettings.Section));
+        }
+        catch (KafkaConfigurationException e)
+        {
+            throw new SettingsException(e.Message);
+        }
+
+        // What the clients will get (the processor's host binds the same section the same way).
+        var kafka = KafkaSettings.Bind(configuration.GetSection(KafkaSettings.Section), new ClientConfig())
+            .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        try
+        {
+            var registry = SchemaRegistrySettings.Build(Entries(configuration, SchemaRegistrySettings.Section), kafka);
+            return new CliSettings(sources, configuration, kafka, registry, json);
+        }
+        catch (SchemaRegistryConfigurationException e)
+        {
+            throw new SettingsException(e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A section's entries source by source, lowest precedence first, so that a later source wins
+    /// even when it names a setting differently (appsettings.json's <c>Url</c>, then the
+    /// environment's <c>schema.registry.url</c>). A null value marks a subsection.
+    /// </summary>
+    private static IEnumerable<(string Path, string Name, string? Value)> Entries(IConfigurationRoot configuration, string section)
+    {
+        foreach (var provider in configuration.Providers)
+        {
+            foreach (var name in provider.GetChildKeys([], section).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                var path = $"{section}:{name}";
+                yield return (path, name, provider.TryGet(path, out var value) ? value : null);
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using System.Collections;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Orders.Kafka;
+using Orders.Monitoring;
+using Orders.Processor.Hosting;
+using Orders.Producer;
+
+namespace Orders.Cli.Settings;
+
+/// <summary>
+/// Sections and keys the verbs know. A settings file or an environment variable that names one
+/// almost right (<c>Processr</c>, <c>Processor__MaxAtempts</c>) would otherwise be ignored without a
+/// word: it is refused, with "did you mean". The <c>Kafka</c> and <c>SchemaRegistry</c> sections
+/// are checked against librdkafka's and Confluent's own properties elsewhere; <c>Logging</c> is the
+/// host's own and free-form.
+/// </summary>
+internal static class SettingsCheck
+{
+    private static readonly Dictionary<string, Keys?> Known = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [KafkaSettings.Section] = null,
+        [SchemaRegistrySettings.Section] = null,
+        ["Logging"] = null,
+        ["OpenTelemetry"] = null,
+        [ProcessorOptions.Section] = Keys.Of<ProcessorOptions>(("Http", Keys.Of<HttpEndpointOptions>()), ("Handler", null)),
+        ["Producer"] = Keys.Of<ProducerOptions>(("Http", Keys.Of<HttpEndpointOptions>())),
+    };
+
+    /// <exception cref="SettingsException">An unknown section or key in a settings file or an environment variable.</exception>
+    public static void Sections(IConfiguration configuration, IEnumerable<SettingsFile> files)
+    {
+        foreach (var file in files)
+        {
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(file.Bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            }
+            catch (JsonException e)
+            {
+                throw new SettingsException($"bad settings file {file.Path}: {e.Message}");
+            }
+
+            using (document)
+            {
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw new SettingsException($"bad settings file {file.Path}: it must hold one JSON object of sections");
+                }
+
+                foreach (var section in document.RootElement.EnumerateObject())
+                {
+                    Check(file.Path, [section.Name], section.Value);
+                }
+            }
+        }
+
+        foreach (DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            if (variable.Key is string name && name.Contains("__", StringComparison.Ordinal))
+            {
+                CheckVariable(name);
+            }
+        }
+    }
+
+    private static void Check(string file, string[] path, JsonElement value)
+    {
+        if (Problem(path) is { } problem)
+        {
+            throw new SettingsException($"{file}: {problem}");
+        }
+
+        if (value.ValueKind == JsonValueKind.Object && KeysAt(path) is not null)
+        {
+            foreach (var child in value.EnumerateObject())
+            {
+                Check(file, [.. path, child.Name], child.Value);
+            }
+        }
+    }
+
+    private static void CheckVariable(string name)
+    {
+        var path = name.Split("__");
+        // Only variables that are, or look like, one of our sections: the environment holds many others.
+        if (!Known.ContainsKey(path[0]) && Suggestions.Closest(path[0], Known.Keys) is null)
+        {
+            return;
+        }
+
+        if (Problem(path) is { } problem)
+        {
+            throw new SettingsException($"environment variable {name}: {problem}");
+        }
+    }
+
+    /// <returns>What is wrong with this path of keys, or null.</returns>
+    private static string? Problem(string[] path)
+    {
+        if (!Known.TryGetValue(path[0], out var keys))
+        {
+            return $"unknown section '{path[0]}'{Suggestions.DidYouMean(path[0], Known.Keys)}";
+        }
+
+        for (var i = 1; i < path.Length && keys is not null; i++)
+        {
+            var key = path[i];
+            if (keys.Subsections.TryGetValue(key, out var sub))
+            {
+                keys = sub;
+                continue;
+            }
+
+            if (!keys.Names.Contains(key))
+            {
+                var where = string.Join(':', path[..i]);
+                return $"unknown setting '{string.Join(':', path[..(i + 1)])}'{Suggestions.DidYouMean(key, keys.Names.Concat(keys.Subsections.Keys))} ({where} has {string.Join(", ", keys.Names.Order(StringComparer.Ordinal))})";
+            }
+
+            return null;
+        }
+
+        return null;
+    }
+
+    /// <returns>The keys a section or subsection takes; null where it is free-form, a single setting, or unknown.</returns>
+    private static Keys? KeysAt(string[] path)
+    {
+        var keys = Known.GetValueOrDefault(path[0]);
+        for (var i = 1; i < path.Length && keys is not null; i++)
+        {
+            keys = keys.Subsections.GetValueOrDefault(path[i]);
+        }
+
+        return keys;
+    }
+
+    /// <summary>The settings a section takes: an options type's writable properties, and its subsections (null: free-form).</summary>
+    private sealed record Keys(HashSet<string> Names, Dictionary<string, Keys?> Subsections)
+    {
+        public static Keys Of<T>(params (string Name, Keys? Keys)[] subsections)
+        {
+            var names = typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.CanWrite)
+                .Select(p => p.Name)
+                .Except(subsections.Select(s => s.Name));
+            return new Keys(
+                new HashSet<string>(names, StringComparer.OrdinalIgnoreCase),
+                subsections.ToDictionary(s => s.Name, s => s.Keys, StringComparer.OrdinalIgnoreCase));
+        }
+    }
+}

@@ -1,0 +1,46 @@
+namespace Orders.Cli.Settings;
+
+/// <summary>A settings file read whole, once: a path that is not a regular, reasonably small file is one line, not a hang or a stack trace.</summary>
+internal sealed record SettingsFile(string Path, byte[] Bytes)
+{
+    /// <summary>Far above any real settings file; <c>--config /dev/zero</c> would otherwise read until memory runs out.</summary>
+    public const int MaxBytes = 1024 * 1024;
+
+    /// <exception cref="SettingsException">Missing, a directory, unreadable, or larger than <see cref="MaxBytes"/>.</exception>
+    public static SettingsFile Read(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new SettingsException($"--config {path}: is a directory, not a settings file");
+        }
+
+        if (!File.Exists(full))
+        {
+            throw new SettingsException($"--config {path}: file not found");
+        }
+
+        try
+        {
+            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, FileOptions.None);
+            var buffer = new byte[MaxBytes + 1];
+            var read = 0;
+            int n;
+            while (read < buffer.Length && (n = stream.Read(buffer, read, buffer.Length - read)) > 0)
+            {
+                read += n;
+            }
+
+            if (read > MaxBytes)
+            {
+                throw new SettingsException($"--config {path}: larger than {MaxBytes / 1024} KiB, not a settings file");
+            }
+
+            return new SettingsFile(full, buffer[..read]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SettingsException($"--config {path}: cannot be read ({e.Message})");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Hosting;
+using Orders.Kafka;
+
+namespace Orders.Producer.Hosting;
+
+/// <summary>
+/// Runs the <see cref="OrderPublisher"/> for the host, on a thread of its own (its loop blocks in
+/// librdkafka when the queue is full), until the host stops it or it ends by itself (its count or
+/// duration reached, or a failure), which stops the host. <see cref="Completion"/> gives the
+/// summary or the error; <see cref="Publisher"/> its progress meanwhile.
+/// </summary>
+public sealed class ProducerWorker(OrderPublisher publisher, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    private readonly TaskCompletionSource<ProducerSummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public OrderPublisher Publisher => publisher;
+
+    public Task<ProducerSummary> Completion => _completion.Task;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(
+            async () =>
+            {
+                try
+                {
+                    // Nothing connects before the whole host is up: a port that cannot be bound stops it first.
+                    await HostStarted.WaitAsync(lifetime, stoppingToken);
+                    _completion.TrySetResult(await publisher.RunAsync(stoppingToken));
+                }
+                catch (Exception e)
+                {
+                    _completion.TrySetException(e);
+                }
+                finally
+                {
+                    lifetime.StopApplication();
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
+}

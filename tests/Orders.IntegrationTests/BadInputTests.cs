@@ -1,0 +1,121 @@
+using Orders.IntegrationTests.Infrastructure;
+
+namespace Orders.IntegrationTests;
+
+/// <summary>
+/// Bad flags, settings, environment variables and config files on every verb, run as a user runs
+/// them: <c>orders</c> as a process of its own, so that everything it prints counts (its host's
+/// logs included). Each must end in exactly one line on stderr naming the problem, exit code 2, no
+/// stack trace, nothing on stdout, and no wait: nothing connects before settings are checked (the
+/// bootstrap address given, port 1, has no broker anyway).
+/// </summary>
+public sealed class BadInputTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+    private readonly string _folder = Directory.CreateTempSubdirectory("orders-bad-input").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    public static TheoryData<string, string[], string[]> Cases() => new()
+    {
+        // description, args, environment (NAME=VALUE)
+        { "empty group", ["consume", "--group", ""], [] },
+        { "http host not an address", ["consume", "--http-host", "not an ip"], [] },
+        { "http host not of this machine", ["consume", "--http-host", "203.0.113.7"], [] },
+        { "no-http with a port", ["consume", "--no-http", "--http-port", "9000"], [] },
+        { "max attempts not a number", ["consume"], ["Processor__MaxAttempts=abc"] },
+        { "max attempts negative", ["consume"], ["Processor__MaxAttempts=-3"] },
+        { "checkpoint interval not a duration", ["consume"], ["Processor__CheckpointInterval=forever"] },
+        { "until idle zero", ["consume", "--until-idle", "0"], [] },
+        { "bootstrap not host:port", ["consume", "--until-idle", "1"], ["Kafka__BootstrapServers=notahost:notaport"] },
+        { "linger negative", ["consume"], ["Kafka__linger.ms=-5"] },
+        { "unknown Kafka property", ["consume"], ["Kafka__no.such.property=1"] },
+        { "bad group protocol", ["consume"], ["Kafka__group.protocol=bogus"] },
+        { "misspelt setting in the environment", ["consume"], ["Processor__MaxAtempts=3"] },
+        { "misspelt section in the environment", ["consume"], ["Procesor__GroupId=x"] },
+        { "count not a number", ["produce", "--count", "many"], [] },
+        { "rate zero", ["produce", "--rate", "0"], [] },
+        { "producer rate negative in the environment", ["produce"], ["Producer__Rate=-1"] },
+        { "misspelt producer setting", ["produce"], ["Producer__Cont=5"] },
+        { "bad topic in the environment", ["dlq", "list"], ["Processor__Topic=bad topic"] },
+        { "registry not a url", ["produce", "--schema-registry", "not a url"], [] },
+        { "watch with json", ["stats", "--watch", "1", "--json"], [] },
+        { "empty stats group", ["stats", "--group", ""], [] },
+        { "demo rate not a number", ["demo", "--rate", "fast"], [] },
+        { "bench count zero", ["bench", "--count", "0"], [] },
+        { "stack without brokers", ["stack", "--brokers", "0"], [] },
+        { "unknown flag", ["consume", "--no-such-flag"], [] },
+        { "unknown verb", ["nonsense"], [] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task ABadValue_IsOneLine_Exit2_NoStackTrace_NoWait(string description, string[] args, string[] environment)
+    {
+        // Where the environment sets the address under test, a flag would override it.
+        var local = args is ["consume" or "produce" or "stats" or "dlq", ..] && !environment.Any(e => e.StartsWith("Kafka__BootstrapServers=", StringComparison.Ordinal));
+        await AssertRefusedAsync(description, [.. args, .. local ? Local : []], environment);
+    }
+
+    [Theory]
+    [InlineData("misspelt section", """{ "Processr": { "GroupId": "g" } }""")]
+    [InlineData("value of the wrong type", """{ "Processor": { "MaxAttempts": "many" } }""")]
+    [InlineData("misspelt key", """{ "Processor": { "GroupID": "g", "UntilIdel": "00:00:05" } }""")]
+    [InlineData("misspelt http key", """{ "Processor": { "Http": { "Prot": 80 } } }""")]
+    [InlineData("not JSON", "{ Processor: ")]
+    [InlineData("not an object", "[1, 2]")]
+    public async Task ABadSettingsFile_IsOneLine_Exit2(string description, string content)
+    {
+        var file = Path.Combine(_folder, "settings.json");
+        await File.WriteAllTextAsync(file, content, TestContext.Current.CancellationToken);
+
+        await AssertRefusedAsync(description, ["consume", "--config", file, .. Local], []);
+    }
+
+    [Fact]
+    public async Task ASettingsFileThatIsADirectory_IsSaidSo() =>
+        Assert.Contains("is a directory", await AssertRefusedAsync("directory", ["consume", "--config", _folder, .. Local], []), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task ASettingsFileThatNeverEnds_IsRefusedAtOnce() =>
+        Assert.Contains("larger than", await AssertRefusedAsync("/dev/zero", ["consume", "--config", "/dev/zero", .. Local], []), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task AMisspeltSection_SuggestsTheRightOne() =>
+        Assert.Contains("did you mean Processor?", await AssertRefusedAsync("section", ["consume", .. Local], ["Processr__GroupId=g"]), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task AParseError_NamesWhatTheValueMustBe_NotACrlType()
+    {
+        var line = await AssertRefusedAsync("count", ["produce", "--count", "many", .. Local], []);
+
+        Assert.Contains("--count: 'many' is not a whole number", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAliasedKafkaSetting_IsNamedAsTheUserWroteIt()
+    {
+        var line = await AssertRefusedAsync("linger", ["produce", .. Local], ["Kafka__linger.ms=-5"]);
+
+        Assert.Contains("Kafka:linger.ms", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("queue.buffering.max.ms", line, StringComparison.Ordinal);
+    }
+
+    private static string[] Local => ["--bootstrap-servers", "127.0.0.1:1", "--schema-registry", "http://127.0.0.1:1"];
+
+    /// <returns>The one line.</returns>
+    private static async Task<string> AssertRefusedAsync(string description, string[] args, string[] environment)
+    {
+        var variables = environment.Select(e => e.Split('=', 2)).Select(p => (p[0], p[1])).ToArray();
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(args, Limit, variables);
+
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exit == 2 && lines.Length == 1, $"{description}: orders {string.Join(' ', args)} exited {exit} with {lines.Length} line(s):\n{stderr}");
+        Assert.StartsWith("orders: ", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
+        Assert.Equal("", stdout);
+        return lines[0];
+    }
+}
