@@ -68,7 +68,7 @@ public sealed class RecordProcessingTests
     }
 
     [Fact]
-    public async Task Transient_IsRetriedAfterItsBackoff_ThenProcessed_InOffsetOrder()
+    public async Task Transient_IsRetriedAfterItsBackoff_WhileOtherKeysGoOn_WithoutRewindingThePartition()
     {
         var handler = new ScriptedHandler(failuresFor: new() { ["b"] = 2 });
         var run = new LoopHarness(handler: handler);
@@ -79,9 +79,24 @@ public sealed class RecordProcessingTests
 
         Assert.Equal(2, summary.Counters.Retried);
         Assert.Equal(3, summary.Counters.Processed);
-        Assert.Equal(["a", "b", "b", "b", "c"], handler.Calls);
+        Assert.Equal(["a", "b", "c", "b", "b"], handler.Calls);
         Assert.Empty(run.DeadLetters);
-        Assert.Equal(2, run.Consumer.Seeks.Count(s => s.Offset == 1));
+        Assert.Empty(run.Consumer.Seeks);
+        Assert.Equal(3, summary.View.Partitions[0].CheckpointedOffset);
+    }
+
+    [Fact]
+    public async Task Transient_WithOrderingByPartition_HoldsTheRestOfThePartitionBehindIt()
+    {
+        var handler = new ScriptedHandler(failuresFor: new() { ["b"] = 2 });
+        var run = new LoopHarness(o => o.Ordering = Ordering.Partition, handler);
+        run.Consumer.Append(0, LoopHarness.Order(1, key: "a"), LoopHarness.Order(2, key: "b"), LoopHarness.Order(3, key: "c"));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["a", "b", "b", "b", "c"], handler.Calls);
+        Assert.Equal(3, summary.Counters.Processed);
     }
 
     [Fact]

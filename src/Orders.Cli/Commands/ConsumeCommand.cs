@@ -24,12 +24,13 @@ internal static class ConsumeCommand
         var retryDelay = CliOptions.OptionalPositive("--retry-delay-ms", 600_000, "Base delay of the exponential retry backoff, in milliseconds (default 200).");
         var checkpointInterval = CliOptions.Seconds("--checkpoint-interval", "How often changed partitions are checkpointed (default 5).");
         var seed = new Option<int?>("--seed") { Description = "Seed of the failure simulation and retry jitter (default 42)." };
+        var (handlerLatency, maxInFlight, ordering) = ConcurrencyOptions();
         var live = new Option<bool>("--live") { Description = "Show a live view of the averages, partitions, lag and dead letters (logs: errors only)." };
         var http = new HttpOptions(ProcessorOptions.Section, onByDefault: true);
 
         var command = new Command("consume", "Run the order processor: exact running averages checkpointed per partition, retries, dead letters.")
         {
-            group, untilIdle, maxAttempts, failRatio, retryDelay, checkpointInterval, seed, live,
+            group, untilIdle, maxAttempts, failRatio, retryDelay, checkpointInterval, seed, live, handlerLatency, maxInFlight, ordering,
         };
         client.AddTo(command, flags);
         http.AddTo(command, flags);
@@ -39,7 +40,10 @@ internal static class ConsumeCommand
             .Add(failRatio, "Processor:FailRatio")
             .Add(retryDelay, "Processor:RetryBaseDelay", ms => FlagMap.Text(TimeSpan.FromMilliseconds(ms!.Value)))
             .Add(checkpointInterval, "Processor:CheckpointInterval")
-            .Add(seed, "Processor:Seed");
+            .Add(seed, "Processor:Seed")
+            .Add(handlerLatency, "Processor:Handler:Latency")
+            .Add(maxInFlight, "Processor:MaxInFlight")
+            .Add(ordering, "Processor:Ordering");
         command.Validators.Add(result =>
         {
             if (result.GetValue(live) && result.GetValue(client.Json))
@@ -82,6 +86,26 @@ internal static class ConsumeCommand
             return OrdersCli.ExitOk;
         }));
         return command;
+    }
+
+    /// <summary>The flags of concurrent handling, shared with the demo.</summary>
+    internal static (Option<string?> Latency, Option<int?> MaxInFlight, Option<string?> Ordering) ConcurrencyOptions()
+    {
+        var latency = new Option<string?>("--handler-latency")
+        {
+            Description = "How long the simulated downstream takes per order: a duration (10ms) or a range (5ms-20ms); Processor:Handler:Latency.",
+        };
+        latency.Validators.Add(result =>
+        {
+            if (!Processor.Records.LatencyRange.TryParse(result.GetValueOrDefault<string?>(), out _, out var error))
+            {
+                result.AddError($"--handler-latency: {error}");
+            }
+        });
+        var maxInFlight = CliOptions.OptionalPositive("--max-in-flight", 100_000, "Orders handled at once across the partitions (default 256; Processor:MaxInFlight).");
+        var ordering = new Option<string?>("--ordering") { Description = "What may be handled at once: key (same key in offset order, the default), partition (one at a time), or unordered." };
+        ordering.AcceptOnlyFromAmong("key", "partition", "unordered");
+        return (latency, maxInFlight, ordering);
     }
 
     /// <summary>The processor's host: with <c>/metrics</c>, health and the dashboard unless <c>Processor:Http:Enabled</c> is false.</summary>

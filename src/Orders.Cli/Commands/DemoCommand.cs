@@ -29,13 +29,14 @@ internal static class DemoCommand
         var failRatio = CliOptions.Ratio("--fail-ratio", "Share of handler calls that fail transiently (default 0.05).");
         var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the local Kafka broker.");
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the local Schema Registry.");
+        var (handlerLatency, maxInFlight, ordering) = ConsumeCommand.ConcurrencyOptions();
         var seed = new Option<int?>("--seed") { Description = "Seed of the generator and the failure simulation (default 42)." };
         var json = ClientOptions.JsonOption();
         var http = new HttpOptions(ProcessorOptions.Section, onByDefault: true);
 
         var command = new Command("demo", "Local stack, processor and producer in one process, with a live view of the running averages.")
         {
-            duration, rate, invalidRatio, failRatio, kafkaPort, registryPort, seed, json,
+            duration, rate, invalidRatio, failRatio, kafkaPort, registryPort, seed, json, handlerLatency, maxInFlight, ordering,
         };
         http.AddTo(command, flags);
         flags.Add(rate, "Producer:Rate")
@@ -43,6 +44,9 @@ internal static class DemoCommand
             .Add(failRatio, "Processor:FailRatio")
             .Add(seed, "Producer:Seed")
             .Add(seed, "Processor:Seed")
+            .Add(handlerLatency, "Processor:Handler:Latency")
+            .Add(maxInFlight, "Processor:MaxInFlight")
+            .Add(ordering, "Processor:Ordering")
             // The demo's own stack, whatever the settings say.
             .Set("Kafka:BootstrapServers", r => $"localhost:{r.GetValue(kafkaPort).ToString(CultureInfo.InvariantCulture)}")
             .Set("SchemaRegistry:Url", r => $"http://localhost:{r.GetValue(registryPort).ToString(CultureInfo.InvariantCulture)}");

@@ -34,6 +34,8 @@ internal static class CliHost
 
         // On SIGINT/SIGTERM the workers finish the record in hand, checkpoint and close; give them time to.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // The verbs say what they do themselves; "Application started. Press Ctrl+C" is chatter.
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         return builder;
     }
 

@@ -56,6 +56,7 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
         totals.AddRow("average price", Money(snapshot.Overall.Mean));
         totals.AddRow("average, newest minute", Money(newestMinute.Mean));
         totals.AddRow("retries", Count(counters.Retried));
+        totals.AddRow("handler: in flight / waiting for key / for retry", $"{Count(view.Load.InFlight)} / {Count(view.Load.WaitingForKey)} / {Count(view.Load.WaitingForBackoff)}");
         if (counters.RegistryWaits > 0)
         {
             totals.AddRow("waits for the registry", Count(counters.RegistryWaits));

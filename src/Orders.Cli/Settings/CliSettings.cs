@@ -191,7 +191,11 @@ internal sealed class CliSettings
         try
         {
             var registry = SchemaRegistrySettings.Build(Entries(configuration, SchemaRegistrySettings.Section), kafka);
-            return new CliSettings(sources, configuration, kafka, registry, json);
+            var settings = new CliSettings(sources, configuration, kafka, registry, json);
+
+            // Checked here, before any verb builds a client for it.
+            _ = settings.ProcessorTopic;
+            return settings;
         }
         catch (SchemaRegistryConfigurationException e)
         {

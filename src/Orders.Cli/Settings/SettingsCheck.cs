@@ -24,7 +24,7 @@ internal static class SettingsCheck
         [SchemaRegistrySettings.Section] = null,
         ["Logging"] = null,
         ["OpenTelemetry"] = null,
-        [ProcessorOptions.Section] = Keys.Of<ProcessorOptions>(("Http", Keys.Of<HttpEndpointOptions>()), ("Handler", null)),
+        [ProcessorOptions.Section] = Keys.Of<ProcessorOptions>(("Http", Keys.Of<HttpEndpointOptions>()), ("Handler", Keys.Of<HandlerOptions>())),
         ["Producer"] = Keys.Of<ProducerOptions>(("Http", Keys.Of<HttpEndpointOptions>())),
     };
 

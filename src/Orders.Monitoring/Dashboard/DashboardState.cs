@@ -25,7 +25,8 @@ public sealed record DashboardState(
     IReadOnlyList<MinuteFigures> Minutes,
     IReadOnlyList<PartitionFigures> Partitions,
     int Restoring,
-    IReadOnlyList<RecentDeadLetter> RecentDeadLetters);
+    IReadOnlyList<RecentDeadLetter> RecentDeadLetters,
+    HandlerLoad Load);
 
 public sealed record Figures(long Count, double? Mean, double? Min, double? Max)
 {
@@ -84,7 +85,8 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
             [.. aggregates.Minutes.OrderBy(m => m.Key).Select(m => new MinuteFigures(m.Key, m.Value.Count, m.Value.Mean))],
             partitions,
             view.Restoring,
-            processor.RecentDeadLetters.Snapshot());
+            processor.RecentDeadLetters.Snapshot(),
+            view.Load);
     }
 
     private static string Status(ProcessorView view) => view switch

@@ -106,12 +106,12 @@ public sealed class CheckpointCoordinator(
         }
     }
 
-    /// <summary>Resumes a partition held for its checkpoint, unless it also waits for a retry of its own.</summary>
+    /// <summary>Resumes a partition held for its checkpoint, unless it also waits for the registry or is held by flow control.</summary>
     private void Unhold(PartitionState state)
     {
-        if (state.Checkpoint.Unhold() && !paused.Contains(state.Partition))
+        if (state.Checkpoint.Unhold() && !paused.Contains(state.Partition) && !state.Backpressured)
         {
-            consumer.Resume([state.Partition]);
+            state.ResumeOn(consumer);
         }
     }
 

@@ -24,7 +24,11 @@ public sealed record PartitionCheckpoint(
     int DeadLetterPartition,
     long DeadLetterOffset,
     DateTimeOffset WrittenAt,
-    AggregateData Data);
+    AggregateData Data)
+{
+    /// <summary>Records completed above <see cref="NextOffset"/>, as <see cref="Partitions.OffsetTracker.ToRanges"/> encodes them; empty for a checkpoint written before records completed out of order.</summary>
+    public IReadOnlyList<long> CompletedRanges { get; init; } = [];
+}
 
 /// <summary>One record of a checkpoint on the stats topic: chunk <see cref="Chunk"/> of <see cref="ChunkCount"/>.</summary>
 public sealed record CheckpointChunk(PartitionCheckpoint Checkpoint, int Chunk, int ChunkCount);
@@ -58,7 +62,7 @@ public static class CheckpointCodec
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 1024);
         var slices = new List<List<KeyValuePair<string, PriceStatistics>>> { new() };
-        var used = HeaderBytes + Encoding.UTF8.GetByteCount(checkpoint.Group) + Encoding.UTF8.GetByteCount(checkpoint.Topic)
+        var used = HeaderBytes + Encoding.UTF8.GetByteCount(checkpoint.Group) + Encoding.UTF8.GetByteCount(checkpoint.Topic) + (checkpoint.CompletedRanges.Count * 10)
             + (checkpoint.Data.Minutes.Count * ProductOverheadBytes) + (checkpoint.Data.DeadLettered.Count * 32);
         foreach (var product in checkpoint.Data.Products.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -94,6 +98,7 @@ public static class CheckpointCodec
                 ? checkpoint.Data.DeadLettered.ToDictionary(p => p.Key, p => (object)p.Value, StringComparer.Ordinal)
                 : new Dictionary<string, object>());
             record.Add("overall", ToRecord(first ? checkpoint.Data.Overall : PriceStatistics.Empty));
+            record.Add("completed", first ? checkpoint.CompletedRanges.Select(r => (object)r).ToArray() : []);
             record.Add("minutes", first
                 ? checkpoint.Data.Minutes.OrderBy(m => m.Key).Select(m => (object)MinuteRecord(m.Key, m.Value)).ToArray()
                 : []);
@@ -137,16 +142,23 @@ public static class CheckpointCodec
                 deadLettered,
                 (long)record["skippedByRetention"],
                 (long)record["lateOrders"]);
+            var nextOffset = (long)record["nextOffset"];
+            long[] completed = [.. ((object[])record["completed"]).Select(r => Convert.ToInt64(r, CultureInfo.InvariantCulture))];
+            // Refused here, with the record's position in the log, rather than when a restore uses it.
+            _ = new Partitions.OffsetTracker(nextOffset, completed);
             var checkpoint = new PartitionCheckpoint(
                 (string)record["group"],
                 (string)record["topic"],
                 (int)record["partition"],
                 (string)record["checkpointId"],
-                (long)record["nextOffset"],
+                nextOffset,
                 (int)record["deadLetterPartition"],
                 (long)record["deadLetterOffset"],
                 DateTimeOffset.FromUnixTimeMilliseconds(ToUnixMs(record["writtenAt"])),
-                data);
+                data)
+            {
+                CompletedRanges = completed,
+            };
             return new CheckpointChunk(checkpoint, chunk, chunkCount);
         }
         catch (Exception e) when (e is InvalidCastException or KeyNotFoundException or AvroException or FormatException or OverflowException or NullReferenceException)

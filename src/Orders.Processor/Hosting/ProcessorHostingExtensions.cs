@@ -50,7 +50,8 @@ public static class ProcessorHostingExtensions
         builder.Services.TryAddSingleton<IOrderHandler>(sp =>
         {
             var options = sp.GetRequiredService<ProcessorOptions>();
-            return new FailureInjectingHandler(options.FailRatio, new Random(options.Seed));
+            LatencyRange.TryParse(options.Handler.Latency, out var latency, out _);
+            return new SimulatedDownstream(options.FailRatio, latency, new Random(options.Seed), sp.GetRequiredService<TimeProvider>());
         });
         builder.Services.AddMetrics();
         builder.Services.AddSingleton(sp => new ProcessorMetrics(

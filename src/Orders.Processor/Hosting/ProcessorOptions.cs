@@ -36,6 +36,28 @@ public sealed class ProcessorOptions
     /// <summary>Share of handler calls that fail transiently, to exercise retries (0 to 1).</summary>
     public double FailRatio { get; set; }
 
+    /// <summary>The simulated downstream's settings (used when no <see cref="Records.IOrderHandler"/> of your own is registered).</summary>
+    public HandlerOptions Handler { get; set; } = new();
+
+    /// <summary>Handler calls at once, across the partitions held.</summary>
+    public int MaxInFlight { get; set; } = 256;
+
+    /// <summary>Which records may be handled at the same time: by key (the default), one per partition, or any.</summary>
+    public Records.Ordering Ordering { get; set; } = Records.Ordering.Key;
+
+    /// <summary>
+    /// Records of one partition taken in hand and not done (in flight, waiting for their key or a
+    /// retry, or ready to start) before the partition pauses: the bound on what is buffered, about a
+    /// kilobyte each. Several times the in-flight limit, so that a partition is rarely paused.
+    /// </summary>
+    public int MaxBuffered { get; set; } = 1024;
+
+    /// <summary>
+    /// Records completed above a partition's lowest incomplete one (one held up by retries) before
+    /// the partition pauses: each is a few bytes of every checkpoint, and work redone after a crash if not checkpointed.
+    /// </summary>
+    public int MaxOutOfOrder { get; set; } = 10_000;
+
     public int Seed { get; set; } = 42;
 
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -68,6 +90,13 @@ public sealed class ProcessorOptions
     public TimeSpan BrokerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
+/// <summary>The simulated downstream (<c>Processor:Handler</c>).</summary>
+public sealed class HandlerOptions
+{
+    /// <summary>How long each call takes: <c>10ms</c>, or a range <c>5ms-20ms</c>; none by default.</summary>
+    public string? Latency { get; set; }
+}
+
 /// <summary>Checks <see cref="ProcessorOptions"/> at start, so a bad setting is one clear line, whatever set it.</summary>
 public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOptions>
 {
@@ -89,6 +118,15 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
         Check(errors, options.RetryMaxDelay >= options.RetryBaseDelay, "Processor:RetryMaxDelay must be at least Processor:RetryBaseDelay");
         Check(errors, options.UntilIdle is null || options.UntilIdle > TimeSpan.Zero, "Processor:UntilIdle must be positive");
         Check(errors, options.FailRatio is >= 0 and <= 1, $"Processor:FailRatio must be between 0 and 1, not {options.FailRatio}");
+        if (!Records.LatencyRange.TryParse(options.Handler.Latency, out _, out var latencyError))
+        {
+            errors.Add($"Processor:Handler:Latency: {latencyError}");
+        }
+
+        Check(errors, options.MaxInFlight is >= 1 and <= 100_000, $"Processor:MaxInFlight must be between 1 and 100000, not {options.MaxInFlight}");
+        Check(errors, Enum.IsDefined(options.Ordering), $"Processor:Ordering must be key, partition or unordered, not {options.Ordering}");
+        Check(errors, options.MaxBuffered is >= 1 and <= 1_000_000, $"Processor:MaxBuffered must be between 1 and 1000000, not {options.MaxBuffered}");
+        Check(errors, options.MaxOutOfOrder is >= 1 and <= Partitions.OffsetTracker.MaxCompletedAbove, $"Processor:MaxOutOfOrder must be between 1 and {Partitions.OffsetTracker.MaxCompletedAbove}, not {options.MaxOutOfOrder}");
         Check(errors, options.StatusInterval > TimeSpan.Zero, "Processor:StatusInterval must be positive");
         Check(errors, options.CheckpointInterval >= TimeSpan.FromMilliseconds(10), "Processor:CheckpointInterval must be at least 10 ms");
         Check(errors, options.CheckpointChunkBytes is >= 4096 and <= 16 * 1024 * 1024, $"Processor:CheckpointChunkBytes must be between 4096 and 16777216, not {options.CheckpointChunkBytes}");

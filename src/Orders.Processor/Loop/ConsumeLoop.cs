@@ -82,7 +82,7 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// <summary>How long the poll may block: until the next retry is due (resuming those that are), at most 100 ms.</summary>
     private TimeSpan PollWait()
     {
-        var wait = parts.Records.ResumeDue();
+        var wait = parts.Records.Pump();
         if (parts.DeadLetters.Pump() is { } retryIn && retryIn < wait)
         {
             wait = retryIn;
@@ -107,7 +107,7 @@ public sealed class ConsumeLoop(LoopParts parts)
     private bool StopsWhenIdle()
     {
         var table = parts.Table;
-        var quiet = parts.Paused.Count == 0 && table.RestoringCount == 0 && parts.Checkpoints.InFlightCount == 0
+        var quiet = parts.Paused.Count == 0 && table.RestoringCount == 0 && parts.Checkpoints.InFlightCount == 0 && parts.Records.Dispatcher.Idle
             && table.Owned.All(s => s.PendingDeadLetters == 0 && !s.Checkpoint.Held);
         switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Paused.AllWaitForRegistry)))
         {
@@ -136,6 +136,7 @@ public sealed class ConsumeLoop(LoopParts parts)
         parts.Assignments.Closing();
         parts.Assignments.Publish();
         var states = parts.Table.Owned.ToList();
+        parts.Assignments.Settle(states);
         // The close below commits the stored offsets as it gives the partitions up.
         parts.Checkpoints.CheckpointAndStore(states);
         List<int> notCheckpointed = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];

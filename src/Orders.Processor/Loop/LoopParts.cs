@@ -63,12 +63,24 @@ public sealed record LoopParts(
         var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, logger);
         var restorer = new PartitionRestorer(
             ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, logger);
-        var assignments = new Assignments(layout, table, restorer, checkpoints, paused, deadLetters, consumer, idle, status, options.WindowMinutes, fatal, logger);
-        var gate = new RecordGate(table, gaps, consumer, counters, logger);
         var records = new RecordProcessor(
             new OrderPipeline(services.Decoder, services.Handler, services.Metrics),
             new FailurePolicy(retrySchedule, options.MaxAttempts),
-            paused, deadLetters, consumer, status, options.GroupId, fatal, time, logger, services.Metrics, services.Observer);
+            paused,
+            table,
+            deadLetters,
+            consumer,
+            status,
+            options.GroupId,
+            (options.MaxInFlight, options.Ordering, new FlowLimits(options.MaxBuffered, options.MaxOutOfOrder)),
+            fatal,
+            time,
+            logger,
+            services.Metrics,
+            services.Observer);
+        var assignments = new Assignments(
+            layout, table, restorer, checkpoints, paused, records.Dispatcher, deadLetters, consumer, idle, status, options.WindowMinutes, options.RevokeTimeout, fatal, time, logger);
+        var gate = new RecordGate(table, gaps, consumer, counters, logger);
         var housekeeping = new Housekeeping(
             options.Topic, deadLetters, checkpoints, table, restorer, assignments, consumer, idle, status, options.StatusInterval, time, logger);
         return new LoopParts(

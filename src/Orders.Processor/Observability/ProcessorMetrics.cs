@@ -95,6 +95,10 @@ public sealed class ProcessorMetrics
         meter.CreateObservableGauge("orders.partitions.assigned", () => State(v => (double)v.Partitions.Count), "{partition}", "Partitions held with their state restored.");
         meter.CreateObservableGauge("orders.partitions.restoring", () => State(v => (double)v.Restoring), "{partition}", "Partitions assigned whose state is still being restored.");
         meter.CreateObservableGauge("orders.consumer.lag", Lag, "{message}", "Records of a held partition not yet in its state: its end offset (librdkafka statistics) minus the next offset to process.");
+        meter.CreateObservableGauge("orders.handler.in_flight", () => State(v => v.Load.InFlight), "{call}", "Handler calls under way (at most Processor:MaxInFlight).");
+        meter.CreateObservableGauge("orders.handler.waiting_for_key", () => State(v => v.Load.WaitingForKey), "{order}", "Orders waiting for an earlier order of their key to finish.");
+        meter.CreateObservableGauge("orders.handler.waiting_for_backoff", () => State(v => v.Load.WaitingForBackoff), "{order}", "Orders waiting out a retry's backoff.");
+        meter.CreateObservableGauge("orders.handler.queued", () => State(v => v.Load.Queued), "{order}", "Orders ready to be handled once a handler call ends (the in-flight limit reached).");
     }
 
     /// <returns>The timestamp to give <see cref="Processed"/>; null while nobody listens.</returns>

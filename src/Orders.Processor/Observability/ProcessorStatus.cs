@@ -24,6 +24,15 @@ public sealed record ProcessorView(
 {
     public static ProcessorView Empty(ProcessorCounters counters) =>
         new(counters, AggregateData.Empty, new Dictionary<int, PartitionView>(), 0, false);
+
+    /// <summary>The handlers' work at the moment of the view.</summary>
+    public HandlerLoad Load { get; init; } = HandlerLoad.None;
+}
+
+/// <summary>Records on their way through the handler: calls under way, waiting for an earlier record of their key, waiting out a retry's backoff, ready to start once a call ends.</summary>
+public sealed record HandlerLoad(int InFlight, int WaitingForKey, int WaitingForBackoff, int Queued)
+{
+    public static HandlerLoad None { get; } = new(0, 0, 0, 0);
 }
 
 public sealed record PartitionView(long NextOffset, long CheckpointedOffset, PriceStatistics Overall);

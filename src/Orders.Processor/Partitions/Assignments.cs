@@ -21,12 +21,15 @@ public sealed class Assignments(
     PartitionRestorer restorer,
     CheckpointCoordinator checkpoints,
     PausedPartitions paused,
+    Records.Dispatcher dispatcher,
     DeadLetterWriter deadLetters,
     IConsumerPort consumer,
     IdleWatch idle,
     ProcessorStatus status,
     int windowMinutes,
+    TimeSpan revokeTimeout,
     FatalSignal fatal,
+    TimeProvider time,
     ILogger logger) : IRebalanceListener
 {
     private bool _closing;
@@ -91,7 +94,9 @@ public sealed class Assignments(
         }
 
         Log.Revoked(logger, Describe(partitions));
-        checkpoints.CheckpointAndStore(Owned(partitions));
+        var states = Owned(partitions);
+        Settle(states);
+        checkpoints.CheckpointAndStore(states);
         Release(partitions);
     }
 
@@ -108,7 +113,17 @@ public sealed class Assignments(
     }
 
     /// <summary>Publishes the held state for the status readers (summary, views, metrics).</summary>
-    public void Publish() => status.Publish(table.View(status.Counters, windowMinutes));
+    public void Publish() => status.Publish(table.View(status.Counters, windowMinutes) with
+    {
+        Load = new HandlerLoad(dispatcher.InFlight, dispatcher.WaitingForKey, dispatcher.WaitingForBackoff, dispatcher.Queued),
+    });
+
+    /// <summary>
+    /// Lets the handler calls of partitions about to be checkpointed end, within the revoke timeout:
+    /// what completes is counted; what does not is left out of the checkpoint, uncounted, and
+    /// handled again by the partitions' next owner.
+    /// </summary>
+    public void Settle(IReadOnlyCollection<PartitionState> states) => dispatcher.Drain(states, time.GetUtcNow() + revokeTimeout);
 
     private List<PartitionState> Owned(IReadOnlyList<TopicPartition> partitions) =>
         [.. partitions.Where(p => p.Topic == layout.Topic).Select(p => table.TryGet(p.Partition.Value, out var s) ? s : null).OfType<PartitionState>()];
@@ -118,6 +133,7 @@ public sealed class Assignments(
         foreach (var state in Owned(partitions))
         {
             deadLetters.Forget(state);
+            dispatcher.Forget(state);
         }
 
         table.Remove(partitions.Where(p => p.Topic == layout.Topic));

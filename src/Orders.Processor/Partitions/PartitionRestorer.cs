@@ -70,11 +70,11 @@ public sealed class PartitionRestorer(
     {
         var checkpoint = stored.Checkpoint;
         var aggregate = checkpoint is null ? new PartitionAggregate(windowMinutes) : PartitionAggregate.FromData(checkpoint.Data, windowMinutes);
-        var state = new PartitionState(
-            partition, aggregate, checkpoint?.NextOffset ?? 0, stored.DeadLetterPartition, stored.DeadLetters.End, stored.DeadLetters.Decisions);
+        var offsets = new OffsetTracker(checkpoint?.NextOffset ?? 0, checkpoint?.CompletedRanges);
+        var state = new PartitionState(partition, aggregate, offsets, stored.DeadLetterPartition, stored.DeadLetters.End, stored.DeadLetters.Decisions);
 
         // Records deleted by retention while no one held the partition are a loss to count now.
-        if (stored.Watermarks.Low.Value > state.NextOffset)
+        if (stored.Watermarks.Low.Value > state.FetchPosition)
         {
             gaps.Skip(state, stored.Watermarks.Low.Value, stored.Watermarks);
         }

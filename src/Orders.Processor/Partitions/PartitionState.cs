@@ -7,14 +7,17 @@ namespace Orders.Processor.Partitions;
 
 /// <summary>
 /// What the processor holds for one assigned input partition, as Flink's split state holds it: the
-/// aggregate, the offset it covers up to, and the decisions found on restore that it must honour
-/// when their records come round again. Its checkpoint bookkeeping is <see cref="Checkpoint"/>'s.
+/// aggregate, the offsets it covers (<see cref="Offsets"/>: everything below the lowest incomplete
+/// one, and the records completed above it, since records complete out of order), and the
+/// decisions found on restore that it must honour when their records come round again. Its
+/// checkpoint bookkeeping is <see cref="Checkpoint"/>'s.
 /// Owned by the consume loop's thread; a new instance per assignment, so callbacks from an earlier
 /// ownership of the same partition cannot touch it.
 /// </summary>
 public sealed class PartitionState
 {
     private readonly Dictionary<long, DeadLetterDecision> _decided;
+    private readonly CancellationTokenSource _cancellation = new();
     private bool _wentBackReported;
 
     public PartitionState(
@@ -24,22 +27,47 @@ public sealed class PartitionState
         int deadLetterPartition,
         long deadLetterFloor,
         IReadOnlyDictionary<long, DeadLetterDecision> decided)
+        : this(partition, aggregate, new OffsetTracker(nextOffset), deadLetterPartition, deadLetterFloor, decided)
+    {
+    }
+
+    /// <param name="offsets">What the restored checkpoint covers; a decision for a record it covers is in its aggregate already.</param>
+    public PartitionState(
+        TopicPartition partition,
+        PartitionAggregate aggregate,
+        OffsetTracker offsets,
+        int deadLetterPartition,
+        long deadLetterFloor,
+        IReadOnlyDictionary<long, DeadLetterDecision> decided)
     {
         Partition = partition;
         Aggregate = aggregate;
-        NextOffset = nextOffset;
+        Offsets = offsets;
+        FetchPosition = offsets.LowestIncomplete;
         DeadLetterPartition = deadLetterPartition;
         DeadLetterFloor = deadLetterFloor;
-        Checkpoint = new CheckpointTrack(nextOffset);
-        _decided = new Dictionary<long, DeadLetterDecision>(decided);
+        Checkpoint = new CheckpointTrack(offsets.LowestIncomplete);
+        _decided = decided.Where(d => !offsets.IsDone(d.Key)).ToDictionary();
     }
 
     public TopicPartition Partition { get; }
 
     public PartitionAggregate Aggregate { get; }
 
-    /// <summary>The state covers exactly the records before this offset.</summary>
-    public long NextOffset { get; private set; }
+    /// <summary>The records this state covers: those below <see cref="NextOffset"/>, and those completed above it.</summary>
+    public OffsetTracker Offsets { get; }
+
+    /// <summary>The lowest offset not done: a checkpoint's offset, where a new owner resumes (skipping what was completed above it).</summary>
+    public long NextOffset => Offsets.LowestIncomplete;
+
+    /// <summary>The offset of the next record expected from Kafka: one past the newest taken in hand.</summary>
+    public long FetchPosition { get; private set; }
+
+    /// <summary>Records taken in hand and not done yet (handled, waiting for their key or a retry).</summary>
+    public int Outstanding { get; private set; }
+
+    /// <summary>Paused because too much of it is outstanding or completed out of order (<see cref="Records.Dispatcher"/>).</summary>
+    public bool Backpressured { get; set; }
 
     /// <summary>The dead-letter partition this input partition's dead letters go to.</summary>
     public int DeadLetterPartition { get; }
@@ -56,6 +84,9 @@ public sealed class PartitionState
     /// <summary>The partition was revoked or lost: late callbacks must leave it alone.</summary>
     public bool Released { get; private set; }
 
+    /// <summary>Given to its handler calls: fires when the partition is released (its next owner handles those records again).</summary>
+    public CancellationToken Cancellation => _cancellation.Token;
+
     /// <summary>Changed since the newest acknowledged checkpoint.</summary>
     public bool Dirty => Version != Checkpoint.CoveredVersion;
 
@@ -64,12 +95,36 @@ public sealed class PartitionState
 
     public int DecisionsToHonour => _decided.Count;
 
+    /// <summary>The record at <paramref name="offset"/> was taken in hand: the next one is expected after it.</summary>
+    public void Taken(long offset) => FetchPosition = offset + 1;
+
+    /// <summary>A record taken in hand will complete later (its handler is slow, it waits for its key or a retry).</summary>
+    public void Started() => Outstanding++;
+
     /// <summary>The record at <paramref name="offset"/> was processed, dead-lettered or honoured: the state now covers it.</summary>
+    /// <param name="started">It was counted by <see cref="Started"/>.</param>
+    public void Complete(long offset, bool started = false)
+    {
+        if (started)
+        {
+            Outstanding--;
+        }
+
+        if (Offsets.Complete(offset))
+        {
+            Version++;
+        }
+    }
+
+    /// <summary>Taken in hand and done at once: <see cref="Taken"/> and <see cref="Complete"/>.</summary>
     public void Advance(long offset)
     {
-        NextOffset = offset + 1;
-        Version++;
+        Taken(offset);
+        Complete(offset);
     }
+
+    /// <summary>The record at <paramref name="offset"/> was completed before the restore (the checkpoint says so).</summary>
+    public bool WasDone(long offset) => Offsets.IsDone(offset);
 
     /// <summary>A record was already dead-lettered before the restore: returns that decision, once.</summary>
     public bool TryTakeDecision(long offset, out DeadLetterDecision decision) => _decided.Remove(offset, out decision);
@@ -78,7 +133,23 @@ public sealed class PartitionState
 
     public void DeadLetterSettled() => PendingDeadLetters--;
 
-    public void Release() => Released = true;
+    public void Release()
+    {
+        Released = true;
+        _cancellation.Cancel();
+    }
+
+    /// <summary>
+    /// Resumes fetching right where this state expects its next record. The seek matters as much as
+    /// the resume: librdkafka's broker thread does not notice a resumed partition until it next wakes
+    /// (measured on the local stack: not before the run went idle, half a second and more, when every
+    /// partition of the broker had been paused); a seek wakes it at once.
+    /// </summary>
+    public void ResumeOn(Loop.IConsumerPort consumer)
+    {
+        consumer.Resume([Partition]);
+        consumer.Seek(new TopicPartitionOffset(Partition, FetchPosition));
+    }
 
     /// <summary>True the first time an offset below the state's is seen: it is reported once, not once per record.</summary>
     public bool FirstTimeWentBack()
@@ -89,27 +160,29 @@ public sealed class PartitionState
     }
 
     /// <summary>
-    /// Records before <paramref name="offset"/> will never arrive (retention deleted them, or
-    /// compaction or transaction markers left a gap). Decisions taken for them still count.
+    /// The records from <see cref="FetchPosition"/> to before <paramref name="offset"/> will never
+    /// arrive (retention deleted them, or compaction or transaction markers left a gap). Decisions
+    /// taken for them still count; those completed before a restore are done already.
     /// </summary>
-    /// <returns>Records jumped over that had no decision: lost to the averages.</returns>
+    /// <returns>Records jumped over that were neither done nor decided: lost to the averages.</returns>
     public long SkipTo(long offset)
     {
-        if (offset <= NextOffset)
+        var from = FetchPosition;
+        if (offset <= from)
         {
             return 0;
         }
 
         var honoured = 0L;
-        foreach (var (skipped, decision) in _decided.Where(d => d.Key < offset).ToList())
+        foreach (var (skipped, decision) in _decided.Where(d => d.Key >= from && d.Key < offset).ToList())
         {
             Aggregate.AddDeadLetter(decision.Reason);
             _decided.Remove(skipped);
             honoured++;
         }
 
-        var lost = offset - NextOffset - honoured;
-        NextOffset = offset;
+        var lost = Offsets.CompleteRange(from, offset) - honoured;
+        FetchPosition = offset;
         Version++;
         return lost;
     }
@@ -138,5 +211,8 @@ public sealed class PartitionState
         DeadLetterPartition,
         DeadLetterBound(acknowledgedFrontier),
         now,
-        Aggregate.ToData());
+        Aggregate.ToData())
+    {
+        CompletedRanges = Offsets.ToRanges(),
+    };
 }

@@ -19,7 +19,7 @@ public sealed class RetentionGaps(IConsumerPort consumer, TimeSpan brokerTimeout
     public void Skip(PartitionState state, long next, WatermarkOffsets? known = null)
     {
         var partition = state.Partition;
-        var from = state.NextOffset;
+        var from = state.FetchPosition;
         // Asked of the broker, not taken from the client's cache: a stale start would hide a loss.
         // Gaps are rare (a reset, or a transaction marker crossed), so the round trip is too.
         var start = known?.Low ?? Offset.Unset;

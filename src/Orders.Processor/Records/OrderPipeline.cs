@@ -6,26 +6,39 @@ using Orders.Processor.Observability;
 namespace Orders.Processor.Records;
 
 /// <summary>
-/// The processing path of one record, top to bottom: decode, validate, handle, aggregate. Each
-/// step is its own type, tested alone; the consume loop and the failure policy wrap this.
+/// The processing path of one record, top to bottom: decode and validate (<see cref="ReadAsync"/>),
+/// handle (the <see cref="IOrderHandler"/>, which may take its time: the <see cref="Dispatcher"/>
+/// runs it), aggregate (<see cref="Count"/>). Each step is its own type, tested alone; the record
+/// processor and the failure policy wrap this.
 /// </summary>
 public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, ProcessorMetrics? metrics = null)
 {
-    /// <returns>Null when the order was processed and counted; otherwise why it is invalid (nothing was counted).</returns>
-    /// <exception cref="PoisonRecordException">The bytes can never become an order.</exception>
-    /// <exception cref="RegistryUnavailableException">The writer's schema is needed and the registry cannot be reached.</exception>
-    /// <remarks>Any other exception is the handler's, taken as transient.</remarks>
-    public async ValueTask<string?> RunAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionAggregate aggregate, CancellationToken cancellationToken)
+    /// <returns>The order, and why it is invalid (null when it is valid).</returns>
+    /// <exception cref="PoisonRecordException">The bytes can never become an order (in the returned task).</exception>
+    /// <exception cref="RegistryUnavailableException">The writer's schema is needed and the registry cannot be reached (in the returned task).</exception>
+    public async ValueTask<(Order Order, string? Invalid)> ReadAsync(ConsumeResult<byte[]?, byte[]?> record)
     {
         var order = await decoder.DecodeAsync(record.Message.Value);
-        if (OrderValidator.Validate(order) is { } problem)
-        {
-            return problem;
-        }
+        return (order, OrderValidator.Validate(order));
+    }
 
-        await handler.HandleAsync(order, cancellationToken);
-        aggregate.Add(order.Product, order.Price, EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs));
+    /// <summary>Calls the handler; a handler that throws at once fails the call, it does not escape.</summary>
+    public ValueTask HandleAsync(Order order, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return handler.HandleAsync(order, cancellationToken);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    /// <summary>The order was handled: it enters the partition's aggregate.</summary>
+    public void Count(Order order, long eventTimeMs, PartitionAggregate aggregate)
+    {
+        aggregate.Add(order.Product, order.Price, eventTimeMs);
         metrics?.Completed(order);
-        return null;
     }
 }

@@ -9,8 +9,9 @@ namespace Orders.Processor.Records;
 /// <summary>
 /// Decides whether a record that arrived is one to process now: the partition's state is held (not
 /// still restoring), the record is not below the state (nor a gap that needs accounting first), its
-/// partition is not held for a checkpoint, and it was not dead-lettered before a restart (then the
-/// decision is honoured here, not taken again).
+/// partition is not held for a checkpoint, it was not completed before a restart (then it is in the
+/// aggregate already), and it was not dead-lettered before a restart (then the decision is honoured
+/// here, not taken again).
 /// </summary>
 public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, IConsumerPort consumer, ProcessorCounters counters, ILogger logger)
 {
@@ -24,27 +25,34 @@ public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, IConsum
             return null;
         }
 
-        if (offset < state.NextOffset)
+        if (offset < state.FetchPosition)
         {
             // Seeks discard what was fetched before them, so offsets only go back if the partition did:
             // the topic was deleted and created again, or truncated. The state is not about these records.
             if (state.FirstTimeWentBack())
             {
-                Log.OffsetsWentBack(logger, record.Topic, record.Partition.Value, offset, state.NextOffset);
+                Log.OffsetsWentBack(logger, record.Topic, record.Partition.Value, offset, state.FetchPosition);
             }
 
             return null;
         }
 
-        if (offset > state.NextOffset)
+        if (offset > state.FetchPosition)
         {
             gaps.Skip(state, offset);
         }
 
         if (state.Checkpoint.Held)
         {
-            // Fetched before the pause took effect: read it again once the checkpoint is taken.
+            // Fetched before the pause took effect: read it again once the checkpoint is taken, or the partition's outstanding work drained.
             consumer.Seek(record.TopicPartitionOffset);
+            return null;
+        }
+
+        if (state.WasDone(offset))
+        {
+            // Completed before the restore, above the checkpoint's offset (records complete out of order): in the aggregate already.
+            state.Taken(offset);
             return null;
         }
 

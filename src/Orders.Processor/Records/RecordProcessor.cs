@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.Kafka;
+using Orders.Processor.Aggregates;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Failures;
 using Orders.Processor.Loop;
@@ -16,123 +17,275 @@ public interface IRecordObserver
     void Processed(ConsumeResult<byte[]?, byte[]?> record);
 }
 
-/// <summary>
-/// What happens to one record: the <see cref="OrderPipeline"/>, then, if it failed, the
-/// <see cref="FailurePolicy"/>'s decision: retry (pause the partition, rewind to the record, try
-/// again after the backoff), wait for the registry (likewise, spending no attempt), or dead-letter.
-/// Invalid orders and the policy's dead letters take the one dead-letter path.
-/// </summary>
-public sealed class RecordProcessor(
-    OrderPipeline pipeline,
-    FailurePolicy policy,
-    PausedPartitions paused,
-    DeadLetterWriter deadLetters,
-    IConsumerPort consumer,
-    ProcessorStatus status,
-    string group,
-    FatalSignal fatal,
-    TimeProvider time,
-    ILogger logger,
-    Observability.ProcessorMetrics? metrics = null,
-    IRecordObserver? observer = null)
-{
-    private readonly ProcessorCounters _counters = status.Counters;
+/// <summary>How much a partition may have outstanding before it pauses (bounded memory, no starvation).</summary>
+/// <param name="MaxOutstanding">Records taken in hand and not done (in flight, waiting for their key or a retry).</param>
+/// <param name="MaxOutOfOrder">Records completed above the partition's lowest incomplete one.</param>
+public readonly record struct FlowLimits(int MaxOutstanding, int MaxOutOfOrder);
 
-    /// <summary>The record in hand is finished even if shutdown was requested meanwhile (the token only reaches the handler).</summary>
-    /// <returns>True when the record reached an outcome (processed or dead-lettered); false when it waits to be tried again.</returns>
+/// <summary>
+/// What happens to one record: decode and validate (<see cref="OrderPipeline"/>), then the handler,
+/// concurrently through the <see cref="Dispatcher"/> (at once and inline when nothing is ahead of it
+/// and the handler completes at once), then the aggregate. When a step fails, the
+/// <see cref="FailurePolicy"/> decides: a registry that cannot be reached rewinds the partition to
+/// the record and waits (every record needs it); a transient handler failure waits out its backoff
+/// alone, the rest of the partition going on; poison, invalid orders and exhausted retries take the
+/// one dead-letter path.
+/// </summary>
+public sealed class RecordProcessor : IWorkOutcomes
+{
+    private readonly OrderPipeline _pipeline;
+    private readonly FailurePolicy _policy;
+    private readonly PausedPartitions _paused;
+    private readonly PartitionTable _table;
+    private readonly DeadLetterWriter _deadLetters;
+    private readonly IConsumerPort _consumer;
+    private readonly ProcessorStatus _status;
+    private readonly ProcessorCounters _counters;
+    private readonly string _group;
+    private readonly FlowLimits _limits;
+    private readonly FatalSignal _fatal;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ProcessorMetrics? _metrics;
+    private readonly IRecordObserver? _observer;
+
+    public RecordProcessor(
+        OrderPipeline pipeline,
+        FailurePolicy policy,
+        PausedPartitions paused,
+        PartitionTable table,
+        DeadLetterWriter deadLetters,
+        IConsumerPort consumer,
+        ProcessorStatus status,
+        string group,
+        (int MaxInFlight, Ordering Ordering, FlowLimits Limits) concurrency,
+        FatalSignal fatal,
+        TimeProvider time,
+        ILogger logger,
+        ProcessorMetrics? metrics = null,
+        IRecordObserver? observer = null)
+    {
+        (_pipeline, _policy, _paused, _table, _deadLetters, _consumer, _status, _group) = (pipeline, policy, paused, table, deadLetters, consumer, status, group);
+        (_limits, _fatal, _time, _logger, _metrics, _observer) = (concurrency.Limits, fatal, time, logger, metrics, observer);
+        _counters = status.Counters;
+        Dispatcher = new Dispatcher(this, concurrency.MaxInFlight, concurrency.Ordering, time);
+    }
+
+    public Dispatcher Dispatcher { get; }
+
+    /// <summary>The record in hand is taken on even if shutdown was requested meanwhile.</summary>
+    /// <returns>True when the record was taken in hand (done, or on its way); false when it waits to be fetched again.</returns>
     public async ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, CancellationToken cancellationToken)
     {
-        var (failures, registryWaits) = paused.Count > 0 ? paused.History(record.TopicPartitionOffset) : (0, 0);
-        var startedAt = metrics?.StartProcessing();
+        var (failures, registryWaits) = _paused.Count > 0 ? _paused.History(record.TopicPartitionOffset) : (0, 0);
+        var startedAt = _metrics?.StartProcessing();
+        Order order;
+        string? invalid;
         try
         {
-            if (await pipeline.RunAsync(record, state.Aggregate, cancellationToken) is { } invalid)
-            {
-                metrics?.Processed(startedAt, FailureKind.Invalid);
-                DeadLetter(state, record, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), failures + 1);
-                return true;
-            }
-
-            metrics?.Processed(startedAt);
-            _counters.ProcessedOne();
-            Done(state, record);
-            observer?.Processed(record);
-            return true;
-        }
-        catch (Exception error) when (SchemaRegistryErrors.IsCredentialsRejected(error))
-        {
-            // Retrying cannot fix credentials: stop, with the record still unprocessed.
-            fatal.Set(new RegistryCredentialsException(error));
-            Rewind(record, failures, registryWaits, policy.MaxDelay);
-            return false;
+            (order, invalid) = await _pipeline.ReadAsync(record);
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            var kind = FailureClassifier.Classify(error);
-            metrics?.Processed(startedAt, kind);
-            return Failed(state, record, error, policy.Decide(kind, failures, registryWaits), failures, registryWaits);
+            return Unreadable(record, state, error, failures, registryWaits, startedAt);
         }
-    }
 
-    /// <summary>Resumes the partitions whose backoff has passed.</summary>
-    /// <returns>How long the next poll may block: until the next backoff ends.</returns>
-    public TimeSpan ResumeDue()
-    {
-        var due = paused.TakeDue(out var wait);
-        if (due.Count > 0)
+        if (_paused.Count > 0)
         {
-            consumer.Resume(due);
+            _paused.Clear(record.TopicPartition);
         }
 
-        return wait;
+        if (invalid is not null)
+        {
+            _metrics?.Processed(startedAt, FailureKind.Invalid);
+            DeadLetter(state, record, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), attempts: 1);
+            state.Advance(record.Offset.Value);
+            return true;
+        }
+
+        var eventTime = EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs);
+        if (!Dispatcher.CanStartNow(state, record.Message.Key))
+        {
+            Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt }, running: null);
+            return true;
+        }
+
+        var call = _pipeline.HandleAsync(order, state.Cancellation);
+        if (call.IsCompletedSuccessfully)
+        {
+            // Nothing ahead of it, and the handler done at once: no bookkeeping at all.
+            Count(record, state, order, eventTime, startedAt);
+            state.Advance(record.Offset.Value);
+            return true;
+        }
+
+        Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt }, call);
+        return true;
     }
 
-    /// <returns>Whether the record reached an outcome (dead-lettered).</returns>
-    private bool Failed(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, Exception error, FailureDecision decided, int failures, int registryWaits)
+    /// <summary>Resumes the partitions whose wait for the registry has passed, and applies what the handlers finished.</summary>
+    /// <returns>How long the next poll may block: until the next backoff ends.</returns>
+    public TimeSpan Pump()
     {
+        var due = _paused.TakeDue(out var wait);
+        foreach (var partition in due)
+        {
+            // Not one held for its checkpoint or by flow control: that hold ends by itself.
+            if (!_table.TryGet(partition.Partition.Value, out var state))
+            {
+                _consumer.Resume([partition]);
+            }
+            else if (!state.Checkpoint.Held && !state.Backpressured)
+            {
+                state.ResumeOn(_consumer);
+            }
+        }
+
+        if (Dispatcher.Pump() is { } retryIn && retryIn < wait)
+        {
+            wait = retryIn;
+        }
+
+        // A handler that completes wakes nothing: poll briefly while some are under way.
+        return Dispatcher.InFlight > 0 && wait > TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
+    }
+
+    ValueTask IWorkOutcomes.Start(WorkItem item)
+    {
+        item.StartedAt = _metrics?.StartProcessing();
+        return _pipeline.HandleAsync(item.Order, item.Cancellation);
+    }
+
+    void IWorkOutcomes.Succeeded(WorkItem item)
+    {
+        Count(item.Record, item.State, item.Order, item.EventTimeMs, item.StartedAt);
+        item.State.Complete(item.Record.Offset.Value, started: true);
+        FlowControl(item.State);
+    }
+
+    TimeSpan? IWorkOutcomes.Failed(WorkItem item, Exception error)
+    {
+        var record = item.Record;
+        if (SchemaRegistryErrors.IsCredentialsRejected(error))
+        {
+            _fatal.Set(new RegistryCredentialsException(error));
+            return _policy.MaxDelay;
+        }
+
+        var kind = FailureClassifier.Classify(error);
+        _metrics?.Processed(item.StartedAt, kind);
+        var decided = _policy.Decide(kind, item.Failures, item.RegistryWaits);
+        switch (decided.Action)
+        {
+            case FailureAction.Retry:
+                _counters.RetriedOne();
+                item.Failures++;
+                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, item.Failures, error.Message);
+                return decided.Delay;
+            case FailureAction.WaitForRegistry:
+                _counters.WaitedForRegistry();
+                item.RegistryWaits++;
+                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                return decided.Delay;
+            default:
+                DeadLetter(item.State, record, decided.Reason!, error, item.Failures + 1);
+                item.State.Complete(record.Offset.Value, started: true);
+                FlowControl(item.State);
+                return null;
+        }
+    }
+
+    /// <summary>A record that could not be read: poison is dead-lettered at once; a registry away rewinds the partition to it.</summary>
+    private bool Unreadable(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Exception error, int failures, int registryWaits, long? startedAt)
+    {
+        if (SchemaRegistryErrors.IsCredentialsRejected(error))
+        {
+            // Retrying cannot fix credentials: stop, with the record still unprocessed.
+            _fatal.Set(new RegistryCredentialsException(error));
+            Rewind(record, failures, registryWaits, _policy.MaxDelay);
+            return false;
+        }
+
+        var kind = FailureClassifier.Classify(error);
+        _metrics?.Processed(startedAt, kind);
+        var decided = _policy.Decide(kind, failures, registryWaits);
         switch (decided.Action)
         {
             case FailureAction.WaitForRegistry:
                 _counters.WaitedForRegistry();
-                Log.RegistryUnavailable(logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
                 Rewind(record, failures, registryWaits + 1, decided.Delay);
                 return false;
             case FailureAction.Retry:
+                // Not the bytes' fault, nor the registry's (a decoder error of ours): tried again as the record it is.
                 _counters.RetriedOne();
-                Log.Retrying(logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
+                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
                 Rewind(record, failures + 1, 0, decided.Delay);
                 return false;
-            default:
-                DeadLetter(state, record, decided.Reason!, error, failures + 1);
-                return true;
+        }
+
+        DeadLetter(state, record, decided.Reason!, error, failures + 1);
+        if (_paused.Count > 0)
+        {
+            _paused.Clear(record.TopicPartition);
+        }
+
+        state.Advance(record.Offset.Value);
+        return true;
+    }
+
+    private void Submit(WorkItem item, ValueTask? running)
+    {
+        item.State.Taken(item.Record.Offset.Value);
+        Dispatcher.Submit(item, running);
+        FlowControl(item.State);
+    }
+
+    private void Count(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Order order, long eventTime, long? startedAt)
+    {
+        _pipeline.Count(order, eventTime, state.Aggregate);
+        _metrics?.Processed(startedAt);
+        _counters.ProcessedOne();
+        _observer?.Processed(record);
+    }
+
+    /// <summary>
+    /// Pauses a partition with too much outstanding or completed out of order, and resumes it once
+    /// it has half as much (unless it is paused for another reason too): memory stays bounded, and a
+    /// key stuck in retries holds the rest back no further than these limits.
+    /// </summary>
+    private void FlowControl(PartitionState state)
+    {
+        var outOfOrder = state.Offsets.CompletedAboveCount;
+        if (!state.Backpressured && (state.Outstanding >= _limits.MaxOutstanding || outOfOrder >= _limits.MaxOutOfOrder))
+        {
+            state.Backpressured = true;
+            _consumer.Pause([state.Partition]);
+        }
+        else if (state.Backpressured && state.Outstanding <= _limits.MaxOutstanding / 2 && outOfOrder <= _limits.MaxOutOfOrder / 2)
+        {
+            state.Backpressured = false;
+            if (!_paused.Contains(state.Partition) && !state.Checkpoint.Held && !state.Released)
+            {
+                state.ResumeOn(_consumer);
+            }
         }
     }
 
     private void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, string reason, Exception error, int attempts)
     {
-        var now = time.GetUtcNow();
-        var message = DeadLetterMessages.Build(record, group, reason, error, attempts, now);
-        deadLetters.Write(state, message, reason, record.Offset.Value);
-        status.RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
+        var now = _time.GetUtcNow();
+        var message = DeadLetterMessages.Build(record, _group, reason, error, attempts, now);
+        _deadLetters.Write(state, message, reason, record.Offset.Value);
+        _status.RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
         state.Aggregate.AddDeadLetter(reason);
-        Log.DeadLettered(logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
-        Done(state, record);
-    }
-
-    private void Done(PartitionState state, ConsumeResult<byte[]?, byte[]?> record)
-    {
-        if (paused.Count > 0)
-        {
-            paused.Clear(record.TopicPartition);
-        }
-
-        state.Advance(record.Offset.Value);
+        Log.DeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
     }
 
     private void Rewind(ConsumeResult<byte[]?, byte[]?> record, int failures, int registryWaits, TimeSpan delay)
     {
-        paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
-        consumer.Pause([record.TopicPartition]);
-        consumer.Seek(record.TopicPartitionOffset);
+        _paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
+        _consumer.Pause([record.TopicPartition]);
+        _consumer.Seek(record.TopicPartitionOffset);
     }
 }

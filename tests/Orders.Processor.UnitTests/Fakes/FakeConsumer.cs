@@ -64,6 +64,9 @@ public sealed class FakeConsumer(FakeTimeProvider time, string topic) : IConsume
 
     public long End(int partition) => Log(partition).Count;
 
+    /// <summary>The partition's records, from its start (as another processor would read them).</summary>
+    public IReadOnlyList<Message<byte[]?, byte[]?>> Records(int partition) => Log(partition);
+
     /// <summary>The group assigns these partitions; the callback runs in the next poll.</summary>
     public void Assign(params int[] partitions) => _rebalances.Enqueue(() =>
     {

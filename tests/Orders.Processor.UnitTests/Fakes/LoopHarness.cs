@@ -21,7 +21,9 @@ public sealed class LoopHarness
     public const string Topic = "orders";
     public const string Group = "g";
 
-    public LoopHarness(Action<ProcessorOptions>? configure = null, IOrderHandler? handler = null, int partitions = 3, int deadLetterPartitions = 3)
+    /// <param name="handlerFor">A handler built on the harness's clock (one that waits, say).</param>
+    public LoopHarness(
+        Action<ProcessorOptions>? configure = null, IOrderHandler? handler = null, int partitions = 3, int deadLetterPartitions = 3, Func<TimeProvider, IOrderHandler>? handlerFor = null)
     {
         Options = new ProcessorOptions
         {
@@ -40,7 +42,7 @@ public sealed class LoopHarness
         Stored = new FakeStateSource(Consumer);
         (RegistryClient, Registry) = FakeRegistry.Create();
         Status = new ProcessorStatus(Topic, readCommitted: false);
-        Handler = handler ?? new FailureInjectingHandler(0, new Random(1));
+        Handler = handler ?? handlerFor?.Invoke(Time) ?? new SimulatedDownstream(0, LatencyRange.None, new Random(1), Time);
         Layout = new TopicLayout(Topic, partitions, Topics.DeadLetterFor(Topic), deadLetterPartitions, Topics.StatsFor(Topic), partitions);
         Parts = LoopParts.Create(
             new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, Time, Logs),

@@ -58,6 +58,9 @@
     $('processed').textContent = integer(s.processed);
     $('retries').textContent = integer(s.retried);
     $('registry-waits').textContent = integer(s.registryWaits);
+    $('in-flight').textContent = integer(s.load.inFlight);
+    $('waiting-key').textContent = integer(s.load.waitingForKey);
+    $('waiting-backoff').textContent = integer(s.load.waitingForBackoff);
     const reasons = Object.entries(s.deadLettered);
     $('dead-total').textContent = integer(reasons.reduce((sum, [, n]) => sum + n, 0));
     $('dead-reasons').textContent = reasons.map(([reason, n]) => `${reason} ${integer(n)}`).join(' · ') || 'none';
