@@ -51,7 +51,7 @@ public class AggregatorBenchmarks
     {
         for (var i = 0; i < Batch; i++)
         {
-            _aggregate.Add(_products[i], _prices[i], _times[i]);
+            _aggregate.Add("EUR", _products[i], _prices[i], 1, _times[i]);
         }
     }
 

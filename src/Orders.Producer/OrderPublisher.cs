@@ -24,14 +24,12 @@ public sealed partial class OrderPublisher
     private readonly ILogger<OrderPublisher> _logger;
     private readonly OrderSerializer _serializer;
     private readonly Action<DeliveryReport<string, Order>> _onDelivery;
-    private readonly Lock _validLock = new();
+    private readonly ValidTally _valid = new();
     private readonly CancellationTokenSource _fatal = new();
     private long _sent;
     private long _produced;
     private long _failed;
     private long _invalid;
-    private long _validCount;
-    private decimal _validSum;
     private long _started;
     private string? _fatalError;
 
@@ -64,16 +62,7 @@ public sealed partial class OrderPublisher
     public long Invalid => Interlocked.Read(ref _invalid);
 
     /// <summary>The acknowledged orders that pass validation so far.</summary>
-    public ValidOrders Valid
-    {
-        get
-        {
-            lock (_validLock)
-            {
-                return new ValidOrders(_validCount, _validSum);
-            }
-        }
-    }
+    public ValidOrders Valid => _valid.Snapshot();
 
     /// <summary>How far it got, for a live view or a progress line.</summary>
     public ProducerProgress Progress => new(Sent, Produced, Failed, _started == 0 ? TimeSpan.Zero : _time.GetElapsedTime(_started));
@@ -116,17 +105,12 @@ public sealed partial class OrderPublisher
         return Summary();
     }
 
-    private ProducerSummary Summary()
-    {
-        lock (_validLock)
+    private ProducerSummary Summary() =>
+        new(Produced, Failed, Interlocked.Read(ref _invalid), _time.GetElapsedTime(_started).TotalSeconds)
         {
-            return new ProducerSummary(Produced, Failed, Interlocked.Read(ref _invalid), _time.GetElapsedTime(_started).TotalSeconds)
-            {
-                Sent = Sent,
-                Valid = new ValidOrders(_validCount, _validSum),
-            };
-        }
-    }
+            Sent = Sent,
+            Valid = _valid.Snapshot(),
+        };
 
     /// <summary>Fails fast when no broker answers: a typo in the address is one clear error, not minutes of retries.</summary>
     private async Task WaitForBrokerAsync(IProducer<string, Order> producer, CancellationToken cancellationToken)
@@ -288,15 +272,10 @@ public sealed partial class OrderPublisher
         Interlocked.Increment(ref _produced);
         var order = report.Message.Value;
 
-        // The processor's own rule, so that both sides count the same orders as valid. Decimal
-        // sums of 2-decimal prices are exact in any order (a double's decimal conversion keeps 15 digits).
+        // The processor's own rule, so that both sides count the same orders as valid.
         if (OrderValidator.Validate(order) is null)
         {
-            lock (_validLock)
-            {
-                _validCount++;
-                _validSum += (decimal)order.Price;
-            }
+            _valid.Add(order.Currency, order.Price, order.Quantity);
         }
     }
 

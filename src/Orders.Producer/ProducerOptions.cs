@@ -42,18 +42,65 @@ public sealed record ProducerSummary(long Produced, long Failed, long Invalid, d
     public long Unacknowledged => Sent - Produced - Failed;
 
     /// <summary>The acknowledged orders that pass <see cref="OrderValidator"/>: what the processor will count.</summary>
-    public ValidOrders Valid { get; init; } = new(0, 0m);
+    public ValidOrders Valid { get; init; } = ValidOrders.None;
 
     public double Rate => Seconds > 0 ? Produced / Seconds : 0;
 }
 
-/// <summary>Count and exact sum of prices (decimal: the same in any order, so it can be compared exactly with the processor's).</summary>
-public sealed record ValidOrders(long Count, decimal Sum)
+/// <summary>
+/// The valid acknowledged orders, per currency (amounts of different currencies are never added):
+/// count and exact sums of unit prices and of order values (decimal: the same in any order, so they
+/// compare exactly with the processor's).
+/// </summary>
+public sealed record ValidOrders(IReadOnlyDictionary<string, CurrencyTotals> Currencies)
 {
-    public double? Mean => Count == 0 ? null : (double)(Sum / Count);
+    public static ValidOrders None { get; } = new(new Dictionary<string, CurrencyTotals>(StringComparer.Ordinal));
 
-    /// <summary>The sum with every digit, invariant culture.</summary>
-    public string SumText => Sum.ToString(CultureInfo.InvariantCulture);
+    /// <summary>Orders of every currency (a count, never an amount, may be added across them).</summary>
+    public long Count => Currencies.Values.Sum(c => c.Count);
+}
+
+/// <summary>One currency's valid orders: count, sum of unit prices, sum of order values (price x quantity).</summary>
+public readonly record struct CurrencyTotals(long Count, decimal PriceSum, decimal OrderValueSum)
+{
+    public double? PriceMean => Count == 0 ? null : (double)(PriceSum / Count);
+
+    public double? OrderValueMean => Count == 0 ? null : (double)(OrderValueSum / Count);
+
+    /// <summary>The price sum with every digit, invariant culture.</summary>
+    public string PriceSumText => PriceSum.ToString(CultureInfo.InvariantCulture);
+
+    public string OrderValueSumText => OrderValueSum.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Adds an order. A double's decimal conversion keeps 15 digits, so sums of 2-decimal prices are exact in any order, as the processor's are.</summary>
+    public CurrencyTotals Add(double price, int quantity)
+    {
+        var amount = (decimal)price;
+        return new(Count + 1, PriceSum + amount, OrderValueSum + (amount * quantity));
+    }
+}
+
+/// <summary>Counts valid acknowledged orders per currency; safe for the delivery thread and readers at once.</summary>
+public sealed class ValidTally
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, CurrencyTotals> _currencies = new(StringComparer.Ordinal);
+
+    public void Add(string currency, double price, int quantity)
+    {
+        lock (_lock)
+        {
+            _currencies[currency] = _currencies.GetValueOrDefault(currency).Add(price, quantity);
+        }
+    }
+
+    public ValidOrders Snapshot()
+    {
+        lock (_lock)
+        {
+            return new ValidOrders(new Dictionary<string, CurrencyTotals>(_currencies, StringComparer.Ordinal));
+        }
+    }
 }
 
 /// <summary>A run in progress.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Avro.Generic;
 using Confluent.Kafka;
@@ -134,20 +135,73 @@ public sealed class InteropTests(StackFixture fixture)
     private static string Script => Path.Combine(AppContext.BaseDirectory, "Interop", "avro_interop.py");
 
     [Fact]
-    public async Task PythonOrders_AreAllProcessedByOrdersConsume_WithTheClientsCountAndMean()
+    public async Task PythonOrders_AreAllProcessedByOrdersConsume_WithTheClientsFiguresPerCurrency()
     {
         var python = ExternalTool.RequirePythonWithConfluentKafka();
         var topic = fixture.CreateOrderTopics("py-orders");
-        var orderAvsc = Path.Combine(AppContext.BaseDirectory, "order.avsc");
 
-        var result = ExternalTool.Run(python, [Script, "produce-orders", fixture.BootstrapServers, fixture.RegistryUrl, topic, "120", orderAvsc], ToolTimeout);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        var client = JsonDocument.Parse(result.StandardOutput).RootElement;
+        var client = ProducePythonOrders(python, topic, 400);
         var consumed = await OrdersCommand.RunJsonAsync(["consume", .. OrdersCommand.Endpoints(fixture, topic), "--group", StackFixture.Unique("py"), "--until-idle", "5"]);
 
         Assert.Equal(client.GetProperty("produced").GetInt64(), consumed.GetProperty("processed").GetInt64());
         Assert.Equal(0, consumed.GetProperty("deadLettered").GetProperty("total").GetInt64());
-        Assert.Equal(client.GetProperty("mean").GetDouble(), consumed.GetProperty("average").GetProperty("mean").GetDouble(), precision: 9);
+        AssertClientsFigures(client, consumed);
+    }
+
+    [Fact]
+    public async Task PythonOrdersInFourCurrencies_ProcessorKilledMidRun_StatsHoldTheClientsFiguresPerCurrency()
+    {
+        var python = ExternalTool.RequirePythonWithConfluentKafka();
+        var topic = fixture.CreateOrderTopics("py-kill", partitions: 6);
+        var group = StackFixture.Unique("py-kill");
+        string[] consume = [.. OrdersCommand.Endpoints(fixture, topic), "--group", group, "--checkpoint-interval", "1"];
+
+        using (var first = new Faults.ProcessorProcess(consume))
+        {
+            await first.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60));
+            // The client spreads its orders over about 8 s; the processor dies 3 s in, mid-stream.
+            var producing = Task.Run(() => ProducePythonOrders(python, topic, 20_000, seconds: 8), TestContext.Current.CancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+            Assert.False(producing.IsCompleted, "the client had finished before the kill: not mid-run");
+            first.Kill();
+            var client = await producing;
+
+            using var second = new Faults.ProcessorProcess([.. consume, "--until-idle", "5"]);
+            await second.WaitForExitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(second.ExitCode == 0, second.StandardError);
+
+            var stats = await OrdersCommand.RunJsonAsync(["stats", .. OrdersCommand.Endpoints(fixture, topic), "--group", group]);
+            Assert.Equal(20_000, stats.GetProperty("count").GetInt64());
+            Assert.Equal(0, stats.GetProperty("deadLettered").GetProperty("total").GetInt64());
+            Assert.Equal(4, client.GetProperty("currencies").EnumerateObject().Count());
+            AssertClientsFigures(client, stats);
+        }
+    }
+
+    private JsonElement ProducePythonOrders(string python, string topic, int count, int seconds = 0)
+    {
+        var orderAvsc = Path.Combine(AppContext.BaseDirectory, "order.avsc");
+        string[] args = [Script, "produce-orders", fixture.BootstrapServers, fixture.RegistryUrl, topic, count.ToString(CultureInfo.InvariantCulture), orderAvsc, seconds.ToString(CultureInfo.InvariantCulture)];
+        var result = ExternalTool.Run(python, args, TimeSpan.FromMinutes(2));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return JsonDocument.Parse(result.StandardOutput).RootElement;
+    }
+
+    /// <summary>Per currency: the exact count and sums the client computed, and its means to 1e-9; no other currency.</summary>
+    private static void AssertClientsFigures(JsonElement client, JsonElement aggregates)
+    {
+        var expected = client.GetProperty("currencies").EnumerateObject().ToList();
+        var counted = aggregates.GetProperty("currencies");
+        Assert.Equal(expected.Select(c => c.Name).Order(), counted.EnumerateObject().Select(c => c.Name).Order());
+        foreach (var currency in expected)
+        {
+            var ours = counted.GetProperty(currency.Name);
+            Assert.Equal(currency.Value.GetProperty("count").GetInt64(), ours.GetProperty("count").GetInt64());
+            Assert.Equal(decimal.Parse(currency.Value.GetProperty("priceSum").GetString()!, CultureInfo.InvariantCulture), decimal.Parse(ours.GetProperty("price").GetProperty("sum").GetString()!, CultureInfo.InvariantCulture));
+            Assert.Equal(decimal.Parse(currency.Value.GetProperty("orderValueSum").GetString()!, CultureInfo.InvariantCulture), decimal.Parse(ours.GetProperty("orderValue").GetProperty("sum").GetString()!, CultureInfo.InvariantCulture));
+            Assert.Equal(currency.Value.GetProperty("priceMean").GetDouble(), ours.GetProperty("price").GetProperty("mean").GetDouble(), 1e-9);
+            Assert.Equal(currency.Value.GetProperty("orderValueMean").GetDouble(), ours.GetProperty("orderValue").GetProperty("mean").GetDouble(), 1e-9);
+        }
     }
 
     public static TheoryData<string, string> SeedEraSchemas() => new()
@@ -158,7 +212,7 @@ public sealed class InteropTests(StackFixture fixture)
 
     [Theory]
     [MemberData(nameof(SeedEraSchemas))]
-    public async Task PythonSeedEraOrders_AreAllProcessedByOrdersConsume_WithTheClientsMean(string description, string schema)
+    public async Task PythonSeedEraOrders_AreCountedAsEurWithQuantityOne_WithTheClientsMean(string description, string schema)
     {
         var python = ExternalTool.RequirePythonWithConfluentKafka();
         var topic = fixture.CreateOrderTopics("py-seed");
@@ -174,7 +228,12 @@ public sealed class InteropTests(StackFixture fixture)
         Assert.Equal(90, client.GetProperty("produced").GetInt64());
         Assert.Equal(90, consumed.GetProperty("processed").GetInt64());
         Assert.Equal(0, consumed.GetProperty("deadLettered").GetProperty("total").GetInt64());
-        Assert.Equal(client.GetProperty("mean").GetDouble(), consumed.GetProperty("average").GetProperty("mean").GetDouble(), precision: 9);
+        // No currency and no quantity in the writer's schema: the reader's defaults, EUR and 1.
+        var eur = Assert.Single(consumed.GetProperty("currencies").EnumerateObject());
+        Assert.Equal("EUR", eur.Name);
+        Assert.Equal(90, eur.Value.GetProperty("count").GetInt64());
+        Assert.Equal(client.GetProperty("mean").GetDouble(), eur.Value.GetProperty("price").GetProperty("mean").GetDouble(), precision: 9);
+        Assert.Equal(eur.Value.GetProperty("price").GetProperty("sum").GetString(), eur.Value.GetProperty("orderValue").GetProperty("sum").GetString());
     }
 
     [Fact]

@@ -69,17 +69,30 @@ public sealed class MonitoringTests(StackFixture stack)
         var consumed = Assert.Single(metrics.Family("messaging_client_consumed_messages_total").Samples);
         Assert.True(consumed.Has("messaging_system", "kafka") && consumed.Has("messaging_destination_name", topic) && consumed.Has("messaging_operation_name", "poll"));
 
-        // The running averages: the state held at the end.
-        var average = summary.GetProperty("average");
-        AssertGauge(metrics, "orders_average_orders", average.GetProperty("count").GetInt64());
-        AssertGauge(metrics, "orders_average_price", average.GetProperty("mean").GetDouble());
-        AssertGauge(metrics, "orders_average_sum_of_prices", double.Parse(average.GetProperty("sum").GetString()!, CultureInfo.InvariantCulture));
-        var products = summary.GetProperty("products").EnumerateObject().ToList();
-        Assert.Equal(products.Select(p => p.Name).Order(), metrics.Family("orders_product_average_price").Samples.Select(s => s.Labels["orders_product"]).Order());
-        foreach (var product in products)
+        // The running averages, per currency: the state held at the end.
+        var currencies = summary.GetProperty("currencies").EnumerateObject().ToList();
+        Assert.True(currencies.Count >= 2, "the generator writes several currencies");
+        Assert.Equal(currencies.Select(c => c.Name).Order(), metrics.Family("orders_average_price").Samples.Select(s => s.Labels["orders_currency"]).Order());
+        foreach (var currency in currencies)
         {
-            Assert.Equal(product.Value.GetProperty("mean").GetDouble(), metrics.Value("orders_product_average_price", ("orders_product", product.Name)), 9);
-            Assert.Equal(product.Value.GetProperty("count").GetInt64(), metrics.Value("orders_product_average_orders", ("orders_product", product.Name)));
+            var figures = currency.Value;
+            var label = ("orders_currency", currency.Name);
+            Assert.Equal(figures.GetProperty("count").GetInt64(), metrics.Value("orders_average_orders", label));
+            Assert.Equal(figures.GetProperty("price").GetProperty("mean").GetDouble(), metrics.Value("orders_average_price", label), 9);
+            Assert.Equal(Sum(figures.GetProperty("price")), metrics.Value("orders_average_sum_of_prices", label), 6);
+            Assert.Equal(figures.GetProperty("orderValue").GetProperty("mean").GetDouble(), metrics.Value("orders_average_order_value", label), 9);
+            Assert.Equal(Sum(figures.GetProperty("orderValue")), metrics.Value("orders_average_sum_of_order_values", label), 6);
+            var products = figures.GetProperty("products").EnumerateObject().ToList();
+            Assert.Equal(
+                products.Select(p => p.Name).Order(),
+                metrics.Family("orders_product_average_price").Samples.Where(s => s.Has("orders_currency", currency.Name)).Select(s => s.Labels["orders_product"]).Order());
+            foreach (var product in products)
+            {
+                var labels = new[] { label, ("orders_product", product.Name) };
+                Assert.Equal(product.Value.GetProperty("price").GetProperty("mean").GetDouble(), metrics.Value("orders_product_average_price", labels), 9);
+                Assert.Equal(product.Value.GetProperty("orderValue").GetProperty("mean").GetDouble(), metrics.Value("orders_product_average_order_value", labels), 9);
+                Assert.Equal(product.Value.GetProperty("count").GetInt64(), metrics.Value("orders_product_average_orders", labels));
+            }
         }
 
         // Lag per partition held, from librdkafka's statistics: everything was read.
@@ -132,18 +145,22 @@ public sealed class MonitoringTests(StackFixture stack)
         var produced = await OrdersCommand.RunJsonAsync(["produce", .. OrdersCommand.Endpoints(stack, topic), "--count", "200", "--invalid-ratio", "0.1", "--seed", "11"]);
         var view = await SettledAsync(run, produced.GetProperty("produced").GetInt64());
 
-        var overall = view.Aggregates.Overall;
+        // Every amount is of one currency; the page starts on the currency with most orders.
+        var byCount = view.Aggregates.Currencies.OrderByDescending(c => c.Value.Overall.Count).ThenBy(c => c.Key, StringComparer.Ordinal).ToList();
+        Assert.True(byCount.Count >= 2, "the generator writes several currencies");
         await Expect(page.Locator("#processed")).ToHaveTextAsync(Count(view.Counters.Processed), timeout);
-        await Expect(page.Locator("#mean")).ToHaveTextAsync(Money(overall.Mean!.Value), timeout);
-        await Expect(page.Locator("#count")).ToHaveTextAsync(Count(overall.Count), timeout);
         await Expect(page.Locator("#dead-total")).ToHaveTextAsync(Count(view.Counters.DeadLetteredByReason.Values.Sum()), timeout);
         await Expect(page.Locator("#retries")).ToHaveTextAsync(Count(view.Counters.Retried), timeout);
-        foreach (var (product, stats) in view.Aggregates.Products)
+        await Expect(page.Locator("#currencies .card")).ToHaveCountAsync(byCount.Count, new LocatorAssertionsToHaveCountOptions { Timeout = 20_000 });
+        foreach (var (currency, data) in byCount)
         {
-            var row = page.Locator($"#products tr[data-product='{product}']");
-            await Expect(row.Locator("td").Nth(1)).ToHaveTextAsync(Count(stats.Count), timeout);
-            await Expect(row.Locator("td").Nth(2)).ToHaveTextAsync(Money(stats.Mean!.Value), timeout);
+            await Expect(page.Locator($"#currencies .card[data-currency='{currency}'] .value")).ToHaveTextAsync(Money(data.Overall.Price.Mean!.Value), timeout);
         }
+
+        await AssertCurrencyShownAsync(page, byCount[0].Key, byCount[0].Value, timeout);
+        // Choosing another currency switches the headline, the products and the chart to it.
+        await page.SelectOptionAsync("#currency", byCount[^1].Key);
+        await AssertCurrencyShownAsync(page, byCount[^1].Key, byCount[^1].Value, timeout);
 
         foreach (var (partition, state) in view.Partitions)
         {
@@ -153,10 +170,6 @@ public sealed class MonitoringTests(StackFixture stack)
             await Expect(row.Locator("td").Nth(4)).ToHaveTextAsync("0", timeout);
         }
 
-        // One point per minute (event time) with orders.
-        var points = page.Locator("#chart svg circle.point");
-        await Expect(points).ToHaveCountAsync(view.Aggregates.Minutes.Count, new LocatorAssertionsToHaveCountOptions { Timeout = 20_000 });
-        Assert.True(await points.CountAsync() >= 1);
         await Expect(page.Locator("#dead-letters li").First).ToContainTextAsync("invalid");
 
         // Readable on the phone: nothing wider than the screen.
@@ -207,10 +220,39 @@ public sealed class MonitoringTests(StackFixture stack)
         Assert.Equal(summary.Failed, metrics.Value("messaging_client_sent_messages_total", ("error_type", "_OTHER")));
         AssertCounter(metrics, "orders_producer_sent_total", summary.Sent);
         AssertCounter(metrics, "orders_producer_invalid_total", summary.Invalid);
-        AssertCounter(metrics, "orders_producer_valid_orders_total", summary.Valid.Count);
-        Assert.Equal((double)summary.Valid.Sum, Assert.Single(metrics.Family("orders_producer_valid_sum_of_prices_total").Samples).Value, 6);
+        Assert.True(summary.Valid.Currencies.Count >= 2, "the generator writes several currencies");
+        Assert.Equal(summary.Valid.Currencies.Keys.Order(), metrics.Family("orders_producer_valid_orders_total").Samples.Select(s => s.Labels["orders_currency"]).Order());
+        foreach (var (currency, totals) in summary.Valid.Currencies)
+        {
+            Assert.Equal(totals.Count, metrics.Value("orders_producer_valid_orders_total", ("orders_currency", currency)));
+            Assert.Equal((double)totals.PriceSum, metrics.Value("orders_producer_valid_sum_of_prices_total", ("orders_currency", currency)), 6);
+            Assert.Equal((double)totals.OrderValueSum, metrics.Value("orders_producer_valid_sum_of_order_values_total", ("orders_currency", currency)), 6);
+        }
+
         AssertGauge(metrics, "orders_producer_in_flight", 0);
         Assert.DoesNotContain(metrics.Families.Keys, name => name.StartsWith("orders_processed", StringComparison.Ordinal));
+    }
+
+    /// <summary>The headline, the products table and the chart show <paramref name="currency"/>'s figures.</summary>
+    private static async Task AssertCurrencyShownAsync(IPage page, string currency, Orders.Processor.Aggregates.CurrencyData data, LocatorAssertionsToHaveTextOptions timeout)
+    {
+        await Expect(page.Locator("#currency")).ToHaveValueAsync(currency);
+        await Expect(page.Locator("#mean")).ToHaveTextAsync(Money(data.Overall.Price.Mean!.Value), timeout);
+        await Expect(page.Locator("#count")).ToHaveTextAsync(Count(data.Overall.Count), timeout);
+        await Expect(page.Locator("#order-value")).ToHaveTextAsync(Money(data.Overall.Value.Mean!.Value), timeout);
+        await Expect(page.Locator("#products tbody tr")).ToHaveCountAsync(data.Products.Count, new LocatorAssertionsToHaveCountOptions { Timeout = 20_000 });
+        foreach (var (product, stats) in data.Products)
+        {
+            var row = page.Locator($"#products tr[data-product='{product}']");
+            await Expect(row.Locator("td").Nth(1)).ToHaveTextAsync(Count(stats.Count), timeout);
+            await Expect(row.Locator("td").Nth(2)).ToHaveTextAsync(Money(stats.Price.Mean!.Value), timeout);
+            await Expect(row.Locator("td").Nth(5)).ToHaveTextAsync(Money(stats.Value.Mean!.Value), timeout);
+        }
+
+        // One point per minute (event time) with orders of this currency.
+        var points = page.Locator("#chart svg circle.point");
+        await Expect(points).ToHaveCountAsync(data.Minutes.Count, new LocatorAssertionsToHaveCountOptions { Timeout = 20_000 });
+        Assert.True(data.Minutes.Count >= 1);
     }
 
     /// <summary>Waits until every record produced is settled and the processor's published view shows it.</summary>
@@ -221,7 +263,7 @@ public sealed class MonitoringTests(StackFixture stack)
         {
             var view = run.Processor.View;
             var deadLettered = view.Counters.DeadLetteredByReason.Values.Sum();
-            if (view.Counters.Processed + deadLettered == produced && view.Aggregates.Overall.Count == view.Counters.Processed
+            if (view.Counters.Processed + deadLettered == produced && view.Aggregates.Count == view.Counters.Processed
                 && view.Aggregates.DeadLetteredTotal == deadLettered)
             {
                 return view;
@@ -236,6 +278,8 @@ public sealed class MonitoringTests(StackFixture stack)
 
     // As the page writes them (en-US grouping: 1,234).
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static double Sum(JsonElement stats) => double.Parse(stats.GetProperty("sum").GetString()!, CultureInfo.InvariantCulture);
 
     private static string Money(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 

@@ -15,7 +15,7 @@ namespace Orders.IntegrationTests;
 public sealed class ProduceCommandTests(StackFixture fixture)
 {
     [Fact]
-    public async Task Json_ReportsCountSumAndMeanOfTheValidOrders_AsTheRecordsOnTheTopicGiveThem()
+    public async Task Json_ReportsTheValidOrdersPerCurrency_AsTheRecordsOnTheTopicGiveThem()
     {
         var topic = fixture.CreateTopic("produce-valid");
 
@@ -38,13 +38,26 @@ public sealed class ProduceCommandTests(StackFixture fixture)
         }
 
         var reported = summary.GetProperty("valid");
-        var sum = valid.Sum(o => (decimal)o.Price);
         Assert.Equal(400, records.Count);
         Assert.Equal((400L, 0L, 400L), (summary.GetProperty("produced").GetInt64(), summary.GetProperty("unacknowledged").GetInt64(), summary.GetProperty("sent").GetInt64()));
         Assert.Equal(400 - summary.GetProperty("invalid").GetInt64(), reported.GetProperty("count").GetInt64());
         Assert.Equal(valid.Count, reported.GetProperty("count").GetInt64());
-        Assert.Equal(sum.ToString(CultureInfo.InvariantCulture), reported.GetProperty("sum").GetString());
-        Assert.Equal((double)(sum / valid.Count), reported.GetProperty("mean").GetDouble());
+
+        // Per currency, as the records give them: count, exact sums and means of unit price and order value.
+        var currencies = valid.GroupBy(o => o.Currency).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.Equal(["EUR", "GBP", "USD"], currencies.Keys.Order());
+        Assert.Equal(currencies.Keys.Order(), reported.GetProperty("currencies").EnumerateObject().Select(c => c.Name));
+        foreach (var (currency, orders) in currencies)
+        {
+            var figures = reported.GetProperty("currencies").GetProperty(currency);
+            var sum = orders.Sum(o => (decimal)o.Price);
+            var orderValue = orders.Sum(o => (decimal)o.Price * o.Quantity);
+            Assert.Equal(orders.Count, figures.GetProperty("count").GetInt64());
+            Assert.Equal(sum.ToString(CultureInfo.InvariantCulture), figures.GetProperty("sum").GetString());
+            Assert.Equal((double)(sum / orders.Count), figures.GetProperty("mean").GetDouble());
+            Assert.Equal(orderValue.ToString(CultureInfo.InvariantCulture), figures.GetProperty("orderValueSum").GetString());
+            Assert.Equal((double)(orderValue / orders.Count), figures.GetProperty("orderValueMean").GetDouble());
+        }
     }
 
     [Fact]

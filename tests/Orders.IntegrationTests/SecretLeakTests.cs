@@ -114,7 +114,7 @@ public sealed class SecretLeakTests : IAsyncLifetime
                 "--registry-port", OrdersProcess.FreePort().ToString(CultureInfo.InvariantCulture),
             ];
             var demo = await RunAsync(json ? "demo --json" : "demo", json ? [.. demoArgs, "--json"] : demoArgs, 0, userInfo);
-            Assert.Contains(json ? "sasl.password = [redacted]" : "average price", demo.Stdout + demo.Stderr, StringComparison.Ordinal);
+            Assert.Contains(json ? "sasl.password = [redacted]" : "mean order value", demo.Stdout + demo.Stderr, StringComparison.Ordinal);
         }
 
         foreach (var verb in new[] { "produce", "consume", "stack", "demo" })

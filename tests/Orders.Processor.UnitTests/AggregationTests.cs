@@ -40,70 +40,104 @@ public sealed class AggregationTests
     }
 
     [Fact]
-    public void PartitionAggregate_CountsOverallPerProductAndPerMinute()
+    public void PartitionAggregate_CountsPerCurrency_OverallPerProductAndPerMinute()
     {
         var aggregate = new PartitionAggregate(windowMinutes: 60);
-        aggregate.Add("mug", 10, Noon);
-        aggregate.Add("mug", 20, Noon + 59_999);
-        aggregate.Add("kettle", 30, Noon + 60_000);
+        aggregate.Add("EUR", "mug", 10, 1, Noon);
+        aggregate.Add("EUR", "mug", 20, 3, Noon + 59_999);
+        aggregate.Add("EUR", "kettle", 30, 2, Noon + 60_000);
+        aggregate.Add("USD", "mug", 100, 1, Noon);
 
         var data = aggregate.ToData();
-        Assert.Equal((3, 60m), (data.Overall.Count, data.Overall.Sum));
-        Assert.Equal((2, 15.0), (data.Products["mug"].Count, data.Products["mug"].Mean!.Value));
-        Assert.Equal(2, data.Minutes[Noon].Count);
-        Assert.Equal(1, data.Minutes[Noon + 60_000].Count);
+        var eur = data.Currencies["EUR"];
+        Assert.Equal((3, 60m), (eur.Overall.Count, eur.Overall.Price.Sum));
+        Assert.Equal(130m, eur.Overall.Value.Sum);
+        Assert.Equal((2, 15.0), (eur.Products["mug"].Count, eur.Products["mug"].Price.Mean!.Value));
+        Assert.Equal(35.0, eur.Products["mug"].Value.Mean);
+        Assert.Equal(2, eur.Minutes[Noon].Count);
+        Assert.Equal(1, eur.Minutes[Noon + 60_000].Count);
+        Assert.Equal((1, 100m), (data.Currencies["USD"].Overall.Count, data.Currencies["USD"].Overall.Price.Sum));
+        Assert.Equal(4, data.Count);
+    }
+
+    [Fact]
+    public void OrderValue_IsPriceTimesQuantity_ExactlyAsDecimals()
+    {
+        var measures = OrderMeasures.Empty.Add(0.1, PriceStatistics.ToAmount(0.1), 3).Add(19.99, PriceStatistics.ToAmount(19.99), 7);
+
+        Assert.Equal(20.09m, measures.Price.Sum);
+        Assert.Equal(140.23m, measures.Value.Sum);
+        Assert.Equal((0.1 * 3, 19.99 * 7), (measures.Value.Min, measures.Value.Max));
     }
 
     [Fact]
     public void PartitionAggregate_KeepsOnlyTheNewestMinutes_AndCountsOlderOrdersAsLate()
     {
         var aggregate = new PartitionAggregate(windowMinutes: 2);
-        aggregate.Add("mug", 1, Noon);
-        aggregate.Add("mug", 2, Noon + 60_000);
-        aggregate.Add("mug", 3, Noon + 120_000);   // the noon minute falls out
-        aggregate.Add("mug", 4, Noon + 30_000);    // too old for the window now
+        aggregate.Add("EUR", "mug", 1, 1, Noon);
+        aggregate.Add("USD", "mug", 2, 1, Noon + 60_000);
+        aggregate.Add("EUR", "mug", 3, 1, Noon + 120_000);   // the noon minute falls out, in every currency
+        aggregate.Add("EUR", "mug", 4, 1, Noon + 30_000);    // too old for the window now
 
         var data = aggregate.ToData();
-        Assert.Equal([Noon + 60_000, Noon + 120_000], data.Minutes.Keys.Order());
+        Assert.Equal([Noon + 120_000], data.Currencies["EUR"].Minutes.Keys.Order());
+        Assert.Equal([Noon + 60_000], data.Currencies["USD"].Minutes.Keys);
         Assert.Equal(1, data.LateOrders);
-        Assert.Equal(4, data.Overall.Count);
+        Assert.Equal(3, data.Currencies["EUR"].Overall.Count);
     }
 
     [Fact]
     public void PartitionAggregate_RoundTripsThroughItsData()
     {
         var aggregate = new PartitionAggregate(windowMinutes: 60);
-        aggregate.Add("mug", 10.5, Noon);
+        aggregate.Add("GBP", "mug", 10.5, 2, Noon);
         aggregate.AddDeadLetter("poison");
         aggregate.AddSkippedByRetention(3);
 
         var restored = PartitionAggregate.FromData(aggregate.ToData(), windowMinutes: 60);
-        restored.Add("mug", 1.5, Noon);
+        restored.Add("GBP", "mug", 1.5, 1, Noon);
 
         var data = restored.ToData();
-        Assert.Equal((2, 12m), (data.Products["mug"].Count, data.Products["mug"].Sum));
-        Assert.Equal(2, data.Minutes[Noon].Count);
+        var mug = data.Currencies["GBP"].Products["mug"];
+        Assert.Equal((2, 12m, 22.5m), (mug.Count, mug.Price.Sum, mug.Value.Sum));
+        Assert.Equal(2, data.Currencies["GBP"].Minutes[Noon].Count);
         Assert.Equal(1, data.DeadLettered["poison"]);
         Assert.Equal(3, data.SkippedByRetention);
+        Assert.Equal(2, data.Count);
     }
 
     [Fact]
-    public void Combine_SumsPartitions_AndTrimsMinutesToTheCombinedWindow()
+    public void Combine_SumsPartitionsCurrencyByCurrency_AndTrimsMinutesToTheCombinedWindow()
     {
         var early = new PartitionAggregate(windowMinutes: 60);
-        early.Add("mug", 10, Noon - (90 * 60_000));
+        early.Add("EUR", "mug", 10, 1, Noon - (90 * 60_000));
         early.AddDeadLetter("invalid");
         var late = new PartitionAggregate(windowMinutes: 60);
-        late.Add("mug", 20, Noon);
-        late.Add("kettle", 30, Noon);
+        late.Add("EUR", "mug", 20, 1, Noon);
+        late.Add("JPY", "kettle", 3000, 1, Noon);
         late.AddDeadLetter("invalid");
 
         var combined = AggregateData.Combine([early.ToData(), late.ToData()], windowMinutes: 60);
 
-        Assert.Equal((3, 60m), (combined.Overall.Count, combined.Overall.Sum));
-        Assert.Equal(2, combined.Products["mug"].Count);
-        Assert.Equal([Noon], combined.Minutes.Keys);
+        Assert.Equal((2, 30m), (combined.Currencies["EUR"].Overall.Count, combined.Currencies["EUR"].Overall.Price.Sum));
+        Assert.Equal(3000m, combined.Currencies["JPY"].Overall.Price.Sum);
+        Assert.Equal([Noon], combined.Currencies["EUR"].Minutes.Keys);
         Assert.Equal(2, combined.DeadLettered["invalid"]);
+        Assert.Equal(3, combined.Count);
+    }
+
+    [Fact]
+    public void Combine_KeepsWhatCheckpointsBeforeCurrenciesCounted_Apart()
+    {
+        var old = AggregateData.Empty with { Unsplit = new CurrencyData(new OrderMeasures(new PriceStatistics(2, 30m, 10, 20), PriceStatistics.Empty), new Dictionary<string, OrderMeasures>(), new Dictionary<long, OrderMeasures>()) };
+        var now = new PartitionAggregate(windowMinutes: 60);
+        now.Add("EUR", "mug", 5, 1, Noon);
+
+        var combined = AggregateData.Combine([old, now.ToData(), old], windowMinutes: 60);
+
+        Assert.Equal((4, 60m), (combined.Unsplit!.Overall.Count, combined.Unsplit.Overall.Price.Sum));
+        Assert.Equal((1, 5m), (combined.Currencies["EUR"].Overall.Count, combined.Currencies["EUR"].Overall.Price.Sum));
+        Assert.Equal(5, combined.Count);
     }
 
     [Fact]

@@ -22,9 +22,8 @@ public sealed class CheckpointTests
 
         Assert.Single(chunks);
         Assert.Equal(checkpoint with { Data = null! }, assembled with { Data = null! });
-        Assert.Equal(checkpoint.Data.Overall, assembled.Data.Overall);
-        Assert.Equal(checkpoint.Data.Products, assembled.Data.Products);
-        Assert.Equal(checkpoint.Data.Minutes, assembled.Data.Minutes);
+        AssertSameCurrencies(checkpoint.Data, assembled.Data);
+        Assert.Null(assembled.Data.Unsplit);
         Assert.Equal(checkpoint.Data.DeadLettered, assembled.Data.DeadLettered);
         Assert.Equal((checkpoint.Data.SkippedByRetention, checkpoint.Data.LateOrders), (assembled.Data.SkippedByRetention, assembled.Data.LateOrders));
     }
@@ -41,8 +40,8 @@ public sealed class CheckpointTests
         Assert.True(records.Count > 1, $"{records.Count} chunk(s)");
         Assert.All(sizes, size => Assert.True(size <= budget, $"a chunk of {size} bytes exceeds {budget}"));
         var assembled = CheckpointCodec.Assemble(records.Select(RoundTrip).ToList())!;
-        Assert.Equal(10_000, assembled.Data.Products.Count);
-        Assert.Equal(checkpoint.Data.Products, assembled.Data.Products);
+        Assert.Equal(10_000, assembled.Data.Currencies.Values.Sum(c => c.Products.Count));
+        AssertSameCurrencies(checkpoint.Data, assembled.Data);
     }
 
     [Fact]
@@ -53,6 +52,49 @@ public sealed class CheckpointTests
 
         Assert.Null(CheckpointCodec.Assemble(chunks.Where(c => c.Chunk != 1).ToList()));
         Assert.Null(CheckpointCodec.Assemble([]));
+    }
+
+    [Fact]
+    public void ACheckpointWrittenBeforeCurrencies_Restores_WithItsFiguresKeptApart_NotAsACurrency()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "legacy-checkpoint");
+        var writer = global::Avro.Schema.Parse(File.ReadAllText(Path.Combine(fixture, "partition-checkpoint.avsc")));
+        using var stream = new MemoryStream(File.ReadAllBytes(Path.Combine(fixture, "checkpoint.bin")));
+        var record = new GenericDatumReader<GenericRecord>(writer, CheckpointCodec.Schema).Read(null!, new BinaryDecoder(stream));
+
+        var checkpoint = CheckpointCodec.Assemble([CheckpointCodec.FromRecord(record)])!;
+
+        // As the fixture's README says it was written.
+        Assert.Equal(("order-processor", 2, 12L), (checkpoint.Group, checkpoint.Partition, checkpoint.NextOffset));
+        Assert.Empty(checkpoint.Data.Currencies);
+        var old = checkpoint.Data.Unsplit!;
+        Assert.Equal((6, 612.75m, 10.5, 250.25), (old.Overall.Count, old.Overall.Price.Sum, old.Overall.Price.Min, old.Overall.Price.Max));
+        Assert.Equal(0, old.Overall.Value.Count);
+        Assert.Equal((3, 151.5m), (old.Products["keyboard"].Count, old.Products["keyboard"].Price.Sum));
+        Assert.Equal(2, old.Minutes.Count);
+        Assert.Equal(2, checkpoint.Data.DeadLettered["invalid"]);
+        Assert.Equal((3, 1), (checkpoint.Data.SkippedByRetention, checkpoint.Data.LateOrders));
+        Assert.Empty(checkpoint.CompletedRanges);
+    }
+
+    [Fact]
+    public void ALegacyCheckpoint_RestoredAndWrittenAgain_KeepsItsUnsplitFiguresBesideTheNewCurrencies()
+    {
+        var unsplit = new CurrencyData(
+            new OrderMeasures(new PriceStatistics(6, 612.75m, 10.5, 250.25), PriceStatistics.Empty),
+            new Dictionary<string, OrderMeasures> { ["mouse"] = new(new PriceStatistics(1, 60.75m, 60.75, 60.75), PriceStatistics.Empty) },
+            new Dictionary<long, OrderMeasures> { [Now.ToUnixTimeMilliseconds()] = new(new PriceStatistics(6, 612.75m, 10.5, 250.25), PriceStatistics.Empty) });
+        var aggregate = PartitionAggregate.FromData(AggregateData.Empty with { Unsplit = unsplit }, 60);
+        aggregate.Add("USD", "mouse", 10, 2, Now.ToUnixTimeMilliseconds());
+        var checkpoint = new PartitionCheckpoint("g", "orders", 0, "x-1", 7, 0, 0, Now, aggregate.ToData());
+
+        var assembled = CheckpointCodec.Assemble([.. CheckpointCodec.ToRecords(checkpoint, 4096).Select(RoundTrip)])!;
+
+        Assert.Equal(unsplit.Overall, assembled.Data.Unsplit!.Overall);
+        Assert.Equal(unsplit.Products, assembled.Data.Unsplit.Products);
+        Assert.Equal(unsplit.Minutes, assembled.Data.Unsplit.Minutes);
+        Assert.Equal((1, 10m, 20m), (assembled.Data.Currencies["USD"].Overall.Count, assembled.Data.Currencies["USD"].Overall.Price.Sum, assembled.Data.Currencies["USD"].Overall.Value.Sum));
+        Assert.Equal(7, assembled.Data.Count);
     }
 
     [Fact]
@@ -111,13 +153,26 @@ public sealed class CheckpointTests
         var random = new Random(3);
         for (var i = 0; i < products; i++)
         {
-            aggregate.Add($"product-with-a-longish-name-{i:D5}", Math.Round(1 + (random.NextDouble() * 500), 2), Now.ToUnixTimeMilliseconds() - (i % 5 * 60_000));
+            aggregate.Add(
+                new[] { "EUR", "USD", "GBP", "JPY" }[i % 4], $"product-with-a-longish-name-{i:D5}", Math.Round(1 + (random.NextDouble() * 500), 2), 1 + (i % 10),
+                Now.ToUnixTimeMilliseconds() - (i % 5 * 60_000));
         }
 
         aggregate.AddDeadLetter("poison");
         aggregate.AddDeadLetter("retries-exhausted");
         aggregate.AddSkippedByRetention(7);
         return new PartitionCheckpoint("order-processor", "orders", 3, "abc-1", 1234, 3, 77, Now, aggregate.ToData());
+    }
+
+    private static void AssertSameCurrencies(AggregateData expected, AggregateData actual)
+    {
+        Assert.Equal(expected.Currencies.Keys.Order(), actual.Currencies.Keys.Order());
+        foreach (var (currency, data) in expected.Currencies)
+        {
+            Assert.Equal(data.Overall, actual.Currencies[currency].Overall);
+            Assert.Equal(data.Products, actual.Currencies[currency].Products);
+            Assert.Equal(data.Minutes, actual.Currencies[currency].Minutes);
+        }
     }
 
     private static byte[] Encode(GenericRecord record)

@@ -126,8 +126,8 @@ public sealed class ConcurrencyTests
         var checkpoint = Decode(run.Checkpoints[^1]);
         Assert.Equal(0, checkpoint.NextOffset);
         Assert.Equal([1L, 3], checkpoint.CompletedRanges);
-        Assert.Equal(3, checkpoint.Data.Overall.Count);
-        Assert.Equal(6m, checkpoint.Data.Overall.Sum);
+        Assert.Equal(3, checkpoint.Data.Count);
+        Assert.Equal(6m, checkpoint.Data.Currencies["EUR"].Overall.Price.Sum);
 
         var next = new LoopHarness();
         next.Consumer.Append(0, [.. run.Consumer.Records(0)]);
@@ -136,8 +136,8 @@ public sealed class ConcurrencyTests
         var summary = await next.RunAsync(Timeout());
 
         Assert.Equal(1, summary.Counters.Processed);
-        Assert.Equal(4, summary.View.Aggregates.Overall.Count);
-        Assert.Equal(106m, summary.View.Aggregates.Overall.Sum);
+        Assert.Equal(4, summary.View.Aggregates.Count);
+        Assert.Equal(106m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
         Assert.Equal(4, summary.View.Partitions[0].CheckpointedOffset);
     }
 
@@ -162,7 +162,7 @@ public sealed class ConcurrencyTests
 
         Assert.Equal(1, summary.Counters.Processed);
         Assert.Equal(1, run.Consumer.Stored[0]);
-        Assert.Equal(1, Decode(run.Checkpoints[^1]).Data.Overall.Count);
+        Assert.Equal(1, Decode(run.Checkpoints[^1]).Data.Count);
     }
 
     [Fact]
@@ -181,7 +181,7 @@ public sealed class ConcurrencyTests
         var checkpoint = Decode(run.Checkpoints[^1]);
         Assert.Equal(0, checkpoint.NextOffset);
         Assert.Equal([1L, 1], checkpoint.CompletedRanges);
-        Assert.Equal(1, checkpoint.Data.Overall.Count);
+        Assert.Equal(1, checkpoint.Data.Count);
         Assert.Equal(1, handler.Cancelled);
         Assert.Equal(1, summary.Counters.Processed);
     }

@@ -106,7 +106,7 @@ public sealed class LoopTests
         using var stop = new CancellationTokenSource();
         Orders.Processor.Observability.ProcessorView? seen = null;
         run.When(
-            () => run.Status.View.Aggregates.Overall.Count == 2,
+            () => run.Status.View.Aggregates.Count == 2,
             () =>
             {
                 seen = run.Status.View;
@@ -116,7 +116,7 @@ public sealed class LoopTests
         await run.RunAsync(stop.Token);
 
         Assert.NotNull(seen);
-        Assert.Equal(10m, seen.Aggregates.Overall.Sum);
+        Assert.Equal(10m, seen.Aggregates.Currencies["EUR"].Overall.Price.Sum);
         Assert.Equal(2, seen.Partitions[1].NextOffset);
         Assert.True(seen.EverAssigned);
     }

@@ -23,8 +23,8 @@ public sealed class RebalanceTests
         Assert.Equal(2, run.Consumer.AssignedAt[0].Value);
         Assert.Equal(1, summary.Counters.Processed);
         Assert.Equal(1, summary.Counters.CheckpointsRestored);
-        Assert.Equal(3, summary.View.Aggregates.Overall.Count);
-        Assert.Equal(207m, summary.View.Aggregates.Overall.Sum);
+        Assert.Equal(3, summary.View.Aggregates.Count);
+        Assert.Equal(207m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
     }
 
     [Fact]
@@ -155,5 +155,11 @@ public sealed class RebalanceTests
 
     private static PartitionCheckpoint Checkpoint(int partition, long nextOffset, long count, decimal sum) => new(
         LoopHarness.Group, LoopHarness.Topic, partition, "earlier-1", nextOffset, partition, 0, DateTimeOffset.UnixEpoch,
-        AggregateData.Empty with { Overall = new PriceStatistics(count, sum, 100, 100) });
+        AggregateData.Empty with
+        {
+            Currencies = new Dictionary<string, CurrencyData>
+            {
+                ["EUR"] = CurrencyData.Empty with { Overall = new OrderMeasures(new PriceStatistics(count, sum, 100, 100), new PriceStatistics(count, sum, 100, 100)) },
+            },
+        });
 }

@@ -18,9 +18,9 @@ public sealed class RecordProcessingTests
         var summary = await run.RunAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(3, summary.Counters.Processed);
-        Assert.Equal(3, summary.View.Aggregates.Overall.Count);
-        Assert.Equal(60m, summary.View.Aggregates.Overall.Sum);
-        Assert.Equal(30m, summary.View.Aggregates.Products["kettle"].Sum);
+        Assert.Equal(3, summary.View.Aggregates.Count);
+        Assert.Equal(60m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+        Assert.Equal(30m, summary.View.Aggregates.Currencies["EUR"].Products["kettle"].Price.Sum);
         Assert.Equal(3, summary.View.Partitions[0].CheckpointedOffset);
         Assert.Equal(3, run.Consumer.Stored[0]);
         Assert.Empty(summary.NotCheckpointed);

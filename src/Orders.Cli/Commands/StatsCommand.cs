@@ -133,7 +133,7 @@ internal static class StatsCommand
                 ["endOffset"] = p.EndOffset,
                 ["lag"] = p.EndOffset - (p.Checkpoint?.NextOffset ?? 0),
                 ["writtenAt"] = p.Checkpoint?.WrittenAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-                ["count"] = p.Checkpoint?.Data.Overall.Count ?? 0,
+                ["count"] = p.Checkpoint?.Data.Count ?? 0,
             }).ToList(),
             ["partitionsWithoutCheckpoint"] = stats.Partitions.Count(p => p.Checkpoint is null),
         };

@@ -42,7 +42,6 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
         var view = processor.View;
         var counters = view.Counters;
         var snapshot = view.Aggregates;
-        var newestMinute = snapshot.NewestMinute is { } minute ? snapshot.Minutes[minute] : PriceStatistics.Empty;
 
         var totals = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(title)}[/]").AddColumn("").AddColumn(new TableColumn("").RightAligned()).HideHeaders();
         foreach (var (label, value) in Rows?.Invoke() ?? [])
@@ -53,8 +52,7 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
         totals.AddRow("status", Status(view));
         totals.AddRow("processed", Count(counters.Processed));
         totals.AddRow("orders/s (last 5 s)", _rate.Sample(counters.Processed)?.ToString("F1", CultureInfo.InvariantCulture) ?? "-");
-        totals.AddRow("average price", Money(snapshot.Overall.Mean));
-        totals.AddRow("average, newest minute", Money(newestMinute.Mean));
+        totals.AddRow("orders counted", Count(snapshot.Count));
         totals.AddRow("retries", Count(counters.Retried));
         totals.AddRow("handler: in flight / waiting for key / for retry", $"{Count(view.Load.InFlight)} / {Count(view.Load.WaitingForKey)} / {Count(view.Load.WaitingForBackoff)}");
         if (counters.RegistryWaits > 0)
@@ -72,12 +70,30 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
             totals.AddRow("[red]skipped by retention[/]", Count(counters.SkippedByRetention));
         }
 
-        var products = new Table().Border(TableBorder.Rounded).Title("per product")
-            .AddColumn("product").AddColumn(new TableColumn("orders").RightAligned()).AddColumn(new TableColumn("mean").RightAligned())
-            .AddColumn(new TableColumn("min").RightAligned()).AddColumn(new TableColumn("max").RightAligned());
-        foreach (var (product, stats) in snapshot.Products)
+        // Every amount per currency: a mean over prices of different currencies means nothing.
+        var currencies = new Table().Border(TableBorder.Rounded).Title("per currency")
+            .AddColumn("currency").AddColumn(new TableColumn("orders").RightAligned()).AddColumn(new TableColumn("mean price").RightAligned())
+            .AddColumn(new TableColumn("newest minute").RightAligned()).AddColumn(new TableColumn("mean order value").RightAligned());
+        foreach (var (currency, data) in snapshot.Currencies.OrderByDescending(c => c.Value.Overall.Count))
         {
-            products.AddRow(Markup.Escape(product), Count(stats.Count), Money(stats.Mean), Money(stats.Min), Money(stats.Max));
+            var newest = data.NewestMinute is { } minute ? data.Minutes[minute].Price.Mean : null;
+            currencies.AddRow(Markup.Escape(currency), Count(data.Overall.Count), Money(data.Overall.Price.Mean), Money(newest), Money(data.Overall.Value.Mean));
+        }
+
+        if (snapshot.Unsplit is { } unsplit)
+        {
+            currencies.AddRow($"[grey]{Markup.Escape(AggregateData.UnsplitName)}[/]", Count(unsplit.Overall.Count), Money(unsplit.Overall.Price.Mean), "-", "-");
+        }
+
+        var products = new Table().Border(TableBorder.Rounded).Title("per product")
+            .AddColumn("product").AddColumn("currency").AddColumn(new TableColumn("orders").RightAligned()).AddColumn(new TableColumn("mean").RightAligned())
+            .AddColumn(new TableColumn("min").RightAligned()).AddColumn(new TableColumn("max").RightAligned());
+        foreach (var (currency, data) in snapshot.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            foreach (var (product, stats) in data.Products.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                products.AddRow(Markup.Escape(product), Markup.Escape(currency), Count(stats.Count), Money(stats.Price.Mean), Money(stats.Price.Min), Money(stats.Price.Max));
+            }
         }
 
         var partitions = new Table().Border(TableBorder.Rounded).Title("partitions")
@@ -87,11 +103,11 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
         {
             var lag = processor.Statistics.LagOf(partition, state.NextOffset);
             partitions.AddRow(
-                partition.ToString(CultureInfo.InvariantCulture), Count(state.NextOffset), Count(state.CheckpointedOffset), Count(state.Overall.Count),
+                partition.ToString(CultureInfo.InvariantCulture), Count(state.NextOffset), Count(state.CheckpointedOffset), Count(state.Count),
                 lag is { } l ? Count(l) : "-");
         }
 
-        var parts = new List<IRenderable> { totals, products, partitions };
+        var parts = new List<IRenderable> { totals, currencies, products, partitions };
         var letters = processor.RecentDeadLetters.Snapshot();
         if (letters.Count > 0)
         {

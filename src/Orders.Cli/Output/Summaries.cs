@@ -20,7 +20,7 @@ internal static class Summaries
 
     public static string ToText(ProducerSummary s) => string.Create(
         CultureInfo.InvariantCulture,
-        $"Produced {s.Produced} orders ({s.Invalid} made invalid on purpose), {s.Failed} failed{(s.Unacknowledged > 0 ? $", {s.Unacknowledged} unacknowledged when stopped" : "")}, in {s.Seconds:F1} s ({s.Rate:F1}/s). Valid: {s.Valid.Count}, sum {s.Valid.SumText}, mean {(s.Valid.Mean is { } mean ? mean.ToString("F2", CultureInfo.InvariantCulture) : "n/a")}.");
+        $"Produced {s.Produced} orders ({s.Invalid} made invalid on purpose), {s.Failed} failed{(s.Unacknowledged > 0 ? $", {s.Unacknowledged} unacknowledged when stopped" : "")}, in {s.Seconds:F1} s ({s.Rate:F1}/s). Valid: {s.Valid.Count}{ValidText(s.Valid)}.");
 
     public static string ToText(ProcessorSummary s)
     {
@@ -44,6 +44,11 @@ internal static class Summaries
 
     public static string Format(PriceStatistics stats) => AggregateDocuments.Format(stats);
 
+    /// <summary>Per currency, most orders first: " (EUR 600, mean price 12.50, mean order value 37.20; USD ...)".</summary>
+    private static string ValidText(ValidOrders valid) => valid.Count == 0 ? "" : " (" + string.Join("; ", valid.Currencies
+        .OrderByDescending(c => c.Value.Count).ThenBy(c => c.Key, StringComparer.Ordinal)
+        .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key} {c.Value.Count}, mean price {c.Value.PriceMean:F2}, mean order value {c.Value.OrderValueMean:F2}"))) + ")";
+
     private static Dictionary<string, object> ProducerDocument(ProducerSummary s) => new()
     {
         ["produced"] = s.Produced,
@@ -51,8 +56,19 @@ internal static class Summaries
         ["invalid"] = s.Invalid,
         ["sent"] = s.Sent,
         ["unacknowledged"] = s.Unacknowledged,
-        // The sum as a string keeps every digit (exact decimal), so it can be compared exactly with the processor's.
-        ["valid"] = new Dictionary<string, object?> { ["count"] = s.Valid.Count, ["sum"] = s.Valid.SumText, ["mean"] = s.Valid.Mean },
+        // Per currency; the sums as strings keep every digit (exact decimal), so they can be compared exactly with the processor's.
+        ["valid"] = new Dictionary<string, object?>
+        {
+            ["count"] = s.Valid.Count,
+            ["currencies"] = s.Valid.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary(c => c.Key, c => new Dictionary<string, object?>
+            {
+                ["count"] = c.Value.Count,
+                ["sum"] = c.Value.PriceSumText,
+                ["mean"] = c.Value.PriceMean,
+                ["orderValueSum"] = c.Value.OrderValueSumText,
+                ["orderValueMean"] = c.Value.OrderValueMean,
+            }),
+        },
         ["seconds"] = Math.Round(s.Seconds, 3),
         ["rate"] = Math.Round(s.Rate, 3),
     };
@@ -77,7 +93,7 @@ internal static class Summaries
             },
             ["partitions"] = s.View.Partitions.OrderBy(p => p.Key).ToDictionary(
                 p => p.Key.ToString(CultureInfo.InvariantCulture),
-                p => new Dictionary<string, object?> { ["nextOffset"] = p.Value.NextOffset, ["count"] = p.Value.Overall.Count }),
+                p => new Dictionary<string, object?> { ["nextOffset"] = p.Value.NextOffset, ["count"] = p.Value.Count }),
         };
 
         // The state of the partitions held at the end (restored checkpoints included)...

@@ -19,10 +19,8 @@ public sealed record DashboardState(
     IReadOnlyDictionary<string, long> DeadLettered,
     long CheckpointsWritten,
     long CheckpointsRestored,
-    Figures Overall,
-    IReadOnlyList<ProductFigures> Products,
-    int MoreProducts,
-    IReadOnlyList<MinuteFigures> Minutes,
+    long Count,
+    IReadOnlyList<CurrencyFigures> Currencies,
     IReadOnlyList<PartitionFigures> Partitions,
     int Restoring,
     IReadOnlyList<RecentDeadLetter> RecentDeadLetters,
@@ -34,10 +32,15 @@ public sealed record Figures(long Count, double? Mean, double? Min, double? Max)
         stats.Count == 0 ? new(0, null, null, null) : new(stats.Count, stats.Mean, stats.Min, stats.Max);
 }
 
-public sealed record ProductFigures(string Product, long Count, double? Mean, double? Min, double? Max);
+/// <summary>One currency's orders: every amount of the dashboard is per currency, never across them.</summary>
+/// <param name="Unsplit">What checkpoints written before per-currency aggregates counted: prices only, no currency.</param>
+public sealed record CurrencyFigures(
+    string Currency, bool Unsplit, long Count, Figures Price, Figures OrderValue, IReadOnlyList<ProductFigures> Products, int MoreProducts, IReadOnlyList<MinuteFigures> Minutes);
+
+public sealed record ProductFigures(string Product, long Count, double? Mean, double? Min, double? Max, double? OrderValue);
 
 /// <param name="Start">The minute's start, event time, in unix milliseconds.</param>
-public sealed record MinuteFigures(long Start, long Count, double? Mean);
+public sealed record MinuteFigures(long Start, long Count, double? Mean, double? OrderValue);
 
 /// <param name="Lag">Records not yet in the state; null until librdkafka's statistics tell the partition's end.</param>
 public sealed record PartitionFigures(int Partition, long NextOffset, long CheckpointedOffset, long Count, long? Lag);
@@ -56,14 +59,17 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
         var counters = view.Counters;
         var processed = counters.Processed;
         var aggregates = view.Aggregates;
-        var products = aggregates.Products
-            .OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal)
-            .Take(MaxProducts)
-            .OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => new ProductFigures(p.Key, p.Value.Count, p.Value.Mean, p.Value.Min, p.Value.Max))
+        var currencies = aggregates.Currencies
+            .OrderByDescending(c => c.Value.Overall.Count).ThenBy(c => c.Key, StringComparer.Ordinal)
+            .Select(c => Currency(c.Key, c.Value, unsplit: false))
             .ToList();
+        if (aggregates.Unsplit is { } unsplit)
+        {
+            currencies.Add(Currency(AggregateData.UnsplitName, unsplit, unsplit: true));
+        }
+
         var partitions = view.Partitions.OrderBy(p => p.Key)
-            .Select(p => new PartitionFigures(p.Key, p.Value.NextOffset, p.Value.CheckpointedOffset, p.Value.Overall.Count, processor.Statistics.LagOf(p.Key, p.Value.NextOffset)))
+            .Select(p => new PartitionFigures(p.Key, p.Value.NextOffset, p.Value.CheckpointedOffset, p.Value.Count, processor.Statistics.LagOf(p.Key, p.Value.NextOffset)))
             .ToList();
         return new DashboardState(
             time.GetUtcNow(),
@@ -79,15 +85,36 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
             counters.DeadLetteredByReason,
             counters.CheckpointsWritten,
             counters.CheckpointsRestored,
-            Figures.Of(aggregates.Overall),
-            products,
-            aggregates.Products.Count - products.Count,
-            [.. aggregates.Minutes.OrderBy(m => m.Key).Select(m => new MinuteFigures(m.Key, m.Value.Count, m.Value.Mean))],
+            aggregates.Count,
+            currencies,
             partitions,
             view.Restoring,
             processor.RecentDeadLetters.Snapshot(),
             view.Load);
     }
+
+    private static CurrencyFigures Currency(string currency, CurrencyData data, bool unsplit)
+    {
+        var products = data.Products
+            .OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .Take(MaxProducts)
+            .OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => new ProductFigures(p.Key, p.Value.Count, p.Value.Price.Mean, Min(p.Value.Price), Max(p.Value.Price), p.Value.Value.Mean))
+            .ToList();
+        return new CurrencyFigures(
+            currency,
+            unsplit,
+            data.Overall.Count,
+            Figures.Of(data.Overall.Price),
+            Figures.Of(data.Overall.Value),
+            products,
+            data.Products.Count - products.Count,
+            [.. data.Minutes.OrderBy(m => m.Key).Select(m => new MinuteFigures(m.Key, m.Value.Count, m.Value.Price.Mean, m.Value.Value.Mean))]);
+    }
+
+    private static double? Min(PriceStatistics stats) => stats.Count == 0 ? null : stats.Min;
+
+    private static double? Max(PriceStatistics stats) => stats.Count == 0 ? null : stats.Max;
 
     private static string Status(ProcessorView view) => view switch
     {

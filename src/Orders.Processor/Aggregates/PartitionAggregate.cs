@@ -3,16 +3,18 @@ using System.Runtime.InteropServices;
 namespace Orders.Processor.Aggregates;
 
 /// <summary>
-/// The running statistics of one input partition, updated record by record by the consume loop
-/// (one thread; not thread-safe). Overall and per product; per event-time minute for the newest
-/// <see cref="WindowMinutes"/> minutes the partition has seen (older orders are counted overall
-/// and as late, not in a minute); dead letters by reason; records lost to retention.
+/// The running statistics of one input partition, updated order by order on the loop's thread
+/// (not thread-safe). Per currency: overall, per product, and per event-time minute for the newest
+/// <see cref="WindowMinutes"/> minutes the partition has seen (older orders are counted overall and
+/// as late, not in a minute), each with the unit price and the order value; dead letters by
+/// reason; records lost to retention; and, unchanged, what a checkpoint written before per-currency
+/// aggregates held (<see cref="AggregateData.Unsplit"/>).
 /// </summary>
 public sealed class PartitionAggregate
 {
-    private readonly Dictionary<string, PriceStatistics> _products = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, PriceStatistics> _minutes = [];
+    private readonly Dictionary<string, Bucket> _currencies = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _deadLettered = new(StringComparer.Ordinal);
+    private CurrencyData? _unsplit;
     private long _newestMinute = long.MinValue;
 
     public PartitionAggregate(int windowMinutes)
@@ -23,21 +25,29 @@ public sealed class PartitionAggregate
 
     public int WindowMinutes { get; }
 
-    public PriceStatistics Overall { get; private set; } = PriceStatistics.Empty;
-
     public long SkippedByRetention { get; private set; }
 
     public long LateOrders { get; private set; }
 
-    public int ProductCount => _products.Count;
+    /// <summary>Orders counted, of every currency.</summary>
+    public long Count { get; private set; }
 
-    public void Add(string product, double price, long eventTimeMs)
+    public int ProductCount => _currencies.Values.Sum(c => c.Products.Count);
+
+    public void Add(string currency, string product, double price, int quantity, long eventTimeMs)
     {
         // double -> decimal is the dearest step: once per order, not once per statistic.
         var amount = PriceStatistics.ToAmount(price);
-        Overall = Overall.Add(price, amount);
-        ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(_products, product, out var existed);
-        stats = (existed ? stats : PriceStatistics.Empty).Add(price, amount);
+        ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, currency, out var existed);
+        if (!existed)
+        {
+            bucket = new Bucket();
+        }
+
+        Count++;
+        bucket!.Overall = bucket.Overall.Add(price, amount, quantity);
+        ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Products, product, out existed);
+        stats = (existed ? stats : OrderMeasures.Empty).Add(price, amount, quantity);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
         if (minute > _newestMinute)
@@ -51,8 +61,8 @@ public sealed class PartitionAggregate
             return;
         }
 
-        ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_minutes, minute, out existed);
-        bucket = (existed ? bucket : PriceStatistics.Empty).Add(price, amount);
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Minutes, minute, out existed);
+        slot = (existed ? slot : OrderMeasures.Empty).Add(price, amount, quantity);
     }
 
     public void AddDeadLetter(string reason) =>
@@ -60,10 +70,13 @@ public sealed class PartitionAggregate
 
     public void AddSkippedByRetention(long count) => SkippedByRetention += count;
 
+    /// <summary>One currency's figures so far (empty when it has none).</summary>
+    public CurrencyData Currency(string currency) =>
+        _currencies.TryGetValue(currency, out var bucket) ? bucket.ToData() : CurrencyData.Empty;
+
     public AggregateData ToData() => new(
-        Overall,
-        new Dictionary<string, PriceStatistics>(_products, StringComparer.Ordinal),
-        new Dictionary<long, PriceStatistics>(_minutes),
+        _currencies.ToDictionary(c => c.Key, c => c.Value.ToData(), StringComparer.Ordinal),
+        _unsplit,
         new Dictionary<string, long>(_deadLettered, StringComparer.Ordinal),
         SkippedByRetention,
         LateOrders);
@@ -72,24 +85,31 @@ public sealed class PartitionAggregate
     {
         var aggregate = new PartitionAggregate(windowMinutes)
         {
-            Overall = data.Overall,
             SkippedByRetention = data.SkippedByRetention,
             LateOrders = data.LateOrders,
+            _unsplit = data.Unsplit,
+            Count = data.Count,
         };
-        foreach (var (product, stats) in data.Products)
+        foreach (var (currency, currencyData) in data.Currencies)
         {
-            aggregate._products[product] = stats;
+            var bucket = new Bucket { Overall = currencyData.Overall };
+            foreach (var (product, measures) in currencyData.Products)
+            {
+                bucket.Products[product] = measures;
+            }
+
+            foreach (var (minute, measures) in currencyData.Minutes)
+            {
+                bucket.Minutes[minute] = measures;
+                aggregate._newestMinute = Math.Max(aggregate._newestMinute, minute);
+            }
+
+            aggregate._currencies[currency] = bucket;
         }
 
         foreach (var (reason, count) in data.DeadLettered)
         {
             aggregate._deadLettered[reason] = count;
-        }
-
-        foreach (var (minute, stats) in data.Minutes)
-        {
-            aggregate._minutes[minute] = stats;
-            aggregate._newestMinute = Math.Max(aggregate._newestMinute, minute);
         }
 
         aggregate.EvictMinutesBefore(aggregate.OldestKeptMinute);
@@ -102,26 +122,32 @@ public sealed class PartitionAggregate
     private void EvictMinutesBefore(long oldestKept)
     {
         // Runs only when the newest minute moves on, so the scan is rare and short.
-        if (_minutes.Count == 0)
+        foreach (var bucket in _currencies.Values)
         {
-            return;
-        }
-
-        List<long>? stale = null;
-        foreach (var minute in _minutes.Keys)
-        {
-            if (minute < oldestKept)
+            List<long>? stale = null;
+            foreach (var minute in bucket.Minutes.Keys)
             {
-                (stale ??= []).Add(minute);
+                if (minute < oldestKept)
+                {
+                    (stale ??= []).Add(minute);
+                }
+            }
+
+            foreach (var minute in stale ?? [])
+            {
+                bucket.Minutes.Remove(minute);
             }
         }
+    }
 
-        if (stale is not null)
-        {
-            foreach (var minute in stale)
-            {
-                _minutes.Remove(minute);
-            }
-        }
+    private sealed class Bucket
+    {
+        public OrderMeasures Overall { get; set; } = OrderMeasures.Empty;
+
+        public Dictionary<string, OrderMeasures> Products { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<long, OrderMeasures> Minutes { get; } = [];
+
+        public CurrencyData ToData() => new(Overall, new Dictionary<string, OrderMeasures>(Products, StringComparer.Ordinal), new Dictionary<long, OrderMeasures>(Minutes));
     }
 }

@@ -91,15 +91,23 @@ public sealed class Housekeeping(
         var view = status.View;
         var counters = status.Counters;
         var seconds = Math.Max(Elapsed.TotalSeconds, 0.001);
-        var latest = view.Aggregates.NewestMinute is { } minute ? view.Aggregates.Minutes[minute].Mean : null;
+        var currencies = view.Aggregates.Currencies;
+        var newest = view.Aggregates.NewestMinute;
         Log.StatusLine(
             logger,
             counters.Processed,
             counters.Retried,
             counters.DeadLetteredByReason.Values.Sum(),
-            Format(view.Aggregates.Overall.Mean),
-            Format(latest),
+            PerCurrency(currencies.Select(c => (c.Key, c.Value.Overall.Price.Mean))),
+            PerCurrency(currencies.Select(c => (c.Key, newest is { } m && c.Value.Minutes.TryGetValue(m, out var minute) ? minute.Price.Mean : null))),
             (counters.Processed / seconds).ToString("F1", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>A mean per currency, never across them: <c>EUR 98.15 USD 97.10</c>.</summary>
+    private static string PerCurrency(IEnumerable<(string Currency, double? Mean)> means)
+    {
+        var shown = means.Where(m => m.Mean is not null).Select(m => $"{m.Currency} {Format(m.Mean)}").ToList();
+        return shown.Count == 0 ? "n/a" : string.Join(' ', shown);
     }
 
     private void RestoreDue()

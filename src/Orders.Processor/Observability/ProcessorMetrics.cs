@@ -29,6 +29,9 @@ public sealed class ProcessorMetrics
 
     public const string OtherProducts = "(other)";
 
+    /// <summary>Currencies with series of their own, the busiest first (they come from producers: validated as three letters, but many).</summary>
+    public const int MaxCurrencySeries = 50;
+
     // Processing takes microseconds; OpenTelemetry's default buckets (0 to 10,000) suit milliseconds.
     private static readonly IReadOnlyList<double> ProcessBuckets =
         [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -87,11 +90,15 @@ public sealed class ProcessorMetrics
         meter.CreateObservableCounter("orders.checkpoints.restored", () => Count(c => c.CheckpointsRestored, _consumerTags), "{checkpoint}", "Partition checkpoints restored on assignment.");
         meter.CreateObservableCounter("orders.checkpoints.failed", () => Count(c => c.CheckpointFailures, _consumerTags), "{checkpoint}", "Partition checkpoints that failed to be written.");
 
-        meter.CreateObservableGauge("orders.average.price", () => State(v => v.Aggregates.Overall.Mean), description: "Mean price of the orders in the state held (the running average).");
-        meter.CreateObservableGauge("orders.average.orders", () => State(v => (double)v.Aggregates.Overall.Count), "{order}", "Orders in the running average of the state held.");
-        meter.CreateObservableGauge("orders.average.sum_of_prices", () => State(v => (double)v.Aggregates.Overall.Sum), description: "Sum of the prices in the running average; sum over instances and divide by orders.average.orders for a global mean.");
-        meter.CreateObservableGauge("orders.product.average.price", () => Products(s => s.Mean), description: $"Mean price per orders.product (the {MaxProductSeries - 1} busiest; the rest as \"{OtherProducts}\").");
-        meter.CreateObservableGauge("orders.product.average.orders", () => Products(s => s.Count), "{order}", "Orders per orders.product in the running averages.");
+        // Money per currency only: a mean over prices of different currencies means nothing.
+        meter.CreateObservableGauge("orders.average.price", () => PerCurrency(m => m.Price.Mean), description: "Mean unit price of the orders in the state held, per orders.currency (the running average).");
+        meter.CreateObservableGauge("orders.average.orders", () => PerCurrency(m => m.Count), "{order}", "Orders in the running averages of the state held, per orders.currency.");
+        meter.CreateObservableGauge("orders.average.sum_of_prices", () => PerCurrency(m => (double)m.Price.Sum), description: "Sum of the unit prices, per orders.currency; sum over instances and divide by orders.average.orders for a global mean.");
+        meter.CreateObservableGauge("orders.average.order_value", () => PerCurrency(m => m.Value.Mean), description: "Mean order value (price x quantity), per orders.currency.");
+        meter.CreateObservableGauge("orders.average.sum_of_order_values", () => PerCurrency(m => (double)m.Value.Sum), description: "Sum of the order values (price x quantity), per orders.currency.");
+        meter.CreateObservableGauge("orders.product.average.price", () => Products(s => s.Price.Mean), description: $"Mean unit price per orders.currency and orders.product (the {MaxProductSeries - 1} busiest; the rest of each currency as \"{OtherProducts}\").");
+        meter.CreateObservableGauge("orders.product.average.order_value", () => Products(s => s.Value.Mean), description: "Mean order value per orders.currency and orders.product.");
+        meter.CreateObservableGauge("orders.product.average.orders", () => Products(s => s.Count), "{order}", "Orders per orders.currency and orders.product in the running averages.");
         meter.CreateObservableGauge("orders.partitions.assigned", () => State(v => (double)v.Partitions.Count), "{partition}", "Partitions held with their state restored.");
         meter.CreateObservableGauge("orders.partitions.restoring", () => State(v => (double)v.Restoring), "{partition}", "Partitions assigned whose state is still being restored.");
         meter.CreateObservableGauge("orders.consumer.lag", Lag, "{message}", "Records of a held partition not yet in its state: its end offset (librdkafka statistics) minus the next offset to process.");
@@ -151,15 +158,29 @@ public sealed class ProcessorMetrics
     private IEnumerable<Measurement<double>> State(Func<ProcessorView, double?> read) =>
         read(_status.View) is { } value ? [new Measurement<double>(value, _consumerTags)] : [];
 
-    private IEnumerable<Measurement<double>> Products(Func<PriceStatistics, double?> read)
+    private IEnumerable<Measurement<double>> PerCurrency(Func<OrderMeasures, double?> read)
+    {
+        var measurements = new List<Measurement<double>>();
+        foreach (var (currency, data) in _status.View.Aggregates.Currencies.OrderByDescending(c => c.Value.Overall.Count).Take(MaxCurrencySeries))
+        {
+            if (read(data.Overall) is { } value)
+            {
+                measurements.Add(new Measurement<double>(value, [.. _consumerTags, new("orders.currency", currency)]));
+            }
+        }
+
+        return measurements;
+    }
+
+    private IEnumerable<Measurement<double>> Products(Func<OrderMeasures, double?> read)
     {
         var products = ProductSeries.Of(_status.View.Aggregates, ref _products);
         var measurements = new List<Measurement<double>>(products.Series.Count);
-        foreach (var (product, stats) in products.Series)
+        foreach (var (currency, product, stats) in products.Series)
         {
             if (read(stats) is { } value)
             {
-                measurements.Add(new Measurement<double>(value, [.. _consumerTags, new("orders.product", product)]));
+                measurements.Add(new Measurement<double>(value, [.. _consumerTags, new("orders.currency", currency), new("orders.product", product)]));
             }
         }
 
@@ -182,25 +203,29 @@ public sealed class ProcessorMetrics
     }
 
     /// <summary>
-    /// The series per product: all of them up to <see cref="MaxProductSeries"/>; beyond, the busiest
-    /// and the rest summed as <see cref="OtherProducts"/>. Product names come from producers: without
-    /// a cap a bad producer could grow the series (and every scraper's memory) without bound.
+    /// The series per currency and product: all of them up to <see cref="MaxProductSeries"/>; beyond,
+    /// the busiest, and the rest of each currency summed as <see cref="OtherProducts"/> (never across
+    /// currencies). Product names come from producers: without a cap a bad producer could grow the
+    /// series (and every scraper's memory) without bound.
     /// </summary>
-    internal static List<(string Product, PriceStatistics Stats)> CapProducts(IReadOnlyDictionary<string, PriceStatistics> products)
+    internal static List<(string Currency, string Product, OrderMeasures Stats)> CapProducts(IReadOnlyDictionary<string, CurrencyData> currencies)
     {
-        if (products.Count <= MaxProductSeries)
+        var all = currencies.Take(MaxCurrencySeries).SelectMany(c => c.Value.Products.Select(p => (Currency: c.Key, Product: p.Key, Stats: p.Value))).ToList();
+        if (all.Count <= MaxProductSeries)
         {
-            return [.. products.Select(p => (p.Key, p.Value))];
+            return all;
         }
 
-        var ranked = products.OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
-        var series = ranked.Take(MaxProductSeries - 1).Select(p => (p.Key, p.Value)).ToList();
-        series.Add((OtherProducts, ranked.Skip(MaxProductSeries - 1).Aggregate(PriceStatistics.Empty, (sum, p) => sum.Combine(p.Value))));
+        var ranked = all.OrderByDescending(p => p.Stats.Count).ThenBy(p => p.Currency, StringComparer.Ordinal).ThenBy(p => p.Product, StringComparer.Ordinal).ToList();
+        var series = ranked.Take(MaxProductSeries - 1).ToList();
+        series.AddRange(ranked.Skip(MaxProductSeries - 1)
+            .GroupBy(p => p.Currency)
+            .Select(g => (g.Key, OtherProducts, g.Aggregate(OrderMeasures.Empty, (sum, p) => sum.Combine(p.Stats)))));
         return series;
     }
 
     /// <summary>The capped series of one state, computed once per state rather than once per instrument.</summary>
-    private sealed record ProductSeries(AggregateData Data, IReadOnlyList<(string Product, PriceStatistics Stats)> Series)
+    private sealed record ProductSeries(AggregateData Data, IReadOnlyList<(string Currency, string Product, OrderMeasures Stats)> Series)
     {
         public static ProductSeries Of(AggregateData data, ref ProductSeries? cached)
         {
@@ -209,7 +234,7 @@ public sealed class ProcessorMetrics
                 return hit;
             }
 
-            return cached = new ProductSeries(data, CapProducts(data.Products));
+            return cached = new ProductSeries(data, CapProducts(data.Currencies));
         }
     }
 }

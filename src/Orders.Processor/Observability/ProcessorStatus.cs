@@ -35,7 +35,8 @@ public sealed record HandlerLoad(int InFlight, int WaitingForKey, int WaitingFor
     public static HandlerLoad None { get; } = new(0, 0, 0, 0);
 }
 
-public sealed record PartitionView(long NextOffset, long CheckpointedOffset, PriceStatistics Overall);
+/// <param name="Count">Orders in the partition's state, of every currency.</param>
+public sealed record PartitionView(long NextOffset, long CheckpointedOffset, long Count);
 
 /// <summary>
 /// What a running processor shows the rest of the process: its counters, the newest view of its

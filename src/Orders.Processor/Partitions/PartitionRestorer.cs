@@ -87,7 +87,7 @@ public sealed class PartitionRestorer(
         }
 
         Log.Restored(
-            logger, partition.Topic, partition.Partition.Value, state.NextOffset, aggregate.Overall.Count, stored.DeadLetters.Decisions.Count,
+            logger, partition.Topic, partition.Partition.Value, state.NextOffset, aggregate.Count, stored.DeadLetters.Decisions.Count,
             stored.DeadLetters.Duplicates, checkpoint?.CheckpointId ?? "none");
     }
 }

@@ -91,7 +91,7 @@ public sealed class PartitionTable
     {
         var partitions = _owned.ToDictionary(
             p => p.Key,
-            p => new PartitionView(p.Value.NextOffset, p.Value.Checkpoint.CoveredOffset, p.Value.Aggregate.Overall));
+            p => new PartitionView(p.Value.NextOffset, p.Value.Checkpoint.CoveredOffset, p.Value.Aggregate.Count));
         var aggregates = AggregateData.Combine(_owned.Values.Select(s => s.Aggregate.ToData()), windowMinutes);
         return new ProcessorView(counters, aggregates, partitions, _restoring.Count, EverAssigned);
     }

@@ -38,7 +38,7 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
     /// <summary>The order was handled: it enters the partition's aggregate.</summary>
     public void Count(Order order, long eventTimeMs, PartitionAggregate aggregate)
     {
-        aggregate.Add(order.Product, order.Price, eventTimeMs);
+        aggregate.Add(order.Currency, order.Product, order.Price, order.Quantity, eventTimeMs);
         metrics?.Completed(order);
     }
 }

@@ -32,8 +32,23 @@ public sealed class ProducerMetrics
         meter.CreateObservableUpDownCounter(
             "orders.producer.in_flight", () => new Measurement<long>(publisher.Sent - publisher.Produced - publisher.Failed, _tags), "{order}", "Orders handed to the client, not yet acknowledged or failed.");
         meter.CreateObservableCounter("orders.producer.invalid", () => new Measurement<long>(publisher.Invalid, _tags), "{order}", "Orders made invalid on purpose (--invalid-ratio).");
-        meter.CreateObservableCounter("orders.producer.valid.orders", () => new Measurement<long>(publisher.Valid.Count, _tags), "{order}", "Acknowledged orders that pass validation: what the processor will count.");
         meter.CreateObservableCounter(
-            "orders.producer.valid.sum_of_prices", () => new Measurement<double>((double)publisher.Valid.Sum, _tags), description: "Sum of the prices of the valid acknowledged orders; compare with the processor's orders.average.sum_of_prices.");
+            "orders.producer.valid.orders", () => PerCurrency(publisher, c => c.Count), "{order}", "Acknowledged orders that pass validation, per orders.currency: what the processor will count.");
+        meter.CreateObservableCounter(
+            "orders.producer.valid.sum_of_prices",
+            () => PerCurrency(publisher, c => (double)c.PriceSum),
+            description: "Sum of the unit prices of the valid acknowledged orders, per orders.currency; compare with the processor's orders.average.sum_of_prices.");
+        meter.CreateObservableCounter(
+            "orders.producer.valid.sum_of_order_values",
+            () => PerCurrency(publisher, c => (double)c.OrderValueSum),
+            description: "Sum of the order values (price x quantity) of the valid acknowledged orders, per orders.currency.");
+    }
+
+    private IEnumerable<Measurement<T>> PerCurrency<T>(OrderPublisher publisher, Func<CurrencyTotals, T> read)
+        where T : struct
+    {
+        return publisher.Valid.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal)
+            .Select(c => new Measurement<T>(read(c.Value), [.. _tags, new("orders.currency", c.Key)]))
+            .ToList();
     }
 }

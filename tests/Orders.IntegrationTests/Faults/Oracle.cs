@@ -12,17 +12,20 @@ namespace Orders.IntegrationTests.Faults;
 /// <summary>What the orders topic holds, read independently of the processor (Confluent's own Avro deserializer).</summary>
 /// <param name="Records">Every record in the topic.</param>
 /// <param name="ValidCount">Orders that decode and pass validation: the ones the averages must count.</param>
-/// <param name="ValidSum">Their prices summed exactly, as the processor sums them.</param>
+/// <param name="Currencies">Per currency: those orders' count, and their prices and order values (price x quantity) summed exactly, as the processor sums them.</param>
 /// <param name="Rejected">Positions of the records that must be dead-lettered (undecodable or invalid).</param>
-public sealed record TopicContents(long Records, long ValidCount, decimal ValidSum, IReadOnlySet<(int Partition, long Offset)> Rejected);
+public sealed record TopicContents(
+    long Records, long ValidCount, IReadOnlyDictionary<string, (long Count, decimal PriceSum, decimal ValueSum)> Currencies, IReadOnlySet<(int Partition, long Offset)> Rejected);
 
-/// <summary>One record of the topic and what must become of it: its price counted, or a dead letter.</summary>
-public sealed record RecordFate(int Partition, long Offset, decimal? ValidPrice)
+/// <summary>One record of the topic and what must become of it: its price and order value counted in its currency, or a dead letter.</summary>
+public sealed record RecordFate(int Partition, long Offset, decimal? ValidPrice, string Currency = "EUR", int Quantity = 1)
 {
     public static TopicContents Contents(IReadOnlyCollection<RecordFate> records) => new(
         records.Count,
         records.Count(r => r.ValidPrice is not null),
-        records.Sum(r => r.ValidPrice ?? 0m),
+        records.Where(r => r.ValidPrice is not null)
+            .GroupBy(r => r.Currency)
+            .ToDictionary(g => g.Key, g => ((long)g.Count(), g.Sum(r => r.ValidPrice!.Value), g.Sum(r => r.ValidPrice!.Value * r.Quantity))),
         records.Where(r => r.ValidPrice is null).Select(r => (r.Partition, r.Offset)).ToHashSet());
 }
 
@@ -50,7 +53,9 @@ public static class Oracle
             }
 
             var valid = order is not null && OrderValidator.Validate(order) is null;
-            fates.Add(new RecordFate(record.Partition.Value, record.Offset.Value, valid ? (decimal)order!.Price : null));
+            fates.Add(valid
+                ? new RecordFate(record.Partition.Value, record.Offset.Value, (decimal)order!.Price, order.Currency, order.Quantity)
+                : new RecordFate(record.Partition.Value, record.Offset.Value, null));
         }
 
         return fates;
@@ -93,27 +98,21 @@ public static class Oracle
 
     /// <summary>
     /// The fault suite's invariants, from <c>orders stats</c> and the dead-letter topic: every record
-    /// is counted or dead-lettered exactly once (nothing lost, nothing twice, nothing both), and the
-    /// global count and mean are exactly those of the valid orders.
+    /// is counted or dead-lettered exactly once (nothing lost, nothing twice, nothing both), and each
+    /// currency's count, sums and means are exactly those of its valid orders.
     /// </summary>
     public static async Task<JsonElement> AssertExactAsync(FaultStack stack, string topic, string group, TopicContents expected, long lost = 0)
     {
         var stats = await OrdersCommand.RunJsonAsync(["stats", .. stack.Endpoints(topic), "--group", group]);
-        var average = stats.GetProperty("average");
 
         // Lost == 0, and the processors caught up with the whole topic.
         Assert.Equal(lost, stats.GetProperty("skippedByRetention").GetInt64());
         Assert.True(stats.GetProperty("partitionsWithoutCheckpoint").GetInt32() == 0, $"partitions without a checkpoint:\n{stats.GetProperty("partitions")}");
         Assert.All(stats.GetProperty("partitions").EnumerateArray(), p => Assert.Equal(0, p.GetProperty("lag").GetInt64()));
 
-        // Counted exactly once: the count and the exact sum are the valid orders', so the mean is too.
-        Assert.Equal(expected.ValidCount, average.GetProperty("count").GetInt64());
-        Assert.Equal(expected.ValidSum, decimal.Parse(average.GetProperty("sum").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
-        if (expected.ValidCount > 0)
-        {
-            var mean = (double)(expected.ValidSum / expected.ValidCount);
-            Assert.True(Math.Abs(average.GetProperty("mean").GetDouble() - mean) <= 1e-9 * mean, $"mean {average.GetProperty("mean").GetDouble()} vs {mean}");
-        }
+        // Counted exactly once, per currency: the count and the exact sums are the valid orders', so the means are too.
+        Assert.Equal(expected.ValidCount, stats.GetProperty("count").GetInt64());
+        AssertCurrencies(expected, stats);
 
         // Dead-lettered exactly once: the state's decisions are the rejected records, and the dead-letter
         // topic holds each of them (duplicates of a record are allowed, but only of a rejected one).
@@ -126,6 +125,27 @@ public static class Oracle
         Assert.True(origins.SetEquals(expected.Rejected), $"{origins.Except(expected.Rejected).Count()} dead letters of valid orders, {expected.Rejected.Except(origins).Count()} rejected records without one");
         Assert.Equal(expected.Records, expected.ValidCount + stats.GetProperty("deadLettered").GetProperty("total").GetInt64());
         return stats;
+    }
+
+    /// <summary>Every currency's count, exact price and order-value sums, and means (to 1e-9), as the topic holds them; no other currency.</summary>
+    public static void AssertCurrencies(TopicContents expected, JsonElement stats)
+    {
+        var currencies = stats.GetProperty("currencies");
+        Assert.Equal(expected.Currencies.Keys.Order(), currencies.EnumerateObject().Select(c => c.Name).Order());
+        foreach (var (currency, (count, priceSum, valueSum)) in expected.Currencies)
+        {
+            var actual = currencies.GetProperty(currency);
+            Assert.Equal(count, actual.GetProperty("count").GetInt64());
+            AssertMeasure(currency, "price", actual.GetProperty("price"), priceSum, count);
+            AssertMeasure(currency, "orderValue", actual.GetProperty("orderValue"), valueSum, count);
+        }
+    }
+
+    private static void AssertMeasure(string currency, string measure, JsonElement actual, decimal sum, long count)
+    {
+        Assert.Equal(sum, decimal.Parse(actual.GetProperty("sum").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        var mean = (double)(sum / count);
+        Assert.True(Math.Abs(actual.GetProperty("mean").GetDouble() - mean) <= 1e-9 * Math.Abs(mean), $"{currency} {measure} mean {actual.GetProperty("mean").GetDouble()} vs {mean}");
     }
 
     /// <summary>

@@ -80,7 +80,7 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
-    public void Averages_BeforeAnyOrder_HaveNoMean()
+    public void Averages_BeforeAnyOrder_HaveNoSeries()
     {
         using var mean = Collect<double>("orders.average.price");
         using var orders = Collect<double>("orders.average.orders");
@@ -89,7 +89,26 @@ public sealed class ProcessorMetricsTests : IDisposable
         orders.RecordObservableInstruments();
 
         Assert.Empty(mean.GetMeasurementSnapshot());
-        Assert.Equal(0, orders.LastMeasurement!.Value);
+        Assert.Empty(orders.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public void Averages_AreOneSeriesPerCurrency_NeverAcrossThem()
+    {
+        var aggregate = new PartitionAggregate(60);
+        aggregate.Add("EUR", "mug", 10, 2, 0);
+        aggregate.Add("EUR", "mug", 20, 1, 0);
+        aggregate.Add("JPY", "mug", 1500, 1, 0);
+        _processor.Publish(ProcessorView.Empty(_processor.Counters) with { Aggregates = aggregate.ToData() });
+        using var mean = Collect<double>("orders.average.price");
+        using var value = Collect<double>("orders.average.order_value");
+
+        mean.RecordObservableInstruments();
+        value.RecordObservableInstruments();
+
+        var means = mean.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["orders.currency"]!, m => m.Value);
+        Assert.Equal(new Dictionary<string, double> { ["EUR"] = 15, ["JPY"] = 1500 }, means);
+        Assert.Equal(20, value.GetMeasurementSnapshot().Single(m => (string)m.Tags["orders.currency"]! == "EUR").Value);
     }
 
     [Fact]
@@ -144,27 +163,32 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
-    public void CapProducts_ManyProducts_KeepsTheBusiest_AndSumsTheRestAsOther()
+    public void CapProducts_ManyProducts_KeepsTheBusiest_AndSumsTheRestOfEachCurrencyAsOther()
     {
-        var products = Enumerable.Range(0, 80).ToDictionary(
-            i => $"p{i:D2}",
-            i => Enumerable.Range(0, i + 1).Aggregate(PriceStatistics.Empty, (s, _) => s.Add(10)));
+        var measures = (int n) => Enumerable.Range(0, n).Aggregate(OrderMeasures.Empty, (s, _) => s.Add(10, 10m, 1));
+        var currencies = new Dictionary<string, CurrencyData>
+        {
+            ["EUR"] = CurrencyData.Empty with { Products = Enumerable.Range(0, 60).ToDictionary(i => $"p{i:D2}", i => measures(i + 1)) },
+            ["USD"] = CurrencyData.Empty with { Products = Enumerable.Range(0, 20).ToDictionary(i => $"u{i:D2}", i => measures(1)) },
+        };
 
-        var series = ProcessorMetrics.CapProducts(products);
+        var series = ProcessorMetrics.CapProducts(currencies);
 
-        Assert.Equal(ProcessorMetrics.MaxProductSeries, series.Count);
-        Assert.Equal("p79", series[0].Product);
-        Assert.DoesNotContain(series, s => s.Product == "p30");
-        var other = Assert.Single(series, s => s.Product == ProcessorMetrics.OtherProducts).Stats;
-        Assert.Equal(products.Values.Sum(p => p.Count), series.Sum(s => s.Stats.Count));
-        Assert.Equal(Enumerable.Range(1, 31).Sum(), other.Count);
+        Assert.Equal(("EUR", "p59"), (series[0].Currency, series[0].Product));
+        Assert.Equal(currencies.Values.Sum(c => c.Products.Values.Sum(p => p.Count)), series.Sum(s => s.Stats.Count));
+        // The rest is summed within its currency, never across currencies.
+        Assert.Equal(2, series.Count(s => s.Product == ProcessorMetrics.OtherProducts));
+        Assert.Equal(ProcessorMetrics.MaxProductSeries - 1, series.Count(s => s.Product != ProcessorMetrics.OtherProducts));
     }
 
     [Fact]
     public void CapProducts_FewProducts_AllOfThem()
     {
-        var products = new Dictionary<string, PriceStatistics> { ["mug"] = PriceStatistics.Empty.Add(3), ["kettle"] = PriceStatistics.Empty.Add(30) };
+        var currencies = new Dictionary<string, CurrencyData>
+        {
+            ["EUR"] = CurrencyData.Empty with { Products = new Dictionary<string, OrderMeasures> { ["mug"] = OrderMeasures.Empty.Add(3, 3m, 1), ["kettle"] = OrderMeasures.Empty.Add(30, 30m, 1) } },
+        };
 
-        Assert.Equal(["kettle", "mug"], ProcessorMetrics.CapProducts(products).Select(s => s.Product).Order());
+        Assert.Equal(["kettle", "mug"], ProcessorMetrics.CapProducts(currencies).Select(s => s.Product).Order());
     }
 }

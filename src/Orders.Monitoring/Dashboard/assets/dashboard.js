@@ -49,11 +49,49 @@
     return tr;
   }
 
+  // Every amount is of one currency: the selector picks which one the headline, chart and products show.
+  let chosen = '';
+
+  function selected(s) {
+    return s.currencies.find((c) => c.currency === chosen) || s.currencies[0] || null;
+  }
+
+  function renderCurrencies(s) {
+    const select = $('currency');
+    const names = s.currencies.map((c) => c.currency);
+    if ([...select.options].map((o) => o.value).join('|') !== names.join('|')) {
+      select.replaceChildren(...(names.length === 0 ? [element('option', '—')] : names.map((n) => {
+        const option = element('option', n);
+        option.value = n;
+        return option;
+      })));
+    }
+
+    const current = selected(s);
+    chosen = current ? current.currency : '';
+    select.value = chosen;
+    $('currency-name').textContent = chosen || '—';
+    $('chart-currency').textContent = chosen || '—';
+    $('products-currency').textContent = chosen || '—';
+    $('mean').textContent = money(current ? current.price.mean : null);
+    $('count').textContent = integer(current ? current.count : 0);
+    $('order-value').textContent = money(current ? current.orderValue.mean : null);
+    $('currencies').replaceChildren(...s.currencies.map((c) => {
+      const card = element('div', undefined, 'card');
+      card.dataset.currency = c.currency;
+      card.append(
+        element('h2', c.currency),
+        element('p', money(c.price.mean), 'value'),
+        element('p', c.unsplit
+          ? `${integer(c.count)} orders from checkpoints written before per-currency figures (prices only)`
+          : `${integer(c.count)} orders · average order value ${money(c.orderValue.mean)}`, 'sub'));
+      return card;
+    }));
+  }
+
   function renderTotals(s) {
     $('topic').textContent = s.topic;
     $('group').textContent = s.group;
-    $('mean').textContent = money(s.overall.mean);
-    $('count').textContent = integer(s.overall.count);
     $('rate').textContent = s.rate === undefined ? '—' : s.rate.toFixed(1);
     $('processed').textContent = integer(s.processed);
     $('retries').textContent = integer(s.retried);
@@ -68,7 +106,8 @@
 
   function renderChart(s) {
     const chart = $('chart');
-    const minutes = s.minutes.filter((m) => m.mean !== null && m.mean !== undefined);
+    const current = selected(s);
+    const minutes = (current ? current.minutes : []).filter((m) => m.mean !== null && m.mean !== undefined);
     if (minutes.length === 0) {
       const why = s.status === 'processing' ? 'No orders yet: the chart starts with the first processed order.' : 'No orders yet.';
       chart.replaceChildren(element('p', why, 'empty'));
@@ -85,7 +124,7 @@
     const x = (start) => (last === first ? (left + width - right) / 2 : left + ((start - first) / (last - first)) * (width - left - right));
     const y = (mean) => top + (1 - (mean - low) / (high - low)) * (height - top - bottom);
 
-    const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Average price per minute' });
+    const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Average price per minute (${current ? current.currency : ''})` });
     for (let i = 0; i <= 3; i++) {
       const value = low + ((high - low) * i) / 3;
       root.append(svg('line', { class: 'axis', x1: left, x2: width - right, y1: y(value), y2: y(value) }));
@@ -115,19 +154,22 @@
 
   function renderProducts(s) {
     const body = $('products').tBodies[0];
-    if (s.products.length === 0) {
-      body.replaceChildren(emptyRow(5, 'No orders yet.'));
+    const current = selected(s);
+    const products = current ? current.products : [];
+    const moreProducts = current ? current.moreProducts : 0;
+    if (products.length === 0) {
+      body.replaceChildren(emptyRow(6, 'No orders yet.'));
     } else {
-      body.replaceChildren(...s.products.map((p) => {
-        const tr = row([p.product, integer(p.count), money(p.mean), money(p.min), money(p.max)], [undefined, 'num', 'num', 'num wide', 'num wide']);
+      body.replaceChildren(...products.map((p) => {
+        const tr = row([p.product, integer(p.count), money(p.mean), money(p.min), money(p.max), money(p.orderValue)], [undefined, 'num', 'num', 'num wide', 'num wide', 'num wide']);
         tr.dataset.product = p.product;
         return tr;
       }));
     }
 
     const more = $('more-products');
-    more.hidden = s.moreProducts === 0;
-    more.textContent = `and ${integer(s.moreProducts)} more products with fewer orders (see /metrics or orders stats)`;
+    more.hidden = moreProducts === 0;
+    more.textContent = `and ${integer(moreProducts)} more products with fewer orders (see /metrics or orders stats)`;
   }
 
   function renderPartitions(s) {
@@ -168,6 +210,7 @@
     last = s;
     setStatus(s.status, statusText[s.status] || s.status);
     renderTotals(s);
+    renderCurrencies(s);
     renderChart(s);
     renderProducts(s);
     renderPartitions(s);
@@ -176,6 +219,10 @@
   }
 
   window.addEventListener('resize', () => last && renderChart(last));
+  $('currency').addEventListener('change', (e) => {
+    chosen = e.target.value;
+    if (last) render(last);
+  });
 
   const events = new EventSource('/events');
   events.addEventListener('state', (e) => render(JSON.parse(e.data)));
