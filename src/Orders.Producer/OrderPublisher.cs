@@ -82,11 +82,7 @@ public sealed partial class OrderPublisher
     /// <exception cref="KafkaConfigurationException">librdkafka rejected a setting.</exception>
     public async Task<ProducerSummary> RunAsync(CancellationToken cancellationToken)
     {
-        var config = new ProducerConfig(new Dictionary<string, string>(_producerConfig)) { EnableIdempotence = true, Acks = Acks.All };
-        config.SetDefault("linger.ms", "5");
-
-        // The handler reads only the status, key and value; timestamps and headers need not cross back from librdkafka.
-        config.SetDefault("dotnet.producer.delivery.report.fields", "key,value,status");
+        var config = PublisherClientConfig.Producer(_producerConfig);
 
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);
