@@ -23,7 +23,7 @@ public sealed partial class OrderPublisher
     private readonly TimeProvider _time;
     private readonly ILogger<OrderPublisher> _logger;
     private readonly OrderSerializer _serializer;
-    private readonly Action<DeliveryReport<string, Order>> _onDelivery;
+    private readonly Action<DeliveryReport<SentOrder, Order>> _onDelivery;
     private readonly Lock _validLock = new();
     private readonly CancellationTokenSource _fatal = new();
     private long _sent;
@@ -86,7 +86,8 @@ public sealed partial class OrderPublisher
 
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);
-        using var producer = new ProducerBuilder<string, Order>(config)
+        using var producer = new ProducerBuilder<SentOrder, Order>(config)
+            .SetKeySerializer(SentOrder.Serializer.Instance)
             .SetValueSerializer((ISerializer<Order>)_serializer)
             .LogTo(route)
             .LogErrorsTo(route, OnError)
@@ -125,7 +126,7 @@ public sealed partial class OrderPublisher
     }
 
     /// <summary>Fails fast when no broker answers: a typo in the address is one clear error, not minutes of retries.</summary>
-    private async Task WaitForBrokerAsync(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    private async Task WaitForBrokerAsync(IProducer<SentOrder, Order> producer, CancellationToken cancellationToken)
     {
         using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
         var deadline = _time.GetTimestamp();
@@ -185,14 +186,16 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private async Task ProduceAllAsync(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    private async Task ProduceAllAsync(IProducer<SentOrder, Order> producer, CancellationToken cancellationToken)
     {
         var generator = new OrderGenerator(new Random(_options.Seed), _time, _options.InvalidRatio);
         var schedule = new ProductionSchedule(_options.Rate, _options.Count, _options.Duration);
         var target = new TopicPartition(_options.Topic, Partition.Any);
 
-        // Confluent.Kafka copies what it needs from the message during Produce, so one instance serves all.
-        var message = new Message<string, Order> { Key = "", Value = null! };
+        // Confluent.Kafka copies what it needs from the message during Produce, so one instance serves all;
+        // one empty header list too (it would make one per message), which our serializers never add to
+        // (a traced send, with its traceparent header, would need a list of its own per message).
+        var message = new Message<SentOrder, Order> { Key = default, Value = null!, Headers = new Headers() };
         var start = _time.GetTimestamp();
         long sent = 0;
         try
@@ -211,7 +214,9 @@ public sealed partial class OrderPublisher
                     _invalid++;
                 }
 
-                message.Key = order.OrderId;
+                // Whether it is valid is the generator's word: its flag agrees with OrderValidator, the
+                // processor's rule (tested), so the delivery thread does not validate every order again.
+                message.Key = SentOrder.Of(order, valid);
                 message.Value = order;
                 Produce(producer, target, message);
                 sent = Interlocked.Increment(ref _sent);
@@ -226,7 +231,7 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private void Produce(IProducer<string, Order> producer, TopicPartition target, Message<string, Order> message)
+    private void Produce(IProducer<SentOrder, Order> producer, TopicPartition target, Message<SentOrder, Order> message)
     {
         while (true)
         {
@@ -235,7 +240,7 @@ public sealed partial class OrderPublisher
                 producer.Produce(target, message, _onDelivery);
                 return;
             }
-            catch (ProduceException<string, Order> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            catch (ProduceException<SentOrder, Order> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
                 // The client's queue is full: let deliveries drain it, then hand the same order over again.
                 producer.Poll(TimeSpan.FromMilliseconds(10));
@@ -247,7 +252,7 @@ public sealed partial class OrderPublisher
     /// Waits until everything in flight is acknowledged or failed (the client's message.timeout.ms
     /// bounds that); once cancelled, for at most the drain timeout, so that Ctrl+C always ends the run.
     /// </summary>
-    private void Drain(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    private void Drain(IProducer<SentOrder, Order> producer, CancellationToken cancellationToken)
     {
         long? cancelledAt = null;
         var lastLog = _time.GetTimestamp();
@@ -272,32 +277,32 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private void OnDelivery(DeliveryReport<string, Order> report)
+    private void OnDelivery(DeliveryReport<SentOrder, Order> report)
     {
+        var sent = report.Message.Key;
         if (report.Error.IsError)
         {
             Interlocked.Increment(ref _failed);
-            LogDeliveryFailed(_logger, report.Message.Key, report.Error.Reason);
+            LogDeliveryFailed(_logger, sent.OrderId, report.Error.Reason);
             return;
         }
 
         Interlocked.Increment(ref _produced);
-        var order = report.Message.Value;
 
-        // The processor's own rule, so that both sides count the same orders as valid. Decimal
+        // Valid by the processor's own rule, so that both sides count the same orders. Decimal
         // sums of 2-decimal prices are exact in any order (a double's decimal conversion keeps 15 digits).
-        if (OrderValidator.Validate(order) is null)
+        if (sent.Valid)
         {
             lock (_validLock)
             {
                 _validCount++;
-                _validSum += (decimal)order.Price;
+                _validSum += (decimal)sent.Price;
             }
         }
     }
 
     /// <summary>After the route logged it: a fatal error (idempotence broken, fenced) ends the run.</summary>
-    private void OnError(IProducer<string, Order> producer, Error error)
+    private void OnError(IProducer<SentOrder, Order> producer, Error error)
     {
         if (error.IsFatal)
         {
