@@ -13,7 +13,9 @@ public sealed record SideResult(
 
 /// <summary>
 /// The pipeline against its ceiling on one measure. <see cref="Ratio"/> is the pipeline's share of the
-/// ceiling (throughput: pipeline / ceiling; latency: ceiling p99 / pipeline p99), 1 at best; a pipeline
+/// ceiling, 1 at best (throughput: the median over the repeats of pipeline / ceiling of the same repeat;
+/// latency: ceiling p99 / pipeline p99 of the medians); CPU and allocation ratios are paired the same
+/// way (pipeline / ceiling, so 1.3 means 30% more per order). A pipeline
 /// measured beyond its ceiling by more than the noise is a bench error (the ceiling is not one), and
 /// then <see cref="Ratio"/> is null and <see cref="MeasuredRatio"/> says what was measured.
 /// </summary>
@@ -61,7 +63,10 @@ public static class BenchMath
     }
 
     /// <param name="measured">The pipeline's share of the ceiling as measured (above 1: it beat the ceiling).</param>
-    public static Comparison Compare(string measure, SideResult ceiling, SideResult pipeline, double measured, double noise, IEnumerable<SideResult> references)
+    /// <param name="cpuRatio">Pipeline CPU per order over the ceiling's.</param>
+    /// <param name="allocatedRatio">Pipeline allocations per order over the ceiling's.</param>
+    public static Comparison Compare(
+        string measure, SideResult ceiling, SideResult pipeline, double measured, double? cpuRatio, double? allocatedRatio, double noise, IEnumerable<SideResult> references)
     {
         var error = measured > 1 + noise;
         return new Comparison(
@@ -69,8 +74,8 @@ public static class BenchMath
             pipeline.Side,
             error ? null : Math.Round(measured, 3),
             Math.Round(measured, 3),
-            Ratio(pipeline.CpuMicrosPerOrder, ceiling.CpuMicrosPerOrder),
-            Ratio(pipeline.AllocatedBytesPerOrder, ceiling.AllocatedBytesPerOrder),
+            Round(cpuRatio),
+            Round(allocatedRatio),
             error,
             error
                 ? $"bench error: the {measure} pipeline ({pipeline.Side}) measured {measured:F2}x its ceiling ({ceiling.Side}), beyond the {noise:P0} noise: " +
@@ -79,17 +84,52 @@ public static class BenchMath
             references.ToDictionary(r => r.Side, r => Math.Round(pipeline.Throughput / r.Throughput, 3)));
     }
 
-    public static Comparison CompareThroughput(string measure, SideResult ceiling, SideResult pipeline, double noise, IEnumerable<SideResult> references) =>
-        Compare(measure, ceiling, pipeline, pipeline.Throughput / ceiling.Throughput, noise, references);
+    /// <summary>
+    /// Throughput, CPU and allocations: the median over the repeats of each repeat's pipeline run over
+    /// its ceiling run. The two ran next to each other, so a slow spell of the machine (the other
+    /// core's load, the local broker's moods) weighs on both; a ratio of medians would mix runs of
+    /// different spells.
+    /// </summary>
+    public static Comparison CompareThroughput(string measure, IReadOnlyList<BenchRun> runs, SideResult ceiling, SideResult pipeline, double noise, IEnumerable<SideResult> references)
+    {
+        var pairs = Pairs(runs, ceiling.Side, pipeline.Side);
+        return Compare(
+            measure,
+            ceiling,
+            pipeline,
+            MedianOf(pairs.Select(p => p.Pipeline.Throughput / p.Ceiling.Throughput)),
+            PairedMedian(pairs, r => r.CpuMicrosPerOrder),
+            PairedMedian(pairs, r => r.AllocatedBytesPerOrder),
+            noise,
+            references);
+    }
 
-    /// <summary>Latency: the pipeline's share is ceiling p99 / pipeline p99.</summary>
-    public static Comparison CompareLatency(SideResult ceiling, SideResult pipeline, double noise) =>
-        Compare("latency", ceiling, pipeline, ceiling.LatencyMs!.P99 / Math.Max(pipeline.LatencyMs!.P99, 0.001), noise, []);
+    /// <summary>Latency: the pipeline's share is ceiling p99 / pipeline p99, of the medians.</summary>
+    public static Comparison CompareLatency(IReadOnlyList<BenchRun> runs, SideResult ceiling, SideResult pipeline, double noise)
+    {
+        var pairs = Pairs(runs, ceiling.Side, pipeline.Side);
+        return Compare(
+            "latency",
+            ceiling,
+            pipeline,
+            ceiling.LatencyMs!.P99 / Math.Max(pipeline.LatencyMs!.P99, 0.001),
+            PairedMedian(pairs, r => r.CpuMicrosPerOrder),
+            PairedMedian(pairs, r => r.AllocatedBytesPerOrder),
+            noise,
+            []);
+    }
 
     /// <summary>Produce then drain: time per order of the ceilings over the pipeline's.</summary>
     public static double ProduceThenDrain(SideResult produceCeiling, SideResult drainCeiling, SideResult publisher, SideResult processor) =>
         ((1 / produceCeiling.Throughput) + (1 / drainCeiling.Throughput)) / ((1 / publisher.Throughput) + (1 / processor.Throughput));
 
-    private static double? Ratio(double? pipeline, double? ceiling) =>
-        pipeline is { } p && ceiling is { } c && c > 0 ? Math.Round(p / c, 3) : null;
+    private static List<(BenchRun Ceiling, BenchRun Pipeline)> Pairs(IReadOnlyList<BenchRun> runs, string ceiling, string pipeline) =>
+        [.. runs.Where(r => r.Side == ceiling).Join(runs.Where(r => r.Side == pipeline), c => c.Repeat, p => p.Repeat, (c, p) => (c, p))];
+
+    private static double? PairedMedian(List<(BenchRun Ceiling, BenchRun Pipeline)> pairs, Func<BenchRun, double?> pick) =>
+        pairs.Count > 0 && pairs.All(p => pick(p.Ceiling) > 0 && pick(p.Pipeline) is not null)
+            ? MedianOf(pairs.Select(p => pick(p.Pipeline)!.Value / pick(p.Ceiling)!.Value))
+            : null;
+
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 3) : null;
 }

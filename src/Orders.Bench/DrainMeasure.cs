@@ -48,7 +48,7 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
             {
                 using var producer = new ProducerBuilder<byte[]?, byte[]?>(kafka.RawProducer()).Build();
                 var target = new TopicPartition(topic, Partition.Any);
-                var message = new Message<byte[]?, byte[]?>();
+                var message = new Message<byte[]?, byte[]?> { Headers = new Headers() };
                 for (long n = 0; n < count && !cancellationToken.IsCancellationRequested; n++)
                 {
                     message.Key = kafka.Keys[n % BenchKafka.DistinctValues];

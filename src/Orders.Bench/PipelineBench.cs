@@ -139,7 +139,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         var pipelineSide = BenchMath.Median(runs, pipeline, "pipeline");
         var referenceSides = references.Where(s => runs.Any(r => r.Side == s)).Select(s => BenchMath.Median(runs, s, "reference")).ToList();
         return new MeasureReport(measure, description, orders, [ceilingSide, pipelineSide, .. referenceSides],
-            BenchMath.CompareThroughput(measure, ceilingSide, pipelineSide, options.Noise, referenceSides));
+            BenchMath.CompareThroughput(measure, runs, ceilingSide, pipelineSide, options.Noise, referenceSides));
     }
 
     private MeasureReport Latency()
@@ -152,7 +152,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             $"end to end at {options.LatencyRate:N0} orders/s for {options.LatencyDuration.TotalSeconds:0} s after a {options.LatencyWarmUp.TotalSeconds:0} s unmeasured start",
             runs.FirstOrDefault()?.Orders ?? 0,
             [ceiling, pipeline],
-            BenchMath.CompareLatency(ceiling, pipeline, options.Noise))
+            BenchMath.CompareLatency(runs, ceiling, pipeline, options.Noise))
         {
             P99DifferenceMs = Math.Round(pipeline.LatencyMs!.P99 - ceiling.LatencyMs!.P99, 3),
         };

@@ -10,7 +10,8 @@ namespace Orders.Bench;
 /// Publishing, each side into a fresh topic, timed from building its client to the last delivery:
 /// <list type="bullet">
 /// <item><c>raw</c> (the ceiling): a Confluent.Kafka producer loop of prebuilt values of the order's wire
-/// size, one shared delivery handler, the publisher's settings (<see cref="PublisherClientConfig"/>);</item>
+/// size, one message instance with one empty header list, one shared delivery handler, the publisher's
+/// settings (<see cref="PublisherClientConfig"/>): what the publisher does, less generating and serializing;</item>
 /// <item><c>publisher</c> (the pipeline): <see cref="OrderPublisher"/> with its defaults (generate, serialize, produce, count deliveries);</item>
 /// <item><c>kcat</c> (a reference, where installed): the C client producing lines of the same sizes from a file, the same settings.</item>
 /// </list>
@@ -64,8 +65,15 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
         var start = Snapshot.Take();
         using (var producer = new ProducerBuilder<byte[]?, byte[]?>(kafka.RawProducer()).Build())
         {
+            // As the publisher does before its first order: with the topic's partitions known, no
+            // message waits in librdkafka's unassigned queue to be partitioned later.
+            using (var admin = new DependentAdminClientBuilder(producer.Handle).Build())
+            {
+                admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
+            }
+
             var target = new TopicPartition(topic, Partition.Any);
-            var message = new Message<byte[]?, byte[]?>();
+            var message = new Message<byte[]?, byte[]?> { Headers = new Headers() };
             for (long n = 0; n < count && !cancellationToken.IsCancellationRequested; n++)
             {
                 message.Key = kafka.Keys[n % BenchKafka.DistinctValues];

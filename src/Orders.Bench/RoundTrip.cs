@@ -65,7 +65,7 @@ internal sealed class RoundTrip(BenchKafka kafka, ISchemaRegistryClient? registr
             {
                 using var producer = new ProducerBuilder<byte[]?, byte[]?>(kafka.RawProducer()).Build();
                 var target = new TopicPartition(topic, Partition.Any);
-                var message = new Message<byte[]?, byte[]?>();
+                var message = new Message<byte[]?, byte[]?> { Headers = new Headers() };
                 var pace = Stopwatch.StartNew();
                 for (long n = 0; n < count && !cancellationToken.IsCancellationRequested; n++)
                 {
