@@ -52,12 +52,16 @@ public sealed class OrderGenerator
     }
 
     /// <returns>The order, and whether it was made to fail validation.</returns>
-    public (Order Order, bool Valid) Next()
+    public (Order Order, bool Valid) Next() => Next(out _);
+
+    /// <param name="id">The order's id as a value (<c>OrderId</c> is its "D" format), for a publisher that keeps it without a string.</param>
+    internal (Order Order, bool Valid) Next(out Guid id)
     {
         var (name, min, max) = Catalogue[_random.Next(Catalogue.Count)];
+        id = NextId();
         var order = new Order
         {
-            OrderId = NextId().ToString(),
+            OrderId = id.ToString(),
             Product = name,
             Price = Math.Round(min + (_random.NextDouble() * (max - min)), 2),
             CustomerId = CustomerIds[_random.Next(1, Customers + 1) - 1],

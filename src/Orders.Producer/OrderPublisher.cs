@@ -23,7 +23,7 @@ public sealed partial class OrderPublisher
     private readonly TimeProvider _time;
     private readonly ILogger<OrderPublisher> _logger;
     private readonly OrderSerializer _serializer;
-    private readonly Action<DeliveryReport<SentOrder, Order>> _onDelivery;
+    private readonly Action<DeliveryReport<SentOrder, byte[]>> _onDelivery;
     private readonly Lock _validLock = new();
     private readonly CancellationTokenSource _fatal = new();
     private long _sent;
@@ -86,9 +86,8 @@ public sealed partial class OrderPublisher
 
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);
-        using var producer = new ProducerBuilder<SentOrder, Order>(config)
+        using var producer = new ProducerBuilder<SentOrder, byte[]>(config)
             .SetKeySerializer(SentOrder.Serializer.Instance)
-            .SetValueSerializer((ISerializer<Order>)_serializer)
             .LogTo(route)
             .LogErrorsTo(route, OnError)
             .BuildChecked();
@@ -126,7 +125,7 @@ public sealed partial class OrderPublisher
     }
 
     /// <summary>Fails fast when no broker answers: a typo in the address is one clear error, not minutes of retries.</summary>
-    private async Task WaitForBrokerAsync(IProducer<SentOrder, Order> producer, CancellationToken cancellationToken)
+    private async Task WaitForBrokerAsync(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {
         using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
         var deadline = _time.GetTimestamp();
@@ -186,16 +185,23 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private async Task ProduceAllAsync(IProducer<SentOrder, Order> producer, CancellationToken cancellationToken)
+    private async Task ProduceAllAsync(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {
         var generator = new OrderGenerator(new Random(_options.Seed), _time, _options.InvalidRatio);
         var schedule = new ProductionSchedule(_options.Rate, _options.Count, _options.Duration);
         var target = new TopicPartition(_options.Topic, Partition.Any);
+        var schemaId = await _serializer.GetSchemaIdAsync(_options.Topic);
+
+        // As fast as the client takes them: generated and serialized ahead, on another thread. At a
+        // rate: each order made when it is due, so that its createdAt is its send time.
+        await using var ahead = _options.Rate is null
+            ? new OrdersAhead(generator, schemaId, _options.Count, _options.LogEachOrder, cancellationToken)
+            : null;
 
         // Confluent.Kafka copies what it needs from the message during Produce, so one instance serves all;
-        // one empty header list too (it would make one per message), which our serializers never add to
+        // one empty header list too (it would make one per message), which nothing here adds to
         // (a traced send, with its traceparent header, would need a list of its own per message).
-        var message = new Message<SentOrder, Order> { Key = default, Value = null!, Headers = new Headers() };
+        var message = new Message<SentOrder, byte[]> { Key = default, Value = [], Headers = new Headers() };
         var start = _time.GetTimestamp();
         long sent = 0;
         try
@@ -208,21 +214,30 @@ public sealed partial class OrderPublisher
                     await Task.Delay(wait, _time, cancellationToken);
                 }
 
-                var (order, valid) = generator.Next();
-                if (!valid)
+                ReadyOrder ready;
+                if (ahead is null)
                 {
-                    _invalid++;
+                    ready = ReadyOrder.Next(generator, schemaId, _options.LogEachOrder);
+                }
+                else if (!ahead.TryTake(out ready) && !(await ahead.NextBatchAsync(cancellationToken) && ahead.TryTake(out ready)))
+                {
+                    break;
                 }
 
                 // Whether it is valid is the generator's word: its flag agrees with OrderValidator, the
                 // processor's rule (tested), so the delivery thread does not validate every order again.
-                message.Key = SentOrder.Of(order, valid);
-                message.Value = order;
+                if (!ready.Key.Valid)
+                {
+                    _invalid++;
+                }
+
+                message.Key = ready.Key;
+                message.Value = ready.Value;
                 Produce(producer, target, message);
                 sent = Interlocked.Increment(ref _sent);
-                if (_options.LogEachOrder)
+                if (ready.Order is { } logged)
                 {
-                    LogOrderSent(_logger, order.OrderId, order.Product, order.Price, order.Quantity, valid);
+                    LogOrderSent(_logger, logged.OrderId, logged.Product, logged.Price, logged.Quantity, ready.Key.Valid);
                 }
             }
         }
@@ -231,7 +246,7 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private void Produce(IProducer<SentOrder, Order> producer, TopicPartition target, Message<SentOrder, Order> message)
+    private void Produce(IProducer<SentOrder, byte[]> producer, TopicPartition target, Message<SentOrder, byte[]> message)
     {
         while (true)
         {
@@ -240,7 +255,7 @@ public sealed partial class OrderPublisher
                 producer.Produce(target, message, _onDelivery);
                 return;
             }
-            catch (ProduceException<SentOrder, Order> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            catch (ProduceException<SentOrder, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
                 // The client's queue is full: let deliveries drain it, then hand the same order over again.
                 producer.Poll(TimeSpan.FromMilliseconds(10));
@@ -252,7 +267,7 @@ public sealed partial class OrderPublisher
     /// Waits until everything in flight is acknowledged or failed (the client's message.timeout.ms
     /// bounds that); once cancelled, for at most the drain timeout, so that Ctrl+C always ends the run.
     /// </summary>
-    private void Drain(IProducer<SentOrder, Order> producer, CancellationToken cancellationToken)
+    private void Drain(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {
         long? cancelledAt = null;
         var lastLog = _time.GetTimestamp();
@@ -277,7 +292,7 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private void OnDelivery(DeliveryReport<SentOrder, Order> report)
+    private void OnDelivery(DeliveryReport<SentOrder, byte[]> report)
     {
         var sent = report.Message.Key;
         if (report.Error.IsError)
@@ -302,7 +317,7 @@ public sealed partial class OrderPublisher
     }
 
     /// <summary>After the route logged it: a fatal error (idempotence broken, fenced) ends the run.</summary>
-    private void OnError(IProducer<SentOrder, Order> producer, Error error)
+    private void OnError(IProducer<SentOrder, byte[]> producer, Error error)
     {
         if (error.IsFatal)
         {

@@ -87,9 +87,9 @@ public sealed class OrderRulesTests
     [Fact]
     public void SentOrder_KeySerializer_WritesTheOrderIdInUtf8()
     {
-        var order = Valid();
+        var (order, _) = new OrderGenerator(new Random(3), new FakeTimeProvider()).Next(out var id);
 
-        var key = SentOrder.Serializer.Instance.Serialize(SentOrder.Of(order, valid: true), default);
+        var key = SentOrder.Serializer.Instance.Serialize(new SentOrder(id, order.Price, Valid: true), default);
 
         Assert.Equal(order.OrderId, System.Text.Encoding.UTF8.GetString(key));
     }
