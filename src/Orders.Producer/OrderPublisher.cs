@@ -33,6 +33,7 @@ public sealed partial class OrderPublisher
     private long _validCount;
     private decimal _validSum;
     private long _started;
+    private long _producingSince;
     private string? _fatalError;
 
     public OrderPublisher(
@@ -118,6 +119,7 @@ public sealed partial class OrderPublisher
         {
             return new ProducerSummary(Produced, Failed, Interlocked.Read(ref _invalid), _time.GetElapsedTime(_started).TotalSeconds)
             {
+                ProducingSeconds = _producingSince == 0 ? 0 : _time.GetElapsedTime(_producingSince).TotalSeconds,
                 Sent = Sent,
                 Valid = new ValidOrders(_validCount, _validSum),
             };
@@ -202,7 +204,7 @@ public sealed partial class OrderPublisher
         // one empty header list too (it would make one per message), which nothing here adds to
         // (a traced send, with its traceparent header, would need a list of its own per message).
         var message = new Message<SentOrder, byte[]> { Key = default, Value = [], Headers = new Headers() };
-        var start = _time.GetTimestamp();
+        var start = _producingSince = _time.GetTimestamp();
         long sent = 0;
         try
         {
