@@ -21,11 +21,11 @@ internal static class BenchCommand
     {
         var count = CliOptions.Positive("--count", 400_000, 5_000_000, "Orders of the backlog each drain run reads (with --relay-overhead: orders per run).");
         var produceCount = CliOptions.Positive("--produce-count", 1_000_000, 10_000_000, "Orders each produce run publishes.");
-        var repeats = CliOptions.Positive("--repeats", 3, 20, "Runs of each side (ceiling, pipeline, references), alternating.");
+        var repeats = CliOptions.Positive("--repeats", 5, 20, "Runs of each side (ceiling, pipeline, references), alternating.");
         var partitions = CliOptions.Positive("--partitions", 16, 256, "Partitions of the topics the bench creates.");
         var rate = CliOptions.Positive("--rate", 20_000, 1_000_000, "Orders per second of the latency runs.");
         var latencySeconds = CliOptions.Positive("--latency-seconds", 5, 600, "Length of each latency run.");
-        var warmUp = CliOptions.Positive("--warm-up", 20_000, 1_000_000, "Orders of the unreported warm-up run of each side.");
+        var warmUp = CliOptions.Positive("--warm-up", 200_000, 1_000_000, "Orders of the unreported warm-up run of each side.");
         var noKcat = new Option<bool>("--no-kcat") { Description = "Leave out kcat (the C client's reference) even where it is installed." };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Use this cluster instead of starting a local stack (with --schema-registry)." };
         var registry = new Option<string?>("--schema-registry") { Description = "The registry of --bootstrap-servers." };
