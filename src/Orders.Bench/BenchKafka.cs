@@ -72,9 +72,6 @@ internal sealed class BenchKafka(BenchOptions options)
         return config;
     }
 
-    /// <summary>The processor's producer settings (dead letters, checkpoints), for the round trip's raw producer as before.</summary>
-    public ProducerConfig ProcessorProducer() => ProcessorClientConfig.Producer(new ProducerConfig { BootstrapServers = options.BootstrapServers });
-
     /// <returns>The name of a fresh topic of <see cref="BenchOptions.Partitions"/> partitions (with the processor's dead-letter and checkpoint topics when asked).</returns>
     public async Task<string> CreateTopicsAsync(string prefix, bool withProcessorTopics)
     {

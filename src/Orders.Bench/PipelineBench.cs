@@ -17,6 +17,7 @@ namespace Orders.Bench;
 public sealed class PipelineBench(BenchOptions options, Action<string> progress)
 {
     private readonly List<BenchRun> _runs = [];
+    private BenchKafka? _ceilingKafka;
 
     public async Task<BenchReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -81,8 +82,6 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         var run = await new RoundTrip(_ceilingKafka, registry: null).RawThroughputAsync(topic, count, cancellationToken);
         return count / run.Seconds;
     }
-
-    private BenchKafka? _ceilingKafka;
 
     private BenchKafka NewCeilingKafka()
     {
