@@ -44,7 +44,7 @@ public static class ProcessorClientConfig
         // the one consumer queue, so the threshold is reached by all partitions together: draining a
         // 400,000-order, 16-partition backlog on the local stack (2 cores, 2026-12-02), 16 fetches of
         // 1 MiB (~8,000 orders each) fill the queue past 100,000, the consumer empties it in ~0.1 s and
-        // then idles until the backoff ends: 120-300k orders/s with a raw consumer, 0.7-1.1M at 10 ms
+        // then idles until the backoff ends: 120-300k orders/s with a raw consumer, 0.65-1.2M at 10 ms
         // (and the same 0.7-1.0M at queued.min.messages=1,000,000, which buys it with 10 times the
         // prefetched records). A real cluster stalls the same way: the backoff is the client's.
         // Re-checking every 10 ms costs nothing measurable when the consumer is the slower side.
