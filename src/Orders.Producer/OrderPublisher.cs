@@ -23,7 +23,7 @@ public sealed partial class OrderPublisher
     private readonly TimeProvider _time;
     private readonly ILogger<OrderPublisher> _logger;
     private readonly OrderSerializer _serializer;
-    private readonly Action<DeliveryReport<string, Order>> _onDelivery;
+    private readonly Action<DeliveryReport<SentOrder, byte[]>> _onDelivery;
     private readonly ValidTally _valid = new();
     private readonly CancellationTokenSource _fatal = new();
     private long _sent;
@@ -31,6 +31,7 @@ public sealed partial class OrderPublisher
     private long _failed;
     private long _invalid;
     private long _started;
+    private long _producingSince;
     private string? _fatalError;
 
     public OrderPublisher(
@@ -71,16 +72,12 @@ public sealed partial class OrderPublisher
     /// <exception cref="KafkaConfigurationException">librdkafka rejected a setting.</exception>
     public async Task<ProducerSummary> RunAsync(CancellationToken cancellationToken)
     {
-        var config = new ProducerConfig(new Dictionary<string, string>(_producerConfig)) { EnableIdempotence = true, Acks = Acks.All };
-        config.SetDefault("linger.ms", "5");
-
-        // The handler reads only the status, key and value; timestamps and headers need not cross back from librdkafka.
-        config.SetDefault("dotnet.producer.delivery.report.fields", "key,value,status");
+        var config = PublisherClientConfig.Producer(_producerConfig);
 
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);
-        using var producer = new ProducerBuilder<string, Order>(config)
-            .SetValueSerializer((ISerializer<Order>)_serializer)
+        using var producer = new ProducerBuilder<SentOrder, byte[]>(config)
+            .SetKeySerializer(SentOrder.Serializer.Instance)
             .LogTo(route)
             .LogErrorsTo(route, OnError)
             .BuildChecked();
@@ -108,12 +105,13 @@ public sealed partial class OrderPublisher
     private ProducerSummary Summary() =>
         new(Produced, Failed, Interlocked.Read(ref _invalid), _time.GetElapsedTime(_started).TotalSeconds)
         {
+            ProducingSeconds = _producingSince == 0 ? 0 : _time.GetElapsedTime(_producingSince).TotalSeconds,
             Sent = Sent,
             Valid = _valid.Snapshot(),
         };
 
     /// <summary>Fails fast when no broker answers: a typo in the address is one clear error, not minutes of retries.</summary>
-    private async Task WaitForBrokerAsync(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    private async Task WaitForBrokerAsync(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {
         using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
         var deadline = _time.GetTimestamp();
@@ -173,15 +171,24 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private async Task ProduceAllAsync(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    private async Task ProduceAllAsync(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {
         var generator = new OrderGenerator(new Random(_options.Seed), _time, _options.InvalidRatio);
         var schedule = new ProductionSchedule(_options.Rate, _options.Count, _options.Duration);
         var target = new TopicPartition(_options.Topic, Partition.Any);
+        var schemaId = await _serializer.GetSchemaIdAsync(_options.Topic);
 
-        // Confluent.Kafka copies what it needs from the message during Produce, so one instance serves all.
-        var message = new Message<string, Order> { Key = "", Value = null! };
-        var start = _time.GetTimestamp();
+        // As fast as the client takes them: generated and serialized ahead, on another thread. At a
+        // rate: each order made when it is due, so that its createdAt is its send time.
+        await using var ahead = _options.Rate is null
+            ? new OrdersAhead(generator, schemaId, _options.Count, _options.LogEachOrder, cancellationToken)
+            : null;
+
+        // Confluent.Kafka copies what it needs from the message during Produce, so one instance serves all;
+        // one empty header list too (it would make one per message), which nothing here adds to
+        // (a traced send, with its traceparent header, would need a list of its own per message).
+        var message = new Message<SentOrder, byte[]> { Key = default, Value = [], Headers = new Headers() };
+        var start = _producingSince = _time.GetTimestamp();
         long sent = 0;
         try
         {
@@ -193,19 +200,30 @@ public sealed partial class OrderPublisher
                     await Task.Delay(wait, _time, cancellationToken);
                 }
 
-                var (order, valid) = generator.Next();
-                if (!valid)
+                ReadyOrder ready;
+                if (ahead is null)
+                {
+                    ready = ReadyOrder.Next(generator, schemaId, _options.LogEachOrder);
+                }
+                else if (!ahead.TryTake(out ready) && !(await ahead.NextBatchAsync(cancellationToken) && ahead.TryTake(out ready)))
+                {
+                    break;
+                }
+
+                // Whether it is valid is the generator's word: its flag agrees with OrderValidator, the
+                // processor's rule (tested), so the delivery thread does not validate every order again.
+                if (!ready.Key.Valid)
                 {
                     _invalid++;
                 }
 
-                message.Key = order.OrderId;
-                message.Value = order;
+                message.Key = ready.Key;
+                message.Value = ready.Value;
                 Produce(producer, target, message);
                 sent = Interlocked.Increment(ref _sent);
-                if (_options.LogEachOrder)
+                if (ready.Order is { } logged)
                 {
-                    LogOrderSent(_logger, order.OrderId, order.Product, order.Price, order.Quantity, valid);
+                    LogOrderSent(_logger, logged.OrderId, logged.Product, logged.Price, logged.Quantity, ready.Key.Valid);
                 }
             }
         }
@@ -214,7 +232,7 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private void Produce(IProducer<string, Order> producer, TopicPartition target, Message<string, Order> message)
+    private void Produce(IProducer<SentOrder, byte[]> producer, TopicPartition target, Message<SentOrder, byte[]> message)
     {
         while (true)
         {
@@ -223,7 +241,7 @@ public sealed partial class OrderPublisher
                 producer.Produce(target, message, _onDelivery);
                 return;
             }
-            catch (ProduceException<string, Order> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            catch (ProduceException<SentOrder, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
                 // The client's queue is full: let deliveries drain it, then hand the same order over again.
                 producer.Poll(TimeSpan.FromMilliseconds(10));
@@ -235,7 +253,7 @@ public sealed partial class OrderPublisher
     /// Waits until everything in flight is acknowledged or failed (the client's message.timeout.ms
     /// bounds that); once cancelled, for at most the drain timeout, so that Ctrl+C always ends the run.
     /// </summary>
-    private void Drain(IProducer<string, Order> producer, CancellationToken cancellationToken)
+    private void Drain(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {
         long? cancelledAt = null;
         var lastLog = _time.GetTimestamp();
@@ -260,27 +278,27 @@ public sealed partial class OrderPublisher
         }
     }
 
-    private void OnDelivery(DeliveryReport<string, Order> report)
+    private void OnDelivery(DeliveryReport<SentOrder, byte[]> report)
     {
+        var sent = report.Message.Key;
         if (report.Error.IsError)
         {
             Interlocked.Increment(ref _failed);
-            LogDeliveryFailed(_logger, report.Message.Key, report.Error.Reason);
+            LogDeliveryFailed(_logger, sent.OrderId, report.Error.Reason);
             return;
         }
 
         Interlocked.Increment(ref _produced);
-        var order = report.Message.Value;
 
-        // The processor's own rule, so that both sides count the same orders as valid.
-        if (OrderValidator.Validate(order) is null)
+        // Valid by the processor's own rule, so that both sides count the same orders.
+        if (sent.Valid)
         {
-            _valid.Add(order.Currency, order.Price, order.Quantity);
+            _valid.Add(sent.Currency, sent.Price, sent.Quantity);
         }
     }
 
     /// <summary>After the route logged it: a fatal error (idempotence broken, fenced) ends the run.</summary>
-    private void OnError(IProducer<string, Order> producer, Error error)
+    private void OnError(IProducer<SentOrder, byte[]> producer, Error error)
     {
         if (error.IsFatal)
         {

@@ -33,8 +33,12 @@ public sealed class ProducerOptions
 /// <summary>The end of a run.</summary>
 /// <param name="Produced">Orders whose delivery the broker acknowledged.</param>
 /// <param name="Invalid">Orders made invalid on purpose (<c>--invalid-ratio</c>).</param>
+/// <param name="Seconds">The whole run, its start-up (broker check, schema registration) included.</param>
 public sealed record ProducerSummary(long Produced, long Failed, long Invalid, double Seconds)
 {
+    /// <summary>From the first order handed to the client to the end of the run (the last delivery): the part of <see cref="Seconds"/> spent producing.</summary>
+    public double ProducingSeconds { get; init; }
+
     /// <summary>Orders handed to the client.</summary>
     public long Sent { get; init; }
 
@@ -44,7 +48,8 @@ public sealed record ProducerSummary(long Produced, long Failed, long Invalid, d
     /// <summary>The acknowledged orders that pass <see cref="OrderValidator"/>: what the processor will count.</summary>
     public ValidOrders Valid { get; init; } = ValidOrders.None;
 
-    public double Rate => Seconds > 0 ? Produced / Seconds : 0;
+    /// <summary>Acknowledged orders per second of producing (<see cref="ProducingSeconds"/>; the whole run's where that is unknown).</summary>
+    public double Rate => (ProducingSeconds > 0 ? ProducingSeconds : Seconds) is var seconds and > 0 ? Produced / seconds : 0;
 }
 
 /// <summary>

@@ -1,36 +1,115 @@
+using System.Text.Json;
 using Orders.IntegrationTests.Infrastructure;
 
 namespace Orders.IntegrationTests;
 
-/// <summary><c>orders bench</c> runs and counts correctly on a small count (its timings are never asserted).</summary>
-public sealed class BenchCommandTests
+/// <summary>One small <c>orders bench --json</c> on its own local stack, shared by the tests that read its report.</summary>
+public sealed class SmallBenchRun : IAsyncLifetime
 {
-    [Fact]
-    public async Task Bench_OnItsOwnLocalStack_RunsBothSidesAlternately_AndEveryRunPassesItsCountCheck()
-    {
-        var report = await OrdersCommand.RunJsonAsync(
-            ["bench", "--count", "3000", "--repeats", "2", "--partitions", "3", "--rate", "2000", "--latency-seconds", "1", "--warm-up", "500"]);
+    public const int Orders = 3000;
 
-        var runs = report.GetProperty("runs").EnumerateArray().ToList();
-        Assert.Equal(["ceiling", "pipeline", "ceiling", "pipeline"], runs.Select(r => r.GetProperty("side").GetString()));
-        Assert.All(runs, run =>
+    public JsonElement Report { get; private set; }
+
+    public async ValueTask InitializeAsync() =>
+        Report = await OrdersCommand.RunJsonAsync(
+            ["bench", "--count", $"{Orders}", "--produce-count", $"{Orders}", "--repeats", "2", "--partitions", "3", "--rate", "2000", "--latency-seconds", "1", "--warm-up", "500"]);
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary><c>orders bench</c> runs and counts correctly on a small count (its timings are never asserted).</summary>
+public sealed class BenchCommandTests(SmallBenchRun bench) : IClassFixture<SmallBenchRun>
+{
+    private static readonly string[] Measures = ["drain", "produce", "latency"];
+
+    [Fact]
+    public void Bench_EveryMeasure_RunsEachSideOncePerRepeat_TheFirstSideRotating()
+    {
+        var runs = bench.Report.GetProperty("runs").EnumerateArray().ToList();
+        foreach (var measure in Measures)
         {
-            Assert.Equal(3000, run.GetProperty("orders").GetInt64());
-            Assert.Equal(3000, run.GetProperty("counted").GetInt64());
-            // 2,000/s for the 1 s unmeasured start and the 1 s measured.
-            Assert.Equal(4000, run.GetProperty("latencyOrders").GetInt64());
-            Assert.Equal(4000, run.GetProperty("latencyCounted").GetInt64());
-        });
-        foreach (var side in new[] { "ceiling", "pipeline" })
+            var mine = runs.Where(r => r.GetProperty("measure").GetString() == measure).ToList();
+            var first = Sides(mine, repeat: 1);
+            var second = Sides(mine, repeat: 2);
+            Assert.Contains("raw", first);
+            Assert.Equal(first.Order(), second.Order());
+            Assert.Equal([.. first.Skip(1), first[0]], second);
+        }
+    }
+
+    [Fact]
+    public void Bench_EveryRun_CountsEveryOrder()
+    {
+        var runs = bench.Report.GetProperty("runs").EnumerateArray().ToList();
+        Assert.All(runs, run => Assert.Equal(run.GetProperty("orders").GetInt64(), run.GetProperty("counted").GetInt64()));
+        Assert.All(runs.Where(r => r.GetProperty("measure").GetString() != "latency"), run => Assert.Equal(SmallBenchRun.Orders, run.GetProperty("orders").GetInt64()));
+
+        // 2,000/s for the 1 s unmeasured start and the 1 s measured.
+        Assert.All(runs.Where(r => r.GetProperty("measure").GetString() == "latency"), run => Assert.Equal(4000, run.GetProperty("orders").GetInt64()));
+    }
+
+    [Theory]
+    [InlineData("drain", "processor")]
+    [InlineData("produce", "publisher")]
+    [InlineData("latency", "pipeline")]
+    public void Bench_EachMeasure_NamesTheRawClientAsItsCeiling_AndGivesBothSidesFigures(string measure, string pipeline)
+    {
+        var report = bench.Report.GetProperty(measure);
+        var sides = report.GetProperty("sides").EnumerateArray().ToDictionary(s => s.GetProperty("side").GetString()!);
+        Assert.Equal("ceiling", sides["raw"].GetProperty("role").GetString());
+        Assert.Equal("pipeline", sides[pipeline].GetProperty("role").GetString());
+        Assert.Equal("raw", report.GetProperty("comparison").GetProperty("ceiling").GetString());
+        Assert.Equal(pipeline, report.GetProperty("comparison").GetProperty("pipeline").GetString());
+        foreach (var side in new[] { sides["raw"], sides[pipeline] })
         {
-            var measured = report.GetProperty(side);
-            Assert.True(measured.GetProperty("throughput").GetDouble() > 0);
-            Assert.True(measured.GetProperty("cpuMicrosPerOrder").GetDouble() > 0);
-            Assert.True(measured.GetProperty("allocatedBytesPerOrder").GetDouble() > 0);
-            Assert.True(measured.GetProperty("latencyMs").GetProperty("p99").GetDouble() >= measured.GetProperty("latencyMs").GetProperty("p50").GetDouble());
+            Assert.True(side.GetProperty("throughput").GetDouble() > 0);
+            Assert.True(side.GetProperty("cpuMicrosPerOrder").GetDouble() > 0);
+            Assert.True(side.GetProperty("allocatedBytesPerOrder").GetDouble() > 0);
+        }
+    }
+
+    [Theory]
+    [InlineData("drain")]
+    [InlineData("produce")]
+    public void Bench_ThroughputRatio_IsThePipelinesShareOfItsCeiling_OrABenchErrorAboveTheNoise(string measure)
+    {
+        var comparison = bench.Report.GetProperty(measure).GetProperty("comparison");
+        var runs = bench.Report.GetProperty("runs").EnumerateArray().Where(r => r.GetProperty("measure").GetString() == measure).ToList();
+        double Throughput(string side, int repeat) =>
+            runs.Single(r => r.GetProperty("side").GetString() == side && r.GetProperty("repeat").GetInt32() == repeat).GetProperty("throughput").GetDouble();
+
+        // Two repeats: the median of the two repeats' pipeline / ceiling is their mean.
+        var pipeline = comparison.GetProperty("pipeline").GetString()!;
+        var measured = Math.Round(((Throughput(pipeline, 1) / Throughput("raw", 1)) + (Throughput(pipeline, 2) / Throughput("raw", 2))) / 2, 3);
+
+        Assert.Equal(measured, comparison.GetProperty("measuredRatio").GetDouble());
+        if (measured > 1.10)
+        {
+            Assert.True(comparison.GetProperty("benchError").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, comparison.GetProperty("ratio").ValueKind);
+            Assert.Contains("bench error", comparison.GetProperty("benchErrorMessage").GetString(), StringComparison.Ordinal);
+            Assert.True(bench.Report.GetProperty("benchError").GetBoolean());
+        }
+        else
+        {
+            Assert.False(comparison.GetProperty("benchError").GetBoolean());
+            Assert.Equal(measured, comparison.GetProperty("ratio").GetDouble());
+        }
+    }
+
+    [Fact]
+    public void Bench_Latency_ReportsBothSidesPercentiles_AndTheP99Difference()
+    {
+        var report = bench.Report.GetProperty("latency");
+        var sides = report.GetProperty("sides").EnumerateArray().ToDictionary(s => s.GetProperty("role").GetString()!);
+        foreach (var side in sides.Values)
+        {
+            var latency = side.GetProperty("latencyMs");
+            Assert.True(latency.GetProperty("p99").GetDouble() >= latency.GetProperty("p50").GetDouble());
         }
 
-        Assert.True(report.GetProperty("ratios").GetProperty("throughput").GetDouble() > 0);
+        var difference = sides["pipeline"].GetProperty("latencyMs").GetProperty("p99").GetDouble() - sides["ceiling"].GetProperty("latencyMs").GetProperty("p99").GetDouble();
+        Assert.Equal(Math.Round(difference, 3), report.GetProperty("p99DifferenceMs").GetDouble(), 3);
     }
 
     [Fact]
@@ -57,4 +136,7 @@ public sealed class BenchCommandTests
         Assert.Equal(Orders.Cli.OrdersCli.ExitUsage, exit);
         Assert.Contains("--relay-overhead measures the local stack's relays", stderr.ToString(), StringComparison.Ordinal);
     }
+
+    private static List<string> Sides(List<JsonElement> runs, int repeat) =>
+        [.. runs.Where(r => r.GetProperty("repeat").GetInt32() == repeat).Select(r => r.GetProperty("side").GetString()!)];
 }

@@ -73,6 +73,27 @@ public sealed class OrderRulesTests
         Assert.InRange(orders.Count(o => !o.Valid) / 4000.0, 0.22, 0.28);
     }
 
+    [Fact]
+    public void Generator_Quantity_StepsWhereOnePlusFloorOfUToThe2Point5TimesFiveDoes()
+    {
+        var random = new Random(5);
+        for (var i = 0; i < 100_000; i++)
+        {
+            var u = random.NextDouble();
+            Assert.Equal(1 + (int)Math.Floor(Math.Pow(u, 2.5) * 5), OrderGenerator.Quantity(u));
+        }
+    }
+
+    [Fact]
+    public void SentOrder_KeySerializer_WritesTheOrderIdInUtf8()
+    {
+        var (order, _) = new OrderGenerator(new Random(3), new FakeTimeProvider()).Next(out var id);
+
+        var key = SentOrder.Serializer.Instance.Serialize(new SentOrder(id, order.Price, order.Quantity, order.Currency, Valid: true), default);
+
+        Assert.Equal(order.OrderId, System.Text.Encoding.UTF8.GetString(key));
+    }
+
     private static Order Valid() => new()
     {
         OrderId = Guid.NewGuid().ToString(),

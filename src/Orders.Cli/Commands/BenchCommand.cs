@@ -20,12 +20,14 @@ internal static class BenchCommand
 
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var count = CliOptions.Positive("--count", 200_000, 5_000_000, "Orders per throughput run.");
-        var repeats = CliOptions.Positive("--repeats", 3, 20, "Runs of each side (ceiling, pipeline), alternating.");
-        var partitions = CliOptions.Positive("--partitions", 12, 256, "Partitions of the topics the bench creates.");
+        var count = CliOptions.Positive("--count", 400_000, 5_000_000, "Orders of the backlog each drain run reads (with --relay-overhead: orders per run).");
+        var produceCount = CliOptions.Positive("--produce-count", 1_000_000, 10_000_000, "Orders each produce run publishes.");
+        var repeats = CliOptions.Positive("--repeats", 5, 20, "Runs of each side (ceiling, pipeline, references), alternating.");
+        var partitions = CliOptions.Positive("--partitions", 16, 256, "Partitions of the topics the bench creates.");
         var rate = CliOptions.Positive("--rate", 20_000, 1_000_000, "Orders per second of the latency runs.");
         var latencySeconds = CliOptions.Positive("--latency-seconds", 5, 600, "Length of each latency run.");
-        var warmUp = CliOptions.Positive("--warm-up", 20_000, 1_000_000, "Orders of the unreported warm-up run of each side.");
+        var warmUp = CliOptions.Positive("--warm-up", 200_000, 1_000_000, "Orders of the unreported warm-up run of each side.");
+        var noKcat = new Option<bool>("--no-kcat") { Description = "Leave out kcat (the C client's reference) even where it is installed." };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Use this cluster instead of starting a local stack (with --schema-registry)." };
         var registry = new Option<string?>("--schema-registry") { Description = "The registry of --bootstrap-servers." };
         var relayOverhead = new Option<bool>("--relay-overhead")
@@ -33,9 +35,9 @@ internal static class BenchCommand
             Description = "Instead: the ceiling alone through two local stacks in this process, one whose relays read Kafka's framing (the default) and one relaying plain bytes, to show what the protocol-aware relay costs.",
         };
         var json = ClientOptions.JsonOption();
-        var command = new Command("bench", "Measure the pipeline (our producer and processor) against the raw Kafka client's ceiling, side by side.")
+        var command = new Command("bench", "Measure the pipeline (our publisher and processor) against the raw Kafka client's ceilings: drain a backlog, produce, latency at a fixed rate.")
         {
-            count, repeats, partitions, rate, latencySeconds, warmUp, bootstrap, registry, relayOverhead, json,
+            count, produceCount, repeats, partitions, rate, latencySeconds, warmUp, noKcat, bootstrap, registry, relayOverhead, json,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -68,12 +70,14 @@ internal static class BenchCommand
             {
                 BootstrapServers = external ?? stack!.BootstrapServers,
                 SchemaRegistryUrl = parseResult.GetValue(registry) ?? stack!.RegistryUrl,
-                Count = parseResult.GetValue(count),
+                DrainCount = parseResult.GetValue(count),
+                ProduceCount = parseResult.GetValue(produceCount),
                 Repeats = parseResult.GetValue(repeats),
                 Partitions = parseResult.GetValue(partitions),
                 LatencyRate = parseResult.GetValue(rate),
                 LatencyDuration = TimeSpan.FromSeconds(parseResult.GetValue(latencySeconds)),
                 WarmUpCount = parseResult.GetValue(warmUp),
+                UseKcat = !parseResult.GetValue(noKcat),
             };
 
             BenchReport report;
@@ -126,17 +130,45 @@ internal static class BenchCommand
 
     private static string Text(BenchReport report, BenchOptions options)
     {
-        static string Row(string name, Measurement m) => string.Create(
-            CultureInfo.InvariantCulture,
-            $"| {name,-8} | {m.Throughput,12:N0} | {m.CpuMicrosPerOrder,10:F2} | {m.AllocatedBytesPerOrder,11:N0} | {m.LatencyMs.P50,8:F2} | {m.LatencyMs.P99,8:F2} | {m.LatencyMs.P999,8:F2} |");
-        return string.Join(Environment.NewLine,
-            $"Medians of {options.Repeats} runs each, {options.Count:N0} orders per throughput run; latency at {options.LatencyRate:N0} orders/s for {options.LatencyDuration.TotalSeconds:0} s; values of {report.ValueBytes} bytes.",
-            "| side     | orders/s     | CPU µs/ord | alloc B/ord | p50 ms   | p99 ms   | p99.9 ms |",
-            "|----------|--------------|------------|-------------|----------|----------|----------|",
-            Row("ceiling", report.Ceiling),
-            Row("pipeline", report.Pipeline),
+        var lines = new List<string>
+        {
             string.Create(CultureInfo.InvariantCulture,
-                $"Pipeline / ceiling: throughput {report.Ratios.Throughput:P1}, CPU {report.Ratios.Cpu:F2}x, allocated {report.Ratios.Allocated:F2}x, p99 {report.Ratios.P99:F2}x ({report.P99DifferenceMs:+0.00;-0.00} ms)."));
+                $"Medians of {options.Repeats} runs of each side, alternating; values of {report.ValueBytes} bytes, {report.Partitions} partitions."),
+        };
+        foreach (var measure in new[] { report.Drain, report.Produce, report.Latency })
+        {
+            lines.Add("");
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{measure.Measure} ({measure.Description}; {measure.Orders:N0} orders)"));
+            lines.Add("| side                 | role      | orders/s     | CPU µs/ord | alloc B/ord | p50 ms   | p99 ms   |");
+            lines.Add("|----------------------|-----------|--------------|------------|-------------|----------|----------|");
+            lines.AddRange(measure.Sides.Select(Row));
+            lines.Add(Verdict(measure));
+        }
+
+        var r = report.Ratios;
+        lines.Add("");
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
+            $"Pipeline, produce then drain: {Share(r.Throughput)} of the raw client; drain {Share(r.Drain)}, produce {Share(r.Produce)}; to kcat: drain {Share(r.DrainToKcat)}, produce {Share(r.ProduceToKcat)}."));
+        lines.AddRange(report.BenchErrors);
+        return string.Join(Environment.NewLine, lines);
+
+        static string Row(SideResult s) => string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {s.Side,-20} | {s.Role,-9} | {s.Throughput,12:N0} | {Num(s.CpuMicrosPerOrder, "F2"),10} | {Num(s.AllocatedBytesPerOrder, "N0"),11} | {Num(s.LatencyMs?.P50, "F2"),8} | {Num(s.LatencyMs?.P99, "F2"),8} |");
+        static string Num(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
+        static string Share(double? ratio) => ratio?.ToString("P1", CultureInfo.InvariantCulture) ?? "n/a";
+        static string Verdict(MeasureReport m)
+        {
+            var c = m.Comparison;
+            if (c.BenchError)
+            {
+                return c.BenchErrorMessage!;
+            }
+
+            var extra = m.P99DifferenceMs is { } d ? string.Create(CultureInfo.InvariantCulture, $", p99 {d:+0.00;-0.00} ms") : "";
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{c.Pipeline} / {c.Ceiling} (the ceiling): {Share(c.Ratio)}, CPU {Num(c.CpuRatio, "F2")}x, allocated {Num(c.AllocatedRatio, "F2")}x{extra}.");
+        }
     }
 
     /// <summary><c>orders stack</c> in a child process on free ports.</summary>

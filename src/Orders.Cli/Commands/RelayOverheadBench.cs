@@ -50,8 +50,8 @@ internal static class RelayOverheadBench
         PipelineBench Bench(LocalKafka kafka) =>
             new(new BenchOptions { BootstrapServers = kafka.BootstrapServers, SchemaRegistryUrl = "unused:0", Partitions = partitions }, progress);
 
-        var inspectingMedian = PipelineBench.MedianOf(runs.Where(r => r.Relay == "inspecting").Select(r => r.Throughput));
-        var plainMedian = PipelineBench.MedianOf(runs.Where(r => r.Relay == "plain").Select(r => r.Throughput));
+        var inspectingMedian = BenchMath.MedianOf(runs.Where(r => r.Relay == "inspecting").Select(r => r.Throughput));
+        var plainMedian = BenchMath.MedianOf(runs.Where(r => r.Relay == "plain").Select(r => r.Throughput));
         return new RelayOverheadReport(inspectingMedian, plainMedian, Math.Round(inspectingMedian / plainMedian, 3), count, runs);
     }
 }

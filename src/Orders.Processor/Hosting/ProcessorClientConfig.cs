@@ -38,6 +38,21 @@ public static class ProcessorClientConfig
         // cost is an idle consumer's empty fetch every 20 ms per broker.
         config.SetDefault("fetch.wait.max.ms", "20");
 
+        // Catch-up speed. librdkafka stops fetching a partition while the consumer's queue holds more
+        // than queued.min.messages (100,000) and then waits fetch.queue.backoff.ms (1,000 ms by default)
+        // before it looks again. With the high-level consumer every partition's fetch queue forwards to
+        // the one consumer queue, so the threshold is reached by all partitions together: draining a
+        // 400,000-order, 16-partition backlog on the local stack (2 cores, 2026-12-02), 16 fetches of
+        // 1 MiB (~8,000 orders each) fill the queue past 100,000, the consumer empties it in ~0.1 s and
+        // then idles until the backoff ends: 120-300k orders/s with a raw consumer, 0.65-1.2M at 10 ms
+        // (and the same 0.7-1.0M at queued.min.messages=1,000,000, which buys it with 10 times the
+        // prefetched records). A real cluster stalls the same way: the backoff is the client's.
+        // Re-checking every 10 ms costs nothing measurable when the consumer is the slower side.
+        // Memory: the queue stays bounded by queued.min.messages (100,000 records, ~12 MB of orders
+        // here) and queued.max.messages.kbytes (64 MiB), plus up to one fetch.max.bytes (50 MiB) per
+        // broker in flight; on a small machine lower the last two (docs/BENCHMARKS.md).
+        config.SetDefault("fetch.queue.backoff.ms", "10");
+
         // Each partition's end offset, for lag (ConsumerStatistics); 0 turns the statistics off.
         config.SetDefault("statistics.interval.ms", "1000");
         return config;

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
+using Orders.Processor.Records;
+
+namespace Orders.Bench;
+
+/// <summary>
+/// Catch-up: a backlog pre-filled once per repeat, then read to its end by each side with a fresh
+/// group (the processor with fresh checkpoint state too, since the topic is new):
+/// <list type="bullet">
+/// <item><c>raw</c> (the ceiling): a Confluent.Kafka consumer at its best settings that counts each record
+/// and stores one offset per partition at the end;</item>
+/// <item><c>processor</c> (the pipeline): the processor with its defaults (decode, validate, aggregate, checkpoints);</item>
+/// <item><c>raw-store-per-record</c> (a reference): the raw consumer calling StoreOffset for every record, as most consumers do;</item>
+/// <item><c>kcat</c> (a reference, where installed): the C client.</item>
+/// </list>
+/// Each side is timed from its first record to its last, so that group joins are not counted; every
+/// side must count every record.
+/// </summary>
+internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient registry, Kcat? kcat)
+{
+    public const string Raw = "raw";
+    public const string Processor = "processor";
+    public const string RawStorePerRecord = "raw-store-per-record";
+    public const string KcatSide = "kcat";
+
+    public IReadOnlyList<string> Sides => kcat is null ? [Raw, Processor, RawStorePerRecord] : [Raw, Processor, KcatSide, RawStorePerRecord];
+
+    /// <summary>A new topic holding <paramref name="count"/> orders from offset 0 of every partition (checked: retention dropped none).</summary>
+    public async Task<string> PrefillAsync(long count, CancellationToken cancellationToken)
+    {
+        var topic = await kafka.CreateTopicsAsync("drain", withProcessorTopics: true);
+        var acknowledged = 0L;
+        Action<DeliveryReport<byte[]?, byte[]?>> onDelivery = report =>
+        {
+            if (!report.Error.IsError)
+            {
+                Interlocked.Increment(ref acknowledged);
+            }
+        };
+        await Task.Run(
+            () =>
+            {
+                using var producer = new ProducerBuilder<byte[]?, byte[]?>(kafka.RawProducer()).Build();
+                var target = new TopicPartition(topic, Partition.Any);
+                var message = new Message<byte[]?, byte[]?> { Headers = new Headers() };
+                for (long n = 0; n < count && !cancellationToken.IsCancellationRequested; n++)
+                {
+                    message.Key = kafka.Keys[n % BenchKafka.DistinctValues];
+                    message.Value = kafka.Values[n % BenchKafka.DistinctValues];
+                    message.Timestamp = Timestamp.Default;
+                    BenchKafka.Produce(producer, target, message, onDelivery);
+                }
+
+                producer.Flush(TimeSpan.FromMinutes(1));
+            },
+            CancellationToken.None);
+
+        var (low, high) = kafka.Watermarks(topic);
+        if (acknowledged != count || low != 0 || high != count)
+        {
+            throw new InvalidOperationException(
+                $"the backlog of {topic} is not whole: {count} produced, {acknowledged} acknowledged, offsets {low} to {high} " +
+                "(the local stack keeps ~5 MiB per partition: use more partitions or fewer orders)");
+        }
+
+        return topic;
+    }
+
+    public Task<SideRun> RunAsync(string side, string topic, long count, CancellationToken cancellationToken) => side switch
+    {
+        Raw => Task.Run(() => RawConsumer(topic, count, storeEach: false, cancellationToken), CancellationToken.None),
+        RawStorePerRecord => Task.Run(() => RawConsumer(topic, count, storeEach: true, cancellationToken), CancellationToken.None),
+        Processor => ProcessorAsync(topic, count, cancellationToken),
+        KcatSide => KcatAsync(topic, count, cancellationToken),
+        _ => throw new ArgumentOutOfRangeException(nameof(side), side, "no such side"),
+    };
+
+    private SideRun RawConsumer(string topic, long count, bool storeEach, CancellationToken cancellationToken)
+    {
+        var side = storeEach ? RawStorePerRecord : Raw;
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(kafka.RawConsumer(BenchKafka.Unique($"bench-{side}"))).Build();
+        consumer.Subscribe(topic);
+        var last = new ConsumeResult<byte[]?, byte[]?>?[kafka.Options.Partitions];
+        var counted = 0L;
+        Snapshot first = default, end = default;
+        var lastProgress = Stopwatch.StartNew();
+        while (counted < count && lastProgress.Elapsed < kafka.Options.StallTimeout && !cancellationToken.IsCancellationRequested)
+        {
+            var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
+            if (record is null || record.IsPartitionEOF)
+            {
+                continue;
+            }
+
+            if (counted == 0)
+            {
+                first = Snapshot.Take();
+            }
+
+            if (storeEach)
+            {
+                consumer.StoreOffset(record);
+            }
+            else
+            {
+                last[record.Partition.Value] = record;
+            }
+
+            if (++counted == count)
+            {
+                end = Snapshot.Take();
+            }
+
+            lastProgress.Restart();
+        }
+
+        // One offset per partition: what a consumer that commits after a batch stores.
+        foreach (var record in last)
+        {
+            if (record is not null)
+            {
+                consumer.StoreOffset(record);
+            }
+        }
+
+        consumer.Close();
+        BenchKafka.Check("drain", side, topic, count, counted);
+        return first.To(end, counted, count);
+    }
+
+    private async Task<SideRun> ProcessorAsync(string topic, long count, CancellationToken cancellationToken)
+    {
+        var observer = new DrainObserver(count);
+        using var host = kafka.ProcessorHost(topic, registry, observer);
+        var status = host.Services.GetRequiredService<ProcessorStatus>();
+        var processing = host.Services.GetRequiredService<ProcessorWorker>().Completion;
+        await host.StartAsync(cancellationToken);
+        long Done() => status.Counters.Processed + status.Counters.DeadLetteredByReason.Values.Sum();
+        var counted = 0L;
+        var lastProgress = Stopwatch.StartNew();
+        while (!observer.Finished.IsCompleted && lastProgress.Elapsed < kafka.Options.StallTimeout && !processing.IsCompleted && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.WhenAny(observer.Finished, Task.Delay(100, CancellationToken.None));
+            if (Done() > counted)
+            {
+                counted = Done();
+                lastProgress.Restart();
+            }
+        }
+
+        await host.StopAsync(CancellationToken.None);
+        await processing;
+        BenchKafka.Check("drain", Processor, topic, count, Done());
+        if (!observer.Finished.IsCompleted)
+        {
+            throw new InvalidOperationException($"the processor dead-lettered {status.Counters.DeadLetteredByReason.Values.Sum()} of the {count} valid orders of {topic}");
+        }
+
+        return observer.First.To(await observer.Finished, Done(), count);
+    }
+
+    private async Task<SideRun> KcatAsync(string topic, long count, CancellationToken cancellationToken)
+    {
+        // kcat's simple consumer reads every partition from the start and ends at their end (-e), one
+        // byte of output per record (-f '.'). Its librdkafka (kcat's own) takes the same fetch wait.
+        var result = await kcat!.RunAsync(
+            ["-C", "-b", kafka.Options.BootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", ".", "-X", "fetch.wait.max.ms=20"],
+            kafka.Options.StallTimeout,
+            cancellationToken);
+        BenchKafka.Check("drain", KcatSide, topic, count, result.OutputBytes);
+        return new SideRun(result.OutputBytes, result.SecondsFromFirstByte, null, null);
+    }
+
+    /// <summary>Called on the processor's loop for each processed record: the first and the last are the run's bounds.</summary>
+    private sealed class DrainObserver(long count) : IRecordObserver
+    {
+        private readonly TaskCompletionSource<Snapshot> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _seen;
+
+        public Snapshot First { get; private set; }
+
+        public Task<Snapshot> Finished => _finished.Task;
+
+        public void Processed(ConsumeResult<byte[]?, byte[]?> record)
+        {
+            var seen = ++_seen;
+            if (seen == 1)
+            {
+                First = Snapshot.Take();
+            }
+
+            if (seen == count)
+            {
+                _finished.TrySetResult(Snapshot.Take());
+            }
+        }
+    }
+}

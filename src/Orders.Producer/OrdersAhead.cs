@@ -1,0 +1,118 @@
+using System.Threading.Channels;
+using Orders.Contracts;
+
+namespace Orders.Producer;
+
+/// <summary>One order ready to hand to the client: its key (with what its delivery report needs) and its value in the wire format.</summary>
+/// <param name="Order">The order itself, kept only when each order is logged.</param>
+internal readonly record struct ReadyOrder(SentOrder Key, byte[] Value, Order? Order)
+{
+    /// <summary>The generator's next order, made ready.</summary>
+    public static ReadyOrder Next(OrderGenerator generator, int schemaId, bool keepOrder)
+    {
+        var (order, valid) = generator.Next(out var id);
+        return new(new SentOrder(id, order.Price, order.Quantity, order.Currency, valid), OrderSerializer.ToArray(order, schemaId), keepOrder ? order : null);
+    }
+}
+
+/// <summary>
+/// Orders generated and serialized ahead, in batches, on a thread of their own, so that the producing
+/// thread only hands prebuilt keys and values to the client, as a raw producer loop does: on this
+/// machine that thread sets the pace of an unpaced run (librdkafka's produce call is most of its time),
+/// and generating and serializing were ~20% of it. At most <see cref="BatchesAhead"/> batches wait, so
+/// an order's <c>createdAt</c> is at most a few milliseconds before its send; paced runs generate each
+/// order when it is due instead. Stopping drops what was generated and not taken: it was never sent.
+/// </summary>
+internal sealed class OrdersAhead : IAsyncDisposable
+{
+    public const int BatchSize = 512;
+    public const int BatchesAhead = 4;
+
+    private readonly Channel<ReadyOrder[]> _batches = Channel.CreateBounded<ReadyOrder[]>(
+        new BoundedChannelOptions(BatchesAhead) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly CancellationTokenSource _stop;
+    private readonly Task _generating;
+    private ReadyOrder[] _current = [];
+    private int _next;
+
+    /// <param name="count">How many to generate; null until disposed.</param>
+    public OrdersAhead(OrderGenerator generator, int schemaId, long? count, bool keepOrders, CancellationToken cancellationToken)
+    {
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _generating = Task.Factory.StartNew(
+            () => GenerateAsync(generator, schemaId, count, keepOrders, _stop.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>The next order of the batch in hand, without waiting.</summary>
+    /// <returns>False when the batch in hand is used up: call <see cref="NextBatchAsync"/>.</returns>
+    public bool TryTake(out ReadyOrder order)
+    {
+        if (_next < _current.Length)
+        {
+            order = _current[_next++];
+            return true;
+        }
+
+        order = default;
+        return false;
+    }
+
+    /// <returns>False when every order was generated and taken (or generation was stopped).</returns>
+    public async ValueTask<bool> NextBatchAsync(CancellationToken cancellationToken)
+    {
+        while (await _batches.Reader.WaitToReadAsync(cancellationToken))
+        {
+            if (_batches.Reader.TryRead(out var batch))
+            {
+                (_current, _next) = (batch, 0);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _generating;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task GenerateAsync(OrderGenerator generator, int schemaId, long? count, bool keepOrders, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (long made = 0; count is not { } limit || made < limit;)
+            {
+                var batch = new ReadyOrder[count is { } c ? (int)Math.Min(BatchSize, c - made) : BatchSize];
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    batch[i] = ReadyOrder.Next(generator, schemaId, keepOrders);
+                }
+
+                made += batch.Length;
+                await _batches.Writer.WriteAsync(batch, cancellationToken);
+            }
+
+            _batches.Writer.TryComplete();
+        }
+        catch (Exception e)
+        {
+            // A stop ends the reader's wait too; anything else reaches it as the reason.
+            _batches.Writer.TryComplete(e is OperationCanceledException ? null : e);
+            throw;
+        }
+    }
+}
