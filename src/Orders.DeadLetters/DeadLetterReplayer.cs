@@ -129,7 +129,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             .BuildChecked();
 
         var results = new List<ReplayDecision>(toReplay.Count);
-        var inFlight = new List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery)>();
+        var inFlight = new List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery, System.Diagnostics.Activity? Span)>();
         foreach (var decision in toReplay)
         {
             if (cancellationToken.IsCancellationRequested)
@@ -142,8 +142,10 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
 
             var original = decision.Letter.Original!.Value;
             // Not cancellable once handed over: a record in flight is waited for, so the report says what landed.
-            var delivery = producer.ProduceAsync(new TopicPartition(original.Topic, original.Partition), Copy(decision.Letter), CancellationToken.None);
-            inFlight.Add((decision, delivery));
+            var message = Copy(decision.Letter);
+            var span = ReplayTracing.StartReplay(decision.Letter, original, message);
+            var delivery = producer.ProduceAsync(new TopicPartition(original.Topic, original.Partition), message, CancellationToken.None);
+            inFlight.Add((decision, delivery, span));
             if (delayBetween > TimeSpan.Zero)
             {
                 await CompleteAsync(inFlight, results, progress);
@@ -163,9 +165,9 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
     }
 
     private async Task CompleteAsync(
-        List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery)> inFlight, List<ReplayDecision> results, Action<ReplayDecision> progress)
+        List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery, System.Diagnostics.Activity? Span)> inFlight, List<ReplayDecision> results, Action<ReplayDecision> progress)
     {
-        foreach (var (decision, delivery) in inFlight)
+        foreach (var (decision, delivery, span) in inFlight)
         {
             ReplayDecision result;
             try
@@ -173,11 +175,13 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
                 var report = await delivery;
                 var at = new RecordPosition(report.Topic, report.Partition.Value, report.Offset.Value);
                 result = decision with { Outcome = ReplayOutcome.Replayed, Detail = $"replayed as {at}", ReplayedAs = at };
+                ReplayTracing.Delivered(span, at, null);
                 Log.Replayed(logger, decision.Letter.Position.ToString(), at.ToString());
             }
             catch (ProduceException<byte[]?, byte[]?> e)
             {
                 result = decision with { Outcome = ReplayOutcome.Failed, Detail = $"not acknowledged ({e.Error.Reason}); a rerun finds out whether it landed" };
+                ReplayTracing.Delivered(span, null, e.Error.Reason);
                 Log.PublishFailed(logger, decision.Letter.Position.ToString(), e.Error.Reason);
             }
 

@@ -185,9 +185,10 @@ public sealed partial class OrderPublisher
             : null;
 
         // Confluent.Kafka copies what it needs from the message during Produce, so one instance serves all;
-        // one empty header list too (it would make one per message), which nothing here adds to
-        // (a traced send, with its traceparent header, would need a list of its own per message).
-        var message = new Message<SentOrder, byte[]> { Key = default, Value = [], Headers = new Headers() };
+        // one empty header list too (it would make one per message), which nothing adds to: a traced
+        // send, with its traceparent header, has a list of its own.
+        var untraced = new Headers();
+        var message = new Message<SentOrder, byte[]> { Key = default, Value = [], Headers = untraced };
         var start = _producingSince = _time.GetTimestamp();
         long sent = 0;
         try
@@ -219,6 +220,13 @@ public sealed partial class OrderPublisher
 
                 message.Key = ready.Key;
                 message.Value = ready.Value;
+                message.Headers = untraced;
+                if (ProducerTracing.StartSend(_options.Topic, ready.Key, out var traced) is { } span)
+                {
+                    message.Key = ready.Key with { Span = span };
+                    message.Headers = traced;
+                }
+
                 Produce(producer, target, message);
                 sent = Interlocked.Increment(ref _sent);
                 if (ready.Order is { } logged)
@@ -281,6 +289,11 @@ public sealed partial class OrderPublisher
     private void OnDelivery(DeliveryReport<SentOrder, byte[]> report)
     {
         var sent = report.Message.Key;
+        if (sent.Span is { } span)
+        {
+            ProducerTracing.Delivered(span, report.Error, report.TopicPartitionOffset);
+        }
+
         if (report.Error.IsError)
         {
             Interlocked.Increment(ref _failed);

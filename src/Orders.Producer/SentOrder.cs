@@ -13,6 +13,9 @@ namespace Orders.Producer;
 /// </summary>
 internal readonly record struct SentOrder(Guid Id, double Price, int Quantity, string Currency, bool Valid)
 {
+    /// <summary>The order's send span while it waits for its acknowledgement; null with tracing off.</summary>
+    public System.Diagnostics.Activity? Span { get; init; }
+
     /// <summary>The order id's length in UTF-8: a Guid's "D" format.</summary>
     public const int KeyLength = 36;
 

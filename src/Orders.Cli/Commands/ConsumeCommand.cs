@@ -5,6 +5,7 @@ using Orders.Cli.Hosting;
 using Orders.Cli.Output;
 using Orders.Cli.Settings;
 using Orders.Monitoring;
+using Orders.Monitoring.Tracing;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 
@@ -113,7 +114,7 @@ internal static class ConsumeCommand
     {
         // A value that is not a boolean leaves it on; the endpoint's options validation then names the key.
         var web = !(bool.TryParse(settings.Configuration[$"{ProcessorOptions.Section}:Http:Enabled"], out var enabled) && !enabled);
-        var builder = CliHost.CreateBuilder(settings, loggers, registry, web);
+        var builder = CliHost.CreateBuilder(settings, loggers, registry, web, TracedComponent.Processor);
         builder.AddOrderProcessor();
         if (builder is WebApplicationBuilder webBuilder)
         {

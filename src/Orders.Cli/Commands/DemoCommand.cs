@@ -9,6 +9,7 @@ using Orders.Cli.Output;
 using Orders.Cli.Settings;
 using Orders.LocalStack;
 using Orders.Monitoring;
+using Orders.Monitoring.Tracing;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Producer;
@@ -95,7 +96,7 @@ internal static class DemoCommand
         CliSettings settings, Microsoft.Extensions.Logging.ILoggerFactory loggers, Confluent.SchemaRegistry.ISchemaRegistryClient registry, LocalStackService stack)
     {
         var web = !(bool.TryParse(settings.Configuration[$"{ProcessorOptions.Section}:Http:Enabled"], out var enabled) && !enabled);
-        var builder = CliHost.CreateBuilder(settings, loggers, registry, web);
+        var builder = CliHost.CreateBuilder(settings, loggers, registry, web, TracedComponent.Producer, TracedComponent.Processor);
         builder.Services.AddSingleton(stack);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalStackService>());
         builder.AddOrderProcessor();

@@ -7,6 +7,7 @@ using Orders.Cli.Hosting;
 using Orders.Cli.Output;
 using Orders.Cli.Settings;
 using Orders.Monitoring;
+using Orders.Monitoring.Tracing;
 using Orders.Producer;
 using Orders.Producer.Hosting;
 
@@ -76,7 +77,7 @@ internal static partial class ProduceCommand
         var section = ProducerHostingExtensions.Section;
         var web = settings.Configuration[$"{section}:Http:Port"] is not null
             && !(bool.TryParse(settings.Configuration[$"{section}:Http:Enabled"], out var enabled) && !enabled);
-        var builder = CliHost.CreateBuilder(settings, loggers, registry, web);
+        var builder = CliHost.CreateBuilder(settings, loggers, registry, web, TracedComponent.Producer);
 
         // Hosted services start in this order: a port that cannot be used is said before anything is produced.
         if (builder is WebApplicationBuilder webBuilder)

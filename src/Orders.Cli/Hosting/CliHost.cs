@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orders.Cli.Settings;
+using Orders.Monitoring.Tracing;
 
 namespace Orders.Cli.Hosting;
 
@@ -19,7 +20,8 @@ namespace Orders.Cli.Hosting;
 internal static class CliHost
 {
     /// <param name="web">With Kestrel (for <c>/metrics</c>, health and the dashboard), or a plain host.</param>
-    public static IHostApplicationBuilder CreateBuilder(CliSettings settings, ILoggerFactory loggers, ISchemaRegistryClient? registry, bool web)
+    /// <param name="traced">The parts of the verb whose spans are exported when tracing is configured (<see cref="CliSettings.Tracing"/>).</param>
+    public static IHostApplicationBuilder CreateBuilder(CliSettings settings, ILoggerFactory loggers, ISchemaRegistryClient? registry, bool web, params TracedComponent[] traced)
     {
         IHostApplicationBuilder builder = web
             ? WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "orders" })
@@ -27,6 +29,8 @@ internal static class CliHost
         settings.AddSourcesTo(builder.Configuration);
         builder.Services.Replace(ServiceDescriptor.Singleton(loggers));
         builder.Services.AddSingleton(settings);
+        // First of the hosted services, so its exporters exist before any worker makes a span.
+        builder.Services.AddOrdersTracing(settings.Tracing, traced);
         if (registry is not null)
         {
             builder.Services.AddSingleton(registry);

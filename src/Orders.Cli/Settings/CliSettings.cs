@@ -3,6 +3,7 @@ using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
+using Orders.Monitoring.Tracing;
 
 namespace Orders.Cli.Settings;
 
@@ -41,11 +42,22 @@ internal sealed class CliSettings
         _registry = registry;
         Json = json;
         Redactor = new SecretRedactor(SecretRedactor.SecretsIn(kafka).Concat(SchemaRegistrySettings.SecretsIn(registry)));
+        try
+        {
+            Tracing = TracingSettings.Read(configuration, Environment.GetEnvironmentVariable);
+        }
+        catch (TracingSettingsException e)
+        {
+            throw new SettingsException(e.Message);
+        }
     }
 
     public IConfigurationRoot Configuration { get; }
 
     public bool Json { get; }
+
+    /// <summary>Where traces go (the <c>OTEL_*</c> variables, the <c>OpenTelemetry</c> section); null when tracing is off.</summary>
+    public TracingSettings? Tracing { get; }
 
     public string BootstrapServers => _kafka["bootstrap.servers"];
 
@@ -142,10 +154,13 @@ internal sealed class CliSettings
             .AddConfiguration(Configuration.GetSection("Logging"))
             // A host that fails to start says so with its stack trace; the verbs say it in one line instead.
             .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None)
+            // With tracing on, a line written inside a record's span carries its trace and span ids.
+            .Configure(o => o.ActivityTrackingOptions = Tracing is null ? ActivityTrackingOptions.None : ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId)
             .AddSimpleConsole(o =>
             {
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss ";
+                o.IncludeScopes = Tracing is not null;
             })
             // Logs never mix with the summary on stdout.
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Orders.Kafka;
 using Orders.Monitoring;
+using Orders.Monitoring.Tracing;
 using Orders.Processor.Hosting;
 using Orders.Producer;
 
@@ -23,7 +24,7 @@ internal static class SettingsCheck
         [KafkaSettings.Section] = null,
         [SchemaRegistrySettings.Section] = null,
         ["Logging"] = null,
-        ["OpenTelemetry"] = null,
+        [OpenTelemetryOptions.Section] = Keys.Of<OpenTelemetryOptions>(),
         [ProcessorOptions.Section] = Keys.Of<ProcessorOptions>(("Http", Keys.Of<HttpEndpointOptions>()), ("Handler", Keys.Of<HandlerOptions>())),
         ["Producer"] = Keys.Of<ProducerOptions>(("Http", Keys.Of<HttpEndpointOptions>())),
     };

@@ -108,7 +108,7 @@ public sealed class CheckpointWriter(
         var id = string.Create(CultureInfo.InvariantCulture, $"{_instance}-{++_sequence}");
         var checkpoint = state.Snapshot(group, id, deadLetterFrontier, time.GetUtcNow());
         var records = CheckpointCodec.ToRecords(checkpoint, chunkBytes);
-        var inFlight = new Pending(state, checkpoint.NextOffset, state.Version, records.Count);
+        var inFlight = new Pending(state, checkpoint.NextOffset, state.Version, records.Count) { Span = StartSpan(checkpoint, records.Count) };
         var partition = new TopicPartition(statsTopic, state.Partition.Partition.Value);
         for (var chunk = 0; chunk < records.Count; chunk++)
         {
@@ -158,6 +158,7 @@ public sealed class CheckpointWriter(
 
             _inFlight.Remove(ack.CheckpointId);
             var state = inFlight.State;
+            ProcessorTracing.Finish(inFlight.Span, inFlight.Failed?.Reason);
             if (inFlight.Failed is { } error)
             {
                 state.Checkpoint.Ended();
@@ -182,6 +183,21 @@ public sealed class CheckpointWriter(
         return done ?? (IReadOnlyList<TopicPartitionOffset>)[];
     }
 
+    private System.Diagnostics.Activity? StartSpan(PartitionCheckpoint checkpoint, int chunks)
+    {
+        var span = ProcessorTracing.StartOwn($"checkpoint {statsTopic}", System.Diagnostics.ActivityKind.Producer, statsTopic, "send");
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(MessagingAttributes.PartitionId, checkpoint.Partition.ToString(CultureInfo.InvariantCulture));
+            span.SetTag("orders.checkpoint.id", checkpoint.CheckpointId);
+            span.SetTag("orders.checkpoint.next_offset", checkpoint.NextOffset);
+            span.SetTag("orders.checkpoint.chunks", chunks);
+            span.SetTag("orders.checkpoint.orders", checkpoint.Data.Count);
+        }
+
+        return span;
+    }
+
     private readonly record struct Ack(string CheckpointId, Error Error);
 
     private sealed class Pending(PartitionState state, long nextOffset, long version, int chunks)
@@ -192,5 +208,6 @@ public sealed class CheckpointWriter(
         public int Chunks { get; } = chunks;
         public int Acknowledged { get; set; }
         public Error? Failed { get; set; }
+        public System.Diagnostics.Activity? Span { get; init; }
     }
 }

@@ -43,10 +43,12 @@ public sealed class DeadLetterWriter(
     /// <summary>One past the highest offset acknowledged to this writer in a dead-letter partition (0 if none).</summary>
     public long AcknowledgedFrontier(int deadLetterPartition) => _frontier.GetValueOrDefault(deadLetterPartition);
 
-    public void Write(PartitionState state, Message<byte[]?, byte[]?> message, string reason, long sourceOffset)
+    /// <param name="record">The record's process span: the dead letter's send span is its child (null with tracing off).</param>
+    public void Write(PartitionState state, Message<byte[]?, byte[]?> message, string reason, long sourceOffset, System.Diagnostics.Activity? record = null)
     {
         state.DeadLetterSent();
-        Send(new Letter(state, message, reason, sourceOffset, time.GetUtcNow(), Attempt: 1, Truncated: false));
+        var span = ProcessorTracing.StartDeadLetter(record, topic, reason);
+        Send(new Letter(state, message, reason, sourceOffset, time.GetUtcNow(), Attempt: 1, Truncated: false) { Span = span });
     }
 
     /// <summary>Applies acknowledgements and failures, and sends retries that are due. Called by the consume loop.</summary>
@@ -83,7 +85,15 @@ public sealed class DeadLetterWriter(
     }
 
     /// <summary>The partition left this processor: its letters still to retry are dropped; its next owner decides those records again.</summary>
-    public void Forget(PartitionState state) => _retries.RemoveAll(l => l.State == state);
+    public void Forget(PartitionState state)
+    {
+        foreach (var letter in _retries.Where(l => l.State == state))
+        {
+            ProcessorTracing.Finish(letter.Span, "the partition was revoked before its dead letter was written");
+        }
+
+        _retries.RemoveAll(l => l.State == state);
+    }
 
     private void Send(Letter letter)
     {
@@ -111,6 +121,7 @@ public sealed class DeadLetterWriter(
         {
             letter.State.DeadLetterSettled();
             var dlqPartition = PartitionFor(source.Partition.Value);
+            ProcessorTracing.Sent(letter.Span, outcome.Error, dlqPartition, outcome.Offset.Value);
             _frontier[dlqPartition] = Math.Max(_frontier.GetValueOrDefault(dlqPartition), outcome.Offset.Value + 1);
             counters.DeadLettered(letter.Reason);
             return;
@@ -121,6 +132,7 @@ public sealed class DeadLetterWriter(
         if (letter.State.Released)
         {
             // No longer ours: the partition's next owner decides the record again.
+            ProcessorTracing.Sent(letter.Span, error, PartitionFor(source.Partition.Value), Offset.Unset.Value);
             return;
         }
 
@@ -130,6 +142,7 @@ public sealed class DeadLetterWriter(
         }
         else if (IsTooLarge(error.Code) && !letter.Truncated)
         {
+            letter.Span?.AddEvent(new System.Diagnostics.ActivityEvent("truncated", tags: new() { ["exception.message"] = error.Reason }));
             Log.DeadLetterTruncating(logger, source.Topic, source.Partition.Value, letter.SourceOffset, letter.Message.Value?.Length ?? 0, error.Reason);
             Send(letter with { Message = DeadLetterMessages.Truncated(letter.Message, $"{error.Code}: {error.Reason}"), Truncated = true, Attempt = letter.Attempt + 1 });
         }
@@ -144,6 +157,7 @@ public sealed class DeadLetterWriter(
         else
         {
             var delay = retrySchedule.DelayAfter(letter.Attempt);
+            letter.Span?.AddEvent(new System.Diagnostics.ActivityEvent("retry", tags: new() { ["orders.retry.delay_ms"] = (long)delay.TotalMilliseconds, ["exception.message"] = error.Reason }));
             Log.DeadLetterRetrying(logger, source.Topic, source.Partition.Value, letter.SourceOffset, (long)delay.TotalMilliseconds, error.Reason);
             _retries.Add(letter with { Attempt = letter.Attempt + 1, DueAt = time.GetUtcNow() + delay });
         }
@@ -152,6 +166,7 @@ public sealed class DeadLetterWriter(
     private void Fail(Letter letter, string why)
     {
         var source = letter.State.Partition;
+        ProcessorTracing.Finish(letter.Span, why);
         Fatal ??= new DeadLetterWriteException(
             $"cannot write the dead letter of {source.Topic}[{source.Partition.Value}]@{letter.SourceOffset} to {topic}: {why}. " +
             "Stopping: the partition cannot move past that record, and a restart resumes from its checkpoint without losing anything.");
@@ -165,6 +180,9 @@ public sealed class DeadLetterWriter(
         PartitionState State, Message<byte[]?, byte[]?> Message, string Reason, long SourceOffset, DateTimeOffset FirstTriedAt, int Attempt, bool Truncated)
     {
         public DateTimeOffset DueAt { get; init; }
+
+        /// <summary>The dead letter's send span, over every attempt; null with tracing off.</summary>
+        public System.Diagnostics.Activity? Span { get; init; }
     }
 
     private readonly record struct Outcome(Letter Letter, Error Error, Offset Offset);

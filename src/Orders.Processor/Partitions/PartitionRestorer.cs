@@ -36,6 +36,8 @@ public sealed class PartitionRestorer(
         }
 
         var ids = partitions.Select(p => p.Partition.Value).ToList();
+        var span = ProcessorTracing.StartOwn($"restore {partitions[0].Topic}", System.Diagnostics.ActivityKind.Internal, partitions[0].Topic, "restore");
+        span?.SetTag("orders.partitions", string.Join(",", ids));
         IReadOnlyDictionary<int, StoredPartition> stored;
         try
         {
@@ -44,6 +46,7 @@ public sealed class PartitionRestorer(
         catch (Exception e) when (SchemaRegistryErrors.IsCredentialsRejected(e))
         {
             fatal.Set(new RegistryCredentialsException(e));
+            ProcessorTracing.Finish(span, e.Message);
             return [];
         }
         catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException)
@@ -55,6 +58,7 @@ public sealed class PartitionRestorer(
             }
 
             Log.RestoreFailed(logger, partitions[0].Topic, string.Join(",", ids), (long)retryDelay.TotalMilliseconds, e.Message);
+            ProcessorTracing.Finish(span, e.Message);
             return [];
         }
 
@@ -63,6 +67,8 @@ public sealed class PartitionRestorer(
             Add(partition, stored[partition.Partition.Value]);
         }
 
+        span?.SetTag("orders.checkpoints.restored", stored.Values.Count(s => s.Checkpoint is not null));
+        ProcessorTracing.Finish(span);
         return partitions;
     }
 

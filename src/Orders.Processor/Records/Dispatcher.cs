@@ -42,6 +42,9 @@ public sealed class WorkItem(ConsumeResult<byte[]?, byte[]?> record, PartitionSt
     /// <summary>The timestamp of the attempt under way, for the processing-time histogram; null while nobody listens.</summary>
     public long? StartedAt { get; set; }
 
+    /// <summary>The record's process span, ended with its outcome; null with tracing off.</summary>
+    public System.Diagnostics.Activity? Span { get; init; }
+
     internal KeyLane? Lane { get; set; }
 }
 
@@ -56,6 +59,9 @@ public interface IWorkOutcomes
 
     /// <returns>The retry's delay; null when the record was dead-lettered (done).</returns>
     TimeSpan? Failed(WorkItem item, Exception error);
+
+    /// <summary>The record's partition left this processor before it was done: its next owner processes it.</summary>
+    void Abandoned(WorkItem item);
 }
 
 /// <summary>
@@ -135,6 +141,10 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
             {
                 StartOrQueue(due);
             }
+            else
+            {
+                outcomes.Abandoned(due);
+            }
         }
 
         while (InFlight < maxInFlight && _ready.TryDequeue(out var next))
@@ -142,6 +152,10 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
             if (!next.State.Released)
             {
                 Start(next);
+            }
+            else
+            {
+                outcomes.Abandoned(next);
             }
         }
 
@@ -164,14 +178,28 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
     /// <summary>The partition left this processor: what waits for it is dropped (its next owner processes it), what is in flight is ignored when it ends.</summary>
     public void Forget(PartitionState state)
     {
-        _lanes.Remove(state);
-        _waitingForKey -= CountWaiting(state);
+        if (_lanes.Remove(state, out var lanes))
+        {
+            foreach (var waiting in lanes.All.SelectMany(l => l.Waiting))
+            {
+                _waitingForKey--;
+                outcomes.Abandoned(waiting);
+            }
+        }
+
         RemoveWhere(_ready, state);
-        var retries = _retries.UnorderedItems.Where(r => r.Element.State != state).ToList();
+        var retries = _retries.UnorderedItems.ToList();
         _retries.Clear();
         foreach (var (item, at) in retries)
         {
-            _retries.Enqueue(item, at);
+            if (item.State == state)
+            {
+                outcomes.Abandoned(item);
+            }
+            else
+            {
+                _retries.Enqueue(item, at);
+            }
         }
     }
 
@@ -257,6 +285,7 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
         if (item.State.Released)
         {
             // No longer ours: its next owner handles the record again; nothing is counted here.
+            outcomes.Abandoned(item);
             return;
         }
 
@@ -332,16 +361,20 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
         return lanes.For(ordering == Ordering.Partition ? Lanes.Whole : key!, create);
     }
 
-    private int CountWaiting(PartitionState state) =>
-        _lanes.TryGetValue(state, out var lanes) ? lanes.All.Sum(l => l.Waiting.Count) : 0;
-
-    private static void RemoveWhere(Queue<WorkItem> queue, PartitionState state)
+    private void RemoveWhere(Queue<WorkItem> queue, PartitionState state)
     {
-        var kept = queue.Where(i => i.State != state).ToList();
+        var all = queue.ToList();
         queue.Clear();
-        foreach (var item in kept)
+        foreach (var item in all)
         {
-            queue.Enqueue(item);
+            if (item.State == state)
+            {
+                outcomes.Abandoned(item);
+            }
+            else
+            {
+                queue.Enqueue(item);
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
@@ -77,6 +78,19 @@ public sealed class RecordProcessor : IWorkOutcomes
     /// <returns>True when the record was taken in hand (done, or on its way); false when it waits to be fetched again.</returns>
     public async ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, CancellationToken cancellationToken)
     {
+        var span = ProcessorTracing.StartProcess(record, _group, out var previous);
+        try
+        {
+            return await ProcessAsync(record, state, span);
+        }
+        finally
+        {
+            ProcessorTracing.Restore(span, previous);
+        }
+    }
+
+    private async ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span)
+    {
         var (failures, registryWaits) = _paused.Count > 0 ? _paused.History(record.TopicPartitionOffset) : (0, 0);
         var startedAt = _metrics?.StartProcessing();
         Order order;
@@ -87,7 +101,7 @@ public sealed class RecordProcessor : IWorkOutcomes
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            return Unreadable(record, state, error, failures, registryWaits, startedAt);
+            return Unreadable(record, state, span, error, failures, registryWaits, startedAt);
         }
 
         if (_paused.Count > 0)
@@ -98,7 +112,7 @@ public sealed class RecordProcessor : IWorkOutcomes
         if (invalid is not null)
         {
             _metrics?.Processed(startedAt, FailureKind.Invalid);
-            DeadLetter(state, record, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), attempts: 1);
+            DeadLetter(state, record, span, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), attempts: 1);
             state.Advance(record.Offset.Value);
             return true;
         }
@@ -106,7 +120,7 @@ public sealed class RecordProcessor : IWorkOutcomes
         var eventTime = EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs);
         if (!Dispatcher.CanStartNow(state, record.Message.Key))
         {
-            Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt }, running: null);
+            Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt, Span = span }, running: null);
             return true;
         }
 
@@ -115,11 +129,12 @@ public sealed class RecordProcessor : IWorkOutcomes
         {
             // Nothing ahead of it, and the handler done at once: no bookkeeping at all.
             Count(record, state, order, eventTime, startedAt);
+            ProcessorTracing.End(span, ProcessorTracing.Processed);
             state.Advance(record.Offset.Value);
             return true;
         }
 
-        Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt }, call);
+        Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt, Span = span }, call);
         return true;
     }
 
@@ -153,12 +168,30 @@ public sealed class RecordProcessor : IWorkOutcomes
     ValueTask IWorkOutcomes.Start(WorkItem item)
     {
         item.StartedAt = _metrics?.StartProcessing();
-        return _pipeline.HandleAsync(item.Order, item.Cancellation);
+        if (item.Span is not { } span)
+        {
+            return _pipeline.HandleAsync(item.Order, item.Cancellation);
+        }
+
+        // The handler runs in the record's trace (its own spans, an HTTP call's, are children of it).
+        var previous = Activity.Current;
+        Activity.Current = span;
+        try
+        {
+            return _pipeline.HandleAsync(item.Order, item.Cancellation);
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
     }
+
+    void IWorkOutcomes.Abandoned(WorkItem item) => ProcessorTracing.End(item.Span, "revoked");
 
     void IWorkOutcomes.Succeeded(WorkItem item)
     {
         Count(item.Record, item.State, item.Order, item.EventTimeMs, item.StartedAt);
+        ProcessorTracing.End(item.Span, ProcessorTracing.Processed);
         item.State.Complete(item.Record.Offset.Value, started: true);
         FlowControl(item.State);
     }
@@ -175,20 +208,23 @@ public sealed class RecordProcessor : IWorkOutcomes
         var kind = FailureClassifier.Classify(error);
         _metrics?.Processed(item.StartedAt, kind);
         var decided = _policy.Decide(kind, item.Failures, item.RegistryWaits);
+        using var current = ProcessorTracing.Current(item.Span);
         switch (decided.Action)
         {
             case FailureAction.Retry:
                 _counters.RetriedOne();
                 item.Failures++;
+                ProcessorTracing.Retrying(item.Span, kind.ToString(), item.Failures, decided.Delay, error);
                 Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, item.Failures, error.Message);
                 return decided.Delay;
             case FailureAction.WaitForRegistry:
                 _counters.WaitedForRegistry();
                 item.RegistryWaits++;
+                ProcessorTracing.Retrying(item.Span, "registry-unavailable", item.Failures + item.RegistryWaits, decided.Delay, error);
                 Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
                 return decided.Delay;
             default:
-                DeadLetter(item.State, record, decided.Reason!, error, item.Failures + 1);
+                DeadLetter(item.State, record, item.Span, decided.Reason!, error, item.Failures + 1);
                 item.State.Complete(record.Offset.Value, started: true);
                 FlowControl(item.State);
                 return null;
@@ -196,12 +232,13 @@ public sealed class RecordProcessor : IWorkOutcomes
     }
 
     /// <summary>A record that could not be read: poison is dead-lettered at once; a registry away rewinds the partition to it.</summary>
-    private bool Unreadable(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Exception error, int failures, int registryWaits, long? startedAt)
+    private bool Unreadable(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span, Exception error, int failures, int registryWaits, long? startedAt)
     {
         if (SchemaRegistryErrors.IsCredentialsRejected(error))
         {
             // Retrying cannot fix credentials: stop, with the record still unprocessed.
             _fatal.Set(new RegistryCredentialsException(error));
+            ProcessorTracing.End(span, "stopped", error);
             Rewind(record, failures, registryWaits, _policy.MaxDelay);
             return false;
         }
@@ -214,17 +251,22 @@ public sealed class RecordProcessor : IWorkOutcomes
             case FailureAction.WaitForRegistry:
                 _counters.WaitedForRegistry();
                 Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                // Read again once the wait is over, in a span of its own.
+                ProcessorTracing.Retrying(span, "registry-unavailable", failures + registryWaits + 1, decided.Delay, error);
+                ProcessorTracing.End(span, "registry-unavailable");
                 Rewind(record, failures, registryWaits + 1, decided.Delay);
                 return false;
             case FailureAction.Retry:
                 // Not the bytes' fault, nor the registry's (a decoder error of ours): tried again as the record it is.
                 _counters.RetriedOne();
                 Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
+                ProcessorTracing.Retrying(span, kind.ToString(), failures + 1, decided.Delay, error);
+                ProcessorTracing.End(span, "retry");
                 Rewind(record, failures + 1, 0, decided.Delay);
                 return false;
         }
 
-        DeadLetter(state, record, decided.Reason!, error, failures + 1);
+        DeadLetter(state, record, span, decided.Reason!, error, failures + 1);
         if (_paused.Count > 0)
         {
             _paused.Clear(record.TopicPartition);
@@ -272,14 +314,15 @@ public sealed class RecordProcessor : IWorkOutcomes
         }
     }
 
-    private void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, string reason, Exception error, int attempts)
+    private void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, Activity? span, string reason, Exception error, int attempts)
     {
         var now = _time.GetUtcNow();
         var message = DeadLetterMessages.Build(record, _group, reason, error, attempts, now);
-        _deadLetters.Write(state, message, reason, record.Offset.Value);
+        _deadLetters.Write(state, message, reason, record.Offset.Value, span);
         _status.RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
         state.Aggregate.AddDeadLetter(reason);
         Log.DeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
+        ProcessorTracing.End(span, reason, error);
     }
 
     private void Rewind(ConsumeResult<byte[]?, byte[]?> record, int failures, int registryWaits, TimeSpan delay)

@@ -1,0 +1,149 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Trace;
+
+namespace Orders.Monitoring.Tracing;
+
+/// <summary>The <c>OpenTelemetry</c> settings section: the same settings as the standard <c>OTEL_*</c> variables, which win over it.</summary>
+public sealed class OpenTelemetryOptions
+{
+    public const string Section = "OpenTelemetry";
+
+    /// <summary>As <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>: the collector's base address (<c>/v1/traces</c> is added for http/protobuf).</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>As <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>: the traces address, used as given.</summary>
+    public string? TracesEndpoint { get; set; }
+
+    /// <summary>As <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>: <c>http/protobuf</c> (the default) or <c>grpc</c>.</summary>
+    public string? Protocol { get; set; }
+
+    /// <summary>As <c>OTEL_EXPORTER_OTLP_HEADERS</c>: <c>key=value,key2=value2</c>.</summary>
+    public string? Headers { get; set; }
+
+    /// <summary>As <c>OTEL_SERVICE_NAME</c>; by default each part names itself (orders-producer, orders-processor, orders-dlq).</summary>
+    public string? ServiceName { get; set; }
+
+    /// <summary>As <c>OTEL_TRACES_SAMPLER</c>: always_on, always_off, traceidratio, parentbased_always_on (the default), parentbased_always_off, parentbased_traceidratio.</summary>
+    public string? Sampler { get; set; }
+
+    /// <summary>As <c>OTEL_TRACES_SAMPLER_ARG</c>: the ratio of the ratio samplers, 0 to 1.</summary>
+    public string? SamplerArg { get; set; }
+}
+
+/// <summary>A tracing setting that cannot work: one line naming it.</summary>
+public sealed class TracingSettingsException(string message) : Exception(message);
+
+/// <summary>
+/// Where and how traces go, from the standard <c>OTEL_*</c> environment variables (which win) and
+/// the <c>OpenTelemetry</c> section. Tracing is on only when an OTLP endpoint is configured.
+/// </summary>
+public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, string? Headers, string? ServiceName, Sampler Sampler, string SamplerText)
+{
+    /// <returns>The settings, or null when tracing is off (no endpoint, <c>OTEL_SDK_DISABLED=true</c>, <c>OTEL_TRACES_EXPORTER=none</c>).</returns>
+    /// <exception cref="TracingSettingsException">A setting that cannot work.</exception>
+    public static TracingSettings? Read(IConfiguration configuration, Func<string, string?> environment)
+    {
+        var section = configuration.GetSection(OpenTelemetryOptions.Section).Get<OpenTelemetryOptions>() ?? new OpenTelemetryOptions();
+        string? Setting(string variable, string? fromSection) => NonEmpty(environment(variable)) ?? NonEmpty(fromSection);
+
+        if (string.Equals(NonEmpty(environment("OTEL_SDK_DISABLED")), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        switch (NonEmpty(environment("OTEL_TRACES_EXPORTER"))?.ToLowerInvariant())
+        {
+            case null or "otlp":
+                break;
+            case "none":
+                return null;
+            case var other:
+                throw new TracingSettingsException($"OTEL_TRACES_EXPORTER '{other}' is not supported: otlp or none");
+        }
+
+        var protocol = ParseProtocol(Setting("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", null) ?? Setting("OTEL_EXPORTER_OTLP_PROTOCOL", section.Protocol));
+        var endpoint = TracesUri(Setting("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", section.TracesEndpoint), Setting("OTEL_EXPORTER_OTLP_ENDPOINT", section.Endpoint), protocol);
+        if (endpoint is null)
+        {
+            return null;
+        }
+
+        var headers = Setting("OTEL_EXPORTER_OTLP_TRACES_HEADERS", null) ?? Setting("OTEL_EXPORTER_OTLP_HEADERS", section.Headers);
+        CheckHeaders(headers);
+        var samplerName = (Setting("OTEL_TRACES_SAMPLER", section.Sampler) ?? "parentbased_always_on").ToLowerInvariant();
+        var samplerArg = Setting("OTEL_TRACES_SAMPLER_ARG", section.SamplerArg);
+        var (sampler, text) = ParseSampler(samplerName, samplerArg);
+        return new TracingSettings(endpoint, protocol, headers, Setting("OTEL_SERVICE_NAME", section.ServiceName), sampler, text);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static OtlpExportProtocol ParseProtocol(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
+        "grpc" => OtlpExportProtocol.Grpc,
+        var other => throw new TracingSettingsException($"OTLP protocol '{other}' is not supported: http/protobuf or grpc"),
+    };
+
+    /// <summary>The traces endpoint as given, or the base endpoint with <c>v1/traces</c> for http/protobuf (as the specification says).</summary>
+    private static Uri? TracesUri(string? traces, string? based, OtlpExportProtocol protocol)
+    {
+        if ((traces ?? based) is not { } given)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(given, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new TracingSettingsException($"OTLP endpoint '{given}' is not an absolute http(s) URL");
+        }
+
+        if (traces is not null || protocol == OtlpExportProtocol.Grpc)
+        {
+            return uri;
+        }
+
+        var path = uri.AbsolutePath.EndsWith('/') ? uri.AbsolutePath : uri.AbsolutePath + "/";
+        return new UriBuilder(uri) { Path = path + "v1/traces" }.Uri;
+    }
+
+    private static void CheckHeaders(string? headers)
+    {
+        foreach (var pair in (headers ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (pair.IndexOf('=', StringComparison.Ordinal) <= 0)
+            {
+                throw new TracingSettingsException("OTLP headers must be key=value pairs separated by commas");
+            }
+        }
+    }
+
+    private static (Sampler Sampler, string Text) ParseSampler(string name, string? arg)
+    {
+        double Ratio()
+        {
+            if (arg is null)
+            {
+                return 1.0;
+            }
+
+            return double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1
+                ? ratio
+                : throw new TracingSettingsException($"OTEL_TRACES_SAMPLER_ARG '{arg}' is not a ratio from 0 to 1");
+        }
+
+        return name switch
+        {
+            "always_on" => (new AlwaysOnSampler(), name),
+            "always_off" => (new AlwaysOffSampler(), name),
+            "traceidratio" => (new TraceIdRatioBasedSampler(Ratio()), string.Create(CultureInfo.InvariantCulture, $"{name} {Ratio()}")),
+            "parentbased_always_on" => (new ParentBasedSampler(new AlwaysOnSampler()), name),
+            "parentbased_always_off" => (new ParentBasedSampler(new AlwaysOffSampler()), name),
+            "parentbased_traceidratio" => (new ParentBasedSampler(new TraceIdRatioBasedSampler(Ratio())), string.Create(CultureInfo.InvariantCulture, $"{name} {Ratio()}")),
+            _ => throw new TracingSettingsException(
+                $"OTEL_TRACES_SAMPLER '{name}' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"),
+        };
+    }
+}

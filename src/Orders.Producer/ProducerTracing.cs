@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Orders.Kafka;
+
+namespace Orders.Producer;
+
+/// <summary>
+/// The producer's spans: one <c>send</c> span per order (OpenTelemetry messaging conventions), from
+/// the hand-over to the client until the broker's acknowledgement, with the partition and offset
+/// it landed at; its context goes into the record's <c>traceparent</c>/<c>tracestate</c> headers.
+/// With no listener (tracing off) nothing is made: one check per order.
+/// </summary>
+public static class ProducerTracing
+{
+    public const string SourceName = "Orders.Producer";
+
+    internal static readonly ActivitySource Source = new(SourceName, typeof(ProducerTracing).Assembly.GetName().Version?.ToString());
+
+    /// <summary>Starts the send span of one order, a root span (the loop has no trace of its own), and writes its context into <paramref name="headers"/>.</summary>
+    /// <returns>The span, or null when tracing is off.</returns>
+    internal static Activity? StartSend(string topic, in SentOrder order, out Headers? headers)
+    {
+        headers = null;
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var previous = Activity.Current;
+        var span = Source.StartActivity($"send {topic}", ActivityKind.Producer, default(ActivityContext), MessagingAttributes.For("send", "send", topic));
+        // The loop's own context stays as it was: each order's span is a root of its own.
+        Activity.Current = previous;
+        if (span is null)
+        {
+            return null;
+        }
+
+        if (span.IsAllDataRequested)
+        {
+            span.SetTag(MessagingAttributes.MessageKey, order.OrderId);
+        }
+
+        headers = [];
+        TraceHeaders.Inject(span, headers);
+        return span;
+    }
+
+    /// <summary>Ends the send span with what the broker said.</summary>
+    internal static void Delivered(Activity span, Error error, TopicPartitionOffset at)
+    {
+        if (error.IsError)
+        {
+            span.SetStatus(ActivityStatusCode.Error, error.Reason);
+            span.SetTag(MessagingAttributes.ErrorType, error.Code.ToString());
+        }
+        else if (span.IsAllDataRequested)
+        {
+            span.SetTag(MessagingAttributes.PartitionId, at.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            span.SetTag(MessagingAttributes.Offset, at.Offset.Value);
+        }
+
+        span.Stop();
+    }
+}

@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Configuration;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Trace;
+using Orders.Monitoring.Tracing;
+
+namespace Orders.Cli.UnitTests;
+
+/// <summary>Where traces go: the standard OTEL_* variables over the OpenTelemetry section, checked before anything starts.</summary>
+public sealed class TracingSettingsTests
+{
+    [Fact]
+    public void NoEndpointAnywhere_TracingIsOff()
+    {
+        Assert.Null(Read(new(), new()));
+    }
+
+    [Fact]
+    public void BaseEndpoint_HttpProtobuf_GetsTheTracesPath()
+    {
+        var settings = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318" }, new())!;
+
+        Assert.Equal(new Uri("http://collector:4318/v1/traces"), settings.Endpoint);
+        Assert.Equal(OtlpExportProtocol.HttpProtobuf, settings.Protocol);
+        Assert.Equal("parentbased_always_on", settings.SamplerText);
+        Assert.IsType<ParentBasedSampler>(settings.Sampler);
+        Assert.Null(settings.ServiceName);
+    }
+
+    [Fact]
+    public void BaseEndpointWithAPath_KeepsIt()
+    {
+        Assert.Equal(new Uri("https://otel.example/ingest/v1/traces"), Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "https://otel.example/ingest/" }, new())!.Endpoint);
+    }
+
+    [Fact]
+    public void TracesEndpoint_IsUsedAsGiven_AndWinsOverTheBase()
+    {
+        var settings = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://a:4318", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://b:9999/custom" }, new())!;
+
+        Assert.Equal(new Uri("http://b:9999/custom"), settings.Endpoint);
+    }
+
+    [Fact]
+    public void Grpc_TheEndpointAsGiven()
+    {
+        var settings = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4317", ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc" }, new())!;
+
+        Assert.Equal(OtlpExportProtocol.Grpc, settings.Protocol);
+        Assert.Equal(new Uri("http://collector:4317"), settings.Endpoint);
+    }
+
+    [Fact]
+    public void Section_ConfiguresEverything_AndTheEnvironmentWins()
+    {
+        var section = new Dictionary<string, string?>
+        {
+            ["OpenTelemetry:Endpoint"] = "http://from-file:4318",
+            ["OpenTelemetry:Headers"] = "api-key=secret",
+            ["OpenTelemetry:ServiceName"] = "file-name",
+            ["OpenTelemetry:Sampler"] = "traceidratio",
+            ["OpenTelemetry:SamplerArg"] = "0.25",
+        };
+
+        var fromFile = Read(new(), section)!;
+        Assert.Equal(new Uri("http://from-file:4318/v1/traces"), fromFile.Endpoint);
+        Assert.Equal("api-key=secret", fromFile.Headers);
+        Assert.Equal("file-name", fromFile.ServiceName);
+        Assert.Equal("traceidratio 0.25", fromFile.SamplerText);
+        Assert.IsType<TraceIdRatioBasedSampler>(fromFile.Sampler);
+
+        var overridden = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://env:4318", ["OTEL_SERVICE_NAME"] = "env-name", ["OTEL_TRACES_SAMPLER_ARG"] = "0.01" }, section)!;
+        Assert.Equal(new Uri("http://env:4318/v1/traces"), overridden.Endpoint);
+        Assert.Equal("env-name", overridden.ServiceName);
+        Assert.Equal("traceidratio 0.01", overridden.SamplerText);
+    }
+
+    [Theory]
+    [InlineData("OTEL_SDK_DISABLED", "true")]
+    [InlineData("OTEL_TRACES_EXPORTER", "none")]
+    public void Disabled_EvenWithAnEndpoint(string variable, string value)
+    {
+        Assert.Null(Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318", [variable] = value }, new()));
+    }
+
+    [Theory]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTLP endpoint 'collector:4318' is not an absolute http(s) URL")]
+    [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTLP protocol 'http/json' is not supported: http/protobuf or grpc")]
+    [InlineData("OTEL_EXPORTER_OTLP_HEADERS", "novalue", "OTLP headers must be key=value pairs separated by commas")]
+    [InlineData("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER 'sometimes' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio")]
+    [InlineData("OTEL_TRACES_SAMPLER_ARG", "1.5", "OTEL_TRACES_SAMPLER_ARG '1.5' is not a ratio from 0 to 1")]
+    [InlineData("OTEL_TRACES_EXPORTER", "zipkin", "OTEL_TRACES_EXPORTER 'zipkin' is not supported: otlp or none")]
+    public void UnworkableSetting_OneLineNamingIt(string variable, string value, string message)
+    {
+        var environment = new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318", ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio", [variable] = value };
+
+        var error = Assert.Throws<TracingSettingsException>(() => Read(environment, new()));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    private static TracingSettings? Read(Dictionary<string, string?> environment, Dictionary<string, string?> configuration) =>
+        TracingSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build(), name => environment.GetValueOrDefault(name));
+}
