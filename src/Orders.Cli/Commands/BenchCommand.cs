@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Orders.Bench;
+using Orders.Cli.Bench;
 using Orders.Cli.Settings;
 
 namespace Orders.Cli.Commands;
@@ -96,7 +94,7 @@ internal static class BenchCommand
                 return OrdersCli.ExitFailure;
             }
 
-            await stdout.WriteLineAsync(parseResult.GetValue(json) ? JsonSerializer.Serialize(report, Json) : Text(report, options));
+            await stdout.WriteLineAsync(parseResult.GetValue(json) ? JsonSerializer.Serialize(report, Json) : BenchText.Pipeline(report, options));
             return OrdersCli.ExitOk;
         });
         return command;
@@ -126,118 +124,5 @@ internal static class BenchCommand
                 CultureInfo.InvariantCulture,
                 $"Ceiling through the relays, medians of {repeats} runs each of {count:N0} orders: reading Kafka's framing {report.Inspecting:N0} orders/s, plain bytes {report.Plain:N0} orders/s; ratio {report.Ratio:F3}."));
         return OrdersCli.ExitOk;
-    }
-
-    private static string Text(BenchReport report, BenchOptions options)
-    {
-        var lines = new List<string>
-        {
-            string.Create(CultureInfo.InvariantCulture,
-                $"Medians of {options.Repeats} runs of each side, alternating; values of {report.ValueBytes} bytes, {report.Partitions} partitions."),
-        };
-        foreach (var measure in new[] { report.Drain, report.Produce, report.Latency })
-        {
-            lines.Add("");
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{measure.Measure} ({measure.Description}; {measure.Orders:N0} orders)"));
-            lines.Add("| side                 | role      | orders/s     | CPU µs/ord | alloc B/ord | p50 ms   | p99 ms   |");
-            lines.Add("|----------------------|-----------|--------------|------------|-------------|----------|----------|");
-            lines.AddRange(measure.Sides.Select(Row));
-            lines.Add(Verdict(measure));
-        }
-
-        var r = report.Ratios;
-        lines.Add("");
-        lines.Add(string.Create(CultureInfo.InvariantCulture,
-            $"Pipeline, produce then drain: {Share(r.Throughput)} of the raw client; drain {Share(r.Drain)}, produce {Share(r.Produce)}; to kcat: drain {Share(r.DrainToKcat)}, produce {Share(r.ProduceToKcat)}."));
-        lines.AddRange(report.BenchErrors);
-        return string.Join(Environment.NewLine, lines);
-
-        static string Row(SideResult s) => string.Create(
-            CultureInfo.InvariantCulture,
-            $"| {s.Side,-20} | {s.Role,-9} | {s.Throughput,12:N0} | {Num(s.CpuMicrosPerOrder, "F2"),10} | {Num(s.AllocatedBytesPerOrder, "N0"),11} | {Num(s.LatencyMs?.P50, "F2"),8} | {Num(s.LatencyMs?.P99, "F2"),8} |");
-        static string Num(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
-        static string Share(double? ratio) => ratio?.ToString("P1", CultureInfo.InvariantCulture) ?? "n/a";
-        static string Verdict(MeasureReport m)
-        {
-            var c = m.Comparison;
-            if (c.BenchError)
-            {
-                return c.BenchErrorMessage!;
-            }
-
-            var extra = m.P99DifferenceMs is { } d ? string.Create(CultureInfo.InvariantCulture, $", p99 {d:+0.00;-0.00} ms") : "";
-            return string.Create(CultureInfo.InvariantCulture,
-                $"{c.Pipeline} / {c.Ceiling} (the ceiling): {Share(c.Ratio)}, CPU {Num(c.CpuRatio, "F2")}x, allocated {Num(c.AllocatedRatio, "F2")}x{extra}.");
-        }
-    }
-
-    /// <summary><c>orders stack</c> in a child process on free ports.</summary>
-    private sealed class LocalStackProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private LocalStackProcess(Process process, int kafkaPort, int registryPort)
-        {
-            _process = process;
-            BootstrapServers = $"localhost:{kafkaPort}";
-            RegistryUrl = $"http://localhost:{registryPort}";
-        }
-
-        public string BootstrapServers { get; }
-
-        public string RegistryUrl { get; }
-
-        public static async Task<LocalStackProcess?> StartAsync(int partitions, TextWriter stderr, CancellationToken cancellationToken)
-        {
-            var (kafkaPort, registryPort) = (FreePort(), FreePort());
-            // The orders executable itself, or `dotnet orders.dll` (run through dotnet, or hosted by a test runner).
-            var processPath = Environment.ProcessPath!;
-            var standalone = Path.GetFileNameWithoutExtension(processPath) == "orders";
-            var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH")
-                ?? (Path.GetFileNameWithoutExtension(processPath) == "dotnet" ? processPath : "dotnet");
-            var info = new ProcessStartInfo(standalone ? processPath : host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            if (!standalone)
-            {
-                info.ArgumentList.Add(typeof(OrdersCli).Assembly.Location);
-            }
-
-            foreach (var arg in new[] { "stack", "--kafka-port", kafkaPort.ToString(CultureInfo.InvariantCulture), "--registry-port", registryPort.ToString(CultureInfo.InvariantCulture), "--partitions", partitions.ToString(CultureInfo.InvariantCulture) })
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-            while (await process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
-            {
-                if (line.StartsWith("Local stack is up", StringComparison.Ordinal))
-                {
-                    _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-                    await stderr.WriteLineAsync($"Local stack started in process {process.Id}: Kafka localhost:{kafkaPort}, registry localhost:{registryPort}");
-                    return new LocalStackProcess(process, kafkaPort, registryPort);
-                }
-            }
-
-            await stderr.WriteLineAsync($"orders: the local stack did not start: {(await errors).Trim()}");
-            return null;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-                _process.WaitForExit();
-            }
-
-            _process.Dispose();
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
     }
 }

@@ -1,7 +1,7 @@
 using Orders.Bench;
 using Orders.LocalStack.Kafka;
 
-namespace Orders.Cli.Commands;
+namespace Orders.Cli.Bench;
 
 /// <summary>One ceiling run through one kind of relay.</summary>
 public sealed record RelayRun(string Relay, int Repeat, double Throughput);
