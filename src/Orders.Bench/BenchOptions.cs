@@ -48,6 +48,16 @@ public sealed class BenchOptions
 
     public bool UseKcat { get; init; } = true;
 
+    /// <summary>
+    /// Starts tracing (exporters listening to the publisher's and the processor's spans) for the
+    /// traced sides, <c>publisher-traced</c> and <c>processor-traced</c>, and stops it after each;
+    /// null leaves those sides out. Every other side runs with no listener at all, as with no endpoint.
+    /// </summary>
+    public Func<IDisposable?>? StartTracing { get; init; }
+
+    /// <summary>The sampler of <see cref="StartTracing"/>, for the report.</summary>
+    public string? TracingSampler { get; init; }
+
     /// <summary>How far above its ceiling the pipeline may measure before that is called a bench error rather than noise.</summary>
     public double Noise { get; init; } = 0.10;
 }

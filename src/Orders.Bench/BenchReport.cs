@@ -35,7 +35,14 @@ public sealed record MeasureReport(string Measure, string Description, long Orde
 /// </summary>
 public sealed record Ratios(
     double? Throughput, double? Drain, double? Produce, double? DrainCpu, double? ProduceCpu, double? LatencyP99,
-    double? LatencyP99DifferenceMs, double? DrainToKcat, double? ProduceToKcat);
+    double? LatencyP99DifferenceMs, double? DrainToKcat, double? ProduceToKcat)
+{
+    /// <summary>The processor with tracing on over the processor without (paired per repeat); null when not measured.</summary>
+    public double? DrainTraced { get; init; }
+
+    /// <summary>The publisher with tracing on over the publisher without (paired per repeat); null when not measured.</summary>
+    public double? ProduceTraced { get; init; }
+}
 
 public sealed record BenchReport(
     Ratios Ratios, bool BenchError, IReadOnlyList<string> BenchErrors, MeasureReport Drain, MeasureReport Produce, MeasureReport Latency,
@@ -102,6 +109,13 @@ public static class BenchMath
             PairedMedian(pairs, r => r.AllocatedBytesPerOrder),
             noise,
             references);
+    }
+
+    /// <summary>The median over the repeats of <paramref name="side"/>'s throughput over <paramref name="baseline"/>'s in the same repeat; null when either did not run.</summary>
+    public static double? PairedThroughput(IReadOnlyList<BenchRun> runs, string baseline, string side)
+    {
+        var pairs = Pairs(runs, baseline, side);
+        return pairs.Count > 0 ? Math.Round(MedianOf(pairs.Select(p => p.Pipeline.Throughput / p.Ceiling.Throughput)), 3) : null;
     }
 
     /// <summary>Latency: the pipeline's share is ceiling p99 / pipeline p99, of the medians.</summary>

@@ -28,8 +28,10 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
     public const string Processor = "processor";
     public const string RawStorePerRecord = "raw-store-per-record";
     public const string KcatSide = "kcat";
+    public const string ProcessorTraced = "processor-traced";
 
-    public IReadOnlyList<string> Sides => kcat is null ? [Raw, Processor, RawStorePerRecord] : [Raw, Processor, KcatSide, RawStorePerRecord];
+    public IReadOnlyList<string> Sides =>
+        [Raw, Processor, .. kcat is null ? Array.Empty<string>() : [KcatSide], RawStorePerRecord, .. kafka.Options.StartTracing is null ? Array.Empty<string>() : [ProcessorTraced]];
 
     /// <summary>A new topic holding <paramref name="count"/> orders from offset 0 of every partition (checked: retention dropped none).</summary>
     public async Task<string> PrefillAsync(long count, CancellationToken cancellationToken)
@@ -77,9 +79,17 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
         Raw => Task.Run(() => RawConsumer(topic, count, storeEach: false, cancellationToken), CancellationToken.None),
         RawStorePerRecord => Task.Run(() => RawConsumer(topic, count, storeEach: true, cancellationToken), CancellationToken.None),
         Processor => ProcessorAsync(topic, count, cancellationToken),
+        ProcessorTraced => TracedAsync(() => ProcessorAsync(topic, count, cancellationToken)),
         KcatSide => KcatAsync(topic, count, cancellationToken),
         _ => throw new ArgumentOutOfRangeException(nameof(side), side, "no such side"),
     };
+
+    /// <summary>The processor's side with tracing on: the backlog's records carry no trace context, so each record's span is a root, sampled as such.</summary>
+    private async Task<SideRun> TracedAsync(Func<Task<SideRun>> side)
+    {
+        using var tracing = kafka.Options.StartTracing!();
+        return await side();
+    }
 
     private SideRun RawConsumer(string topic, long count, bool storeEach, CancellationToken cancellationToken)
     {

@@ -110,9 +110,9 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
     private BenchReport Report(int valueBytes)
     {
         var drain = Measure("drain", "catch-up: a pre-filled backlog read to its end, from the first record to the last",
-            options.DrainCount, DrainMeasure.Raw, DrainMeasure.Processor, [DrainMeasure.KcatSide, DrainMeasure.RawStorePerRecord]);
+            options.DrainCount, DrainMeasure.Raw, DrainMeasure.Processor, [DrainMeasure.KcatSide, DrainMeasure.RawStorePerRecord, DrainMeasure.ProcessorTraced]);
         var produce = Measure("produce", "publishing, from building the client to the last delivery",
-            options.ProduceCount, ProduceMeasure.Raw, ProduceMeasure.Publisher, [ProduceMeasure.KcatSide]);
+            options.ProduceCount, ProduceMeasure.Raw, ProduceMeasure.Publisher, [ProduceMeasure.KcatSide, ProduceMeasure.PublisherTraced]);
         var latency = Latency();
         var errors = new[] { drain, produce, latency }.Select(m => m.Comparison.BenchErrorMessage).OfType<string>().ToList();
 
@@ -132,7 +132,11 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             latency.Comparison.Ratio,
             latency.P99DifferenceMs,
             drain.Comparison.PipelineToReferences.GetValueOrDefault(DrainMeasure.KcatSide) is var d and > 0 ? d : null,
-            produce.Comparison.PipelineToReferences.GetValueOrDefault(ProduceMeasure.KcatSide) is var p and > 0 ? p : null);
+            produce.Comparison.PipelineToReferences.GetValueOrDefault(ProduceMeasure.KcatSide) is var p and > 0 ? p : null)
+        {
+            DrainTraced = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "drain").ToList(), DrainMeasure.Processor, DrainMeasure.ProcessorTraced),
+            ProduceTraced = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "produce").ToList(), ProduceMeasure.Publisher, ProduceMeasure.PublisherTraced),
+        };
         return new BenchReport(ratios, errors.Count > 0, errors, drain, produce, latency, valueBytes, options.Partitions, options.Repeats, _runs);
     }
 

@@ -22,10 +22,12 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
     public const string Raw = "raw";
     public const string Publisher = "publisher";
     public const string KcatSide = "kcat";
+    public const string PublisherTraced = "publisher-traced";
 
     private readonly Dictionary<long, string> _kcatInputs = [];
 
-    public IReadOnlyList<string> Sides => kcat is null ? [Raw, Publisher] : [Raw, Publisher, KcatSide];
+    public IReadOnlyList<string> Sides =>
+        [Raw, Publisher, .. kcat is null ? Array.Empty<string>() : [KcatSide], .. kafka.Options.StartTracing is null ? Array.Empty<string>() : [PublisherTraced]];
 
     public async Task<SideRun> RunAsync(string side, long count, CancellationToken cancellationToken)
     {
@@ -34,6 +36,7 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
         {
             Raw => await Task.Factory.StartNew(() => RawLoop(topic, count, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default),
             Publisher => await PublisherAsync(topic, count, cancellationToken),
+            PublisherTraced => await TracedAsync(() => PublisherAsync(topic, count, cancellationToken)),
             KcatSide => await KcatAsync(topic, count, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(side), side, "no such side"),
         };
@@ -86,6 +89,13 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
         }
 
         return start.To(Snapshot.Take(), Interlocked.Read(ref acknowledged), count);
+    }
+
+    /// <summary>The publisher's side with tracing on: a send span (sampled or not) and trace headers on every order.</summary>
+    private async Task<SideRun> TracedAsync(Func<Task<SideRun>> side)
+    {
+        using var tracing = kafka.Options.StartTracing!();
+        return await side();
     }
 
     private async Task<SideRun> PublisherAsync(string topic, long count, CancellationToken cancellationToken)

@@ -22,7 +22,7 @@ public sealed class TracingSettingsTests
         Assert.Equal(new Uri("http://collector:4318/v1/traces"), settings.Endpoint);
         Assert.Equal(OtlpExportProtocol.HttpProtobuf, settings.Protocol);
         Assert.Equal("parentbased_always_on", settings.SamplerText);
-        Assert.IsType<ParentBasedSampler>(settings.Sampler);
+        Assert.IsType<ParentBasedSampler>(settings.CreateSampler());
         Assert.Null(settings.ServiceName);
     }
 
@@ -66,7 +66,8 @@ public sealed class TracingSettingsTests
         Assert.Equal("api-key=secret", fromFile.Headers);
         Assert.Equal("file-name", fromFile.ServiceName);
         Assert.Equal("traceidratio 0.25", fromFile.SamplerText);
-        Assert.IsType<TraceIdRatioBasedSampler>(fromFile.Sampler);
+        Assert.IsType<TraceIdRatioBasedSampler>(fromFile.CreateSampler());
+        Assert.NotSame(fromFile.CreateSampler(), fromFile.CreateSampler());
 
         var overridden = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://env:4318", ["OTEL_SERVICE_NAME"] = "env-name", ["OTEL_TRACES_SAMPLER_ARG"] = "0.01" }, section)!;
         Assert.Equal(new Uri("http://env:4318/v1/traces"), overridden.Endpoint);
@@ -96,6 +97,21 @@ public sealed class TracingSettingsTests
         var error = Assert.Throws<TracingSettingsException>(() => Read(environment, new()));
 
         Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void ExportersStartedAgain_AfterEarlierOnesStopped_StillSample()
+    {
+        var settings = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:1" }, new())!;
+        using var source = new System.Diagnostics.ActivitySource(Orders.Producer.ProducerTracing.SourceName);
+
+        for (var round = 0; round < 2; round++)
+        {
+            using var tracing = OrdersTracing.Start(settings, TracedComponent.Producer, TracedComponent.Processor);
+            using var span = source.StartActivity("probe");
+
+            Assert.True(span?.Recorded, $"round {round}: the span was not sampled");
+        }
     }
 
     private static TracingSettings? Read(Dictionary<string, string?> environment, Dictionary<string, string?> configuration) =>

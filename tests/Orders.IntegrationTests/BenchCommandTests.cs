@@ -137,6 +137,45 @@ public sealed class BenchCommandTests(SmallBenchRun bench) : IClassFixture<Small
         Assert.Contains("--relay-overhead measures the local stack's relays", stderr.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Traced_WithoutAnEndpoint_IsAUsageError()
+    {
+        var stderr = new StringWriter();
+        var exit = await Orders.Cli.OrdersCli.RunAsync(["bench", "--traced", "--count", "10"], new StringWriter(), stderr);
+
+        Assert.Equal(Orders.Cli.OrdersCli.ExitUsage, exit);
+        Assert.Equal("orders: --traced needs an OTLP endpoint to export to (OTEL_EXPORTER_OTLP_ENDPOINT), and tracing not disabled", stderr.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task Traced_AddsTracedSides_OnlyTheyExport_AndTheReportPairsThemWithTheUntraced()
+    {
+        using var receiver = OtlpReceiver.Start();
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["bench", "--traced", "--count", "2000", "--produce-count", "2000", "--repeats", "2", "--partitions", "3", "--rate", "1000", "--latency-seconds", "1", "--warm-up", "500", "--no-kcat", "--json"],
+            TimeSpan.FromMinutes(5),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.Endpoint),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.5"));
+        Assert.True(exit == 0, stderr);
+        var report = JsonDocument.Parse(stdout).RootElement;
+
+        var runs = report.GetProperty("runs").EnumerateArray().ToList();
+        double Paired(string measure, string baseline, string side)
+        {
+            var mine = runs.Where(r => r.GetProperty("measure").GetString() == measure).ToList();
+            double Rate(string s, int repeat) => mine.Single(r => r.GetProperty("side").GetString() == s && r.GetProperty("repeat").GetInt32() == repeat).GetProperty("throughput").GetDouble();
+            return Math.Round(new[] { 1, 2 }.Select(r => Rate(side, r) / Rate(baseline, r)).Average(), 3);
+        }
+
+        Assert.Equal(Paired("drain", "processor", "processor-traced"), report.GetProperty("ratios").GetProperty("drainTraced").GetDouble(), precision: 3);
+        Assert.Equal(Paired("produce", "publisher", "publisher-traced"), report.GetProperty("ratios").GetProperty("produceTraced").GetDouble(), precision: 3);
+        var sends = receiver.Spans.Where(s => s.Service == "orders-producer").Select(s => s.Name).Distinct().ToList();
+        Assert.NotEmpty(sends);
+        Assert.All(sends, name => Assert.Contains("produce-publisher-traced", name, StringComparison.Ordinal));
+        Assert.Contains(receiver.Spans, s => s.Service == "orders-processor" && s.Name.StartsWith("process ", StringComparison.Ordinal));
+    }
+
     private static List<string> Sides(List<JsonElement> runs, int repeat) =>
         [.. runs.Where(r => r.GetProperty("repeat").GetInt32() == repeat).Select(r => r.GetProperty("side").GetString()!)];
 }

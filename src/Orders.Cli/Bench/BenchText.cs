@@ -27,6 +27,12 @@ internal static class BenchText
         lines.Add("");
         lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"Pipeline, produce then drain: {Share(r.Throughput)} of the raw client; drain {Share(r.Drain)}, produce {Share(r.Produce)}; to kcat: drain {Share(r.DrainToKcat)}, produce {Share(r.ProduceToKcat)}."));
+        if (r.DrainTraced is not null || r.ProduceTraced is not null)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"Tracing on ({options.TracingSampler}) over off, paired per repeat: drain {Share(r.DrainTraced)}, produce {Share(r.ProduceTraced)}."));
+        }
+
         lines.AddRange(report.BenchErrors);
         return string.Join(Environment.NewLine, lines);
 

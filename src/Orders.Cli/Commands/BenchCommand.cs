@@ -4,6 +4,7 @@ using System.Text.Json;
 using Orders.Bench;
 using Orders.Cli.Bench;
 using Orders.Cli.Settings;
+using Orders.Monitoring.Tracing;
 
 namespace Orders.Cli.Commands;
 
@@ -32,10 +33,15 @@ internal static class BenchCommand
         {
             Description = "Instead: the ceiling alone through two local stacks in this process, one whose relays read Kafka's framing (the default) and one relaying plain bytes, to show what the protocol-aware relay costs.",
         };
+        var traced = new Option<bool>("--traced")
+        {
+            Description = "Also run the publisher and the processor with tracing on, exporting where the OTEL_* variables say (an endpoint is needed; set the sampler, e.g. " +
+                "OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.01): the report gives traced over untraced.",
+        };
         var json = ClientOptions.JsonOption();
         var command = new Command("bench", "Measure the pipeline (our publisher and processor) against the raw Kafka client's ceilings: drain a backlog, produce, latency at a fixed rate.")
         {
-            count, produceCount, repeats, partitions, rate, latencySeconds, warmUp, noKcat, bootstrap, registry, relayOverhead, json,
+            count, produceCount, repeats, partitions, rate, latencySeconds, warmUp, noKcat, bootstrap, registry, relayOverhead, traced, json,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -58,6 +64,26 @@ internal static class BenchCommand
                     parseResult.GetValue(count), parseResult.GetValue(repeats), parseResult.GetValue(partitions), parseResult.GetValue(warmUp), parseResult.GetValue(json), stdout, stderr, cancellationToken);
             }
 
+            TracingSettings? tracing = null;
+            if (parseResult.GetValue(traced))
+            {
+                try
+                {
+                    tracing = TracingSettings.Read(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Environment.GetEnvironmentVariable);
+                }
+                catch (TracingSettingsException e)
+                {
+                    await stderr.WriteLineAsync($"orders: {e.Message}");
+                    return OrdersCli.ExitUsage;
+                }
+
+                if (tracing is null)
+                {
+                    await stderr.WriteLineAsync("orders: --traced needs an OTLP endpoint to export to (OTEL_EXPORTER_OTLP_ENDPOINT), and tracing not disabled");
+                    return OrdersCli.ExitUsage;
+                }
+            }
+
             using var stack = external is null ? await LocalStackProcess.StartAsync(parseResult.GetValue(partitions), stderr, cancellationToken) : null;
             if (external is null && stack is null)
             {
@@ -76,6 +102,8 @@ internal static class BenchCommand
                 LatencyDuration = TimeSpan.FromSeconds(parseResult.GetValue(latencySeconds)),
                 WarmUpCount = parseResult.GetValue(warmUp),
                 UseKcat = !parseResult.GetValue(noKcat),
+                StartTracing = tracing is null ? null : () => OrdersTracing.Start(tracing, TracedComponent.Producer, TracedComponent.Processor),
+                TracingSampler = tracing?.SamplerText,
             };
 
             BenchReport report;

@@ -56,7 +56,7 @@ public sealed class OrdersTracing : IDisposable
         Sdk.CreateTracerProviderBuilder()
             .AddSource(component.Sources)
             .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(settings.ServiceName ?? component.ServiceName, serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
-            .SetSampler(settings.Sampler)
+            .SetSampler(settings.CreateSampler())
             .AddOtlpExporter(o =>
             {
                 o.Endpoint = settings.Endpoint;

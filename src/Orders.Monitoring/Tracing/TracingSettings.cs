@@ -39,8 +39,25 @@ public sealed class TracingSettingsException(string message) : Exception(message
 /// Where and how traces go, from the standard <c>OTEL_*</c> environment variables (which win) and
 /// the <c>OpenTelemetry</c> section. Tracing is on only when an OTLP endpoint is configured.
 /// </summary>
-public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, string? Headers, string? ServiceName, Sampler Sampler, string SamplerText)
+public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, string? Headers, string? ServiceName, string SamplerName, double? SamplerRatio)
 {
+    /// <summary>The sampler as configured, for logs and reports: its name, and its ratio if it has one.</summary>
+    public string SamplerText => SamplerRatio is { } ratio ? string.Create(CultureInfo.InvariantCulture, $"{SamplerName} {ratio}") : SamplerName;
+
+    /// <summary>
+    /// A new sampler as configured: one per tracer provider. An instance must not be shared: once a
+    /// provider that used it is disposed, another provider's spans with it come out unsampled (measured, OpenTelemetry 1.21).
+    /// </summary>
+    public Sampler CreateSampler() => SamplerName switch
+    {
+        "always_on" => new AlwaysOnSampler(),
+        "always_off" => new AlwaysOffSampler(),
+        "traceidratio" => new TraceIdRatioBasedSampler(SamplerRatio ?? 1.0),
+        "parentbased_always_on" => new ParentBasedSampler(new AlwaysOnSampler()),
+        "parentbased_always_off" => new ParentBasedSampler(new AlwaysOffSampler()),
+        _ => new ParentBasedSampler(new TraceIdRatioBasedSampler(SamplerRatio ?? 1.0)),
+    };
+
     /// <returns>The settings, or null when tracing is off (no endpoint, <c>OTEL_SDK_DISABLED=true</c>, <c>OTEL_TRACES_EXPORTER=none</c>).</returns>
     /// <exception cref="TracingSettingsException">A setting that cannot work.</exception>
     public static TracingSettings? Read(IConfiguration configuration, Func<string, string?> environment)
@@ -74,8 +91,8 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
         CheckHeaders(headers);
         var samplerName = (Setting("OTEL_TRACES_SAMPLER", section.Sampler) ?? "parentbased_always_on").ToLowerInvariant();
         var samplerArg = Setting("OTEL_TRACES_SAMPLER_ARG", section.SamplerArg);
-        var (sampler, text) = ParseSampler(samplerName, samplerArg);
-        return new TracingSettings(endpoint, protocol, headers, Setting("OTEL_SERVICE_NAME", section.ServiceName), sampler, text);
+        var ratio = ParseSampler(samplerName, samplerArg);
+        return new TracingSettings(endpoint, protocol, headers, Setting("OTEL_SERVICE_NAME", section.ServiceName), samplerName, ratio);
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
@@ -120,30 +137,25 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
         }
     }
 
-    private static (Sampler Sampler, string Text) ParseSampler(string name, string? arg)
+    /// <returns>The ratio of a ratio sampler (1 when not given), null for the others.</returns>
+    private static double? ParseSampler(string name, string? arg)
     {
-        double Ratio()
+        switch (name)
         {
-            if (arg is null)
-            {
-                return 1.0;
-            }
+            case "always_on" or "always_off" or "parentbased_always_on" or "parentbased_always_off":
+                return null;
+            case "traceidratio" or "parentbased_traceidratio":
+                if (arg is null)
+                {
+                    return 1.0;
+                }
 
-            return double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1
-                ? ratio
-                : throw new TracingSettingsException($"OTEL_TRACES_SAMPLER_ARG '{arg}' is not a ratio from 0 to 1");
+                return double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1
+                    ? ratio
+                    : throw new TracingSettingsException($"OTEL_TRACES_SAMPLER_ARG '{arg}' is not a ratio from 0 to 1");
+            default:
+                throw new TracingSettingsException(
+                    $"OTEL_TRACES_SAMPLER '{name}' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio");
         }
-
-        return name switch
-        {
-            "always_on" => (new AlwaysOnSampler(), name),
-            "always_off" => (new AlwaysOffSampler(), name),
-            "traceidratio" => (new TraceIdRatioBasedSampler(Ratio()), string.Create(CultureInfo.InvariantCulture, $"{name} {Ratio()}")),
-            "parentbased_always_on" => (new ParentBasedSampler(new AlwaysOnSampler()), name),
-            "parentbased_always_off" => (new ParentBasedSampler(new AlwaysOffSampler()), name),
-            "parentbased_traceidratio" => (new ParentBasedSampler(new TraceIdRatioBasedSampler(Ratio())), string.Create(CultureInfo.InvariantCulture, $"{name} {Ratio()}")),
-            _ => throw new TracingSettingsException(
-                $"OTEL_TRACES_SAMPLER '{name}' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"),
-        };
     }
 }
