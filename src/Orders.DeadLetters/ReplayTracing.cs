@@ -24,14 +24,22 @@ public static class ReplayTracing
             return null;
         }
 
+        // Not sampled: no span, and the record keeps the trace context its dead letter kept.
+        if (!TraceSampling.SampleRoot(out var traceId))
+        {
+            return null;
+        }
+
         var first = TraceHeaders.Extract(message.Headers);
         ActivityLink[]? links = first == default ? null : [new ActivityLink(first, new ActivityTagsCollection { ["orders.link"] = "original" })];
-        var tags = MessagingAttributes.For("send", "send", original.Topic);
-        tags["orders.replay.from"] = letter.Position.ToString();
-        tags["orders.replay.origin"] = original.ToString();
-        var previous = Activity.Current;
-        var span = Source.StartActivity($"send {original.Topic}", ActivityKind.Producer, default(ActivityContext), tags, links);
-        Activity.Current = previous;
+        var span = TraceSampling.StartRoot(Source, $"send {original.Topic}", ActivityKind.Producer, traceId, links);
+        if (span is { IsAllDataRequested: true })
+        {
+            MessagingAttributes.Start(span, "send", "send", original.Topic);
+            span.SetTag("orders.replay.from", letter.Position.ToString());
+            span.SetTag("orders.replay.origin", original.ToString());
+        }
+
         if (span is not null)
         {
             TraceHeaders.Inject(span, message.Headers ??= []);

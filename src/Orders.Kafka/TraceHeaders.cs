@@ -27,16 +27,65 @@ public static class TraceHeaders
         }
     }
 
-    /// <summary>The trace context a record's writer left in its headers; default when there is none, or it is not valid W3C.</summary>
+    /// <summary>The trace context a record's writer left in its headers; default when there is none, or it is not valid W3C. Reads the bytes in place.</summary>
     public static ActivityContext Extract(Headers? headers)
     {
-        if (headers is null || !headers.TryGetLastBytes(TraceParent, out var parent) || parent is null || parent.Length > 128)
+        if (headers is null || headers.Count == 0 || !headers.TryGetLastBytes(TraceParent, out var parent) || !TryParse(parent, out var traceId, out var spanId, out var flags))
         {
             return default;
         }
 
-        string? state = headers.TryGetLastBytes(TraceState, out var stateBytes) && stateBytes is { Length: <= 512 } ? Encoding.ASCII.GetString(stateBytes) : null;
-        return ActivityContext.TryParse(Encoding.ASCII.GetString(parent), state, isRemote: true, out var context) ? context : default;
+        string? state = headers.TryGetLastBytes(TraceState, out var stateBytes) && stateBytes is { Length: > 0 and <= 512 } ? Encoding.ASCII.GetString(stateBytes) : null;
+        return new ActivityContext(traceId, spanId, flags, state, isRemote: true);
+    }
+
+    /// <summary>The <c>traceparent</c> of a trace that is not sampled: its id, a span id of its own, the sampled flag off.</summary>
+    public static Header NotSampled(ActivityTraceId traceId)
+    {
+        var bytes = new byte[55];
+        "00-"u8.CopyTo(bytes);
+        Span<byte> id = stackalloc byte[16];
+        traceId.CopyTo(id);
+        Hex(id, bytes.AsSpan(3, 32));
+        bytes[35] = (byte)'-';
+        ActivitySpanId.CreateRandom().CopyTo(id[..8]);
+        Hex(id[..8], bytes.AsSpan(36, 16));
+        "-00"u8.CopyTo(bytes.AsSpan(52));
+        return new Header(TraceParent, bytes);
+    }
+
+    /// <summary>W3C trace context: <c>version-traceid-spanid-flags</c>, lowercase hex, ids not all zeros; later versions may add fields after.</summary>
+    private static bool TryParse(byte[]? value, out ActivityTraceId traceId, out ActivitySpanId spanId, out ActivityTraceFlags flags)
+    {
+        traceId = default;
+        spanId = default;
+        flags = default;
+        if (value is null || value.Length < 55 || value.Length > 128 || (value.Length > 55 && value[55] != '-') ||
+            value[2] != '-' || value[35] != '-' || value[52] != '-' || !IsHex(value.AsSpan(0, 2)) || (value[0] == 'f' && value[1] == 'f') ||
+            (value[0] == '0' && value[1] == '0' && value.Length != 55) ||
+            !IsHex(value.AsSpan(3, 32)) || !IsHex(value.AsSpan(36, 16)) || !IsHex(value.AsSpan(53, 2)) ||
+            value.AsSpan(3, 32).IndexOfAnyExcept((byte)'0') < 0 || value.AsSpan(36, 16).IndexOfAnyExcept((byte)'0') < 0)
+        {
+            return false;
+        }
+
+        traceId = ActivityTraceId.CreateFromUtf8String(value.AsSpan(3, 32));
+        spanId = ActivitySpanId.CreateFromUtf8String(value.AsSpan(36, 16));
+        flags = (ActivityTraceFlags)(HexValue(value[53]) * 16 + HexValue(value[54]));
+        return true;
+    }
+
+    private static bool IsHex(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept("0123456789abcdef"u8) < 0;
+
+    private static int HexValue(byte c) => c <= '9' ? c - '0' : c - 'a' + 10;
+
+    private static void Hex(ReadOnlySpan<byte> bytes, Span<byte> text)
+    {
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            text[2 * i] = (byte)"0123456789abcdef"[bytes[i] >> 4];
+            text[(2 * i) + 1] = (byte)"0123456789abcdef"[bytes[i] & 0xf];
+        }
     }
 }
 
@@ -56,14 +105,19 @@ public static class MessagingAttributes
     /// <summary>What became of a record: processed, invalid, poison, retries-exhausted (the dead-letter reasons), or why it was left to be read again.</summary>
     public const string Outcome = "orders.outcome";
 
-    /// <summary>The tags every span about a Kafka record starts with.</summary>
-    public static ActivityTagsCollection For(string operation, string operationType, string topic) => new()
+    /// <summary>Sets the tags every span about a Kafka record has (after the sampling decision: nothing is built for a span not recorded).</summary>
+    public static void Start(Activity span, string operation, string operationType, string topic)
     {
-        [System] = "kafka",
-        [OperationName] = operation,
-        [OperationType] = operationType,
-        [DestinationName] = topic,
-    };
+        if (!span.IsAllDataRequested)
+        {
+            return;
+        }
+
+        span.SetTag(System, "kafka");
+        span.SetTag(OperationName, operation);
+        span.SetTag(OperationType, operationType);
+        span.SetTag(DestinationName, topic);
+    }
 
     /// <summary>The key as text when it is UTF-8 (the orders' keys are their ids); null otherwise.</summary>
     public static string? KeyText(byte[]? key)

@@ -220,11 +220,12 @@ public sealed partial class OrderPublisher
 
                 message.Key = ready.Key;
                 message.Value = ready.Value;
-                message.Headers = untraced;
-                if (ProducerTracing.StartSend(_options.Topic, ready.Key, out var traced) is { } span)
+                // Tracing on: the order's trace context (of its send span, or of a trace not sampled).
+                var span = ProducerTracing.StartSend(_options.Topic, ready.Key, out var traced);
+                message.Headers = traced ?? untraced;
+                if (span is not null)
                 {
                     message.Key = ready.Key with { Span = span };
-                    message.Headers = traced;
                 }
 
                 Produce(producer, target, message);

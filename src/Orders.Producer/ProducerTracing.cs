@@ -16,8 +16,12 @@ public static class ProducerTracing
 
     internal static readonly ActivitySource Source = new(SourceName, typeof(ProducerTracing).Assembly.GetName().Version?.ToString());
 
-    /// <summary>Starts the send span of one order, a root span (the loop has no trace of its own), and writes its context into <paramref name="headers"/>.</summary>
-    /// <returns>The span, or null when tracing is off.</returns>
+    /// <summary>
+    /// Starts the send span of one order, a root span (the loop has no trace of its own), and writes
+    /// its context into <paramref name="headers"/>. An order whose trace is not sampled gets no span,
+    /// only a <c>traceparent</c> that says so, which the processor follows.
+    /// </summary>
+    /// <returns>The span, or null when tracing is off or the order's trace is not sampled.</returns>
     internal static Activity? StartSend(string topic, in SentOrder order, out Headers? headers)
     {
         headers = null;
@@ -26,20 +30,20 @@ public static class ProducerTracing
             return null;
         }
 
-        var previous = Activity.Current;
-        var span = Source.StartActivity($"send {topic}", ActivityKind.Producer, default(ActivityContext), MessagingAttributes.For("send", "send", topic));
-        // The loop's own context stays as it was: each order's span is a root of its own.
-        Activity.Current = previous;
+        if (!TraceSampling.SampleRoot(out var traceId))
+        {
+            headers = [TraceHeaders.NotSampled(traceId)];
+            return null;
+        }
+
+        var span = TraceSampling.StartRoot(Source, $"send {topic}", ActivityKind.Producer, traceId);
         if (span is null)
         {
             return null;
         }
 
-        if (span.IsAllDataRequested)
-        {
-            span.SetTag(MessagingAttributes.MessageKey, order.OrderId);
-        }
-
+        MessagingAttributes.Start(span, "send", "send", topic);
+        span.SetTag(MessagingAttributes.MessageKey, order.OrderId);
         headers = [];
         TraceHeaders.Inject(span, headers);
         return span;

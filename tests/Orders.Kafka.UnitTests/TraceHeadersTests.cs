@@ -29,6 +29,11 @@ public sealed class TraceHeadersTests
     [InlineData("")]
     [InlineData("not a traceparent")]
     [InlineData("00-00000000000000000000000000000000-b7ad6b7169203331-01")]
+    [InlineData("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01")]
+    [InlineData("00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01")]
+    [InlineData("ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+    [InlineData("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra")]
+    [InlineData("00-0af7651916cd43dd8448eb211c80319c_b7ad6b7169203331-01")]
     public void Extract_NoneOrInvalid_IsNoContext(string? traceparent)
     {
         var headers = new Headers();
@@ -50,6 +55,73 @@ public sealed class TraceHeadersTests
 
         Assert.Equal("0af7651916cd43dd8448eb211c80319c", context.TraceId.ToHexString());
         Assert.Equal(ActivityTraceFlags.None, context.TraceFlags & ActivityTraceFlags.Recorded);
+    }
+
+    [Fact]
+    public void Extract_ALaterVersion_WithMoreFields_KeepsWhatItKnows()
+    {
+        var headers = new Headers { { "traceparent", Encoding.ASCII.GetBytes("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-whatever") } };
+
+        Assert.Equal("b7ad6b7169203331", TraceHeaders.Extract(headers).SpanId.ToHexString());
+    }
+
+    [Fact]
+    public void NotSampled_IsAValidTraceParent_OfThatTrace_WithTheFlagOff()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var header = TraceHeaders.NotSampled(traceId);
+        var text = Encoding.ASCII.GetString(header.GetValueBytes());
+
+        Assert.Equal("traceparent", header.Key);
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-00$", text);
+        var context = TraceHeaders.Extract([header]);
+        Assert.Equal(traceId, context.TraceId);
+        Assert.Equal(ActivityTraceFlags.None, context.TraceFlags);
+        Assert.Equal(text, $"00-{context.TraceId.ToHexString()}-{context.SpanId.ToHexString()}-00");
+    }
+
+    [Fact]
+    public void SampleRoot_WithADecisionInstalled_ThatDecisionOnTheTraceId_AndTheRootSpanGetsThatId()
+    {
+        using var source = new ActivitySource("trace-sampling-test");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var asked = new List<(ActivityContext, ActivityTraceId)>();
+        TraceSampling.Use((parent, id) =>
+        {
+            asked.Add((parent, id));
+            return id.ToHexString()[0] < '8';
+        });
+        try
+        {
+            var sampled = 0;
+            for (var i = 0; i < 200; i++)
+            {
+                if (TraceSampling.SampleRoot(out var traceId))
+                {
+                    sampled++;
+                    using var span = TraceSampling.StartRoot(source, "root", ActivityKind.Producer, traceId);
+                    Assert.Equal(traceId, span!.TraceId);
+                    Assert.Equal(default, span.Parent);
+                    Assert.Equal("0000000000000000", span.ParentSpanId.ToHexString());
+                }
+            }
+
+            Assert.InRange(sampled, 60, 140);
+            Assert.Equal(200, asked.Count);
+            Assert.All(asked, a => Assert.Equal(default, a.Item1));
+            var parent = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, isRemote: true);
+            TraceSampling.SampleChild(parent);
+            Assert.Equal((parent, parent.TraceId), asked[^1]);
+        }
+        finally
+        {
+            TraceSampling.Use(null);
+        }
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
+using Orders.Kafka;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orders.Processor.Observability;
@@ -39,11 +40,16 @@ public sealed class OrdersTracing : IDisposable
             return null;
         }
 
+        // The decision made before any span (see TraceSampling), by the same sampler as the providers'.
+        var sampler = settings.CreateSampler();
+        TraceSampling.Use((parent, traceId) =>
+            sampler.ShouldSample(new SamplingParameters(parent, traceId, "", ActivityKind.Internal)).Decision == SamplingDecision.RecordAndSample);
         return new OrdersTracing([.. components.Select(c => Provider(settings, c))]);
     }
 
     public void Dispose()
     {
+        TraceSampling.Use(null);
         foreach (var provider in _providers)
         {
             provider.ForceFlush((int)FlushTimeout.TotalMilliseconds);

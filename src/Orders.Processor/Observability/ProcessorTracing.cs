@@ -34,9 +34,24 @@ public static class ProcessorTracing
             return null;
         }
 
+        // A record whose trace is not sampled (its writer's flag, or this processor's own decision) gets no span.
+        var parent = TraceHeaders.Extract(record.Message.Headers);
+        var traceId = parent.TraceId;
+        if (parent != default ? !TraceSampling.SampleChild(parent) : !TraceSampling.SampleRoot(out traceId))
+        {
+            return null;
+        }
+
         previous = Activity.Current;
-        var span = Source.StartActivity(
-            $"process {record.Topic}", ActivityKind.Consumer, TraceHeaders.Extract(record.Message.Headers), MessagingAttributes.For("process", "process", record.Topic));
+        var name = $"process {record.Topic}";
+        var span = parent != default ? Source.StartActivity(name, ActivityKind.Consumer, parent) : TraceSampling.StartRoot(Source, name, ActivityKind.Consumer, traceId);
+        if (span is null)
+        {
+            return null;
+        }
+
+        Activity.Current = span;
+        MessagingAttributes.Start(span, "process", "process", record.Topic);
         if (span is { IsAllDataRequested: true })
         {
             span.SetTag(MessagingAttributes.ConsumerGroup, group);
@@ -107,8 +122,13 @@ public static class ProcessorTracing
             return null;
         }
 
-        var span = StartDetached($"send {topic}", ActivityKind.Producer, record.Context, MessagingAttributes.For("send", "send", topic));
-        span?.SetTag("orders.dead_letter.reason", reason);
+        var span = StartDetached($"send {topic}", ActivityKind.Producer, record.Context);
+        if (span is not null)
+        {
+            MessagingAttributes.Start(span, "send", "send", topic);
+            span.SetTag("orders.dead_letter.reason", reason);
+        }
+
         return span;
     }
 
@@ -142,7 +162,13 @@ public static class ProcessorTracing
             return null;
         }
 
-        return StartDetached(name, kind, default, MessagingAttributes.For(operation, operation == "receive" ? "receive" : "send", topic));
+        if (!TraceSampling.SampleRoot(out var traceId) || TraceSampling.StartRoot(Source, name, kind, traceId) is not { } span)
+        {
+            return null;
+        }
+
+        MessagingAttributes.Start(span, operation, operation == "receive" ? "receive" : "send", topic);
+        return span;
     }
 
     /// <summary>Ends a span, failed when <paramref name="error"/> is given.</summary>
@@ -161,10 +187,10 @@ public static class ProcessorTracing
         Stop(span);
     }
 
-    private static Activity? StartDetached(string name, ActivityKind kind, ActivityContext parent, ActivityTagsCollection tags)
+    private static Activity? StartDetached(string name, ActivityKind kind, ActivityContext parent)
     {
         var previous = Activity.Current;
-        var span = Source.StartActivity(name, kind, parent, tags);
+        var span = Source.StartActivity(name, kind, parent);
         Activity.Current = previous;
         return span;
     }
