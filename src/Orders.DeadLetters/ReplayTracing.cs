@@ -25,7 +25,8 @@ public static class ReplayTracing
         }
 
         // Not sampled: no span, and the record keeps the trace context its dead letter kept.
-        if (!TraceSampling.SampleRoot(out var traceId))
+        Span<byte> traceId = stackalloc byte[TraceSampling.TraceIdBytes];
+        if (!TraceSampling.SampleRoot(traceId))
         {
             return null;
         }

@@ -39,17 +39,36 @@ public static class TraceHeaders
         return new ActivityContext(traceId, spanId, flags, state, isRemote: true);
     }
 
+    /// <summary>Reads a record's <c>traceparent</c> in place: its trace id's bytes into <paramref name="traceId"/> (16 bytes) and its flags, without allocating.</summary>
+    /// <returns>False when there is none, or it is not valid W3C.</returns>
+    public static bool TryReadParent(Headers? headers, Span<byte> traceId, out ActivityTraceFlags flags)
+    {
+        flags = default;
+        if (headers is null || headers.Count == 0 || !headers.TryGetLastBytes(TraceParent, out var parent) || !IsValid(parent))
+        {
+            return false;
+        }
+
+        Convert.FromHexString(parent.AsSpan(3, 32), traceId[..16], out _, out _);
+        flags = (ActivityTraceFlags)(HexValue(parent[53]) * 16 + HexValue(parent[54]));
+        return true;
+    }
+
     /// <summary>The <c>traceparent</c> of a trace that is not sampled: its id, a span id of its own, the sampled flag off.</summary>
-    public static Header NotSampled(ActivityTraceId traceId)
+    public static Header NotSampled(ReadOnlySpan<byte> traceId)
     {
         var bytes = new byte[55];
         "00-"u8.CopyTo(bytes);
-        Span<byte> id = stackalloc byte[16];
-        traceId.CopyTo(id);
-        Hex(id, bytes.AsSpan(3, 32));
+        Hex(traceId[..16], bytes.AsSpan(3, 32));
         bytes[35] = (byte)'-';
-        ActivitySpanId.CreateRandom().CopyTo(id[..8]);
-        Hex(id[..8], bytes.AsSpan(36, 16));
+        Span<byte> spanId = stackalloc byte[8];
+        do
+        {
+            Random.Shared.NextBytes(spanId);
+        }
+        while (spanId.IndexOfAnyExcept((byte)0) < 0);
+
+        Hex(spanId, bytes.AsSpan(36, 16));
         "-00"u8.CopyTo(bytes.AsSpan(52));
         return new Header(TraceParent, bytes);
     }
@@ -60,11 +79,7 @@ public static class TraceHeaders
         traceId = default;
         spanId = default;
         flags = default;
-        if (value is null || value.Length < 55 || value.Length > 128 || (value.Length > 55 && value[55] != '-') ||
-            value[2] != '-' || value[35] != '-' || value[52] != '-' || !IsHex(value.AsSpan(0, 2)) || (value[0] == 'f' && value[1] == 'f') ||
-            (value[0] == '0' && value[1] == '0' && value.Length != 55) ||
-            !IsHex(value.AsSpan(3, 32)) || !IsHex(value.AsSpan(36, 16)) || !IsHex(value.AsSpan(53, 2)) ||
-            value.AsSpan(3, 32).IndexOfAnyExcept((byte)'0') < 0 || value.AsSpan(36, 16).IndexOfAnyExcept((byte)'0') < 0)
+        if (!IsValid(value))
         {
             return false;
         }
@@ -74,6 +89,13 @@ public static class TraceHeaders
         flags = (ActivityTraceFlags)(HexValue(value[53]) * 16 + HexValue(value[54]));
         return true;
     }
+
+    private static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] byte[]? value) =>
+        value is not null && value.Length >= 55 && value.Length <= 128 && (value.Length == 55 || value[55] == '-') &&
+        value[2] == '-' && value[35] == '-' && value[52] == '-' && IsHex(value.AsSpan(0, 2)) && !(value[0] == 'f' && value[1] == 'f') &&
+        !(value[0] == '0' && value[1] == '0' && value.Length != 55) &&
+        IsHex(value.AsSpan(3, 32)) && IsHex(value.AsSpan(36, 16)) && IsHex(value.AsSpan(53, 2)) &&
+        value.AsSpan(3, 32).IndexOfAnyExcept((byte)'0') >= 0 && value.AsSpan(36, 16).IndexOfAnyExcept((byte)'0') >= 0;
 
     private static bool IsHex(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept("0123456789abcdef"u8) < 0;
 

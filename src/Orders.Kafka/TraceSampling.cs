@@ -3,20 +3,60 @@ using System.Diagnostics;
 namespace Orders.Kafka;
 
 /// <summary>
-/// The head-sampling decision, made before any span exists, so that a record that is not sampled
-/// costs no span at all: OpenTelemetry's SDK would make an <see cref="Activity"/> for every record
-/// it drops (to carry the decision on), measured at more than half the producer's throughput with a
-/// ratio of 0.01. The tracing host installs the configured sampler's decision (<see cref="Use"/>);
-/// the span it then starts gets the very trace id that was decided on, so that the SDK's own
-/// sampler, the same one, agrees, and a ratio sampler downstream decides alike.
-/// Without a decision installed (a plain listener, as in tests) everything is sampled.
+/// The configured head sampler, decided on a trace id's bytes: OpenTelemetry's specification
+/// samplers (always on/off, trace id ratio, parent based), the ratio decision exactly as
+/// OpenTelemetry .NET's TraceIdRatioBasedSampler makes it (1.21: the first 8 bytes of the trace id,
+/// big endian, sign bit cleared, under ratio × long.MaxValue), so that an OpenTelemetry service
+/// downstream with the same ratio decides alike.
+/// </summary>
+public sealed class HeadSampler
+{
+    private readonly long _upperBound;
+
+    /// <param name="parentBased">A span with a parent follows the parent's sampled flag; otherwise the ratio decides every span.</param>
+    /// <param name="ratio">The share of new traces (of every trace when not parent based) that is sampled: 0 to 1.</param>
+    public HeadSampler(bool parentBased, double ratio)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(ratio, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ratio, 1);
+        ParentBased = parentBased;
+        _upperBound = ratio switch
+        {
+            0 => long.MinValue,
+            1 => long.MaxValue,
+            _ => (long)(ratio * long.MaxValue),
+        };
+    }
+
+    public bool ParentBased { get; }
+
+    public bool Root(ReadOnlySpan<byte> traceId)
+    {
+        return (System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(traceId) & long.MaxValue) < _upperBound;
+    }
+
+    public bool Child(ActivityTraceFlags parent, ReadOnlySpan<byte> traceId) =>
+        ParentBased ? (parent & ActivityTraceFlags.Recorded) != 0 : Root(traceId);
+}
+
+/// <summary>
+/// The head-sampling decision, made before any span exists, so that a record whose trace is not
+/// sampled costs no span and no allocation: OpenTelemetry's SDK makes an <see cref="Activity"/> for
+/// every record it drops (to carry the decision on), and <see cref="ActivityTraceId"/> is a string
+/// inside; at a ratio of 0.01 those alone cost the publisher half its speed. The tracing host
+/// installs the configured sampler (<see cref="Use"/>); a sampled root span then gets the very
+/// trace id that was decided on, so that the SDK's sampler, the same one, agrees.
+/// Without a sampler installed (a plain listener, as in tests) everything is sampled.
 /// </summary>
 public static class TraceSampling
 {
+    /// <summary>Bytes of a trace id.</summary>
+    public const int TraceIdBytes = 16;
+
     [ThreadStatic]
     private static ActivityTraceId? t_nextRoot;
 
-    private static volatile Func<ActivityContext, ActivityTraceId, bool>? s_decide;
+    private static volatile HeadSampler? s_sampler;
 
     static TraceSampling()
     {
@@ -24,25 +64,30 @@ public static class TraceSampling
         Activity.TraceIdGenerator = () => t_nextRoot ?? previous?.Invoke() ?? ActivityTraceId.CreateRandom();
     }
 
-    /// <summary>Installs the decision (parent context, possibly none; trace id) → sampled; null removes it.</summary>
-    public static void Use(Func<ActivityContext, ActivityTraceId, bool>? decide) => s_decide = decide;
+    /// <summary>Installs the sampler of the tracing configured; null removes it.</summary>
+    public static void Use(HeadSampler? sampler) => s_sampler = sampler;
 
-    /// <summary>Decides a new trace: its id, and whether it is sampled.</summary>
-    public static bool SampleRoot(out ActivityTraceId traceId)
+    /// <summary>Draws a new trace id into <paramref name="traceId"/> (16 bytes) and decides whether its trace is sampled.</summary>
+    public static bool SampleRoot(Span<byte> traceId)
     {
-        traceId = ActivityTraceId.CreateRandom();
-        return s_decide is not { } decide || decide(default, traceId);
+        do
+        {
+            Random.Shared.NextBytes(traceId[..TraceIdBytes]);
+        }
+        while (traceId[..TraceIdBytes].IndexOfAnyExcept((byte)0) < 0);
+
+        return s_sampler is not { } sampler || sampler.Root(traceId);
     }
 
-    /// <summary>Decides a span that continues <paramref name="parent"/> (with a parent-based sampler: the parent's flag).</summary>
-    public static bool SampleChild(in ActivityContext parent) => s_decide is not { } decide || decide(parent, parent.TraceId);
+    /// <summary>Decides a span that continues a parent with these flags and this trace id.</summary>
+    public static bool SampleChild(ActivityTraceFlags parent, ReadOnlySpan<byte> traceId) => s_sampler is not { } sampler || sampler.Child(parent, traceId);
 
-    /// <summary>Starts a root span with the trace id <see cref="SampleRoot"/> decided on; not current anywhere.</summary>
-    public static Activity? StartRoot(ActivitySource source, string name, ActivityKind kind, ActivityTraceId traceId, IEnumerable<ActivityLink>? links = null)
+    /// <summary>Starts a root span with the trace id <see cref="SampleRoot"/> drew; not current anywhere.</summary>
+    public static Activity? StartRoot(ActivitySource source, string name, ActivityKind kind, ReadOnlySpan<byte> traceId, IEnumerable<ActivityLink>? links = null)
     {
         var previous = Activity.Current;
         Activity.Current = null;
-        t_nextRoot = traceId;
+        t_nextRoot = ActivityTraceId.CreateFromBytes(traceId[..TraceIdBytes]);
         try
         {
             return source.StartActivity(name, kind, default(ActivityContext), links: links);

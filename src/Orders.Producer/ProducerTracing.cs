@@ -30,7 +30,8 @@ public static class ProducerTracing
             return null;
         }
 
-        if (!TraceSampling.SampleRoot(out var traceId))
+        Span<byte> traceId = stackalloc byte[TraceSampling.TraceIdBytes];
+        if (!TraceSampling.SampleRoot(traceId))
         {
             headers = [TraceHeaders.NotSampled(traceId)];
             return null;

@@ -114,6 +114,34 @@ public sealed class TracingSettingsTests
         }
     }
 
+    [Theory]
+    [InlineData("traceidratio", "0.3")]
+    [InlineData("parentbased_traceidratio", "0.01")]
+    [InlineData("parentbased_traceidratio", "0.5")]
+    [InlineData("always_on", null)]
+    [InlineData("parentbased_always_off", null)]
+    public void HeadSampler_DecidesAsOpenTelemetrysOwnSampler(string name, string? arg)
+    {
+        var settings = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://c:4318", ["OTEL_TRACES_SAMPLER"] = name, ["OTEL_TRACES_SAMPLER_ARG"] = arg }, new())!;
+        var theirs = settings.CreateSampler();
+        var ours = settings.CreateHeadSampler();
+        var random = new Random(18);
+        var bytes = new byte[16];
+        for (var i = 0; i < 5000; i++)
+        {
+            random.NextBytes(bytes);
+            var traceId = System.Diagnostics.ActivityTraceId.CreateFromBytes(bytes);
+            bool Theirs(System.Diagnostics.ActivityContext parent) =>
+                theirs.ShouldSample(new SamplingParameters(parent, traceId, "x", System.Diagnostics.ActivityKind.Producer)).Decision == SamplingDecision.RecordAndSample;
+            Assert.Equal(Theirs(default), ours.Root(bytes));
+            foreach (var flags in new[] { System.Diagnostics.ActivityTraceFlags.Recorded, System.Diagnostics.ActivityTraceFlags.None })
+            {
+                var parent = new System.Diagnostics.ActivityContext(traceId, System.Diagnostics.ActivitySpanId.CreateRandom(), flags, isRemote: true);
+                Assert.Equal(Theirs(parent), ours.Child(flags, bytes));
+            }
+        }
+    }
+
     private static TracingSettings? Read(Dictionary<string, string?> environment, Dictionary<string, string?> configuration) =>
         TracingSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build(), name => environment.GetValueOrDefault(name));
 }

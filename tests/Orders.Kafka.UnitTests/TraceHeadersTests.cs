@@ -66,10 +66,12 @@ public sealed class TraceHeadersTests
     }
 
     [Fact]
-    public void NotSampled_IsAValidTraceParent_OfThatTrace_WithTheFlagOff()
+    public void NotSampled_IsAValidTraceParent_OfThatTrace_WithTheFlagOff_ReadInPlace()
     {
         var traceId = ActivityTraceId.CreateRandom();
-        var header = TraceHeaders.NotSampled(traceId);
+        Span<byte> bytes = stackalloc byte[16];
+        traceId.CopyTo(bytes);
+        var header = TraceHeaders.NotSampled(bytes);
         var text = Encoding.ASCII.GetString(header.GetValueBytes());
 
         Assert.Equal("traceparent", header.Key);
@@ -77,11 +79,27 @@ public sealed class TraceHeadersTests
         var context = TraceHeaders.Extract([header]);
         Assert.Equal(traceId, context.TraceId);
         Assert.Equal(ActivityTraceFlags.None, context.TraceFlags);
-        Assert.Equal(text, $"00-{context.TraceId.ToHexString()}-{context.SpanId.ToHexString()}-00");
+        Span<byte> read = stackalloc byte[16];
+        Assert.True(TraceHeaders.TryReadParent([header], read, out var flags));
+        Assert.True(read.SequenceEqual(bytes));
+        Assert.Equal(ActivityTraceFlags.None, flags);
     }
 
     [Fact]
-    public void SampleRoot_WithADecisionInstalled_ThatDecisionOnTheTraceId_AndTheRootSpanGetsThatId()
+    public void TryReadParent_NoneOrInvalid_IsFalse()
+    {
+        Span<byte> read = stackalloc byte[16];
+        Assert.False(TraceHeaders.TryReadParent(null, read, out _));
+        Assert.False(TraceHeaders.TryReadParent([], read, out _));
+        Assert.False(TraceHeaders.TryReadParent([new Header("traceparent", "00-xyz"u8.ToArray())], read, out _));
+    }
+
+    [Theory]
+    [InlineData(true, 0.25)]
+    [InlineData(false, 0.25)]
+    [InlineData(true, 0.0)]
+    [InlineData(true, 1.0)]
+    public void SampleRoot_DrawsATraceId_TheSamplerDecidesOnIt_AndTheRootSpanGetsThatId(bool parentBased, double ratio)
     {
         using var source = new ActivitySource("trace-sampling-test");
         using var listener = new ActivityListener
@@ -90,38 +108,47 @@ public sealed class TraceHeadersTests
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
         };
         ActivitySource.AddActivityListener(listener);
-        var asked = new List<(ActivityContext, ActivityTraceId)>();
-        TraceSampling.Use((parent, id) =>
-        {
-            asked.Add((parent, id));
-            return id.ToHexString()[0] < '8';
-        });
+        var sampler = new HeadSampler(parentBased, ratio);
+        TraceSampling.Use(sampler);
         try
         {
             var sampled = 0;
-            for (var i = 0; i < 200; i++)
+            Span<byte> traceId = stackalloc byte[16];
+            for (var i = 0; i < 400; i++)
             {
-                if (TraceSampling.SampleRoot(out var traceId))
+                var decided = TraceSampling.SampleRoot(traceId);
+                Assert.Equal(sampler.Root(traceId), decided);
+                if (decided)
                 {
                     sampled++;
                     using var span = TraceSampling.StartRoot(source, "root", ActivityKind.Producer, traceId);
-                    Assert.Equal(traceId, span!.TraceId);
-                    Assert.Equal(default, span.Parent);
+                    Assert.Equal(ActivityTraceId.CreateFromBytes(traceId), span!.TraceId);
+                    Assert.Null(span.Parent);
                     Assert.Equal("0000000000000000", span.ParentSpanId.ToHexString());
                 }
             }
 
-            Assert.InRange(sampled, 60, 140);
-            Assert.Equal(200, asked.Count);
-            Assert.All(asked, a => Assert.Equal(default, a.Item1));
-            var parent = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, isRemote: true);
-            TraceSampling.SampleChild(parent);
-            Assert.Equal((parent, parent.TraceId), asked[^1]);
+            Assert.InRange(sampled, (int)(400 * ratio * 0.6), (int)Math.Ceiling(400 * ratio * 1.4));
+            foreach (var flags in new[] { ActivityTraceFlags.Recorded, ActivityTraceFlags.None })
+            {
+                // Parent based: the parent's flag; otherwise the ratio on the parent's trace id.
+                Assert.Equal(parentBased ? flags == ActivityTraceFlags.Recorded : sampler.Root(traceId), TraceSampling.SampleChild(flags, traceId));
+            }
         }
         finally
         {
             TraceSampling.Use(null);
         }
+    }
+
+    [Fact]
+    public void NoSamplerInstalled_EverythingIsSampled()
+    {
+        Span<byte> traceId = stackalloc byte[16];
+
+        Assert.True(TraceSampling.SampleRoot(traceId));
+        Assert.True(TraceSampling.SampleChild(ActivityTraceFlags.None, traceId));
+        Assert.True(traceId.IndexOfAnyExcept((byte)0) >= 0);
     }
 
     [Theory]

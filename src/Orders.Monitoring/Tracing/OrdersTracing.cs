@@ -2,9 +2,9 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
-using Orders.Kafka;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Orders.Kafka;
 using Orders.Processor.Observability;
 using Orders.Producer;
 
@@ -41,9 +41,7 @@ public sealed class OrdersTracing : IDisposable
         }
 
         // The decision made before any span (see TraceSampling), by the same sampler as the providers'.
-        var sampler = settings.CreateSampler();
-        TraceSampling.Use((parent, traceId) =>
-            sampler.ShouldSample(new SamplingParameters(parent, traceId, "", ActivityKind.Internal)).Decision == SamplingDecision.RecordAndSample);
+        TraceSampling.Use(settings.CreateHeadSampler());
         return new OrdersTracing([.. components.Select(c => Provider(settings, c))]);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Trace;
+using Orders.Kafka;
 
 namespace Orders.Monitoring.Tracing;
 
@@ -44,9 +45,20 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
     /// <summary>The sampler as configured, for logs and reports: its name, and its ratio if it has one.</summary>
     public string SamplerText => SamplerRatio is { } ratio ? string.Create(CultureInfo.InvariantCulture, $"{SamplerName} {ratio}") : SamplerName;
 
+    /// <summary>The same sampler, for the decision made before any span (see <see cref="TraceSampling"/>).</summary>
+    public HeadSampler CreateHeadSampler() => new(
+        SamplerName.StartsWith("parentbased_", StringComparison.Ordinal),
+        SamplerName switch
+        {
+            "always_on" or "parentbased_always_on" => 1,
+            "always_off" or "parentbased_always_off" => 0,
+            _ => SamplerRatio ?? 1,
+        });
+
     /// <summary>
-    /// A new sampler as configured: one per tracer provider. An instance must not be shared: once a
-    /// provider that used it is disposed, another provider's spans with it come out unsampled (measured, OpenTelemetry 1.21).
+    /// A new sampler as configured: one per tracer provider. An instance must not be shared: a
+    /// provider shuts its sampler down when disposed, and a shut-down sampler drops every span
+    /// (OpenTelemetry 1.21's IsShutdown check), another provider's included.
     /// </summary>
     public Sampler CreateSampler() => SamplerName switch
     {

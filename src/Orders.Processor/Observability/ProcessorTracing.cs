@@ -35,16 +35,18 @@ public static class ProcessorTracing
         }
 
         // A record whose trace is not sampled (its writer's flag, or this processor's own decision) gets no span.
-        var parent = TraceHeaders.Extract(record.Message.Headers);
-        var traceId = parent.TraceId;
-        if (parent != default ? !TraceSampling.SampleChild(parent) : !TraceSampling.SampleRoot(out traceId))
+        Span<byte> traceId = stackalloc byte[TraceSampling.TraceIdBytes];
+        var continues = TraceHeaders.TryReadParent(record.Message.Headers, traceId, out var flags);
+        if (continues ? !TraceSampling.SampleChild(flags, traceId) : !TraceSampling.SampleRoot(traceId))
         {
             return null;
         }
 
         previous = Activity.Current;
         var name = $"process {record.Topic}";
-        var span = parent != default ? Source.StartActivity(name, ActivityKind.Consumer, parent) : TraceSampling.StartRoot(Source, name, ActivityKind.Consumer, traceId);
+        var span = continues
+            ? Source.StartActivity(name, ActivityKind.Consumer, TraceHeaders.Extract(record.Message.Headers))
+            : TraceSampling.StartRoot(Source, name, ActivityKind.Consumer, traceId);
         if (span is null)
         {
             return null;
@@ -162,7 +164,8 @@ public static class ProcessorTracing
             return null;
         }
 
-        if (!TraceSampling.SampleRoot(out var traceId) || TraceSampling.StartRoot(Source, name, kind, traceId) is not { } span)
+        Span<byte> traceId = stackalloc byte[TraceSampling.TraceIdBytes];
+        if (!TraceSampling.SampleRoot(traceId) || TraceSampling.StartRoot(Source, name, kind, traceId) is not { } span)
         {
             return null;
         }
