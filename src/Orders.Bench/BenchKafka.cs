@@ -104,7 +104,8 @@ internal sealed class BenchKafka(BenchOptions options)
     }
 
     /// <summary>The processor as every verb hosts it, with its defaults: only where it reads and writes is set.</summary>
-    public IHost ProcessorHost(string topic, ISchemaRegistryClient registry, IRecordObserver? observer)
+    /// <param name="settings">More settings (the handler mode's simulated downstream), over those.</param>
+    public IHost ProcessorHost(string topic, ISchemaRegistryClient registry, IRecordObserver? observer, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -113,6 +114,11 @@ internal sealed class BenchKafka(BenchOptions options)
             ["Processor:Topic"] = topic,
             ["Processor:GroupId"] = Unique("bench-processor"),
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(NullLoggerFactory.Instance));
         builder.Services.AddSingleton(registry);
         if (observer is not null)

@@ -5,7 +5,11 @@ public sealed record LatencyMs(double P50, double P99, double P999);
 /// <summary>One run of one side of one measure.</summary>
 public sealed record BenchRun(
     string Measure, string Side, int Repeat, long Orders, long Counted, double Seconds, double Throughput,
-    double? CpuMicrosPerOrder, double? AllocatedBytesPerOrder, LatencyMs? LatencyMs);
+    double? CpuMicrosPerOrder, double? AllocatedBytesPerOrder, LatencyMs? LatencyMs)
+{
+    /// <summary>The handler mode: of the orders counted, those dead-lettered after their last attempt.</summary>
+    public long? DeadLettered { get; init; }
+}
 
 /// <summary>A side's medians over the repeats. Role: <c>ceiling</c>, <c>pipeline</c> or <c>reference</c>.</summary>
 public sealed record SideResult(
@@ -42,11 +46,29 @@ public sealed record Ratios(
 
     /// <summary>The publisher with tracing on over the publisher without (paired per repeat); null when not measured.</summary>
     public double? ProduceTraced { get; init; }
+
+    /// <summary>
+    /// With tracing: the raw producer loop with one traceparent header per message over the raw loop
+    /// without (paired per repeat), the share of the producer's speed the client keeps carrying the
+    /// header that tracing puts on every record; null when not measured.
+    /// </summary>
+    public double? ProduceRawTraceparent { get; init; }
 }
 
 public sealed record BenchReport(
     Ratios Ratios, bool BenchError, IReadOnlyList<string> BenchErrors, MeasureReport Drain, MeasureReport Produce, MeasureReport Latency,
     int ValueBytes, int Partitions, int Repeats, IReadOnlyList<BenchRun> Runs);
+
+/// <summary>
+/// The handler mode's figures. The ceiling is the theory, in-flight / mean latency; each side's
+/// <c>ToTheory</c> is its median throughput over it; <c>FailingToClean</c> is the median over the
+/// repeats of the failing side over the clean one of the same repeat and kind.
+/// </summary>
+public sealed record HandlerRatios(double? KeyedToTheory, double? KeylessToTheory, double? KeyedFailingToClean, double? KeylessFailingToClean);
+
+public sealed record HandlerReport(
+    string Latency, double FailRatio, int MaxInFlight, string Ordering, long Orders, double Theory, IReadOnlyList<SideResult> Sides,
+    HandlerRatios Ratios, long DeadLettered, bool BenchError, IReadOnlyList<string> BenchErrors, int Partitions, int Repeats, IReadOnlyList<BenchRun> Runs);
 
 /// <summary>Medians, ceilings and ratios from the runs: pure arithmetic, so that it can be checked without a cluster.</summary>
 public static class BenchMath

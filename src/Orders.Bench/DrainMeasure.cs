@@ -34,7 +34,8 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
         [Raw, Processor, .. kcat is null ? Array.Empty<string>() : [KcatSide], RawStorePerRecord, .. kafka.Options.StartTracing is null ? Array.Empty<string>() : [ProcessorTraced]];
 
     /// <summary>A new topic holding <paramref name="count"/> orders from offset 0 of every partition (checked: retention dropped none).</summary>
-    public async Task<string> PrefillAsync(long count, CancellationToken cancellationToken)
+    /// <param name="keyed">Each order keyed by its id (as the publisher writes them), or with no key (as the seed-style Python producer does).</param>
+    public async Task<string> PrefillAsync(long count, CancellationToken cancellationToken, bool keyed = true)
     {
         var topic = await kafka.CreateTopicsAsync("drain", withProcessorTopics: true);
         var acknowledged = 0L;
@@ -53,7 +54,7 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
                 var message = new Message<byte[]?, byte[]?> { Headers = new Headers() };
                 for (long n = 0; n < count && !cancellationToken.IsCancellationRequested; n++)
                 {
-                    message.Key = kafka.Keys[n % BenchKafka.DistinctValues];
+                    message.Key = keyed ? kafka.Keys[n % BenchKafka.DistinctValues] : null;
                     message.Value = kafka.Values[n % BenchKafka.DistinctValues];
                     message.Timestamp = Timestamp.Default;
                     BenchKafka.Produce(producer, target, message, onDelivery);

@@ -21,4 +21,8 @@ internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allo
 }
 
 /// <summary>One run of one side: what it counted, how long it took, CPU and allocations per order (null where not this process's).</summary>
-internal sealed record SideRun(long Counted, double Seconds, double? CpuMicrosPerOrder, double? AllocatedBytesPerOrder, LatencyMs? LatencyMs = null);
+internal sealed record SideRun(long Counted, double Seconds, double? CpuMicrosPerOrder, double? AllocatedBytesPerOrder, LatencyMs? LatencyMs = null)
+{
+    /// <summary>Of the orders counted, those dead-lettered (the handler mode's retries exhausted).</summary>
+    public long? DeadLettered { get; init; }
+}

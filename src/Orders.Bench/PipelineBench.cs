@@ -1,4 +1,6 @@
 using Confluent.SchemaRegistry;
+using Orders.Processor.Hosting;
+using Orders.Processor.Records;
 
 namespace Orders.Bench;
 
@@ -73,6 +75,59 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
     }
 
     /// <summary>
+    /// The handler mode (<see cref="HandlerMeasure"/>): the processor's defaults with a slow, sometimes
+    /// failing downstream, against the in-flight / latency theory and against the same run without failures.
+    /// </summary>
+    public async Task<HandlerReport> RunHandlerAsync(HandlerBenchOptions handler, CancellationToken cancellationToken)
+    {
+        if (!LatencyRange.TryParse(handler.Latency, out var latency, out var error))
+        {
+            throw new ArgumentException(error, nameof(handler));
+        }
+
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = options.SchemaRegistryUrl });
+        var kafka = new BenchKafka(options);
+        await kafka.PrepareValuesAsync(registry);
+        var measure = new HandlerMeasure(kafka, registry, handler);
+        var defaults = new ProcessorOptions();
+        var theory = HandlerMeasure.Theory(defaults.MaxInFlight, latency);
+        progress($"handler latency {handler.Latency}, fail ratio {handler.FailRatio}, {defaults.MaxInFlight} in flight, ordering by {defaults.Ordering.ToString().ToLowerInvariant()}: " +
+            $"theory {theory:N0} orders/s");
+
+        var warmUp = Math.Min(options.WarmUpCount, handler.Count);
+        progress($"warming up every side on {warmUp:N0} orders (not reported)");
+        var warm = await measure.PrefillAsync(warmUp, cancellationToken);
+        foreach (var side in measure.Sides)
+        {
+            await measure.RunAsync(side, HandlerMeasure.IsKeyed(side) ? warm.Keyed : warm.Keyless, warmUp, 0, cancellationToken);
+        }
+
+        for (var repeat = 1; repeat <= options.Repeats; repeat++)
+        {
+            var backlog = await measure.PrefillAsync(handler.Count, cancellationToken);
+            foreach (var side in Rotate(measure.Sides, repeat))
+            {
+                Add("handler", side, repeat, handler.Count,
+                    await measure.RunAsync(side, HandlerMeasure.IsKeyed(side) ? backlog.Keyed : backlog.Keyless, handler.Count, repeat, cancellationToken));
+            }
+        }
+
+        var sides = measure.Sides.Select(s => BenchMath.Median(_runs, s, HandlerMeasure.Fails(s) ? "pipeline" : "reference")).ToList();
+        double? ToTheory(string side) => sides.FirstOrDefault(s => s.Side == side) is { } found ? Math.Round(found.Throughput / theory, 3) : null;
+        var ratios = new HandlerRatios(
+            ToTheory(HandlerMeasure.Keyed),
+            ToTheory(HandlerMeasure.Keyless),
+            BenchMath.PairedThroughput(_runs, HandlerMeasure.Keyed, HandlerMeasure.KeyedFailing),
+            BenchMath.PairedThroughput(_runs, HandlerMeasure.Keyless, HandlerMeasure.KeylessFailing));
+        var errors = sides.Where(s => s.Throughput > theory * (1 + options.Noise))
+            .Select(s => $"bench error: {s.Side} measured {s.Throughput / theory:F2}x the theory ({theory:N0} orders/s), beyond the {options.Noise:P0} noise: the handler did not take its latency")
+            .ToList();
+        return new HandlerReport(
+            handler.Latency, handler.FailRatio, defaults.MaxInFlight, defaults.Ordering.ToString().ToLowerInvariant(), handler.Count, Math.Round(theory), sides, ratios,
+            _runs.Sum(r => r.DeadLettered ?? 0), errors.Count > 0, errors, options.Partitions, options.Repeats, _runs);
+    }
+
+    /// <summary>
     /// The raw round trip alone, on a topic that already exists in the cluster of <see cref="BenchOptions.BootstrapServers"/>
     /// (the relay comparison creates its topics on the mock directly): orders per second.
     /// </summary>
@@ -100,11 +155,15 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
     {
         var result = new BenchRun(
             measure, side, repeat, orders, run.Counted, Math.Round(run.Seconds, 3), Math.Round(orders / run.Seconds),
-            Round(run.CpuMicrosPerOrder, 3), Round(run.AllocatedBytesPerOrder, 1), run.LatencyMs);
+            Round(run.CpuMicrosPerOrder, 3), Round(run.AllocatedBytesPerOrder, 1), run.LatencyMs)
+        {
+            DeadLettered = run.DeadLettered,
+        };
         _runs.Add(result);
         var cpu = result.CpuMicrosPerOrder is { } c ? $", {c:F2} µs CPU and {result.AllocatedBytesPerOrder:N0} B allocated per order" : "";
         var latency = run.LatencyMs is { } l ? $"; p50 {l.P50:F2} ms, p99 {l.P99:F2} ms, p99.9 {l.P999:F2} ms" : "";
-        progress($"{measure} {side} #{repeat}: {result.Throughput:N0} orders/s{cpu}{latency}");
+        var deadLettered = run.DeadLettered is > 0 ? $", {run.DeadLettered} dead-lettered (retries exhausted)" : "";
+        progress($"{measure} {side} #{repeat}: {result.Throughput:N0} orders/s{cpu}{latency}{deadLettered}");
     }
 
     private BenchReport Report(int valueBytes)
@@ -112,7 +171,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         var drain = Measure("drain", "catch-up: a pre-filled backlog read to its end, from the first record to the last",
             options.DrainCount, DrainMeasure.Raw, DrainMeasure.Processor, [DrainMeasure.KcatSide, DrainMeasure.RawStorePerRecord, DrainMeasure.ProcessorTraced]);
         var produce = Measure("produce", "publishing, from building the client to the last delivery",
-            options.ProduceCount, ProduceMeasure.Raw, ProduceMeasure.Publisher, [ProduceMeasure.KcatSide, ProduceMeasure.PublisherTraced]);
+            options.ProduceCount, ProduceMeasure.Raw, ProduceMeasure.Publisher, [ProduceMeasure.KcatSide, ProduceMeasure.PublisherTraced, ProduceMeasure.RawTraceparent]);
         var latency = Latency();
         var errors = new[] { drain, produce, latency }.Select(m => m.Comparison.BenchErrorMessage).OfType<string>().ToList();
 
@@ -136,6 +195,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         {
             DrainTraced = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "drain").ToList(), DrainMeasure.Processor, DrainMeasure.ProcessorTraced),
             ProduceTraced = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "produce").ToList(), ProduceMeasure.Publisher, ProduceMeasure.PublisherTraced),
+            ProduceRawTraceparent = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "produce").ToList(), ProduceMeasure.Raw, ProduceMeasure.RawTraceparent),
         };
         return new BenchReport(ratios, errors.Count > 0, errors, drain, produce, latency, valueBytes, options.Partitions, options.Repeats, _runs);
     }

@@ -24,17 +24,21 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
     public const string KcatSide = "kcat";
     public const string PublisherTraced = "publisher-traced";
 
+    /// <summary>With tracing: the raw loop with one prebuilt W3C <c>traceparent</c> header on every message, what the client itself pays to carry it.</summary>
+    public const string RawTraceparent = "raw-traceparent";
+
     private readonly Dictionary<long, string> _kcatInputs = [];
 
     public IReadOnlyList<string> Sides =>
-        [Raw, Publisher, .. kcat is null ? Array.Empty<string>() : [KcatSide], .. kafka.Options.StartTracing is null ? Array.Empty<string>() : [PublisherTraced]];
+        [Raw, Publisher, .. kcat is null ? Array.Empty<string>() : [KcatSide], .. kafka.Options.StartTracing is null ? Array.Empty<string>() : [PublisherTraced, RawTraceparent]];
 
     public async Task<SideRun> RunAsync(string side, long count, CancellationToken cancellationToken)
     {
         var topic = await kafka.CreateTopicsAsync($"produce-{side}", withProcessorTopics: false);
         var run = side switch
         {
-            Raw => await Task.Factory.StartNew(() => RawLoop(topic, count, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default),
+            Raw => await Task.Factory.StartNew(() => RawLoop(topic, count, traceparent: false, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default),
+            RawTraceparent => await Task.Factory.StartNew(() => RawLoop(topic, count, traceparent: true, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default),
             Publisher => await PublisherAsync(topic, count, cancellationToken),
             PublisherTraced => await TracedAsync(() => PublisherAsync(topic, count, cancellationToken)),
             KcatSide => await KcatAsync(topic, count, cancellationToken),
@@ -54,7 +58,7 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
         }
     }
 
-    private SideRun RawLoop(string topic, long count, CancellationToken cancellationToken)
+    private SideRun RawLoop(string topic, long count, bool traceparent, CancellationToken cancellationToken)
     {
         var acknowledged = 0L;
         Action<DeliveryReport<byte[]?, byte[]?>> onDelivery = report =>
@@ -77,6 +81,11 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
 
             var target = new TopicPartition(topic, Partition.Any);
             var message = new Message<byte[]?, byte[]?> { Headers = new Headers() };
+            if (traceparent)
+            {
+                message.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"u8.ToArray());
+            }
+
             for (long n = 0; n < count && !cancellationToken.IsCancellationRequested; n++)
             {
                 message.Key = kafka.Keys[n % BenchKafka.DistinctValues];

@@ -148,7 +148,7 @@ public sealed class BenchCommandTests(SmallBenchRun bench) : IClassFixture<Small
     }
 
     [Fact]
-    public async Task Traced_AddsTracedSides_OnlyTheyExport_AndTheReportPairsThemWithTheUntraced()
+    public async Task Traced_AddsTracedSides_AndTheRawLoopWithATraceparent_OnlyTheyExport_AndTheReportPairsThemWithTheUntraced()
     {
         using var receiver = OtlpReceiver.Start();
         var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
@@ -170,10 +170,61 @@ public sealed class BenchCommandTests(SmallBenchRun bench) : IClassFixture<Small
 
         Assert.Equal(Paired("drain", "processor", "processor-traced"), report.GetProperty("ratios").GetProperty("drainTraced").GetDouble(), precision: 3);
         Assert.Equal(Paired("produce", "publisher", "publisher-traced"), report.GetProperty("ratios").GetProperty("produceTraced").GetDouble(), precision: 3);
+        Assert.Equal(Paired("produce", "raw", "raw-traceparent"), report.GetProperty("ratios").GetProperty("produceRawTraceparent").GetDouble(), precision: 3);
         var sends = receiver.Spans.Where(s => s.Service == "orders-producer").Select(s => s.Name).Distinct().ToList();
         Assert.NotEmpty(sends);
         Assert.All(sends, name => Assert.Contains("produce-publisher-traced", name, StringComparison.Ordinal));
         Assert.Contains(receiver.Spans, s => s.Service == "orders-processor" && s.Name.StartsWith("process ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task HandlerMode_DrainsKeyedAndKeylessBacklogs_WithAndWithoutFailures_CountingEveryOrder_AgainstTheTheory()
+    {
+        const int orders = 2000;
+        var report = (await OrdersCommand.RunJsonAsync(
+            ["bench", "--handler-latency", "10ms", "--fail-ratio", "0.2", "--count", $"{orders}", "--repeats", "2", "--partitions", "3", "--warm-up", "500"]))
+            .GetProperty("handler");
+
+        // 256 in flight over 10 ms.
+        Assert.Equal(25_600, report.GetProperty("theory").GetDouble());
+        var runs = report.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(8, runs.Count);
+        Assert.All(runs, run => Assert.Equal(orders, run.GetProperty("counted").GetInt64()));
+        foreach (var side in new[] { "keyed", "keyless" })
+        {
+            Assert.All(runs.Where(r => r.GetProperty("side").GetString() == side), run => Assert.Equal(0, run.GetProperty("deadLettered").GetInt64()));
+        }
+
+        // A fifth of the calls fail, three attempts: about 8 per 1,000 orders exhaust them.
+        var failing = runs.Where(r => r.GetProperty("side").GetString()!.EndsWith("-failing", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, failing.Count);
+        Assert.True(failing.Sum(r => r.GetProperty("deadLettered").GetInt64()) > 0);
+        Assert.Equal(runs.Sum(r => r.GetProperty("deadLettered").GetInt64()), report.GetProperty("deadLettered").GetInt64());
+
+        double Paired(string baseline, string side)
+        {
+            double Rate(string s, int repeat) => runs.Single(r => r.GetProperty("side").GetString() == s && r.GetProperty("repeat").GetInt32() == repeat).GetProperty("throughput").GetDouble();
+            return Math.Round(new[] { 1, 2 }.Select(r => Rate(side, r) / Rate(baseline, r)).Average(), 3);
+        }
+
+        var ratios = report.GetProperty("ratios");
+        Assert.Equal(Paired("keyed", "keyed-failing"), ratios.GetProperty("keyedFailingToClean").GetDouble(), precision: 3);
+        Assert.Equal(Paired("keyless", "keyless-failing"), ratios.GetProperty("keylessFailingToClean").GetDouble(), precision: 3);
+        var keyed = report.GetProperty("sides").EnumerateArray().Single(s => s.GetProperty("side").GetString() == "keyed").GetProperty("throughput").GetDouble();
+        Assert.Equal(Math.Round(keyed / 25_600, 3), ratios.GetProperty("keyedToTheory").GetDouble(), precision: 3);
+    }
+
+    [Theory]
+    [InlineData("--fail-ratio 0.05", "orders: --fail-ratio belongs to the handler mode: give --handler-latency too")]
+    [InlineData("--handler-latency 10ms --traced", "orders: --traced measures the drain and produce sides; the handler mode takes no --traced")]
+    [InlineData("--handler-latency 10ms --relay-overhead", "orders: --relay-overhead measures the relays alone; it takes no --handler-latency or --traced")]
+    public async Task HandlerMode_WithFlagsOfAnotherMode_IsAUsageError(string flags, string error)
+    {
+        var stderr = new StringWriter();
+        var exit = await Orders.Cli.OrdersCli.RunAsync(["bench", .. flags.Split(' ')], new StringWriter(), stderr);
+
+        Assert.Equal(Orders.Cli.OrdersCli.ExitUsage, exit);
+        Assert.Equal(error, stderr.ToString().Trim());
     }
 
     private static List<string> Sides(List<JsonElement> runs, int repeat) =>

@@ -30,7 +30,8 @@ internal static class BenchText
         if (r.DrainTraced is not null || r.ProduceTraced is not null)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"Tracing on ({options.TracingSampler}) over off, paired per repeat: drain {Share(r.DrainTraced)}, produce {Share(r.ProduceTraced)}."));
+                $"Tracing on ({options.TracingSampler}) over off, paired per repeat: drain {Share(r.DrainTraced)}, produce {Share(r.ProduceTraced)}; " +
+                $"the raw producer with a traceparent header on every message over without: {Share(r.ProduceRawTraceparent)}."));
         }
 
         lines.AddRange(report.BenchErrors);
@@ -53,5 +54,35 @@ internal static class BenchText
             return string.Create(CultureInfo.InvariantCulture,
                 $"{c.Pipeline} / {c.Ceiling} (the ceiling): {Share(c.Ratio)}, CPU {Num(c.CpuRatio, "F2")}x, allocated {Num(c.AllocatedRatio, "F2")}x{extra}.");
         }
+    }
+
+    public static string Handler(HandlerReport report)
+    {
+        var lines = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture,
+                $"Handler mode: {report.Orders:N0} orders drained, handler latency {report.Latency}, fail ratio {report.FailRatio}, {report.MaxInFlight} in flight, ordering by {report.Ordering}; " +
+                $"medians of {report.Repeats} runs of each side, alternating, {report.Partitions} partitions."),
+            string.Create(CultureInfo.InvariantCulture, $"Theory (the ceiling): {report.MaxInFlight} in flight / the mean latency = {report.Theory:N0} orders/s."),
+            "",
+            "| side                 | orders/s     | of theory | CPU µs/ord |",
+            "|----------------------|--------------|-----------|------------|",
+        };
+        lines.AddRange(report.Sides.Select(s => string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {s.Side,-20} | {s.Throughput,12:N0} | {s.Throughput / report.Theory,9:P1} | {s.CpuMicrosPerOrder?.ToString("F2", CultureInfo.InvariantCulture) ?? "-",10} |")));
+        lines.Add("");
+        var r = report.Ratios;
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"Of theory: keyed {Share(r.KeyedToTheory)}, key-less {Share(r.KeylessToTheory)}."));
+        if (report.FailRatio > 0)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"With failures over without, paired per repeat: keyed {Share(r.KeyedFailingToClean)}, key-less {Share(r.KeylessFailingToClean)}; {report.DeadLettered} dead-lettered over every run (retries exhausted)."));
+        }
+
+        lines.AddRange(report.BenchErrors);
+        return string.Join(Environment.NewLine, lines);
+
+        static string Share(double? ratio) => ratio?.ToString("P1", CultureInfo.InvariantCulture) ?? "n/a";
     }
 }

@@ -38,10 +38,14 @@ internal static class BenchCommand
             Description = "Also run the publisher and the processor with tracing on, exporting where the OTEL_* variables say (an endpoint is needed; set the sampler, e.g. " +
                 "OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.01): the report gives traced over untraced.",
         };
+        var (handlerLatency, _, _) = ConsumeCommand.ConcurrencyOptions();
+        handlerLatency.Description = "Instead: the handler mode, the processor draining --count (here 20,000) orders, keyed and key-less, through a simulated downstream " +
+            "taking this long (10ms, or 5ms-20ms), against the theory (in flight / latency) and, with --fail-ratio, against the same run without failures.";
+        var failRatio = CliOptions.OptionalRatio("--fail-ratio", "With --handler-latency: the share of handler calls that fail transiently (retried, dead-lettered after the last attempt).");
         var json = ClientOptions.JsonOption();
         var command = new Command("bench", "Measure the pipeline (our publisher and processor) against the raw Kafka client's ceilings: drain a backlog, produce, latency at a fixed rate.")
         {
-            count, produceCount, repeats, partitions, rate, latencySeconds, warmUp, noKcat, bootstrap, registry, relayOverhead, traced, json,
+            count, produceCount, repeats, partitions, rate, latencySeconds, warmUp, noKcat, bootstrap, registry, relayOverhead, traced, handlerLatency, failRatio, json,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -60,8 +64,29 @@ internal static class BenchCommand
                     return OrdersCli.ExitUsage;
                 }
 
+                if (parseResult.GetValue(handlerLatency) is not null || parseResult.GetValue(traced))
+                {
+                    await stderr.WriteLineAsync("orders: --relay-overhead measures the relays alone; it takes no --handler-latency or --traced");
+                    return OrdersCli.ExitUsage;
+                }
+
                 return await RelayOverheadAsync(
                     parseResult.GetValue(count), parseResult.GetValue(repeats), parseResult.GetValue(partitions), parseResult.GetValue(warmUp), parseResult.GetValue(json), stdout, stderr, cancellationToken);
+            }
+
+            var handler = parseResult.GetValue(handlerLatency) is { } latencyText
+                ? new HandlerBenchOptions(latencyText, parseResult.GetValue(failRatio) ?? 0, parseResult.GetResult(count) is { Implicit: false } ? parseResult.GetValue(count) : 20_000)
+                : null;
+            if (handler is null && parseResult.GetValue(failRatio) is not null)
+            {
+                await stderr.WriteLineAsync("orders: --fail-ratio belongs to the handler mode: give --handler-latency too");
+                return OrdersCli.ExitUsage;
+            }
+
+            if (handler is not null && parseResult.GetValue(traced))
+            {
+                await stderr.WriteLineAsync("orders: --traced measures the drain and produce sides; the handler mode takes no --traced");
+                return OrdersCli.ExitUsage;
             }
 
             TracingSettings? tracing = null;
@@ -106,6 +131,11 @@ internal static class BenchCommand
                 TracingSampler = tracing?.SamplerText,
             };
 
+            if (handler is not null)
+            {
+                return await HandlerAsync(options, handler, parseResult.GetValue(json), stdout, stderr, cancellationToken);
+            }
+
             BenchReport report;
             try
             {
@@ -126,6 +156,28 @@ internal static class BenchCommand
             return OrdersCli.ExitOk;
         });
         return command;
+    }
+
+    private static async Task<int> HandlerAsync(BenchOptions options, HandlerBenchOptions handler, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        HandlerReport report;
+        try
+        {
+            report = await new PipelineBench(options, line => stderr.WriteLine(line)).RunHandlerAsync(handler, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("orders: bench cancelled");
+            return OrdersCli.ExitFailure;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException)
+        {
+            await stderr.WriteLineAsync($"orders: bench failed: {e.Message}");
+            return OrdersCli.ExitFailure;
+        }
+
+        await stdout.WriteLineAsync(json ? JsonSerializer.Serialize(new { handler = report }, Json) : BenchText.Handler(report));
+        return OrdersCli.ExitOk;
     }
 
     private static async Task<int> RelayOverheadAsync(long count, int repeats, int partitions, long warmUp, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
