@@ -15,8 +15,10 @@ public sealed class HeadSampler
 
     /// <param name="parentBased">A span with a parent follows the parent's sampled flag; otherwise the ratio decides every span.</param>
     /// <param name="ratio">The share of new traces (of every trace when not parent based) that is sampled: 0 to 1.</param>
-    public HeadSampler(bool parentBased, double ratio)
+    /// <param name="propagateUnsampled">Whether a record whose trace is not sampled still carries a traceparent (flag off).</param>
+    public HeadSampler(bool parentBased, double ratio, bool propagateUnsampled = true)
     {
+        PropagateUnsampled = propagateUnsampled;
         ArgumentOutOfRangeException.ThrowIfLessThan(ratio, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ratio, 1);
         ParentBased = parentBased;
@@ -29,6 +31,8 @@ public sealed class HeadSampler
     }
 
     public bool ParentBased { get; }
+
+    public bool PropagateUnsampled { get; }
 
     public bool Root(ReadOnlySpan<byte> traceId)
     {
@@ -66,6 +70,9 @@ public static class TraceSampling
 
     /// <summary>Installs the sampler of the tracing configured; null removes it.</summary>
     public static void Use(HeadSampler? sampler) => s_sampler = sampler;
+
+    /// <summary>Whether a record whose trace is not sampled still carries a traceparent that says so (true without a sampler installed).</summary>
+    public static bool PropagateUnsampled => s_sampler?.PropagateUnsampled ?? true;
 
     /// <summary>Draws a new trace id into <paramref name="traceId"/> (16 bytes) and decides whether its trace is sampled.</summary>
     public static bool SampleRoot(Span<byte> traceId)

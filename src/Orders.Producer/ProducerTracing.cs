@@ -19,7 +19,8 @@ public static class ProducerTracing
     /// <summary>
     /// Starts the send span of one order, a root span (the loop has no trace of its own), and writes
     /// its context into <paramref name="headers"/>. An order whose trace is not sampled gets no span,
-    /// only a <c>traceparent</c> that says so, which the processor follows.
+    /// only a <c>traceparent</c> that says so, which the processor follows (none with
+    /// <c>OpenTelemetry:PropagateUnsampled=false</c>).
     /// </summary>
     /// <returns>The span, or null when tracing is off or the order's trace is not sampled.</returns>
     internal static Activity? StartSend(string topic, in SentOrder order, out Headers? headers)
@@ -33,7 +34,7 @@ public static class ProducerTracing
         Span<byte> traceId = stackalloc byte[TraceSampling.TraceIdBytes];
         if (!TraceSampling.SampleRoot(traceId))
         {
-            headers = [TraceHeaders.NotSampled(traceId)];
+            headers = TraceSampling.PropagateUnsampled ? [TraceHeaders.NotSampled(traceId)] : null;
             return null;
         }
 

@@ -142,6 +142,27 @@ public sealed class TracingSettingsTests
         }
     }
 
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("true", true)]
+    [InlineData("FALSE", false)]
+    public void PropagateUnsampled_OnUnlessSetFalse_AndTheHeadSamplerCarriesIt(string? value, bool expected)
+    {
+        var settings = Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://c:4318" }, new() { ["OpenTelemetry:PropagateUnsampled"] = value })!;
+
+        Assert.Equal(expected, settings.PropagateUnsampled);
+        Assert.Equal(expected, settings.CreateHeadSampler().PropagateUnsampled);
+    }
+
+    [Fact]
+    public void PropagateUnsampled_NotABoolean_OneLineNamingIt()
+    {
+        var error = Assert.Throws<TracingSettingsException>(() =>
+            Read(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://c:4318" }, new() { ["OpenTelemetry:PropagateUnsampled"] = "sometimes" }));
+
+        Assert.Equal("OpenTelemetry:PropagateUnsampled must be true or false, not 'sometimes'", error.Message);
+    }
+
     private static TracingSettings? Read(Dictionary<string, string?> environment, Dictionary<string, string?> configuration) =>
         TracingSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build(), name => environment.GetValueOrDefault(name));
 }

@@ -161,6 +161,36 @@ public sealed class TracingTests(StackFixture fixture)
         Assert.Equal(sampled.Order(), spans.Where(s => s.Service == "orders-processor").Select(s => s.TraceId).Order());
     }
 
+    [Fact]
+    public async Task RatioSampler_WithPropagateUnsampledOff_OnlySampledOrdersCarryContext_AndTheProcessorDecidesTheRestAfresh()
+    {
+        var topic = CreateTopics("unpropagated");
+        using var receiver = OtlpReceiver.Start();
+        (string, string)[] otel =
+        [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.Endpoint), ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+            ("OpenTelemetry__PropagateUnsampled", "false"),
+        ];
+
+        await RunJsonAsync(["produce", .. Endpoints(topic), "--count", "400"], otel);
+        await RunJsonAsync(["consume", .. Endpoints(topic), "--group", StackFixture.Unique("unpropagated"), "--until-idle", "3"], otel);
+
+        var records = ReadTopic(topic);
+        var parents = records.Select(r => Header(r.Message, "traceparent")).ToList();
+        Assert.Equal(400, parents.Count);
+        Assert.All(parents.OfType<string>(), p => Assert.True(Sampled(p), p));
+        Assert.InRange(parents.Count(p => p is not null), 10, 100);
+        Assert.All(records.Where(r => Header(r.Message, "traceparent") is null), r => Assert.Null(Header(r.Message, "tracestate")));
+        var spans = receiver.Spans.Where(s => s.Name == $"send {topic}" || s.Name == $"process {topic}").ToList();
+        var sent = spans.Where(s => s.Service == "orders-producer").Select(s => s.TraceId).ToHashSet();
+        Assert.Equal(parents.OfType<string>().Select(p => TraceParent(p).TraceId).Order(), sent.Order());
+
+        // The records without context: the processor samples them as new traces, about a tenth, none of them the producer's.
+        var processed = spans.Where(s => s.Service == "orders-processor").Select(s => s.TraceId).ToList();
+        Assert.True(sent.IsSubsetOf(processed));
+        Assert.InRange(processed.Count - sent.Count, 5, 100);
+    }
+
     /// <summary>The W3C sampled flag (bit 0 of the flags; .NET sets the random bit, 0x02, beside it).</summary>
     private static bool Sampled(string traceparent) => (Convert.ToByte(traceparent.Split('-')[3], 16) & 0x01) != 0;
 

@@ -149,6 +149,7 @@ public sealed class TraceHeadersTests
         Assert.True(TraceSampling.SampleRoot(traceId));
         Assert.True(TraceSampling.SampleChild(ActivityTraceFlags.None, traceId));
         Assert.True(traceId.IndexOfAnyExcept((byte)0) >= 0);
+        Assert.True(TraceSampling.PropagateUnsampled);
     }
 
     [Theory]

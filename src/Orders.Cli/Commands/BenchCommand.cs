@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Orders.Bench;
 using Orders.Cli.Bench;
 using Orders.Cli.Settings;
@@ -94,7 +95,7 @@ internal static class BenchCommand
             {
                 try
                 {
-                    tracing = TracingSettings.Read(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Environment.GetEnvironmentVariable);
+                    tracing = TracingSettings.Read(new ConfigurationBuilder().AddEnvironmentVariables().Build(), Environment.GetEnvironmentVariable);
                 }
                 catch (TracingSettingsException e)
                 {

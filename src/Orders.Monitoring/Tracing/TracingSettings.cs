@@ -31,6 +31,16 @@ public sealed class OpenTelemetryOptions
 
     /// <summary>As <c>OTEL_TRACES_SAMPLER_ARG</c>: the ratio of the ratio samplers, 0 to 1.</summary>
     public string? SamplerArg { get; set; }
+
+    /// <summary>
+    /// <c>true</c> (the default, as OpenTelemetry does): a record whose trace is not sampled still
+    /// carries a <c>traceparent</c> with the sampled flag off, so that every service after it
+    /// decides alike. <c>false</c>: such records carry no trace headers, and a processor decides
+    /// their traces afresh (a share of them becomes processor-only traces). Measured, the Kafka
+    /// client itself runs at about half its speed carrying one header per record (docs/BENCHMARKS.md,
+    /// "Tracing cost"): at a low ratio, <c>false</c> leaves that cost to the sampled records only.
+    /// </summary>
+    public string? PropagateUnsampled { get; set; }
 }
 
 /// <summary>A tracing setting that cannot work: one line naming it.</summary>
@@ -53,7 +63,11 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
             "always_on" or "parentbased_always_on" => 1,
             "always_off" or "parentbased_always_off" => 0,
             _ => SamplerRatio ?? 1,
-        });
+        },
+        PropagateUnsampled);
+
+    /// <summary><see cref="OpenTelemetryOptions.PropagateUnsampled"/>: whether a record not sampled still carries its traceparent.</summary>
+    public bool PropagateUnsampled { get; init; } = true;
 
     /// <summary>
     /// A new sampler as configured: one per tracer provider. An instance must not be shared: a
@@ -104,7 +118,13 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
         var samplerName = (Setting("OTEL_TRACES_SAMPLER", section.Sampler) ?? "parentbased_always_on").ToLowerInvariant();
         var samplerArg = Setting("OTEL_TRACES_SAMPLER_ARG", section.SamplerArg);
         var ratio = ParseSampler(samplerName, samplerArg);
-        return new TracingSettings(endpoint, protocol, headers, Setting("OTEL_SERVICE_NAME", section.ServiceName), samplerName, ratio);
+        var propagate = NonEmpty(section.PropagateUnsampled)?.ToLowerInvariant() switch
+        {
+            null or "true" => true,
+            "false" => false,
+            var other => throw new TracingSettingsException($"OpenTelemetry:PropagateUnsampled must be true or false, not '{other}'"),
+        };
+        return new TracingSettings(endpoint, protocol, headers, Setting("OTEL_SERVICE_NAME", section.ServiceName), samplerName, ratio) { PropagateUnsampled = propagate };
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
