@@ -1,0 +1,64 @@
+using Confluent.Kafka;
+using Orders.Contracts;
+using Orders.Processor.Partitions;
+
+namespace Orders.Processor.Records;
+
+/// <summary>Which records may be handled at the same time.</summary>
+public enum Ordering
+{
+    /// <summary>Records with the same key one after another, in offset order; other keys, and records without a key, concurrently.</summary>
+    Key,
+
+    /// <summary>One record of a partition at a time, in offset order (the processor's behaviour before concurrent handling).</summary>
+    Partition,
+
+    /// <summary>Any records concurrently, up to the in-flight limit.</summary>
+    Unordered,
+}
+
+/// <summary>One valid order on its way through the handler: in flight, waiting for its key, or waiting out a retry's backoff.</summary>
+public sealed class WorkItem(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Order order, long eventTimeMs, CancellationToken cancellation)
+{
+    public ConsumeResult<byte[]?, byte[]?> Record { get; } = record;
+
+    public PartitionState State { get; } = state;
+
+    public Order Order { get; } = order;
+
+    public long EventTimeMs { get; } = eventTimeMs;
+
+    public CancellationToken Cancellation { get; } = cancellation;
+
+    /// <summary>Failed attempts so far (registry waits not counted).</summary>
+    public int Failures { get; set; }
+
+    public int RegistryWaits { get; set; }
+
+    /// <summary>When its retry is due.</summary>
+    public DateTimeOffset DueAt { get; set; }
+
+    /// <summary>The timestamp of the attempt under way, for the processing-time histogram; null while nobody listens.</summary>
+    public long? StartedAt { get; set; }
+
+    /// <summary>The record's process span, ended with its outcome; null with tracing off.</summary>
+    public System.Diagnostics.Activity? Span { get; init; }
+
+    internal KeyLane? Lane { get; set; }
+}
+
+/// <summary>What the dispatcher asks of its owner: to handle an order, and what to do once an attempt ended.</summary>
+public interface IWorkOutcomes
+{
+    /// <summary>Starts an attempt (the handler, and the clock of its histogram).</summary>
+    ValueTask Start(WorkItem item);
+
+    /// <summary>The handler succeeded: the record enters the aggregate.</summary>
+    void Succeeded(WorkItem item);
+
+    /// <returns>The retry's delay; null when the record was dead-lettered (done).</returns>
+    TimeSpan? Failed(WorkItem item, Exception error);
+
+    /// <summary>The record's partition left this processor before it was done: its next owner processes it.</summary>
+    void Abandoned(WorkItem item);
+}
