@@ -18,35 +18,23 @@ public interface IRecordObserver
     void Processed(ConsumeResult<byte[]?, byte[]?> record);
 }
 
-/// <summary>How much a partition may have outstanding before it pauses (bounded memory, no starvation).</summary>
-/// <param name="MaxOutstanding">Records taken in hand and not done (in flight, waiting for their key or a retry).</param>
-/// <param name="MaxOutOfOrder">Records completed above the partition's lowest incomplete one.</param>
-public readonly record struct FlowLimits(int MaxOutstanding, int MaxOutOfOrder);
-
 /// <summary>
 /// What happens to one record: decode and validate (<see cref="OrderPipeline"/>), then the handler,
 /// concurrently through the <see cref="Dispatcher"/> (at once and inline when nothing is ahead of it
 /// and the handler completes at once), then the aggregate. When a step fails, the
-/// <see cref="FailurePolicy"/> decides: a registry that cannot be reached rewinds the partition to
-/// the record and waits (every record needs it); a transient handler failure waits out its backoff
-/// alone, the rest of the partition going on; poison, invalid orders and exhausted retries take the
-/// one dead-letter path.
+/// <see cref="FailurePolicy"/> decides and <see cref="RecordFailures"/> carries it out; a partition
+/// with too much outstanding pauses (<see cref="FlowControl"/>).
 /// </summary>
 public sealed class RecordProcessor : IWorkOutcomes
 {
     private readonly OrderPipeline _pipeline;
-    private readonly FailurePolicy _policy;
     private readonly PausedPartitions _paused;
     private readonly PartitionTable _table;
-    private readonly DeadLetterWriter _deadLetters;
     private readonly IConsumerPort _consumer;
-    private readonly ProcessorStatus _status;
     private readonly ProcessorCounters _counters;
     private readonly string _group;
-    private readonly FlowLimits _limits;
-    private readonly FatalSignal _fatal;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
+    private readonly FlowControl _flow;
+    private readonly RecordFailures _failures;
     private readonly ProcessorMetrics? _metrics;
     private readonly IRecordObserver? _observer;
 
@@ -66,9 +54,10 @@ public sealed class RecordProcessor : IWorkOutcomes
         ProcessorMetrics? metrics = null,
         IRecordObserver? observer = null)
     {
-        (_pipeline, _policy, _paused, _table, _deadLetters, _consumer, _status, _group) = (pipeline, policy, paused, table, deadLetters, consumer, status, group);
-        (_limits, _fatal, _time, _logger, _metrics, _observer) = (concurrency.Limits, fatal, time, logger, metrics, observer);
+        (_pipeline, _paused, _table, _consumer, _group, _metrics, _observer) = (pipeline, paused, table, consumer, group, metrics, observer);
         _counters = status.Counters;
+        _flow = new FlowControl(concurrency.Limits, consumer, paused);
+        _failures = new RecordFailures(policy, paused, deadLetters, consumer, status, group, _flow, fatal, time, logger, metrics);
         Dispatcher = new Dispatcher(this, concurrency.MaxInFlight, concurrency.Ordering, time);
     }
 
@@ -101,7 +90,7 @@ public sealed class RecordProcessor : IWorkOutcomes
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            return Unreadable(record, state, span, error, failures, registryWaits, startedAt);
+            return _failures.Unreadable(record, state, span, error, failures, registryWaits, startedAt);
         }
 
         if (_paused.Count > 0)
@@ -112,7 +101,7 @@ public sealed class RecordProcessor : IWorkOutcomes
         if (invalid is not null)
         {
             _metrics?.Processed(startedAt, FailureKind.Invalid);
-            DeadLetter(state, record, span, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), attempts: 1);
+            _failures.DeadLetter(state, record, span, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), attempts: 1);
             state.Advance(record.Offset.Value);
             return true;
         }
@@ -193,94 +182,16 @@ public sealed class RecordProcessor : IWorkOutcomes
         Count(item.Record, item.State, item.Order, item.EventTimeMs, item.StartedAt);
         ProcessorTracing.End(item.Span, ProcessorTracing.Processed);
         item.State.Complete(item.Record.Offset.Value, started: true);
-        FlowControl(item.State);
+        _flow.Apply(item.State);
     }
 
-    TimeSpan? IWorkOutcomes.Failed(WorkItem item, Exception error)
-    {
-        var record = item.Record;
-        if (SchemaRegistryErrors.IsCredentialsRejected(error))
-        {
-            _fatal.Set(new RegistryCredentialsException(error));
-            return _policy.MaxDelay;
-        }
-
-        var kind = FailureClassifier.Classify(error);
-        _metrics?.Processed(item.StartedAt, kind);
-        var decided = _policy.Decide(kind, item.Failures, item.RegistryWaits);
-        using var current = ProcessorTracing.Current(item.Span);
-        switch (decided.Action)
-        {
-            case FailureAction.Retry:
-                _counters.RetriedOne();
-                item.Failures++;
-                ProcessorTracing.Retrying(item.Span, kind.ToString(), item.Failures, decided.Delay, error);
-                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, item.Failures, error.Message);
-                return decided.Delay;
-            case FailureAction.WaitForRegistry:
-                _counters.WaitedForRegistry();
-                item.RegistryWaits++;
-                ProcessorTracing.Retrying(item.Span, "registry-unavailable", item.Failures + item.RegistryWaits, decided.Delay, error);
-                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
-                return decided.Delay;
-            default:
-                DeadLetter(item.State, record, item.Span, decided.Reason!, error, item.Failures + 1);
-                item.State.Complete(record.Offset.Value, started: true);
-                FlowControl(item.State);
-                return null;
-        }
-    }
-
-    /// <summary>A record that could not be read: poison is dead-lettered at once; a registry away rewinds the partition to it.</summary>
-    private bool Unreadable(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span, Exception error, int failures, int registryWaits, long? startedAt)
-    {
-        if (SchemaRegistryErrors.IsCredentialsRejected(error))
-        {
-            // Retrying cannot fix credentials: stop, with the record still unprocessed.
-            _fatal.Set(new RegistryCredentialsException(error));
-            ProcessorTracing.End(span, "stopped", error);
-            Rewind(record, failures, registryWaits, _policy.MaxDelay);
-            return false;
-        }
-
-        var kind = FailureClassifier.Classify(error);
-        _metrics?.Processed(startedAt, kind);
-        var decided = _policy.Decide(kind, failures, registryWaits);
-        switch (decided.Action)
-        {
-            case FailureAction.WaitForRegistry:
-                _counters.WaitedForRegistry();
-                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
-                // Read again once the wait is over, in a span of its own.
-                ProcessorTracing.Retrying(span, "registry-unavailable", failures + registryWaits + 1, decided.Delay, error);
-                ProcessorTracing.End(span, "registry-unavailable");
-                Rewind(record, failures, registryWaits + 1, decided.Delay);
-                return false;
-            case FailureAction.Retry:
-                // Not the bytes' fault, nor the registry's (a decoder error of ours): tried again as the record it is.
-                _counters.RetriedOne();
-                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
-                ProcessorTracing.Retrying(span, kind.ToString(), failures + 1, decided.Delay, error);
-                ProcessorTracing.End(span, "retry");
-                Rewind(record, failures + 1, 0, decided.Delay);
-                return false;
-        }
-
-        DeadLetter(state, record, span, decided.Reason!, error, failures + 1);
-        if (_paused.Count > 0)
-        {
-            _paused.Clear(record.TopicPartition);
-        }
-
-        state.Advance(record.Offset.Value);
-        return true;
-    }
+    TimeSpan? IWorkOutcomes.Failed(WorkItem item, Exception error) => _failures.Failed(item, error);
 
     private void Submit(WorkItem item, ValueTask? running)
     {
         item.State.Taken(item.Record.Offset.Value);
         Dispatcher.Submit(item, running);
-        FlowControl(item.State);
+        _flow.Apply(item.State);
     }
 
     private void Count(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Order order, long eventTime, long? startedAt)
@@ -289,46 +200,5 @@ public sealed class RecordProcessor : IWorkOutcomes
         _metrics?.Processed(startedAt);
         _counters.ProcessedOne();
         _observer?.Processed(record);
-    }
-
-    /// <summary>
-    /// Pauses a partition with too much outstanding or completed out of order, and resumes it once
-    /// it has half as much (unless it is paused for another reason too): memory stays bounded, and a
-    /// key stuck in retries holds the rest back no further than these limits.
-    /// </summary>
-    private void FlowControl(PartitionState state)
-    {
-        var outOfOrder = state.Offsets.CompletedAboveCount;
-        if (!state.Backpressured && (state.Outstanding >= _limits.MaxOutstanding || outOfOrder >= _limits.MaxOutOfOrder))
-        {
-            state.Backpressured = true;
-            _consumer.Pause([state.Partition]);
-        }
-        else if (state.Backpressured && state.Outstanding <= _limits.MaxOutstanding / 2 && outOfOrder <= _limits.MaxOutOfOrder / 2)
-        {
-            state.Backpressured = false;
-            if (!_paused.Contains(state.Partition) && !state.Checkpoint.Held && !state.Released)
-            {
-                state.ResumeOn(_consumer);
-            }
-        }
-    }
-
-    private void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, Activity? span, string reason, Exception error, int attempts)
-    {
-        var now = _time.GetUtcNow();
-        var message = DeadLetterMessages.Build(record, _group, reason, error, attempts, now);
-        _deadLetters.Write(state, message, reason, record.Offset.Value, span);
-        _status.RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
-        state.Aggregate.AddDeadLetter(reason);
-        Log.DeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
-        ProcessorTracing.End(span, reason, error);
-    }
-
-    private void Rewind(ConsumeResult<byte[]?, byte[]?> record, int failures, int registryWaits, TimeSpan delay)
-    {
-        _paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
-        _consumer.Pause([record.TopicPartition]);
-        _consumer.Seek(record.TopicPartitionOffset);
     }
 }

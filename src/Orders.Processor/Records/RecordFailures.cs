@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orders.Kafka;
+using Orders.Processor.DeadLetters;
+using Orders.Processor.Failures;
+using Orders.Processor.Loop;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
+
+namespace Orders.Processor.Records;
+
+/// <summary>
+/// What the <see cref="FailurePolicy"/> decided for a record that failed, carried out: a registry
+/// that cannot be reached rewinds the partition to the record and waits (every record needs it); a
+/// transient failure is retried, a handler's alone after its backoff; poison, invalid orders and
+/// exhausted retries take the one dead-letter path.
+/// </summary>
+internal sealed class RecordFailures(
+    FailurePolicy policy,
+    PausedPartitions paused,
+    DeadLetterWriter deadLetters,
+    IConsumerPort consumer,
+    ProcessorStatus status,
+    string group,
+    FlowControl flow,
+    FatalSignal fatal,
+    TimeProvider time,
+    ILogger logger,
+    ProcessorMetrics? metrics)
+{
+    private readonly FailurePolicy _policy = policy;
+    private readonly PausedPartitions _paused = paused;
+    private readonly DeadLetterWriter _deadLetters = deadLetters;
+    private readonly IConsumerPort _consumer = consumer;
+    private readonly ProcessorStatus _status = status;
+    private readonly ProcessorCounters _counters = status.Counters;
+    private readonly string _group = group;
+    private readonly FlowControl _flow = flow;
+    private readonly FatalSignal _fatal = fatal;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
+    private readonly ProcessorMetrics? _metrics = metrics;
+
+    /// <summary>A handler attempt failed: retried after its backoff, the registry waited for, or dead-lettered.</summary>
+    /// <returns>The retry's delay; null when the record was dead-lettered (done).</returns>
+    public TimeSpan? Failed(WorkItem item, Exception error)
+    {
+        var record = item.Record;
+        if (SchemaRegistryErrors.IsCredentialsRejected(error))
+        {
+            _fatal.Set(new RegistryCredentialsException(error));
+            return _policy.MaxDelay;
+        }
+
+        var kind = FailureClassifier.Classify(error);
+        _metrics?.Processed(item.StartedAt, kind);
+        var decided = _policy.Decide(kind, item.Failures, item.RegistryWaits);
+        using var current = ProcessorTracing.Current(item.Span);
+        switch (decided.Action)
+        {
+            case FailureAction.Retry:
+                _counters.RetriedOne();
+                item.Failures++;
+                ProcessorTracing.Retrying(item.Span, kind.ToString(), item.Failures, decided.Delay, error);
+                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, item.Failures, error.Message);
+                return decided.Delay;
+            case FailureAction.WaitForRegistry:
+                _counters.WaitedForRegistry();
+                item.RegistryWaits++;
+                ProcessorTracing.Retrying(item.Span, "registry-unavailable", item.Failures + item.RegistryWaits, decided.Delay, error);
+                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                return decided.Delay;
+            default:
+                DeadLetter(item.State, record, item.Span, decided.Reason!, error, item.Failures + 1);
+                item.State.Complete(record.Offset.Value, started: true);
+                _flow.Apply(item.State);
+                return null;
+        }
+    }
+
+    /// <summary>A record that could not be read: poison is dead-lettered at once; a registry away rewinds the partition to it.</summary>
+    public bool Unreadable(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span, Exception error, int failures, int registryWaits, long? startedAt)
+    {
+        if (SchemaRegistryErrors.IsCredentialsRejected(error))
+        {
+            // Retrying cannot fix credentials: stop, with the record still unprocessed.
+            _fatal.Set(new RegistryCredentialsException(error));
+            ProcessorTracing.End(span, "stopped", error);
+            Rewind(record, failures, registryWaits, _policy.MaxDelay);
+            return false;
+        }
+
+        var kind = FailureClassifier.Classify(error);
+        _metrics?.Processed(startedAt, kind);
+        var decided = _policy.Decide(kind, failures, registryWaits);
+        switch (decided.Action)
+        {
+            case FailureAction.WaitForRegistry:
+                _counters.WaitedForRegistry();
+                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                // Read again once the wait is over, in a span of its own.
+                ProcessorTracing.Retrying(span, "registry-unavailable", failures + registryWaits + 1, decided.Delay, error);
+                ProcessorTracing.End(span, "registry-unavailable");
+                Rewind(record, failures, registryWaits + 1, decided.Delay);
+                return false;
+            case FailureAction.Retry:
+                // Not the bytes' fault, nor the registry's (a decoder error of ours): tried again as the record it is.
+                _counters.RetriedOne();
+                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
+                ProcessorTracing.Retrying(span, kind.ToString(), failures + 1, decided.Delay, error);
+                ProcessorTracing.End(span, "retry");
+                Rewind(record, failures + 1, 0, decided.Delay);
+                return false;
+        }
+
+        DeadLetter(state, record, span, decided.Reason!, error, failures + 1);
+        if (_paused.Count > 0)
+        {
+            _paused.Clear(record.TopicPartition);
+        }
+
+        state.Advance(record.Offset.Value);
+        return true;
+    }
+
+    public void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, Activity? span, string reason, Exception error, int attempts)
+    {
+        var now = _time.GetUtcNow();
+        var message = DeadLetterMessages.Build(record, _group, reason, error, attempts, now);
+        _deadLetters.Write(state, message, reason, record.Offset.Value, span);
+        _status.RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
+        state.Aggregate.AddDeadLetter(reason);
+        Log.DeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
+        ProcessorTracing.End(span, reason, error);
+    }
+
+    private void Rewind(ConsumeResult<byte[]?, byte[]?> record, int failures, int registryWaits, TimeSpan delay)
+    {
+        _paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
+        _consumer.Pause([record.TopicPartition]);
+        _consumer.Seek(record.TopicPartitionOffset);
+    }
+}
