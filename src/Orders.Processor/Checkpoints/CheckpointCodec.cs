@@ -18,13 +18,6 @@ public static class CheckpointCodec
 {
     public static RecordSchema Schema { get; } = (RecordSchema)global::Avro.Schema.Parse(OrderSchemas.Checkpoint);
 
-    private static readonly RecordSchema StatsSchema = (RecordSchema)Schema["overall"].Schema;
-    private static readonly RecordSchema MinuteSchema = Items("minutes");
-    private static readonly RecordSchema ProductSchema = Items("products");
-    private static readonly RecordSchema CurrencySchema = Items("currencies");
-    private static readonly RecordSchema CurrencyMinuteSchema = (RecordSchema)((ArraySchema)CurrencySchema["minutes"].Schema).ItemSchema;
-    private static readonly RecordSchema CurrencyProductSchema = Items("currencyProducts");
-
     // Encoded size of one product or minute entry beyond its names: counts, sum texts, mins, maxes and lengths.
     private const int EntryOverheadBytes = 128;
     private const int HeaderBytes = 256;
@@ -96,7 +89,7 @@ public static class CheckpointCodec
                 nextOffset,
                 (int)record["deadLetterPartition"],
                 (long)record["deadLetterOffset"],
-                DateTimeOffset.FromUnixTimeMilliseconds(ToUnixMs(record["writtenAt"])),
+                DateTimeOffset.FromUnixTimeMilliseconds(CheckpointRecords.ToUnixMs(record["writtenAt"])),
                 DataFrom(record))
             {
                 CompletedRanges = completed,
@@ -174,11 +167,11 @@ public static class CheckpointCodec
         record.Add("lateOrders", data.LateOrders);
         record.Add("deadLettered", first ? data.DeadLettered.ToDictionary(p => p.Key, p => (object)p.Value, StringComparer.Ordinal) : new Dictionary<string, object>());
         record.Add("completed", first ? checkpoint.CompletedRanges.Select(r => (object)r).ToArray() : []);
-        record.Add("overall", Stats(first ? unsplit.Overall.Price : PriceStatistics.Empty));
-        record.Add("minutes", first ? unsplit.Minutes.OrderBy(m => m.Key).Select(m => (object)Minute(m.Key, m.Value.Price)).ToArray() : []);
-        record.Add("products", slice.Where(e => e.Legacy).Select(e => (object)Product(e.Product, e.Measures.Price)).ToArray());
-        record.Add("currencies", first ? data.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (object)Currency(c.Key, c.Value)).ToArray() : []);
-        record.Add("currencyProducts", slice.Where(e => !e.Legacy).Select(e => (object)CurrencyProduct(e.Currency, e.Product, e.Measures)).ToArray());
+        record.Add("overall", CheckpointRecords.Stats(first ? unsplit.Overall.Price : PriceStatistics.Empty));
+        record.Add("minutes", first ? unsplit.Minutes.OrderBy(m => m.Key).Select(m => (object)CheckpointRecords.Minute(m.Key, m.Value.Price)).ToArray() : []);
+        record.Add("products", slice.Where(e => e.Legacy).Select(e => (object)CheckpointRecords.Product(e.Product, e.Measures.Price)).ToArray());
+        record.Add("currencies", first ? data.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (object)CheckpointRecords.Currency(c.Key, c.Value)).ToArray() : []);
+        record.Add("currencyProducts", slice.Where(e => !e.Legacy).Select(e => (object)CheckpointRecords.CurrencyProduct(e.Currency, e.Product, e.Measures)).ToArray());
         return record;
     }
 
@@ -192,10 +185,10 @@ public static class CheckpointCodec
             var minutes = new Dictionary<long, OrderMeasures>();
             foreach (GenericRecord minute in (object[])currency["minutes"])
             {
-                minutes[ToUnixMs(minute["minute"])] = Measures(minute);
+                minutes[CheckpointRecords.ToUnixMs(minute["minute"])] = CheckpointRecords.Measures(minute);
             }
 
-            currencies[(string)currency["currency"]] = new CurrencyData(Measures(currency), new Dictionary<string, OrderMeasures>(StringComparer.Ordinal), minutes);
+            currencies[(string)currency["currency"]] = new CurrencyData(CheckpointRecords.Measures(currency), new Dictionary<string, OrderMeasures>(StringComparer.Ordinal), minutes);
         }
 
         foreach (GenericRecord product in (object[])record["currencyProducts"])
@@ -208,7 +201,7 @@ public static class CheckpointCodec
                 currencies[currency] = data;
             }
 
-            ((Dictionary<string, OrderMeasures>)data.Products)[(string)product["product"]] = Measures(product);
+            ((Dictionary<string, OrderMeasures>)data.Products)[(string)product["product"]] = CheckpointRecords.Measures(product);
         }
 
         return new AggregateData(currencies, Unsplit(record), deadLettered, (long)record["skippedByRetention"], (long)record["lateOrders"]);
@@ -217,73 +210,13 @@ public static class CheckpointCodec
     /// <summary>What a checkpoint of the pre-currency processor counted (prices only), or null when this chunk holds none.</summary>
     private static CurrencyData? Unsplit(GenericRecord record)
     {
-        var overall = StatsFrom((GenericRecord)record["overall"]);
+        var overall = CheckpointRecords.StatsFrom((GenericRecord)record["overall"]);
         var minutes = ((object[])record["minutes"]).Cast<GenericRecord>()
-            .ToDictionary(m => ToUnixMs(m["minute"]), m => new OrderMeasures(StatsFrom((GenericRecord)m["stats"]), PriceStatistics.Empty));
+            .ToDictionary(m => CheckpointRecords.ToUnixMs(m["minute"]), m => new OrderMeasures(CheckpointRecords.StatsFrom((GenericRecord)m["stats"]), PriceStatistics.Empty));
         var products = ((object[])record["products"]).Cast<GenericRecord>()
-            .ToDictionary(p => (string)p["product"], p => new OrderMeasures(StatsFrom((GenericRecord)p["stats"]), PriceStatistics.Empty), StringComparer.Ordinal);
+            .ToDictionary(p => (string)p["product"], p => new OrderMeasures(CheckpointRecords.StatsFrom((GenericRecord)p["stats"]), PriceStatistics.Empty), StringComparer.Ordinal);
         return overall.Count == 0 && minutes.Count == 0 && products.Count == 0
             ? null
             : new CurrencyData(new OrderMeasures(overall, PriceStatistics.Empty), products, minutes);
     }
-
-    private static OrderMeasures Measures(GenericRecord record) =>
-        new(StatsFrom((GenericRecord)record["price"]), StatsFrom((GenericRecord)record["orderValue"]));
-
-    private static GenericRecord Stats(PriceStatistics stats)
-    {
-        var record = new GenericRecord(StatsSchema);
-        record.Add("count", stats.Count);
-        record.Add("sum", stats.Sum.ToString(CultureInfo.InvariantCulture));
-        record.Add("min", stats.Count == 0 ? 0.0 : stats.Min);
-        record.Add("max", stats.Count == 0 ? 0.0 : stats.Max);
-        return record;
-    }
-
-    private static PriceStatistics StatsFrom(GenericRecord record)
-    {
-        var count = (long)record["count"];
-        var sum = decimal.Parse((string)record["sum"], NumberStyles.Number, CultureInfo.InvariantCulture);
-        return count == 0 ? PriceStatistics.Empty : new PriceStatistics(count, sum, (double)record["min"], (double)record["max"]);
-    }
-
-    private static GenericRecord Minute(long minute, PriceStatistics stats) =>
-        With(new GenericRecord(MinuteSchema), ("minute", DateTimeOffset.FromUnixTimeMilliseconds(minute).UtcDateTime), ("stats", Stats(stats)));
-
-    private static GenericRecord Product(string product, PriceStatistics stats) =>
-        With(new GenericRecord(ProductSchema), ("product", product), ("stats", Stats(stats)));
-
-    private static GenericRecord Currency(string currency, CurrencyData data) => With(
-        new GenericRecord(CurrencySchema),
-        ("currency", currency),
-        ("price", Stats(data.Overall.Price)),
-        ("orderValue", Stats(data.Overall.Value)),
-        ("minutes", data.Minutes.OrderBy(m => m.Key).Select(m => (object)With(
-            new GenericRecord(CurrencyMinuteSchema),
-            ("minute", DateTimeOffset.FromUnixTimeMilliseconds(m.Key).UtcDateTime),
-            ("price", Stats(m.Value.Price)),
-            ("orderValue", Stats(m.Value.Value)))).ToArray()));
-
-    private static GenericRecord CurrencyProduct(string currency, string product, OrderMeasures measures) => With(
-        new GenericRecord(CurrencyProductSchema), ("currency", currency), ("product", product), ("price", Stats(measures.Price)), ("orderValue", Stats(measures.Value)));
-
-    private static GenericRecord With(GenericRecord record, params (string Name, object Value)[] fields)
-    {
-        foreach (var (name, value) in fields)
-        {
-            record.Add(name, value);
-        }
-
-        return record;
-    }
-
-    private static RecordSchema Items(string field) => (RecordSchema)((ArraySchema)Schema[field].Schema).ItemSchema;
-
-    // Apache.Avro hands timestamp-millis over as a DateTime; a reader without the logical type sees a long.
-    private static long ToUnixMs(object value) => value switch
-    {
-        DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)).ToUnixTimeMilliseconds(),
-        long ms => ms,
-        _ => throw new InvalidCastException($"expected a timestamp, got {value?.GetType().Name ?? "null"}"),
-    };
 }
