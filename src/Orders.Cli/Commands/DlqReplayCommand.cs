@@ -33,9 +33,9 @@ internal static class DlqReplayCommand
             using var reader = new TopicReader(settings.ConsumerConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
             var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
             var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);
-            var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(DeadLetterText.ReplayLine(decision));
+            var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(ReplayText.ReplayLine(decision));
             var report = await replayer.RunAsync(queue, options, progress, cancellationToken);
-            await stdout.WriteLineAsync(settings.Json ? DeadLetterText.ReplayJson(report) : DeadLetterText.ReplaySummary(report));
+            await stdout.WriteLineAsync(settings.Json ? ReplayText.ReplayJson(report) : ReplayText.ReplaySummary(report));
             return report.Count(ReplayOutcome.Failed) + report.Count(ReplayOutcome.Interrupted) == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
         }));
         return command;
