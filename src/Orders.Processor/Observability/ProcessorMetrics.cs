@@ -96,6 +96,10 @@ public sealed class ProcessorMetrics
         meter.CreateObservableGauge("orders.average.sum_of_prices", () => PerCurrency(m => (double)m.Price.Sum), description: "Sum of the unit prices, per orders.currency; sum over instances and divide by orders.average.orders for a global mean.");
         meter.CreateObservableGauge("orders.average.order_value", () => PerCurrency(m => m.Value.Mean), description: "Mean order value (price x quantity), per orders.currency.");
         meter.CreateObservableGauge("orders.average.sum_of_order_values", () => PerCurrency(m => (double)m.Value.Sum), description: "Sum of the order values (price x quantity), per orders.currency.");
+        // What checkpoints from before per-currency aggregates counted: prices of currencies never recorded, a bucket of its own, never a currency's series.
+        meter.CreateObservableGauge("orders.unsplit.orders", () => Unsplit(p => p.Count), "{order}", $"Orders restored from checkpoints written before per-currency aggregates (\"{AggregateData.UnsplitName}\"): their currencies are unknown, so they are in no currency's series.");
+        meter.CreateObservableGauge("orders.unsplit.sum_of_prices", () => Unsplit(p => (double)p.Sum), description: "Sum of the unit prices of orders.unsplit.orders (currencies mixed: not an amount of any one currency).");
+        meter.CreateObservableGauge("orders.unsplit.average.price", () => Unsplit(p => p.Mean), description: "Mean unit price of orders.unsplit.orders, as the processor before per-currency aggregates showed it (currencies mixed).");
         meter.CreateObservableGauge("orders.product.average.price", () => Products(s => s.Price.Mean), description: $"Mean unit price per orders.currency and orders.product (the {MaxProductSeries - 1} busiest; the rest of each currency as \"{OtherProducts}\").");
         meter.CreateObservableGauge("orders.product.average.order_value", () => Products(s => s.Value.Mean), description: "Mean order value per orders.currency and orders.product.");
         meter.CreateObservableGauge("orders.product.average.orders", () => Products(s => s.Count), "{order}", "Orders per orders.currency and orders.product in the running averages.");
@@ -171,6 +175,9 @@ public sealed class ProcessorMetrics
 
         return measurements;
     }
+
+    private IEnumerable<Measurement<double>> Unsplit(Func<PriceStatistics, double?> read) =>
+        _status.View.Aggregates.Unsplit is { } unsplit && read(unsplit.Overall.Price) is { } value ? [new Measurement<double>(value, _consumerTags)] : [];
 
     private IEnumerable<Measurement<double>> Products(Func<OrderMeasures, double?> read)
     {

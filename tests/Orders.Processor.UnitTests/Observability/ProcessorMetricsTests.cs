@@ -112,6 +112,43 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
+    public void UnsplitOrders_FromOldCheckpoints_AreSeriesOfTheirOwn_InNoCurrencysSeries()
+    {
+        var aggregate = new PartitionAggregate(60);
+        aggregate.Add("EUR", "mug", 10, 2, 0);
+        var unsplit = new CurrencyData(
+            new OrderMeasures(new PriceStatistics(4, 100m, 10, 40), PriceStatistics.Empty),
+            new Dictionary<string, OrderMeasures>(StringComparer.Ordinal),
+            new Dictionary<long, OrderMeasures>());
+        _processor.Publish(ProcessorView.Empty(_processor.Counters) with { Aggregates = aggregate.ToData() with { Unsplit = unsplit } });
+        using var orders = Collect<double>("orders.unsplit.orders");
+        using var sum = Collect<double>("orders.unsplit.sum_of_prices");
+        using var mean = Collect<double>("orders.unsplit.average.price");
+        using var perCurrency = Collect<double>("orders.average.orders");
+
+        foreach (var collector in new[] { orders, sum, mean, perCurrency })
+        {
+            collector.RecordObservableInstruments();
+        }
+
+        Assert.Equal(4, orders.LastMeasurement!.Value);
+        Assert.Equal(100, sum.LastMeasurement!.Value);
+        Assert.Equal(25, mean.LastMeasurement!.Value);
+        Assert.False(mean.LastMeasurement.Tags.ContainsKey("orders.currency"));
+        Assert.Equal(new Dictionary<string, double> { ["EUR"] = 1 }, perCurrency.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["orders.currency"]!, m => m.Value));
+    }
+
+    [Fact]
+    public void UnsplitOrders_NoneHeld_NoSeries()
+    {
+        using var orders = Collect<double>("orders.unsplit.orders");
+
+        orders.RecordObservableInstruments();
+
+        Assert.Empty(orders.GetMeasurementSnapshot());
+    }
+
+    [Fact]
     public void ProcessDuration_IsTheInjectedClocksElapsedTime_TaggedWithTheFailureClass()
     {
         using var duration = Collect<double>("messaging.process.duration");
