@@ -20,7 +20,7 @@ namespace Orders.Processor.Observability;
 /// once, nothing recorded (not even the clock read) while no listener is attached.
 /// </para>
 /// </summary>
-public sealed class ProcessorMetrics
+public sealed partial class ProcessorMetrics
 {
     public const string MeterName = "Orders.Processor";
 
@@ -96,10 +96,7 @@ public sealed class ProcessorMetrics
         meter.CreateObservableGauge("orders.average.sum_of_prices", () => PerCurrency(m => (double)m.Price.Sum), description: "Sum of the unit prices, per orders.currency; sum over instances and divide by orders.average.orders for a global mean.");
         meter.CreateObservableGauge("orders.average.order_value", () => PerCurrency(m => m.Value.Mean), description: "Mean order value (price x quantity), per orders.currency.");
         meter.CreateObservableGauge("orders.average.sum_of_order_values", () => PerCurrency(m => (double)m.Value.Sum), description: "Sum of the order values (price x quantity), per orders.currency.");
-        // What checkpoints from before per-currency aggregates counted: prices of currencies never recorded, a bucket of its own, never a currency's series.
-        meter.CreateObservableGauge("orders.unsplit.orders", () => Unsplit(p => p.Count), "{order}", $"Orders restored from checkpoints written before per-currency aggregates (\"{AggregateData.UnsplitName}\"): their currencies are unknown, so they are in no currency's series.");
-        meter.CreateObservableGauge("orders.unsplit.sum_of_prices", () => Unsplit(p => (double)p.Sum), description: "Sum of the unit prices of orders.unsplit.orders (currencies mixed: not an amount of any one currency).");
-        meter.CreateObservableGauge("orders.unsplit.average.price", () => Unsplit(p => p.Mean), description: "Mean unit price of orders.unsplit.orders, as the processor before per-currency aggregates showed it (currencies mixed).");
+        AddUnsplitGauges(meter);
         meter.CreateObservableGauge("orders.product.average.price", () => Products(s => s.Price.Mean), description: $"Mean unit price per orders.currency and orders.product (the {MaxProductSeries - 1} busiest; the rest of each currency as \"{OtherProducts}\").");
         meter.CreateObservableGauge("orders.product.average.order_value", () => Products(s => s.Value.Mean), description: "Mean order value per orders.currency and orders.product.");
         meter.CreateObservableGauge("orders.product.average.orders", () => Products(s => s.Count), "{order}", "Orders per orders.currency and orders.product in the running averages.");
@@ -176,6 +173,14 @@ public sealed class ProcessorMetrics
         return measurements;
     }
 
+    /// <summary>What checkpoints from before per-currency aggregates counted: prices of currencies never recorded, a bucket of its own, never a currency's series.</summary>
+    private void AddUnsplitGauges(Meter meter)
+    {
+        meter.CreateObservableGauge("orders.unsplit.orders", () => Unsplit(p => p.Count), "{order}", $"Orders restored from checkpoints written before per-currency aggregates (\"{AggregateData.UnsplitName}\"): their currencies are unknown, so they are in no currency's series.");
+        meter.CreateObservableGauge("orders.unsplit.sum_of_prices", () => Unsplit(p => (double)p.Sum), description: "Sum of the unit prices of orders.unsplit.orders (currencies mixed: not an amount of any one currency).");
+        meter.CreateObservableGauge("orders.unsplit.average.price", () => Unsplit(p => p.Mean), description: "Mean unit price of orders.unsplit.orders, as the processor before per-currency aggregates showed it (currencies mixed).");
+    }
+
     private IEnumerable<Measurement<double>> Unsplit(Func<PriceStatistics, double?> read) =>
         _status.View.Aggregates.Unsplit is { } unsplit && read(unsplit.Overall.Price) is { } value ? [new Measurement<double>(value, _consumerTags)] : [];
 
@@ -207,41 +212,5 @@ public sealed class ProcessorMetrics
         }
 
         return measurements;
-    }
-
-    /// <summary>
-    /// The series per currency and product: all of them up to <see cref="MaxProductSeries"/>; beyond,
-    /// the busiest, and the rest of each currency summed as <see cref="OtherProducts"/> (never across
-    /// currencies). Product names come from producers: without a cap a bad producer could grow the
-    /// series (and every scraper's memory) without bound.
-    /// </summary>
-    internal static List<(string Currency, string Product, OrderMeasures Stats)> CapProducts(IReadOnlyDictionary<string, CurrencyData> currencies)
-    {
-        var all = currencies.Take(MaxCurrencySeries).SelectMany(c => c.Value.Products.Select(p => (Currency: c.Key, Product: p.Key, Stats: p.Value))).ToList();
-        if (all.Count <= MaxProductSeries)
-        {
-            return all;
-        }
-
-        var ranked = all.OrderByDescending(p => p.Stats.Count).ThenBy(p => p.Currency, StringComparer.Ordinal).ThenBy(p => p.Product, StringComparer.Ordinal).ToList();
-        var series = ranked.Take(MaxProductSeries - 1).ToList();
-        series.AddRange(ranked.Skip(MaxProductSeries - 1)
-            .GroupBy(p => p.Currency)
-            .Select(g => (g.Key, OtherProducts, g.Aggregate(OrderMeasures.Empty, (sum, p) => sum.Combine(p.Stats)))));
-        return series;
-    }
-
-    /// <summary>The capped series of one state, computed once per state rather than once per instrument.</summary>
-    private sealed record ProductSeries(AggregateData Data, IReadOnlyList<(string Currency, string Product, OrderMeasures Stats)> Series)
-    {
-        public static ProductSeries Of(AggregateData data, ref ProductSeries? cached)
-        {
-            if (cached is { } hit && ReferenceEquals(hit.Data, data))
-            {
-                return hit;
-            }
-
-            return cached = new ProductSeries(data, CapProducts(data.Currencies));
-        }
     }
 }
