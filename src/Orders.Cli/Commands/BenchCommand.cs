@@ -71,8 +71,16 @@ internal static class BenchCommand
                     return OrdersCli.ExitUsage;
                 }
 
-                return await RelayOverheadAsync(
-                    parseResult.GetValue(count), parseResult.GetValue(repeats), parseResult.GetValue(partitions), parseResult.GetValue(warmUp), parseResult.GetValue(json), stdout, stderr, cancellationToken);
+                var (relayCount, relayRepeats) = (parseResult.GetValue(count), parseResult.GetValue(repeats));
+                return await ReportAsync(
+                    () => RelayOverheadBench.RunAsync(relayCount, relayRepeats, parseResult.GetValue(partitions), parseResult.GetValue(warmUp), line => stderr.WriteLine(line), cancellationToken),
+                    report => parseResult.GetValue(json)
+                        ? JsonSerializer.Serialize(new { relayOverhead = report }, Json)
+                        : string.Create(
+                            CultureInfo.InvariantCulture,
+                            $"Ceiling through the relays, medians of {relayRepeats} runs each of {relayCount:N0} orders: reading Kafka's framing {report.Inspecting:N0} orders/s, plain bytes {report.Plain:N0} orders/s; ratio {report.Ratio:F3}."),
+                    stdout,
+                    stderr);
             }
 
             var handler = parseResult.GetValue(handlerLatency) is { } latencyText
@@ -134,37 +142,29 @@ internal static class BenchCommand
 
             if (handler is not null)
             {
-                return await HandlerAsync(options, handler, parseResult.GetValue(json), stdout, stderr, cancellationToken);
+                return await ReportAsync(
+                    () => new PipelineBench(options, line => stderr.WriteLine(line)).RunHandlerAsync(handler, cancellationToken),
+                    report => parseResult.GetValue(json) ? JsonSerializer.Serialize(new { handler = report }, Json) : BenchText.Handler(report),
+                    stdout,
+                    stderr);
             }
 
-            BenchReport report;
-            try
-            {
-                report = await new PipelineBench(options, line => stderr.WriteLine(line)).RunAsync(cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                await stderr.WriteLineAsync("orders: bench cancelled");
-                return OrdersCli.ExitFailure;
-            }
-            catch (Exception e) when (e is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException)
-            {
-                await stderr.WriteLineAsync($"orders: bench failed: {e.Message}");
-                return OrdersCli.ExitFailure;
-            }
-
-            await stdout.WriteLineAsync(parseResult.GetValue(json) ? JsonSerializer.Serialize(report, Json) : BenchText.Pipeline(report, options));
-            return OrdersCli.ExitOk;
+            return await ReportAsync(
+                () => new PipelineBench(options, line => stderr.WriteLine(line)).RunAsync(cancellationToken),
+                report => parseResult.GetValue(json) ? JsonSerializer.Serialize(report, Json) : BenchText.Pipeline(report, options),
+                stdout,
+                stderr);
         });
         return command;
     }
 
-    private static async Task<int> HandlerAsync(BenchOptions options, HandlerBenchOptions handler, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    /// <summary>Runs a bench and prints its report; a cancelled or failed run is one line and exit 1.</summary>
+    private static async Task<int> ReportAsync<T>(Func<Task<T>> run, Func<T, string> render, TextWriter stdout, TextWriter stderr)
     {
-        HandlerReport report;
+        T report;
         try
         {
-            report = await new PipelineBench(options, line => stderr.WriteLine(line)).RunHandlerAsync(handler, cancellationToken);
+            report = await run();
         }
         catch (OperationCanceledException)
         {
@@ -177,33 +177,7 @@ internal static class BenchCommand
             return OrdersCli.ExitFailure;
         }
 
-        await stdout.WriteLineAsync(json ? JsonSerializer.Serialize(new { handler = report }, Json) : BenchText.Handler(report));
-        return OrdersCli.ExitOk;
-    }
-
-    private static async Task<int> RelayOverheadAsync(long count, int repeats, int partitions, long warmUp, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
-    {
-        RelayOverheadReport report;
-        try
-        {
-            report = await RelayOverheadBench.RunAsync(count, repeats, partitions, warmUp, line => stderr.WriteLine(line), cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            await stderr.WriteLineAsync("orders: bench cancelled");
-            return OrdersCli.ExitFailure;
-        }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException)
-        {
-            await stderr.WriteLineAsync($"orders: bench failed: {e.Message}");
-            return OrdersCli.ExitFailure;
-        }
-
-        await stdout.WriteLineAsync(json
-            ? JsonSerializer.Serialize(new { relayOverhead = report }, Json)
-            : string.Create(
-                CultureInfo.InvariantCulture,
-                $"Ceiling through the relays, medians of {repeats} runs each of {count:N0} orders: reading Kafka's framing {report.Inspecting:N0} orders/s, plain bytes {report.Plain:N0} orders/s; ratio {report.Ratio:F3}."));
+        await stdout.WriteLineAsync(render(report));
         return OrdersCli.ExitOk;
     }
 }
