@@ -29,19 +29,6 @@ internal sealed class RecordFailures(
     ILogger logger,
     ProcessorMetrics? metrics)
 {
-    private readonly FailurePolicy _policy = policy;
-    private readonly PausedPartitions _paused = paused;
-    private readonly DeadLetterWriter _deadLetters = deadLetters;
-    private readonly IConsumerPort _consumer = consumer;
-    private readonly ProcessorStatus _status = status;
-    private readonly ProcessorCounters _counters = status.Counters;
-    private readonly string _group = group;
-    private readonly FlowControl _flow = flow;
-    private readonly FatalSignal _fatal = fatal;
-    private readonly TimeProvider _time = time;
-    private readonly ILogger _logger = logger;
-    private readonly ProcessorMetrics? _metrics = metrics;
-
     /// <summary>A handler attempt failed: retried after its backoff, the registry waited for, or dead-lettered.</summary>
     /// <returns>The retry's delay; null when the record was dead-lettered (done).</returns>
     public TimeSpan? Failed(WorkItem item, Exception error)
@@ -49,32 +36,32 @@ internal sealed class RecordFailures(
         var record = item.Record;
         if (SchemaRegistryErrors.IsCredentialsRejected(error))
         {
-            _fatal.Set(new RegistryCredentialsException(error));
-            return _policy.MaxDelay;
+            fatal.Set(new RegistryCredentialsException(error));
+            return policy.MaxDelay;
         }
 
         var kind = FailureClassifier.Classify(error);
-        _metrics?.Processed(item.StartedAt, kind);
-        var decided = _policy.Decide(kind, item.Failures, item.RegistryWaits);
+        metrics?.Processed(item.StartedAt, kind);
+        var decided = policy.Decide(kind, item.Failures, item.RegistryWaits);
         using var current = ProcessorTracing.Current(item.Span);
         switch (decided.Action)
         {
             case FailureAction.Retry:
-                _counters.RetriedOne();
+                status.Counters.RetriedOne();
                 item.Failures++;
                 ProcessorTracing.Retrying(item.Span, kind.ToString(), item.Failures, decided.Delay, error);
-                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, item.Failures, error.Message);
+                Log.Retrying(logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, item.Failures, error.Message);
                 return decided.Delay;
             case FailureAction.WaitForRegistry:
-                _counters.WaitedForRegistry();
+                status.Counters.WaitedForRegistry();
                 item.RegistryWaits++;
                 ProcessorTracing.Retrying(item.Span, "registry-unavailable", item.Failures + item.RegistryWaits, decided.Delay, error);
-                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                Log.RegistryUnavailable(logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
                 return decided.Delay;
             default:
                 DeadLetter(item.State, record, item.Span, decided.Reason!, error, item.Failures + 1);
                 item.State.Complete(record.Offset.Value, started: true);
-                _flow.Apply(item.State);
+                flow.Apply(item.State);
                 return null;
         }
     }
@@ -85,20 +72,20 @@ internal sealed class RecordFailures(
         if (SchemaRegistryErrors.IsCredentialsRejected(error))
         {
             // Retrying cannot fix credentials: stop, with the record still unprocessed.
-            _fatal.Set(new RegistryCredentialsException(error));
+            fatal.Set(new RegistryCredentialsException(error));
             ProcessorTracing.End(span, "stopped", error);
-            Rewind(record, failures, registryWaits, _policy.MaxDelay);
+            Rewind(record, failures, registryWaits, policy.MaxDelay);
             return false;
         }
 
         var kind = FailureClassifier.Classify(error);
-        _metrics?.Processed(startedAt, kind);
-        var decided = _policy.Decide(kind, failures, registryWaits);
+        metrics?.Processed(startedAt, kind);
+        var decided = policy.Decide(kind, failures, registryWaits);
         switch (decided.Action)
         {
             case FailureAction.WaitForRegistry:
-                _counters.WaitedForRegistry();
-                Log.RegistryUnavailable(_logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
+                status.Counters.WaitedForRegistry();
+                Log.RegistryUnavailable(logger, record.Topic, record.Partition.Value, (long)decided.Delay.TotalMilliseconds, error.Message);
                 // Read again once the wait is over, in a span of its own.
                 ProcessorTracing.Retrying(span, "registry-unavailable", failures + registryWaits + 1, decided.Delay, error);
                 ProcessorTracing.End(span, "registry-unavailable");
@@ -106,8 +93,8 @@ internal sealed class RecordFailures(
                 return false;
             case FailureAction.Retry:
                 // Not the bytes' fault, nor the registry's (a decoder error of ours): tried again as the record it is.
-                _counters.RetriedOne();
-                Log.Retrying(_logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
+                status.Counters.RetriedOne();
+                Log.Retrying(logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
                 ProcessorTracing.Retrying(span, kind.ToString(), failures + 1, decided.Delay, error);
                 ProcessorTracing.End(span, "retry");
                 Rewind(record, failures + 1, 0, decided.Delay);
@@ -115,9 +102,9 @@ internal sealed class RecordFailures(
         }
 
         DeadLetter(state, record, span, decided.Reason!, error, failures + 1);
-        if (_paused.Count > 0)
+        if (paused.Count > 0)
         {
-            _paused.Clear(record.TopicPartition);
+            paused.Clear(record.TopicPartition);
         }
 
         state.Advance(record.Offset.Value);
@@ -126,19 +113,19 @@ internal sealed class RecordFailures(
 
     public void DeadLetter(PartitionState state, ConsumeResult<byte[]?, byte[]?> record, Activity? span, string reason, Exception error, int attempts)
     {
-        var now = _time.GetUtcNow();
-        var message = DeadLetterMessages.Build(record, _group, reason, error, attempts, now);
-        _deadLetters.Write(state, message, reason, record.Offset.Value, span);
-        _status.RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
+        var now = time.GetUtcNow();
+        var message = DeadLetterMessages.Build(record, group, reason, error, attempts, now);
+        deadLetters.Write(state, message, reason, record.Offset.Value, span);
+        status.RecentDeadLetters.Add(now, record.Topic, record.Partition.Value, record.Offset.Value, reason, error);
         state.Aggregate.AddDeadLetter(reason);
-        Log.DeadLettered(_logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
+        Log.DeadLettered(logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
         ProcessorTracing.End(span, reason, error);
     }
 
     private void Rewind(ConsumeResult<byte[]?, byte[]?> record, int failures, int registryWaits, TimeSpan delay)
     {
-        _paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
-        _consumer.Pause([record.TopicPartition]);
-        _consumer.Seek(record.TopicPartitionOffset);
+        paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
+        consumer.Pause([record.TopicPartition]);
+        consumer.Seek(record.TopicPartitionOffset);
     }
 }
