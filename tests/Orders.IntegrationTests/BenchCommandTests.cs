@@ -216,6 +216,7 @@ public sealed class BenchCommandTests(SmallBenchRun bench) : IClassFixture<Small
 
     [Theory]
     [InlineData("--fail-ratio 0.05", "orders: --fail-ratio belongs to the handler mode: give --handler-latency too")]
+    [InlineData("--handler-latency 0", "orders: the handler mode measures against in flight / latency: give --handler-latency above 0")]
     [InlineData("--handler-latency 10ms --traced", "orders: --traced measures the drain and produce sides; the handler mode takes no --traced")]
     [InlineData("--handler-latency 10ms --relay-overhead", "orders: --relay-overhead measures the relays alone; it takes no --handler-latency or --traced")]
     public async Task HandlerMode_WithFlagsOfAnotherMode_IsAUsageError(string flags, string error)

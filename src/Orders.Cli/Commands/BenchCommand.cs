@@ -92,6 +92,12 @@ internal static class BenchCommand
                 return OrdersCli.ExitUsage;
             }
 
+            if (handler is not null && Orders.Processor.Records.LatencyRange.TryParse(handler.Latency, out var range, out _) && range.Max <= TimeSpan.Zero)
+            {
+                await stderr.WriteLineAsync("orders: the handler mode measures against in flight / latency: give --handler-latency above 0");
+                return OrdersCli.ExitUsage;
+            }
+
             if (handler is not null && parseResult.GetValue(traced))
             {
                 await stderr.WriteLineAsync("orders: --traced measures the drain and produce sides; the handler mode takes no --traced");
