@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orders.Kafka;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Processor.Records;
@@ -46,7 +47,7 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
                 Interlocked.Increment(ref acknowledged);
             }
         };
-        await Task.Run(
+        await BlockingCall.RunAsync(
             () =>
             {
                 using var producer = new ProducerBuilder<byte[]?, byte[]?>(kafka.RawProducer()).Build();
@@ -77,8 +78,8 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
 
     public Task<SideRun> RunAsync(string side, string topic, long count, CancellationToken cancellationToken) => side switch
     {
-        Raw => Task.Run(() => RawConsumer(topic, count, storeEach: false, cancellationToken), CancellationToken.None),
-        RawStorePerRecord => Task.Run(() => RawConsumer(topic, count, storeEach: true, cancellationToken), CancellationToken.None),
+        Raw => BlockingCall.RunAsync(() => RawConsumer(topic, count, storeEach: false, cancellationToken), CancellationToken.None),
+        RawStorePerRecord => BlockingCall.RunAsync(() => RawConsumer(topic, count, storeEach: true, cancellationToken), CancellationToken.None),
         Processor => ProcessorAsync(topic, count, cancellationToken),
         ProcessorTraced => TracedAsync(() => ProcessorAsync(topic, count, cancellationToken)),
         KcatSide => KcatAsync(topic, count, cancellationToken),

@@ -181,7 +181,7 @@ public sealed partial class TopicProvisioner(IAdminClient admin, ILogger? logger
     private async Task<Dictionary<string, int>> PartitionCountsAsync(CancellationToken cancellationToken)
     {
         // All topics: asking for one by name may auto-create it, with the broker's default partition count.
-        var metadata = await Task.Run(() => admin.GetMetadata(RequestTimeout), cancellationToken);
+        var metadata = await BlockingCall.RunAsync(() => admin.GetMetadata(RequestTimeout), cancellationToken);
         return metadata.Topics
             .Where(t => !t.Error.IsError)
             .ToDictionary(t => t.Topic, t => t.Partitions.Count);

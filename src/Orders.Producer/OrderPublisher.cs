@@ -120,7 +120,7 @@ public sealed partial class OrderPublisher
             try
             {
                 // Short slices, so that Ctrl+C is honoured within one.
-                await Task.Run(() => admin.GetMetadata(TimeSpan.FromMilliseconds(500)), CancellationToken.None);
+                await BlockingCall.RunAsync(() => admin.GetMetadata(TimeSpan.FromMilliseconds(500)), CancellationToken.None);
                 return;
             }
             catch (KafkaException e) when (_time.GetElapsedTime(deadline) < _options.BrokerTimeout)

@@ -3,6 +3,7 @@ using Orders.Cli.Output;
 using Orders.Cli.Settings;
 using Orders.Contracts;
 using Orders.DeadLetters;
+using Orders.Kafka;
 
 namespace Orders.Cli.Commands;
 
@@ -24,14 +25,19 @@ internal static class DlqListCommand
             var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
             var total = 0;
             var letters = new List<DeadLetter>();
-            foreach (var letter in queue.ReadAll(cancellationToken))
-            {
-                total++;
-                if (filter.Matches(letter))
+            await BlockingCall.RunAsync(
+                () =>
                 {
-                    letters.Add(letter);
-                }
-            }
+                    foreach (var letter in queue.ReadAll(cancellationToken))
+                    {
+                        total++;
+                        if (filter.Matches(letter))
+                        {
+                            letters.Add(letter);
+                        }
+                    }
+                },
+                cancellationToken);
 
             letters.Sort((a, b) => (a.FailedAt, a.Position.Partition, a.Position.Offset).CompareTo((b.FailedAt, b.Position.Partition, b.Position.Offset)));
             await stdout.WriteLineAsync(settings.Json

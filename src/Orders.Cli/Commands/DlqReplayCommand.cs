@@ -3,6 +3,7 @@ using Orders.Cli.Output;
 using Orders.Cli.Settings;
 using Orders.Contracts;
 using Orders.DeadLetters;
+using Orders.Kafka;
 using Orders.Monitoring.Tracing;
 
 namespace Orders.Cli.Commands;
@@ -34,7 +35,8 @@ internal static class DlqReplayCommand
             var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
             var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);
             var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(ReplayText.ReplayLine(decision));
-            var report = await replayer.RunAsync(queue, options, progress, cancellationToken);
+            // The replay reads and writes with synchronous Kafka calls between its awaits: a thread of its own, not the pool's.
+            var report = await BlockingCall.RunAsync(() => replayer.RunAsync(queue, options, progress, cancellationToken), cancellationToken).Unwrap();
             await stdout.WriteLineAsync(settings.Json ? ReplayText.ReplayJson(report) : ReplayText.ReplaySummary(report));
             return report.Count(ReplayOutcome.Failed) + report.Count(ReplayOutcome.Interrupted) == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
         }));

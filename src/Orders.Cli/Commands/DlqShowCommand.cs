@@ -3,6 +3,7 @@ using Orders.Cli.Output;
 using Orders.Cli.Settings;
 using Orders.Contracts;
 using Orders.DeadLetters;
+using Orders.Kafka;
 using Orders.Processor.Records;
 
 namespace Orders.Cli.Commands;
@@ -30,7 +31,7 @@ internal static class DlqShowCommand
             var where = LetterAddress.Parse(parseResult.GetValue(address)!, out _)!.Value;
             using var reader = new TopicReader(settings.ConsumerConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
             var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
-            var lookup = queue.Find(where, cancellationToken);
+            var lookup = await BlockingCall.RunAsync(() => queue.Find(where, cancellationToken), cancellationToken);
             if (lookup.Letter is not { } letter)
             {
                 // The address names no dead letter (or several): the user's input is at fault, not the run.

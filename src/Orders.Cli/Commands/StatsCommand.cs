@@ -66,7 +66,7 @@ internal static class StatsCommand
                 GlobalStats stats;
                 try
                 {
-                    stats = Read(settings, reader, checkpoints, groupId, parseResult.GetValue(windowMinutes));
+                    stats = await BlockingCall.RunAsync(() => Read(settings, reader, checkpoints, groupId, parseResult.GetValue(windowMinutes)), cancellationToken);
                 }
                 catch (Exception e) when (e is KafkaException or RegistryUnavailableException or TimeoutException or InvalidOperationException)
                 {

@@ -45,7 +45,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         }
 
         var provisioner = new TopicProvisioner(admin, logger, time);
-        var statsPartitions = PartitionCount(admin, statsTopic, brokerTimeout);
+        var statsPartitions = await PartitionCountAsync(admin, statsTopic, brokerTimeout);
         if (statsPartitions is { } existing && existing != inputPartitions)
         {
             throw new TopicLayoutException(
@@ -54,7 +54,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         }
 
         // The dead-letter topic may have any partition count; a missing one gets the input's.
-        var deadLetterPartitions = PartitionCount(admin, deadLetterTopic, brokerTimeout);
+        var deadLetterPartitions = await PartitionCountAsync(admin, deadLetterTopic, brokerTimeout);
         List<TopicRequirement> missing = [];
         if (deadLetterPartitions is null)
         {
@@ -100,7 +100,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         var started = time.GetTimestamp();
         while (true)
         {
-            if (PartitionCount(admin, topic, brokerTimeout) is { } count)
+            if (await PartitionCountAsync(admin, topic, brokerTimeout) is { } count)
             {
                 return count;
             }
@@ -122,14 +122,14 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
     }
 
     /// <returns>The topic's partition count, or null when it does not exist.</returns>
-    private static int? PartitionCount(IAdminClient admin, string topic, TimeSpan brokerTimeout)
+    private static async Task<int?> PartitionCountAsync(IAdminClient admin, string topic, TimeSpan brokerTimeout)
     {
         Metadata metadata;
         try
         {
             // Metadata of all topics: asking for one by name lets a broker with auto-creation
             // (the local stack's mock) create it on the spot, with its default partition count.
-            metadata = admin.GetMetadata(brokerTimeout);
+            metadata = await BlockingCall.RunAsync(() => admin.GetMetadata(brokerTimeout));
         }
         catch (KafkaException e)
         {

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Orders.Kafka;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 
@@ -157,7 +158,7 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// </summary>
     private bool CloseConsumer()
     {
-        var closing = Task.Run(() =>
+        var closing = BlockingCall.RunAsync(() =>
         {
             try
             {
