@@ -151,7 +151,9 @@ public sealed class RecordFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var topic = StackFixture.Unique("late-topic");
         var group = StackFixture.Unique("late-topic");
-        var consuming = OrdersCommand.RunJsonAsync(["consume", .. _stack.Endpoints(topic), "--group", group, "--until-idle", "5"]);
+        // Idle counts from the assignment, which follows the topics' creation at once: the idle time
+        // must outlast the produce command after it, on a busy machine too.
+        var consuming = OrdersCommand.RunJsonAsync(["consume", .. _stack.Endpoints(topic), "--group", group, "--until-idle", "10"]);
         await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         Assert.False(consuming.IsCompleted, "the processor gave up on a topic that does not exist yet");
 
