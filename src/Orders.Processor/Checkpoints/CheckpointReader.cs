@@ -2,6 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
+using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 
 namespace Orders.Processor.Checkpoints;
@@ -82,8 +83,8 @@ public sealed class CheckpointReader(PartitionRangeReader reader, CheckpointSerd
             CheckpointChunk chunk;
             try
             {
-                // The consume loop's thread has no synchronization context; the registry is asked once per schema id.
-                chunk = serde.DeserializeAsync(record.Message.Value).AsTask().GetAwaiter().GetResult();
+                // Inside the poll (a rebalance callback), so it waits; the registry is asked once per schema id.
+                chunk = LoopThread.Wait(() => serde.DeserializeAsync(record.Message.Value));
             }
             catch (InvalidDataException e)
             {

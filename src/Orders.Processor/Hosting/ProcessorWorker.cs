@@ -31,7 +31,7 @@ public sealed class ProcessorWorker(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(
-            async () =>
+            () => LoopThread.Run(async () =>
             {
                 try
                 {
@@ -47,10 +47,10 @@ public sealed class ProcessorWorker(
                 {
                     lifetime.StopApplication();
                 }
-            },
+            }),
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
-            TaskScheduler.Default).Unwrap();
+            TaskScheduler.Default);
 
     /// <exception cref="TopicLayoutException">The topics cannot be used (no broker, partition counts that do not match).</exception>
     /// <exception cref="Failures.ProcessorGaveUpException">With <c>--until-idle</c>: the topic never appeared, no partition was assigned, or the registry stayed away.</exception>

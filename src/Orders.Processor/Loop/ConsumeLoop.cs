@@ -36,6 +36,7 @@ public sealed class ConsumeLoop(LoopParts parts)
         {
             while (!cancellationToken.IsCancellationRequested && !_fatal.IsSet)
             {
+                LoopThread.RunPosted();
                 parts.Housekeeping.RunIfDue();
                 ConsumeResult<byte[]?, byte[]?>? record;
                 try

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor.Aggregates;
+using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 
 namespace Orders.Processor.Records;
@@ -27,6 +28,8 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
     {
         try
         {
+            // Not on the loop's context: a slow handler's awaits end on the pool, concurrently.
+            using var _ = LoopThread.Suppressed();
             return handler.HandleAsync(order, cancellationToken);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
