@@ -35,7 +35,8 @@ internal static class DlqReplayCommand
             var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
             var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);
             var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(ReplayText.ReplayLine(decision));
-            // The replay reads and writes with synchronous Kafka calls between its awaits: a thread of its own, not the pool's.
+            // The replay reads with synchronous Kafka calls between its awaits: it starts on a thread of its own (its first read,
+            // the longest, is off the pool); after an await it resumes on the pool, a known gap.
             var report = await BlockingCall.RunAsync(() => replayer.RunAsync(queue, options, progress, cancellationToken), cancellationToken).Unwrap();
             await stdout.WriteLineAsync(settings.Json ? ReplayText.ReplayJson(report) : ReplayText.ReplaySummary(report));
             return report.Count(ReplayOutcome.Failed) + report.Count(ReplayOutcome.Interrupted) == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
