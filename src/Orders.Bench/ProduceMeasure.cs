@@ -2,6 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orders.Kafka;
 using Orders.Producer;
 
 namespace Orders.Bench;
@@ -37,8 +38,8 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
         var topic = await kafka.CreateTopicsAsync($"produce-{side}", withProcessorTopics: false);
         var run = side switch
         {
-            Raw => await Task.Factory.StartNew(() => RawLoop(topic, count, traceparent: false, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            RawTraceparent => await Task.Factory.StartNew(() => RawLoop(topic, count, traceparent: true, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default),
+            Raw => await BlockingCall.RunAsync(() => RawLoop(topic, count, traceparent: false, cancellationToken), cancellationToken),
+            RawTraceparent => await BlockingCall.RunAsync(() => RawLoop(topic, count, traceparent: true, cancellationToken), cancellationToken),
             Publisher => await PublisherAsync(topic, count, cancellationToken),
             PublisherTraced => await TracedAsync(() => PublisherAsync(topic, count, cancellationToken)),
             KcatSide => await KcatAsync(topic, count, cancellationToken),
@@ -117,7 +118,7 @@ internal sealed class ProduceMeasure(BenchKafka kafka, ISchemaRegistryClient reg
             TimeProvider.System,
             NullLogger<OrderPublisher>.Instance);
         var start = Snapshot.Take();
-        var summary = await Task.Factory.StartNew(() => publisher.RunAsync(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        var summary = await BlockingCall.RunAsync(() => publisher.RunAsync(cancellationToken), cancellationToken).Unwrap();
         return start.To(Snapshot.Take(), summary.Produced, count);
     }
 

@@ -5,6 +5,7 @@ using HdrHistogram;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orders.Kafka;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Processor.Records;
@@ -60,7 +61,7 @@ internal sealed class RoundTrip(BenchKafka kafka, ISchemaRegistryClient? registr
 
         var start = Snapshot.Take();
         _measureFrom = TimeProvider.System.GetUtcNow() + Options.LatencyWarmUp;
-        var producing = Task.Factory.StartNew(
+        var producing = BlockingCall.RunAsync(
             () =>
             {
                 using var producer = new ProducerBuilder<byte[]?, byte[]?>(kafka.RawProducer()).Build();
@@ -78,9 +79,7 @@ internal sealed class RoundTrip(BenchKafka kafka, ISchemaRegistryClient? registr
 
                 producer.Flush(TimeSpan.FromMinutes(1));
             },
-            cancellationToken,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
+            cancellationToken);
 
         var counted = 0L;
         var lastProgress = Stopwatch.StartNew();
@@ -134,7 +133,7 @@ internal sealed class RoundTrip(BenchKafka kafka, ISchemaRegistryClient? registr
             NullLogger<OrderPublisher>.Instance);
         var start = Snapshot.Take();
         _measureFrom = TimeProvider.System.GetUtcNow() + Options.LatencyWarmUp;
-        var producing = Task.Factory.StartNew(() => publisher.RunAsync(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        var producing = BlockingCall.RunAsync(() => publisher.RunAsync(cancellationToken), cancellationToken).Unwrap();
 
         long Done() => status.Counters.Processed + status.Counters.DeadLetteredByReason.Values.Sum();
         var counted = 0L;
