@@ -35,9 +35,10 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         using var admin = new AdminClientBuilder(clientConfig).LogTo(log).LogErrorsTo(log).BuildChecked();
         var bootstrap = clientConfig.BootstrapServers ?? "(no bootstrap.servers)";
         int inputPartitions;
+        Metadata metadata;
         try
         {
-            inputPartitions = await WaitForTopicAsync(admin, topic, brokerTimeout, giveUpAfter, logger, time, cancellationToken);
+            (inputPartitions, metadata) = await WaitForTopicAsync(admin, topic, brokerTimeout, giveUpAfter, logger, time, cancellationToken);
         }
         catch (TopicLayoutException e) when (e.InnerException is KafkaException)
         {
@@ -45,7 +46,8 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         }
 
         var provisioner = new TopicProvisioner(admin, logger, time);
-        var statsPartitions = await PartitionCountAsync(admin, statsTopic, brokerTimeout);
+        // The same metadata that showed the input topic: one request, not one per topic.
+        var statsPartitions = PartitionCount(metadata, statsTopic);
         if (statsPartitions is { } existing && existing != inputPartitions)
         {
             throw new TopicLayoutException(
@@ -54,7 +56,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         }
 
         // The dead-letter topic may have any partition count; a missing one gets the input's.
-        var deadLetterPartitions = await PartitionCountAsync(admin, deadLetterTopic, brokerTimeout);
+        var deadLetterPartitions = PartitionCount(metadata, deadLetterTopic);
         List<TopicRequirement> missing = [];
         if (deadLetterPartitions is null)
         {
@@ -93,16 +95,18 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         return new TopicLayout(topic, inputPartitions, deadLetterTopic, deadLetterPartitions ?? inputPartitions, statsTopic, inputPartitions);
     }
 
-    private static async Task<int> WaitForTopicAsync(
+    /// <returns>The topic's partition count, and the metadata that showed it.</returns>
+    private static async Task<(int Count, Metadata Metadata)> WaitForTopicAsync(
         IAdminClient admin, string topic, TimeSpan brokerTimeout, TimeSpan? giveUpAfter, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         var saidSo = false;
         var started = time.GetTimestamp();
         while (true)
         {
-            if (await PartitionCountAsync(admin, topic, brokerTimeout) is { } count)
+            var metadata = await MetadataAsync(admin, brokerTimeout);
+            if (PartitionCount(metadata, topic) is { } count)
             {
-                return count;
+                return (count, metadata);
             }
 
             if (giveUpAfter is { } limit && time.GetElapsedTime(started) >= limit)
@@ -121,21 +125,23 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         }
     }
 
-    /// <returns>The topic's partition count, or null when it does not exist.</returns>
-    private static async Task<int?> PartitionCountAsync(IAdminClient admin, string topic, TimeSpan brokerTimeout)
+    private static async Task<Metadata> MetadataAsync(IAdminClient admin, TimeSpan brokerTimeout)
     {
-        Metadata metadata;
         try
         {
             // Metadata of all topics: asking for one by name lets a broker with auto-creation
             // (the local stack's mock) create it on the spot, with its default partition count.
-            metadata = await BlockingCall.RunAsync(() => admin.GetMetadata(brokerTimeout));
+            return await BlockingCall.RunAsync(() => admin.GetMetadata(brokerTimeout));
         }
         catch (KafkaException e)
         {
             throw new TopicLayoutException($"no Kafka broker answered within {brokerTimeout.TotalSeconds:0} s ({e.Error.Reason})", e);
         }
+    }
 
+    /// <returns>The topic's partition count, or null when it does not exist.</returns>
+    private static int? PartitionCount(Metadata metadata, string topic)
+    {
         var found = metadata.Topics.FirstOrDefault(t => t.Topic == topic);
         if (found is null || found.Error.Code == ErrorCode.UnknownTopicOrPart || found.Partitions.Count == 0)
         {
