@@ -33,8 +33,15 @@ internal sealed class BenchKafka(BenchOptions options)
 
     public int ValueBytes => Values.Length == 0 ? 0 : Values[0].Length;
 
-    public async Task PrepareValuesAsync(ISchemaRegistryClient registry) =>
+    /// <summary>The group protocol of the raw consumers: the one the processor picks on this cluster.</summary>
+    public GroupProtocol GroupProtocol { get; private set; } = GroupProtocol.Classic;
+
+    public async Task PrepareValuesAsync(ISchemaRegistryClient registry)
+    {
         PrepareValues(await new OrderSerializer(registry).GetSchemaIdAsync(Topics.Orders));
+        var config = new ConsumerConfig { BootstrapServers = options.BootstrapServers };
+        GroupProtocol = GroupProtocolChoice.Decide(config, await Kafka.BrokerApis.ProbeAsync(config, TimeSpan.FromSeconds(10))).Protocol;
+    }
 
     /// <summary>Values with any schema id, for sides that never decode (the relay comparison).</summary>
     public void PrepareValues(int schemaId)
@@ -67,7 +74,7 @@ internal sealed class BenchKafka(BenchOptions options)
     /// </summary>
     public ConsumerConfig RawConsumer(string group)
     {
-        var config = ProcessorClientConfig.Consumer(new ConsumerConfig { BootstrapServers = options.BootstrapServers }, group);
+        var config = ProcessorClientConfig.ForProtocol(ProcessorClientConfig.Consumer(new ConsumerConfig { BootstrapServers = options.BootstrapServers }, group), GroupProtocol);
         config.StatisticsIntervalMs = 0;
         return config;
     }

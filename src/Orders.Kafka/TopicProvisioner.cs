@@ -5,25 +5,28 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Orders.Kafka;
 
-/// <summary>A topic a component needs, with the configs it wants (e.g. <c>cleanup.policy=compact</c>).</summary>
+/// <summary>A topic a component needs, with the configs it must have (e.g. <c>cleanup.policy=compact</c>) and those it would like.</summary>
 public sealed record TopicRequirement(string Name, int Partitions)
 {
+    /// <summary>Configs the topic is useless without: if the cluster refuses them, creating it fails.</summary>
     public IReadOnlyDictionary<string, string> Configs { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
-    /// True when the topic is usable without <see cref="Configs"/>: if the cluster refuses them (the
-    /// local stack cannot compact, a policy forbids a value), the topic is created without them and a
-    /// warning says so. False makes a refusal an error.
+    /// Configs the topic can live without (tuning): if the cluster refuses them (a policy forbids a
+    /// value), the topic is created with <see cref="Configs"/> alone and a warning says so.
     /// </summary>
-    public bool ConfigsOptional { get; init; }
+    public IReadOnlyDictionary<string, string> OptionalConfigs { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Replicas of each partition; -1: the cluster's <c>default.replication.factor</c>.</summary>
+    public short ReplicationFactor { get; init; } = -1;
 }
 
 public enum TopicOutcome
 {
     Created,
 
-    /// <summary>The cluster refused the optional configs; the topic was created with its defaults.</summary>
-    CreatedWithoutConfigs,
+    /// <summary>The cluster refused the optional configs; the topic was created with the required ones alone.</summary>
+    CreatedWithoutOptionalConfigs,
 
     /// <summary>It was there already (perhaps created by another instance a moment ago) with the right partition count.</summary>
     AlreadyExisted,
@@ -42,7 +45,7 @@ public sealed class TopicProvisioningException(string topic, string message, Exc
 /// the same way on a real cluster and on the local stack: creates the missing ones, tolerates
 /// another instance creating them at the same moment, and checks the partition count of those that
 /// exist (co-partitioned topics are useless with another count). Existing topics' configs are left
-/// as they are.
+/// as they are (<see cref="ConfigsAsync"/> reads them, for the caller to judge).
 /// </summary>
 /// <example>
 /// <code>
@@ -54,7 +57,8 @@ public sealed class TopicProvisioningException(string topic, string message, Exc
 ///      new TopicRequirement("orders_stats", partitions)
 ///      {
 ///          Configs = new Dictionary&lt;string, string&gt; { ["cleanup.policy"] = "compact" },
-///          ConfigsOptional = true,
+///          OptionalConfigs = new Dictionary&lt;string, string&gt; { ["segment.ms"] = "600000" },
+///          ReplicationFactor = 3,
 ///      }],
 ///     ct);
 /// </code>
@@ -88,17 +92,18 @@ public sealed partial class TopicProvisioner(IAdminClient admin, ILogger? logger
         }
 
         var missing = required.Where(t => !existing.ContainsKey(t.Name)).ToList();
-        foreach (var (topic, firstError) in await CreateAsync(missing, withConfigs: true, cancellationToken))
+        foreach (var (topic, firstError) in await CreateAsync(missing, withOptional: true, cancellationToken))
         {
             var error = firstError;
-            if (error.Code is ErrorCode.PolicyViolation or ErrorCode.InvalidConfig && topic is { ConfigsOptional: true, Configs.Count: > 0 })
+            if (error.Code is ErrorCode.PolicyViolation or ErrorCode.InvalidConfig && topic.OptionalConfigs.Count > 0)
             {
-                // Refused configs the topic can live without: create it with the cluster's defaults, and say so.
-                var retry = await CreateAsync([topic], withConfigs: false, cancellationToken);
+                // Refused configs the topic can live without: create it with the required ones alone, and say so.
+                var retry = await CreateAsync([topic], withOptional: false, cancellationToken);
                 if (retry.Count == 0)
                 {
-                    ConfigsRefused(_logger, topic.Name, string.Join(", ", topic.Configs.Select(c => $"{c.Key}={c.Value}")), error.Reason);
-                    results[topic.Name] = new ProvisionedTopic(topic.Name, topic.Partitions, TopicOutcome.CreatedWithoutConfigs, error.Reason);
+                    OptionalConfigsRefused(_logger, topic.Name, Describe(topic.OptionalConfigs), error.Reason);
+                    Created(topic, withOptional: false);
+                    results[topic.Name] = new ProvisionedTopic(topic.Name, topic.Partitions, TopicOutcome.CreatedWithoutOptionalConfigs, error.Reason);
                     continue;
                 }
 
@@ -112,17 +117,44 @@ public sealed partial class TopicProvisioner(IAdminClient admin, ILogger? logger
                 continue;
             }
 
-            throw new TopicProvisioningException(topic.Name, $"cannot create topic '{topic.Name}' ({topic.Partitions} partitions): {error.Code}: {error.Reason}");
+            var configs = topic.Configs.Count > 0 ? $", {Describe(topic.Configs)}" : "";
+            throw new TopicProvisioningException(topic.Name, $"cannot create topic '{topic.Name}' ({topic.Partitions} partitions{configs}): {error.Code}: {error.Reason}");
         }
 
         foreach (var topic in missing.Where(t => !results.ContainsKey(t.Name)))
         {
-            TopicCreated(_logger, topic.Name, topic.Partitions);
+            Created(topic, withOptional: true);
             results[topic.Name] = new ProvisionedTopic(topic.Name, topic.Partitions, TopicOutcome.Created);
         }
 
         return [.. required.Select(t => results[t.Name])];
     }
+
+    /// <summary>A topic's configs as the cluster applies them (set on the topic, or the broker's defaults).</summary>
+    /// <exception cref="KafkaException">The cluster would not say (no such topic, no DescribeConfigs permission, no answer in time).</exception>
+    public async Task<IReadOnlyDictionary<string, string>> ConfigsAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var described = await admin.DescribeConfigsAsync(
+                [new ConfigResource { Type = ResourceType.Topic, Name = topic }], new DescribeConfigsOptions { RequestTimeout = RequestTimeout })
+                .WaitAsync(cancellationToken);
+            return described.Single().Entries.Where(e => e.Value.Value is not null).ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal);
+        }
+        catch (DescribeConfigsException e)
+        {
+            throw new KafkaException(e.Results.Select(r => r.Error).FirstOrDefault(r => r.IsError) ?? e.Error);
+        }
+    }
+
+    private void Created(TopicRequirement topic, bool withOptional)
+    {
+        var configs = withOptional ? topic.Configs.Concat(topic.OptionalConfigs) : topic.Configs;
+        var replicas = topic.ReplicationFactor == -1 ? "the cluster's default replication factor" : $"replication factor {topic.ReplicationFactor}";
+        TopicCreated(_logger, topic.Name, topic.Partitions, replicas, configs.Any() ? Describe(configs) : "the cluster's default configs");
+    }
+
+    private static string Describe(IEnumerable<KeyValuePair<string, string>> configs) => string.Join(", ", configs.Select(c => $"{c.Key}={c.Value}"));
 
     private static ProvisionedTopic Existing(TopicRequirement topic, int partitions) =>
         partitions == topic.Partitions
@@ -131,20 +163,28 @@ public sealed partial class TopicProvisioner(IAdminClient admin, ILogger? logger
                 $"topic '{topic.Name}' has {partitions} partitions, but {topic.Partitions} are required; delete it or recreate it with {topic.Partitions} partitions");
 
     /// <returns>The topics that failed, with the cluster's error for each.</returns>
-    private async Task<List<(TopicRequirement Topic, Error Error)>> CreateAsync(List<TopicRequirement> topics, bool withConfigs, CancellationToken cancellationToken)
+    private async Task<List<(TopicRequirement Topic, Error Error)>> CreateAsync(List<TopicRequirement> topics, bool withOptional, CancellationToken cancellationToken)
     {
         if (topics.Count == 0)
         {
             return [];
         }
 
-        var specifications = topics.Select(t => new TopicSpecification
+        var specifications = topics.Select(t =>
         {
-            Name = t.Name,
-            NumPartitions = t.Partitions,
-            // -1: the cluster's default.replication.factor, right for one broker as for many.
-            ReplicationFactor = -1,
-            Configs = withConfigs && t.Configs.Count > 0 ? new Dictionary<string, string>(t.Configs) : null,
+            var configs = new Dictionary<string, string>(t.Configs);
+            foreach (var (name, value) in withOptional ? t.OptionalConfigs : new Dictionary<string, string>())
+            {
+                configs.TryAdd(name, value);
+            }
+
+            return new TopicSpecification
+            {
+                Name = t.Name,
+                NumPartitions = t.Partitions,
+                ReplicationFactor = t.ReplicationFactor,
+                Configs = configs.Count > 0 ? configs : null,
+            };
         });
 
         try
@@ -187,9 +227,9 @@ public sealed partial class TopicProvisioner(IAdminClient admin, ILogger? logger
             .ToDictionary(t => t.Topic, t => t.Partitions.Count);
     }
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Created topic {Topic} with {Partitions} partitions")]
-    private static partial void TopicCreated(ILogger logger, string topic, int partitions);
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Created topic {Topic} with {Partitions} partitions, {Replicas}, {Configs}")]
+    private static partial void TopicCreated(ILogger logger, string topic, int partitions, string replicas, string configs);
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Created topic {Topic} without {Configs}: the cluster refused them ({Reason})")]
-    private static partial void ConfigsRefused(ILogger logger, string topic, string configs, string reason);
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Creating topic {Topic} without {Configs}: the cluster refused them ({Reason})")]
+    private static partial void OptionalConfigsRefused(ILogger logger, string topic, string configs, string reason);
 }

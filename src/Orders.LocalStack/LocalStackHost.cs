@@ -16,6 +16,9 @@ public sealed class LocalStackOptions
     public string? DataDirectory { get; set; }
     public string Topic { get; set; } = Topics.Orders;
 
+    /// <summary>The Kafka version the brokers answer as (<c>--kafka-version</c>): 3.x has no KIP-848 consumer groups.</summary>
+    public KafkaVersion KafkaVersion { get; set; } = KafkaVersion.Default;
+
     /// <summary>How often the stack looks for records the mock's retention dropped, to warn about them; zero: never.</summary>
     public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -40,13 +43,18 @@ public sealed class LocalStackHost : IAsyncDisposable
 
     public string SchemaRegistryUrl => Registry.Url.ToString().TrimEnd('/');
 
-    /// <summary>What the stack cannot do that a real cluster can; users must be told at start.</summary>
-    public static IReadOnlyList<string> Limits { get; } =
+    /// <summary>What the stack cannot do, or does differently from a real cluster; users must be told at start.</summary>
+    public static IReadOnlyList<string> Limits(KafkaVersion version) =>
     [
         "memory only: everything is lost when the stack stops (the registry keeps schemas only with --data-dir)",
         "each partition keeps only its newest ~5 MiB (or 100,000 record batches); older records are dropped, and the stack warns when it happens",
-        "admin API: CreateTopics and DeleteTopics work; topic configs are fixed (DescribeConfigs shows them, AlterConfigs accepts only those values); no ListGroups/DescribeGroups, no SASL or TLS",
-        "classic consumer groups: a member joining a group (restart, scale-out) waits up to session.timeout.ms - 1 s to be assigned; group.protocol=consumer (KIP-848) assigns at once",
+        "topic configs are kept as created or altered and reported by DescribeConfigs; cleanup.policy=compact is accepted but never performed " +
+            "(nothing is compacted away, so every key's newest value stays readable); retention.ms deletes what is older, checked every 5 s; " +
+            "the size limits and compression are fixed; no ListGroups/DescribeGroups, no SASL or TLS",
+        version.HasConsumerGroupProtocol
+            ? $"answers as Kafka {version}: consumer groups use KIP-848 (group.protocol=consumer) with a 3 s session, so a restarted member has its partitions in about 2 s " +
+                "(a real broker's default is 45 s); with the classic protocol a joining member waits up to session.timeout.ms - 1 s"
+            : $"answers as Kafka {version}: no KIP-848 (no ConsumerGroupHeartbeat), so consumer groups use the classic protocol; a joining member waits up to session.timeout.ms - 1 s",
     ];
 
     public static async Task<LocalStackHost> StartAsync(
@@ -57,10 +65,17 @@ public sealed class LocalStackHost : IAsyncDisposable
             Brokers = options.Brokers,
             Port = options.KafkaPort,
             RetentionCheckInterval = options.RetentionCheckInterval,
+            KafkaVersion = options.KafkaVersion,
         };
         foreach (var topic in TopicsFor(options.Topic))
         {
-            kafkaOptions.Topics.Add(new TopicSpec(topic, options.Partitions));
+            // The checkpoints' topic compacted, as the processor creates it and as it requires.
+            kafkaOptions.Topics.Add(new TopicSpec(topic, options.Partitions)
+            {
+                Configs = topic == Topics.StatsFor(options.Topic)
+                    ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" }
+                    : new Dictionary<string, string>(),
+            });
         }
 
         // The users and the schema store first: a bad file or --data-dir fails before anything listens.

@@ -71,22 +71,53 @@ public sealed class AdminApiTests(StackFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task CreateTopics_WithAConfigTheMockCannotApply_IsRefusedAsAPolicyViolation_SayingWhy()
+    public async Task CreateTopics_WithConfigs_KeepsThem_AndDescribeConfigsReportsThemAsSet()
     {
         var topic = StackFixture.Unique("admin-compact");
 
+        await _admin.CreateTopicsAsync(
+            [new TopicSpecification { Name = topic, NumPartitions = 3, ReplicationFactor = 1, Configs = new() { ["cleanup.policy"] = "compact", ["min.insync.replicas"] = "2" } }]);
+        var result = (await _admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Topic, Name = topic }])).Single();
+
+        Assert.Equal("compact", result.Entries["cleanup.policy"].Value);
+        Assert.Equal("2", result.Entries["min.insync.replicas"].Value);
+        Assert.False(result.Entries["cleanup.policy"].IsDefault);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, result.Entries["cleanup.policy"].Source);
+        Assert.True(result.Entries["retention.ms"].IsDefault);
+    }
+
+    [Fact]
+    public async Task CreateTopics_WithAConfigTheMockCannotApply_IsRefusedAsAPolicyViolation_SayingWhy()
+    {
+        var topic = StackFixture.Unique("admin-size");
+
         var error = await Assert.ThrowsAsync<CreateTopicsException>(() => _admin.CreateTopicsAsync(
-            [new TopicSpecification { Name = topic, NumPartitions = 3, ReplicationFactor = 1, Configs = new() { ["cleanup.policy"] = "compact" } }]));
+            [new TopicSpecification { Name = topic, NumPartitions = 3, ReplicationFactor = 1, Configs = new() { ["retention.bytes"] = "-1" } }]));
 
         var result = error.Results.Single();
         Assert.Equal(ErrorCode.PolicyViolation, result.Error.Code);
-        Assert.Contains("cannot apply cleanup.policy=compact", result.Error.Reason, StringComparison.Ordinal);
-        Assert.Contains("never compacts", result.Error.Reason, StringComparison.Ordinal);
+        Assert.Contains("cannot apply retention.bytes=-1", result.Error.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(_admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics, t => t.Topic == topic);
+    }
+
+    [Theory]
+    [InlineData("no.such.config", "1", "Unknown topic config name: no.such.config")]
+    [InlineData("cleanup.policy", "shred", "Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete (not shred)")]
+    [InlineData("retention.ms", "soon", "Invalid value soon for configuration retention.ms: Not a number")]
+    public async Task CreateTopics_WithAnUnknownConfigOrABadValue_IsAnInvalidConfig_AndCreatesNothing(string name, string value, string message)
+    {
+        var topic = StackFixture.Unique("admin-invalid-config");
+
+        var error = await Assert.ThrowsAsync<CreateTopicsException>(() => _admin.CreateTopicsAsync(
+            [new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 1, Configs = new() { [name] = value } }]));
+
+        Assert.Equal(ErrorCode.InvalidConfig, error.Results.Single().Error.Code);
+        Assert.Equal(message, error.Results.Single().Error.Reason);
         Assert.DoesNotContain(_admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics, t => t.Topic == topic);
     }
 
     [Fact]
-    public async Task DescribeConfigs_Topic_ReportsTheLimitsTheMockApplies()
+    public async Task DescribeConfigs_Topic_ReportsTheLimitsTheMockApplies_AsReadOnly()
     {
         var topic = fixture.CreateTopic("admin-describe");
 
@@ -96,7 +127,10 @@ public sealed class AdminApiTests(StackFixture fixture) : IDisposable
         Assert.Equal("-1", result.Entries["retention.ms"].Value);
         Assert.Equal("delete", result.Entries["cleanup.policy"].Value);
         Assert.Equal("100000000", result.Entries["max.message.bytes"].Value);
-        Assert.All(result.Entries.Values, e => Assert.True(e.IsReadOnly, e.Name));
+        Assert.True(result.Entries["retention.bytes"].IsReadOnly);
+        Assert.True(result.Entries["max.message.bytes"].IsReadOnly);
+        Assert.False(result.Entries["cleanup.policy"].IsReadOnly);
+        Assert.All(result.Entries.Values, e => Assert.True(e.IsDefault, e.Name));
     }
 
     [Fact]
@@ -129,12 +163,62 @@ public sealed class AdminApiTests(StackFixture fixture) : IDisposable
             _admin.IncrementalAlterConfigsAsync(new() { [resource] = [new ConfigEntry { Name = "retention.bytes", Value = "1073741824", IncrementalOperation = AlterConfigOpType.Set }] }));
 #pragma warning disable CS0618 // AlterConfigs is deprecated in favour of the incremental API, and still used by clients
         var legacy = await Assert.ThrowsAsync<AlterConfigsException>(() =>
-            _admin.AlterConfigsAsync(new() { [resource] = [new ConfigEntry { Name = "cleanup.policy", Value = "compact" }] }));
+            _admin.AlterConfigsAsync(new() { [resource] = [new ConfigEntry { Name = "compression.type", Value = "zstd" }] }));
 #pragma warning restore CS0618
 
         Assert.Equal(ErrorCode.PolicyViolation, error.Results.Single().Error.Code);
         Assert.Contains("retention.bytes=1073741824", error.Results.Single().Error.Reason, StringComparison.Ordinal);
         Assert.Equal(ErrorCode.PolicyViolation, legacy.Results.Single().Error.Code);
+    }
+
+    [Fact]
+    public async Task IncrementalAlterConfigs_SetsAppendsAndDeletes_AsDescribeConfigsThenReports()
+    {
+        var topic = fixture.CreateTopic("admin-incremental");
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = topic };
+
+        await _admin.IncrementalAlterConfigsAsync(new()
+        {
+            [resource] =
+            [
+                new ConfigEntry { Name = "cleanup.policy", Value = "compact", IncrementalOperation = AlterConfigOpType.Append },
+                new ConfigEntry { Name = "retention.ms", Value = "3600000", IncrementalOperation = AlterConfigOpType.Set },
+            ],
+        });
+        var altered = (await _admin.DescribeConfigsAsync([resource])).Single();
+        await _admin.IncrementalAlterConfigsAsync(new()
+        {
+            [resource] =
+            [
+                new ConfigEntry { Name = "cleanup.policy", Value = "delete", IncrementalOperation = AlterConfigOpType.Subtract },
+                new ConfigEntry { Name = "retention.ms", IncrementalOperation = AlterConfigOpType.Delete },
+            ],
+        });
+        var reverted = (await _admin.DescribeConfigsAsync([resource])).Single();
+
+        Assert.Equal("delete,compact", altered.Entries["cleanup.policy"].Value);
+        Assert.Equal("3600000", altered.Entries["retention.ms"].Value);
+        Assert.Equal("compact", reverted.Entries["cleanup.policy"].Value);
+        Assert.Equal("-1", reverted.Entries["retention.ms"].Value);
+        Assert.True(reverted.Entries["retention.ms"].IsDefault);
+    }
+
+    [Fact]
+    public async Task AlterConfigs_ReplacesEveryConfigSetBefore_AsKafkaDoes()
+    {
+        var topic = StackFixture.Unique("admin-replace");
+        var resource = new ConfigResource { Type = ResourceType.Topic, Name = topic };
+        await _admin.CreateTopicsAsync(
+            [new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 1, Configs = new() { ["cleanup.policy"] = "compact", ["retention.ms"] = "1000" } }]);
+
+#pragma warning disable CS0618 // AlterConfigs is deprecated in favour of the incremental API, and still used by clients
+        await _admin.AlterConfigsAsync(new() { [resource] = [new ConfigEntry { Name = "min.insync.replicas", Value = "2" }] });
+#pragma warning restore CS0618
+        var result = (await _admin.DescribeConfigsAsync([resource])).Single();
+
+        Assert.Equal("2", result.Entries["min.insync.replicas"].Value);
+        Assert.Equal("delete", result.Entries["cleanup.policy"].Value);
+        Assert.Equal("-1", result.Entries["retention.ms"].Value);
     }
 
     [Fact]

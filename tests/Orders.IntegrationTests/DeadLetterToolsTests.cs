@@ -250,7 +250,7 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
     {
         var topic = fixture.CreateTopic("dlq-retention", partitions: 1);
         fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 1, replicationFactor: 2);
-        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.StatsFor(topic), 1, replicationFactor: 2);
+        StackFixture.CreateStatsTopic(fixture.Stack.Kafka, topic, 1, replicationFactor: 2);
         await OrdersCommand.RunJsonAsync(["produce", .. Endpoints(topic), "--count", "10", "--seed", "12"]);
         await FailEverythingAsync(topic, StackFixture.Unique("dlq-retention"));
 
@@ -300,7 +300,7 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
     {
         var topic = fixture.CreateTopic(prefix);
         fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), dlqPartitions, replicationFactor: 2);
-        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.StatsFor(topic), 3, replicationFactor: 2);
+        StackFixture.CreateStatsTopic(fixture.Stack.Kafka, topic, 3, replicationFactor: 2);
         return topic;
     }
 

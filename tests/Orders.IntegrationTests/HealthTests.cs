@@ -37,7 +37,7 @@ public sealed class HealthTests : IAsyncLifetime
     public async Task Ready_TurnsDegradedWhileTheRegistryIsStopped_AndReadyAgainAfter()
     {
         var topic = StackFixture.Unique("health");
-        StackFixture.CreateOrderTopics(_kafka.Cluster, topic, 3, 1);
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
         await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
 
         var ready = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);

@@ -49,7 +49,7 @@ public sealed class AuthStackFixture : IAsyncLifetime
     public string CreateTopic(string prefix)
     {
         var topic = StackFixture.Unique(prefix);
-        StackFixture.CreateOrderTopics(Stack.Kafka.Cluster, topic, 3, replicationFactor: 1);
+        StackFixture.CreateOrderTopics(Stack.Kafka, topic, 3, replicationFactor: 1);
         return topic;
     }
 }

@@ -165,7 +165,7 @@ public sealed class ResilienceTests : IAsyncLifetime
     private string CreateTopics(string prefix)
     {
         var topic = StackFixture.Unique(prefix);
-        StackFixture.CreateOrderTopics(_kafka.Cluster, topic, 3, 1);
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
         return topic;
     }
 

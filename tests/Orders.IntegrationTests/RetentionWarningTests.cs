@@ -6,7 +6,7 @@ using Orders.LocalStack.Kafka;
 
 namespace Orders.IntegrationTests;
 
-/// <summary>The stack warns when the mock's retention (~5 MiB per partition) drops records.</summary>
+/// <summary>The stack warns when the mock's retention (~5 MiB per partition) drops records, and applies a topic's retention.ms.</summary>
 public sealed class RetentionWarningTests : IAsyncLifetime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
@@ -54,6 +54,56 @@ public sealed class RetentionWarningTests : IAsyncLifetime
 
         Assert.Equal([new DroppedRecords(full, 0, lowAfterFirst)], first);
         Assert.Equal([new DroppedRecords(full, 0, LowWatermark(full) - lowAfterFirst)], second);
+    }
+
+    [Fact]
+    public async Task RetentionMs_DeletesWhatArrivedLongerAgo_ThenEverything_WithoutCallingItADrop()
+    {
+        var topic = StackFixture.Unique("retention-ms");
+        var kept = StackFixture.Unique("retention-none");
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _kafka.BootstrapServers }).Build())
+        {
+            await admin.CreateTopicsAsync(
+            [
+                new Confluent.Kafka.Admin.TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 1, Configs = new() { ["retention.ms"] = "60000" } },
+                new Confluent.Kafka.Admin.TopicSpecification { Name = kept, NumPartitions = 1, ReplicationFactor = 1, Configs = new() { ["retention.ms"] = "60000", ["cleanup.policy"] = "compact" } },
+            ]);
+        }
+
+        var ct = TestContext.Current.CancellationToken;
+        await ProduceCountAsync(topic, 10);
+        await ProduceCountAsync(kept, 10);
+        await _kafka.CheckRetentionAsync(ct);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await ProduceCountAsync(topic, 5);
+        await _kafka.CheckRetentionAsync(ct);
+        _time.Advance(TimeSpan.FromSeconds(29));
+        var withinRetention = await _kafka.CheckRetentionAsync(ct);
+        var lowWithin = LowWatermark(topic);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        var pastFirst = await _kafka.CheckRetentionAsync(ct);
+        var lowPastFirst = LowWatermark(topic);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await _kafka.CheckRetentionAsync(ct);
+
+        Assert.Equal(0, lowWithin);
+        Assert.Equal(10, lowPastFirst);
+        Assert.Equal(15, LowWatermark(topic));
+        Assert.Equal(0, LowWatermark(kept)); // compacted: time retention does not apply
+        Assert.Empty(withinRetention);
+        Assert.Empty(pastFirst);
+        Assert.DoesNotContain(_logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains(topic, StringComparison.Ordinal));
+    }
+
+    private async Task ProduceCountAsync(string topic, int count)
+    {
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        for (var i = 0; i < count; i++)
+        {
+            producer.Produce(new TopicPartition(topic, 0), new Message<Null, string> { Value = $"v{i}" });
+        }
+
+        await Task.Run(() => producer.Flush(TimeSpan.FromSeconds(30)), TestContext.Current.CancellationToken);
     }
 
     private async Task ProduceAsync(string topic, int megabytes)

@@ -48,29 +48,42 @@ public sealed class TopicProvisionerTests(StackFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task EnsureAsync_AnOptionalConfigTheClusterRefuses_CreatesTheTopicWithoutIt_AndSaysWhy()
+    public async Task EnsureAsync_AnOptionalConfigTheClusterRefuses_CreatesTheTopicWithTheRequiredOnesAlone_AndSaysWhy()
     {
         var topic = StackFixture.Unique("prov-optional");
 
         var result = await new TopicProvisioner(_admin).EnsureAsync(
-            [new(topic, 2) { Configs = Compact, ConfigsOptional = true }], TestContext.Current.CancellationToken);
+            [new(topic, 2) { Configs = Compact, OptionalConfigs = new Dictionary<string, string> { ["retention.bytes"] = "1" } }], TestContext.Current.CancellationToken);
 
         var provisioned = Assert.Single(result);
-        Assert.Equal(TopicOutcome.CreatedWithoutConfigs, provisioned.Outcome);
-        Assert.Contains("cannot apply cleanup.policy=compact", provisioned.RefusedConfigsReason, StringComparison.Ordinal);
+        Assert.Equal(TopicOutcome.CreatedWithoutOptionalConfigs, provisioned.Outcome);
+        Assert.Contains("cannot apply retention.bytes=1", provisioned.RefusedConfigsReason, StringComparison.Ordinal);
         Assert.Equal(2, Partitions(topic));
+        Assert.Equal("compact", (await new TopicProvisioner(_admin).ConfigsAsync(topic, TestContext.Current.CancellationToken))["cleanup.policy"]);
     }
 
     [Fact]
-    public async Task EnsureAsync_ARequiredConfigTheClusterRefuses_Fails_AndCreatesNothing()
+    public async Task EnsureAsync_ARequiredConfigTheClusterRefuses_Fails_NamingIt_AndCreatesNothing()
     {
         var topic = StackFixture.Unique("prov-required");
 
         var error = await Assert.ThrowsAsync<TopicProvisioningException>(() =>
-            new TopicProvisioner(_admin).EnsureAsync([new(topic, 2) { Configs = Compact }], TestContext.Current.CancellationToken));
+            new TopicProvisioner(_admin).EnsureAsync([new(topic, 2) { Configs = new Dictionary<string, string> { ["retention.bytes"] = "1" } }], TestContext.Current.CancellationToken));
 
-        Assert.Contains($"cannot create topic '{topic}' (2 partitions): PolicyViolation", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"cannot create topic '{topic}' (2 partitions, retention.bytes=1): PolicyViolation", error.Message, StringComparison.Ordinal);
         Assert.Null(await new TopicProvisioner(_admin).PartitionCountAsync(topic, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task EnsureAsync_CreatesWithTheReplicationFactorAndConfigsAsked()
+    {
+        var topic = StackFixture.Unique("prov-replicas");
+
+        await new TopicProvisioner(_admin).EnsureAsync(
+            [new(topic, 3) { ReplicationFactor = 2, Configs = new Dictionary<string, string> { ["min.insync.replicas"] = "2" } }], TestContext.Current.CancellationToken);
+
+        Assert.All(_admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.Single(t => t.Topic == topic).Partitions, p => Assert.Equal(2, p.Replicas.Length));
+        Assert.Equal("2", (await new TopicProvisioner(_admin).ConfigsAsync(topic, TestContext.Current.CancellationToken))["min.insync.replicas"]);
     }
 
     [Fact]

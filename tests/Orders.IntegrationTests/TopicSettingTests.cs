@@ -54,7 +54,7 @@ public sealed class TopicSettingTests(StackFixture fixture)
                 "--checkpoint-interval", "0.5"]);
         await processor.WaitForLogAsync($"Topic {topic} does not exist yet; waiting for it", TimeSpan.FromSeconds(60));
 
-        StackFixture.CreateOrderTopics(fixture.Stack.Kafka.Cluster, topic, partitions: 3, replicationFactor: 2);
+        StackFixture.CreateOrderTopics(fixture.Stack.Kafka, topic, partitions: 3, replicationFactor: 2);
         var produced = await OrdersCommand.RunJsonAsync(["produce", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", fixture.RegistryUrl, "--topic", topic, "--count", "40"]);
         await processor.WaitForLogAsync("Partitions assigned", TimeSpan.FromSeconds(60));
         var counted = await WaitForCountAsync(topic, group, 40);

@@ -205,7 +205,7 @@ public sealed class TracingTests(StackFixture fixture)
     {
         var topic = fixture.CreateTopic(prefix);
         fixture.Stack.Kafka.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 3, replicationFactor: 2);
-        fixture.Stack.Kafka.Cluster.CreateTopic(Topics.StatsFor(topic), 3, replicationFactor: 2);
+        StackFixture.CreateStatsTopic(fixture.Stack.Kafka, topic, 3, replicationFactor: 2);
         return topic;
     }
 

@@ -17,7 +17,7 @@ public sealed class CheckpointTests
     {
         var checkpoint = Checkpoint(products: 3);
 
-        var chunks = CheckpointCodec.ToRecords(checkpoint, chunkBytes: 256 * 1024).Select(RoundTrip).ToList();
+        var chunks = CheckpointCodec.ToRecords(checkpoint, valueLimit: 256 * 1024).Select(RoundTrip).ToList();
         var assembled = CheckpointCodec.Assemble(chunks)!;
 
         Assert.Single(chunks);

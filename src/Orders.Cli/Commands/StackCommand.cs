@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Cli.Settings;
 using Orders.LocalStack;
+using Orders.LocalStack.Kafka;
 using Orders.SchemaRegistry;
 
 namespace Orders.Cli.Commands;
@@ -18,6 +19,22 @@ internal static class StackCommand
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the Schema Registry.");
         var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Keep registered schemas in this folder across restarts (default: memory only)." };
         var topic = CliOptions.Topic();
+        var kafkaVersion = new Option<string>("--kafka-version")
+        {
+            Description = "The Kafka version the brokers answer as: 4.x (the default, 4.1) offers KIP-848 consumer groups, 3.x (e.g. 3.9) only the classic protocol.",
+            DefaultValueFactory = _ => KafkaVersion.Default.ToString(),
+        };
+        kafkaVersion.Validators.Add(result =>
+        {
+            try
+            {
+                KafkaVersion.Parse(result.GetValueOrDefault<string>() ?? "");
+            }
+            catch (FormatException e)
+            {
+                result.AddError($"--kafka-version: {e.Message}");
+            }
+        });
         var registryAuth = new Option<FileInfo?>("--registry-auth")
         {
             Description = "Require HTTP basic auth on the Schema Registry: a file of user:password lines (or user:sha256:HEX, user:pbkdf2-sha256:...; see the README).",
@@ -25,7 +42,7 @@ internal static class StackCommand
 
         var command = new Command("stack", "Run the local stack (Kafka mock cluster and Schema Registry) until Ctrl+C.")
         {
-            brokers, kafkaPort, partitions, registryPort, dataDir, topic, registryAuth,
+            brokers, kafkaPort, partitions, registryPort, dataDir, topic, kafkaVersion, registryAuth,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -38,6 +55,7 @@ internal static class StackCommand
                 DataDirectory = parseResult.GetValue(dataDir)?.FullName,
                 Topic = parseResult.GetValue(topic)!,
                 RegistryAuthFile = parseResult.GetValue(registryAuth)?.FullName,
+                KafkaVersion = KafkaVersion.Parse(parseResult.GetValue(kafkaVersion)!),
             };
 
             if (options.KafkaPort + options.Brokers - 1 > 65535)
@@ -103,12 +121,12 @@ internal static class StackCommand
         var registryUrl = $"http://localhost:{stack.Registry.Url.Port}";
         await stdout.WriteLineAsync($"""
             Local stack is up.
-              Kafka            {stack.BootstrapServers}  ({options.Brokers} broker(s), librdkafka {Library.VersionString} mock cluster)
+              Kafka            {stack.BootstrapServers}  ({options.Brokers} broker(s) answering as Kafka {options.KafkaVersion}, librdkafka {Library.VersionString} mock cluster)
               Schema Registry  {registryUrl}  ({(options.DataDirectory is null ? "memory only" : $"schemas kept in {options.DataDirectory}")}{(stack.Registry.RequiresAuthentication ? "; basic auth required" : "")})
               Topics           {string.Join(", ", LocalStackHost.TopicsFor(options.Topic))} ({options.Partitions} partitions each)
             Limits (this is not a production cluster):
             """);
-        foreach (var limit in LocalStackHost.Limits)
+        foreach (var limit in LocalStackHost.Limits(options.KafkaVersion))
         {
             await stdout.WriteLineAsync($"  - {limit}");
         }

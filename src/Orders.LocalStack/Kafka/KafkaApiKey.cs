@@ -26,4 +26,7 @@ public enum KafkaApiKey : short
     AlterConfigs = 33,
     IncrementalAlterConfigs = 44,
     ConsumerGroupHeartbeat = 68,
+    ShareGroupHeartbeat = 76,
+    ShareFetch = 78,
+    ShareAcknowledge = 79,
 }

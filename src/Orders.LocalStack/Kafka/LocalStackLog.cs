@@ -13,6 +13,9 @@ internal static partial class LocalStackLog
     [LoggerMessage(EventId = 902, Level = LogLevel.Warning, Message = "{Topic}[{Partition}]: {Dropped:N0} oldest records dropped (the local stack keeps ~5 MiB per partition)")]
     public static partial void RecordsDropped(ILogger logger, string topic, int partition, long dropped);
 
+    [LoggerMessage(EventId = 904, Level = LogLevel.Information, Message = "{Topic}[{Partition}]: {Deleted:N0} records older than retention.ms={RetentionMs} deleted")]
+    public static partial void RetentionDeleted(ILogger logger, string topic, int partition, long deleted, long retentionMs);
+
     [LoggerMessage(EventId = 903, Level = LogLevel.Debug, Message = "Retention check skipped: {Reason}")]
     public static partial void RetentionCheckFailed(ILogger logger, string reason);
 }

@@ -27,6 +27,7 @@ internal sealed class MockBrokerClient(MockCluster cluster) : IAsyncDisposable
     private const short MetadataVersion = 12;
     private const short ListOffsetsVersion = 1;
     private const long EarliestTimestamp = -2;
+    private const long LatestTimestamp = -1;
 
     private readonly Dictionary<int, Connection> _connections = [];
     private readonly Lock _connectionsLock = new();
@@ -74,8 +75,17 @@ internal sealed class MockBrokerClient(MockCluster cluster) : IAsyncDisposable
     }
 
     /// <summary>Log start offsets of partitions led by <paramref name="brokerId"/>; partitions that answered an error are left out.</summary>
-    public async Task<Dictionary<(string Topic, int Partition), long>> EarliestOffsetsAsync(
-        int brokerId, IReadOnlyDictionary<string, List<int>> partitions, CancellationToken cancellationToken)
+    public Task<Dictionary<(string Topic, int Partition), long>> EarliestOffsetsAsync(
+        int brokerId, IReadOnlyDictionary<string, List<int>> partitions, CancellationToken cancellationToken) =>
+        OffsetsAsync(brokerId, partitions, EarliestTimestamp, cancellationToken);
+
+    /// <summary>Log end offsets (high watermarks) of partitions led by <paramref name="brokerId"/>; partitions that answered an error are left out.</summary>
+    public Task<Dictionary<(string Topic, int Partition), long>> LatestOffsetsAsync(
+        int brokerId, IReadOnlyDictionary<string, List<int>> partitions, CancellationToken cancellationToken) =>
+        OffsetsAsync(brokerId, partitions, LatestTimestamp, cancellationToken);
+
+    private async Task<Dictionary<(string Topic, int Partition), long>> OffsetsAsync(
+        int brokerId, IReadOnlyDictionary<string, List<int>> partitions, long timestamp, CancellationToken cancellationToken)
     {
         var request = Request(KafkaApiKey.ListOffsets, ListOffsetsVersion, w =>
         {
@@ -88,7 +98,7 @@ internal sealed class MockBrokerClient(MockCluster cluster) : IAsyncDisposable
                 foreach (var id in ids)
                 {
                     w.WriteInt32(id);
-                    w.WriteInt64(EarliestTimestamp);
+                    w.WriteInt64(timestamp);
                 }
             }
         });

@@ -190,6 +190,10 @@ public sealed class MockCluster : IDisposable
         NativeMethods.MockSetGroupConsumerHeartbeatIntervalMs(Handle, checked((int)heartbeatInterval.TotalMilliseconds));
     }
 
+    /// <summary>Takes an API out of every broker's ApiVersions answer: clients then act as with a broker that never had it.</summary>
+    public void DisableApi(KafkaApiKey apiKey) =>
+        Check(NativeMethods.MockSetApiVersion(Handle, (short)apiKey, -1, -1), $"disable {apiKey}");
+
     /// <summary>Drops the records of a partition before <paramref name="beforeOffset"/>, as retention would.</summary>
     public void DeleteRecords(string topic, int partition, long beforeOffset) =>
         Check(NativeMethods.MockPartitionDeleteRecords(Handle, topic, partition, beforeOffset), $"delete records of {topic}[{partition}] before {beforeOffset}");

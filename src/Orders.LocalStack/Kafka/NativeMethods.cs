@@ -101,6 +101,9 @@ internal static partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_clear_request_errors")]
     public static partial void MockClearRequestErrors(IntPtr mcluster, short apiKey);
 
+    [LibraryImport(Library, EntryPoint = "rd_kafka_mock_set_apiversion")]
+    public static partial int MockSetApiVersion(IntPtr mcluster, short apiKey, short minVersion, short maxVersion);
+
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_broker_set_down")]
     public static partial int MockBrokerSetDown(IntPtr mcluster, int brokerId);
 

@@ -9,53 +9,46 @@ namespace Orders.Processor.Checkpoints;
 
 /// <summary>
 /// Checkpoints as Avro records of <c>partition-checkpoint.avsc</c>, split into chunks so that no
-/// record comes near the topic's maximum message size however many products there are: chunk 0
-/// carries the totals, every chunk a slice of the per-currency, per-product statistics. The
-/// pre-currency fields (<c>overall</c>, <c>minutes</c>, <c>products</c>) carry only
-/// <see cref="AggregateData.Unsplit"/>: a checkpoint of the earlier processor restores into it.
+/// record outgrows what the stats topic takes however many products and minutes there are
+/// (<see cref="CheckpointChunks"/>): chunk 0 carries the header and every currency's totals, every
+/// chunk a slice of the per-product and per-minute figures. The pre-currency fields
+/// (<c>overall</c>, <c>minutes</c>, <c>products</c>) carry only <see cref="AggregateData.Unsplit"/>:
+/// a checkpoint of the earlier processor restores into it.
 /// </summary>
+/// <remarks>
+/// Keys. A checkpoint of one record is keyed <c>group/partition/0</c>, so compaction keeps the
+/// newest. The chunks of a larger one are keyed by its id, <c>group/partition/id/chunk</c>: a write
+/// that fails half-way overwrites no chunk of the checkpoint before it, so compaction can never
+/// leave two halves that assemble into nothing, and a restore always finds the newest complete
+/// checkpoint. The writer deletes (tombstones) a checkpoint's chunks once a newer one is on record.
+/// </remarks>
 public static class CheckpointCodec
 {
     public static RecordSchema Schema { get; } = (RecordSchema)global::Avro.Schema.Parse(OrderSchemas.Checkpoint);
 
-    // Encoded size of one product or minute entry beyond its names: counts, sum texts, mins, maxes and lengths.
-    private const int EntryOverheadBytes = 128;
-    private const int HeaderBytes = 256;
-
-    /// <summary>The record key: compaction keeps the newest record per group, partition and chunk.</summary>
-    public static string KeyFor(string group, int partition, int chunk) =>
-        string.Create(CultureInfo.InvariantCulture, $"{group}/{partition}/{chunk}");
+    /// <summary>The record key of a chunk.</summary>
+    public static string KeyFor(string group, int partition, string checkpointId, int chunk, int chunkCount) =>
+        chunkCount == 1
+            ? string.Create(CultureInfo.InvariantCulture, $"{group}/{partition}/0")
+            : string.Create(CultureInfo.InvariantCulture, $"{group}/{partition}/{checkpointId}/{chunk}");
 
     /// <summary>The key prefix of every chunk of a group's checkpoints for a partition.</summary>
     public static string KeyPrefixFor(string group, int partition) =>
         string.Create(CultureInfo.InvariantCulture, $"{group}/{partition}/");
 
-    /// <summary>Splits the checkpoint into records of at most about <paramref name="chunkBytes"/> encoded bytes each.</summary>
-    public static IReadOnlyList<GenericRecord> ToRecords(PartitionCheckpoint checkpoint, int chunkBytes)
+    /// <summary>
+    /// Whether the writer may delete the record under <paramref name="key"/> once a newer checkpoint is
+    /// on record: only keys that name their checkpoint. <c>group/partition/0</c> is every one-record
+    /// checkpoint's, the newest included, so another instance's tombstone must never reach it.
+    /// </summary>
+    public static bool IsDeletable(string key) => key.Count(c => c == '/') >= 3;
+
+    /// <summary>Splits the checkpoint into records of at most <paramref name="valueLimit"/> encoded bytes each.</summary>
+    /// <exception cref="CheckpointTooLargeException">Its header alone is larger than <paramref name="valueLimit"/>.</exception>
+    public static IReadOnlyList<GenericRecord> ToRecords(PartitionCheckpoint checkpoint, int valueLimit)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 1024);
-        var data = checkpoint.Data;
-        var unsplit = data.Unsplit ?? CurrencyData.Empty;
-        var entries = data.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal)
-            .SelectMany(c => c.Value.Products.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (Currency: c.Key, Product: p.Key, p.Value)))
-            .Select(e => (e.Currency, e.Product, Measures: e.Value, Legacy: false))
-            .Concat(unsplit.Products.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (Currency: "", Product: p.Key, Measures: p.Value, Legacy: true)));
-        var slices = new List<List<(string Currency, string Product, OrderMeasures Measures, bool Legacy)>> { new() };
-        var used = HeaderBytes + Encoding.UTF8.GetByteCount(checkpoint.Group) + Encoding.UTF8.GetByteCount(checkpoint.Topic) + (checkpoint.CompletedRanges.Count * 10)
-            + ((data.Currencies.Values.Sum(c => c.Minutes.Count + 1) + unsplit.Minutes.Count) * EntryOverheadBytes) + (data.DeadLettered.Count * 32);
-        foreach (var entry in entries)
-        {
-            var size = Encoding.UTF8.GetByteCount(entry.Product) + entry.Currency.Length + EntryOverheadBytes;
-            if (used + size > chunkBytes && slices[^1].Count > 0)
-            {
-                slices.Add([]);
-                used = HeaderBytes;
-            }
-
-            slices[^1].Add(entry);
-            used += size;
-        }
-
+        ArgumentOutOfRangeException.ThrowIfLessThan(valueLimit, 1024);
+        var slices = CheckpointChunks.Slice(checkpoint, valueLimit);
         var records = new List<GenericRecord>(slices.Count);
         for (var i = 0; i < slices.Count; i++)
         {
@@ -119,39 +112,59 @@ public static class CheckpointCodec
 
         var data = first.Checkpoint.Data;
         var currencies = data.Currencies.ToDictionary(
-            c => c.Key, c => c.Value with { Products = new Dictionary<string, OrderMeasures>(StringComparer.Ordinal) }, StringComparer.Ordinal);
-        var unsplitProducts = new Dictionary<string, OrderMeasures>(StringComparer.Ordinal);
+            c => c.Key,
+            c => c.Value with { Products = new Dictionary<string, OrderMeasures>(StringComparer.Ordinal), Minutes = new Dictionary<long, OrderMeasures>() },
+            StringComparer.Ordinal);
+        var unsplit = CurrencyData.Empty with { Products = new Dictionary<string, OrderMeasures>(StringComparer.Ordinal), Minutes = new Dictionary<long, OrderMeasures>() };
         foreach (var chunk in chunks)
         {
             foreach (var (currency, part) in chunk.Checkpoint.Data.Currencies)
             {
                 if (!currencies.TryGetValue(currency, out var whole))
                 {
-                    // A currency with products but no totals in chunk 0 cannot be: the checkpoint is not one.
+                    // A currency with products or minutes but no totals in chunk 0 cannot be: the checkpoint is not one.
                     return null;
                 }
 
-                foreach (var (product, measures) in part.Products)
-                {
-                    ((Dictionary<string, OrderMeasures>)whole.Products)[product] = measures;
-                }
+                Merge(whole, part);
             }
 
-            foreach (var (product, measures) in chunk.Checkpoint.Data.Unsplit?.Products ?? new Dictionary<string, OrderMeasures>())
+            if (chunk.Checkpoint.Data.Unsplit is { } old)
             {
-                unsplitProducts[product] = measures;
+                Merge(unsplit, old);
             }
         }
 
-        var unsplit = data.Unsplit is { } old ? old with { Products = unsplitProducts } : unsplitProducts.Count > 0 ? CurrencyData.Empty with { Products = unsplitProducts } : null;
-        return first.Checkpoint with { Data = data with { Currencies = currencies, Unsplit = unsplit } };
+        var kept = data.Unsplit is { } overall
+            ? overall with { Products = unsplit.Products, Minutes = unsplit.Minutes }
+            : unsplit.Products.Count > 0 || unsplit.Minutes.Count > 0 ? unsplit : null;
+        return first.Checkpoint with { Data = data with { Currencies = currencies, Unsplit = kept } };
     }
 
-    private static GenericRecord Chunk(PartitionCheckpoint checkpoint, int index, int count, List<(string Currency, string Product, OrderMeasures Measures, bool Legacy)> slice)
+    private static void Merge(CurrencyData whole, CurrencyData part)
+    {
+        foreach (var (product, measures) in part.Products)
+        {
+            ((Dictionary<string, OrderMeasures>)whole.Products)[product] = measures;
+        }
+
+        foreach (var (minute, measures) in part.Minutes)
+        {
+            ((Dictionary<long, OrderMeasures>)whole.Minutes)[minute] = measures;
+        }
+    }
+
+    private static GenericRecord Chunk(PartitionCheckpoint checkpoint, int index, int count, List<CheckpointChunks.Entry> slice)
     {
         var first = index == 0;
         var data = checkpoint.Data;
         var unsplit = data.Unsplit ?? CurrencyData.Empty;
+        var minutes = slice.Where(e => e is { IsMinute: true, Currency: not null })
+            .GroupBy(e => e.Currency!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<long, OrderMeasures>)g.ToDictionary(e => e.Minute, e => e.Measures), StringComparer.Ordinal);
+        IEnumerable<(string Currency, CurrencyData Data)> currencies = first
+            ? data.Currencies.Select(c => (c.Key, c.Value with { Minutes = minutes.GetValueOrDefault(c.Key) ?? new Dictionary<long, OrderMeasures>() }))
+            : minutes.Select(m => (m.Key, CurrencyData.Empty with { Minutes = m.Value }));
         var record = new GenericRecord(Schema);
         record.Add("group", checkpoint.Group);
         record.Add("topic", checkpoint.Topic);
@@ -168,10 +181,10 @@ public static class CheckpointCodec
         record.Add("deadLettered", first ? data.DeadLettered.ToDictionary(p => p.Key, p => (object)p.Value, StringComparer.Ordinal) : new Dictionary<string, object>());
         record.Add("completed", first ? checkpoint.CompletedRanges.Select(r => (object)r).ToArray() : []);
         record.Add("overall", CheckpointRecords.Stats(first ? unsplit.Overall.Price : PriceStatistics.Empty));
-        record.Add("minutes", first ? unsplit.Minutes.OrderBy(m => m.Key).Select(m => (object)CheckpointRecords.Minute(m.Key, m.Value.Price)).ToArray() : []);
-        record.Add("products", slice.Where(e => e.Legacy).Select(e => (object)CheckpointRecords.Product(e.Product, e.Measures.Price)).ToArray());
-        record.Add("currencies", first ? data.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (object)CheckpointRecords.Currency(c.Key, c.Value)).ToArray() : []);
-        record.Add("currencyProducts", slice.Where(e => !e.Legacy).Select(e => (object)CheckpointRecords.CurrencyProduct(e.Currency, e.Product, e.Measures)).ToArray());
+        record.Add("minutes", slice.Where(e => e is { IsMinute: true, Currency: null }).Select(e => (object)CheckpointRecords.Minute(e.Minute, e.Measures.Price)).ToArray());
+        record.Add("products", slice.Where(e => e is { IsMinute: false, Currency: null }).Select(e => (object)CheckpointRecords.Product(e.Product!, e.Measures.Price)).ToArray());
+        record.Add("currencies", currencies.OrderBy(c => c.Currency, StringComparer.Ordinal).Select(c => (object)CheckpointRecords.Currency(c.Currency, c.Data)).ToArray());
+        record.Add("currencyProducts", slice.Where(e => e is { IsMinute: false, Currency: not null }).Select(e => (object)CheckpointRecords.CurrencyProduct(e.Currency!, e.Product!, e.Measures)).ToArray());
         return record;
     }
 
@@ -196,7 +209,7 @@ public static class CheckpointCodec
             var currency = (string)product["currency"];
             if (!currencies.TryGetValue(currency, out var data))
             {
-                // Chunks after the first carry products only: their currencies' totals are in chunk 0.
+                // Chunks after the first carry products and minutes only: their currencies' totals are in chunk 0.
                 data = CurrencyData.Empty with { Products = new Dictionary<string, OrderMeasures>(StringComparer.Ordinal) };
                 currencies[currency] = data;
             }

@@ -65,18 +65,24 @@ public sealed class CheckpointReader(PartitionRangeReader reader, CheckpointSerd
     private void Skipped(ConsumeResult<byte[]?, byte[]?> record, string why) =>
         Log.CheckpointSkipped(logger, record.Topic, record.Partition.Value, record.Offset.Value, why);
 
-    /// <summary>One partition's window: chunks gathered by checkpoint id; the newest one completed wins.</summary>
+    /// <summary>One partition's window: the records of the group's checkpoints, decoded, into a <see cref="CheckpointScan"/>.</summary>
     private sealed class Scan(string keyPrefix)
     {
-        private readonly Dictionary<string, List<CheckpointChunk>> _open = new(StringComparer.Ordinal);
+        private readonly CheckpointScan _scan = new();
 
-        public PartitionCheckpoint? Latest { get; private set; }
+        public PartitionCheckpoint? Latest => _scan.Latest;
 
         public void Offer(ConsumeResult<byte[]?, byte[]?> record, CheckpointSerde serde, CheckpointReader owner, string group)
         {
-            var key = record.Message.Key;
-            if (key is null || !Encoding.UTF8.GetString(key).StartsWith(keyPrefix, StringComparison.Ordinal))
+            var key = record.Message.Key is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+            if (key is null || !key.StartsWith(keyPrefix, StringComparison.Ordinal))
             {
+                return;
+            }
+
+            if (record.Message.Value is null)
+            {
+                _scan.Deleted(key);
                 return;
             }
 
@@ -92,26 +98,13 @@ public sealed class CheckpointReader(PartitionRangeReader reader, CheckpointSerd
                 return;
             }
 
-            var checkpoint = chunk.Checkpoint;
-            if (checkpoint.Group != group || checkpoint.Partition != record.Partition.Value)
+            if (chunk.Checkpoint.Group != group || chunk.Checkpoint.Partition != record.Partition.Value)
             {
-                owner.Skipped(record, $"it belongs to group {checkpoint.Group}, partition {checkpoint.Partition}");
+                owner.Skipped(record, $"it belongs to group {chunk.Checkpoint.Group}, partition {chunk.Checkpoint.Partition}");
                 return;
             }
 
-            if (!_open.TryGetValue(checkpoint.CheckpointId, out var chunks))
-            {
-                chunks = [];
-                _open[checkpoint.CheckpointId] = chunks;
-            }
-
-            chunks.RemoveAll(c => c.Chunk == chunk.Chunk);
-            chunks.Add(chunk);
-            if (CheckpointCodec.Assemble(chunks) is { } complete)
-            {
-                Latest = complete;
-                _open.Remove(checkpoint.CheckpointId);
-            }
+            _scan.Offer(key, chunk);
         }
     }
 }

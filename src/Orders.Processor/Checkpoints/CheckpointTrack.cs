@@ -8,6 +8,9 @@ namespace Orders.Processor.Checkpoints;
 /// </summary>
 public sealed class CheckpointTrack(long restoredOffset)
 {
+    /// <summary>Keys of the stats records of checkpoints the next acknowledged one supersedes: the writer deletes them then.</summary>
+    private readonly List<string> _superseded = [];
+
     /// <summary>The offset the newest acknowledged checkpoint covers up to (the restored one's at first).</summary>
     public long CoveredOffset { get; private set; } = restoredOffset;
 
@@ -23,6 +26,17 @@ public sealed class CheckpointTrack(long restoredOffset)
     public bool Held { get; private set; }
 
     public void Began() => InFlight = true;
+
+    /// <summary>These records hold a checkpoint (or part of one) that the next acknowledged checkpoint supersedes.</summary>
+    public void Supersede(IEnumerable<string> keys) => _superseded.AddRange(keys);
+
+    /// <returns>The keys superseded so far; the list is emptied.</returns>
+    public IReadOnlyList<string> TakeSuperseded()
+    {
+        var keys = _superseded.Distinct(StringComparer.Ordinal).ToList();
+        _superseded.Clear();
+        return keys;
+    }
 
     /// <summary>Every chunk of the checkpoint was acknowledged: it now covers <paramref name="offset"/> and <paramref name="version"/>.</summary>
     public void Covered(long offset, long version)

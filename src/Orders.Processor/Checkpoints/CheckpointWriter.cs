@@ -16,14 +16,16 @@ namespace Orders.Processor.Checkpoints;
 /// asynchronously: the consume loop starts one and goes on; when every chunk is acknowledged the
 /// checkpoint counts, and the loop may commit its offset for lag tools. A checkpoint is only taken
 /// when none of the partition's dead letters is still unacknowledged, so it never covers a
-/// decision that is not on record.
+/// decision that is not on record. Once one is acknowledged, the chunks of the checkpoints it
+/// supersedes (the one restored, the one written before, any written only in part) are deleted
+/// with tombstones, so that a compacted stats topic keeps one checkpoint per partition.
 /// </summary>
 public sealed class CheckpointWriter(
     IProducerPort producer,
     CheckpointSerde serde,
     string statsTopic,
     string group,
-    int chunkBytes,
+    int chunkValueBytes,
     TimeProvider time,
     ProcessorCounters counters,
     FatalSignal fatal,
@@ -32,6 +34,7 @@ public sealed class CheckpointWriter(
     private static readonly TimeSpan RegistrationRetry = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentQueue<Ack> _acks = new();
+    private readonly ConcurrentQueue<(PartitionState State, string Key)> _tombstoneFailures = new();
     private readonly Dictionary<string, Pending> _inFlight = new(StringComparer.Ordinal);
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
     private Task<int>? _registration;
@@ -107,14 +110,27 @@ public sealed class CheckpointWriter(
 
         var id = string.Create(CultureInfo.InvariantCulture, $"{_instance}-{++_sequence}");
         var checkpoint = state.Snapshot(group, id, deadLetterFrontier, time.GetUtcNow());
-        var records = CheckpointCodec.ToRecords(checkpoint, chunkBytes);
-        var inFlight = new Pending(state, checkpoint.NextOffset, state.Version, records.Count) { Span = StartSpan(checkpoint, records.Count) };
+        IReadOnlyList<global::Avro.Generic.GenericRecord> records;
+        try
+        {
+            records = CheckpointCodec.ToRecords(checkpoint, chunkValueBytes);
+        }
+        catch (CheckpointTooLargeException e)
+        {
+            // No later checkpoint would fit either: the state could not be kept exact.
+            fatal.Set(e);
+            return false;
+        }
+
+        var keys = new string[records.Count];
+        var inFlight = new Pending(state, checkpoint.NextOffset, state.Version, keys) { Span = StartSpan(checkpoint, records.Count) };
         var partition = new TopicPartition(statsTopic, state.Partition.Partition.Value);
         for (var chunk = 0; chunk < records.Count; chunk++)
         {
+            keys[chunk] = CheckpointCodec.KeyFor(group, checkpoint.Partition, id, chunk, records.Count);
             var message = new Message<byte[]?, byte[]?>
             {
-                Key = Encoding.UTF8.GetBytes(CheckpointCodec.KeyFor(group, checkpoint.Partition, chunk)),
+                Key = Encoding.UTF8.GetBytes(keys[chunk]),
                 Value = serde.Serialize(records[chunk], schemaId),
             };
             try
@@ -151,7 +167,7 @@ public sealed class CheckpointWriter(
                 inFlight.Failed ??= ack.Error;
             }
 
-            if (++inFlight.Acknowledged < inFlight.Chunks)
+            if (++inFlight.Acknowledged < inFlight.Keys.Count)
             {
                 continue;
             }
@@ -161,6 +177,8 @@ public sealed class CheckpointWriter(
             ProcessorTracing.Finish(inFlight.Span, inFlight.Failed?.Reason);
             if (inFlight.Failed is { } error)
             {
+                // Some of its chunks may be on record: they go with the next checkpoint that is.
+                state.Checkpoint.Supersede(inFlight.Keys);
                 state.Checkpoint.Ended();
                 counters.CheckpointFailed();
                 Log.CheckpointFailed(logger, state.Partition.Topic, state.Partition.Partition.Value, error.Reason);
@@ -168,6 +186,7 @@ public sealed class CheckpointWriter(
             }
 
             counters.CheckpointWritten();
+            DeleteSuperseded(state, inFlight.Keys);
             if (state.Released)
             {
                 state.Checkpoint.Ended();
@@ -180,7 +199,42 @@ public sealed class CheckpointWriter(
             (done ??= []).Add(new TopicPartitionOffset(state.Partition, inFlight.NextOffset));
         }
 
+        while (_tombstoneFailures.TryDequeue(out var failed))
+        {
+            // Not a loss, only a record compaction keeps: the next checkpoint of the partition tries again.
+            failed.State.Checkpoint.Supersede([failed.Key]);
+        }
+
         return done ?? (IReadOnlyList<TopicPartitionOffset>)[];
+    }
+
+    /// <summary>
+    /// Tombstones the chunks of the checkpoints the partition's newest one supersedes. Only keys that
+    /// name their checkpoint: a chunk of the newest checkpoint, this instance's or another's (a zombie's),
+    /// is never among them, since a checkpoint is superseded here only once a newer one is on record.
+    /// </summary>
+    private void DeleteSuperseded(PartitionState state, IReadOnlyList<string> written)
+    {
+        var partition = new TopicPartition(statsTopic, state.Partition.Partition.Value);
+        foreach (var key in state.Checkpoint.TakeSuperseded().Except(written, StringComparer.Ordinal).Where(CheckpointCodec.IsDeletable))
+        {
+            try
+            {
+                producer.Produce(partition, new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(key), Value = null }, report =>
+                {
+                    if (report.Error.IsError)
+                    {
+                        _tombstoneFailures.Enqueue((state, key));
+                    }
+                });
+            }
+            catch (KafkaException)
+            {
+                _tombstoneFailures.Enqueue((state, key));
+            }
+        }
+
+        state.Checkpoint.Supersede(written);
     }
 
     private System.Diagnostics.Activity? StartSpan(PartitionCheckpoint checkpoint, int chunks)
@@ -200,12 +254,12 @@ public sealed class CheckpointWriter(
 
     private readonly record struct Ack(string CheckpointId, Error Error);
 
-    private sealed class Pending(PartitionState state, long nextOffset, long version, int chunks)
+    private sealed class Pending(PartitionState state, long nextOffset, long version, IReadOnlyList<string> keys)
     {
         public PartitionState State { get; } = state;
         public long NextOffset { get; } = nextOffset;
         public long Version { get; } = version;
-        public int Chunks { get; } = chunks;
+        public IReadOnlyList<string> Keys { get; } = keys;
         public int Acknowledged { get; set; }
         public Error? Failed { get; set; }
         public System.Diagnostics.Activity? Span { get; init; }

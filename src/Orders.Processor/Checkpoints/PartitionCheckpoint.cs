@@ -28,6 +28,9 @@ public sealed record PartitionCheckpoint(
 {
     /// <summary>Records completed above <see cref="NextOffset"/>, as <see cref="Partitions.OffsetTracker.ToRanges"/> encodes them; empty for a checkpoint written before records completed out of order.</summary>
     public IReadOnlyList<long> CompletedRanges { get; init; } = [];
+
+    /// <summary>The keys of the stats records it was read from (empty for one not read from the topic): deleted once a newer checkpoint is on record.</summary>
+    public IReadOnlyList<string> ChunkKeys { get; init; } = [];
 }
 
 /// <summary>One record of a checkpoint on the stats topic: chunk <see cref="Chunk"/> of <see cref="ChunkCount"/>.</summary>

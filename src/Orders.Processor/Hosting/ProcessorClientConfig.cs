@@ -19,16 +19,7 @@ public static class ProcessorClientConfig
             AutoOffsetReset = AutoOffsetReset.Earliest,
         };
 
-        // KIP-848 (Kafka 4.x): the broker assigns incrementally, a restarted member gets its partitions
-        // in seconds (3.6 s on the local stack, measured). Set group.protocol=classic for Kafka 3.x.
-        config.SetDefault("group.protocol", "consumer");
-        if (!string.Equals(config.Get("group.protocol"), "consumer", StringComparison.OrdinalIgnoreCase))
-        {
-            // The classic protocol, incrementally. librdkafka's 45 s session timeout would make a crashed
-            // member hold its partitions for 45 s; the mock makes newcomers wait session.timeout.ms - 1 s.
-            config.SetDefault("partition.assignment.strategy", "cooperative-sticky");
-            config.SetDefault("session.timeout.ms", "10000");
-        }
+        // The group protocol is chosen at start, from what the broker offers (GroupProtocolChoice, ForProtocol).
 
         // How long the broker may hold a fetch that finds no data. A real broker answers as soon as
         // data arrives; the local stack's mock always holds an empty fetch for all of it, so there it
@@ -57,6 +48,51 @@ public static class ProcessorClientConfig
         config.SetDefault("statistics.interval.ms", "1000");
         return config;
     }
+
+    /// <summary>The consumer's settings for the group protocol chosen at start.</summary>
+    public static ConsumerConfig ForProtocol(ConsumerConfig configured, GroupProtocol protocol)
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(configured));
+        if (protocol == GroupProtocol.Consumer)
+        {
+            // KIP-848 (Kafka 4.x): the broker assigns incrementally, and a restarted member gets its
+            // partitions as soon as the broker ends its predecessor's session (group.consumer.session.timeout.ms,
+            // 45 s by default on a real broker, 3 s on the local stack).
+            config.Set("group.protocol", "consumer");
+            return config;
+        }
+
+        // The classic protocol, incrementally, so that revoking and assigning work as under KIP-848.
+        // librdkafka's 45 s session timeout would make a crashed member hold its partitions for 45 s;
+        // 10 s is above Kafka's group.min.session.timeout.ms (6 s). The mock makes newcomers wait
+        // session.timeout.ms - 1 s.
+        config.Set("group.protocol", "classic");
+        config.SetDefault("partition.assignment.strategy", "cooperative-sticky");
+        config.SetDefault("session.timeout.ms", "10000");
+        return config;
+    }
+
+    /// <summary>
+    /// The producer's settings for a stats topic that takes records of at most <paramref name="statsMaxMessageBytes"/>:
+    /// a broker checks a whole batch against the topic's max.message.bytes, so batches stay within it too.
+    /// </summary>
+    /// <returns>The settings, and the largest checkpoint record both the topic and the producer take.</returns>
+    public static (ProducerConfig Config, int RecordLimit) ForStatsTopic(ProducerConfig configured, int? statsMaxMessageBytes)
+    {
+        var config = new ProducerConfig(new Dictionary<string, string>(configured));
+        var topicLimit = statsMaxMessageBytes ?? int.MaxValue;
+        if (topicLimit < LibrdkafkaBatchSize)
+        {
+            config.SetDefault("batch.size", topicLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var producerLimit = Math.Min(config.MessageMaxBytes ?? LibrdkafkaMessageMaxBytes, config.BatchSize ?? LibrdkafkaBatchSize);
+        return (config, Math.Min(topicLimit, producerLimit));
+    }
+
+    // librdkafka's defaults of message.max.bytes and batch.size.
+    private const int LibrdkafkaMessageMaxBytes = 1_000_000;
+    private const int LibrdkafkaBatchSize = 1_000_000;
 
     public static ProducerConfig Producer(ProducerConfig configured)
     {

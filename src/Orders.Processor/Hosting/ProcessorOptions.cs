@@ -65,7 +65,11 @@ public sealed class ProcessorOptions
     /// <summary>How often changed partitions are checkpointed; a crash costs at most this much reprocessing.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Largest checkpoint record, about; a checkpoint with many products is split into chunks of this size.</summary>
+    /// <summary>
+    /// Largest checkpoint record: a checkpoint with many products or minutes is split into chunks of at
+    /// most this size, or of what the stats topic (max.message.bytes) and the producer (message.max.bytes,
+    /// batch.size) accept if that is less.
+    /// </summary>
     public int CheckpointChunkBytes { get; set; } = 256 * 1024;
 
     /// <summary>Per-minute (event time) windows kept: the newest this many minutes.</summary>
@@ -88,6 +92,9 @@ public sealed class ProcessorOptions
 
     /// <summary>How long to wait for a broker to answer at start before giving up with an error.</summary>
     public TimeSpan BrokerTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How the dead-letter and stats topics are created when missing; by default as safe as the input topic.</summary>
+    public CreatedTopicOptions CreatedTopics { get; set; } = new();
 }
 
 /// <summary>The simulated downstream (<c>Processor:Handler</c>).</summary>
@@ -136,6 +143,8 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
         Check(errors, options.RevokeTimeout > TimeSpan.Zero, "Processor:RevokeTimeout must be positive");
         Check(errors, options.CloseTimeout > TimeSpan.Zero, "Processor:CloseTimeout must be positive");
         Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Processor:BrokerTimeout must be positive");
+        Check(errors, options.CreatedTopics.ReplicationFactor is null or >= 1, $"Processor:CreatedTopics:ReplicationFactor must be at least 1, not {options.CreatedTopics.ReplicationFactor}");
+        Check(errors, options.CreatedTopics.MinInsyncReplicas is null or >= 1, $"Processor:CreatedTopics:MinInsyncReplicas must be at least 1, not {options.CreatedTopics.MinInsyncReplicas}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

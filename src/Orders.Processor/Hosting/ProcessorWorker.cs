@@ -54,6 +54,7 @@ public sealed class ProcessorWorker(
 
     /// <exception cref="TopicLayoutException">The topics cannot be used (no broker, partition counts that do not match).</exception>
     /// <exception cref="Failures.ProcessorGaveUpException">With <c>--until-idle</c>: the topic never appeared, no partition was assigned, or the registry stayed away.</exception>
+    /// <exception cref="GroupProtocolException">Kafka:group.protocol asks for a protocol the broker does not offer.</exception>
     /// <exception cref="KafkaException">A fatal client error.</exception>
     /// <exception cref="DeadLetterWriteException">A dead letter can never be written.</exception>
     private async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken)
@@ -61,13 +62,18 @@ public sealed class ProcessorWorker(
         var (options, logger, time) = (services.Options, services.Logger, services.Time);
         // The admin client takes the producer's settings: it would warn about every consumer-only one.
         var layout = await TopicLayout.ResolveAsync(
-            clients.Producer, options.Topic, options.DeadLetterTopic, options.StatsTopic, options.BrokerTimeout,
+            clients.Producer, options.Topic, options.DeadLetterTopic, options.StatsTopic, options.CreatedTopics, options.BrokerTimeout,
             options.UntilIdle is null ? null : new IdleWatch(time, options.UntilIdle, options.FirstAssignmentWait).PatienceLimit,
             logger, time, cancellationToken);
         Log.Layout(logger, layout.Topic, layout.Partitions, layout.DeadLetterTopic, layout.DeadLetterPartitions, layout.StatsTopic);
+        var protocol = GroupProtocolChoice.Decide(clients.Consumer, await BrokerApis.ProbeAsync(clients.Consumer, options.BrokerTimeout, cancellationToken));
+        Log.GroupProtocol(logger, protocol.Name, protocol.Reason);
+
+        var (producer, checkpointRecordLimit) = ProcessorClientConfig.ForStatsTopic(clients.Producer, layout.StatsMaxMessageBytes);
+        layout = layout with { CheckpointRecordLimit = checkpointRecordLimit };
 
         var fatal = new FatalSignal();
-        using var session = new KafkaSession(clients.Consumer, clients.Producer, services.Status, fatal, time, logger);
+        using var session = new KafkaSession(ProcessorClientConfig.ForProtocol(clients.Consumer, protocol.Protocol), producer, services.Status, fatal, time, logger);
         var stored = new KafkaStateSource(
             layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, logger), new DeadLetterLedger(session.Reader));
         var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal));

@@ -16,19 +16,26 @@ public sealed class TopicLayoutException(string message, Exception? inner = null
 /// </summary>
 public sealed record TopicLayout(string Topic, int Partitions, string DeadLetterTopic, int DeadLetterPartitions, string StatsTopic, int StatsPartitions)
 {
+    /// <summary>The largest record the stats topic takes (its <c>max.message.bytes</c>), or null when the cluster did not say.</summary>
+    public int? StatsMaxMessageBytes { get; init; }
+
+    /// <summary>The largest checkpoint record the stats topic and the processor's producer both accept (<see cref="ProcessorClientConfig.ForStatsTopic"/>).</summary>
+    public int CheckpointRecordLimit { get; init; } = int.MaxValue;
+
     /// <summary>The dead-letter partition of an input partition.</summary>
     public int DeadLetterPartitionFor(int inputPartition) => inputPartition % DeadLetterPartitions;
 
     /// <summary>
     /// Reads the layout from the cluster, creating a missing dead-letter or stats topic with the
-    /// input's partition count (stats compacted) through the admin API, on a real cluster and on
-    /// the local stack alike. Waits for the input topic to exist.
+    /// input's partition count, replication factor and min.insync.replicas (stats compacted) through
+    /// the admin API, on a real cluster and on the local stack alike (<see cref="StateTopics"/>).
+    /// Waits for the input topic to exist.
     /// </summary>
     /// <exception cref="TopicLayoutException">No broker answered in time, or the layout is unusable.</exception>
     /// <param name="giveUpAfter">How long to wait for the input topic to exist; null waits until cancelled.</param>
     /// <exception cref="ProcessorGaveUpException">The input topic did not exist within <paramref name="giveUpAfter"/>.</exception>
     public static async Task<TopicLayout> ResolveAsync(
-        ClientConfig clientConfig, string topic, string deadLetterTopic, string statsTopic, TimeSpan brokerTimeout, TimeSpan? giveUpAfter,
+        ClientConfig clientConfig, string topic, string deadLetterTopic, string statsTopic, CreatedTopicOptions created, TimeSpan brokerTimeout, TimeSpan? giveUpAfter,
         ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         using var log = new KafkaLogRoute(logger, time);
@@ -45,7 +52,6 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
             throw new TopicLayoutException($"no Kafka broker at {bootstrap} answered within {brokerTimeout.TotalSeconds:0} s ({((KafkaException)e.InnerException).Error.Reason})", e.InnerException);
         }
 
-        var provisioner = new TopicProvisioner(admin, logger, time);
         // The same metadata that showed the input topic: one request, not one per topic.
         var statsPartitions = PartitionCount(metadata, statsTopic);
         if (statsPartitions is { } existing && existing != inputPartitions)
@@ -57,42 +63,13 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
 
         // The dead-letter topic may have any partition count; a missing one gets the input's.
         var deadLetterPartitions = PartitionCount(metadata, deadLetterTopic);
-        List<TopicRequirement> missing = [];
-        if (deadLetterPartitions is null)
+        var stateTopics = new StateTopics(new TopicProvisioner(admin, logger, time), created, bootstrap, logger);
+        var statsMaxMessageBytes = await stateTopics.EnsureAsync(
+            metadata, topic, inputPartitions, deadLetterTopic, deadLetterPartitions is null, statsTopic, statsPartitions is null, cancellationToken);
+        return new TopicLayout(topic, inputPartitions, deadLetterTopic, deadLetterPartitions ?? inputPartitions, statsTopic, inputPartitions)
         {
-            missing.Add(new TopicRequirement(deadLetterTopic, inputPartitions));
-        }
-
-        if (statsPartitions is null)
-        {
-            // Compacted, so the newest checkpoint per key is never deleted; segments roll every ten
-            // minutes so that compaction keeps the partitions short. Optional: the local stack cannot
-            // compact (its retention keeps the newest ~5 MiB, which holds the newest checkpoint).
-            missing.Add(new TopicRequirement(statsTopic, inputPartitions)
-            {
-                Configs = new Dictionary<string, string>
-                {
-                    ["cleanup.policy"] = "compact",
-                    ["segment.ms"] = "600000",
-                    ["min.cleanable.dirty.ratio"] = "0.1",
-                },
-                ConfigsOptional = true,
-            });
-        }
-
-        if (missing.Count > 0)
-        {
-            try
-            {
-                await provisioner.EnsureAsync(missing, cancellationToken);
-            }
-            catch (TopicProvisioningException e)
-            {
-                throw new TopicLayoutException($"{e.Message}; create {e.Topic} with {inputPartitions} partitions", e);
-            }
-        }
-
-        return new TopicLayout(topic, inputPartitions, deadLetterTopic, deadLetterPartitions ?? inputPartitions, statsTopic, inputPartitions);
+            StatsMaxMessageBytes = statsMaxMessageBytes,
+        };
     }
 
     /// <returns>The topic's partition count, and the metadata that showed it.</returns>

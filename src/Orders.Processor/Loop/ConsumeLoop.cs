@@ -119,7 +119,8 @@ public sealed class ConsumeLoop(LoopParts parts)
             case IdleVerdict.NeverAssigned:
                 _fatal.Set(new ProcessorGaveUpException(
                     $"no partition of {_options.Topic} was assigned to group {_options.GroupId} within {parts.Idle.PatienceLimit.TotalSeconds:0} s " +
-                    "(more processors than partitions, or the group coordinator is unreachable)"));
+                    "(more processors than partitions, the group coordinator unreachable, or a group protocol the broker does not serve: " +
+                    "group.protocol=consumer needs Kafka 4.0 or later with group.version finalised)"));
                 return true;
             case IdleVerdict.RegistryUnreachable:
                 _fatal.Set(new ProcessorGaveUpException(

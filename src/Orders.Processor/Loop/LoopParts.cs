@@ -58,7 +58,15 @@ public sealed record LoopParts(
         var deadLetters = new DeadLetterWriter(
             ports.Producer, layout.DeadLetterTopic, layout.DeadLetterPartitions, retrySchedule, options.DeadLetterTimeout, time, counters, fatal, logger);
         var writer = new CheckpointWriter(
-            ports.Producer, services.Serde, layout.StatsTopic, options.GroupId, options.CheckpointChunkBytes, time, counters, fatal, logger);
+            ports.Producer,
+            services.Serde,
+            layout.StatsTopic,
+            options.GroupId,
+            Math.Max(1024, CheckpointChunks.ValueLimit(Math.Min(options.CheckpointChunkBytes, layout.CheckpointRecordLimit), options.GroupId)),
+            time,
+            counters,
+            fatal,
+            logger);
         var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, paused, consumer, ports.Producer, options.RevokeTimeout, time, logger);
         var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, logger);
         var restorer = new PartitionRestorer(

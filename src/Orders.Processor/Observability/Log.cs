@@ -33,6 +33,15 @@ internal static partial class Log
     [LoggerMessage(12, LogLevel.Information, "Idle for {Seconds} s: stopping")]
     public static partial void Idle(ILogger logger, double seconds);
 
+    [LoggerMessage(62, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): whether retention can delete its checkpoints is not checked, and checkpoint chunks are sized for the producer alone")]
+    public static partial void StatsConfigsUnknown(ILogger logger, string topic, string error);
+
+    [LoggerMessage(63, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): the topics created for it get the cluster's default min.insync.replicas")]
+    public static partial void InputConfigsUnknown(ILogger logger, string topic, string error);
+
+    [LoggerMessage(61, LogLevel.Information, "Group protocol: {Protocol} ({Reason})")]
+    public static partial void GroupProtocol(ILogger logger, string protocol, string reason);
+
     [LoggerMessage(13, LogLevel.Information, "Topics: {Topic} ({Partitions} partitions), dead letters to {DeadLetterTopic} ({DeadLetterPartitions}), checkpoints to {StatsTopic}")]
     public static partial void Layout(ILogger logger, string topic, int partitions, string deadLetterTopic, int deadLetterPartitions, string statsTopic);
 

@@ -89,6 +89,8 @@ public sealed class PartitionRestorer(
         schedule.Started(state);
         if (checkpoint is not null)
         {
+            // Its chunks go once this state's first checkpoint is on record.
+            state.Checkpoint.Supersede(checkpoint.ChunkKeys);
             counters.CheckpointRestored();
         }
 

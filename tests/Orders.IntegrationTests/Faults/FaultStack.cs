@@ -32,9 +32,10 @@ public sealed class FaultStack : IAsyncDisposable
 
     public string RegistryUrl => $"http://127.0.0.1:{RegistryPort}";
 
-    public static async Task<FaultStack> StartAsync(int brokers = 1)
+    /// <param name="kafkaVersion">The Kafka version the brokers answer as (3.x: no KIP-848); the stack's default if null.</param>
+    public static async Task<FaultStack> StartAsync(int brokers = 1, KafkaVersion? kafkaVersion = null)
     {
-        var kafka = LocalKafka.Start(new LocalKafkaOptions { Brokers = brokers, Port = 0 });
+        var kafka = LocalKafka.Start(new LocalKafkaOptions { Brokers = brokers, Port = 0, KafkaVersion = kafkaVersion ?? KafkaVersion.Default });
         var store = new SchemaStore();
         var registry = await RegistryServer.StartAsync(new RegistryOptions { Port = 0 }, store);
         return new FaultStack(kafka, registry, store);
@@ -47,7 +48,7 @@ public sealed class FaultStack : IAsyncDisposable
     public string CreateOrderTopics(string prefix, int partitions, int replicationFactor = 1)
     {
         var topic = StackFixture.Unique(prefix);
-        StackFixture.CreateOrderTopics(Cluster, topic, partitions, replicationFactor);
+        StackFixture.CreateOrderTopics(Kafka, topic, partitions, replicationFactor);
         return topic;
     }
 

@@ -158,7 +158,7 @@ public sealed class RecordFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.False(consuming.IsCompleted, "the processor gave up on a topic that does not exist yet");
 
         _stack.Cluster.CreateTopic(Topics.DeadLetterFor(topic), 3, 1);
-        _stack.Cluster.CreateTopic(Topics.StatsFor(topic), 3, 1);
+        StackFixture.CreateStatsTopic(_stack.Kafka, topic, 3, 1);
         _stack.Cluster.CreateTopic(topic, 3, 1);
         await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "500", "--invalid-ratio", "0.05", "--seed", "37"]);
 

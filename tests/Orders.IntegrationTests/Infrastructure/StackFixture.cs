@@ -40,16 +40,26 @@ public sealed class StackFixture : IAsyncLifetime
     public string CreateOrderTopics(string prefix, int partitions = 3)
     {
         var topic = Unique(prefix);
-        CreateOrderTopics(Stack.Kafka.Cluster, topic, partitions, replicationFactor: 2);
+        CreateOrderTopics(Stack.Kafka, topic, partitions, replicationFactor: 2);
         return topic;
     }
 
-    public static void CreateOrderTopics(Orders.LocalStack.Kafka.MockCluster cluster, string topic, int partitions, int replicationFactor)
+    /// <summary>The topics as the stack creates them for <c>orders</c>: the stats topic compacted, as the processor requires.</summary>
+    public static void CreateOrderTopics(Orders.LocalStack.Kafka.LocalKafka kafka, string topic, int partitions, int replicationFactor)
     {
-        cluster.CreateTopic(topic, partitions, replicationFactor);
-        cluster.CreateTopic(Orders.Contracts.Topics.DeadLetterFor(topic), partitions, replicationFactor);
-        cluster.CreateTopic(Orders.Contracts.Topics.StatsFor(topic), partitions, replicationFactor);
+        kafka.Cluster.CreateTopic(topic, partitions, replicationFactor);
+        kafka.Cluster.CreateTopic(Orders.Contracts.Topics.DeadLetterFor(topic), partitions, replicationFactor);
+        CreateStatsTopic(kafka, topic, partitions, replicationFactor);
     }
+
+    /// <summary>A compacted stats topic for <paramref name="topic"/>.</summary>
+    public static void CreateStatsTopic(Orders.LocalStack.Kafka.LocalKafka kafka, string topic, int partitions, int replicationFactor) =>
+        kafka.CreateTopic(
+            new Orders.LocalStack.Kafka.TopicSpec(Orders.Contracts.Topics.StatsFor(topic), partitions)
+            {
+                Configs = new Dictionary<string, string> { ["cleanup.policy"] = "compact" },
+            },
+            replicationFactor);
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 

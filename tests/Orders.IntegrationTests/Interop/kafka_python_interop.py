@@ -1,7 +1,7 @@
 """kafka-python (Debian's python3-kafka, not built on librdkafka) against the local stack.
 
 Driven by KafkaPythonInteropTests; prints one JSON document on stdout.
-Usage: kafka_python_interop.py admin|roundtrip BOOTSTRAP TOPIC [COUNT GROUP]
+Usage: kafka_python_interop.py admin|describe|roundtrip BOOTSTRAP TOPIC [COUNT GROUP]
 """
 import json
 import sys
@@ -32,6 +32,20 @@ def admin(bootstrap, topic):
         client.close()
 
 
+def describe(bootstrap, topic):
+    """A topic's configs and replicas as DescribeConfigs and metadata give them."""
+    client = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="orders-kafka-python-interop")
+    try:
+        configs = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0].resources[0][4]
+        partitions = client.describe_topics([topic])[0]["partitions"]
+        return {
+            "configs": {name: value for (name, value, *_rest) in configs},
+            "replicas": [len(p["replicas"]) for p in partitions],
+        }
+    finally:
+        client.close()
+
+
 def roundtrip(bootstrap, topic, count, group):
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     for i in range(count):
@@ -53,7 +67,12 @@ def roundtrip(bootstrap, topic, count, group):
 
 def main():
     mode, bootstrap, topic = sys.argv[1:4]
-    result = admin(bootstrap, topic) if mode == "admin" else roundtrip(bootstrap, topic, int(sys.argv[4]), sys.argv[5])
+    if mode == "admin":
+        result = admin(bootstrap, topic)
+    elif mode == "describe":
+        result = describe(bootstrap, topic)
+    else:
+        result = roundtrip(bootstrap, topic, int(sys.argv[4]), sys.argv[5])
     print(json.dumps(result))
 
 

@@ -67,9 +67,12 @@ internal sealed record CreateTopicsRequest(List<CreatableTopic> Topics, bool Val
 
 internal sealed record CreateTopicResult(string Name, Guid TopicId, ErrorCode Error, string? Message, int Partitions, short ReplicationFactor)
 {
+    /// <summary>The topic's configs when they are not (yet) in the store: a validate-only request.</summary>
+    public IReadOnlyList<TopicConfigValue>? Configs { get; init; }
+
     public static CreateTopicResult Failed(string name, ErrorCode error, string message) => new(name, Guid.Empty, error, message, -1, -1);
 
-    public static byte[] Write(RequestHeader header, List<CreateTopicResult> results)
+    public static byte[] Write(RequestHeader header, List<CreateTopicResult> results, TopicConfigs topicConfigs)
     {
         var flexible = header.IsFlexible;
         var v = header.ApiVersion;
@@ -98,14 +101,15 @@ internal sealed record CreateTopicResult(string Name, Guid TopicId, ErrorCode Er
             {
                 writer.WriteInt32(result.Partitions);
                 writer.WriteInt16(result.ReplicationFactor);
-                var configs = result.Error == ErrorCode.NoError ? MockConfigs.Topic : null;
+                // A validate-only request reports the configs the topic would have had; a created topic those it has.
+                var configs = result.Error == ErrorCode.NoError ? result.Configs ?? topicConfigs.Describe(result.Name) : null;
                 writer.WriteArrayLength(configs?.Count ?? -1, flexible);
                 foreach (var config in configs ?? [])
                 {
                     writer.WriteString(config.Name, flexible);
                     writer.WriteNullableString(config.Value, flexible);
-                    writer.WriteBoolean(true); // read_only
-                    writer.WriteInt8(5); // config_source: DEFAULT_CONFIG
+                    writer.WriteBoolean(!config.Definition.Settable); // read_only
+                    writer.WriteInt8(config.IsSet ? (sbyte)1 : (sbyte)5); // config_source: DYNAMIC_TOPIC_CONFIG or DEFAULT_CONFIG
                     writer.WriteBoolean(false); // is_sensitive
                     writer.EndStruct(flexible);
                 }

@@ -5,14 +5,16 @@ namespace Orders.LocalStack.Kafka.Admin;
 
 /// <summary>
 /// The admin requests the mock cluster has no handler for, answered by the relay in front of every
-/// broker: CreateTopics and DeleteTopics through the mock's C API, DescribeConfigs with the limits the
-/// mock really applies, AlterConfigs and IncrementalAlterConfigs accepting only those values. Errors
-/// are Kafka's own codes, with Kafka's messages where the request version carries them.
+/// broker: CreateTopics and DeleteTopics through the mock's C API; topic configs kept as created or
+/// altered (<see cref="TopicConfigs"/>) and reported by DescribeConfigs, those the mock cannot change
+/// accepting only the value it applies; broker configs read-only. Errors are Kafka's own codes, with
+/// Kafka's messages where the request version carries them.
 /// </summary>
-internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client, TimeSpan groupInitialRebalanceDelay) : ILocalRequestHandler
+internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client, TopicConfigs topicConfigs, TimeSpan groupInitialRebalanceDelay) : ILocalRequestHandler
 {
     private const sbyte TopicResource = 2;
     private const sbyte BrokerResource = 4;
+    private const sbyte DynamicTopicConfigSource = 1;
     private const sbyte DefaultConfigSource = 5;
 
     /// <summary>The versions served, all of those Kafka 4.x defines for these APIs.</summary>
@@ -81,7 +83,7 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
             results = [.. results.Select(r => r with { TopicId = created.Find(r.Name)?.Id ?? Guid.Empty })];
         }
 
-        return CreateTopicResult.Write(header, results);
+        return CreateTopicResult.Write(header, results, topicConfigs);
     }
 
     private CreateTopicResult Create(CreatableTopic topic, bool validateOnly, MockMetadata metadata, IReadOnlyList<int> liveBrokers)
@@ -145,10 +147,9 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
             }
         }
 
-        var unappliable = MockConfigs.Unappliable(MockConfigs.Topic, topic.Configs);
-        if (unappliable.Count > 0)
+        if (TopicConfigs.Validate(topic.Configs) is { } refused)
         {
-            return CreateTopicResult.Failed(topic.Name, ErrorCode.PolicyViolation, MockConfigs.CannotApply(unappliable));
+            return CreateTopicResult.Failed(topic.Name, refused.Error, refused.Message);
         }
 
         if (!validateOnly)
@@ -168,9 +169,15 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
             {
                 cluster.SetPartitionLeader(topic.Name, assignment.Partition, assignment.Brokers[0]);
             }
+
+            topicConfigs.Replace(topic.Name, topic.Configs.Where(c => c.Value is not null).ToDictionary(c => c.Name, c => c.Value!, StringComparer.Ordinal));
         }
 
-        return new CreateTopicResult(topic.Name, Guid.Empty, ErrorCode.NoError, null, partitions, (short)replicationFactor);
+        var configs = topic.Configs.Where(c => c.Value is not null).ToDictionary(c => c.Name, c => c.Value!, StringComparer.Ordinal);
+        return new CreateTopicResult(topic.Name, Guid.Empty, ErrorCode.NoError, null, partitions, (short)replicationFactor)
+        {
+            Configs = validateOnly ? TopicConfigs.Described(configs) : null,
+        };
     }
 
     private static string? ValidateAssignments(List<(int Partition, List<int> Brokers)> assignments, IReadOnlyList<int> liveBrokers)
@@ -237,6 +244,10 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
             {
                 error = cluster.TryDeleteTopic(topic.Name);
                 message = error == ErrorCode.NoError ? null : "This server does not host this topic-partition.";
+                if (error == ErrorCode.NoError)
+                {
+                    topicConfigs.Remove(topic.Name);
+                }
             }
 
             if (v >= 6)
@@ -290,14 +301,14 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
             {
                 writer.WriteString(config.Name, flexible);
                 writer.WriteNullableString(config.Value, flexible);
-                writer.WriteBoolean(true); // read_only: the mock has no way to change it
+                writer.WriteBoolean(config.ReadOnly);
                 if (v == 0)
                 {
-                    writer.WriteBoolean(true); // is_default
+                    writer.WriteBoolean(!config.IsSet); // is_default
                 }
                 else
                 {
-                    writer.WriteInt8(DefaultConfigSource);
+                    writer.WriteInt8(config.IsSet ? DynamicTopicConfigSource : DefaultConfigSource);
                 }
 
                 writer.WriteBoolean(false); // is_sensitive
@@ -322,19 +333,19 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
         return writer.ToFrame();
     }
 
-    private (ErrorCode Error, string? Message, IReadOnlyList<ConfigEntry> Configs) Resolve(sbyte type, string name, MockMetadata? metadata)
+    private (ErrorCode Error, string? Message, IReadOnlyList<DescribedConfig> Configs) Resolve(sbyte type, string name, MockMetadata? metadata)
     {
         switch (type)
         {
             case TopicResource when metadata?.Find(name) is null:
                 return (ErrorCode.UnknownTopicOrPart, $"The topic '{name}' does not exist.", []);
             case TopicResource:
-                return (ErrorCode.NoError, null, MockConfigs.Topic);
+                return (ErrorCode.NoError, null, [.. topicConfigs.Describe(name).Select(DescribedConfig.Of)]);
             case BrokerResource when name.Length == 0:
                 // The cluster-wide dynamic defaults: the mock has none.
                 return (ErrorCode.NoError, null, []);
             case BrokerResource when int.TryParse(name, out var id) && id >= 1 && id <= cluster.BrokerCount:
-                return (ErrorCode.NoError, null, MockConfigs.Broker(id, cluster.BrokerCount, groupInitialRebalanceDelay));
+                return (ErrorCode.NoError, null, [.. MockConfigs.Broker(id, cluster.BrokerCount, groupInitialRebalanceDelay).Select(DescribedConfig.Of)]);
             case BrokerResource:
                 return (ErrorCode.InvalidRequest, $"Unexpected broker id, expected 1 to {cluster.BrokerCount} or empty string, but received {name}", []);
             default:
@@ -357,11 +368,9 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
             var (error, message, current) = Resolve(resource.Type, resource.Name, metadata);
             if (error == ErrorCode.NoError)
             {
-                var unappliable = MockConfigs.Unappliable(current, resource.Configs.Select(c => (c.Name, Apply(current, c))));
-                if (unappliable.Count > 0)
-                {
-                    (error, message) = (ErrorCode.PolicyViolation, MockConfigs.CannotApply(unappliable));
-                }
+                (error, message) = resource.Type == TopicResource
+                    ? AlterTopic(resource, current, incremental: header.ApiKey == (short)KafkaApiKey.IncrementalAlterConfigs, request.ValidateOnly)
+                    : AlterBroker(resource, current);
             }
 
             writer.WriteInt16((short)error);
@@ -375,8 +384,58 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
         return writer.ToFrame();
     }
 
+    /// <summary>
+    /// AlterConfigs replaces every config set on the topic with those given (the rest revert to their
+    /// defaults), as Kafka does; IncrementalAlterConfigs applies each operation to what is set now.
+    /// </summary>
+    private (ErrorCode, string?) AlterTopic(AlterableResource resource, IReadOnlyList<DescribedConfig> current, bool incremental, bool validateOnly)
+    {
+        var set = incremental ? new Dictionary<string, string>(topicConfigs.Set(resource.Name), StringComparer.Ordinal) : new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var config in resource.Configs)
+        {
+            if (config.Operation is AlterOperation.Append or AlterOperation.Subtract && current.FirstOrDefault(c => c.Name == config.Name) is { Type: not ConfigType.List })
+            {
+                return (ErrorCode.InvalidConfig, $"Config value {config.Operation.ToString().ToLowerInvariant()} is not allowed for config key {config.Name}");
+            }
+
+            if (Apply(current, config) is { } value)
+            {
+                set[config.Name] = value;
+            }
+            else
+            {
+                set.Remove(config.Name);
+            }
+        }
+
+        if (TopicConfigs.Validate(resource.Configs.Select(c => (c.Name, set.GetValueOrDefault(c.Name)))) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!validateOnly)
+        {
+            topicConfigs.Replace(resource.Name, set);
+        }
+
+        return (ErrorCode.NoError, null);
+    }
+
+    /// <summary>Broker configs are the mock's fixed ones: only their current values are accepted.</summary>
+    private static (ErrorCode, string?) AlterBroker(AlterableResource resource, IReadOnlyList<DescribedConfig> current)
+    {
+        var unappliable = resource.Configs
+            .Select(c => (c.Name, Value: Apply(current, c)))
+            .Where(c => c.Value is not null && current.FirstOrDefault(a => a.Name == c.Name)?.Value != c.Value)
+            .Select(c => $"{c.Name}={c.Value}")
+            .ToList();
+        return unappliable.Count == 0
+            ? (ErrorCode.NoError, null)
+            : (ErrorCode.PolicyViolation, $"The local stack (librdkafka's mock cluster) cannot apply {string.Join(", ", unappliable)}: broker configs are fixed.");
+    }
+
     /// <summary>The value a config would have after the operation; null (reverting to the default) always matches the mock.</summary>
-    private static string? Apply(IReadOnlyList<ConfigEntry> current, AlterableConfig config)
+    private static string? Apply(IReadOnlyList<DescribedConfig> current, AlterableConfig config)
     {
         var now = current.FirstOrDefault(c => c.Name == config.Name);
         var items = now?.Value.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
@@ -388,5 +447,14 @@ internal sealed class LocalAdminApi(MockCluster cluster, MockBrokerClient client
             AlterOperation.Subtract when now?.Type == ConfigType.List => string.Join(',', items.Except([config.Value ?? ""])),
             _ => $"({config.Operation} {config.Value})",
         };
+    }
+
+    /// <summary>A config as DescribeConfigs writes it, topic or broker.</summary>
+    private sealed record DescribedConfig(string Name, string Value, ConfigType Type, string Documentation, bool ReadOnly, bool IsSet)
+    {
+        public static DescribedConfig Of(TopicConfigValue config) =>
+            new(config.Name, config.Value, config.Definition.Type, config.Definition.Documentation, !config.Definition.Settable, config.IsSet);
+
+        public static DescribedConfig Of(ConfigEntry config) => new(config.Name, config.Value, config.Type, config.Documentation, ReadOnly: true, IsSet: false);
     }
 }

@@ -12,12 +12,14 @@ internal enum ConfigType : sbyte
     String = 2,
     Int = 3,
     Long = 5,
+    Double = 6,
     List = 7,
 }
 
 /// <summary>
-/// The limits librdkafka's mock cluster applies (rdkafka_mock.c), as Kafka configs. The mock has no
-/// way to change any of them, so these are the only values CreateTopics and AlterConfigs accept.
+/// The limits librdkafka's mock cluster applies (rdkafka_mock.c), and the brokers' configs as
+/// DescribeConfigs reports them (read-only: the mock has no way to change them). Topic configs are
+/// in <see cref="TopicConfigs"/>.
 /// </summary>
 internal static class MockConfigs
 {
@@ -52,16 +54,6 @@ internal static class MockConfigs
 
     private const string MinIsrDoc = "The mock has no replication: every replica is always in sync, and acks=all is acknowledged at once.";
 
-    public static IReadOnlyList<ConfigEntry> Topic { get; } =
-    [
-        new("cleanup.policy", "delete", ConfigType.List, CleanupDoc),
-        new("compression.type", "producer", ConfigType.String, CompressionDoc),
-        new("max.message.bytes", Invariant(MaxRequestBytes), ConfigType.Int, MaxMessageDoc),
-        new("min.insync.replicas", "1", ConfigType.Int, MinIsrDoc),
-        new("retention.bytes", Invariant(RetentionBytes), ConfigType.Long, RetentionDoc),
-        new("retention.ms", "-1", ConfigType.Long, NoTimeRetentionDoc),
-    ];
-
     public static IReadOnlyList<ConfigEntry> Broker(int brokerId, int brokers, TimeSpan groupInitialRebalanceDelay) =>
     [
         new("auto.create.topics.enable", "true", ConfigType.Boolean, "A producer's or consumer's metadata request for an unknown topic creates it with num.partitions partitions."),
@@ -78,17 +70,6 @@ internal static class MockConfigs
         new("num.partitions", Invariant(DefaultPartitions), ConfigType.Int, "Partitions of auto-created topics, and of CreateTopics with -1."),
         new("socket.request.max.bytes", Invariant(MaxRequestBytes), ConfigType.Int, "The largest request the mock reads; a larger one closes the connection."),
     ];
-
-    /// <summary>Configs a request asks for that differ from what the mock does (an unknown name differs from everything).</summary>
-    public static List<string> Unappliable(IReadOnlyList<ConfigEntry> applied, IEnumerable<(string Name, string? Value)> requested) =>
-        [.. requested
-            .Where(c => c.Value is not null && applied.FirstOrDefault(a => a.Name == c.Name)?.Value != c.Value)
-            .Select(c => $"{c.Name}={c.Value}")];
-
-    public static string CannotApply(IEnumerable<string> configs) =>
-        $"The local stack (librdkafka's mock cluster) cannot apply {string.Join(", ", configs)}: its limits are fixed " +
-        $"(each partition keeps its newest ~5 MiB or 100,000 record batches, never compacts, no time retention). " +
-        "Only the values DescribeConfigs reports are accepted.";
 
     private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 }
