@@ -88,7 +88,8 @@ internal sealed class BenchKafka(BenchOptions options)
         if (withProcessorTopics)
         {
             specs.Add(new() { Name = Topics.DeadLetterFor(topic), NumPartitions = options.Partitions, ReplicationFactor = -1 });
-            specs.Add(new() { Name = Topics.StatsFor(topic), NumPartitions = options.Partitions, ReplicationFactor = -1 });
+            // Compacted, as the processor requires of a stats topic it did not create.
+            specs.Add(new() { Name = Topics.StatsFor(topic), NumPartitions = options.Partitions, ReplicationFactor = -1, Configs = new() { ["cleanup.policy"] = "compact" } });
         }
 
         await admin.CreateTopicsAsync(specs);

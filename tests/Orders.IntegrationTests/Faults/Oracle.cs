@@ -35,12 +35,19 @@ public static class Oracle
     public static TopicContents Read(string bootstrapServers, string registryUrl, string topic) =>
         RecordFate.Contents(Fates(bootstrapServers, registryUrl, topic));
 
-    public static List<RecordFate> Fates(string bootstrapServers, string registryUrl, string topic)
+    /// <summary>What the topic holds, read with these client and registry settings (credentials and all).</summary>
+    public static TopicContents Read(ClientConfig client, SchemaRegistryConfig registry, string topic) =>
+        RecordFate.Contents(Fates(client, registry, topic));
+
+    public static List<RecordFate> Fates(string bootstrapServers, string registryUrl, string topic) =>
+        Fates(new ClientConfig { BootstrapServers = bootstrapServers }, new SchemaRegistryConfig { Url = registryUrl }, topic);
+
+    public static List<RecordFate> Fates(ClientConfig client, SchemaRegistryConfig registryConfig, string topic)
     {
-        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = registryUrl });
+        using var registry = new CachedSchemaRegistryClient(registryConfig);
         var deserializer = new AvroDeserializer<Order>(registry).AsSyncOverAsync();
         var fates = new List<RecordFate>();
-        foreach (var record in ReadAll(bootstrapServers, topic))
+        foreach (var record in ReadAll(client, topic))
         {
             Order? order;
             try
@@ -62,11 +69,15 @@ public static class Oracle
     }
 
     /// <summary>Every record of every partition, from the start to the end as it is now, joining no group.</summary>
-    public static List<ConsumeResult<byte[]?, byte[]?>> ReadAll(string bootstrapServers, string topic)
+    public static List<ConsumeResult<byte[]?, byte[]?>> ReadAll(string bootstrapServers, string topic) =>
+        ReadAll(new ClientConfig { BootstrapServers = bootstrapServers }, topic);
+
+    /// <inheritdoc cref="ReadAll(string, string)"/>
+    public static List<ConsumeResult<byte[]?, byte[]?>> ReadAll(ClientConfig client, string topic)
     {
-        var config = new ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = StackFixture.Unique("oracle"), EnablePartitionEof = true, EnableAutoCommit = false };
+        var config = new ConsumerConfig(new Dictionary<string, string>(client)) { GroupId = StackFixture.Unique("oracle"), EnablePartitionEof = true, EnableAutoCommit = false };
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig(new Dictionary<string, string>(client))).Build();
         var partitions = admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.Single(t => t.Topic == topic).Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
         var ends = partitions.ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)));
         var open = partitions.Where(p => ends[p].High > ends[p].Low).ToHashSet();
@@ -101,9 +112,14 @@ public static class Oracle
     /// is counted or dead-lettered exactly once (nothing lost, nothing twice, nothing both), and each
     /// currency's count, sums and means are exactly those of its valid orders.
     /// </summary>
-    public static async Task<JsonElement> AssertExactAsync(FaultStack stack, string topic, string group, TopicContents expected, long lost = 0)
+    public static Task<JsonElement> AssertExactAsync(FaultStack stack, string topic, string group, TopicContents expected, long lost = 0) =>
+        AssertExactAsync(stack.Endpoints(topic), new ClientConfig { BootstrapServers = stack.Kafka.BootstrapServers }, topic, group, expected, lost);
+
+    /// <inheritdoc cref="AssertExactAsync(FaultStack, string, string, TopicContents, long)"/>
+    /// <param name="endpoints">The flags that point <c>orders</c> at the cluster, the topic included.</param>
+    public static async Task<JsonElement> AssertExactAsync(string[] endpoints, ClientConfig client, string topic, string group, TopicContents expected, long lost = 0)
     {
-        var stats = await OrdersCommand.RunJsonAsync(["stats", .. stack.Endpoints(topic), "--group", group]);
+        var stats = await OrdersCommand.RunJsonAsync(["stats", .. endpoints, "--group", group]);
 
         // Lost == 0, and the processors caught up with the whole topic.
         Assert.Equal(lost, stats.GetProperty("skippedByRetention").GetInt64());
@@ -117,7 +133,7 @@ public static class Oracle
         // Dead-lettered exactly once: the state's decisions are the rejected records, and the dead-letter
         // topic holds each of them (duplicates of a record are allowed, but only of a rejected one).
         Assert.Equal(expected.Rejected.Count, stats.GetProperty("deadLettered").GetProperty("total").GetInt64());
-        var origins = ReadAll(stack.Kafka.BootstrapServers, Topics.DeadLetterFor(topic))
+        var origins = ReadAll(client, Topics.DeadLetterFor(topic))
             .Select(l => Origin(l.Message.Headers))
             .Where(o => o.Group == group)
             .Select(o => (o.Partition, o.Offset))
