@@ -129,6 +129,25 @@ internal sealed class CliSettings
 
     public ConsumerConfig ConsumerConfig() => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), new ConsumerConfig());
 
+    /// <summary>
+    /// The consumer settings of the readers that join no group (<c>orders stats</c>, <c>orders dlq</c>), with the
+    /// processors' group (<c>Processor:GroupId</c>, else its default) as the group they read for: their own
+    /// ids derive from it (<see cref="ReaderGroups"/>), so a secured cluster's ACLs on that group cover them.
+    /// </summary>
+    /// <exception cref="SettingsException">Processor:GroupId is set but empty.</exception>
+    public ConsumerConfig ReaderConfig()
+    {
+        var group = Configuration["Processor:GroupId"] ?? Processor.Hosting.ProcessorOptions.DefaultGroup;
+        if (string.IsNullOrWhiteSpace(group))
+        {
+            throw new SettingsException("Processor:GroupId (--group) must not be empty");
+        }
+
+        var config = ConsumerConfig();
+        config.GroupId = group;
+        return config;
+    }
+
     /// <summary>A copy of the registry client configuration every verb uses.</summary>
     public SchemaRegistryConfig SchemaRegistryConfig()
     {
