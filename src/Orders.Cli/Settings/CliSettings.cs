@@ -173,6 +173,8 @@ internal sealed class CliSettings
             .AddConfiguration(Configuration.GetSection("Logging"))
             // A host that fails to start says so with its stack trace; the verbs say it in one line instead.
             .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None)
+            // Kestrel's "Now listening on" repeats the address the endpoint's own line gives with its paths.
+            .AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning)
             // With tracing on, a line written inside a record's span carries its trace and span ids.
             .Configure(o => o.ActivityTrackingOptions = Tracing is null ? ActivityTrackingOptions.None : ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId)
             .AddSimpleConsole(o =>

@@ -52,7 +52,8 @@ public sealed class ProcessorWorker(
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
 
-    /// <exception cref="TopicLayoutException">The topics cannot be used (no broker, partition counts that do not match).</exception>
+    /// <exception cref="BrokerUnreachableException">No broker answered at start.</exception>
+    /// <exception cref="TopicLayoutException">The topics cannot be used (partition counts that do not match).</exception>
     /// <exception cref="Failures.ProcessorGaveUpException">With <c>--until-idle</c>: the topic never appeared, no partition was assigned, or the registry stayed away.</exception>
     /// <exception cref="KafkaException">A fatal client error.</exception>
     /// <exception cref="DeadLetterWriteException">A dead letter can never be written.</exception>
