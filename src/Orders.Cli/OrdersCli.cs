@@ -22,6 +22,7 @@ public static partial class OrdersCli
         root.Subcommands.Add(StatsCommand.Build(stdout, stderr));
         root.Subcommands.Add(DlqCommand.Build(stdout, stderr));
         root.Subcommands.Add(BenchCommand.Build(stdout, stderr));
+        root.Subcommands.Add(HealthCommand.Build(stdout, stderr));
         return root;
     }
 

@@ -31,15 +31,20 @@ public sealed class TopicReader : IDisposable
     private readonly IAdminClient _metadata;
     private IConsumer<Ignore, Ignore>? _headers;
 
-    /// <param name="config">Client settings; group settings are ignored, as no group is joined.</param>
+    /// <param name="config">
+    /// Client settings, with the group read for (<c>group.id</c>, the processors' group): the reader's own
+    /// id is derived from it (<see cref="ReaderGroups.DeadLetters"/>); no group is joined.
+    /// </param>
     /// <param name="timeout">How long a metadata call, or a read without progress, may take before it fails.</param>
     /// <exception cref="KafkaConfigurationException">librdkafka rejected a setting.</exception>
+    /// <exception cref="ArgumentException">The settings name no group.</exception>
     public TopicReader(ConsumerConfig config, TimeSpan timeout, TimeProvider time, ILogger logger)
     {
         _config = new ConsumerConfig(new Dictionary<string, string>(config))
         {
-            // Confluent.Kafka demands a group id of every consumer; assign() never joins that group.
-            GroupId = "orders-dlq-reader",
+            // Confluent.Kafka demands a group id of every consumer; assign() never joins that group, but a
+            // secured cluster checks it: one of the group's own name, so the group's ACLs can cover it.
+            GroupId = ReaderGroups.DeadLetters(ReaderGroups.GroupOf(config)),
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             EnablePartitionEof = true,
@@ -56,6 +61,9 @@ public sealed class TopicReader : IDisposable
         _records = new ConsumerBuilder<byte[]?, byte[]?>(_config).LogTo(logger).BuildChecked();
         _metadata = new DependentAdminClientBuilder(_records.Handle).Build();
     }
+
+    /// <summary>The group id the reader gives librdkafka (never joined): what a secured cluster's ACLs must allow.</summary>
+    public string GroupId => _config.GroupId;
 
     /// <returns>The topic's partitions and what each holds, or null when the topic does not exist.</returns>
     /// <exception cref="TopicReadException">The cluster did not answer.</exception>

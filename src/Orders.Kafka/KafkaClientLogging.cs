@@ -110,6 +110,8 @@ public sealed partial class KafkaLogRoute : IDisposable
 
     private readonly ILogger _logger;
     private readonly RepeatSuppressor<Entry> _repeats;
+    private bool _holding;
+    private string? _lastHeld;
 
     public KafkaLogRoute(ILogger logger, TimeProvider time, TimeSpan? window = null)
     {
@@ -127,6 +129,13 @@ public sealed partial class KafkaLogRoute : IDisposable
         }
 
         var text = Sanitize(message.Facility, message.Message);
+        if (Volatile.Read(ref _holding) && message.Facility == "FAIL" && level > LogLevel.Debug)
+        {
+            // A failed connection: the error callback reports it too, held or passed by its code.
+            LibrdkafkaLog(_logger, LogLevel.Debug, message.Name, message.Facility, text);
+            return;
+        }
+
         // Information too: librdkafka logs a refused reconnect at info ("Disconnected ... in state
         // APIVERSION_QUERY"), and while a closing consumer retries a broker that is down it logged
         // that line 100,000 times in 30 s (measured).
@@ -144,6 +153,12 @@ public sealed partial class KafkaLogRoute : IDisposable
     {
         var level = error.IsFatal ? LogLevel.Critical : LogLevel.Error;
         var reason = Redaction.UrlsIn(error.Reason ?? "");
+        if (Volatile.Read(ref _holding) && IsNoBroker(error))
+        {
+            _lastHeld = reason;
+            KafkaError(_logger, LogLevel.Debug, error.Code, reason);
+            return;
+        }
         if (!error.IsFatal
             && !_repeats.ShouldLog("error|" + error.Code + "|" + RepeatSuppressor.KeyOf(reason), new Entry(level, "", "", reason, error.Code)))
         {
@@ -152,6 +167,25 @@ public sealed partial class KafkaLogRoute : IDisposable
 
         KafkaError(_logger, level, error.Code, reason);
     }
+
+    /// <summary>The newest report held by <see cref="HoldNoBrokerErrors"/>: why no broker answered, in librdkafka's words.</summary>
+    public string? LastHeldError => Volatile.Read(ref _lastHeld);
+
+    /// <summary>
+    /// While a start-up wait says in one line of its own that no broker answers (<see cref="BrokerWait"/>),
+    /// the client's reports of the same (connection refused, a name that does not resolve, all brokers
+    /// down: several a second) go to debug, and the newest is kept for the wait's last line. Other
+    /// errors (authentication, TLS) still pass: they say what the wait cannot. Call it before the
+    /// client is built (it connects at once); the wait ends the hold once a broker answered, and a
+    /// wait that gave up leaves it on, so the closing client's last reports do not follow its line.
+    /// </summary>
+    public void HoldNoBrokerErrors() => Volatile.Write(ref _holding, true);
+
+    /// <summary>Ends <see cref="HoldNoBrokerErrors"/>: a broker answered, and what fails from now on is news.</summary>
+    public void ReleaseNoBrokerErrors() => Volatile.Write(ref _holding, false);
+
+    private static bool IsNoBroker(Error error) =>
+        !error.IsFatal && error.Code is ErrorCode.Local_Transport or ErrorCode.Local_AllBrokersDown or ErrorCode.Local_Resolve or ErrorCode.Local_TimedOut;
 
     /// <summary>Writes the counts still pending (call when the client closes).</summary>
     public void Flush() => _repeats.Flush();

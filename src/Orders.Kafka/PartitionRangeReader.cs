@@ -21,10 +21,15 @@ public sealed class PartitionRangeReader : IDisposable
     private readonly TimeProvider _time;
     private IConsumer<byte[]?, byte[]?> _consumer;
 
-    /// <param name="clientConfig">Connection settings (bootstrap servers, security); group settings are dropped.</param>
+    /// <param name="clientConfig">
+    /// Connection settings (bootstrap servers, security) and the group read for (<c>group.id</c>): the
+    /// reader's own id is derived from it (<see cref="ReaderGroups.Range"/>); other group settings are dropped.
+    /// </param>
+    /// <exception cref="ArgumentException">The settings name no group.</exception>
     public PartitionRangeReader(ClientConfig clientConfig, ILogger logger, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
+        var group = ReaderGroups.GroupOf(clientConfig);
         var settings = clientConfig.Where(p => !GroupSettings.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
         var config = new ConsumerConfig(settings)
         {
@@ -35,12 +40,16 @@ public sealed class PartitionRangeReader : IDisposable
             // The mock holds an empty fetch for the whole wait; a reader wants the end fast.
             FetchWaitMaxMs = 10,
         };
-        // Never used to join or commit; librdkafka wants a group id for a consumer all the same.
-        config.GroupId = "orders-range-reader";
+        // Never used to join or commit; librdkafka wants a group id for a consumer all the same, and
+        // a secured cluster checks it: one of the group's own name, so the group's ACLs can cover it.
+        config.GroupId = ReaderGroups.Range(group);
         _config = config;
         _logger = logger;
         _consumer = Build();
     }
+
+    /// <summary>The group id the reader gives librdkafka (never joined): what a secured cluster's ACLs must allow.</summary>
+    public string GroupId => _config.GroupId;
 
     /// <returns>Low and high watermark of the partition.</returns>
     public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout)

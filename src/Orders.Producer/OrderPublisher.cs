@@ -11,8 +11,9 @@ namespace Orders.Producer;
 /// Publishes generated orders: key = order id, value = Avro in the Confluent wire format
 /// (<see cref="OrderSerializer"/>), idempotent producer. Every delivery report is counted by one
 /// shared handler; failures are logged and counted, never dropped silently. Before the first
-/// order it makes sure a broker answers (else fails fast) and the registry has the schema (waits
-/// while the registry is unreachable; a refusal such as 409 is fatal). Pacing comes from the
+/// order it makes sure a broker answers and the topic exists (each waited for within a bound, then
+/// one line; it never creates the topic) and the registry has the schema (waits while the registry
+/// is unreachable; a refusal such as 409 is fatal). Pacing comes from the
 /// injected clock. Cancellation stops generating, then waits at most <see cref="ProducerOptions.DrainTimeout"/>
 /// for what is in flight.
 /// </summary>
@@ -68,7 +69,8 @@ public sealed partial class OrderPublisher
     /// <summary>How far it got, for a live view or a progress line.</summary>
     public ProducerProgress Progress => new(Sent, Produced, Failed, _started == 0 ? TimeSpan.Zero : _time.GetElapsedTime(_started));
 
-    /// <exception cref="ProducerFailedException">No broker reachable, the schema refused, or a fatal client error.</exception>
+    /// <exception cref="BrokerUnreachableException">No broker answered within <see cref="ProducerOptions.BrokerTimeout"/>.</exception>
+    /// <exception cref="ProducerFailedException">The topic does not exist, the schema refused, or a fatal client error.</exception>
     /// <exception cref="KafkaConfigurationException">librdkafka rejected a setting.</exception>
     public async Task<ProducerSummary> RunAsync(CancellationToken cancellationToken)
     {
@@ -76,6 +78,7 @@ public sealed partial class OrderPublisher
 
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);
+        route.HoldNoBrokerErrors();
         using var producer = new ProducerBuilder<SentOrder, byte[]>(config)
             .SetKeySerializer(SentOrder.Serializer.Instance)
             .LogTo(route)
@@ -85,8 +88,7 @@ public sealed partial class OrderPublisher
         _started = _time.GetTimestamp();
 
         // The route outlives the producer (disposed in reverse order), so its last repeat counts are written.
-        await WaitForBrokerAsync(producer, stop.Token);
-        var ready = !stop.IsCancellationRequested && await RegisterSchemaAsync(stop.Token);
+        var ready = await WaitForClusterAsync(producer, route, stop.Token) && await RegisterSchemaAsync(stop.Token);
         if (ready)
         {
             await ProduceAllAsync(producer, stop.Token);
@@ -110,30 +112,64 @@ public sealed partial class OrderPublisher
             Valid = _valid.Snapshot(),
         };
 
-    /// <summary>Fails fast when no broker answers: a typo in the address is one clear error, not minutes of retries.</summary>
-    private async Task WaitForBrokerAsync(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
+    /// <summary>
+    /// A broker that answers, then the topic: the topic is never created here (nor by the client,
+    /// <see cref="PublisherClientConfig"/>), so an address or a topic name with a typo is one line
+    /// after a bounded wait, not minutes of retries or a junk topic.
+    /// </summary>
+    /// <returns>False when cancelled first.</returns>
+    /// <exception cref="BrokerUnreachableException">No broker answered within <see cref="ProducerOptions.BrokerTimeout"/>.</exception>
+    /// <exception cref="ProducerFailedException">The topic did not exist within <see cref="ProducerOptions.TopicWait"/>.</exception>
+    private async Task<bool> WaitForClusterAsync(IProducer<SentOrder, byte[]> producer, KafkaLogRoute route, CancellationToken cancellationToken)
     {
         using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
-        var deadline = _time.GetTimestamp();
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            try
-            {
-                // Short slices, so that Ctrl+C is honoured within one.
-                await BlockingCall.RunAsync(() => admin.GetMetadata(TimeSpan.FromMilliseconds(500)), CancellationToken.None);
-                return;
-            }
-            catch (KafkaException e) when (_time.GetElapsedTime(deadline) < _options.BrokerTimeout)
-            {
-                LogWaitingForBroker(_logger, e.Error.Reason);
-            }
-            catch (KafkaException e)
+            var metadata = await BrokerWait.FirstMetadataAsync(admin, route, _producerConfig.BootstrapServers, _options.BrokerTimeout, _logger, _time, cancellationToken);
+            await WaitForTopicAsync(admin, metadata, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async Task WaitForTopicAsync(IAdminClient admin, Confluent.Kafka.Metadata metadata, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var saidSo = false;
+        while (!HasTopic(metadata, _options.Topic))
+        {
+            if (_time.GetElapsedTime(started) >= _options.TopicWait)
             {
                 throw new ProducerFailedException(
-                    $"no Kafka broker reachable at {_producerConfig.BootstrapServers} within {_options.BrokerTimeout.TotalSeconds:0.#} s ({e.Error.Reason})", e);
+                    $"topic {_options.Topic} does not exist (waited {_options.TopicWait.TotalSeconds:0.#} s for it at {_producerConfig.BootstrapServers}): " +
+                    "create it, or check --topic; the producer never creates a topic");
+            }
+
+            if (!saidSo)
+            {
+                LogWaitingForTopic(_logger, _options.Topic, _options.TopicWait.TotalSeconds);
+                saidSo = true;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken);
+            try
+            {
+                // All topics, as at start: asking for one by name lets a broker with auto-creation create it.
+                metadata = await BlockingCall.RunAsync(() => admin.GetMetadata(TimeSpan.FromSeconds(5)), CancellationToken.None);
+            }
+            catch (KafkaException)
+            {
+                // No answer this time: asked again in a second, within the same bound.
             }
         }
     }
+
+    /// <summary>Listed with partitions: a topic this principal may not describe is not listed at all.</summary>
+    private static bool HasTopic(Confluent.Kafka.Metadata metadata, string topic) =>
+        metadata.Topics.Any(t => t.Topic == topic && !t.Error.IsError && t.Partitions.Count > 0);
 
     /// <returns>False when cancelled first.</returns>
     private async Task<bool> RegisterSchemaAsync(CancellationToken cancellationToken)
@@ -333,8 +369,8 @@ public sealed partial class OrderPublisher
     [LoggerMessage(5, LogLevel.Warning, "Stopped waiting for {Count} orders in flight after {Seconds} s; their delivery is unknown")]
     private static partial void LogGaveUpDraining(ILogger logger, int count, double seconds);
 
-    [LoggerMessage(6, LogLevel.Debug, "No broker answered yet: {Reason}")]
-    private static partial void LogWaitingForBroker(ILogger logger, string reason);
+    [LoggerMessage(6, LogLevel.Warning, "Waiting for topic {Topic} to be created (for up to {Seconds} s): the producer never creates a topic")]
+    private static partial void LogWaitingForTopic(ILogger logger, string topic, double seconds);
 
     [LoggerMessage(7, LogLevel.Information, "Schema of subject {Subject} has id {SchemaId}")]
     private static partial void LogSchemaRegistered(ILogger logger, string subject, int schemaId);

@@ -20,8 +20,14 @@ public sealed class ProducerOptions
 
     public int Seed { get; set; } = 42;
 
-    /// <summary>How long to wait at start for any broker to answer before giving up with an error.</summary>
-    public TimeSpan BrokerTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long to wait at start for any broker to answer before giving up with an error: the processor's bound too.</summary>
+    public TimeSpan BrokerTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long to wait at start for the topic to exist (the producer never creates one) before giving
+    /// up with an error: as long as <c>orders consume --until-idle</c> waits for its topic.
+    /// </summary>
+    public TimeSpan TopicWait { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>After cancellation, how long to wait for orders in flight (well inside the CLI's 30 s shutdown window).</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -114,5 +120,5 @@ public sealed record ProducerProgress(long Sent, long Produced, long Failed, Tim
     public double Rate => Elapsed > TimeSpan.Zero ? Produced / Elapsed.TotalSeconds : 0;
 }
 
-/// <summary>The run cannot go on: no broker, the schema refused, a fatal client error. The message is one line for the user.</summary>
+/// <summary>The run cannot go on: no topic, the schema refused, a fatal client error. The message is one line for the user.</summary>
 public sealed class ProducerFailedException(string message, Exception? inner = null) : Exception(message, inner);

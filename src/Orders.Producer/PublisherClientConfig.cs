@@ -34,6 +34,13 @@ public static class PublisherClientConfig
         // the client then keeps no reference to the Order until its delivery, and timestamps and
         // headers need not cross back from librdkafka.
         config.SetDefault("dotnet.producer.delivery.report.fields", "key,status");
+
+        // librdkafka's producer asks a broker to create a topic it does not know (its consumer does not):
+        // a typo in --topic would leave a junk topic, and a producer that comes before the topic's
+        // creator (compose's kafka-init, orders stack) would create it with the broker's defaults
+        // (1 partition on Apache Kafka, 4 on the local stack), which the processor then refuses.
+        // The publisher waits for the topic instead.
+        config.SetDefault("allow.auto.create.topics", "false");
         return config;
     }
 }

@@ -49,6 +49,7 @@ public sealed class BadInputTests : IDisposable
         { "demo rate not a number", ["demo", "--rate", "fast"], [] },
         { "bench count zero", ["bench", "--count", "0"], [] },
         { "stack without brokers", ["stack", "--brokers", "0"], [] },
+        { "health url not a url", ["health", "--url", "localhost:8080/health/live"], [] },
         { "unknown flag", ["consume", "--no-such-flag"], [] },
         { "unknown verb", ["nonsense"], [] },
     };

@@ -59,6 +59,24 @@ public sealed class HealthTests : IAsyncLifetime
         Assert.Equal("Healthy", again.GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task OrdersHealth_Exit0ForAHealthyEndpoint_Exit1ForAnUnhealthyOne_OrForNone()
+    {
+        // A topic that does not exist: the processor waits for it, alive but not ready.
+        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", StackFixture.Unique("health-absent"));
+        var timeout = TimeSpan.FromSeconds(30);
+
+        var live = await OrdersProcess.RunAsync(["health", "--url", new Uri(run.Address, "/health/live").ToString()], timeout);
+        var ready = await OrdersProcess.RunAsync(["health", "--url", new Uri(run.Address, "/health/ready").ToString()], timeout);
+        var none = await OrdersProcess.RunAsync(["health", "--url", $"http://127.0.0.1:{OrdersProcess.FreePort()}/health/live"], timeout);
+
+        Assert.True(live.Exit == 0 && live.Stdout.Contains("200 OK", StringComparison.Ordinal), $"live: exit {live.Exit}: {live.Stdout}{live.Stderr}");
+        Assert.True(ready.Exit == 1 && ready.Stderr.Contains("503", StringComparison.Ordinal), $"ready: exit {ready.Exit}: {ready.Stdout}{ready.Stderr}");
+        Assert.StartsWith("orders: ", Assert.Single(ready.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        Assert.True(none.Exit == 1, $"nothing listening: exit {none.Exit}: {none.Stdout}{none.Stderr}");
+        Assert.StartsWith("orders: ", Assert.Single(none.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
     private static string? Check(JsonElement health, string name) =>
         health.GetProperty("checks").GetProperty(name).GetProperty("status").GetString();
 

@@ -79,16 +79,58 @@ public sealed class ProduceCommandTests(StackFixture fixture)
     }
 
     [Fact]
-    public async Task NoBrokerReachable_IsOneLineErrorAndExitCode1()
+    public async Task ATopicThatDoesNotExist_IsNeverCreated_ItIsWaitedFor_ThenOneLineNamingIt_Exit1()
     {
-        var nobody = $"127.0.0.1:{OrdersProcess.FreePort()}";
+        var topic = StackFixture.Unique("never-created");
 
-        var (exit, stdout, stderr) = await RunAsync(["produce", "--bootstrap-servers", nobody, "--schema-registry", fixture.RegistryUrl, "--topic", StackFixture.Unique("nobroker"), "--count", "5"]);
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["produce", .. OrdersCommand.Endpoints(fixture, topic), "--count", "5"], TimeSpan.FromSeconds(60), ("Producer__TopicWait", "00:00:03"));
 
-        Assert.Equal(OrdersCli.ExitFailure, exit);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exit == OrdersCli.ExitFailure && lines.Length == 2, $"exit {exit}:\n{stderr}");
         Assert.Equal("", stdout);
-        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains($"no Kafka broker reachable at {nobody}", line, StringComparison.Ordinal);
+        Assert.Contains($"Waiting for topic {topic} to be created", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"orders: topic {topic} does not exist (waited 3 s for it", lines[1], StringComparison.Ordinal);
+
+        // Nothing left behind: no topic (the local stack's broker creates one for any producer that asks for it by name), no subject.
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = fixture.BootstrapServers }).Build();
+        Assert.DoesNotContain(admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics, t => t.Topic == topic);
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = fixture.RegistryUrl });
+        Assert.DoesNotContain($"{topic}-value", await registry.GetAllSubjectsAsync());
+    }
+
+    [Fact]
+    public async Task ATopicCreatedWhileItWaits_GetsTheOrders_WithThePartitionsItWasCreatedWith()
+    {
+        var topic = StackFixture.Unique("created-later");
+        using var process = OrdersProcess.Start(["produce", .. OrdersCommand.Endpoints(fixture, topic), "--count", "20", "--json"]);
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var waiting = new TaskCompletionSource();
+        var stderr = new List<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (stderr)
+            {
+                stderr.Add(e.Data ?? "");
+            }
+
+            if (e.Data?.Contains($"Waiting for topic {topic}", StringComparison.Ordinal) == true)
+            {
+                waiting.TrySetResult();
+            }
+        };
+        process.BeginErrorReadLine();
+        await waiting.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        // Two partitions: neither the stack's default nor what the broker gives a topic it creates itself.
+        fixture.Stack.Kafka.Cluster.CreateTopic(topic, partitions: 2, replicationFactor: 2);
+
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "orders produce did not end after the topic was created");
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {string.Join('\n', stderr)}");
+        Assert.Equal(20, JsonDocument.Parse(await stdout).RootElement.GetProperty("produced").GetInt64());
+        Assert.Single(stderr, l => l.Contains("Waiting for topic", StringComparison.Ordinal));
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = fixture.BootstrapServers }).Build();
+        Assert.Equal(2, admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.Single(t => t.Topic == topic).Partitions.Count);
     }
 
     [Fact]

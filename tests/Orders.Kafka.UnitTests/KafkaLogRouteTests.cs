@@ -59,6 +59,55 @@ public sealed class KafkaLogRouteTests
     }
 
     [Fact]
+    public void WhileHeld_NoBrokerReports_GoToDebug_AndTheNewestIsKept()
+    {
+        using var route = new KafkaLogRoute(_logger, _time);
+
+        route.HoldNoBrokerErrors();
+        route.Log(Resolve(0));
+        route.Error(new Error(ErrorCode.Local_Transport, "127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT)"));
+        route.Error(new Error(ErrorCode.Local_AllBrokersDown, "1/1 brokers are down"));
+        _time.Advance(KafkaLogRoute.DefaultWindow);
+
+        Assert.All(_logger.Entries, e => Assert.Equal(LogLevel.Debug, e.Level));
+        Assert.Equal(3, _logger.Entries.Count);
+        Assert.Equal("1/1 brokers are down", route.LastHeldError);
+    }
+
+    [Fact]
+    public void WhileHeld_AnAuthenticationFailure_StillPasses()
+    {
+        using var route = new KafkaLogRoute(_logger, _time);
+
+        route.HoldNoBrokerErrors();
+        route.Error(new Error(ErrorCode.Local_Authentication, "SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"));
+
+        var entry = Assert.Single(_logger.Entries);
+        Assert.Equal(LogLevel.Error, entry.Level);
+        Assert.Null(route.LastHeldError);
+    }
+
+    [Fact]
+    public void OnceReleased_NoBrokerReports_AreErrorsAgain()
+    {
+        using var route = new KafkaLogRoute(_logger, _time);
+
+        route.HoldNoBrokerErrors();
+        route.ReleaseNoBrokerErrors();
+        route.Log(Resolve(0));
+
+        Assert.Equal(LogLevel.Error, Assert.Single(_logger.Entries).Level);
+    }
+
+    [Theory]
+    [InlineData("localhost:9092", true)]
+    [InlineData("127.0.0.1:9092", true)]
+    [InlineData("127.0.0.1:1", false)]
+    [InlineData("broker-1:9092", false)]
+    public void TheWaitForABroker_SaysWhatStartsOne_OnlyForTheLocalDefault(string bootstrap, bool hinted) =>
+        Assert.Equal(hinted, BrokerWait.Hint(bootstrap).Contains("orders stack", StringComparison.Ordinal));
+
+    [Fact]
     public void FatalErrors_AreAlwaysWritten()
     {
         using var route = new KafkaLogRoute(_logger, _time);

@@ -1,3 +1,5 @@
+using Confluent.Kafka;
+using Orders.LocalStack.Kafka;
 using Orders.LocalStack.Kafka.Admin;
 using Orders.LocalStack.Kafka.Protocol;
 
@@ -113,10 +115,57 @@ public sealed class KafkaCodecTests
         Assert.Equal("orders_dlq", TopicNames.Collision("orders.dlq", ["orders", "orders_dlq"]));
 
     [Fact]
-    public void MockConfigs_OnlyTheValuesTheMockApplies_AreAccepted()
+    public void TopicConfigs_TheMocksFixedLimits_AcceptOnlyTheirValue_OthersAreKept()
     {
-        var refused = MockConfigs.Unappliable(MockConfigs.Topic, [("cleanup.policy", "delete"), ("retention.bytes", "5242880"), ("cleanup.policy", "compact"), ("segment.ms", "1000"), ("retention.ms", null)]);
+        Assert.Null(TopicConfigs.Validate([("cleanup.policy", "compact"), ("retention.bytes", "5242880"), ("retention.ms", "1000"), ("segment.ms", "1000"), ("min.insync.replicas", null)]));
 
-        Assert.Equal(["cleanup.policy=compact", "segment.ms=1000"], refused);
+        var refused = TopicConfigs.Validate([("cleanup.policy", "compact"), ("retention.bytes", "-1"), ("compression.type", "zstd")]);
+
+        Assert.Equal(ErrorCode.PolicyViolation, refused!.Value.Error);
+        Assert.Contains("cannot apply retention.bytes=-1, compression.type=zstd", refused.Value.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("no.such", "1", "Unknown topic config name: no.such")]
+    [InlineData("cleanup.policy", "", "Invalid value  for configuration cleanup.policy: Empty list")]
+    [InlineData("min.insync.replicas", "0", "Invalid value 0 for configuration min.insync.replicas: Value must be at least 1")]
+    [InlineData("min.cleanable.dirty.ratio", "1.5", "Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be between 0 and 1")]
+    [InlineData("compression.type", "brotli", "Invalid value brotli for configuration compression.type: String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer")]
+    public void TopicConfigs_UnknownNamesAndBadValues_AreInvalidConfig_AsKafkaSaysIt(string name, string value, string message)
+    {
+        var refused = TopicConfigs.Validate([(name, value)]);
+
+        Assert.Equal((ErrorCode.InvalidConfig, message), refused);
+    }
+
+    [Fact]
+    public void TopicConfigs_TimeRetention_OnlyForTopicsThatDeleteWithARetention()
+    {
+        var configs = new TopicConfigs();
+        configs.Replace("kept", new Dictionary<string, string> { ["retention.ms"] = "60000", ["cleanup.policy"] = "compact" });
+        configs.Replace("deleted", new Dictionary<string, string> { ["retention.ms"] = "60000" });
+        configs.Replace("forever", new Dictionary<string, string> { ["retention.ms"] = "-1" });
+        configs.Replace("both", new Dictionary<string, string> { ["retention.ms"] = "0", ["cleanup.policy"] = "compact,delete" });
+
+        Assert.Equal(new Dictionary<string, TimeSpan> { ["deleted"] = TimeSpan.FromMinutes(1), ["both"] = TimeSpan.Zero }, configs.TimeRetention());
+        Assert.Equal("compact", configs.Describe("kept").Single(c => c.Name == "cleanup.policy").Value);
+        Assert.True(configs.Describe("kept").Single(c => c.Name == "cleanup.policy").IsSet);
+        Assert.False(configs.Describe("kept").Single(c => c.Name == "segment.ms").IsSet);
+    }
+
+    [Theory]
+    [InlineData("3.9", false)]
+    [InlineData("3.0", false)]
+    [InlineData("4.0", true)]
+    [InlineData("4.1", true)]
+    public void KafkaVersion_OffersKip848From4(string version, bool kip848) =>
+        Assert.Equal(kip848, KafkaVersion.Parse(version).HasConsumerGroupProtocol);
+
+    [Theory]
+    [InlineData("2.8")]
+    [InlineData("5.0")]
+    [InlineData("three")]
+    [InlineData("4")]
+    public void KafkaVersion_OtherThan3Or4_IsRefused(string version) =>
+        Assert.Throws<FormatException>(() => KafkaVersion.Parse(version));
 }

@@ -21,7 +21,7 @@ internal static class DlqListCommand
         {
             var now = TimeProvider.System.GetUtcNow();
             var filter = DlqCommand.Filter(parseResult, reason, since, now);
-            using var reader = new TopicReader(settings.ConsumerConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
+            using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
             var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
             var total = 0;
             var letters = new List<DeadLetter>();

@@ -29,7 +29,7 @@ internal static class DlqShowCommand
         command.SetAction((parseResult, cancellationToken) => DlqCommand.RunAsync(client, flags, parseResult, stderr, async (run, settings, logger) =>
         {
             var where = LetterAddress.Parse(parseResult.GetValue(address)!, out _)!.Value;
-            using var reader = new TopicReader(settings.ConsumerConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
+            using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
             var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
             var lookup = await BlockingCall.RunAsync(() => queue.Find(where, cancellationToken), cancellationToken);
             if (lookup.Letter is not { } letter)

@@ -59,7 +59,7 @@ internal static class StatsCommand
             using var registry = settings.SchemaRegistryClient();
             var host = run.Own(CliHost.Build(CliHost.CreateBuilder(settings, loggers, registry, web: false)));
             var logger = loggers.CreateLogger("Orders.Stats");
-            using var reader = new PartitionRangeReader(settings.ConsumerConfig(), logger);
+            using var reader = new PartitionRangeReader(settings.ReaderConfig(), logger);
             var checkpoints = new CheckpointReader(reader, new CheckpointSerde(host.Services.GetRequiredService<ISchemaRegistryClient>()), logger);
             while (true)
             {

@@ -129,6 +129,25 @@ internal sealed class CliSettings
 
     public ConsumerConfig ConsumerConfig() => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), new ConsumerConfig());
 
+    /// <summary>
+    /// The consumer settings of the readers that join no group (<c>orders stats</c>, <c>orders dlq</c>), with the
+    /// processors' group (<c>Processor:GroupId</c>, else its default) as the group they read for: their own
+    /// ids derive from it (<see cref="ReaderGroups"/>), so a secured cluster's ACLs on that group cover them.
+    /// </summary>
+    /// <exception cref="SettingsException">Processor:GroupId is set but empty.</exception>
+    public ConsumerConfig ReaderConfig()
+    {
+        var group = Configuration["Processor:GroupId"] ?? Processor.Hosting.ProcessorOptions.DefaultGroup;
+        if (string.IsNullOrWhiteSpace(group))
+        {
+            throw new SettingsException("Processor:GroupId (--group) must not be empty");
+        }
+
+        var config = ConsumerConfig();
+        config.GroupId = group;
+        return config;
+    }
+
     /// <summary>A copy of the registry client configuration every verb uses.</summary>
     public SchemaRegistryConfig SchemaRegistryConfig()
     {
@@ -154,6 +173,8 @@ internal sealed class CliSettings
             .AddConfiguration(Configuration.GetSection("Logging"))
             // A host that fails to start says so with its stack trace; the verbs say it in one line instead.
             .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None)
+            // Kestrel's "Now listening on" repeats the address the endpoint's own line gives with its paths.
+            .AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning)
             // With tracing on, a line written inside a record's span carries its trace and span ids.
             .Configure(o => o.ActivityTrackingOptions = Tracing is null ? ActivityTrackingOptions.None : ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId)
             .AddSimpleConsole(o =>

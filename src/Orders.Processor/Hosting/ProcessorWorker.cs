@@ -52,7 +52,8 @@ public sealed class ProcessorWorker(
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
 
-    /// <exception cref="TopicLayoutException">The topics cannot be used (no broker, partition counts that do not match).</exception>
+    /// <exception cref="BrokerUnreachableException">No broker answered at start.</exception>
+    /// <exception cref="TopicLayoutException">The topics cannot be used (partition counts that do not match).</exception>
     /// <exception cref="Failures.ProcessorGaveUpException">With <c>--until-idle</c>: the topic never appeared, no partition was assigned, or the registry stayed away.</exception>
     /// <exception cref="GroupProtocolException">Kafka:group.protocol asks for a protocol the broker does not offer.</exception>
     /// <exception cref="KafkaException">A fatal client error.</exception>

@@ -31,7 +31,8 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
     /// the admin API, on a real cluster and on the local stack alike (<see cref="StateTopics"/>).
     /// Waits for the input topic to exist.
     /// </summary>
-    /// <exception cref="TopicLayoutException">No broker answered in time, or the layout is unusable.</exception>
+    /// <exception cref="BrokerUnreachableException">No broker answered within <paramref name="brokerTimeout"/> at start.</exception>
+    /// <exception cref="TopicLayoutException">The cluster stopped answering, or the layout is unusable.</exception>
     /// <param name="giveUpAfter">How long to wait for the input topic to exist; null waits until cancelled.</param>
     /// <exception cref="ProcessorGaveUpException">The input topic did not exist within <paramref name="giveUpAfter"/>.</exception>
     public static async Task<TopicLayout> ResolveAsync(
@@ -39,13 +40,15 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         using var log = new KafkaLogRoute(logger, time);
+        log.HoldNoBrokerErrors();
         using var admin = new AdminClientBuilder(clientConfig).LogTo(log).LogErrorsTo(log).BuildChecked();
         var bootstrap = clientConfig.BootstrapServers ?? "(no bootstrap.servers)";
         int inputPartitions;
         Metadata metadata;
         try
         {
-            (inputPartitions, metadata) = await WaitForTopicAsync(admin, topic, brokerTimeout, giveUpAfter, logger, time, cancellationToken);
+            var first = await BrokerWait.FirstMetadataAsync(admin, log, clientConfig.BootstrapServers, brokerTimeout, logger, time, cancellationToken);
+            (inputPartitions, metadata) = await WaitForTopicAsync(admin, topic, first, brokerTimeout, giveUpAfter, logger, time, cancellationToken);
         }
         catch (TopicLayoutException e) when (e.InnerException is KafkaException)
         {
@@ -73,14 +76,14 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
     }
 
     /// <returns>The topic's partition count, and the metadata that showed it.</returns>
+    /// <param name="metadata">The cluster's first answer (<see cref="BrokerWait"/>).</param>
     private static async Task<(int Count, Metadata Metadata)> WaitForTopicAsync(
-        IAdminClient admin, string topic, TimeSpan brokerTimeout, TimeSpan? giveUpAfter, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
+        IAdminClient admin, string topic, Metadata metadata, TimeSpan brokerTimeout, TimeSpan? giveUpAfter, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         var saidSo = false;
         var started = time.GetTimestamp();
         while (true)
         {
-            var metadata = await MetadataAsync(admin, brokerTimeout);
             if (PartitionCount(metadata, topic) is { } count)
             {
                 return (count, metadata);
@@ -99,6 +102,7 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+            metadata = await MetadataAsync(admin, brokerTimeout);
         }
     }
 

@@ -67,6 +67,7 @@ public sealed class ProducerOptionsValidator : IValidateOptions<ProducerOptions>
         Check(errors, options.Rate is null || (double.IsFinite(options.Rate.Value) && options.Rate > 0), $"Producer:Rate must be a positive number of orders per second, not {options.Rate}");
         Check(errors, options.InvalidRatio is >= 0 and <= 1, $"Producer:InvalidRatio must be between 0 and 1, not {options.InvalidRatio}");
         Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Producer:BrokerTimeout must be positive");
+        Check(errors, options.TopicWait > TimeSpan.Zero, "Producer:TopicWait must be positive");
         Check(errors, options.DrainTimeout > TimeSpan.Zero, "Producer:DrainTimeout must be positive");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs the Cluster lane of the integration tests (dotnet test --filter Category=Cluster) against a
+# cluster it did not start itself:
+#   scripts/cluster-lane.sh --compose        docker compose up -d (Apache Kafka, Confluent Schema Registry),
+#                                            the lane against localhost:9092 / localhost:8081, then down -v
+#   scripts/cluster-lane.sh --stack 3.9      `orders stack --kafka-version 3.9` as a process of its own
+#   scripts/cluster-lane.sh --external       ORDERS_TEST_BOOTSTRAP and ORDERS_TEST_REGISTRY as already set
+#                                            (credentials: Kafka__*/SchemaRegistry__*, as for orders)
+# Extra arguments after -- go to dotnet test. Exit code: dotnet test's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() {
+  sed -n '2,9p' "$0" >&2
+  exit 2
+}
+
+mode=${1:-}
+shift || true
+version=""
+if [ "$mode" = "--stack" ]; then
+  version=${1:-}
+  [ -n "$version" ] || usage
+  shift
+fi
+if [ "${1:-}" = "--" ]; then
+  shift
+fi
+
+lane() {
+  dotnet test tests/Orders.IntegrationTests --filter Category=Cluster "$@"
+}
+
+case "$mode" in
+  --compose)
+    command -v docker >/dev/null || { echo "cluster-lane: docker is not installed" >&2; exit 1; }
+    trap 'docker compose down -v >/dev/null 2>&1 || true' EXIT
+    docker compose up -d
+    # kafka-init creates the topics and exits; the registry is ready once it answers.
+    docker compose wait kafka-init
+    for _ in $(seq 1 60); do
+      curl -fsS http://localhost:8081/subjects >/dev/null 2>&1 && break
+      sleep 2
+    done
+    ORDERS_TEST_BOOTSTRAP=localhost:9092 ORDERS_TEST_REGISTRY=http://localhost:8081 lane "$@"
+    ;;
+  --stack)
+    dotnet build src/Orders.Cli --nologo -v q >/dev/null
+    kafka_port=${ORDERS_LANE_KAFKA_PORT:-39092}
+    registry_port=${ORDERS_LANE_REGISTRY_PORT:-38081}
+    stack_log=$(mktemp)
+    dotnet src/Orders.Cli/bin/Debug/net10.0/orders.dll stack --kafka-version "$version" \
+      --kafka-port "$kafka_port" --registry-port "$registry_port" >"$stack_log" 2>&1 &
+    stack=$!
+    trap 'kill "$stack" 2>/dev/null || true; wait "$stack" 2>/dev/null || true; rm -f "$stack_log"' EXIT
+    for _ in $(seq 1 60); do
+      grep -q "Press Ctrl+C" "$stack_log" && break
+      kill -0 "$stack" 2>/dev/null || { cat "$stack_log" >&2; exit 1; }
+      sleep 1
+    done
+    grep -q "Press Ctrl+C" "$stack_log" || { echo "cluster-lane: the stack did not start" >&2; cat "$stack_log" >&2; exit 1; }
+    ORDERS_TEST_BOOTSTRAP="localhost:$kafka_port" ORDERS_TEST_REGISTRY="http://localhost:$registry_port" lane "$@"
+    ;;
+  --external)
+    if [ -z "${ORDERS_TEST_BOOTSTRAP:-}" ] || [ -z "${ORDERS_TEST_REGISTRY:-}" ]; then
+      echo "cluster-lane: set ORDERS_TEST_BOOTSTRAP and ORDERS_TEST_REGISTRY" >&2
+      exit 2
+    fi
+    lane "$@"
+    ;;
+  *)
+    usage
+    ;;
+esac
