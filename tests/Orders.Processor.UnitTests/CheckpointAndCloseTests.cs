@@ -36,23 +36,23 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
-    public void Unhold_DoesNotResumeAPartitionThatAlsoWaitsForARetryOfItsOwn()
+    public void TheCheckpointHoldsEnd_DoesNotResumeAPartitionThatAlsoWaitsForARetryOfItsOwn()
     {
         var run = new LoopHarness();
         run.Consumer.Subscribe("orders", run.Parts.Assignments);
         run.Consumer.Assign(0);
         run.Consumer.Consume(TimeSpan.Zero);
+        run.Parts.Fetch.Pump();
         Assert.True(run.Parts.Table.TryGet(0, out var state));
         state.Advance(0);
-        state.Checkpoint.Hold();
-        run.Consumer.Pause([state.Partition]);
-        run.Parts.Paused.Pause(new TopicPartitionOffset(state.Partition, 1), failures: 1, registryWaits: 0, TimeSpan.FromMinutes(1));
+        run.Parts.Fetch.Hold(state.Partition, Partitions.FetchHold.Checkpoint);
+        run.Parts.Fetch.WaitToRead(new TopicPartitionOffset(state.Partition, 1), failures: 1, registryWaits: 0, TimeSpan.FromMinutes(1), Partitions.FetchHold.Retry);
         run.Parts.Checkpoints.Prepare();
         run.Time.Advance(TimeSpan.FromSeconds(5));
 
         run.Parts.Checkpoints.CheckpointDue();
 
-        Assert.False(state.Checkpoint.Held);
+        Assert.Equal(Partitions.FetchHold.Retry, run.Parts.Fetch.HeldFor(state.Partition));
         Assert.Single(run.Checkpoints);
         Assert.True(run.Consumer.IsPaused(0));
     }

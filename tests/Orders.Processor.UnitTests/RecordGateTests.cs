@@ -17,13 +17,15 @@ public sealed class RecordGateTests
     private readonly PartitionTable _table = new();
     private readonly ProcessorCounters _counters = new();
     private readonly RecordingLogger _logs = new();
+    private readonly FetchControl _fetch;
     private readonly RecordGate _gate;
 
     public RecordGateTests()
     {
         _consumer = new FakeConsumer(_time, "orders");
         _consumer.Subscribe("orders", new NoRebalances());
-        _gate = new RecordGate(_table, new RetentionGaps(_consumer, TimeSpan.FromSeconds(1), _counters, _logs), _consumer, _counters, _logs);
+        _fetch = new FetchControl(_consumer, _table, _time, TimeSpan.FromMilliseconds(100));
+        _gate = new RecordGate(_table, new RetentionGaps(_consumer, TimeSpan.FromSeconds(1), _counters, _logs), _fetch, _counters, _logs);
     }
 
     [Fact]
@@ -109,15 +111,20 @@ public sealed class RecordGateTests
     }
 
     [Fact]
-    public void Admit_APartitionHeldForItsCheckpoint_SeeksBackToTheRecord_ToReadItAgainLater()
+    public void Admit_ARecordOfAHeldPartition_IsDropped_AndReadAgainFromTheFetchPositionWhenTheHoldEnds()
     {
         var state = Own(0, nextOffset: 2);
-        state.Checkpoint.Hold();
+        _consumer.Assign(0);
+        _consumer.Consume(TimeSpan.Zero);
+        _fetch.Hold(state.Partition, FetchHold.Checkpoint);
 
         Assert.Null(_gate.Admit(Record(0, 2)));
+        Assert.Null(_gate.Admit(Record(0, 3)));
+        _fetch.Release(state.Partition, FetchHold.Checkpoint);
 
         Assert.Equal(new TopicPartitionOffset("orders", 0, 2), Assert.Single(_consumer.Seeks));
         Assert.Equal(2, state.NextOffset);
+        Assert.Same(state, _gate.Admit(Record(0, 2)));
     }
 
     [Fact]

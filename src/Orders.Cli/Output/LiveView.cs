@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -98,13 +99,14 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
 
         var partitions = new Table().Border(TableBorder.Rounded).Title("partitions")
             .AddColumn("partition").AddColumn(new TableColumn("next offset").RightAligned()).AddColumn(new TableColumn("checkpointed").RightAligned())
-            .AddColumn(new TableColumn("orders").RightAligned()).AddColumn(new TableColumn("lag").RightAligned());
+            .AddColumn(new TableColumn("orders").RightAligned()).AddColumn(new TableColumn("lag").RightAligned()).AddColumn("fetch");
         foreach (var (partition, state) in view.Partitions.OrderBy(p => p.Key))
         {
             var lag = processor.Statistics.LagOf(partition, state.NextOffset);
             partitions.AddRow(
                 partition.ToString(CultureInfo.InvariantCulture), Count(state.NextOffset), Count(state.CheckpointedOffset), Count(state.Count),
-                lag is { } l ? Count(l) : "-");
+                lag is { } l ? Count(l) : "-",
+                state.Held == FetchHold.None ? "fetching" : $"[yellow]held: {Markup.Escape(state.Held.Describe())}[/]");
         }
 
         var parts = new List<IRenderable> { totals, currencies, products, partitions };

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
 using Orders.Producer;
 
 namespace Orders.Cli.Output;
@@ -93,7 +94,7 @@ internal static class Summaries
             },
             ["partitions"] = s.View.Partitions.OrderBy(p => p.Key).ToDictionary(
                 p => p.Key.ToString(CultureInfo.InvariantCulture),
-                p => new Dictionary<string, object?> { ["nextOffset"] = p.Value.NextOffset, ["count"] = p.Value.Count }),
+                p => new Dictionary<string, object?> { ["nextOffset"] = p.Value.NextOffset, ["count"] = p.Value.Count, ["held"] = p.Value.Held == FetchHold.None ? null : p.Value.Held.Describe() }),
         };
 
         // The state of the partitions held at the end (restored checkpoints included)...

@@ -1,6 +1,7 @@
 using Orders.Processor.Aggregates;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
 
 namespace Orders.Monitoring.Dashboard;
 
@@ -43,7 +44,8 @@ public sealed record ProductFigures(string Product, long Count, double? Mean, do
 public sealed record MinuteFigures(long Start, long Count, double? Mean, double? OrderValue);
 
 /// <param name="Lag">Records not yet in the state; null until librdkafka's statistics tell the partition's end.</param>
-public sealed record PartitionFigures(int Partition, long NextOffset, long CheckpointedOffset, long Count, long? Lag);
+/// <param name="Held">Why the partition may not fetch now (<c>checkpoint, backpressure</c>), or null while it fetches.</param>
+public sealed record PartitionFigures(int Partition, long NextOffset, long CheckpointedOffset, long Count, long? Lag, string? Held);
 
 /// <summary>Builds <see cref="DashboardState"/> from the processor's own counters and view: the same figures the summary and /metrics read.</summary>
 public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions options, TimeProvider time)
@@ -69,7 +71,8 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
         }
 
         var partitions = view.Partitions.OrderBy(p => p.Key)
-            .Select(p => new PartitionFigures(p.Key, p.Value.NextOffset, p.Value.CheckpointedOffset, p.Value.Count, processor.Statistics.LagOf(p.Key, p.Value.NextOffset)))
+            .Select(p => new PartitionFigures(
+                p.Key, p.Value.NextOffset, p.Value.CheckpointedOffset, p.Value.Count, processor.Statistics.LagOf(p.Key, p.Value.NextOffset), p.Value.Held == FetchHold.None ? null : p.Value.Held.Describe()))
             .ToList();
         return new DashboardState(
             time.GetUtcNow(),

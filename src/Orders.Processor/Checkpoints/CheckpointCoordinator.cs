@@ -1,7 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Processor.DeadLetters;
-using Orders.Processor.Failures;
 using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
@@ -19,7 +18,7 @@ public sealed class CheckpointCoordinator(
     CheckpointSchedule schedule,
     DeadLetterWriter deadLetters,
     PartitionTable table,
-    PausedPartitions paused,
+    FetchControl fetch,
     IConsumerPort consumer,
     IProducerPort producer,
     TimeSpan revokeTimeout,
@@ -54,13 +53,12 @@ public sealed class CheckpointCoordinator(
                     if (writer.TryBegin(state, deadLetters.AcknowledgedFrontier(state.DeadLetterPartition)))
                     {
                         schedule.Written(state);
-                        Unhold(state);
+                        fetch.Release(state.Partition, FetchHold.Checkpoint);
                     }
 
                     break;
-                case CheckpointStep.Hold when !state.Checkpoint.Held:
-                    state.Checkpoint.Hold();
-                    consumer.Pause([state.Partition]);
+                case CheckpointStep.Hold:
+                    fetch.Hold(state.Partition, FetchHold.Checkpoint);
                     break;
             }
         }
@@ -103,15 +101,6 @@ public sealed class CheckpointCoordinator(
         foreach (var state in states.Where(s => s.Checkpoint.CoveredOffset > 0))
         {
             StoreOffset(new TopicPartitionOffset(state.Partition, state.Checkpoint.CoveredOffset));
-        }
-    }
-
-    /// <summary>Resumes a partition held for its checkpoint, unless it also waits for the registry or is held by flow control.</summary>
-    private void Unhold(PartitionState state)
-    {
-        if (state.Checkpoint.Unhold() && !paused.Contains(state.Partition) && !state.Backpressured)
-        {
-            state.ResumeOn(consumer);
         }
     }
 

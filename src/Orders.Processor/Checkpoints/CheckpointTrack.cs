@@ -2,8 +2,7 @@ namespace Orders.Processor.Checkpoints;
 
 /// <summary>
 /// The checkpoint side's bookkeeping of one partition's state: what its newest acknowledged
-/// checkpoint covers, whether one is in flight, when the next is due, and whether the partition is
-/// held (paused) so that one can be taken. Written by <see cref="CheckpointWriter"/>,
+/// checkpoint covers, whether one is in flight, and when the next is due. Written by <see cref="CheckpointWriter"/>,
 /// <see cref="CheckpointSchedule"/> and <see cref="CheckpointCoordinator"/> through these methods only.
 /// </summary>
 public sealed class CheckpointTrack(long restoredOffset)
@@ -21,9 +20,6 @@ public sealed class CheckpointTrack(long restoredOffset)
 
     /// <summary>When the next checkpoint is due (see <see cref="CheckpointSchedule"/>).</summary>
     public DateTimeOffset DueAt { get; private set; }
-
-    /// <summary>Paused until its dead letters drain, so that a checkpoint can be taken.</summary>
-    public bool Held { get; private set; }
 
     public void Began() => InFlight = true;
 
@@ -50,14 +46,4 @@ public sealed class CheckpointTrack(long restoredOffset)
     public void Ended() => InFlight = false;
 
     public void DueFrom(DateTimeOffset at) => DueAt = at;
-
-    public void Hold() => Held = true;
-
-    /// <returns>Whether it was held.</returns>
-    public bool Unhold()
-    {
-        var was = Held;
-        Held = false;
-        return was;
-    }
 }

@@ -84,7 +84,7 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// <summary>How long the poll may block: until the next retry is due (resuming those that are), at most 100 ms.</summary>
     private TimeSpan PollWait()
     {
-        var wait = parts.Records.Pump();
+        var wait = parts.Records.Pump(parts.Fetch.Pump());
         if (parts.DeadLetters.Pump() is { } retryIn && retryIn < wait)
         {
             wait = retryIn;
@@ -109,9 +109,9 @@ public sealed class ConsumeLoop(LoopParts parts)
     private bool StopsWhenIdle()
     {
         var table = parts.Table;
-        var quiet = parts.Paused.Count == 0 && table.RestoringCount == 0 && parts.Checkpoints.InFlightCount == 0 && parts.Records.Dispatcher.Idle
-            && table.Owned.All(s => s.PendingDeadLetters == 0 && !s.Checkpoint.Held);
-        switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Paused.AllWaitForRegistry)))
+        // Nothing held from fetching or waiting to be read again, no handler work, nothing unacknowledged.
+        var quiet = !parts.Fetch.Busy && parts.Records.Dispatcher.Idle && parts.Checkpoints.InFlightCount == 0 && table.Owned.All(s => s.PendingDeadLetters == 0);
+        switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Fetch.AllWaitForRegistry)))
         {
             case IdleVerdict.Idle:
                 Log.Idle(_logger, _options.UntilIdle!.Value.TotalSeconds);

@@ -10,9 +10,8 @@ namespace Orders.Processor.Loop;
 
 /// <summary>
 /// The loop's work besides records, every <see cref="PumpInterval"/>: settle dead-letter and
-/// checkpoint acknowledgements, apply the pause and resume flags a rebalance left, restore the
-/// partitions whose retry is due, write the checkpoints that are due; and, less often, publish the
-/// view for the status readers and log a status line.
+/// checkpoint acknowledgements, restore the partitions whose retry is due, write the checkpoints
+/// that are due; and, less often, publish the view for the status readers and log a status line.
 /// </summary>
 public sealed class Housekeeping(
     string topic,
@@ -21,7 +20,7 @@ public sealed class Housekeeping(
     PartitionTable table,
     PartitionRestorer restorer,
     Assignments assignments,
-    IConsumerPort consumer,
+    FetchControl fetch,
     IdleWatch idle,
     ProcessorStatus status,
     TimeSpan statusInterval,
@@ -71,17 +70,6 @@ public sealed class Housekeeping(
     {
         deadLetters.Pump();
         checkpoints.Pump();
-        var (pause, resume) = table.TakeFlags();
-        if (pause.Count > 0)
-        {
-            consumer.Pause(pause);
-        }
-
-        if (resume.Count > 0)
-        {
-            consumer.Resume(resume);
-        }
-
         RestoreDue();
         checkpoints.CheckpointDue();
     }
@@ -125,10 +113,7 @@ public sealed class Housekeeping(
 
         foreach (var partition in restorer.Restore([.. due.Select(p => new TopicPartition(topic, p))]))
         {
-            table.TryGet(partition.Partition.Value, out var state);
-            table.Resumed(partition);
-            consumer.Seek(new TopicPartitionOffset(partition, state.NextOffset));
-            consumer.Resume([partition]);
+            fetch.Release(partition, FetchHold.Restoring);
 
             // A restore blocks the loop while it reads (9 s measured, a broker just back): the
             // partitions resumed now have not had a chance to deliver, whatever the time since the last record.

@@ -30,7 +30,7 @@ public sealed record LoopParts(
     IConsumerPort Consumer,
     IProducerPort Producer,
     PartitionTable Table,
-    PausedPartitions Paused,
+    FetchControl Fetch,
     DeadLetterWriter DeadLetters,
     CheckpointCoordinator Checkpoints,
     Assignments Assignments,
@@ -52,7 +52,7 @@ public sealed record LoopParts(
         var consumer = ports.Consumer;
         var retrySchedule = new RetrySchedule(options.RetryBaseDelay, options.RetryMaxDelay, new Random(options.Seed));
         var table = new PartitionTable();
-        var paused = new PausedPartitions(time, MaxPollWait);
+        var fetch = new FetchControl(consumer, table, time, MaxPollWait);
         var idle = new IdleWatch(time, options.UntilIdle, options.FirstAssignmentWait);
         var schedule = new CheckpointSchedule(time, options.CheckpointInterval, HoldAfter);
         var deadLetters = new DeadLetterWriter(
@@ -67,17 +67,15 @@ public sealed record LoopParts(
             counters,
             fatal,
             logger);
-        var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, paused, consumer, ports.Producer, options.RevokeTimeout, time, logger);
+        var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, options.RevokeTimeout, time, logger);
         var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, logger);
         var restorer = new PartitionRestorer(
             ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, logger);
         var records = new RecordProcessor(
             new OrderPipeline(services.Decoder, services.Handler, services.Metrics),
             new FailurePolicy(retrySchedule, options.MaxAttempts),
-            paused,
-            table,
+            fetch,
             deadLetters,
-            consumer,
             status,
             options.GroupId,
             (options.MaxInFlight, options.Ordering, new FlowLimits(options.MaxBuffered, options.MaxOutOfOrder)),
@@ -87,11 +85,11 @@ public sealed record LoopParts(
             services.Metrics,
             services.Observer);
         var assignments = new Assignments(
-            layout, table, restorer, checkpoints, paused, records.Dispatcher, deadLetters, consumer, idle, status, options.WindowMinutes, options.RevokeTimeout, fatal, time, logger);
-        var gate = new RecordGate(table, gaps, consumer, counters, logger);
+            layout, table, restorer, checkpoints, fetch, records.Dispatcher, deadLetters, idle, status, options.WindowMinutes, options.RevokeTimeout, fatal, time, logger);
+        var gate = new RecordGate(table, gaps, fetch, counters, logger);
         var housekeeping = new Housekeeping(
-            options.Topic, deadLetters, checkpoints, table, restorer, assignments, consumer, idle, status, options.StatusInterval, time, logger);
+            options.Topic, deadLetters, checkpoints, table, restorer, assignments, fetch, idle, status, options.StatusInterval, time, logger);
         return new LoopParts(
-            options, consumer, ports.Producer, table, paused, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, logger);
+            options, consumer, ports.Producer, table, fetch, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, logger);
     }
 }

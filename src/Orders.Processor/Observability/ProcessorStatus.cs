@@ -1,4 +1,5 @@
 using Orders.Processor.Aggregates;
+using Orders.Processor.Partitions;
 
 namespace Orders.Processor.Observability;
 
@@ -36,7 +37,11 @@ public sealed record HandlerLoad(int InFlight, int WaitingForKey, int WaitingFor
 }
 
 /// <param name="Count">Orders in the partition's state, of every currency.</param>
-public sealed record PartitionView(long NextOffset, long CheckpointedOffset, long Count);
+public sealed record PartitionView(long NextOffset, long CheckpointedOffset, long Count)
+{
+    /// <summary>Why the partition may not fetch now (<see cref="FetchHold.None"/>: it fetches).</summary>
+    public FetchHold Held { get; init; }
+}
 
 /// <summary>
 /// What a running processor shows the rest of the process: its counters, the newest view of its

@@ -20,10 +20,9 @@ public sealed class Assignments(
     PartitionTable table,
     PartitionRestorer restorer,
     CheckpointCoordinator checkpoints,
-    PausedPartitions paused,
+    FetchControl fetch,
     Records.Dispatcher dispatcher,
     DeadLetterWriter deadLetters,
-    IConsumerPort consumer,
     IdleWatch idle,
     ProcessorStatus status,
     int windowMinutes,
@@ -42,6 +41,66 @@ public sealed class Assignments(
     public void Detach() => _detached = true;
 
     public IEnumerable<TopicPartitionOffset> OnAssigned(IReadOnlyList<TopicPartition> partitions)
+    {
+        fetch.EnterCallback();
+        try
+        {
+            return Assign(partitions);
+        }
+        finally
+        {
+            fetch.LeaveCallback();
+        }
+    }
+
+    public void OnRevoked(IReadOnlyList<TopicPartition> partitions)
+    {
+        if (_detached)
+        {
+            return;
+        }
+
+        fetch.EnterCallback();
+        try
+        {
+            Log.Revoked(logger, Describe(partitions));
+            var states = Owned(partitions);
+            if (!_closing)
+            {
+                // On close the states were settled and checkpointed just before; the consumer's close revokes them after.
+                Settle(states);
+                checkpoints.CheckpointAndStore(states);
+            }
+
+            Release(partitions);
+        }
+        finally
+        {
+            fetch.LeaveCallback();
+        }
+    }
+
+    public void OnLost(IReadOnlyList<TopicPartition> partitions)
+    {
+        if (_detached)
+        {
+            return;
+        }
+
+        // Another member may own them already: writing a checkpoint now would race its state. Drop.
+        fetch.EnterCallback();
+        try
+        {
+            Log.Lost(logger, Describe(partitions));
+            Release(partitions);
+        }
+        finally
+        {
+            fetch.LeaveCallback();
+        }
+    }
+
+    private List<TopicPartitionOffset> Assign(IReadOnlyList<TopicPartition> partitions)
     {
         Log.Assigned(logger, Describe(partitions));
         var mine = partitions.Where(p => p.Topic == layout.Topic).ToList();
@@ -71,14 +130,13 @@ public sealed class Assignments(
             if (table.TryGet(partition.Partition.Value, out var state))
             {
                 offsets.Add(new TopicPartitionOffset(partition, state.NextOffset));
-                // librdkafka keeps an application pause flag across reassignment: never come back paused.
-                table.ResumeLater(partition);
+                fetch.Assigned(partition, restored: true);
             }
             else
             {
-                // Restored later by the loop, which then seeks; until then nothing is fetched.
+                // Restored later by the loop; until then nothing is fetched.
                 offsets.Add(new TopicPartitionOffset(partition, Offset.Unset));
-                table.PauseLater(partition);
+                fetch.Assigned(partition, restored: false);
             }
         }
 
@@ -86,34 +144,8 @@ public sealed class Assignments(
         return offsets;
     }
 
-    public void OnRevoked(IReadOnlyList<TopicPartition> partitions)
-    {
-        if (_detached)
-        {
-            return;
-        }
-
-        Log.Revoked(logger, Describe(partitions));
-        var states = Owned(partitions);
-        Settle(states);
-        checkpoints.CheckpointAndStore(states);
-        Release(partitions);
-    }
-
-    public void OnLost(IReadOnlyList<TopicPartition> partitions)
-    {
-        if (_detached)
-        {
-            return;
-        }
-
-        // Another member may own them already: writing a checkpoint now would race its state. Drop.
-        Log.Lost(logger, Describe(partitions));
-        Release(partitions);
-    }
-
     /// <summary>Publishes the held state for the status readers (summary, views, metrics).</summary>
-    public void Publish() => status.Publish(table.View(status.Counters, windowMinutes) with
+    public void Publish() => status.Publish(table.View(status.Counters, windowMinutes, fetch.Holds()) with
     {
         Load = new HandlerLoad(dispatcher.InFlight, dispatcher.WaitingForKey, dispatcher.WaitingForBackoff, dispatcher.Queued),
     });
@@ -137,16 +169,7 @@ public sealed class Assignments(
         }
 
         table.Remove(partitions.Where(p => p.Topic == layout.Topic));
-        paused.Forget(partitions);
-        try
-        {
-            // The pause flag would outlive the assignment and greet the partition's next return.
-            consumer.Resume(partitions);
-        }
-        catch (KafkaException)
-        {
-            // Not assigned any more: nothing to resume.
-        }
+        fetch.Forget(partitions);
 
         if (!_closing)
         {

@@ -66,9 +66,6 @@ public sealed class PartitionState
     /// <summary>Records taken in hand and not done yet (handled, waiting for their key or a retry).</summary>
     public int Outstanding { get; private set; }
 
-    /// <summary>Paused because too much of it is outstanding or completed out of order (<see cref="Records.Dispatcher"/>).</summary>
-    public bool Backpressured { get; set; }
-
     /// <summary>The dead-letter partition this input partition's dead letters go to.</summary>
     public int DeadLetterPartition { get; }
 
@@ -137,18 +134,6 @@ public sealed class PartitionState
     {
         Released = true;
         _cancellation.Cancel();
-    }
-
-    /// <summary>
-    /// Resumes fetching right where this state expects its next record. The seek matters as much as
-    /// the resume: librdkafka's broker thread does not notice a resumed partition until it next wakes
-    /// (measured on the local stack: not before the run went idle, half a second and more, when every
-    /// partition of the broker had been paused); a seek wakes it at once.
-    /// </summary>
-    public void ResumeOn(Loop.IConsumerPort consumer)
-    {
-        consumer.Resume([Partition]);
-        consumer.Seek(new TopicPartitionOffset(Partition, FetchPosition));
     }
 
     /// <summary>True the first time an offset below the state's is seen: it is reported once, not once per record.</summary>

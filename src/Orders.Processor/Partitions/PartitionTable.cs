@@ -5,16 +5,13 @@ using Orders.Processor.Observability;
 namespace Orders.Processor.Partitions;
 
 /// <summary>
-/// The partitions this processor holds: those with their state restored, those still restoring
-/// (with when to try again), and the pause and resume flags to apply once a rebalance callback has
-/// returned (librdkafka ignores a pause of a partition it has not assigned yet). The loop's thread only.
+/// The partitions this processor holds: those with their state restored, and those still restoring
+/// (with when to try again). Whether each may fetch is <see cref="FetchControl"/>'s. The loop's thread only.
 /// </summary>
 public sealed class PartitionTable
 {
     private readonly Dictionary<int, PartitionState> _owned = [];
     private readonly Dictionary<int, DateTimeOffset> _restoring = [];
-    private readonly HashSet<TopicPartition> _pauseNow = [];
-    private readonly HashSet<TopicPartition> _resumeNow = [];
 
     public IReadOnlyCollection<PartitionState> Owned => _owned.Values;
 
@@ -42,36 +39,7 @@ public sealed class PartitionTable
         _restoring.Remove(state.Partition.Partition.Value);
     }
 
-    public void PauseLater(TopicPartition partition)
-    {
-        _resumeNow.Remove(partition);
-        _pauseNow.Add(partition);
-    }
-
-    public void ResumeLater(TopicPartition partition)
-    {
-        _pauseNow.Remove(partition);
-        _resumeNow.Add(partition);
-    }
-
-    /// <summary>The partition is resumed now (restored): a pause still pending for it must not follow.</summary>
-    public void Resumed(TopicPartition partition) => _pauseNow.Remove(partition);
-
-    /// <summary>Takes the pending pause and resume flags (to apply outside a rebalance callback).</summary>
-    public (IReadOnlyCollection<TopicPartition> Pause, IReadOnlyCollection<TopicPartition> Resume) TakeFlags()
-    {
-        if (_pauseNow.Count == 0 && _resumeNow.Count == 0)
-        {
-            return ([], []);
-        }
-
-        var flags = (_pauseNow.ToList(), _resumeNow.ToList());
-        _pauseNow.Clear();
-        _resumeNow.Clear();
-        return flags;
-    }
-
-    /// <summary>The partitions left this processor: their states are released, their flags dropped.</summary>
+    /// <summary>The partitions left this processor: their states are released.</summary>
     public void Remove(IEnumerable<TopicPartition> partitions)
     {
         foreach (var partition in partitions)
@@ -82,16 +50,15 @@ public sealed class PartitionTable
             }
 
             _restoring.Remove(partition.Partition.Value);
-            _pauseNow.Remove(partition);
-            _resumeNow.Remove(partition);
         }
     }
 
-    public ProcessorView View(ProcessorCounters counters, int windowMinutes)
+    /// <param name="holds">Why each held partition may not fetch (<see cref="FetchControl.Holds"/>).</param>
+    public ProcessorView View(ProcessorCounters counters, int windowMinutes, IReadOnlyDictionary<int, FetchHold> holds)
     {
         var partitions = _owned.ToDictionary(
             p => p.Key,
-            p => new PartitionView(p.Value.NextOffset, p.Value.Checkpoint.CoveredOffset, p.Value.Aggregate.Count));
+            p => new PartitionView(p.Value.NextOffset, p.Value.Checkpoint.CoveredOffset, p.Value.Aggregate.Count) { Held = holds.GetValueOrDefault(p.Key) });
         var aggregates = AggregateData.Combine(_owned.Values.Select(s => s.Aggregate.ToData()), windowMinutes);
         return new ProcessorView(counters, aggregates, partitions, _restoring.Count, EverAssigned);
     }

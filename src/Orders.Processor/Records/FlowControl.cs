@@ -1,5 +1,3 @@
-using Orders.Processor.Failures;
-using Orders.Processor.Loop;
 using Orders.Processor.Partitions;
 
 namespace Orders.Processor.Records;
@@ -10,27 +8,23 @@ namespace Orders.Processor.Records;
 public readonly record struct FlowLimits(int MaxOutstanding, int MaxOutOfOrder);
 
 /// <summary>
-/// Pauses a partition with too much outstanding or completed out of order, and resumes it once
-/// it has half as much (unless it is paused for another reason too): memory stays bounded, and a
-/// key stuck in retries holds the rest back no further than these limits.
+/// Holds a partition with too much outstanding or completed out of order, and lets it go once it
+/// has half as much (<see cref="FetchControl"/> resumes it if nothing else holds it): memory stays
+/// bounded, and a key stuck in retries holds the rest back no further than these limits.
 /// </summary>
-internal sealed class FlowControl(FlowLimits limits, IConsumerPort consumer, PausedPartitions paused)
+internal sealed class FlowControl(FlowLimits limits, FetchControl fetch)
 {
     public void Apply(PartitionState state)
     {
         var outOfOrder = state.Offsets.CompletedAboveCount;
-        if (!state.Backpressured && (state.Outstanding >= limits.MaxOutstanding || outOfOrder >= limits.MaxOutOfOrder))
+        var held = (fetch.HeldFor(state.Partition) & FetchHold.Backpressure) != 0;
+        if (!held && (state.Outstanding >= limits.MaxOutstanding || outOfOrder >= limits.MaxOutOfOrder))
         {
-            state.Backpressured = true;
-            consumer.Pause([state.Partition]);
+            fetch.Hold(state.Partition, FetchHold.Backpressure);
         }
-        else if (state.Backpressured && state.Outstanding <= limits.MaxOutstanding / 2 && outOfOrder <= limits.MaxOutOfOrder / 2)
+        else if (held && state.Outstanding <= limits.MaxOutstanding / 2 && outOfOrder <= limits.MaxOutOfOrder / 2 && !state.Released)
         {
-            state.Backpressured = false;
-            if (!paused.Contains(state.Partition) && !state.Checkpoint.Held && !state.Released)
-            {
-                state.ResumeOn(consumer);
-            }
+            fetch.Release(state.Partition, FetchHold.Backpressure);
         }
     }
 }

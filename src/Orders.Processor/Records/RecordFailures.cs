@@ -12,15 +12,14 @@ namespace Orders.Processor.Records;
 
 /// <summary>
 /// What the <see cref="FailurePolicy"/> decided for a record that failed, carried out: a registry
-/// that cannot be reached rewinds the partition to the record and waits (every record needs it); a
+/// that cannot be reached holds the partition, which reads the record again after the wait (every record needs it); a
 /// transient failure is retried, a handler's alone after its backoff; poison, invalid orders and
 /// exhausted retries take the one dead-letter path.
 /// </summary>
 internal sealed class RecordFailures(
     FailurePolicy policy,
-    PausedPartitions paused,
+    FetchControl fetch,
     DeadLetterWriter deadLetters,
-    IConsumerPort consumer,
     ProcessorStatus status,
     string group,
     FlowControl flow,
@@ -74,7 +73,7 @@ internal sealed class RecordFailures(
             // Retrying cannot fix credentials: stop, with the record still unprocessed.
             fatal.Set(new RegistryCredentialsException(error));
             ProcessorTracing.End(span, "stopped", error);
-            Rewind(record, failures, registryWaits, policy.MaxDelay);
+            fetch.WaitToRead(record.TopicPartitionOffset, failures, registryWaits, policy.MaxDelay, FetchHold.Registry);
             return false;
         }
 
@@ -89,7 +88,7 @@ internal sealed class RecordFailures(
                 // Read again once the wait is over, in a span of its own.
                 ProcessorTracing.Retrying(span, "registry-unavailable", failures + registryWaits + 1, decided.Delay, error);
                 ProcessorTracing.End(span, "registry-unavailable");
-                Rewind(record, failures, registryWaits + 1, decided.Delay);
+                fetch.WaitToRead(record.TopicPartitionOffset, failures, registryWaits + 1, decided.Delay, FetchHold.Registry);
                 return false;
             case FailureAction.Retry:
                 // Not the bytes' fault, nor the registry's (a decoder error of ours): tried again as the record it is.
@@ -97,14 +96,14 @@ internal sealed class RecordFailures(
                 Log.Retrying(logger, record.Topic, record.Partition.Value, record.Offset.Value, (long)decided.Delay.TotalMilliseconds, failures + 1, error.Message);
                 ProcessorTracing.Retrying(span, kind.ToString(), failures + 1, decided.Delay, error);
                 ProcessorTracing.End(span, "retry");
-                Rewind(record, failures + 1, 0, decided.Delay);
+                fetch.WaitToRead(record.TopicPartitionOffset, failures + 1, 0, decided.Delay, FetchHold.Retry);
                 return false;
         }
 
         DeadLetter(state, record, span, decided.Reason!, error, failures + 1);
-        if (paused.Count > 0)
+        if (fetch.HasRetries)
         {
-            paused.Clear(record.TopicPartition);
+            fetch.Read(record.TopicPartition);
         }
 
         state.Advance(record.Offset.Value);
@@ -120,12 +119,5 @@ internal sealed class RecordFailures(
         state.Aggregate.AddDeadLetter(reason);
         Log.DeadLettered(logger, record.Topic, record.Partition.Value, record.Offset.Value, reason, error.Message);
         ProcessorTracing.End(span, reason, error);
-    }
-
-    private void Rewind(ConsumeResult<byte[]?, byte[]?> record, int failures, int registryWaits, TimeSpan delay)
-    {
-        paused.Pause(record.TopicPartitionOffset, failures, registryWaits, delay);
-        consumer.Pause([record.TopicPartition]);
-        consumer.Seek(record.TopicPartitionOffset);
     }
 }

@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
 
@@ -9,11 +8,11 @@ namespace Orders.Processor.Records;
 /// <summary>
 /// Decides whether a record that arrived is one to process now: the partition's state is held (not
 /// still restoring), the record is not below the state (nor a gap that needs accounting first), its
-/// partition is not held for a checkpoint, it was not completed before a restart (then it is in the
+/// partition is not held (<see cref="FetchControl"/>), it was not completed before a restart (then it is in the
 /// aggregate already), and it was not dead-lettered before a restart (then the decision is honoured
 /// here, not taken again).
 /// </summary>
-public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, IConsumerPort consumer, ProcessorCounters counters, ILogger logger)
+public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, FetchControl fetch, ProcessorCounters counters, ILogger logger)
 {
     /// <returns>The partition's state when the record is to be processed now; null when the gate dealt with it.</returns>
     public PartitionState? Admit(ConsumeResult<byte[]?, byte[]?> record)
@@ -37,16 +36,16 @@ public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, IConsum
             return null;
         }
 
+        if (fetch.IsHeld(record.TopicPartition))
+        {
+            // Fetched before the pause took effect: read again from the state's fetch position once nothing
+            // holds the partition. Before the gap check: records dropped here are not missing.
+            return null;
+        }
+
         if (offset > state.FetchPosition)
         {
             gaps.Skip(state, offset);
-        }
-
-        if (state.Checkpoint.Held)
-        {
-            // Fetched before the pause took effect: read it again once the checkpoint is taken, or the partition's outstanding work drained.
-            consumer.Seek(record.TopicPartitionOffset);
-            return null;
         }
 
         if (state.WasDone(offset))

@@ -28,9 +28,7 @@ public interface IRecordObserver
 public sealed class RecordProcessor : IWorkOutcomes
 {
     private readonly OrderPipeline _pipeline;
-    private readonly PausedPartitions _paused;
-    private readonly PartitionTable _table;
-    private readonly IConsumerPort _consumer;
+    private readonly FetchControl _fetch;
     private readonly ProcessorCounters _counters;
     private readonly string _group;
     private readonly FlowControl _flow;
@@ -41,10 +39,8 @@ public sealed class RecordProcessor : IWorkOutcomes
     public RecordProcessor(
         OrderPipeline pipeline,
         FailurePolicy policy,
-        PausedPartitions paused,
-        PartitionTable table,
+        FetchControl fetch,
         DeadLetterWriter deadLetters,
-        IConsumerPort consumer,
         ProcessorStatus status,
         string group,
         (int MaxInFlight, Ordering Ordering, FlowLimits Limits) concurrency,
@@ -54,10 +50,10 @@ public sealed class RecordProcessor : IWorkOutcomes
         ProcessorMetrics? metrics = null,
         IRecordObserver? observer = null)
     {
-        (_pipeline, _paused, _table, _consumer, _group, _metrics, _observer) = (pipeline, paused, table, consumer, group, metrics, observer);
+        (_pipeline, _fetch, _group, _metrics, _observer) = (pipeline, fetch, group, metrics, observer);
         _counters = status.Counters;
-        _flow = new FlowControl(concurrency.Limits, consumer, paused);
-        _failures = new RecordFailures(policy, paused, deadLetters, consumer, status, group, _flow, fatal, time, logger, metrics);
+        _flow = new FlowControl(concurrency.Limits, fetch);
+        _failures = new RecordFailures(policy, fetch, deadLetters, status, group, _flow, fatal, time, logger, metrics);
         Dispatcher = new Dispatcher(this, concurrency.MaxInFlight, concurrency.Ordering, time);
     }
 
@@ -80,7 +76,7 @@ public sealed class RecordProcessor : IWorkOutcomes
 
     private async ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span)
     {
-        var (failures, registryWaits) = _paused.Count > 0 ? _paused.History(record.TopicPartitionOffset) : (0, 0);
+        var (failures, registryWaits) = _fetch.HasRetries ? _fetch.History(record.TopicPartitionOffset) : (0, 0);
         var startedAt = _metrics?.StartProcessing();
         Order order;
         string? invalid;
@@ -93,9 +89,9 @@ public sealed class RecordProcessor : IWorkOutcomes
             return _failures.Unreadable(record, state, span, error, failures, registryWaits, startedAt);
         }
 
-        if (_paused.Count > 0)
+        if (_fetch.HasRetries)
         {
-            _paused.Clear(record.TopicPartition);
+            _fetch.Read(record.TopicPartition);
         }
 
         if (invalid is not null)
@@ -127,24 +123,10 @@ public sealed class RecordProcessor : IWorkOutcomes
         return true;
     }
 
-    /// <summary>Resumes the partitions whose wait for the registry has passed, and applies what the handlers finished.</summary>
-    /// <returns>How long the next poll may block: until the next backoff ends.</returns>
-    public TimeSpan Pump()
+    /// <summary>Applies what the handlers finished, and starts the retries that are due.</summary>
+    /// <returns>How long the next poll may block: until the next backoff ends (at most <paramref name="wait"/>).</returns>
+    public TimeSpan Pump(TimeSpan wait)
     {
-        var due = _paused.TakeDue(out var wait);
-        foreach (var partition in due)
-        {
-            // Not one held for its checkpoint or by flow control: that hold ends by itself.
-            if (!_table.TryGet(partition.Partition.Value, out var state))
-            {
-                _consumer.Resume([partition]);
-            }
-            else if (!state.Checkpoint.Held && !state.Backpressured)
-            {
-                state.ResumeOn(_consumer);
-            }
-        }
-
         if (Dispatcher.Pump() is { } retryIn && retryIn < wait)
         {
             wait = retryIn;

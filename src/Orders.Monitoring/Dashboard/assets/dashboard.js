@@ -176,13 +176,16 @@
     const body = $('partitions').tBodies[0];
     if (s.partitions.length === 0) {
       const why = s.restoring > 0 ? `${s.restoring} partition(s) restoring their state…` : 'No partition assigned yet.';
-      body.replaceChildren(emptyRow(5, why));
+      body.replaceChildren(emptyRow(6, why));
       return;
     }
 
     body.replaceChildren(...s.partitions.map((p) => {
-      const tr = row([String(p.partition), integer(p.nextOffset), integer(p.checkpointedOffset), integer(p.count), p.lag === undefined ? '—' : integer(p.lag)], [undefined, 'num', 'num wide', 'num', 'num']);
+      const tr = row([String(p.partition), integer(p.nextOffset), integer(p.checkpointedOffset), integer(p.count), p.lag === undefined ? '—' : integer(p.lag), p.held ? `held: ${p.held}` : 'fetching'], [undefined, 'num', 'num wide', 'num', 'num', 'fetch']);
       tr.dataset.partition = p.partition;
+      if (p.held) {
+        tr.dataset.held = p.held;
+      }
       return tr;
     }));
   }
