@@ -21,6 +21,7 @@ public sealed class CheckpointCoordinator(
     FetchControl fetch,
     IConsumerPort consumer,
     IProducerPort producer,
+    FatalSignal fatal,
     TimeSpan revokeTimeout,
     TimeProvider time,
     ILogger logger)
@@ -80,8 +81,8 @@ public sealed class CheckpointCoordinator(
         // first, a checkpoint already in flight (started before the changes since) is awaited, then
         // the last one is written.
         // A state whose dead letters can never be written cannot be covered; nor can any once checkpoints cannot be written.
-        bool Coverable(PartitionState s) => s.Dirty && (s.PendingDeadLetters == 0 || deadLetters.Fatal is null);
-        while (states.Any(Coverable) && time.GetUtcNow() < deadline && writer.Fatal is null)
+        bool Coverable(PartitionState s) => s.Dirty && (s.PendingDeadLetters == 0 || !fatal.Has<DeadLetterWriteException>());
+        while (states.Any(Coverable) && time.GetUtcNow() < deadline && !fatal.Has<CheckpointWriteException>())
         {
             foreach (var state in states.Where(s => s.Dirty && !s.Checkpoint.InFlight && s.PendingDeadLetters == 0))
             {

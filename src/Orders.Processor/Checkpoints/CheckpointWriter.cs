@@ -42,9 +42,6 @@ public sealed class CheckpointWriter(
     private int? _schemaId;
     private long _sequence;
 
-    /// <summary>Set when checkpoints can never be written (the registry refuses their schema): the processor must stop.</summary>
-    public Exception? Fatal { get; private set; }
-
     public bool Ready => _schemaId is not null;
 
     public int InFlightCount => _inFlight.Count;
@@ -52,8 +49,9 @@ public sealed class CheckpointWriter(
     /// <summary>Starts registering the checkpoint schema if that is not done yet (it needs the registry).</summary>
     public void Prepare()
     {
-        if (_schemaId is not null || Fatal is not null)
+        if (_schemaId is not null || fatal.IsSet)
         {
+            // Registered, or the run is over: nothing more to ask the registry.
             return;
         }
 
@@ -76,18 +74,15 @@ public sealed class CheckpointWriter(
         {
             _schemaId = _registration.Result;
         }
-        else if (_registration.Exception?.InnerException is { } rejected && SchemaRegistryErrors.IsCredentialsRejected(rejected))
+        else if (_registration.Exception?.InnerException is { } rejected && fatal.StopsOnRejectedCredentials(rejected))
         {
             // Not the schema's fault: the registry refuses us anything (401/403).
-            Fatal = new RegistryCredentialsException(rejected);
-            fatal.Set(Fatal);
         }
         else if (_registration.Exception?.InnerException is SchemaRegistryException refused)
         {
-            Fatal = new InvalidOperationException(
+            fatal.Set(new CheckpointWriteException(
                 $"the registry refuses the checkpoint schema for subject {statsTopic}-value ({refused.ErrorCode}: {refused.Message}); " +
-                "checkpoints cannot be written, so the state could not be kept exact", refused);
-            fatal.Set(Fatal);
+                "checkpoints cannot be written, so the state could not be kept exact", refused));
         }
         else
         {
@@ -118,7 +113,7 @@ public sealed class CheckpointWriter(
         catch (CheckpointTooLargeException e)
         {
             // No later checkpoint would fit either: the state could not be kept exact.
-            fatal.Set(e);
+            fatal.Set(new CheckpointWriteException(e.Message, e));
             return false;
         }
 
@@ -265,3 +260,6 @@ public sealed class CheckpointWriter(
         public System.Diagnostics.Activity? Span { get; init; }
     }
 }
+
+/// <summary>Checkpoints can never be written (the registry refuses their schema, or one cannot fit a record): the processor stops.</summary>
+public sealed class CheckpointWriteException(string message, Exception? inner = null) : Exception(message, inner);

@@ -32,9 +32,6 @@ public sealed class DeadLetterWriter(
     private readonly List<Letter> _retries = [];
     private readonly Dictionary<int, long> _frontier = [];
 
-    /// <summary>Set when a dead letter can never be written: the processor must stop.</summary>
-    public Exception? Fatal { get; private set; }
-
     public int PartitionCount => partitionCount;
 
     /// <summary>The dead-letter partition of an input partition.</summary>
@@ -167,10 +164,12 @@ public sealed class DeadLetterWriter(
     {
         var source = letter.State.Partition;
         ProcessorTracing.Finish(letter.Span, why);
-        Fatal ??= new DeadLetterWriteException(
-            $"cannot write the dead letter of {source.Topic}[{source.Partition.Value}]@{letter.SourceOffset} to {topic}: {why}. " +
-            "Stopping: the partition cannot move past that record, and a restart resumes from its checkpoint without losing anything.");
-        fatal.Set(Fatal);
+        if (!fatal.Has<DeadLetterWriteException>())
+        {
+            fatal.Set(new DeadLetterWriteException(
+                $"cannot write the dead letter of {source.Topic}[{source.Partition.Value}]@{letter.SourceOffset} to {topic}: {why}. " +
+                "Stopping: the partition cannot move past that record, and a restart resumes from its checkpoint without losing anything."));
+        }
     }
 
     private static bool IsTooLarge(ErrorCode code) =>

@@ -145,7 +145,7 @@ public sealed class ConsumeLoop(LoopParts parts)
         List<int> notCheckpointed = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
 
         // Leaves the group; the revoke handler finds the state checkpointed already.
-        parts.Status.ConsumerClosed = CloseConsumer();
+        CloseConsumer();
         parts.Producer.Flush(ProducerFlushAtClose);
         parts.DeadLetters.Pump();
         parts.Assignments.Detach();
@@ -158,7 +158,7 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// run ends without it: every state is checkpointed by now, and the group reassigns after its
     /// session timeout, as after a crash.
     /// </summary>
-    private bool CloseConsumer()
+    private void CloseConsumer()
     {
         var closing = BlockingCall.RunAsync(() =>
         {
@@ -173,12 +173,11 @@ public sealed class ConsumeLoop(LoopParts parts)
         });
         if (closing.Wait(_options.CloseTimeout))
         {
-            return true;
+            return;
         }
 
-        // From now on its callbacks do nothing; the consumer is left to the process's end.
+        // From now on its callbacks do nothing; the consumer is left to the process's end (the session does not destroy it).
         parts.Assignments.Detach();
         Log.CloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
-        return false;
     }
 }

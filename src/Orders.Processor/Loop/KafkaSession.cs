@@ -11,7 +11,7 @@ namespace Orders.Processor.Loop;
 /// logging, repeated errors summarised; fatal client errors, from librdkafka's threads, to the
 /// <see cref="FatalSignal"/>; the consumer's statistics to <see cref="ProcessorStatus.Statistics"/>.
 /// Disposing it destroys the clients, except a consumer whose close was abandoned (destroying it
-/// would wait on that close).
+/// would wait on that close): the session itself sees whether its consumer's close returned.
 /// </summary>
 public sealed class KafkaSession : IDisposable
 {
@@ -19,12 +19,12 @@ public sealed class KafkaSession : IDisposable
     private readonly KafkaLogRoute _consumerLog;
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
-    private readonly ProcessorStatus _status;
     private IRebalanceListener? _listener;
+    private volatile bool _closeStarted;
+    private volatile bool _closed;
 
     public KafkaSession(ConsumerConfig consumerConfig, ProducerConfig producerConfig, ProcessorStatus status, FatalSignal fatal, TimeProvider time, ILogger logger)
     {
-        _status = status;
         // One route per client: repeated identical errors are logged once, then counted.
         _producerLog = new KafkaLogRoute(logger, time);
         _consumerLog = new KafkaLogRoute(logger, time);
@@ -56,7 +56,6 @@ public sealed class KafkaSession : IDisposable
 
         Consumer = new ConsumerPort(this);
         Producer = new ProducerPort(_producer);
-        status.ConsumerClosed = true;
     }
 
     public IConsumerPort Consumer { get; }
@@ -70,7 +69,9 @@ public sealed class KafkaSession : IDisposable
 
     public void Dispose()
     {
-        if (_status.ConsumerClosed)
+        // A close that was abandoned (it outlived Processor:CloseTimeout) still runs: destroying the
+        // consumer would wait on it. The process's end takes it.
+        if (!_closeStarted || _closed)
         {
             _consumer.Dispose();
         }
@@ -115,7 +116,12 @@ public sealed class KafkaSession : IDisposable
 
         public WatermarkOffsets QueryWatermarkOffsets(TopicPartition partition, TimeSpan timeout) => _consumer.QueryWatermarkOffsets(partition, timeout);
 
-        public void Close() => _consumer.Close();
+        public void Close()
+        {
+            session._closeStarted = true;
+            _consumer.Close();
+            session._closed = true;
+        }
     }
 
     private sealed class ProducerPort(IProducer<byte[]?, byte[]?> producer) : IProducerPort

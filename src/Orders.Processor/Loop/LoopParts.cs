@@ -67,7 +67,7 @@ public sealed record LoopParts(
             counters,
             fatal,
             logger);
-        var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, options.RevokeTimeout, time, logger);
+        var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, options.RevokeTimeout, time, logger);
         var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, logger);
         var restorer = new PartitionRestorer(
             ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, logger);

@@ -72,13 +72,5 @@ public sealed class ProcessorStatus
     /// <summary>The newest view, refreshed about twice a second while running.</summary>
     public ProcessorView View => _view;
 
-    /// <summary>
-    /// Whether the consumer left its group cleanly at the end of the last run. When its close does not
-    /// return in time (librdkafka can wait on a group that is rebalancing as it closes) the run ends
-    /// without it: every partition's state is checkpointed by then, and the group gives the
-    /// partitions to others after its session timeout, exactly as after a crash.
-    /// </summary>
-    public bool ConsumerClosed { get; internal set; } = true;
-
     internal void Publish(ProcessorView view) => _view = view;
 }

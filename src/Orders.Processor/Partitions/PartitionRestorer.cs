@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
 using Orders.Processor.Aggregates;
@@ -43,14 +44,14 @@ public sealed class PartitionRestorer(
         {
             stored = source.Read(ids, timeout);
         }
-        catch (Exception e) when (SchemaRegistryErrors.IsCredentialsRejected(e))
+        catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException or SchemaRegistryException or HttpRequestException)
         {
-            fatal.Set(new RegistryCredentialsException(e));
-            ProcessorTracing.Finish(span, e.Message);
-            return [];
-        }
-        catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException)
-        {
+            if (fatal.StopsOnRejectedCredentials(e))
+            {
+                ProcessorTracing.Finish(span, e.Message);
+                return [];
+            }
+
             var retryAt = time.GetUtcNow() + retryDelay;
             foreach (var p in ids)
             {

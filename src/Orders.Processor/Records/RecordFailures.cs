@@ -33,9 +33,8 @@ internal sealed class RecordFailures(
     public TimeSpan? Failed(WorkItem item, Exception error)
     {
         var record = item.Record;
-        if (SchemaRegistryErrors.IsCredentialsRejected(error))
+        if (fatal.StopsOnRejectedCredentials(error))
         {
-            fatal.Set(new RegistryCredentialsException(error));
             return policy.MaxDelay;
         }
 
@@ -68,10 +67,9 @@ internal sealed class RecordFailures(
     /// <summary>A record that could not be read: poison is dead-lettered at once; a registry away rewinds the partition to it.</summary>
     public bool Unreadable(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span, Exception error, int failures, int registryWaits, long? startedAt)
     {
-        if (SchemaRegistryErrors.IsCredentialsRejected(error))
+        if (fatal.StopsOnRejectedCredentials(error))
         {
             // Retrying cannot fix credentials: stop, with the record still unprocessed.
-            fatal.Set(new RegistryCredentialsException(error));
             ProcessorTracing.End(span, "stopped", error);
             fetch.WaitToRead(record.TopicPartitionOffset, failures, registryWaits, policy.MaxDelay, FetchHold.Registry);
             return false;
