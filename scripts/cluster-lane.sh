@@ -31,6 +31,20 @@ lane() {
   dotnet test tests/Orders.IntegrationTests --filter Category=Cluster "$@"
 }
 
+# The first port from $1 that nothing listens on, looking at most 100 ports up.
+free_port() {
+  local port=$1
+  for _ in $(seq 1 100); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+    port=$((port + 1))
+  done
+  echo "cluster-lane: no free port from $1" >&2
+  exit 1
+}
+
 case "$mode" in
   --compose)
     command -v docker >/dev/null || { echo "cluster-lane: docker is not installed" >&2; exit 1; }
@@ -46,8 +60,10 @@ case "$mode" in
     ;;
   --stack)
     dotnet build src/Orders.Cli --nologo -v q >/dev/null
-    kafka_port=${ORDERS_LANE_KAFKA_PORT:-39092}
-    registry_port=${ORDERS_LANE_REGISTRY_PORT:-38081}
+    # Below the kernel's ephemeral range (32768 and up by default), where a client socket of an earlier
+    # test run can still hold a port in TIME_WAIT; the next free port from there.
+    kafka_port=$(free_port "${ORDERS_LANE_KAFKA_PORT:-19092}")
+    registry_port=$(free_port "${ORDERS_LANE_REGISTRY_PORT:-18081}")
     stack_log=$(mktemp)
     dotnet src/Orders.Cli/bin/Debug/net10.0/orders.dll stack --kafka-version "$version" \
       --kafka-port "$kafka_port" --registry-port "$registry_port" >"$stack_log" 2>&1 &

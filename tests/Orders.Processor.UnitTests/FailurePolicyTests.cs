@@ -1,42 +1,63 @@
 using Orders.Processor.Failures;
 using Orders.Processor.Hosting;
+using Orders.Processor.Loop;
+using Orders.Processor.Records;
 
 namespace Orders.Processor.UnitTests;
 
 public sealed class FailurePolicyTests
 {
-    private readonly FailurePolicy _policy = new(new RetrySchedule(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), new Random(1)), maxAttempts: 3);
+    private readonly FatalSignal _fatal = new();
+    private readonly FailurePolicy _policy;
+
+    public FailurePolicyTests() => _policy = new(new RetrySchedule(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), new Random(1)), maxAttempts: 3, _fatal);
+
+    public static TheoryData<Exception, string> DeadLetteredAtOnce() => new()
+    {
+        { new PoisonRecordException("bad magic byte"), "poison" },
+        { new InvalidOrderException("negative price"), "invalid" },
+    };
 
     [Theory]
-    [InlineData(FailureKind.Poison, "poison")]
-    [InlineData(FailureKind.Invalid, "invalid")]
-    public void PoisonAndInvalid_AreDeadLetteredAtOnce(FailureKind kind, string reason)
+    [MemberData(nameof(DeadLetteredAtOnce))]
+    public void PoisonAndInvalid_AreDeadLetteredAtOnce(Exception error, string reason)
     {
-        var decision = _policy.Decide(kind, failures: 0, registryWaits: 0);
-        Assert.Equal((FailureAction.DeadLetter, reason), (decision.Action, decision.Reason));
+        var outcome = _policy.Decide(error, failures: 0, registryWaits: 0);
+        Assert.Equal((RecordEnd.DeadLettered, reason, error), (outcome.End, outcome.Reason, outcome.Error));
     }
 
     [Fact]
     public void Transient_IsRetriedUntilTheLastAttempt_ThenDeadLettered()
     {
-        Assert.Equal(FailureAction.Retry, _policy.Decide(FailureKind.Transient, failures: 0, 0).Action);
-        Assert.Equal(FailureAction.Retry, _policy.Decide(FailureKind.Transient, failures: 1, 0).Action);
-        var last = _policy.Decide(FailureKind.Transient, failures: 2, 0);
-        Assert.Equal((FailureAction.DeadLetter, "retries-exhausted"), (last.Action, last.Reason));
+        var error = new TimeoutException("downstream");
+        Assert.Equal(RecordEnd.Retry, _policy.Decide(error, failures: 0, 0).End);
+        Assert.Equal(RecordEnd.Retry, _policy.Decide(error, failures: 1, 0).End);
+        var last = _policy.Decide(error, failures: 2, 0);
+        Assert.Equal((RecordEnd.DeadLettered, "retries-exhausted"), (last.End, last.Reason));
     }
 
     [Fact]
     public void RegistryOutage_IsWaitedOut_HoweverLong()
     {
-        var decision = _policy.Decide(FailureKind.RegistryUnavailable, failures: 2, registryWaits: 1_000);
-        Assert.Equal(FailureAction.WaitForRegistry, decision.Action);
-        Assert.InRange(decision.Delay, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        var outcome = _policy.Decide(new RegistryUnavailableException("refused", new HttpRequestException("refused")), failures: 2, registryWaits: 1_000);
+        Assert.Equal(RecordEnd.Wait, outcome.End);
+        Assert.False(outcome.Stopped);
+        Assert.InRange(outcome.Delay, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void CredentialsRejected_StopTheRun_AndTheRecordWaitsForTheNext()
+    {
+        var outcome = _policy.Decide(new Confluent.SchemaRegistry.SchemaRegistryException("no", System.Net.HttpStatusCode.Unauthorized, 40101), failures: 0, 0);
+
+        Assert.True(outcome.Stopped);
+        Assert.IsType<RegistryCredentialsException>(_fatal.Error);
     }
 
     [Fact]
     public void Retry_Delays_ComeFromTheBackoffSchedule()
     {
-        var delay = _policy.Decide(FailureKind.Transient, failures: 0, 0).Delay;
+        var delay = _policy.Decide(new TimeoutException("downstream"), failures: 0, 0).Delay;
         Assert.InRange(delay, TimeSpan.FromTicks(1), TimeSpan.FromSeconds(5));
     }
 

@@ -1,28 +1,17 @@
 using Orders.Contracts;
+using Orders.Processor.Loop;
+using Orders.Processor.Records;
 
 namespace Orders.Processor.Failures;
 
-public enum FailureAction
-{
-    /// <summary>Pause the partition, rewind to the record, try it again after the delay.</summary>
-    Retry,
-
-    /// <summary>The registry is away: pause and try again after the delay, for as long as it takes; no attempt is spent.</summary>
-    WaitForRegistry,
-
-    /// <summary>Write the record to the dead-letter topic with this reason and move on.</summary>
-    DeadLetter,
-}
-
-/// <param name="Reason">The <c>dlq.reason</c>, for <see cref="FailureAction.DeadLetter"/>.</param>
-public readonly record struct FailureDecision(FailureAction Action, TimeSpan Delay, string? Reason);
-
 /// <summary>
-/// What to do with a record whose processing failed: poison and invalid records are dead-lettered
-/// at once, a registry outage is waited out, a transient failure is retried with backoff until
-/// <paramref name="maxAttempts"/> attempts were made, then dead-lettered.
+/// What becomes of a record whose processing failed, whatever failed (its bytes, its order, its
+/// handler): poison and invalid records are dead-lettered at once, a registry outage is waited
+/// out, a transient failure is retried with backoff until <paramref name="maxAttempts"/> attempts
+/// were made, then dead-lettered; a registry that rejects the credentials stops the run
+/// (<see cref="FatalSignal.StopsOnRejectedCredentials"/>).
 /// </summary>
-public sealed class FailurePolicy(RetrySchedule schedule, int maxAttempts)
+public sealed class FailurePolicy(RetrySchedule schedule, int maxAttempts, FatalSignal fatal)
 {
     public int MaxAttempts { get; } = maxAttempts >= 1 ? maxAttempts : throw new ArgumentOutOfRangeException(nameof(maxAttempts));
 
@@ -31,12 +20,20 @@ public sealed class FailurePolicy(RetrySchedule schedule, int maxAttempts)
 
     /// <param name="failures">Failed attempts of this record before this one (registry waits not counted).</param>
     /// <param name="registryWaits">Times this record already waited for the registry.</param>
-    public FailureDecision Decide(FailureKind kind, int failures, int registryWaits) => kind switch
+    public RecordOutcome Decide(Exception error, int failures, int registryWaits)
     {
-        FailureKind.Poison => new(FailureAction.DeadLetter, TimeSpan.Zero, DeadLetterHeaders.ReasonPoison),
-        FailureKind.Invalid => new(FailureAction.DeadLetter, TimeSpan.Zero, DeadLetterHeaders.ReasonInvalid),
-        FailureKind.RegistryUnavailable => new(FailureAction.WaitForRegistry, schedule.DelayAfter(registryWaits + 1), null),
-        FailureKind.Transient when failures + 1 < MaxAttempts => new(FailureAction.Retry, schedule.DelayAfter(failures + 1), null),
-        _ => new(FailureAction.DeadLetter, TimeSpan.Zero, DeadLetterHeaders.ReasonRetriesExhausted),
-    };
+        if (fatal.StopsOnRejectedCredentials(error))
+        {
+            return RecordOutcome.Stop(MaxDelay, error);
+        }
+
+        return FailureClassifier.Classify(error) switch
+        {
+            FailureKind.Poison => RecordOutcome.DeadLettered(DeadLetterHeaders.ReasonPoison, error),
+            FailureKind.Invalid => RecordOutcome.DeadLettered(DeadLetterHeaders.ReasonInvalid, error),
+            FailureKind.RegistryUnavailable => RecordOutcome.WaitFor(schedule.DelayAfter(registryWaits + 1), error),
+            FailureKind.Transient when failures + 1 < MaxAttempts => RecordOutcome.RetryAfter(schedule.DelayAfter(failures + 1), error),
+            _ => RecordOutcome.DeadLettered(DeadLetterHeaders.ReasonRetriesExhausted, error),
+        };
+    }
 }

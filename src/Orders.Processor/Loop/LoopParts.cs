@@ -71,21 +71,23 @@ public sealed record LoopParts(
         var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, logger);
         var restorer = new PartitionRestorer(
             ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, logger);
+        var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);
+        var handler = new HandlerInvoker(pipeline, services.Metrics);
         var records = new RecordProcessor(
-            new OrderPipeline(services.Decoder, services.Handler, services.Metrics),
-            new FailurePolicy(retrySchedule, options.MaxAttempts),
+            pipeline,
+            handler,
+            new Dispatcher(handler, options.MaxInFlight, options.Ordering, time),
+            new FailurePolicy(retrySchedule, options.MaxAttempts, fatal),
             fetch,
-            deadLetters,
+            new RecordFailures(deadLetters, status, options.GroupId, time, logger),
+            new FlowControl(new FlowLimits(options.MaxBuffered, options.MaxOutOfOrder), fetch),
             status,
             options.GroupId,
-            (options.MaxInFlight, options.Ordering, new FlowLimits(options.MaxBuffered, options.MaxOutOfOrder)),
-            fatal,
             time,
-            logger,
             services.Metrics,
             services.Observer);
         var assignments = new Assignments(
-            layout, table, restorer, checkpoints, fetch, records.Dispatcher, deadLetters, idle, status, options.WindowMinutes, options.RevokeTimeout, fatal, time, logger);
+            layout, table, restorer, checkpoints, fetch, records, deadLetters, idle, status, options.WindowMinutes, options.RevokeTimeout, fatal, time, logger);
         var gate = new RecordGate(table, gaps, fetch, counters, logger);
         var housekeeping = new Housekeeping(
             options.Topic, deadLetters, checkpoints, table, restorer, assignments, fetch, idle, status, options.StatusInterval, time, logger);

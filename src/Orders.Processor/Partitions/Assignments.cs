@@ -21,7 +21,7 @@ public sealed class Assignments(
     PartitionRestorer restorer,
     CheckpointCoordinator checkpoints,
     FetchControl fetch,
-    Records.Dispatcher dispatcher,
+    Records.RecordProcessor records,
     DeadLetterWriter deadLetters,
     IdleWatch idle,
     ProcessorStatus status,
@@ -147,7 +147,7 @@ public sealed class Assignments(
     /// <summary>Publishes the held state for the status readers (summary, views, metrics).</summary>
     public void Publish() => status.Publish(table.View(status.Counters, windowMinutes, fetch.Holds()) with
     {
-        Load = new HandlerLoad(dispatcher.InFlight, dispatcher.WaitingForKey, dispatcher.WaitingForBackoff, dispatcher.Queued),
+        Load = new HandlerLoad(records.Dispatcher.InFlight, records.Dispatcher.WaitingForKey, records.Dispatcher.WaitingForBackoff, records.Dispatcher.Queued),
     });
 
     /// <summary>
@@ -155,7 +155,7 @@ public sealed class Assignments(
     /// what completes is counted; what does not is left out of the checkpoint, uncounted, and
     /// handled again by the partitions' next owner.
     /// </summary>
-    public void Settle(IReadOnlyCollection<PartitionState> states) => dispatcher.Drain(states, time.GetUtcNow() + revokeTimeout);
+    public void Settle(IReadOnlyCollection<PartitionState> states) => records.Settle(states, time.GetUtcNow() + revokeTimeout);
 
     private List<PartitionState> Owned(IReadOnlyList<TopicPartition> partitions) =>
         [.. partitions.Where(p => p.Topic == layout.Topic).Select(p => table.TryGet(p.Partition.Value, out var s) ? s : null).OfType<PartitionState>()];
@@ -165,7 +165,7 @@ public sealed class Assignments(
         foreach (var state in Owned(partitions))
         {
             deadLetters.Forget(state);
-            dispatcher.Forget(state);
+            records.Forget(state);
         }
 
         table.Remove(partitions.Where(p => p.Topic == layout.Topic));

@@ -9,9 +9,11 @@ namespace Orders.Processor.Records;
 /// handler calls at once across the partitions, records of one key in offset order (or one per
 /// partition, or none ordered: <see cref="Ordering"/>), and a failing record waiting out its backoff
 /// alone: only later records of its key wait behind it. Everything here runs on the loop's thread;
-/// handlers complete on any thread, and their completions queue up for <see cref="Pump"/>.
+/// handlers complete on any thread, and their completions queue up for <see cref="Pump"/>, which
+/// gives them back: what becomes of each is the <see cref="RecordProcessor"/>'s to decide, which then
+/// tells the dispatcher (<see cref="Retry"/>, <see cref="Done"/>).
 /// </summary>
-public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering ordering, TimeProvider time)
+public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering ordering, TimeProvider time)
 {
     private readonly HandlerCalls _calls = new();
     private readonly Queue<WorkItem> _ready = new();
@@ -58,13 +60,15 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
         }
     }
 
-    /// <summary>Applies handler completions, starts retries that are due and records that were queued. Called by the loop.</summary>
+    /// <summary>Takes the handler calls that ended, starts the retries that are due and the records that were queued. Called by the loop.</summary>
+    /// <param name="ended">Receives the calls that ended, and the records whose partition left before they could start.</param>
     /// <returns>How long until the next retry is due, or null if none waits.</returns>
-    public TimeSpan? Pump()
+    public TimeSpan? Pump(List<Completion> ended)
     {
         while (_calls.TryTakeCompleted(out var item, out var error))
         {
-            Finished(item, error);
+            // No longer ours: its next owner handles the record again; nothing is counted here.
+            ended.Add(new Completion(item, error, Abandoned: item.State.Released));
         }
 
         var now = time.GetUtcNow();
@@ -77,7 +81,7 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
             }
             else
             {
-                outcomes.Abandoned(due);
+                ended.Add(new Completion(due, null, Abandoned: true));
             }
         }
 
@@ -89,42 +93,52 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
             }
             else
             {
-                outcomes.Abandoned(next);
+                ended.Add(new Completion(next, null, Abandoned: true));
             }
         }
 
         return _retries.TryPeek(out _, out var first) ? first - now : null;
     }
 
-    /// <summary>Waits until the handler calls of <paramref name="states"/> have ended, at most until <paramref name="deadline"/>, applying what completes.</summary>
-    /// <returns>Whether none of them is in flight any more.</returns>
-    public bool Drain(IReadOnlyCollection<PartitionState> states, DateTimeOffset deadline)
+    /// <summary>The record's attempt failed and it is to be tried again: it waits alone; only later records of its key wait behind it (its lane stays busy).</summary>
+    public void Retry(WorkItem item, TimeSpan delay)
     {
-        while (_calls.CountOf(states) > 0 && time.GetUtcNow() < deadline)
-        {
-            _calls.WaitForOne(TimeSpan.FromMilliseconds(10));
-            Pump();
-        }
-
-        return _calls.CountOf(states) == 0;
+        item.DueAt = time.GetUtcNow() + delay;
+        _retries.Enqueue(item, item.DueAt);
     }
 
-    /// <summary>The partition left this processor: what waits for it is dropped (its next owner processes it), what is in flight is ignored when it ends.</summary>
-    public void Forget(PartitionState state)
+    /// <summary>The record is done (counted or dead-lettered): the next one of its key may go.</summary>
+    public void Done(WorkItem item)
+    {
+        if (_lanes.Leave(item) is { } next)
+        {
+            StartOrQueue(next);
+        }
+    }
+
+    /// <summary>Handler calls under way for records of these partitions (taken back or not).</summary>
+    public int InFlightOf(IReadOnlyCollection<PartitionState> states) => _calls.CountOf(states);
+
+    /// <summary>Blocks until a handler call ends or the timeout passes.</summary>
+    public void WaitForOne(TimeSpan timeout) => _calls.WaitForOne(timeout);
+
+    /// <summary>The partition left this processor: what waits for it is dropped (its next owner processes it), what is in flight is abandoned when it ends.</summary>
+    /// <param name="abandoned">Receives the records dropped.</param>
+    public void Forget(PartitionState state, List<Completion> abandoned)
     {
         foreach (var waiting in _lanes.Forget(state))
         {
-            outcomes.Abandoned(waiting);
+            abandoned.Add(new Completion(waiting, null, Abandoned: true));
         }
 
-        RemoveWhere(_ready, state);
+        RemoveWhere(_ready, state, abandoned);
         var retries = _retries.UnorderedItems.ToList();
         _retries.Clear();
         foreach (var (item, at) in retries)
         {
             if (item.State == state)
             {
-                outcomes.Abandoned(item);
+                abandoned.Add(new Completion(item, null, Abandoned: true));
             }
             else
             {
@@ -150,7 +164,7 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
         ValueTask call;
         try
         {
-            call = outcomes.Start(item);
+            call = handler.Start(item);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -161,43 +175,7 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
         _calls.Add(item, call);
     }
 
-    private void Finished(WorkItem item, Exception? error)
-    {
-        if (item.State.Released)
-        {
-            // No longer ours: its next owner handles the record again; nothing is counted here.
-            outcomes.Abandoned(item);
-            return;
-        }
-
-        if (error is null)
-        {
-            outcomes.Succeeded(item);
-            Done(item);
-            return;
-        }
-
-        if (outcomes.Failed(item, error) is { } delay)
-        {
-            // Waits alone: only later records of its key wait behind it (its lane stays busy).
-            item.DueAt = time.GetUtcNow() + delay;
-            _retries.Enqueue(item, item.DueAt);
-            return;
-        }
-
-        Done(item);
-    }
-
-    /// <summary>The record is done: the next one of its key may go.</summary>
-    private void Done(WorkItem item)
-    {
-        if (_lanes.Leave(item) is { } next)
-        {
-            StartOrQueue(next);
-        }
-    }
-
-    private void RemoveWhere(Queue<WorkItem> queue, PartitionState state)
+    private static void RemoveWhere(Queue<WorkItem> queue, PartitionState state, List<Completion> abandoned)
     {
         var all = queue.ToList();
         queue.Clear();
@@ -205,7 +183,7 @@ public sealed class Dispatcher(IWorkOutcomes outcomes, int maxInFlight, Ordering
         {
             if (item.State == state)
             {
-                outcomes.Abandoned(item);
+                abandoned.Add(new Completion(item, null, Abandoned: true));
             }
             else
             {

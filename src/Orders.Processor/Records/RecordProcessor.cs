@@ -1,12 +1,8 @@
 using System.Diagnostics;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
 using Orders.Contracts;
-using Orders.Kafka;
 using Orders.Processor.Aggregates;
-using Orders.Processor.DeadLetters;
 using Orders.Processor.Failures;
-using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
 
@@ -19,42 +15,44 @@ public interface IRecordObserver
 }
 
 /// <summary>
-/// What happens to one record: decode and validate (<see cref="OrderPipeline"/>), then the handler,
-/// concurrently through the <see cref="Dispatcher"/> (at once and inline when nothing is ahead of it
-/// and the handler completes at once), then the aggregate. When a step fails, the
-/// <see cref="FailurePolicy"/> decides and <see cref="RecordFailures"/> carries it out; a partition
-/// with too much outstanding pauses (<see cref="FlowControl"/>).
+/// What happens to one record: decode and validate (<see cref="OrderPipeline"/>), then the handler
+/// (<see cref="HandlerInvoker"/>), at once and inline when nothing is ahead of it and the handler
+/// completes at once, else through the <see cref="Dispatcher"/>, which gives its completions back;
+/// then the aggregate. Every record, inline or dispatched, ends through <see cref="End"/> with one
+/// <see cref="RecordOutcome"/>: the <see cref="FailurePolicy"/> gives it for every failure, invalid
+/// orders included. A partition with too much outstanding is held (<see cref="FlowControl"/>).
 /// </summary>
-public sealed class RecordProcessor : IWorkOutcomes
+public sealed class RecordProcessor
 {
     private readonly OrderPipeline _pipeline;
+    private readonly HandlerInvoker _handler;
+    private readonly FailurePolicy _policy;
     private readonly FetchControl _fetch;
     private readonly ProcessorCounters _counters;
     private readonly string _group;
     private readonly FlowControl _flow;
     private readonly RecordFailures _failures;
+    private readonly TimeProvider _time;
     private readonly ProcessorMetrics? _metrics;
     private readonly IRecordObserver? _observer;
+    private readonly List<Completion> _ended = [];
 
-    public RecordProcessor(
+    internal RecordProcessor(
         OrderPipeline pipeline,
+        HandlerInvoker handler,
+        Dispatcher dispatcher,
         FailurePolicy policy,
         FetchControl fetch,
-        DeadLetterWriter deadLetters,
+        RecordFailures failures,
+        FlowControl flow,
         ProcessorStatus status,
         string group,
-        (int MaxInFlight, Ordering Ordering, FlowLimits Limits) concurrency,
-        FatalSignal fatal,
         TimeProvider time,
-        ILogger logger,
         ProcessorMetrics? metrics = null,
         IRecordObserver? observer = null)
     {
-        (_pipeline, _fetch, _group, _metrics, _observer) = (pipeline, fetch, group, metrics, observer);
-        _counters = status.Counters;
-        _flow = new FlowControl(concurrency.Limits, fetch);
-        _failures = new RecordFailures(policy, fetch, deadLetters, status, group, _flow, fatal, time, logger, metrics);
-        Dispatcher = new Dispatcher(this, concurrency.MaxInFlight, concurrency.Ordering, time);
+        (_pipeline, _handler, Dispatcher, _policy, _fetch, _failures, _flow) = (pipeline, handler, dispatcher, policy, fetch, failures, flow);
+        (_counters, _group, _time, _metrics, _observer) = (status.Counters, group, time, metrics, observer);
     }
 
     public Dispatcher Dispatcher { get; }
@@ -77,7 +75,7 @@ public sealed class RecordProcessor : IWorkOutcomes
     private async ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span)
     {
         var (failures, registryWaits) = _fetch.HasRetries ? _fetch.History(record.TopicPartitionOffset) : (0, 0);
-        var startedAt = _metrics?.StartProcessing();
+        var startedAt = _handler.Clock();
         Order order;
         string? invalid;
         try
@@ -86,7 +84,7 @@ public sealed class RecordProcessor : IWorkOutcomes
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            return _failures.Unreadable(record, state, span, error, failures, registryWaits, startedAt);
+            return End(new InHand(record, state, span, startedAt, failures, registryWaits), _policy.Decide(error, failures, registryWaits));
         }
 
         if (_fetch.HasRetries)
@@ -96,10 +94,7 @@ public sealed class RecordProcessor : IWorkOutcomes
 
         if (invalid is not null)
         {
-            _metrics?.Processed(startedAt, FailureKind.Invalid);
-            _failures.DeadLetter(state, record, span, DeadLetterHeaders.ReasonInvalid, new InvalidOrderException(invalid), attempts: 1);
-            state.Advance(record.Offset.Value);
-            return true;
+            return End(new InHand(record, state, span, startedAt), _policy.Decide(new InvalidOrderException(invalid), 0, 0));
         }
 
         var eventTime = EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs);
@@ -109,65 +104,153 @@ public sealed class RecordProcessor : IWorkOutcomes
             return true;
         }
 
-        var call = _pipeline.HandleAsync(order, state.Cancellation);
+        var call = _handler.Start(order, state.Cancellation, span);
         if (call.IsCompletedSuccessfully)
         {
             // Nothing ahead of it, and the handler done at once: no bookkeeping at all.
-            Count(record, state, order, eventTime, startedAt);
-            ProcessorTracing.End(span, ProcessorTracing.Processed);
-            state.Advance(record.Offset.Value);
-            return true;
+            return End(new InHand(record, state, span, startedAt) { Order = order, EventTimeMs = eventTime }, RecordOutcome.Processed);
         }
 
         Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt, Span = span }, call);
         return true;
     }
 
-    /// <summary>Applies what the handlers finished, and starts the retries that are due.</summary>
+    /// <summary>Ends the records whose handler calls ended, and starts the retries that are due.</summary>
     /// <returns>How long the next poll may block: until the next backoff ends (at most <paramref name="wait"/>).</returns>
     public TimeSpan Pump(TimeSpan wait)
     {
-        if (Dispatcher.Pump() is { } retryIn && retryIn < wait)
+        if (Dispatcher.Pump(_ended) is { } retryIn && retryIn < wait)
         {
             wait = retryIn;
         }
+
+        EndCompleted();
 
         // A handler that completes wakes nothing: poll briefly while some are under way.
         return Dispatcher.InFlight > 0 && wait > TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
     }
 
-    ValueTask IWorkOutcomes.Start(WorkItem item)
+    /// <summary>
+    /// Lets the handler calls of partitions about to be checkpointed end, until <paramref name="deadline"/>:
+    /// what completes is counted; what does not is left out of the checkpoint, uncounted, and handled
+    /// again by the partitions' next owner.
+    /// </summary>
+    public void Settle(IReadOnlyCollection<PartitionState> states, DateTimeOffset deadline)
     {
-        item.StartedAt = _metrics?.StartProcessing();
-        if (item.Span is not { } span)
+        while (Dispatcher.InFlightOf(states) > 0 && _time.GetUtcNow() < deadline)
         {
-            return _pipeline.HandleAsync(item.Order, item.Cancellation);
-        }
-
-        // The handler runs in the record's trace (its own spans, an HTTP call's, are children of it).
-        var previous = Activity.Current;
-        Activity.Current = span;
-        try
-        {
-            return _pipeline.HandleAsync(item.Order, item.Cancellation);
-        }
-        finally
-        {
-            Activity.Current = previous;
+            Dispatcher.WaitForOne(TimeSpan.FromMilliseconds(10));
+            Pump(TimeSpan.Zero);
         }
     }
 
-    void IWorkOutcomes.Abandoned(WorkItem item) => ProcessorTracing.End(item.Span, "revoked");
-
-    void IWorkOutcomes.Succeeded(WorkItem item)
+    /// <summary>The partition left this processor: what the dispatcher held for it is dropped (its next owner processes it).</summary>
+    public void Forget(PartitionState state)
     {
-        Count(item.Record, item.State, item.Order, item.EventTimeMs, item.StartedAt);
-        ProcessorTracing.End(item.Span, ProcessorTracing.Processed);
-        item.State.Complete(item.Record.Offset.Value, started: true);
-        _flow.Apply(item.State);
+        Dispatcher.Forget(state, _ended);
+        EndCompleted();
     }
 
-    TimeSpan? IWorkOutcomes.Failed(WorkItem item, Exception error) => _failures.Failed(item, error);
+    /// <summary>
+    /// The one place a record in hand ends, whatever ended it (the handler inline or dispatched, a
+    /// decoding failure, an invalid order): counted, dead-lettered, tried again, or waiting.
+    /// </summary>
+    /// <returns>True when the record was taken in hand; false when its partition reads it again later.</returns>
+    private bool End(in InHand hand, RecordOutcome outcome)
+    {
+        var (record, state, span) = (hand.Record, hand.State, hand.Span);
+        if (!outcome.Stopped)
+        {
+            _metrics?.Processed(hand.StartedAt, outcome.End == RecordEnd.Processed ? null : FailureClassifier.Classify(outcome.Error!));
+        }
+
+        switch (outcome.End)
+        {
+            case RecordEnd.Processed:
+                _pipeline.Count(hand.Order!, hand.EventTimeMs, state.Aggregate);
+                _counters.ProcessedOne();
+                _observer?.Processed(record);
+                ProcessorTracing.End(span, ProcessorTracing.Processed);
+                Done(hand);
+                return true;
+            case RecordEnd.DeadLettered:
+                _failures.DeadLetter(state, record, span, outcome.Reason!, outcome.Error!, hand.Failures + 1);
+                Done(hand);
+                return true;
+            case RecordEnd.Retry when hand.Item is { } item:
+                item.Failures++;
+                _failures.Retrying(record, span, outcome, item.Failures);
+                Dispatcher.Retry(item, outcome.Delay);
+                return true;
+            case RecordEnd.Retry:
+                // A record that could not be read, not for its bytes nor the registry (a decoder error of ours): read again as the record it is.
+                _failures.Retrying(record, span, outcome, hand.Failures + 1);
+                ProcessorTracing.End(span, "retry");
+                _fetch.WaitToRead(record.TopicPartitionOffset, hand.Failures + 1, 0, outcome.Delay, FetchHold.Retry);
+                return false;
+            case RecordEnd.Wait when hand.Item is { } item:
+                if (!outcome.Stopped)
+                {
+                    item.RegistryWaits++;
+                    _failures.WaitingForRegistry(record, span, outcome, item.Failures + item.RegistryWaits);
+                }
+
+                Dispatcher.Retry(item, outcome.Delay);
+                return true;
+            case RecordEnd.Wait:
+                // Every record needs the registry: the partition waits as a whole and reads this one again, in a span of its own.
+                var waits = hand.RegistryWaits;
+                if (outcome.Stopped)
+                {
+                    ProcessorTracing.End(span, RecordOutcome.StoppedReason, outcome.Error);
+                }
+                else
+                {
+                    _failures.WaitingForRegistry(record, span, outcome, hand.Failures + ++waits);
+                    ProcessorTracing.End(span, "registry-unavailable");
+                }
+
+                _fetch.WaitToRead(record.TopicPartitionOffset, hand.Failures, waits, outcome.Delay, FetchHold.Registry);
+                return false;
+            default:
+                throw new UnreachableException($"a record ended as {outcome.End}");
+        }
+    }
+
+    /// <summary>The record is done: inline it advances its partition; dispatched, it completes there and lets its key go on.</summary>
+    private void Done(in InHand hand)
+    {
+        if (hand.Item is { } item)
+        {
+            hand.State.Complete(hand.Record.Offset.Value, started: true);
+            Dispatcher.Done(item);
+            _flow.Apply(hand.State);
+            return;
+        }
+
+        hand.State.Advance(hand.Record.Offset.Value);
+        if (_fetch.HasRetries)
+        {
+            _fetch.Read(hand.Record.TopicPartition);
+        }
+    }
+
+    private void EndCompleted()
+    {
+        foreach (var (item, error, abandoned) in _ended)
+        {
+            if (abandoned)
+            {
+                ProcessorTracing.End(item.Span, "revoked");
+                continue;
+            }
+
+            var hand = InHand.Of(item);
+            End(hand, error is null ? RecordOutcome.Processed : _policy.Decide(error, item.Failures, item.RegistryWaits));
+        }
+
+        _ended.Clear();
+    }
 
     private void Submit(WorkItem item, ValueTask? running)
     {
@@ -176,11 +259,21 @@ public sealed class RecordProcessor : IWorkOutcomes
         _flow.Apply(item.State);
     }
 
-    private void Count(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Order order, long eventTime, long? startedAt)
+    /// <summary>A record in hand: inline (no <see cref="Item"/>, nothing allocated) or the dispatcher's.</summary>
+    private readonly record struct InHand(
+        ConsumeResult<byte[]?, byte[]?> Record, PartitionState State, Activity? Span, long? StartedAt, int Failures = 0, int RegistryWaits = 0)
     {
-        _pipeline.Count(order, eventTime, state.Aggregate);
-        _metrics?.Processed(startedAt);
-        _counters.ProcessedOne();
-        _observer?.Processed(record);
+        public WorkItem? Item { get; init; }
+
+        public Order? Order { get; init; }
+
+        public long EventTimeMs { get; init; }
+
+        public static InHand Of(WorkItem item) => new(item.Record, item.State, item.Span, item.StartedAt, item.Failures, item.RegistryWaits)
+        {
+            Item = item,
+            Order = item.Order,
+            EventTimeMs = item.EventTimeMs,
+        };
     }
 }

@@ -47,18 +47,6 @@ public sealed class WorkItem(ConsumeResult<byte[]?, byte[]?> record, PartitionSt
     internal KeyLane? Lane { get; set; }
 }
 
-/// <summary>What the dispatcher asks of its owner: to handle an order, and what to do once an attempt ended.</summary>
-public interface IWorkOutcomes
-{
-    /// <summary>Starts an attempt (the handler, and the clock of its histogram).</summary>
-    ValueTask Start(WorkItem item);
-
-    /// <summary>The handler succeeded: the record enters the aggregate.</summary>
-    void Succeeded(WorkItem item);
-
-    /// <returns>The retry's delay; null when the record was dead-lettered (done).</returns>
-    TimeSpan? Failed(WorkItem item, Exception error);
-
-    /// <summary>The record's partition left this processor before it was done: its next owner processes it.</summary>
-    void Abandoned(WorkItem item);
-}
+/// <summary>A record the <see cref="Dispatcher"/> gives back: its handler call ended (with <see cref="Error"/>, or none), or its partition left first.</summary>
+/// <param name="Abandoned">Its partition left this processor before it was done: its next owner processes it; nothing is counted here.</param>
+public readonly record struct Completion(WorkItem Item, Exception? Error, bool Abandoned);
