@@ -16,7 +16,7 @@ public sealed class AggregationTests
         var whole = left.Concat(right).Aggregate(PriceStatistics.Empty, (s, p) => s.Add(p));
 
         Assert.Equal(whole, combined);
-        Assert.Equal((5, 1.0, 99.99), (combined.Count, combined.Min, combined.Max));
+        Assert.Equal((5, 1.0m, 99.99m), (combined.Count, combined.Min, combined.Max));
         Assert.Equal(121.74m, combined.Sum);
     }
 
@@ -63,11 +63,12 @@ public sealed class AggregationTests
     [Fact]
     public void OrderValue_IsPriceTimesQuantity_ExactlyAsDecimals()
     {
-        var measures = OrderMeasures.Empty.Add(0.1, PriceStatistics.ToAmount(0.1), 3).Add(19.99, PriceStatistics.ToAmount(19.99), 7);
+        var measures = OrderMeasures.Empty.Add(PriceStatistics.ToAmount(0.1), 3).Add(PriceStatistics.ToAmount(19.99), 7);
 
         Assert.Equal(20.09m, measures.Price.Sum);
         Assert.Equal(140.23m, measures.Value.Sum);
-        Assert.Equal((0.1 * 3, 19.99 * 7), (measures.Value.Min, measures.Value.Max));
+        // Exact: not the doubles 0.30000000000000004 and 139.92999999999998.
+        Assert.Equal((0.3m, 139.93m), (measures.Value.Min, measures.Value.Max));
     }
 
     [Fact]
@@ -129,7 +130,7 @@ public sealed class AggregationTests
     [Fact]
     public void Combine_KeepsWhatCheckpointsBeforeCurrenciesCounted_Apart()
     {
-        var old = AggregateData.Empty with { Unsplit = new CurrencyData(new OrderMeasures(new PriceStatistics(2, 30m, 10, 20), PriceStatistics.Empty), new Dictionary<string, OrderMeasures>(), new Dictionary<long, OrderMeasures>()) };
+        var old = AggregateData.Empty with { Unsplit = new CurrencyData(new OrderMeasures(new PriceStatistics(2, 30m, 10m, 20m), PriceStatistics.Empty), new Dictionary<string, OrderMeasures>(), new Dictionary<long, OrderMeasures>()) };
         var now = new PartitionAggregate(windowMinutes: 60);
         now.Add("EUR", "mug", 5, 1, Noon);
 

@@ -68,7 +68,7 @@ public sealed class CheckpointTests
         Assert.Equal(("order-processor", 2, 12L), (checkpoint.Group, checkpoint.Partition, checkpoint.NextOffset));
         Assert.Empty(checkpoint.Data.Currencies);
         var old = checkpoint.Data.Unsplit!;
-        Assert.Equal((6, 612.75m, 10.5, 250.25), (old.Overall.Count, old.Overall.Price.Sum, old.Overall.Price.Min, old.Overall.Price.Max));
+        Assert.Equal((6, 612.75m, 10.5m, 250.25m), (old.Overall.Count, old.Overall.Price.Sum, old.Overall.Price.Min, old.Overall.Price.Max));
         Assert.Equal(0, old.Overall.Value.Count);
         Assert.Equal((3, 151.5m), (old.Products["keyboard"].Count, old.Products["keyboard"].Price.Sum));
         Assert.Equal(2, old.Minutes.Count);
@@ -81,9 +81,9 @@ public sealed class CheckpointTests
     public void ALegacyCheckpoint_RestoredAndWrittenAgain_KeepsItsUnsplitFiguresBesideTheNewCurrencies()
     {
         var unsplit = new CurrencyData(
-            new OrderMeasures(new PriceStatistics(6, 612.75m, 10.5, 250.25), PriceStatistics.Empty),
-            new Dictionary<string, OrderMeasures> { ["mouse"] = new(new PriceStatistics(1, 60.75m, 60.75, 60.75), PriceStatistics.Empty) },
-            new Dictionary<long, OrderMeasures> { [Now.ToUnixTimeMilliseconds()] = new(new PriceStatistics(6, 612.75m, 10.5, 250.25), PriceStatistics.Empty) });
+            new OrderMeasures(new PriceStatistics(6, 612.75m, 10.5m, 250.25m), PriceStatistics.Empty),
+            new Dictionary<string, OrderMeasures> { ["mouse"] = new(new PriceStatistics(1, 60.75m, 60.75m, 60.75m), PriceStatistics.Empty) },
+            new Dictionary<long, OrderMeasures> { [Now.ToUnixTimeMilliseconds()] = new(new PriceStatistics(6, 612.75m, 10.5m, 250.25m), PriceStatistics.Empty) });
         var aggregate = PartitionAggregate.FromData(AggregateData.Empty with { Unsplit = unsplit }, 60);
         aggregate.Add("USD", "mouse", 10, 2, Now.ToUnixTimeMilliseconds());
         var checkpoint = new PartitionCheckpoint("g", "orders", 0, "x-1", 7, 0, 0, Now, aggregate.ToData());

@@ -8,6 +8,20 @@ namespace Orders.Processor.UnitTests;
 public sealed class LoopTests
 {
     [Fact]
+    public async Task EveryLogCategory_NamesAClassOfTheProcessor()
+    {
+        var run = new LoopHarness(o => o.UntilIdle = TimeSpan.FromSeconds(2));
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Assign(0);
+
+        await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.NotEmpty(run.Loggers.Categories);
+        Assert.All(run.Loggers.Categories, category => Assert.NotNull(typeof(Loop.ConsumeLoop).Assembly.GetType(category)));
+        Assert.Contains(typeof(Checkpoints.CheckpointWriter).FullName, run.Loggers.Categories);
+    }
+
+    [Fact]
     public async Task UntilIdle_StopsOnceNothingArrivedForTheIdleTime_WithEverythingCheckpointed()
     {
         var run = new LoopHarness(o => o.UntilIdle = TimeSpan.FromSeconds(3));

@@ -159,7 +159,7 @@ public sealed class RebalanceTests
         {
             Currencies = new Dictionary<string, CurrencyData>
             {
-                ["EUR"] = CurrencyData.Empty with { Overall = new OrderMeasures(new PriceStatistics(count, sum, 100, 100), new PriceStatistics(count, sum, 100, 100)) },
+                ["EUR"] = CurrencyData.Empty with { Overall = new OrderMeasures(new PriceStatistics(count, sum, 100m, 100m), new PriceStatistics(count, sum, 100m, 100m)) },
             },
         });
 }

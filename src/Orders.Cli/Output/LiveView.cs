@@ -143,4 +143,6 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
     private static string Money(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 
     private static string Money(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "-";
+
+    private static string Money(decimal value) => value.ToString("0.00#######", CultureInfo.InvariantCulture);
 }

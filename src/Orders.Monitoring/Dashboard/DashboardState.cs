@@ -27,7 +27,7 @@ public sealed record DashboardState(
     IReadOnlyList<RecentDeadLetter> RecentDeadLetters,
     HandlerLoad Load);
 
-public sealed record Figures(long Count, double? Mean, double? Min, double? Max)
+public sealed record Figures(long Count, double? Mean, decimal? Min, decimal? Max)
 {
     public static Figures Of(PriceStatistics stats) =>
         stats.Count == 0 ? new(0, null, null, null) : new(stats.Count, stats.Mean, stats.Min, stats.Max);
@@ -38,7 +38,7 @@ public sealed record Figures(long Count, double? Mean, double? Min, double? Max)
 public sealed record CurrencyFigures(
     string Currency, bool Unsplit, long Count, Figures Price, Figures OrderValue, IReadOnlyList<ProductFigures> Products, int MoreProducts, IReadOnlyList<MinuteFigures> Minutes);
 
-public sealed record ProductFigures(string Product, long Count, double? Mean, double? Min, double? Max, double? OrderValue);
+public sealed record ProductFigures(string Product, long Count, double? Mean, decimal? Min, decimal? Max, double? OrderValue);
 
 /// <param name="Start">The minute's start, event time, in unix milliseconds.</param>
 public sealed record MinuteFigures(long Start, long Count, double? Mean, double? OrderValue);
@@ -115,9 +115,9 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
             [.. data.Minutes.OrderBy(m => m.Key).Select(m => new MinuteFigures(m.Key, m.Value.Count, m.Value.Price.Mean, m.Value.Value.Mean))]);
     }
 
-    private static double? Min(PriceStatistics stats) => stats.Count == 0 ? null : stats.Min;
+    private static decimal? Min(PriceStatistics stats) => stats.Count == 0 ? null : stats.Min;
 
-    private static double? Max(PriceStatistics stats) => stats.Count == 0 ? null : stats.Max;
+    private static decimal? Max(PriceStatistics stats) => stats.Count == 0 ? null : stats.Max;
 
     private static string Status(ProcessorView view) => view switch
     {

@@ -12,8 +12,8 @@ public readonly record struct OrderMeasures(PriceStatistics Price, PriceStatisti
     public long Count => Price.Count;
 
     /// <param name="amount">The price as a decimal (<see cref="PriceStatistics.ToAmount"/>), converted once by the caller.</param>
-    public OrderMeasures Add(double price, decimal amount, int quantity) =>
-        new(Price.Add(price, amount), Value.Add(price * quantity, amount * quantity));
+    public OrderMeasures Add(decimal amount, int quantity) =>
+        new(Price.Add(amount), Value.Add(amount * quantity));
 
     public OrderMeasures Combine(OrderMeasures other) => new(Price.Combine(other.Price), Value.Combine(other.Value));
 }

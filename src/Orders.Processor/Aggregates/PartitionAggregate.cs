@@ -45,9 +45,9 @@ public sealed class PartitionAggregate
         }
 
         Count++;
-        bucket!.Overall = bucket.Overall.Add(price, amount, quantity);
+        bucket!.Overall = bucket.Overall.Add(amount, quantity);
         ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Products, product, out existed);
-        stats = (existed ? stats : OrderMeasures.Empty).Add(price, amount, quantity);
+        stats = (existed ? stats : OrderMeasures.Empty).Add(amount, quantity);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
         if (minute > _newestMinute)
@@ -62,7 +62,7 @@ public sealed class PartitionAggregate
         }
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Minutes, minute, out existed);
-        slot = (existed ? slot : OrderMeasures.Empty).Add(price, amount, quantity);
+        slot = (existed ? slot : OrderMeasures.Empty).Add(amount, quantity);
     }
 
     public void AddDeadLetter(string reason) =>

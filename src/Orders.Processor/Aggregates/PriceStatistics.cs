@@ -7,21 +7,23 @@ namespace Orders.Processor.Aggregates;
 /// Partitions, checkpoints and processor instances therefore merge to the same figure in any
 /// order, bit for bit, and the producer's own sum of what it sent can be compared exactly.
 /// Compensated (Kahan/Neumaier) summation would only make the error small, not order-independent.
+/// The minimum and maximum are amounts too: an order value (price x quantity) shows as 1389.12,
+/// never as the double 1389.1200000000001.
 /// </summary>
-public readonly record struct PriceStatistics(long Count, decimal Sum, double Min, double Max)
+public readonly record struct PriceStatistics(long Count, decimal Sum, decimal Min, decimal Max)
 {
-    public static PriceStatistics Empty => new(0, 0m, double.PositiveInfinity, double.NegativeInfinity);
+    public static PriceStatistics Empty => new(0, 0m, decimal.MaxValue, decimal.MinValue);
 
     public double? Mean => Count == 0 ? null : (double)(Sum / Count);
 
     /// <summary>The exact mean, for comparisons that must not lose digits.</summary>
     public decimal? ExactMean => Count == 0 ? null : Sum / Count;
 
-    public PriceStatistics Add(double price) => Add(price, ToAmount(price));
+    public PriceStatistics Add(double price) => Add(ToAmount(price));
 
-    /// <summary>Adds a price whose amount (<see cref="ToAmount"/>) the caller converted once for several statistics.</summary>
-    public PriceStatistics Add(double price, decimal amount) =>
-        new(Count + 1, Sum + amount, Math.Min(Min, price), Math.Max(Max, price));
+    /// <summary>Adds an amount (a price converted once by <see cref="ToAmount"/>, or an order value).</summary>
+    public PriceStatistics Add(decimal amount) =>
+        new(Count + 1, Sum + amount, Math.Min(Min, amount), Math.Max(Max, amount));
 
     public PriceStatistics Combine(PriceStatistics other) =>
         new(Count + other.Count, Sum + other.Sum, Math.Min(Min, other.Min), Math.Max(Max, other.Max));

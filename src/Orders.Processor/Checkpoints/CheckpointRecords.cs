@@ -23,8 +23,10 @@ internal static class CheckpointRecords
         var record = new GenericRecord(StatsSchema);
         record.Add("count", stats.Count);
         record.Add("sum", stats.Sum.ToString(CultureInfo.InvariantCulture));
-        record.Add("min", stats.Count == 0 ? 0.0 : stats.Min);
-        record.Add("max", stats.Count == 0 ? 0.0 : stats.Max);
+        // Doubles on the wire, as the schema has always had them: an amount of up to 15 significant digits (a price
+        // with cents, its order value) comes back from the double exactly (decimal's conversion keeps 15 digits).
+        record.Add("min", stats.Count == 0 ? 0.0 : (double)stats.Min);
+        record.Add("max", stats.Count == 0 ? 0.0 : (double)stats.Max);
         return record;
     }
 
@@ -32,7 +34,7 @@ internal static class CheckpointRecords
     {
         var count = (long)record["count"];
         var sum = decimal.Parse((string)record["sum"], NumberStyles.Number, CultureInfo.InvariantCulture);
-        return count == 0 ? PriceStatistics.Empty : new PriceStatistics(count, sum, (double)record["min"], (double)record["max"]);
+        return count == 0 ? PriceStatistics.Empty : new PriceStatistics(count, sum, (decimal)(double)record["min"], (decimal)(double)record["max"]);
     }
 
     public static GenericRecord Minute(long minute, PriceStatistics stats) =>

@@ -66,7 +66,7 @@ public static class ProcessorHostingExtensions
             new CheckpointSerde(sp.GetRequiredService<ISchemaRegistryClient>()),
             sp.GetRequiredService<ProcessorStatus>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Orders.Processor.OrderProcessor"),
+            sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<ProcessorMetrics>(),
             sp.GetService<IRecordObserver>()));
         builder.Services.AddSingleton<ProcessorWorker>();

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orders.Kafka;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
@@ -60,7 +61,8 @@ public sealed class ProcessorWorker(
     /// <exception cref="DeadLetterWriteException">A dead letter can never be written.</exception>
     private async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken)
     {
-        var (options, logger, time) = (services.Options, services.Logger, services.Time);
+        var (options, time) = (services.Options, services.Time);
+        var logger = services.Loggers.CreateLogger<ProcessorWorker>();
         // The admin client takes the producer's settings: it would warn about every consumer-only one.
         var layout = await TopicLayout.ResolveAsync(
             clients.Producer, options.Topic, options.DeadLetterTopic, options.StatsTopic, options.CreatedTopics, options.BrokerTimeout,
@@ -74,9 +76,10 @@ public sealed class ProcessorWorker(
         layout = layout with { CheckpointRecordLimit = checkpointRecordLimit };
 
         var fatal = new FatalSignal();
-        using var session = new KafkaSession(ProcessorClientConfig.ForProtocol(clients.Consumer, protocol.Protocol), producer, services.Status, fatal, time, logger);
+        using var session = new KafkaSession(
+            ProcessorClientConfig.ForProtocol(clients.Consumer, protocol.Protocol), producer, services.Status, fatal, time, services.Loggers.CreateLogger<KafkaSession>());
         var stored = new KafkaStateSource(
-            layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, logger), new DeadLetterLedger(session.Reader));
+            layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, services.Loggers.CreateLogger<CheckpointReader>()), new DeadLetterLedger(session.Reader));
         var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal));
         return await loop.RunAsync(cancellationToken);
     }

@@ -17,7 +17,7 @@ public sealed record ProcessorServices(
     CheckpointSerde Serde,
     ProcessorStatus Status,
     TimeProvider Time,
-    ILogger Logger,
+    ILoggerFactory Loggers,
     ProcessorMetrics? Metrics = null,
     IRecordObserver? Observer = null);
 
@@ -47,7 +47,9 @@ public sealed record LoopParts(
 
     public static LoopParts Create(ProcessorServices services, TopicLayout layout, ProcessorPorts ports, FatalSignal fatal)
     {
-        var (options, time, logger, status) = (services.Options, services.Time, services.Logger, services.Status);
+        var (options, time, status) = (services.Options, services.Time, services.Status);
+        // Each piece logs under its own name (Orders.Processor.Checkpoints.CheckpointWriter, ...).
+        ILogger Logger<T>() => services.Loggers.CreateLogger<T>();
         var counters = status.Counters;
         var consumer = ports.Consumer;
         var retrySchedule = new RetrySchedule(options.RetryBaseDelay, options.RetryMaxDelay, new Random(options.Seed));
@@ -56,7 +58,7 @@ public sealed record LoopParts(
         var idle = new IdleWatch(time, options.UntilIdle, options.FirstAssignmentWait);
         var schedule = new CheckpointSchedule(time, options.CheckpointInterval, HoldAfter);
         var deadLetters = new DeadLetterWriter(
-            ports.Producer, layout.DeadLetterTopic, layout.DeadLetterPartitions, retrySchedule, options.DeadLetterTimeout, time, counters, fatal, logger);
+            ports.Producer, layout.DeadLetterTopic, layout.DeadLetterPartitions, retrySchedule, options.DeadLetterTimeout, time, counters, fatal, Logger<DeadLetterWriter>());
         var writer = new CheckpointWriter(
             ports.Producer,
             services.Serde,
@@ -66,11 +68,11 @@ public sealed record LoopParts(
             time,
             counters,
             fatal,
-            logger);
-        var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, options.RevokeTimeout, time, logger);
-        var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, logger);
+            Logger<CheckpointWriter>());
+        var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, options.RevokeTimeout, time, Logger<CheckpointCoordinator>());
+        var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, Logger<RetentionGaps>());
         var restorer = new PartitionRestorer(
-            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, logger);
+            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, Logger<PartitionRestorer>());
         var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);
         var handler = new HandlerInvoker(pipeline, services.Metrics);
         var records = new RecordProcessor(
@@ -79,7 +81,7 @@ public sealed record LoopParts(
             new Dispatcher(handler, options.MaxInFlight, options.Ordering, time),
             new FailurePolicy(retrySchedule, options.MaxAttempts, fatal),
             fetch,
-            new RecordFailures(deadLetters, status, options.GroupId, time, logger),
+            new RecordFailures(deadLetters, status, options.GroupId, time, Logger<RecordProcessor>()),
             new FlowControl(new FlowLimits(options.MaxBuffered, options.MaxOutOfOrder), fetch),
             status,
             options.GroupId,
@@ -87,11 +89,11 @@ public sealed record LoopParts(
             services.Metrics,
             services.Observer);
         var assignments = new Assignments(
-            layout, table, restorer, checkpoints, fetch, records, deadLetters, idle, status, options.WindowMinutes, options.RevokeTimeout, fatal, time, logger);
-        var gate = new RecordGate(table, gaps, fetch, counters, logger);
+            layout, table, restorer, checkpoints, fetch, records, deadLetters, idle, status, options.WindowMinutes, options.RevokeTimeout, fatal, time, Logger<Assignments>());
+        var gate = new RecordGate(table, gaps, fetch, counters, Logger<RecordGate>());
         var housekeeping = new Housekeeping(
-            options.Topic, deadLetters, checkpoints, table, restorer, assignments, fetch, idle, status, options.StatusInterval, time, logger);
+            options.Topic, deadLetters, checkpoints, table, restorer, assignments, fetch, idle, status, options.StatusInterval, time, Logger<Housekeeping>());
         return new LoopParts(
-            options, consumer, ports.Producer, table, fetch, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, logger);
+            options, consumer, ports.Producer, table, fetch, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, Logger<ConsumeLoop>());
     }
 }

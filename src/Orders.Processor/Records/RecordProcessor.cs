@@ -245,8 +245,9 @@ public sealed class RecordProcessor
                 continue;
             }
 
-            var hand = InHand.Of(item);
-            End(hand, error is null ? RecordOutcome.Processed : _policy.Decide(error, item.Failures, item.RegistryWaits));
+            // Its log lines (a retry, a dead letter) carry the record's trace, as when it was read.
+            using var current = ProcessorTracing.Current(item.Span);
+            End(InHand.Of(item), error is null ? RecordOutcome.Processed : _policy.Decide(error, item.Failures, item.RegistryWaits));
         }
 
         _ended.Clear();

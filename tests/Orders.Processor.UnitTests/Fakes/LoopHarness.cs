@@ -18,6 +18,8 @@ namespace Orders.Processor.UnitTests.Fakes;
 /// </summary>
 public sealed class LoopHarness
 {
+    private RecordingLoggers? _loggers;
+
     public const string Topic = "orders";
     public const string Group = "g";
 
@@ -45,7 +47,7 @@ public sealed class LoopHarness
         Handler = handler ?? handlerFor?.Invoke(Time) ?? new SimulatedDownstream(0, LatencyRange.None, new Random(1), Time);
         Layout = new TopicLayout(Topic, partitions, Topics.DeadLetterFor(Topic), deadLetterPartitions, Topics.StatsFor(Topic), partitions);
         Parts = LoopParts.Create(
-            new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, Time, Logs),
+            new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, Time, Loggers),
             Layout,
             new ProcessorPorts(Consumer, Producer, Stored),
             Fatal);
@@ -77,6 +79,9 @@ public sealed class LoopHarness
     public FatalSignal Fatal { get; } = new();
 
     public RecordingLogger Logs { get; } = new();
+
+    /// <summary>The loggers the run's pieces asked for, by category.</summary>
+    public RecordingLoggers Loggers => _loggers ??= new RecordingLoggers(Logs);
 
     public LoopParts Parts { get; }
 
@@ -162,5 +167,38 @@ public sealed class RecordingLogger : ILogger
         {
             _lines.Add((logLevel, eventId, formatter(state, exception)));
         }
+    }
+}
+
+/// <summary>Every logger it creates writes to one <see cref="RecordingLogger"/>, whatever its category; the categories are kept.</summary>
+public sealed class RecordingLoggers(RecordingLogger logs) : ILoggerFactory
+{
+    private readonly List<string> _categories = [];
+
+    public IReadOnlyList<string> Categories
+    {
+        get
+        {
+            lock (_categories)
+            {
+                return [.. _categories];
+            }
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName)
+    {
+        lock (_categories)
+        {
+            _categories.Add(categoryName);
+        }
+
+        return logs;
+    }
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
+
+    public void Dispose()
+    {
     }
 }

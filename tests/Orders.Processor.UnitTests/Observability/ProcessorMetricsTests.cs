@@ -117,7 +117,7 @@ public sealed class ProcessorMetricsTests : IDisposable
         var aggregate = new PartitionAggregate(60);
         aggregate.Add("EUR", "mug", 10, 2, 0);
         var unsplit = new CurrencyData(
-            new OrderMeasures(new PriceStatistics(4, 100m, 10, 40), PriceStatistics.Empty),
+            new OrderMeasures(new PriceStatistics(4, 100m, 10m, 40m), PriceStatistics.Empty),
             new Dictionary<string, OrderMeasures>(StringComparer.Ordinal),
             new Dictionary<long, OrderMeasures>());
         _processor.Publish(ProcessorView.Empty(_processor.Counters) with { Aggregates = aggregate.ToData() with { Unsplit = unsplit } });
@@ -202,7 +202,7 @@ public sealed class ProcessorMetricsTests : IDisposable
     [Fact]
     public void CapProducts_ManyProducts_KeepsTheBusiest_AndSumsTheRestOfEachCurrencyAsOther()
     {
-        var measures = (int n) => Enumerable.Range(0, n).Aggregate(OrderMeasures.Empty, (s, _) => s.Add(10, 10m, 1));
+        var measures = (int n) => Enumerable.Range(0, n).Aggregate(OrderMeasures.Empty, (s, _) => s.Add(10m, 1));
         var currencies = new Dictionary<string, CurrencyData>
         {
             ["EUR"] = CurrencyData.Empty with { Products = Enumerable.Range(0, 60).ToDictionary(i => $"p{i:D2}", i => measures(i + 1)) },
@@ -223,7 +223,7 @@ public sealed class ProcessorMetricsTests : IDisposable
     {
         var currencies = new Dictionary<string, CurrencyData>
         {
-            ["EUR"] = CurrencyData.Empty with { Products = new Dictionary<string, OrderMeasures> { ["mug"] = OrderMeasures.Empty.Add(3, 3m, 1), ["kettle"] = OrderMeasures.Empty.Add(30, 30m, 1) } },
+            ["EUR"] = CurrencyData.Empty with { Products = new Dictionary<string, OrderMeasures> { ["mug"] = OrderMeasures.Empty.Add(3m, 1), ["kettle"] = OrderMeasures.Empty.Add(30m, 1) } },
         };
 
         Assert.Equal(["kettle", "mug"], ProcessorMetrics.CapProducts(currencies).Select(s => s.Product).Order());
