@@ -13,6 +13,7 @@ COPY src/Orders.Bench/Orders.Bench.csproj src/Orders.Bench/
 COPY src/Orders.Cli/Orders.Cli.csproj src/Orders.Cli/
 COPY src/Orders.Contracts/Orders.Contracts.csproj src/Orders.Contracts/
 COPY src/Orders.DeadLetters/Orders.DeadLetters.csproj src/Orders.DeadLetters/
+COPY src/Orders.Decoding/Orders.Decoding.csproj src/Orders.Decoding/
 COPY src/Orders.Kafka/Orders.Kafka.csproj src/Orders.Kafka/
 COPY src/Orders.LocalStack/Orders.LocalStack.csproj src/Orders.LocalStack/
 COPY src/Orders.Monitoring/Orders.Monitoring.csproj src/Orders.Monitoring/

@@ -2,6 +2,7 @@ using Avro.IO;
 using Avro.Specific;
 using BenchmarkDotNet.Attributes;
 using Orders.Contracts;
+using Orders.Decoding;
 using Orders.Processor.Records;
 using Orders.Producer;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Avro;
 using Orders.Contracts;
-using Orders.Processor.Records;
+using Orders.Decoding;
 
 namespace Orders.DeadLetters;
 

@@ -3,6 +3,7 @@ using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
 using Orders.Contracts;
+using Orders.Decoding;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.Processor.Records;
 using Orders.Producer;

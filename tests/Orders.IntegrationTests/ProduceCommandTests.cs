@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Orders.Cli;
 using Orders.Contracts;
+using Orders.Decoding;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.Processor.Records;
 

@@ -6,6 +6,7 @@ using Avro.Generic;
 using Avro.IO;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
+using Orders.Decoding;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.Processor;
 using Orders.Processor.Records;

@@ -2,14 +2,8 @@
 // replay tools and operators: they stay in this namespace whatever folder holds them.
 namespace Orders.Processor;
 
-/// <summary>Bytes that can never become an order: bad magic byte, unknown schema id, undecodable Avro.</summary>
-public sealed class PoisonRecordException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>A well-formed order that breaks a domain rule.</summary>
 public sealed class InvalidOrderException(string message) : Exception(message);
-
-/// <summary>The registry could not be asked (refused, timed out, 5xx): not the record's fault.</summary>
-public sealed class RegistryUnavailableException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>The registry rejects the configured credentials (401/403): no retry can fix that, so the processor stops.</summary>
 public sealed class RegistryCredentialsException(Exception inner) : Exception($"the Schema Registry rejected the credentials: {inner.Message}", inner);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orders.Decoding;
 using Orders.Kafka;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.Loop;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orders.Decoding;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Failures;

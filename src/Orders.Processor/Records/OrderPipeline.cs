@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Orders.Contracts;
+using Orders.Decoding;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Loop;
 using Orders.Processor.Observability;

@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Orders.Contracts;
+using Orders.Decoding;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.Hosting;
 using Orders.Processor.Loop;

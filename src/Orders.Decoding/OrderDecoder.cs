@@ -4,8 +4,9 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
+using Orders.Processor;
 
-namespace Orders.Processor.Records;
+namespace Orders.Decoding;
 
 /// <summary>
 /// Decodes Confluent wire-format values (magic byte 0, big-endian schema id, Avro binary) into

@@ -4,9 +4,10 @@ using Avro.IO;
 using Avro.Specific;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
-using Orders.Processor.Records;
+using Orders.Decoding;
+using Orders.Processor;
 
-namespace Orders.Processor.UnitTests;
+namespace Orders.Decoding.UnitTests;
 
 /// <summary>The decoder's failure classes, with the registry faked: the one honest seam here.</summary>
 public sealed class OrderDecoderTests

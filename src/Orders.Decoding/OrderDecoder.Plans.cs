@@ -1,8 +1,9 @@
 using Confluent.SchemaRegistry;
 using Orders.Avro;
 using Orders.Contracts;
+using Orders.Processor;
 
-namespace Orders.Processor.Records;
+namespace Orders.Decoding;
 
 /// <summary>The decoder's compiled plans: one per writer schema id, and the sink that fills an order from one.</summary>
 public sealed partial class OrderDecoder
