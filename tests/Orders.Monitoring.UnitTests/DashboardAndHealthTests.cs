@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Time.Testing;
+using Orders.Monitoring.Dashboard;
+using Orders.Monitoring.Health;
+using Orders.Processor.Aggregates;
+using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
+
+namespace Orders.Monitoring.UnitTests;
+
+/// <summary>What the dashboard and the health checks make of the processor's published view.</summary>
+public sealed class DashboardAndHealthTests
+{
+    private readonly ProcessorStatus _status = new("orders", readCommitted: false);
+    private readonly FakeTimeProvider _time = new();
+
+    [Fact]
+    public void Dashboard_APartitionHeldFromFetching_SaysWhy_OneThatFetches_SaysNothing()
+    {
+        Publish(
+            new Dictionary<int, PartitionView>
+            {
+                [0] = new(10, 8, 10) { Held = FetchHold.Checkpoint | FetchHold.Backpressure },
+                [1] = new(5, 5, 5),
+            });
+
+        var partitions = new DashboardFeed(_status, new ProcessorOptions(), _time).Current().Partitions;
+
+        Assert.Equal("checkpoint, backpressure", partitions.Single(p => p.Partition == 0).Held);
+        Assert.Null(partitions.Single(p => p.Partition == 1).Held);
+    }
+
+    [Fact]
+    public void Dashboard_MinimumsAndMaximums_AreTheExactAmounts()
+    {
+        var aggregate = new PartitionAggregate(windowMinutes: 60);
+        aggregate.Add("EUR", "kettle", 463.04, 3, 0);
+        aggregate.Add("EUR", "mug", 0.1, 3, 0);
+        Publish(new Dictionary<int, PartitionView> { [0] = new(2, 0, 2) }, aggregate.ToData());
+
+        var eur = new DashboardFeed(_status, new ProcessorOptions(), _time).Current().Currencies.Single();
+
+        Assert.Equal((0.1m, 463.04m), (eur.Price.Min, eur.Price.Max));
+        // Price x quantity, exactly: not the doubles 0.30000000000000004 and 1389.1200000000001.
+        Assert.Equal((0.3m, 1389.12m), (eur.OrderValue.Min, eur.OrderValue.Max));
+    }
+
+    [Fact]
+    public async Task Ready_OnlyWhenPartitionsAreAssigned_AndNoneIsStillRestoring()
+    {
+        var check = new PartitionsReadyCheck(_status);
+        var context = new HealthCheckContext();
+
+        var before = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        Publish(new Dictionary<int, PartitionView> { [0] = new(0, 0, 0) }, restoring: 1);
+        var restoring = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        Publish(new Dictionary<int, PartitionView> { [0] = new(0, 0, 0), [1] = new(0, 0, 0) });
+        var ready = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+
+        Assert.Equal((HealthStatus.Unhealthy, "no partition assigned yet"), (before.Status, before.Description));
+        Assert.Equal((HealthStatus.Unhealthy, "1 partition(s) restoring their state"), (restoring.Status, restoring.Description));
+        Assert.Equal((HealthStatus.Healthy, "2 partition(s) assigned, state restored"), (ready.Status, ready.Description));
+    }
+
+    private void Publish(Dictionary<int, PartitionView> partitions, AggregateData? aggregates = null, int restoring = 0) =>
+        _status.Publish(new ProcessorView(_status.Counters, aggregates ?? AggregateData.Empty, partitions, restoring, EverAssigned: true));
+}
