@@ -14,11 +14,13 @@ COPY src/Orders.Cli/Orders.Cli.csproj src/Orders.Cli/
 COPY src/Orders.Contracts/Orders.Contracts.csproj src/Orders.Contracts/
 COPY src/Orders.DeadLetters/Orders.DeadLetters.csproj src/Orders.DeadLetters/
 COPY src/Orders.Decoding/Orders.Decoding.csproj src/Orders.Decoding/
+COPY src/Orders.Hosting/Orders.Hosting.csproj src/Orders.Hosting/
 COPY src/Orders.Kafka/Orders.Kafka.csproj src/Orders.Kafka/
 COPY src/Orders.LocalStack/Orders.LocalStack.csproj src/Orders.LocalStack/
 COPY src/Orders.Monitoring/Orders.Monitoring.csproj src/Orders.Monitoring/
 COPY src/Orders.Processor/Orders.Processor.csproj src/Orders.Processor/
 COPY src/Orders.Producer/Orders.Producer.csproj src/Orders.Producer/
+COPY src/Orders.RegistryClient/Orders.RegistryClient.csproj src/Orders.RegistryClient/
 COPY src/Orders.SchemaRegistry/Orders.SchemaRegistry.csproj src/Orders.SchemaRegistry/
 # -a takes Docker's architecture names (amd64, arm64). For one architecture, librdkafka.redist's
 # native libraries of that platform only are published (without it: every platform's, under runtimes/).

@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;

@@ -2,6 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Producer;
 

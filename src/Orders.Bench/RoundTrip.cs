@@ -5,6 +5,7 @@ using HdrHistogram;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;

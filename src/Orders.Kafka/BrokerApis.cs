@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
+using Orders.Hosting;
 
 namespace Orders.Kafka;
 

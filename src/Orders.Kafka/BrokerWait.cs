@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 
 namespace Orders.Kafka;
 

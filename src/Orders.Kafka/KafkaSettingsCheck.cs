@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
+using Orders.Hosting;
 
 namespace Orders.Kafka;
 

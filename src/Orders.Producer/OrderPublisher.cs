@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
 using Orders.Contracts;
+using Orders.Hosting;
 using Orders.Kafka;
 
 namespace Orders.Producer;

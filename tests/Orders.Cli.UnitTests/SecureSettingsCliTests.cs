@@ -116,7 +116,7 @@ public sealed class SecureSettingsCliTests : IDisposable
         var settings = CliSettings.Load(new SettingsRequest(file, new Dictionary<string, string?>(), Json: false));
         var sink = new CapturingLogger();
 
-        using var loggers = Orders.Kafka.RedactingLoggerFactory.Wrap(new CapturingLoggerFactory(sink), settings.Redactor);
+        using var loggers = Orders.Hosting.RedactingLoggerFactory.Wrap(new CapturingLoggerFactory(sink), settings.Redactor);
         loggers.CreateLogger("test").LogError("{A} {B} {C} {D}", "kafka-secret-1", "key-secret-2", "alice:registry-secret-3", "registry-secret-3");
 
         Assert.Equal("[redacted] [redacted] [redacted] [redacted]", Assert.Single(sink.Messages));

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-
+using Orders.Hosting;
 using Orders.Tests.Shared;
 
 namespace Orders.Kafka.UnitTests;

@@ -3,6 +3,7 @@ using Orders.Cli.Output;
 using Orders.Cli.Settings;
 using Orders.Contracts;
 using Orders.DeadLetters;
+using Orders.Hosting;
 using Orders.Kafka;
 
 namespace Orders.Cli.Commands;

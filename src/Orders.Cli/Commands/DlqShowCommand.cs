@@ -4,6 +4,7 @@ using Orders.Cli.Settings;
 using Orders.Contracts;
 using Orders.DeadLetters;
 using Orders.Decoding;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Processor.Records;
 

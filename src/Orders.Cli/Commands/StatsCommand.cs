@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orders.Cli.Hosting;
 using Orders.Cli.Output;
 using Orders.Cli.Settings;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Processor;
 using Orders.Processor.Aggregates;

@@ -13,6 +13,7 @@ using Orders.Processor;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Hosting;
 using Orders.Producer;
+using Orders.RegistryClient;
 using Orders.SchemaRegistry;
 
 namespace Orders.Cli.Hosting;

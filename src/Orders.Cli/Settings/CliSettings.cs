@@ -2,8 +2,10 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Monitoring.Tracing;
+using Orders.RegistryClient;
 
 namespace Orders.Cli.Settings;
 

@@ -2,11 +2,13 @@ using System.Collections;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Monitoring;
 using Orders.Monitoring.Tracing;
 using Orders.Processor.Hosting;
 using Orders.Producer;
+using Orders.RegistryClient;
 
 namespace Orders.Cli.Settings;
 

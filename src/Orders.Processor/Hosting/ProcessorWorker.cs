@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;

@@ -1,5 +1,6 @@
 using Orders.Kafka;
 using Orders.Processor.Failures;
+using Orders.RegistryClient;
 
 namespace Orders.Processor.Loop;
 

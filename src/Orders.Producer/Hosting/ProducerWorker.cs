@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Orders.Hosting;
 using Orders.Kafka;
 
 namespace Orders.Producer.Hosting;

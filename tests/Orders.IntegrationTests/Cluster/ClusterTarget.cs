@@ -9,6 +9,7 @@ using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.Kafka;
 using Orders.LocalStack;
+using Orders.RegistryClient;
 
 namespace Orders.IntegrationTests.Cluster;
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Confluent.SchemaRegistry;
 
-namespace Orders.Kafka.UnitTests;
+namespace Orders.RegistryClient.UnitTests;
 
 /// <summary>The <c>SchemaRegistry</c> section into Confluent's client config: every property, both names, checked at start.</summary>
 public sealed class SchemaRegistrySettingsTests : IDisposable

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 
-namespace Orders.Kafka.UnitTests;
+namespace Orders.Hosting.UnitTests;
 
 /// <summary>A flood of identical messages becomes one line and a count per window, driven by a fake clock.</summary>
 public sealed class RepeatSuppressorTests

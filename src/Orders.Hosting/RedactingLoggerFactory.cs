@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Orders.Kafka;
+namespace Orders.Hosting;
 
 /// <summary>
 /// A logger factory whose loggers scrub known secret values (see <see cref="SecretRedactor"/>)

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 using Orders.Tests.Shared;
 
-namespace Orders.Kafka.UnitTests;
+namespace Orders.Hosting.UnitTests;
 
 /// <summary>Secrets are recognised by the name of their setting, and scrubbed from text by value and from URLs.</summary>
 public sealed class RedactionTests

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Orders.Kafka;
+namespace Orders.Hosting;
 
 /// <summary>
 /// Turns a flood of identical messages into one line and a periodic count. The first occurrence

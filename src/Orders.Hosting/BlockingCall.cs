@@ -1,4 +1,4 @@
-namespace Orders.Kafka;
+namespace Orders.Hosting;
 
 /// <summary>
 /// Runs a blocking client call (librdkafka's metadata request, a consumer's close, a synchronous

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 
-namespace Orders.Kafka;
+namespace Orders.Hosting;
 
 /// <summary>Waits for a host to have started every hosted service, so that a worker connects nowhere before the rest of its host (an HTTP port, say) is known to work.</summary>
 public static class HostStarted

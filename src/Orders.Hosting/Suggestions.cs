@@ -1,4 +1,4 @@
-namespace Orders.Kafka;
+namespace Orders.Hosting;
 
 /// <summary>"Did you mean ...?" for a name that is almost one we know: settings, sections, properties.</summary>
 public static class Suggestions

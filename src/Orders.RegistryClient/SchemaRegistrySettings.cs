@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Confluent.SchemaRegistry;
+using Orders.Hosting;
 
-namespace Orders.Kafka;
+namespace Orders.RegistryClient;
 
 /// <summary>A Schema Registry setting that cannot work: one line naming the setting, never its secret value.</summary>
 public sealed class SchemaRegistryConfigurationException(string message, Exception? inner = null) : Exception(message, inner);

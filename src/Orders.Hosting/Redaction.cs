@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Orders.Kafka;
+namespace Orders.Hosting;
 
 /// <summary>
 /// Keeps secrets (SASL and TLS passwords, OAuth client secrets, registry user info and tokens)

@@ -1,7 +1,8 @@
 using System.Net;
 using Confluent.SchemaRegistry;
+using Orders.Hosting;
 
-namespace Orders.Kafka;
+namespace Orders.RegistryClient;
 
 /// <summary>
 /// What a registry failure means for the caller. Rejected credentials (401, 403) are a
