@@ -10,6 +10,7 @@ using Orders.DeadLetters;
 using Orders.Kafka;
 using Orders.Monitoring;
 using Orders.Processor;
+using Orders.Processor.Checkpoints;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Hosting;
 using Orders.Producer;
@@ -38,7 +39,7 @@ internal static partial class CliFailures
             $"HTTP port {http.Options.Port} on {http.Options.Host} {(e.InnerException is AddressInUseException ? "is in use" : $"cannot be used ({e.Message})")}: " +
             "choose another with --http-port (0 picks a free one)" + (http.Section.StartsWith(ProcessorOptions.Section, StringComparison.Ordinal) ? ", or turn it off with --no-http" : "")),
         RegistryCredentialsException e => (OrdersCli.ExitFailure, (registry is null ? null : SchemaRegistryErrors.DescribeRejection(e, registry)) ?? e.Message),
-        BrokerUnreachableException or TopicLayoutException or GroupProtocolException or DeadLetterWriteException or ProcessorGaveUpException or ProducerFailedException
+        BrokerUnreachableException or TopicLayoutException or GroupProtocolException or DeadLetterWriteException or CheckpointWriteException or ProcessorGaveUpException or ProducerFailedException
             or DeadLetterTopicNotFoundException or TopicReadException => (OrdersCli.ExitFailure, Unwrap(error).Message),
         KafkaException e => (OrdersCli.ExitFailure, $"fatal Kafka error: {e.Error.Reason}"),
         OperationCanceledException => (OrdersCli.ExitFailure, "cancelled"),
