@@ -43,9 +43,9 @@ public sealed class Housekeeping(
     /// <summary>The run so far.</summary>
     public TimeSpan Elapsed => time.GetElapsedTime(_started);
 
-    public void RunIfDue()
+    /// <param name="now">The loop's timestamp of this turn (it reads its clock once a turn, not once per piece).</param>
+    public void RunIfDue(long now)
     {
-        var now = time.GetTimestamp();
         if (now < _nextPumpAt)
         {
             return;

@@ -56,10 +56,16 @@ public sealed class IdleWatch
     /// <summary>How long an idle run waits at least, for an assignment or for the registry.</summary>
     public TimeSpan PatienceLimit => _idle is { } idle && idle > _firstAssignmentWait ? idle : _firstAssignmentWait;
 
-    public void RecordArrived() => _lastRecord = _time.GetTimestamp();
+    public void RecordArrived() => RecordArrived(_time.GetTimestamp());
+
+    /// <summary>A record arrived at <paramref name="timestamp"/> (the loop reads its clock once a turn).</summary>
+    public void RecordArrived(long timestamp) => _lastRecord = timestamp;
 
     /// <summary>A record reached an outcome: processed, dead-lettered, honoured, or passed over.</summary>
-    public void Progressed() => _lastProgress = _time.GetTimestamp();
+    public void Progressed() => Progressed(_time.GetTimestamp());
+
+    /// <inheritdoc cref="Progressed()"/>
+    public void Progressed(long timestamp) => _lastProgress = timestamp;
 
     /// <summary>Partitions were assigned, or restored and resumed.</summary>
     public void Ready() => _lastReady = _time.GetTimestamp();

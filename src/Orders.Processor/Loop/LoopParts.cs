@@ -41,6 +41,7 @@ public sealed record LoopParts(
     IdleWatch Idle,
     ProcessorStatus Status,
     FatalSignal Fatal,
+    TimeProvider Time,
     ILogger Logger)
 {
     private static readonly TimeSpan MaxPollWait = TimeSpan.FromMilliseconds(100);
@@ -95,6 +96,6 @@ public sealed record LoopParts(
         var housekeeping = new Housekeeping(
             options.Topic, deadLetters, checkpoints, table, restorer, assignments, fetch, idle, status, options.StatusInterval, time, Logger<Housekeeping>());
         return new LoopParts(
-            options, consumer, ports.Producer, table, fetch, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, Logger<ConsumeLoop>());
+            options, consumer, ports.Producer, table, fetch, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, time, Logger<ConsumeLoop>());
     }
 }

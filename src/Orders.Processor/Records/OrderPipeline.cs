@@ -18,9 +18,30 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
     /// <returns>The order, and why it is invalid (null when it is valid).</returns>
     /// <exception cref="PoisonRecordException">The bytes can never become an order (in the returned task).</exception>
     /// <exception cref="RegistryUnavailableException">The writer's schema is needed and the registry cannot be reached (in the returned task).</exception>
-    public async ValueTask<(Order Order, string? Invalid)> ReadAsync(ConsumeResult<byte[]?, byte[]?> record)
+    public ValueTask<(Order Order, string? Invalid)> ReadAsync(ConsumeResult<byte[]?, byte[]?> record)
     {
-        var order = await decoder.DecodeAsync(record.Message.Value);
+        // Synchronous when the writer schema is known: no state machine for nearly every record. Whatever
+        // goes wrong is in the returned task, never thrown from here, as from an async method.
+        try
+        {
+            var decoding = decoder.DecodeAsync(record.Message.Value);
+            if (!decoding.IsCompletedSuccessfully)
+            {
+                return ReadLaterAsync(decoding);
+            }
+
+            var order = decoding.Result;
+            return new ValueTask<(Order, string?)>((order, OrderValidator.Validate(order)));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return ValueTask.FromException<(Order, string?)>(e);
+        }
+    }
+
+    private static async ValueTask<(Order Order, string? Invalid)> ReadLaterAsync(ValueTask<Order> decoding)
+    {
+        var order = await decoding;
         return (order, OrderValidator.Validate(order));
     }
 

@@ -59,48 +59,64 @@ public sealed class RecordProcessor
 
     /// <summary>The record in hand is taken on even if shutdown was requested meanwhile.</summary>
     /// <returns>True when the record was taken in hand (done, or on its way); false when it waits to be fetched again.</returns>
-    public async ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Synchronous, without an async state machine, when the record decodes at once (its writer schema
+    /// is known: nearly always); only a record that waits for the registry goes the asynchronous way.
+    /// </remarks>
+    public ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, CancellationToken cancellationToken)
     {
         var span = ProcessorTracing.StartProcess(record, _group, out var previous);
         try
         {
-            return await ProcessAsync(record, state, span);
+            var (failures, registryWaits) = _fetch.HasRetries ? _fetch.History(record.TopicPartitionOffset) : (0, 0);
+            var startedAt = _handler.Clock();
+            var reading = _pipeline.ReadAsync(record);
+            return reading.IsCompletedSuccessfully
+                ? new ValueTask<bool>(Read(reading.Result, new InHand(record, state, span, startedAt)))
+                : ReadLaterAsync(reading, new InHand(record, state, span, startedAt, failures, registryWaits));
         }
         finally
         {
+            // Also on the asynchronous way: the span stays current inside ReadLaterAsync (its context
+            // was captured on entry), not in the loop's after it returns.
             ProcessorTracing.Restore(span, previous);
         }
     }
 
-    private async ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, Activity? span)
+    private async ValueTask<bool> ReadLaterAsync(ValueTask<(Order Order, string? Invalid)> reading, InHand hand)
     {
-        var (failures, registryWaits) = _fetch.HasRetries ? _fetch.History(record.TopicPartitionOffset) : (0, 0);
-        var startedAt = _handler.Clock();
-        Order order;
-        string? invalid;
+        (Order Order, string? Invalid) read;
         try
         {
-            (order, invalid) = await _pipeline.ReadAsync(record);
+            read = await reading;
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            return End(new InHand(record, state, span, startedAt, failures, registryWaits), _policy.Decide(error, failures, registryWaits));
+            return End(hand, _policy.Decide(error, hand.Failures, hand.RegistryWaits));
         }
 
+        return Read(read, hand with { Failures = 0, RegistryWaits = 0 });
+    }
+
+    /// <summary>A record read: an invalid order ends at once; a valid one goes to the handler, inline or through the dispatcher.</summary>
+    private bool Read((Order Order, string? Invalid) read, InHand hand)
+    {
+        var (record, state, span) = (hand.Record, hand.State, hand.Span);
         if (_fetch.HasRetries)
         {
             _fetch.Read(record.TopicPartition);
         }
 
-        if (invalid is not null)
+        if (read.Invalid is { } invalid)
         {
-            return End(new InHand(record, state, span, startedAt), _policy.Decide(new InvalidOrderException(invalid), 0, 0));
+            return End(hand, _policy.Decide(new InvalidOrderException(invalid), 0, 0));
         }
 
+        var order = read.Order;
         var eventTime = EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs);
         if (!Dispatcher.CanStartNow(state, record.Message.Key))
         {
-            Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt, Span = span }, running: null);
+            Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = hand.StartedAt, Span = span }, running: null);
             return true;
         }
 
@@ -108,10 +124,10 @@ public sealed class RecordProcessor
         if (call.IsCompletedSuccessfully)
         {
             // Nothing ahead of it, and the handler done at once: no bookkeeping at all.
-            return End(new InHand(record, state, span, startedAt) { Order = order, EventTimeMs = eventTime }, RecordOutcome.Processed);
+            return End(hand with { Order = order, EventTimeMs = eventTime }, RecordOutcome.Processed);
         }
 
-        Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = startedAt, Span = span }, call);
+        Submit(new WorkItem(record, state, order, eventTime, state.Cancellation) { StartedAt = hand.StartedAt, Span = span }, call);
         return true;
     }
 

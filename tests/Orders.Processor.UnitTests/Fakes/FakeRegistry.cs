@@ -21,6 +21,9 @@ public class FakeRegistry : DispatchProxy
     /// <summary>The next this many schema lookups fail with <see cref="Failure"/>'s kind of error, then it answers again.</summary>
     public int FailingLookups { get; set; }
 
+    /// <summary>While set, schema lookups answer only once it completes (the registry is slow): the caller goes the asynchronous way.</summary>
+    public TaskCompletionSource? LookupGate { get; set; }
+
     public static (ISchemaRegistryClient Client, FakeRegistry Control) Create()
     {
         var proxy = DispatchProxy.Create<ISchemaRegistryClient, FakeRegistry>();
@@ -39,7 +42,13 @@ public class FakeRegistry : DispatchProxy
                     return Task.FromException<Schema>(new HttpRequestException("connection refused"));
                 }
 
-                return (LookupFailure ?? Failure) is { } down ? Task.FromException<Schema>(down) : Task.FromResult(new Schema(OrderSchemas.Current, SchemaType.Avro));
+                if ((LookupFailure ?? Failure) is { } down)
+                {
+                    return Task.FromException<Schema>(down);
+                }
+
+                var schema = new Schema(OrderSchemas.Current, SchemaType.Avro);
+                return LookupGate is { } gate ? gate.Task.ContinueWith(_ => schema, TaskScheduler.Default) : Task.FromResult(schema);
             case nameof(ISchemaRegistryClient.RegisterSchemaAsync):
                 return Failure is { } refused ? Task.FromException<int>(refused) : Task.FromResult(1);
             case nameof(IDisposable.Dispose):

@@ -29,7 +29,9 @@ public sealed class ProcessorTracingTests : IDisposable
         _listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == ProcessorTracing.SourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            // Parent-based: a writer that did not sample its trace gets no span here either.
+            Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
+                o.Parent != default && !o.Parent.TraceFlags.HasFlag(ActivityTraceFlags.Recorded) ? ActivitySamplingResult.None : ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = _ended.Enqueue,
         };
         ActivitySource.AddActivityListener(_listener);
@@ -60,6 +62,29 @@ public sealed class ProcessorTracingTests : IDisposable
         Assert.Equal(ActivityStatusCode.Unset, span.Status);
         // Each of the three calls ran with the record's span as the current one.
         Assert.Equal([span.SpanId, span.SpanId, span.SpanId], handler.Seen);
+    }
+
+    [Fact]
+    public async Task ARecordThatWaitsForTheRegistry_ItsSpanIsNotLeftCurrent_ForTheRecordsAfterIt()
+    {
+        var handler = new TraceRecordingHandler(failures: 0);
+        var run = new LoopHarness(handler: handler);
+        run.Registry.LookupGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        run.Consumer.Append(0, Traced(LoopHarness.Order(10, key: "first"), Writer));
+        run.Consumer.Append(0, Traced(LoopHarness.Order(20, key: "unsampled"), Writer[..^2] + "00"));
+        run.Consumer.Assign(0);
+
+        var running = Task.Run(() => run.RunAsync(Timeout()), TestContext.Current.CancellationToken);
+        // The first record's decode is then in flight, awaiting the registry: the asynchronous way.
+        Assert.True(SpinWait.SpinUntil(() => run.Registry.SchemaCalls > 0, TimeSpan.FromSeconds(30)));
+        run.Registry.LookupGate.SetResult();
+        var summary = await running;
+
+        Assert.Equal(2, summary.Counters.Processed);
+        var first = Assert.Single(Spans("process orders"));
+        Assert.Equal("first", first.GetTagItem("messaging.kafka.message.key"));
+        // The first call ran inside its record's span; the second record has none, and its call saw none.
+        Assert.Equal([first.SpanId, default], handler.Seen);
     }
 
     [Fact]
