@@ -71,6 +71,13 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
             ended.Add(new Completion(item, error, Abandoned: item.State.Released));
         }
 
+        if (_retries.Count == 0)
+        {
+            // No clock read: this runs every turn, and a turn is one record while catching up.
+            StartReady(ended);
+            return null;
+        }
+
         var now = time.GetUtcNow();
         while (_retries.TryPeek(out var due, out var at) && at <= now)
         {
@@ -85,6 +92,12 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
             }
         }
 
+        StartReady(ended);
+        return _retries.TryPeek(out _, out var first) ? first - now : null;
+    }
+
+    private void StartReady(List<Completion> ended)
+    {
         while (InFlight < maxInFlight && _ready.TryDequeue(out var next))
         {
             if (!next.State.Released)
@@ -96,8 +109,6 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
                 ended.Add(new Completion(next, null, Abandoned: true));
             }
         }
-
-        return _retries.TryPeek(out _, out var first) ? first - now : null;
     }
 
     /// <summary>The record's attempt failed and it is to be tried again: it waits alone; only later records of its key wait behind it (its lane stays busy).</summary>
