@@ -230,8 +230,10 @@ public sealed partial class OrderPublisher
         long sent = 0;
         try
         {
+            // Unpaced and unbounded in time (--count alone), no clock read per order: it was 2 % of this thread.
+            var clocked = schedule.UsesElapsed;
             while (!cancellationToken.IsCancellationRequested
-                && schedule.WaitBeforeNext(sent, _time.GetElapsedTime(start)) is { } wait)
+                && schedule.WaitBeforeNext(sent, clocked ? _time.GetElapsedTime(start) : TimeSpan.Zero) is { } wait)
             {
                 if (wait > TimeSpan.Zero)
                 {

@@ -7,6 +7,9 @@ namespace Orders.Producer;
 /// </summary>
 public sealed class ProductionSchedule(double? rate, long? count, TimeSpan? duration)
 {
+    /// <summary>Whether <see cref="WaitBeforeNext"/> looks at the elapsed time at all (a rate or a duration): when not, the caller need not read the clock per order.</summary>
+    public bool UsesElapsed => rate is not null || duration is not null;
+
     /// <param name="sent">Orders already sent.</param>
     /// <param name="elapsed">Time since the start.</param>
     /// <returns>How long to wait before sending the next order, or null when production is over.</returns>

@@ -33,6 +33,26 @@ public sealed class ProductionScheduleTests
         Assert.Equal(80, sent);
     }
 
+    [Theory]
+    [InlineData(null, 3L, null, false)]
+    [InlineData(null, null, null, false)]
+    [InlineData(40.0, null, null, true)]
+    [InlineData(null, 3L, 2.0, true)]
+    public void UsesElapsed_OnlyWithARateOrADuration_AndWithoutOneTheElapsedTimeChangesNothing(double? rate, long? count, double? seconds, bool uses)
+    {
+        var schedule = new ProductionSchedule(rate, count, seconds is { } s ? TimeSpan.FromSeconds(s) : null);
+
+        Assert.Equal(uses, schedule.UsesElapsed);
+        if (!uses)
+        {
+            // The publisher passes zero instead of reading the clock: any elapsed time must give the same answer.
+            foreach (var sent in new long[] { 0, 2, 3, 10 })
+            {
+                Assert.Equal(schedule.WaitBeforeNext(sent, TimeSpan.Zero), schedule.WaitBeforeNext(sent, TimeSpan.FromDays(1)));
+            }
+        }
+    }
+
     [Fact]
     public void Count_StopsAtTheLimit()
     {
