@@ -12,8 +12,12 @@ public readonly record struct OrderMeasures(PriceStatistics Price, PriceStatisti
     public long Count => Price.Count;
 
     /// <param name="amount">The price as a decimal (<see cref="PriceStatistics.ToAmount"/>), converted once by the caller.</param>
-    public OrderMeasures Add(decimal amount, int quantity) =>
-        new(Price.Add(amount), Value.Add(amount * quantity));
+    public OrderMeasures Add(decimal amount, int quantity) => Add(amount, amount * quantity);
+
+    /// <param name="amount">The price as a decimal (<see cref="PriceStatistics.ToAmount"/>).</param>
+    /// <param name="value">The order value, <c>amount * quantity</c>: an order enters three sets (overall, product,
+    /// minute), and a decimal product is computed once for them, not three times.</param>
+    public OrderMeasures Add(decimal amount, decimal value) => new(Price.Add(amount), Value.Add(value));
 
     public OrderMeasures Combine(OrderMeasures other) => new(Price.Combine(other.Price), Value.Combine(other.Value));
 }

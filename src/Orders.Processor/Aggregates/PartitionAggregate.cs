@@ -38,6 +38,7 @@ public sealed class PartitionAggregate
     {
         // double -> decimal is the dearest step: once per order, not once per statistic.
         var amount = PriceStatistics.ToAmount(price);
+        var value = amount * quantity;
         ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, currency, out var existed);
         if (!existed)
         {
@@ -45,9 +46,9 @@ public sealed class PartitionAggregate
         }
 
         Count++;
-        bucket!.Overall = bucket.Overall.Add(amount, quantity);
+        bucket!.Overall = bucket.Overall.Add(amount, value);
         ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Products, product, out existed);
-        stats = (existed ? stats : OrderMeasures.Empty).Add(amount, quantity);
+        stats = (existed ? stats : OrderMeasures.Empty).Add(amount, value);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
         if (minute > _newestMinute)
@@ -62,7 +63,7 @@ public sealed class PartitionAggregate
         }
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Minutes, minute, out existed);
-        slot = (existed ? slot : OrderMeasures.Empty).Add(amount, quantity);
+        slot = (existed ? slot : OrderMeasures.Empty).Add(amount, value);
     }
 
     public void AddDeadLetter(string reason) =>
