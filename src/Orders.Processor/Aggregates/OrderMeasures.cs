@@ -19,6 +19,12 @@ public readonly record struct OrderMeasures(PriceStatistics Price, PriceStatisti
     /// minute), and a decimal product is computed once for them, not three times.</param>
     public OrderMeasures Add(decimal amount, decimal value) => new(Price.Add(amount), Value.Add(value));
 
+    /// <summary>As <see cref="Add(decimal, decimal)"/>, to the bit, with the doubles that let the minimums and maximums skip most decimal comparisons.</summary>
+    /// <param name="price">The price <paramref name="amount"/> was converted from.</param>
+    /// <param name="valueApproximately">The double product of price and quantity.</param>
+    public OrderMeasures Add(decimal amount, decimal value, double price, double valueApproximately) =>
+        new(Price.Add(amount, price), Value.Add(value, valueApproximately));
+
     public OrderMeasures Combine(OrderMeasures other) => new(Price.Combine(other.Price), Value.Combine(other.Value));
 }
 

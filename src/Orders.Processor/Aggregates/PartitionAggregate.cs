@@ -39,6 +39,7 @@ public sealed class PartitionAggregate
         // double -> decimal is the dearest step: once per order, not once per statistic.
         var amount = PriceStatistics.ToAmount(price);
         var value = amount * quantity;
+        var valueApproximately = price * quantity;
         ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, currency, out var existed);
         if (!existed)
         {
@@ -46,9 +47,9 @@ public sealed class PartitionAggregate
         }
 
         Count++;
-        bucket!.Overall = bucket.Overall.Add(amount, value);
+        bucket!.Overall = bucket.Overall.Add(amount, value, price, valueApproximately);
         ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Products, product, out existed);
-        stats = (existed ? stats : OrderMeasures.Empty).Add(amount, value);
+        stats = (existed ? stats : OrderMeasures.Empty).Add(amount, value, price, valueApproximately);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
         if (minute > _newestMinute)
@@ -63,7 +64,7 @@ public sealed class PartitionAggregate
         }
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Minutes, minute, out existed);
-        slot = (existed ? slot : OrderMeasures.Empty).Add(amount, value);
+        slot = (existed ? slot : OrderMeasures.Empty).Add(amount, value, price, valueApproximately);
     }
 
     public void AddDeadLetter(string reason) =>

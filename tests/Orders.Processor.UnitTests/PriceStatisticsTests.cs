@@ -1,0 +1,135 @@
+using Orders.Processor.Aggregates;
+
+namespace Orders.Processor.UnitTests;
+
+/// <summary>
+/// <see cref="PriceStatistics.Add(decimal, double)"/> skips the decimal comparisons when a double
+/// shows the amount inside the bounds: these check that it gives, to the bit, what the decimal
+/// comparisons give (<see cref="Reference"/>), on the inputs where a double could mislead: prices one
+/// ulp apart, doubles that round to the same decimal, equal values written with different scales
+/// (6.25 x 2 = 12.50 against 12.5 x 1 = 12.5), long runs of one price.
+/// </summary>
+public sealed class PriceStatisticsTests
+{
+    public static TheoryData<string> Streams => ["cents", "one-ulp-apart", "fifteen-digits", "repeated", "scales", "rounds-across-down", "rounds-across-up", "mixed"];
+
+    [Theory]
+    [MemberData(nameof(Streams))]
+    public void Adding_WithTheDouble_GivesTheSameBitsAsTheDecimalComparisons(string stream)
+    {
+        var orders = Orders(stream, new Random(20261205));
+        var fast = (Price: PriceStatistics.Empty, Value: PriceStatistics.Empty);
+        var exact = (Price: Reference.Empty, Value: Reference.Empty);
+
+        foreach (var (price, quantity) in orders)
+        {
+            var amount = PriceStatistics.ToAmount(price);
+            var value = amount * quantity;
+            fast = (fast.Price.Add(amount, price), fast.Value.Add(value, price * quantity));
+            exact = (exact.Price.Add(amount), exact.Value.Add(value));
+
+            AssertSameBits(exact.Price, fast.Price);
+            AssertSameBits(exact.Value, fast.Value);
+        }
+    }
+
+    [Fact]
+    public void Adding_AnEqualValueOfAnotherScale_KeepsWhatTheDecimalComparisonsKeep()
+    {
+        // 12.50 and 12.5 are equal; which one the minimum and maximum show is Math.Min's and Math.Max's rule.
+        var byFast = PriceStatistics.Empty.Add(6.25m * 2, 12.5).Add(12.5m * 1, 12.5).Add(3.125m * 4, 12.5);
+        var byDecimals = Reference.Empty.Add(6.25m * 2).Add(12.5m * 1).Add(3.125m * 4);
+
+        AssertSameBits(byDecimals, byFast);
+    }
+
+    [Fact]
+    public void Adding_WithoutTheDouble_AndCombining_AreUnchanged()
+    {
+        var stats = PriceStatistics.Empty.Add(10.5m).Add(250.25m).Combine(PriceStatistics.Empty.Add(3.75m));
+
+        Assert.Equal(new PriceStatistics(3, 264.50m, 3.75m, 250.25m), stats);
+        Assert.Equal("264.50", stats.Sum.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Equality_IsOfTheFourFigures()
+    {
+        // The doubles kept beside Min and Max are derived from them; two routes to the same figures are equal.
+        var added = PriceStatistics.Empty.Add(19.99m, 19.99).Add(5m, 5.0);
+        var built = new PriceStatistics(2, 24.99m, 5m, 19.99m);
+
+        Assert.Equal(built, added);
+        Assert.Equal(built.GetHashCode(), added.GetHashCode());
+    }
+
+    private static void AssertSameBits(Reference expected, PriceStatistics actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.Equal(decimal.GetBits(expected.Sum), decimal.GetBits(actual.Sum));
+        Assert.Equal(decimal.GetBits(expected.Min), decimal.GetBits(actual.Min));
+        Assert.Equal(decimal.GetBits(expected.Max), decimal.GetBits(actual.Max));
+    }
+
+    private static List<(double Price, int Quantity)> Orders(string stream, Random random)
+    {
+        if (stream.StartsWith("rounds-across", StringComparison.Ordinal))
+        {
+            return RoundingAcross(random, down: stream.EndsWith("down", StringComparison.Ordinal));
+        }
+
+        var orders = new List<(double, int)>();
+        var previous = 50.0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var price = stream switch
+            {
+                "cents" => Math.Round(random.NextDouble() * 1000, 2) + 0.01,
+                // Walks by single ulps around a price, across its current minimum and maximum.
+                "one-ulp-apart" => previous = random.Next(3) switch { 0 => Math.BitIncrement(previous), 1 => Math.BitDecrement(previous), _ => previous },
+                // More digits than a decimal keeps from a double: neighbouring doubles become the same amount.
+                "fifteen-digits" => 100 + (random.NextDouble() * 1e-12),
+                "repeated" => i % 1000 == 0 ? 42.42 + (i / 1000) : 42.42,
+                "scales" => new[] { 6.25, 12.5, 3.125, 25.0, 1.5625 }[random.Next(5)],
+                _ => random.Next(4) switch
+                {
+                    0 => Math.Round(random.NextDouble() * 100, 2) + 0.01,
+                    1 => 100 + (random.NextDouble() * 1e-11),
+                    2 => Math.BitIncrement(100.0),
+                    _ => 0.01 * random.Next(1, 5),
+                },
+            };
+            var quantity = stream == "scales" ? new[] { 1, 2, 4, 8 }[random.Next(4)] : random.Next(1, 20);
+            orders.Add((price, quantity));
+        }
+
+        return orders;
+    }
+
+    /// <summary>
+    /// Pairs where the double and the decimal disagree on the order of two values: a price of 17
+    /// significant digits sold twice (a new minimum, or maximum), then twice that price, one ulp
+    /// further, sold once. The doubles say the second value is the larger (or smaller) by one ulp;
+    /// the decimals, each price rounded to 15 digits before the product, can say the opposite.
+    /// </summary>
+    private static List<(double Price, int Quantity)> RoundingAcross(Random random, bool down)
+    {
+        var orders = new List<(double, int)>();
+        for (var i = 0; i < 10_000; i++)
+        {
+            var price = (down ? 1000 - (i * 0.01) : 10 + (i * 0.01)) + (random.NextDouble() * 1e-3);
+            orders.Add((price, 2));
+            orders.Add((down ? Math.BitIncrement(price * 2) : Math.BitDecrement(price * 2), 1));
+        }
+
+        return orders;
+    }
+
+    /// <summary>The rule before the doubles: every amount compared as a decimal.</summary>
+    private readonly record struct Reference(long Count, decimal Sum, decimal Min, decimal Max)
+    {
+        public static Reference Empty => new(0, 0m, decimal.MaxValue, decimal.MinValue);
+
+        public Reference Add(decimal amount) => new(Count + 1, Sum + amount, Math.Min(Min, amount), Math.Max(Max, amount));
+    }
+}
