@@ -63,6 +63,62 @@ public sealed class PriceStatisticsTests
         Assert.Equal(built.GetHashCode(), added.GetHashCode());
     }
 
+    [Fact]
+    public void ToAmount_OfEveryCentUpToTenThousand_IsTheRuntimesConversionToTheBit()
+    {
+        for (var cents = 1; cents <= 1_000_000; cents++)
+        {
+            AssertConvertsAsTheRuntime(cents / 100.0);
+        }
+    }
+
+    [Fact]
+    public void ToAmount_OfOtherPrices_IsTheRuntimesConversionToTheBit()
+    {
+        var random = new Random(20261205);
+        List<double> prices =
+        [
+            0, -0.0, 0.01, 0.009999999999999, 0.001, 0.005, 0.015, 0.1, 0.3, 1, 10, 100, 1e11, 999_999_999_999.99, 1e12 - 0.01, 1e12, 1e12 + 0.01,
+            1e13, 1e15, 1e20, 1e-5, 1e-10, double.Epsilon, -19.99, -1e12, 123.456, 123.455, 0.125, 2.675, 1.005, 1e12 * (1 - 1e-16),
+        ];
+        for (var i = 0; i < 200_000; i++)
+        {
+            var cents = Math.Round(random.NextDouble() * Math.Pow(10, random.Next(1, 15)));
+            var price = cents / 100;
+            // Whole cents of 16 and 17 digits, where the runtime's 15 significant digits round them away.
+            var large = Math.Round(random.NextDouble() * Math.Pow(10, random.Next(15, 18))) / 100;
+            prices.AddRange([price, Math.BitIncrement(price), Math.BitDecrement(price), random.NextDouble() * 1000, random.NextDouble() * 1e13, large]);
+        }
+
+        foreach (var price in prices)
+        {
+            AssertConvertsAsTheRuntime(price);
+        }
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    [InlineData(1e30)]
+    public void ToAmount_OfWhatNoDecimalHolds_FailsAsTheRuntimesConversion(double price)
+    {
+        Assert.Throws<OverflowException>(() => (decimal)price);
+        Assert.Throws<OverflowException>(() => PriceStatistics.ToAmount(price));
+    }
+
+    private static void AssertConvertsAsTheRuntime(double price)
+    {
+        Span<int> expected = stackalloc int[4];
+        Span<int> actual = stackalloc int[4];
+        decimal.GetBits((decimal)price, expected);
+        decimal.GetBits(PriceStatistics.ToAmount(price), actual);
+        if (!expected.SequenceEqual(actual))
+        {
+            Assert.Fail($"ToAmount({price:R}) = {PriceStatistics.ToAmount(price)} [{string.Join(", ", actual.ToArray())}], the runtime's {(decimal)price} [{string.Join(", ", expected.ToArray())}]");
+        }
+    }
+
     private static void AssertSameBits(Reference expected, PriceStatistics actual)
     {
         Assert.Equal(expected.Count, actual.Count);

@@ -94,7 +94,34 @@ public readonly record struct PriceStatistics
         new(Count + other.Count, Sum + other.Sum, Math.Min(Min, other.Min), Math.Max(Max, other.Max));
 
     /// <summary>The amount a price adds to a sum; the producer sums what it sends the same way.</summary>
-    public static decimal ToAmount(double price) => (decimal)price;
+    /// <remarks>
+    /// Exactly <c>(decimal)price</c>, to the bit. A price that is the double nearest to a whole number
+    /// of cents (nearly every price) is built from that number instead of by the runtime's general
+    /// conversion, which was the dearest step of the aggregate: the runtime rounds to 15 significant
+    /// digits, which gives back those cents (fewer than 15 digits, and the double is within 1.1e-16 of
+    /// them), with trailing zeros dropped as here. Anything else goes to the runtime.
+    /// </remarks>
+    public static decimal ToAmount(double price)
+    {
+        if (price is >= 0.01 and < 1e12)
+        {
+            var cents = Math.Round(price * 100);
+            if (cents / 100 == price)
+            {
+                var units = (long)cents;
+                byte scale = 2;
+                while (scale > 0 && units % 10 == 0)
+                {
+                    units /= 10;
+                    scale--;
+                }
+
+                return new decimal((int)units, (int)(units >> 32), 0, isNegative: false, scale);
+            }
+        }
+
+        return (decimal)price;
+    }
 
     public bool Equals(PriceStatistics other) => Count == other.Count && Sum == other.Sum && Min == other.Min && Max == other.Max;
 
