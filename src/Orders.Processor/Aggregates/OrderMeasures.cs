@@ -12,14 +12,13 @@ public readonly record struct OrderMeasures(PriceStatistics Price, PriceStatisti
     public long Count => Price.Count;
 
     /// <param name="amount">The price as a decimal (<see cref="PriceStatistics.ToAmount"/>), converted once by the caller.</param>
-    public OrderMeasures Add(decimal amount, int quantity) => Add(amount, amount * quantity);
+    public OrderMeasures Add(decimal amount, int quantity) =>
+        new(Price.Add(amount), Value.Add(amount * quantity));
 
+    /// <summary>As <see cref="Add(decimal, int)"/>, to the bit, with the doubles that let the minimums and maximums skip most decimal comparisons.</summary>
     /// <param name="amount">The price as a decimal (<see cref="PriceStatistics.ToAmount"/>).</param>
     /// <param name="value">The order value, <c>amount * quantity</c>: an order enters three sets (overall, product,
     /// minute), and a decimal product is computed once for them, not three times.</param>
-    public OrderMeasures Add(decimal amount, decimal value) => new(Price.Add(amount), Value.Add(value));
-
-    /// <summary>As <see cref="Add(decimal, decimal)"/>, to the bit, with the doubles that let the minimums and maximums skip most decimal comparisons.</summary>
     /// <param name="price">The price <paramref name="amount"/> was converted from.</param>
     /// <param name="valueApproximately">The double product of price and quantity.</param>
     public OrderMeasures Add(decimal amount, decimal value, double price, double valueApproximately) =>
