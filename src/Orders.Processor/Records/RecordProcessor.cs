@@ -68,12 +68,16 @@ public sealed class RecordProcessor
         var span = ProcessorTracing.StartProcess(record, _group, out var previous);
         try
         {
-            var (failures, registryWaits) = _fetch.HasRetries ? _fetch.History(record.TopicPartitionOffset) : (0, 0);
             var startedAt = _handler.Clock();
             var reading = _pipeline.ReadAsync(record);
-            return reading.IsCompletedSuccessfully
-                ? new ValueTask<bool>(Read(reading.Result, new InHand(record, state, span, startedAt)))
-                : ReadLaterAsync(reading, new InHand(record, state, span, startedAt, failures, registryWaits));
+            if (reading.IsCompletedSuccessfully)
+            {
+                return new ValueTask<bool>(Read(reading.Result, new InHand(record, state, span, startedAt)));
+            }
+
+            // Its earlier attempts count only if this one fails too.
+            var (failures, registryWaits) = _fetch.HasRetries ? _fetch.History(record.TopicPartitionOffset) : (0, 0);
+            return ReadLaterAsync(reading, new InHand(record, state, span, startedAt, failures, registryWaits));
         }
         finally
         {
