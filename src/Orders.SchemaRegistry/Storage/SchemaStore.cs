@@ -72,6 +72,9 @@ public sealed partial class SchemaStore
     /// <summary>Called between judging a registration and committing it: where tests make a concurrent change.</summary>
     internal Action<string>? Judged { get; set; }
 
+    /// <summary>Called when a compatibility test has left the lock and starts judging: where tests watch it run.</summary>
+    internal Action<string>? Judging { get; set; }
+
     /// <summary>Registers a schema under a subject; returns the existing id and version if it is already there.</summary>
     /// <param name="cancellationToken">Stops the judging, e.g. when the client has gone.</param>
     public SubjectVersion Register(string subject, string schemaText, CancellationToken cancellationToken = default)
@@ -326,6 +329,7 @@ public sealed partial class SchemaStore
             }
         }
 
+        Judging?.Invoke(subject);
         return Check(level, schema, against, budget);
     }
 
