@@ -3,19 +3,40 @@ using Orders.Processor.Aggregates;
 namespace Orders.Processor.UnitTests;
 
 /// <summary>
-/// <see cref="PriceStatistics.Add(decimal, double)"/> skips the decimal comparisons when a double
-/// shows the amount inside the bounds: these check that it gives, to the bit, what the decimal
-/// comparisons give (<see cref="Reference"/>), on the inputs where a double could mislead: prices one
-/// ulp apart, doubles that round to the same decimal, equal values written with different scales
-/// (6.25 x 2 = 12.50 against 12.5 x 1 = 12.5), long runs of one price.
+/// <see cref="PriceAccumulator.Add(in Amount)"/> skips the decimal comparisons when a double shows the
+/// amount inside the bounds, and sums whole cents as a long: these check that it gives, to the bit,
+/// what decimal arithmetic gives (<see cref="Reference"/>), on the inputs where a double could
+/// mislead (prices one ulp apart, doubles that round to the same decimal, long runs of one price),
+/// where scales differ (6.25 x 2 = 12.50 against 12.5 x 1 = 12.5), where the cents outgrow a long,
+/// and where amounts that are not whole cents arrive among those that are.
 /// </summary>
 public sealed class PriceStatisticsTests
 {
-    public static TheoryData<string> Streams => ["cents", "one-ulp-apart", "fifteen-digits", "repeated", "scales", "rounds-across-down", "rounds-across-up", "mixed"];
+    public static TheoryData<string> Streams =>
+        ["cents", "one-ulp-apart", "fifteen-digits", "repeated", "scales", "rounds-across-down", "rounds-across-up", "mixed", "beyond-a-long", "some-not-cents"];
 
     [Theory]
     [MemberData(nameof(Streams))]
-    public void Adding_WithTheDouble_GivesTheSameBitsAsTheDecimalComparisons(string stream)
+    public void Adding_AsTheAggregateDoes_GivesTheBitsOfDecimalArithmetic(string stream)
+    {
+        var orders = Orders(stream, new Random(20261205));
+        var fast = MeasuresAccumulator.Empty;
+        var exact = (Price: Reference.Empty, Value: Reference.Empty);
+
+        foreach (var (price, quantity) in orders)
+        {
+            var amount = Amount.Of(price);
+            fast.Add(amount, amount.Times(quantity));
+            exact = (exact.Price.Add((decimal)price), exact.Value.Add((decimal)price * quantity));
+
+            AssertSameBits(exact.Price, fast.Price.ToStatistics());
+            AssertSameBits(exact.Value, fast.Value.ToStatistics());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Streams))]
+    public void Adding_Decimals_WithTheDouble_GivesTheBitsOfDecimalArithmetic(string stream)
     {
         var orders = Orders(stream, new Random(20261205));
         var fast = (Price: PriceStatistics.Empty, Value: PriceStatistics.Empty);
@@ -31,6 +52,45 @@ public sealed class PriceStatisticsTests
             AssertSameBits(exact.Price, fast.Price);
             AssertSameBits(exact.Value, fast.Value);
         }
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("0.00")]
+    [InlineData("12.5")]
+    [InlineData("12.50")]
+    [InlineData("1200")]
+    [InlineData("12.345")]
+    [InlineData("-5.25")]
+    [InlineData("89999999999999999.99")]
+    [InlineData("90000000000000000")]
+    [InlineData("123456789012345678901234.5")]
+    public void Adding_ToARestoredSum_GivesTheBitsOfDecimalArithmetic(string restored)
+    {
+        var sum = decimal.Parse(restored, System.Globalization.CultureInfo.InvariantCulture);
+        var stats = PriceAccumulator.From(new PriceStatistics(3, sum, 1m, 100m));
+        var exact = new Reference(3, sum, 1m, 100m);
+        AssertSameBits(exact, stats.ToStatistics());
+
+        foreach (var price in new[] { 0.5, 12.25, 7.0, 3.125, 99.99, 1e-3, 0.1 })
+        {
+            stats.Add(Amount.Of(price));
+            exact = exact.Add((decimal)price);
+            AssertSameBits(exact, stats.ToStatistics());
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-3)]
+    [InlineData(int.MaxValue)]
+    public void Times_AQuantityCentsDoNotHold_IsTheDecimalProduct(int quantity)
+    {
+        var amount = Amount.Of(999_999_999_999.99);
+        var value = amount.Times(quantity);
+
+        Assert.Equal(decimal.GetBits(999_999_999_999.99m * quantity), decimal.GetBits(value.Exact));
+        Assert.False(value.IsCents);
     }
 
     [Fact]
@@ -55,7 +115,7 @@ public sealed class PriceStatisticsTests
     [Fact]
     public void Equality_IsOfTheFourFigures()
     {
-        // The doubles kept beside Min and Max are derived from them; two routes to the same figures are equal.
+        // Two routes to the same figures (one through cents, one not) are equal.
         var added = PriceStatistics.Empty.Add(19.99m, 19.99).Add(5m, 5.0);
         var built = new PriceStatistics(2, 24.99m, 5m, 19.99m);
 
@@ -147,6 +207,9 @@ public sealed class PriceStatisticsTests
                 "fifteen-digits" => 100 + (random.NextDouble() * 1e-12),
                 "repeated" => i % 1000 == 0 ? 42.42 + (i / 1000) : 42.42,
                 "scales" => new[] { 6.25, 12.5, 3.125, 25.0, 1.5625 }[random.Next(5)],
+                // Prices of up to 1e9 (whole cents in every double route) times quantities of up to 100,000: the order values' cents pass 2^63 within some 2,000 orders.
+                "beyond-a-long" => random.Next(1, 1_000_000_000) + (random.Next(4) * 0.25),
+                "some-not-cents" => random.Next(500) == 0 ? Math.Round(random.NextDouble() * 100, 3) + 0.0005 : Math.Round(random.NextDouble() * 100, 2) + 0.01,
                 _ => random.Next(4) switch
                 {
                     0 => Math.Round(random.NextDouble() * 100, 2) + 0.01,
@@ -155,7 +218,12 @@ public sealed class PriceStatisticsTests
                     _ => 0.01 * random.Next(1, 5),
                 },
             };
-            var quantity = stream == "scales" ? new[] { 1, 2, 4, 8 }[random.Next(4)] : random.Next(1, 20);
+            var quantity = stream switch
+            {
+                "scales" => new[] { 1, 2, 4, 8 }[random.Next(4)],
+                "beyond-a-long" => random.Next(1, 100_000),
+                _ => random.Next(1, 20),
+            };
             orders.Add((price, quantity));
         }
 

@@ -15,15 +15,6 @@ public readonly record struct OrderMeasures(PriceStatistics Price, PriceStatisti
     public OrderMeasures Add(decimal amount, int quantity) =>
         new(Price.Add(amount), Value.Add(amount * quantity));
 
-    /// <summary>As <see cref="Add(decimal, int)"/>, to the bit, with the doubles that let the minimums and maximums skip most decimal comparisons.</summary>
-    /// <param name="amount">The price as a decimal (<see cref="PriceStatistics.ToAmount"/>).</param>
-    /// <param name="value">The order value, <c>amount * quantity</c>: an order enters three sets (overall, product,
-    /// minute), and a decimal product is computed once for them, not three times.</param>
-    /// <param name="price">The price <paramref name="amount"/> was converted from.</param>
-    /// <param name="valueApproximately">The double product of price and quantity.</param>
-    public OrderMeasures Add(decimal amount, decimal value, double price, double valueApproximately) =>
-        new(Price.Add(amount, price), Value.Add(value, valueApproximately));
-
     public OrderMeasures Combine(OrderMeasures other) => new(Price.Combine(other.Price), Value.Combine(other.Value));
 }
 

@@ -36,10 +36,9 @@ public sealed class PartitionAggregate
 
     public void Add(string currency, string product, double price, int quantity, long eventTimeMs)
     {
-        // double -> decimal is the dearest step: once per order, not once per statistic.
-        var amount = PriceStatistics.ToAmount(price);
-        var value = amount * quantity;
-        var valueApproximately = price * quantity;
+        // The price and the order value, converted once per order, not once per statistic.
+        var amount = Amount.Of(price);
+        var value = amount.Times(quantity);
         ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, currency, out var existed);
         if (!existed)
         {
@@ -47,9 +46,14 @@ public sealed class PartitionAggregate
         }
 
         Count++;
-        bucket!.Overall = bucket.Overall.Add(amount, value, price, valueApproximately);
+        bucket!.Overall.Add(amount, value);
         ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Products, product, out existed);
-        stats = (existed ? stats : OrderMeasures.Empty).Add(amount, value, price, valueApproximately);
+        if (!existed)
+        {
+            stats = MeasuresAccumulator.Empty;
+        }
+
+        stats.Add(amount, value);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
         if (minute > _newestMinute)
@@ -64,7 +68,12 @@ public sealed class PartitionAggregate
         }
 
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Minutes, minute, out existed);
-        slot = (existed ? slot : OrderMeasures.Empty).Add(amount, value, price, valueApproximately);
+        if (!existed)
+        {
+            slot = MeasuresAccumulator.Empty;
+        }
+
+        slot.Add(amount, value);
     }
 
     public void AddDeadLetter(string reason) =>
@@ -94,15 +103,15 @@ public sealed class PartitionAggregate
         };
         foreach (var (currency, currencyData) in data.Currencies)
         {
-            var bucket = new Bucket { Overall = currencyData.Overall };
+            var bucket = new Bucket { Overall = MeasuresAccumulator.From(currencyData.Overall) };
             foreach (var (product, measures) in currencyData.Products)
             {
-                bucket.Products[product] = measures;
+                bucket.Products[product] = MeasuresAccumulator.From(measures);
             }
 
             foreach (var (minute, measures) in currencyData.Minutes)
             {
-                bucket.Minutes[minute] = measures;
+                bucket.Minutes[minute] = MeasuresAccumulator.From(measures);
                 aggregate._newestMinute = Math.Max(aggregate._newestMinute, minute);
             }
 
@@ -142,14 +151,19 @@ public sealed class PartitionAggregate
         }
     }
 
+    /// <summary>One currency's accumulators, added to in place.</summary>
     private sealed class Bucket
     {
-        public OrderMeasures Overall { get; set; } = OrderMeasures.Empty;
+        // A field: the aggregate adds to it where it lies.
+        public MeasuresAccumulator Overall = MeasuresAccumulator.Empty;
 
-        public Dictionary<string, OrderMeasures> Products { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, MeasuresAccumulator> Products { get; } = new(StringComparer.Ordinal);
 
-        public Dictionary<long, OrderMeasures> Minutes { get; } = [];
+        public Dictionary<long, MeasuresAccumulator> Minutes { get; } = [];
 
-        public CurrencyData ToData() => new(Overall, new Dictionary<string, OrderMeasures>(Products, StringComparer.Ordinal), new Dictionary<long, OrderMeasures>(Minutes));
+        public CurrencyData ToData() => new(
+            Overall.ToMeasures(),
+            Products.ToDictionary(p => p.Key, p => p.Value.ToMeasures(), StringComparer.Ordinal),
+            Minutes.ToDictionary(m => m.Key, m => m.Value.ToMeasures()));
     }
 }
