@@ -20,25 +20,30 @@ internal readonly record struct ReadyOrder(SentOrder Key, byte[] Value, Order? O
 /// thread only hands prebuilt keys and values to the client, as a raw producer loop does: on this
 /// machine that thread sets the pace of an unpaced run (librdkafka's produce call is most of its time),
 /// and generating and serializing were ~20% of it. At most <see cref="BatchesAhead"/> batches wait, so
-/// an order's <c>createdAt</c> is at most a few milliseconds before its send; paced runs generate each
-/// order when it is due instead. Stopping drops what was generated and not taken: it was never sent.
+/// an order's <c>createdAt</c> is at most a few tens of milliseconds before its send; paced runs
+/// generate each order when it is due instead. Stopping drops what was generated and not taken: it
+/// was never sent.
 /// </summary>
 /// <remarks>
-/// The generating thread is a thread of its own from start to end and blocks on a semaphore of free
-/// batches: an asynchronous generator moved to a thread-pool thread at every full queue, and the
-/// pool's idle threads spun (<c>sched_yield</c>) between those wake-ups, ~3% of the process's CPU in a
-/// profile of <c>orders produce</c> on 2 cores shared with the broker.
+/// The generating thread is a thread of its own from start to end. When the queue is full it sleeps
+/// (<see cref="Monitor.Wait(object)"/>, which does not spin) until half of it was taken, then fills it
+/// again: an asynchronous generator moved to a thread-pool thread at every full queue, and the pool's
+/// idle threads spun (<c>sched_yield</c>) between those wake-ups, ~3% of the process's CPU in a
+/// profile of <c>orders produce</c> on 2 cores shared with the broker; a semaphore woken for every
+/// batch spun as much on its own.
 /// </remarks>
 internal sealed class OrdersAhead : IAsyncDisposable
 {
     public const int BatchSize = 512;
-    public const int BatchesAhead = 4;
+    public const int BatchesAhead = 16;
 
     private readonly Channel<ReadyOrder[]> _batches = Channel.CreateUnbounded<ReadyOrder[]>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    // Batches that may still be made before one is taken: the channel holds at most BatchesAhead.
-    private readonly SemaphoreSlim _free = new(BatchesAhead, BatchesAhead);
+    // Batches that may still be made before one is taken (the channel holds at most BatchesAhead), under the
+    // gate: an object, not a Lock, for Monitor.Wait and Pulse.
+    private readonly object _gate = new();
+    private int _free = BatchesAhead;
     private readonly CancellationTokenSource _stop;
     private readonly Task _generating;
     private ReadyOrder[] _current = [];
@@ -77,7 +82,14 @@ internal sealed class OrdersAhead : IAsyncDisposable
             if (_batches.Reader.TryRead(out var batch))
             {
                 (_current, _next) = (batch, 0);
-                _free.Release();
+                lock (_gate)
+                {
+                    if (++_free >= BatchesAhead / 2)
+                    {
+                        Monitor.Pulse(_gate);
+                    }
+                }
+
                 return true;
             }
         }
@@ -97,16 +109,33 @@ internal sealed class OrdersAhead : IAsyncDisposable
         }
 
         _stop.Dispose();
-        _free.Dispose();
     }
 
     private void Generate(OrderGenerator generator, int schemaId, long? count, bool keepOrders, CancellationToken cancellationToken)
     {
+        using var stopped = cancellationToken.Register(() =>
+        {
+            lock (_gate)
+            {
+                Monitor.Pulse(_gate);
+            }
+        });
         try
         {
             for (long made = 0; count is not { } limit || made < limit;)
             {
-                _free.Wait(cancellationToken);
+                lock (_gate)
+                {
+                    while (_free == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        Monitor.Wait(_gate);
+                    }
+
+                    _free--;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
                 var batch = new ReadyOrder[count is { } c ? (int)Math.Min(BatchSize, c - made) : BatchSize];
                 for (var i = 0; i < batch.Length; i++)
                 {
