@@ -9,7 +9,7 @@ namespace Orders.Processor.Aggregates;
 /// </summary>
 public readonly struct Amount
 {
-    /// <summary>Cents kept as a long: a sum of them stays below 2^63 for 92 quadrillion currency units.</summary>
+    /// <summary>The <see cref="Cents"/> of an amount that is not whole cents, or is zero: its decimal is kept instead.</summary>
     private const long NotCents = -1;
 
     private static readonly long[] Divisors = [100, 10, 1];
