@@ -37,8 +37,9 @@ internal sealed class OrdersAhead : IAsyncDisposable
     public const int BatchSize = 512;
     public const int BatchesAhead = 16;
 
+    // Not SingleReader, whose channel cannot count (Queued); it costs a lock a batch.
     private readonly Channel<ReadyOrder[]> _batches = Channel.CreateUnbounded<ReadyOrder[]>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        new UnboundedChannelOptions { SingleWriter = true });
 
     // Batches that may still be made before one is taken (the channel holds at most BatchesAhead), under the
     // gate: an object, not a Lock, for Monitor.Wait and Pulse.
@@ -59,6 +60,9 @@ internal sealed class OrdersAhead : IAsyncDisposable
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
     }
+
+    /// <summary>Batches made and not yet taken: at most <see cref="BatchesAhead"/>.</summary>
+    internal int Queued => _batches.Reader.Count;
 
     /// <summary>The next order of the batch in hand, without waiting.</summary>
     /// <returns>False when the batch in hand is used up: call <see cref="NextBatchAsync"/>.</returns>

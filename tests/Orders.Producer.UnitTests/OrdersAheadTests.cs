@@ -27,6 +27,30 @@ public sealed class OrdersAheadTests
         Assert.Equal(Count, taken);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task MoreThanTheQueueHolds_TheGeneratorStopsAtAFullQueue_AndGoesOnAsItIsTaken()
+    {
+        var time = new FakeTimeProvider();
+        var expected = new OrderGenerator(new Random(6), time);
+        const int Count = (OrdersAhead.BatchSize * OrdersAhead.BatchesAhead * 3) + 5;
+        await using var ahead = new OrdersAhead(new OrderGenerator(new Random(6), time), schemaId: 2, Count, keepOrders: false, CancellationToken.None);
+
+        // Nothing is taken yet: the generator fills the queue and stops there.
+        Assert.True(SpinWait.SpinUntil(() => ahead.Queued == OrdersAhead.BatchesAhead, TimeSpan.FromSeconds(30)), $"the queue held {ahead.Queued} batches");
+        Assert.Equal(OrdersAhead.BatchesAhead, ahead.Queued);
+
+        // Taking them wakes it (at half the queue) until every order was made: a lost wake-up would hang here.
+        var taken = 0;
+        while (ahead.TryTake(out var ready) || (await ahead.NextBatchAsync(CancellationToken.None) && ahead.TryTake(out ready)))
+        {
+            Assert.InRange(ahead.Queued, 0, OrdersAhead.BatchesAhead);
+            Assert.Equal(expected.Next().Order.OrderId, ready.Key.OrderId);
+            taken++;
+        }
+
+        Assert.Equal(Count, taken);
+    }
+
     [Fact]
     public async Task WithoutACount_Dispose_StopsTheGenerator()
     {
