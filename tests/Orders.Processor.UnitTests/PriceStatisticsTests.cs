@@ -46,7 +46,7 @@ public sealed class PriceStatisticsTests
         {
             var amount = PriceStatistics.ToAmount(price);
             var value = amount * quantity;
-            fast = (fast.Price.Add(amount, price), fast.Value.Add(value, price * quantity));
+            fast = (fast.Price.Add(Amount.Of(amount, price)), fast.Value.Add(Amount.Of(value, price * quantity)));
             exact = (exact.Price.Add(amount), exact.Value.Add(value));
 
             AssertSameBits(exact.Price, fast.Price);
@@ -97,7 +97,7 @@ public sealed class PriceStatisticsTests
     public void Adding_AnEqualValueOfAnotherScale_KeepsWhatTheDecimalComparisonsKeep()
     {
         // 12.50 and 12.5 are equal; which one the minimum and maximum show is Math.Min's and Math.Max's rule.
-        var byFast = PriceStatistics.Empty.Add(6.25m * 2, 12.5).Add(12.5m * 1, 12.5).Add(3.125m * 4, 12.5);
+        var byFast = PriceStatistics.Empty.Add(Amount.Of(6.25m * 2, 12.5)).Add(Amount.Of(12.5m * 1, 12.5)).Add(Amount.Of(3.125m * 4, 12.5));
         var byDecimals = Reference.Empty.Add(6.25m * 2).Add(12.5m * 1).Add(3.125m * 4);
 
         AssertSameBits(byDecimals, byFast);
@@ -116,7 +116,7 @@ public sealed class PriceStatisticsTests
     public void Equality_IsOfTheFourFigures()
     {
         // Two routes to the same figures (one through cents, one not) are equal.
-        var added = PriceStatistics.Empty.Add(19.99m, 19.99).Add(5m, 5.0);
+        var added = PriceStatistics.Empty.Add(Amount.Of(19.99m, 19.99)).Add(Amount.Of(5m, 5.0));
         var built = new PriceStatistics(2, 24.99m, 5m, 19.99m);
 
         Assert.Equal(built, added);

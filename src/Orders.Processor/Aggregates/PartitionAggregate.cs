@@ -47,13 +47,7 @@ public sealed class PartitionAggregate
 
         Count++;
         bucket!.Overall.Add(amount, value);
-        ref var stats = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Products, product, out existed);
-        if (!existed)
-        {
-            stats = MeasuresAccumulator.Empty;
-        }
-
-        stats.Add(amount, value);
+        AddTo(bucket.Products, product, amount, value);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
         if (minute > _newestMinute)
@@ -67,13 +61,7 @@ public sealed class PartitionAggregate
             return;
         }
 
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Minutes, minute, out existed);
-        if (!existed)
-        {
-            slot = MeasuresAccumulator.Empty;
-        }
-
-        slot.Add(amount, value);
+        AddTo(bucket.Minutes, minute, amount, value);
     }
 
     public void AddDeadLetter(string reason) =>
@@ -125,6 +113,19 @@ public sealed class PartitionAggregate
 
         aggregate.EvictMinutesBefore(aggregate.OldestKeptMinute);
         return aggregate;
+    }
+
+    /// <summary>Adds an order to the set under <paramref name="key"/> where it lies, starting the set when it is new.</summary>
+    private static void AddTo<TKey>(Dictionary<TKey, MeasuresAccumulator> sets, TKey key, in Amount amount, in Amount value)
+        where TKey : notnull
+    {
+        ref var set = ref CollectionsMarshal.GetValueRefOrAddDefault(sets, key, out var existed);
+        if (!existed)
+        {
+            set = MeasuresAccumulator.Empty;
+        }
+
+        set.Add(amount, value);
     }
 
     private long OldestKeptMinute =>

@@ -28,10 +28,6 @@ public readonly record struct PriceStatistics(long Count, decimal Sum, decimal M
     /// <summary>Adds an amount (a price converted by <see cref="ToAmount"/>, or an order value).</summary>
     public PriceStatistics Add(decimal amount) => Add(Amount.Of(amount, double.NaN));
 
-    /// <summary>Adds an amount whose double is known (the price, or the double product of price and quantity).</summary>
-    /// <param name="approximately">Within 1e-14 of <paramref name="amount"/>, relatively; NaN when not known.</param>
-    public PriceStatistics Add(decimal amount, double approximately) => Add(Amount.Of(amount, approximately));
-
     /// <summary>Adds an amount: what decimal arithmetic gives, to the bit.</summary>
     public PriceStatistics Add(in Amount amount)
     {
