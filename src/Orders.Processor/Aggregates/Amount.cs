@@ -4,7 +4,7 @@ namespace Orders.Processor.Aggregates;
 /// An amount as it enters <see cref="PriceStatistics"/>: exactly one decimal, held as a whole number
 /// of cents with that decimal's scale when it is one (nearly every price and order value), else as
 /// the decimal itself; with the double it came from, for the shortcut of the minimum and maximum.
-/// Sums of cents are long additions that give the decimal sums' bits (see <see cref="PriceStatistics"/>),
+/// Sums of cents are long additions that give the decimal sums' bits (see <see cref="PriceAccumulator"/>),
 /// where a decimal addition of two scales was the dearest step of the aggregate.
 /// </summary>
 public readonly struct Amount
