@@ -16,8 +16,10 @@ namespace Orders.Processor.Observability;
 /// Every count is an observable instrument over <see cref="ProcessorCounters"/>, and every state
 /// figure one over <see cref="ProcessorStatus.View"/>: read when a reader collects, never counted
 /// twice, so the summary, the live views, <c>/metrics</c> and the dashboard cannot disagree. Only
-/// the two latency histograms are recorded per record, without allocating: constant tags built
-/// once, nothing recorded (not even the clock read) while no listener is attached.
+/// the two latency histograms are measured per record, without allocating: constant tags built
+/// once, nothing measured (not even the clock read) while no listener is attached. The loop's
+/// thread only measures; a <see cref="MeasurementRelay"/> records on the thread pool, and every
+/// collection records what is still waiting before the SDK reads the histograms.
 /// </para>
 /// </summary>
 public sealed partial class ProcessorMetrics
@@ -41,6 +43,12 @@ public sealed partial class ProcessorMetrics
 
     private static readonly string[] ErrorTypes = ["poison", "invalid", "registry-unavailable", "transient"];
 
+    // The relay's series: the processing time of an attempt that succeeded, of one that failed with
+    // ErrorTypes[series - FailedSeries], and the end-to-end latency.
+    private const int ProcessedSeries = 0;
+    private const int FailedSeries = 1;
+    private const int EndToEndSeries = -1;
+
     private readonly TimeProvider _time;
     private readonly Histogram<double> _processDuration;
     private readonly Histogram<double> _endToEnd;
@@ -49,6 +57,7 @@ public sealed partial class ProcessorMetrics
     private readonly KeyValuePair<string, object?>[] _consumerTags;
     private readonly KeyValuePair<string, object?>[] _pollTags;
     private readonly ProcessorStatus _status;
+    private readonly MeasurementRelay _relay;
     // Collections run one at a time (the SDK serialises them); the cache only saves recomputing per instrument.
     private ProductSeries? _products;
 
@@ -66,6 +75,7 @@ public sealed partial class ProcessorMetrics
         _pollTags = [.. _consumerTags, new("messaging.operation.name", "poll")];
         _processTags = new TagList(_consumerTags) { { "messaging.operation.name", "process" } };
         _endToEndTags = new TagList(_consumerTags);
+        _relay = new MeasurementRelay(Record);
 
         _processDuration = meter.CreateHistogram(
             "messaging.process.duration", "s", "Time to decode, validate, handle and aggregate one record; error.type names the failure class when it failed.",
@@ -120,16 +130,7 @@ public sealed partial class ProcessorMetrics
             return;
         }
 
-        var seconds = _time.GetElapsedTime(started).TotalSeconds;
-        if (failure is not { } kind)
-        {
-            _processDuration.Record(seconds, in _processTags);
-            return;
-        }
-
-        var tags = _processTags;
-        tags.Add("error.type", ErrorTypes[(int)kind]);
-        _processDuration.Record(seconds, in tags);
+        _relay.Write(_time.GetElapsedTime(started).TotalSeconds, failure is { } kind ? FailedSeries + (int)kind : ProcessedSeries);
     }
 
     /// <summary>Records the order's end-to-end latency as it enters the averages.</summary>
@@ -143,11 +144,37 @@ public sealed partial class ProcessorMetrics
 
         var created = new DateTimeOffset(DateTime.SpecifyKind(order.CreatedAt, DateTimeKind.Utc));
         // A producer's clock ahead of ours would make it negative; a histogram of durations has no place for that.
-        _endToEnd.Record(Math.Max(0, (_time.GetUtcNow() - created).TotalSeconds), in _endToEndTags);
+        _relay.Write(Math.Max(0, (_time.GetUtcNow() - created).TotalSeconds), EndToEndSeries);
     }
 
-    private IEnumerable<Measurement<long>> Count(Func<ProcessorCounters, long> read, KeyValuePair<string, object?>[] tags) =>
-        [new Measurement<long>(read(_status.Counters), tags)];
+    /// <summary>Records the histogram measurements still waiting in the relay (a collection does it first).</summary>
+    internal void Flush() => _relay.Drain();
+
+    private void Record(double seconds, int series)
+    {
+        switch (series)
+        {
+            case EndToEndSeries:
+                _endToEnd.Record(seconds, in _endToEndTags);
+                return;
+            case ProcessedSeries:
+                _processDuration.Record(seconds, in _processTags);
+                return;
+            default:
+                var tags = _processTags;
+                tags.Add("error.type", ErrorTypes[series - FailedSeries]);
+                _processDuration.Record(seconds, in tags);
+                return;
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Count(Func<ProcessorCounters, long> read, KeyValuePair<string, object?>[] tags)
+    {
+        // A collection calls the observable instruments before it reads the histograms: what the loop
+        // measured before the collection is in them, as when it recorded inline.
+        _relay.Drain();
+        return [new Measurement<long>(read(_status.Counters), tags)];
+    }
 
     private IEnumerable<Measurement<long>> DeadLetters()
     {

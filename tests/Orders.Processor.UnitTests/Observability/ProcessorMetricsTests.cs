@@ -159,6 +159,7 @@ public sealed class ProcessorMetricsTests : IDisposable
         var failedAt = _metrics.StartProcessing();
         _time.Advance(TimeSpan.FromMilliseconds(1));
         _metrics.Processed(failedAt, FailureKind.RegistryUnavailable);
+        _metrics.Flush();
 
         var measurements = duration.GetMeasurementSnapshot();
         Assert.Equal(0.003, measurements[0].Value, 9);
@@ -166,6 +167,28 @@ public sealed class ProcessorMetricsTests : IDisposable
         Assert.Equal("process", measurements[0].Tags["messaging.operation.name"]);
         Assert.Equal(0.001, measurements[1].Value, 9);
         Assert.Equal("registry-unavailable", measurements[1].Tags["error.type"]);
+    }
+
+    [Fact]
+    public void Histograms_ACollectionRecordsWhatTheLoopMeasuredBeforeIt()
+    {
+        using var duration = Collect<double>("messaging.process.duration");
+        using var endToEnd = Collect<double>("orders.end_to_end.duration");
+        using var processed = Collect<long>("orders.processed");
+        for (var i = 0; i < 3; i++)
+        {
+            var started = _metrics.StartProcessing();
+            _time.Advance(TimeSpan.FromMilliseconds(2));
+            _metrics.Processed(started);
+            _metrics.Completed(new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(-1) });
+        }
+
+        // Measured on the loop's thread, not yet recorded: the relay holds them.
+        Assert.Empty(duration.GetMeasurementSnapshot());
+        processed.RecordObservableInstruments();
+
+        Assert.Equal([0.002, 0.002, 0.002], duration.GetMeasurementSnapshot().Select(m => Math.Round(m.Value, 9)));
+        Assert.Equal([1.0, 1.0, 1.0], endToEnd.GetMeasurementSnapshot().Select(m => m.Value));
     }
 
     [Fact]
@@ -183,6 +206,7 @@ public sealed class ProcessorMetricsTests : IDisposable
         using var endToEnd = Collect<double>("orders.end_to_end.duration");
 
         _metrics.Completed(new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(-1.5) });
+        _metrics.Flush();
 
         Assert.Equal(1.5, endToEnd.LastMeasurement!.Value, 9);
     }
@@ -195,6 +219,7 @@ public sealed class ProcessorMetricsTests : IDisposable
         // The earliest schema has no createdAt: it reads as the epoch.
         _metrics.Completed(new Order { CreatedAt = DateTime.UnixEpoch });
         _metrics.Completed(new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(2) });
+        _metrics.Flush();
 
         Assert.Equal(0, Assert.Single(endToEnd.GetMeasurementSnapshot()).Value);
     }

@@ -1,0 +1,112 @@
+namespace Orders.Processor.Observability;
+
+/// <summary>
+/// Carries per-record histogram measurements from the loop's thread to the thread pool, where
+/// they are recorded. Recording one into OpenTelemetry with its labels costs ~115 ns (the SDK looks
+/// the label set up on every call); the two recorded per record took ~15% of a drain's loop thread.
+/// Here the loop writes each measurement into a ring (a few ns), and a pool thread records it once
+/// <see cref="DrainAt"/> are waiting.
+/// <para>
+/// Every measurement is recorded exactly once; none is dropped or merged. With the ring full, the
+/// writer records inline, as before. What is still in the ring is recorded by <see cref="Drain"/>,
+/// which a collection calls first (<see cref="ProcessorMetrics"/>'s observable callbacks run
+/// before the SDK reads its histograms), so what a scrape shows includes every record ended before it.
+/// </para>
+/// <para>
+/// One writer (the loop's thread): <see cref="Write"/> takes no lock. Drains are serialised by a lock
+/// the writer never takes.
+/// </para>
+/// </summary>
+internal sealed class MeasurementRelay : IThreadPoolWorkItem
+{
+    /// <summary>How many measurements wait before the writer asks the pool to record them.</summary>
+    public const int DrainAt = 1024;
+
+    private readonly Entry[] _ring;
+    private readonly int _mask;
+    private readonly Action<double, int> _record;
+    private readonly Lock _draining = new();
+
+    // Written by the writer only.
+    private long _head;
+
+    // Written under _draining only.
+    private long _tail;
+
+    // 1 while a drain is queued or running on the pool.
+    private int _queued;
+
+    /// <param name="record">Records one measurement: its value and series (the caller's numbering).</param>
+    /// <param name="capacity">A power of two, at least <see cref="DrainAt"/>.</param>
+    public MeasurementRelay(Action<double, int> record, int capacity = 16_384)
+    {
+        if (capacity < DrainAt || (capacity & (capacity - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"must be a power of two of at least {DrainAt}");
+        }
+
+        _record = record;
+        _ring = new Entry[capacity];
+        _mask = capacity - 1;
+    }
+
+    /// <summary>Measurements written and not yet recorded.</summary>
+    public long Pending => Volatile.Read(ref _head) - Volatile.Read(ref _tail);
+
+    /// <summary>Called by the one writer: queues a measurement, or records it at once if the ring is full.</summary>
+    public void Write(double value, int series)
+    {
+        var head = _head;
+        var waiting = head - Volatile.Read(ref _tail);
+        if (waiting >= _ring.Length)
+        {
+            // The pool has fallen behind by a whole ring: the writer pays as it did without the relay.
+            _record(value, series);
+            return;
+        }
+
+        _ring[head & _mask] = new Entry(value, series);
+        Volatile.Write(ref _head, head + 1);
+        if (waiting + 1 >= DrainAt && Volatile.Read(ref _queued) == 0 && Interlocked.Exchange(ref _queued, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Records everything written so far (on any thread; drains run one at a time).</summary>
+    public void Drain()
+    {
+        if (Pending == 0)
+        {
+            return;
+        }
+
+        lock (_draining)
+        {
+            var tail = _tail;
+            var head = Volatile.Read(ref _head);
+            while (tail < head)
+            {
+                var entry = _ring[tail & _mask];
+                _record(entry.Value, entry.Series);
+                tail++;
+                if ((tail & (DrainAt - 1)) == 0)
+                {
+                    // Room for the writer as the drain goes, not only at its end.
+                    Volatile.Write(ref _tail, tail);
+                }
+            }
+
+            Volatile.Write(ref _tail, tail);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        Drain();
+        // Measurements written meanwhile wait for the next DrainAt or the next collection.
+        Volatile.Write(ref _queued, 0);
+    }
+
+    private readonly record struct Entry(double Value, int Series);
+}
