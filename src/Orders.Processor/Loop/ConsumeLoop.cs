@@ -36,7 +36,8 @@ public sealed class ConsumeLoop(LoopParts parts)
         try
         {
             // One clock read a turn, right after the poll: at ~1 µs a record, three (housekeeping, the
-            // record's arrival, its outcome) made a few percent of the loop.
+            // record's arrival, its outcome) made a few percent of the loop. It also starts the record's
+            // processing time, when that is measured.
             var now = parts.Time.GetTimestamp();
             while (!cancellationToken.IsCancellationRequested && !_fatal.IsSet)
             {
@@ -67,7 +68,7 @@ public sealed class ConsumeLoop(LoopParts parts)
                 }
 
                 parts.Idle.RecordArrived(now);
-                if (parts.Gate.Admit(record) is not { } state || await parts.Records.ProcessAsync(record, state, cancellationToken))
+                if (parts.Gate.Admit(record) is not { } state || await parts.Records.ProcessAsync(record, state, now, cancellationToken))
                 {
                     parts.Idle.Progressed(now);
                 }

@@ -4,8 +4,10 @@ namespace Orders.Processor.Observability;
 /// Carries per-record histogram measurements from the loop's thread to the thread pool, where
 /// they are recorded. Recording one into OpenTelemetry with its labels costs ~115 ns (the SDK looks
 /// the label set up on every call); the two recorded per record took ~15% of a drain's loop thread.
+/// A pool thread woken every 8,192 measurements rather than every 1,024 left a two-core machine's
+/// drain 6-10% faster still (fewer wake-ups, less spinning by idle pool threads).
 /// Here the loop writes each measurement into a ring (a few ns), and a pool thread records it once
-/// <see cref="DrainAt"/> are waiting.
+/// <see cref="MeasurementRelay.DrainAt"/> are waiting.
 /// <para>
 /// Every measurement is recorded exactly once; none is dropped or merged. With the ring full, the
 /// writer records inline, as before. What is still in the ring is recorded by <see cref="Drain"/>,
@@ -17,14 +19,12 @@ namespace Orders.Processor.Observability;
 /// the writer never takes.
 /// </para>
 /// </summary>
-internal sealed class MeasurementRelay : IThreadPoolWorkItem
+internal sealed class MeasurementRelay<T> : IThreadPoolWorkItem
+    where T : struct
 {
-    /// <summary>How many measurements wait before the writer asks the pool to record them.</summary>
-    public const int DrainAt = 1024;
-
-    private readonly Entry[] _ring;
+    private readonly T[] _ring;
     private readonly int _mask;
-    private readonly Action<double, int> _record;
+    private readonly Action<T> _record;
     private readonly Lock _draining = new();
 
     // Written by the writer only.
@@ -36,17 +36,17 @@ internal sealed class MeasurementRelay : IThreadPoolWorkItem
     // 1 while a drain is queued or running on the pool.
     private int _queued;
 
-    /// <param name="record">Records one measurement: its value and series (the caller's numbering).</param>
-    /// <param name="capacity">A power of two, at least <see cref="DrainAt"/>.</param>
-    public MeasurementRelay(Action<double, int> record, int capacity = 16_384)
+    /// <param name="record">Records one measurement.</param>
+    /// <param name="capacity">A power of two, at least <see cref="MeasurementRelay.DrainAt"/>.</param>
+    public MeasurementRelay(Action<T> record, int capacity = 65_536)
     {
-        if (capacity < DrainAt || (capacity & (capacity - 1)) != 0)
+        if (capacity < MeasurementRelay.DrainAt || (capacity & (capacity - 1)) != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"must be a power of two of at least {DrainAt}");
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"must be a power of two of at least {MeasurementRelay.DrainAt}");
         }
 
         _record = record;
-        _ring = new Entry[capacity];
+        _ring = new T[capacity];
         _mask = capacity - 1;
     }
 
@@ -54,20 +54,20 @@ internal sealed class MeasurementRelay : IThreadPoolWorkItem
     public long Pending => Volatile.Read(ref _head) - Volatile.Read(ref _tail);
 
     /// <summary>Called by the one writer: queues a measurement, or records it at once if the ring is full.</summary>
-    public void Write(double value, int series)
+    public void Write(in T measurement)
     {
         var head = _head;
         var waiting = head - Volatile.Read(ref _tail);
         if (waiting >= _ring.Length)
         {
             // The pool has fallen behind by a whole ring: the writer pays as it did without the relay.
-            _record(value, series);
+            _record(measurement);
             return;
         }
 
-        _ring[head & _mask] = new Entry(value, series);
+        _ring[head & _mask] = measurement;
         Volatile.Write(ref _head, head + 1);
-        if (waiting + 1 >= DrainAt && Volatile.Read(ref _queued) == 0 && Interlocked.Exchange(ref _queued, 1) == 0)
+        if (waiting + 1 >= MeasurementRelay.DrainAt && Volatile.Read(ref _queued) == 0 && Interlocked.Exchange(ref _queued, 1) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
@@ -87,10 +87,9 @@ internal sealed class MeasurementRelay : IThreadPoolWorkItem
             var head = Volatile.Read(ref _head);
             while (tail < head)
             {
-                var entry = _ring[tail & _mask];
-                _record(entry.Value, entry.Series);
+                _record(_ring[tail & _mask]);
                 tail++;
-                if ((tail & (DrainAt - 1)) == 0)
+                if ((tail & (MeasurementRelay.DrainAt - 1)) == 0)
                 {
                     // Room for the writer as the drain goes, not only at its end.
                     Volatile.Write(ref _tail, tail);
@@ -104,9 +103,14 @@ internal sealed class MeasurementRelay : IThreadPoolWorkItem
     void IThreadPoolWorkItem.Execute()
     {
         Drain();
-        // Measurements written meanwhile wait for the next DrainAt or the next collection.
+        // Measurements written meanwhile wait for the next MeasurementRelay.DrainAt or the next collection.
         Volatile.Write(ref _queued, 0);
     }
+}
 
-    private readonly record struct Entry(double Value, int Series);
+/// <summary>The relay's constants, the same for every kind of measurement.</summary>
+internal static class MeasurementRelay
+{
+    /// <summary>How many measurements wait before the writer asks the pool to record them.</summary>
+    public const int DrainAt = 8192;
 }

@@ -43,8 +43,9 @@ public sealed partial class ProcessorMetrics
 
     private static readonly string[] ErrorTypes = ["poison", "invalid", "registry-unavailable", "transient"];
 
-    // The relay's series: the processing time of an attempt that succeeded, of one that failed with
-    // ErrorTypes[series - FailedSeries], and the end-to-end latency.
+    // The relay's series: the processing time of an attempt that succeeded (From and To: timestamps of
+    // the injected clock), of one that failed with ErrorTypes[series - FailedSeries], and the end-to-end
+    // latency (From: createdAt in UTC ticks; To: the timestamp at which it entered the averages).
     private const int ProcessedSeries = 0;
     private const int FailedSeries = 1;
     private const int EndToEndSeries = -1;
@@ -57,7 +58,7 @@ public sealed partial class ProcessorMetrics
     private readonly KeyValuePair<string, object?>[] _consumerTags;
     private readonly KeyValuePair<string, object?>[] _pollTags;
     private readonly ProcessorStatus _status;
-    private readonly MeasurementRelay _relay;
+    private readonly MeasurementRelay<PendingMeasurement> _relay;
     // Collections run one at a time (the SDK serialises them); the cache only saves recomputing per instrument.
     private ProductSeries? _products;
 
@@ -75,7 +76,7 @@ public sealed partial class ProcessorMetrics
         _pollTags = [.. _consumerTags, new("messaging.operation.name", "poll")];
         _processTags = new TagList(_consumerTags) { { "messaging.operation.name", "process" } };
         _endToEndTags = new TagList(_consumerTags);
-        _relay = new MeasurementRelay(Record);
+        _relay = new MeasurementRelay<PendingMeasurement>(Record);
 
         _processDuration = meter.CreateHistogram(
             "messaging.process.duration", "s", "Time to decode, validate, handle and aggregate one record; error.type names the failure class when it failed.",
@@ -122,19 +123,27 @@ public sealed partial class ProcessorMetrics
     /// <returns>The timestamp to give <see cref="Processed"/>; null while nobody listens.</returns>
     public long? StartProcessing() => _processDuration.Enabled ? _time.GetTimestamp() : null;
 
-    /// <summary>Records how long one record took, and how it failed, if it did.</summary>
-    public void Processed(long? startedAt, FailureKind? failure = null)
+    /// <param name="now">A timestamp of the injected clock read just now (the loop's, as the record arrived).</param>
+    /// <returns><paramref name="now"/> to give <see cref="Processed"/>; null while nobody listens.</returns>
+    public long? StartProcessing(long now) => _processDuration.Enabled ? now : null;
+
+    /// <summary>Measures how long one record took, and how it failed, if it did.</summary>
+    /// <returns>When it ended (a timestamp of the injected clock), for <see cref="Completed"/>; null while nobody listens.</returns>
+    public long? Processed(long? startedAt, FailureKind? failure = null)
     {
         if (startedAt is not { } started)
         {
-            return;
+            return null;
         }
 
-        _relay.Write(_time.GetElapsedTime(started).TotalSeconds, failure is { } kind ? FailedSeries + (int)kind : ProcessedSeries);
+        var ended = _time.GetTimestamp();
+        _relay.Write(new PendingMeasurement(started, ended, failure is { } kind ? FailedSeries + (int)kind : ProcessedSeries));
+        return ended;
     }
 
-    /// <summary>Records the order's end-to-end latency as it enters the averages.</summary>
-    public void Completed(Order order)
+    /// <summary>Measures the order's end-to-end latency as it enters the averages.</summary>
+    /// <param name="endedAt">When its processing ended (<see cref="Processed"/>'s timestamp), if that was measured; else now.</param>
+    public void Completed(Order order, long? endedAt = null)
     {
         if (!_endToEnd.Enabled || order.CreatedAt <= DateTime.UnixEpoch)
         {
@@ -142,28 +151,30 @@ public sealed partial class ProcessorMetrics
             return;
         }
 
-        var created = new DateTimeOffset(DateTime.SpecifyKind(order.CreatedAt, DateTimeKind.Utc));
-        // A producer's clock ahead of ours would make it negative; a histogram of durations has no place for that.
-        _relay.Write(Math.Max(0, (_time.GetUtcNow() - created).TotalSeconds), EndToEndSeries);
+        var created = DateTime.SpecifyKind(order.CreatedAt, DateTimeKind.Utc).Ticks;
+        _relay.Write(new PendingMeasurement(created, endedAt ?? _time.GetTimestamp(), EndToEndSeries));
     }
 
     /// <summary>Records the histogram measurements still waiting in the relay (a collection does it first).</summary>
     internal void Flush() => _relay.Drain();
 
-    private void Record(double seconds, int series)
+    private void Record(PendingMeasurement measurement)
     {
-        switch (series)
+        switch (measurement.Series)
         {
             case EndToEndSeries:
-                _endToEnd.Record(seconds, in _endToEndTags);
+                // The wall-clock time at which it ended: now, less the time since, on the monotonic clock.
+                var ended = _time.GetUtcNow() - _time.GetElapsedTime(measurement.To);
+                // A producer's clock ahead of ours would make it negative; a histogram of durations has no place for that.
+                _endToEnd.Record(Math.Max(0, (ended.UtcTicks - measurement.From) / (double)TimeSpan.TicksPerSecond), in _endToEndTags);
                 return;
             case ProcessedSeries:
-                _processDuration.Record(seconds, in _processTags);
+                _processDuration.Record(_time.GetElapsedTime(measurement.From, measurement.To).TotalSeconds, in _processTags);
                 return;
             default:
                 var tags = _processTags;
-                tags.Add("error.type", ErrorTypes[series - FailedSeries]);
-                _processDuration.Record(seconds, in tags);
+                tags.Add("error.type", ErrorTypes[measurement.Series - FailedSeries]);
+                _processDuration.Record(_time.GetElapsedTime(measurement.From, measurement.To).TotalSeconds, in tags);
                 return;
         }
     }

@@ -14,6 +14,10 @@ public sealed class HandlerInvoker(OrderPipeline pipeline, ProcessorMetrics? met
     /// <summary>The clock of an attempt, for the processing-time histogram; null while nobody listens.</summary>
     public long? Clock() => metrics?.StartProcessing();
 
+    /// <inheritdoc cref="Clock()"/>
+    /// <param name="now">The loop's timestamp of this turn, read as the record arrived.</param>
+    public long? Clock(long now) => metrics?.StartProcessing(now);
+
     /// <summary>Starts an attempt of a record the dispatcher holds.</summary>
     public ValueTask Start(WorkItem item)
     {

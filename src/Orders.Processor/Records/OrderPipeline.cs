@@ -61,9 +61,10 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
     }
 
     /// <summary>The order was handled: it enters the partition's aggregate.</summary>
-    public void Count(Order order, long eventTimeMs, PartitionAggregate aggregate)
+    /// <param name="endedAt">When its processing ended, if the processing time was measured (<see cref="ProcessorMetrics.Processed"/>).</param>
+    public void Count(Order order, long eventTimeMs, PartitionAggregate aggregate, long? endedAt = null)
     {
         aggregate.Add(order.Currency, order.Product, order.Price, order.Quantity, eventTimeMs);
-        metrics?.Completed(order);
+        metrics?.Completed(order, endedAt);
     }
 }

@@ -58,17 +58,18 @@ public sealed class RecordProcessor
     public Dispatcher Dispatcher { get; }
 
     /// <summary>The record in hand is taken on even if shutdown was requested meanwhile.</summary>
+    /// <param name="arrivedAt">The loop's timestamp of the turn that brought the record: its processing time starts there.</param>
     /// <returns>True when the record was taken in hand (done, or on its way); false when it waits to be fetched again.</returns>
     /// <remarks>
     /// Synchronous, without an async state machine, when the record decodes at once (its writer schema
     /// is known: nearly always); only a record that waits for the registry goes the asynchronous way.
     /// </remarks>
-    public ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, CancellationToken cancellationToken)
+    public ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, long arrivedAt, CancellationToken cancellationToken)
     {
         var span = ProcessorTracing.StartProcess(record, _group, out var previous);
         try
         {
-            var startedAt = _handler.Clock();
+            var startedAt = _handler.Clock(arrivedAt);
             var reading = _pipeline.ReadAsync(record);
             if (reading.IsCompletedSuccessfully)
             {
@@ -179,15 +180,12 @@ public sealed class RecordProcessor
     private bool End(in InHand hand, RecordOutcome outcome)
     {
         var (record, state, span) = (hand.Record, hand.State, hand.Span);
-        if (!outcome.Stopped)
-        {
-            _metrics?.Processed(hand.StartedAt, outcome.End == RecordEnd.Processed ? null : FailureClassifier.Classify(outcome.Error!));
-        }
+        var endedAt = outcome.Stopped ? null : _metrics?.Processed(hand.StartedAt, outcome.End == RecordEnd.Processed ? null : FailureClassifier.Classify(outcome.Error!));
 
         switch (outcome.End)
         {
             case RecordEnd.Processed:
-                _pipeline.Count(hand.Order!, hand.EventTimeMs, state.Aggregate);
+                _pipeline.Count(hand.Order!, hand.EventTimeMs, state.Aggregate, endedAt);
                 _counters.ProcessedOne();
                 _observer?.Processed(record);
                 ProcessorTracing.End(span, ProcessorTracing.Processed);

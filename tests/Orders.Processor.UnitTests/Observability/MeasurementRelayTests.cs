@@ -7,16 +7,16 @@ public sealed class MeasurementRelayTests
 {
     private readonly ConcurrentQueue<(double Value, int Series, int Thread)> _recorded = new();
 
-    private void Record(double value, int series) => _recorded.Enqueue((value, series, Environment.CurrentManagedThreadId));
+    private void Record((double Value, int Series) measurement) => _recorded.Enqueue((measurement.Value, measurement.Series, Environment.CurrentManagedThreadId));
 
     [Fact]
     public void FewerThanDrainAt_WaitUntilDrained_ThenEachIsRecordedOnce_InOrder()
     {
-        var relay = new MeasurementRelay(Record);
+        var relay = new MeasurementRelay<(double, int)>(Record);
 
-        relay.Write(0.5, 0);
-        relay.Write(1.5, -1);
-        relay.Write(2.5, 3);
+        relay.Write((0.5, 0));
+        relay.Write((1.5, -1));
+        relay.Write((2.5, 3));
 
         Assert.Empty(_recorded);
         Assert.Equal(3, relay.Pending);
@@ -32,8 +32,8 @@ public sealed class MeasurementRelayTests
     {
         var writer = Environment.CurrentManagedThreadId;
         using var poolMayRecord = new ManualResetEventSlim(false);
-        var relay = new MeasurementRelay(
-            (value, series) =>
+        var relay = new MeasurementRelay<(double, int)>(
+            measurement =>
             {
                 if (Environment.CurrentManagedThreadId != writer)
                 {
@@ -41,13 +41,13 @@ public sealed class MeasurementRelayTests
                     poolMayRecord.Wait(TimeSpan.FromSeconds(30));
                 }
 
-                Record(value, series);
+                Record(measurement);
             },
             capacity: MeasurementRelay.DrainAt);
 
         for (var i = 0; i < MeasurementRelay.DrainAt + 10; i++)
         {
-            relay.Write(i, 0);
+            relay.Write((i, 0));
         }
 
         // The ten that found the ring full were recorded at once, on the writer's thread.
@@ -65,12 +65,12 @@ public sealed class MeasurementRelayTests
     public void ManyMeasurements_ThePoolRecordsThemWithoutADrainCall_AndACollectionsDrainRecordsTheRest()
     {
         var writer = Environment.CurrentManagedThreadId;
-        var relay = new MeasurementRelay(Record);
+        var relay = new MeasurementRelay<(double, int)>(Record);
         const int Written = 200_000;
 
         for (var i = 1; i <= Written; i++)
         {
-            relay.Write(i, i % 2);
+            relay.Write((i, i % 2));
         }
 
         // Fewer than DrainAt wait for a collection; everything else the pool records on its own.
@@ -89,6 +89,6 @@ public sealed class MeasurementRelayTests
     [InlineData(0)]
     public void Capacity_NotAPowerOfTwoOfAtLeastDrainAt_IsRefused(int capacity)
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new MeasurementRelay(Record, capacity));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MeasurementRelay<(double, int)>(Record, capacity));
     }
 }

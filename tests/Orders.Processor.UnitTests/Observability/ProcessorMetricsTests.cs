@@ -212,6 +212,25 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
+    public void EndToEnd_EndsWhenTheRecordsProcessingEnded_NotWhenTheMeasurementIsRecorded()
+    {
+        using var endToEnd = Collect<double>("orders.end_to_end.duration");
+        using var duration = Collect<double>("messaging.process.duration");
+        var order = new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(-2) };
+
+        var started = _metrics.StartProcessing(_time.GetTimestamp());
+        _time.Advance(TimeSpan.FromMilliseconds(250));
+        var ended = _metrics.Processed(started);
+        _metrics.Completed(order, ended);
+        // The pool, or the next collection, records them later.
+        _time.Advance(TimeSpan.FromSeconds(10));
+        _metrics.Flush();
+
+        Assert.Equal(2.25, endToEnd.LastMeasurement!.Value, 9);
+        Assert.Equal(0.25, duration.LastMeasurement!.Value, 9);
+    }
+
+    [Fact]
     public void EndToEnd_OrderWithoutCreatedAt_IsNotMeasured_AndAClockAheadCountsAsZero()
     {
         using var endToEnd = Collect<double>("orders.end_to_end.duration");
