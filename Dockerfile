@@ -28,6 +28,8 @@ RUN dotnet restore src/Orders.Cli -a $TARGETARCH
 
 COPY .editorconfig ./
 COPY src/ src/
+# For one platform, so compiled ahead of time (ReadyToRun, Orders.Cli.csproj): the restore above
+# fetched the compiler, and it compiles for $TARGETARCH from the build machine's platform.
 RUN dotnet publish src/Orders.Cli -c Release -a $TARGETARCH --self-contained false --no-restore -o /app
 
 # ASP.NET Core runtime (Ubuntu 24.04 for .NET 10): `orders stack` and `orders demo` host the Schema
