@@ -87,6 +87,9 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
     /// <summary>True while the partition may not fetch; cheap when nothing is held.</summary>
     public bool IsHeld(TopicPartition partition) => _held > 0 && HeldFor(partition) != FetchHold.None;
 
+    /// <summary>True while the record's partition may not fetch; nothing allocated when no partition is held.</summary>
+    public bool IsHeld(ConsumeResult<byte[]?, byte[]?> record) => _held > 0 && IsHeld(record.TopicPartition);
+
     /// <summary>A rebalance callback runs: what is asked of the consumer until <see cref="LeaveCallback"/> waits for the next pump.</summary>
     public void EnterCallback() => _inCallback = true;
 

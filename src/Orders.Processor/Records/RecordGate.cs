@@ -36,7 +36,7 @@ public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, FetchCo
             return null;
         }
 
-        if (fetch.IsHeld(record.TopicPartition))
+        if (fetch.IsHeld(record))
         {
             // Fetched before the pause took effect: read again from the state's fetch position once nothing
             // holds the partition. Before the gap check: records dropped here are not missing.
