@@ -4,8 +4,8 @@ namespace Orders.Processor.Observability;
 /// Carries per-record histogram measurements from the loop's thread to the thread pool, where
 /// they are recorded. Recording one into OpenTelemetry with its labels costs ~115 ns (the SDK looks
 /// the label set up on every call); the two recorded per record took ~15% of a drain's loop thread.
-/// A pool thread woken every 8,192 measurements rather than every 1,024 left a two-core machine's
-/// drain 6-10% faster still (fewer wake-ups, less spinning by idle pool threads).
+/// Waking a pool thread every 8,192 measurements rather than every 1,024 measured faster on two
+/// cores (fewer wake-ups, less spinning by idle pool threads; docs/BENCHMARKS.md).
 /// Here the loop writes each measurement into a ring (a few ns), and a pool thread records it once
 /// <see cref="MeasurementRelay.DrainAt"/> are waiting.
 /// <para>
