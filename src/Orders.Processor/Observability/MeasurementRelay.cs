@@ -4,10 +4,9 @@ namespace Orders.Processor.Observability;
 /// Carries per-record histogram measurements from the loop's thread to the thread pool, where
 /// they are recorded. Recording one into OpenTelemetry with its labels costs ~115 ns (the SDK looks
 /// the label set up on every call); the two recorded per record took ~15% of a drain's loop thread.
-/// Waking a pool thread every 8,192 measurements rather than every 1,024 measured faster on two
-/// cores (fewer wake-ups, less spinning by idle pool threads; docs/BENCHMARKS.md).
 /// Here the loop writes each measurement into a ring (a few ns), and a pool thread records it once
-/// <see cref="MeasurementRelay.DrainAt"/> are waiting.
+/// <see cref="MeasurementRelay.DrainAt"/> are waiting (8,192: waking a pool thread every 1,024
+/// measured slower on two cores, for the wake-ups and the idle pool threads' spinning; docs/BENCHMARKS.md).
 /// <para>
 /// Every measurement is recorded exactly once; none is dropped or merged. With the ring full, the
 /// writer records inline, as before. What is still in the ring is recorded by <see cref="Drain"/>,

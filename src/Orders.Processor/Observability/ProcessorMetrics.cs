@@ -18,7 +18,7 @@ namespace Orders.Processor.Observability;
 /// twice, so the summary, the live views, <c>/metrics</c> and the dashboard cannot disagree. Only
 /// the two latency histograms are measured per record, without allocating: constant tags built
 /// once, nothing measured (not even the clock read) while no listener is attached. The loop's
-/// thread only measures; a <see cref="MeasurementRelay"/> records on the thread pool, and every
+/// thread only measures; a <see cref="MeasurementRelay{T}"/> records on the thread pool, and every
 /// collection records what is still waiting before the SDK reads the histograms.
 /// </para>
 /// </summary>
