@@ -66,7 +66,9 @@ internal sealed class MeasurementRelay<T> : IThreadPoolWorkItem
 
         _ring[head & _mask] = measurement;
         Volatile.Write(ref _head, head + 1);
-        if (waiting + 1 >= MeasurementRelay.DrainAt && Volatile.Read(ref _queued) == 0 && Interlocked.Exchange(ref _queued, 1) == 0)
+        // An exchange, not a read first: it orders the write of _head before it, so that a drain
+        // ending now either sees this measurement or leaves the flag for this writer to take.
+        if (waiting + 1 >= MeasurementRelay.DrainAt && Interlocked.Exchange(ref _queued, 1) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
@@ -101,9 +103,14 @@ internal sealed class MeasurementRelay<T> : IThreadPoolWorkItem
 
     void IThreadPoolWorkItem.Execute()
     {
-        Drain();
-        // Measurements written meanwhile wait for the next MeasurementRelay.DrainAt or the next collection.
-        Volatile.Write(ref _queued, 0);
+        do
+        {
+            Drain();
+            Interlocked.Exchange(ref _queued, 0);
+        }
+        // A writer that found this drain queued asked for none: if it wrote DrainAt or more meanwhile,
+        // they are drained here; fewer wait for its next writes or the next collection.
+        while (Pending >= MeasurementRelay.DrainAt && Interlocked.Exchange(ref _queued, 1) == 0);
     }
 }
 

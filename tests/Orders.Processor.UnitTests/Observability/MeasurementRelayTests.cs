@@ -83,6 +83,41 @@ public sealed class MeasurementRelayTests
         Assert.Equal(Written / 2, _recorded.Count(r => r.Series == 1));
     }
 
+    [Fact]
+    public void WrittenWhileThePoolDrains_DrainAtOrMore_ThePoolDrainsThemToo()
+    {
+        var writer = Environment.CurrentManagedThreadId;
+        using var poolIsRecording = new ManualResetEventSlim(false);
+        using var poolMayRecord = new ManualResetEventSlim(false);
+        var relay = new MeasurementRelay<(double, int)>(measurement =>
+        {
+            if (Environment.CurrentManagedThreadId != writer)
+            {
+                poolIsRecording.Set();
+                poolMayRecord.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            Record(measurement);
+        });
+
+        for (var i = 0; i < MeasurementRelay.DrainAt; i++)
+        {
+            relay.Write((i, 0));
+        }
+
+        // The pool's drain has taken the first DrainAt and holds; the writer, finding it queued, asks for no other.
+        Assert.True(poolIsRecording.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        for (var i = 0; i < MeasurementRelay.DrainAt + 5; i++)
+        {
+            relay.Write((i, 1));
+        }
+
+        poolMayRecord.Set();
+
+        Assert.True(SpinWait.SpinUntil(() => relay.Pending == 0, TimeSpan.FromSeconds(30)), $"{relay.Pending} still waiting");
+        Assert.Equal((2 * MeasurementRelay.DrainAt) + 5, _recorded.Count);
+    }
+
     [Theory]
     [InlineData(1000)]
     [InlineData(512)]
