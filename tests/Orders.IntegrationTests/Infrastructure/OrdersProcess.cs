@@ -7,9 +7,36 @@ namespace Orders.IntegrationTests.Infrastructure;
 /// <summary>The <c>orders</c> executable as a separate process, and free ports to give it.</summary>
 internal static class OrdersProcess
 {
+    // A process started with SIGINT ignored (a background job of a non-interactive shell, as some CI
+    // launchers start their steps) passes that on, and the .NET runtime keeps an inherited ignore:
+    // the tests that stop `orders` with SIGINT would fail for how the suite was launched. coreutils'
+    // env (8.31 and later) starts it with SIGINT's default action instead; where env lacks the option
+    // (macOS), `orders` is started directly.
+    private static readonly Lazy<bool> EnvRestoresSigint = new(() =>
+    {
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo("env", ["--default-signal=INT", "true"]) { UseShellExecute = false, RedirectStandardError = true })!;
+            probe.StandardError.ReadToEnd();
+            probe.WaitForExit();
+            return probe.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    });
+
     public static Process Start(string[] args, params (string Name, string Value)[] environment)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(EnvRestoresSigint.Value ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (EnvRestoresSigint.Value)
+        {
+            // env replaces itself with dotnet: the process (its id, its signals) is the same one.
+            info.ArgumentList.Add("--default-signal=INT");
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orders.dll"));
         foreach (var arg in args)
         {
