@@ -58,6 +58,13 @@ public sealed class ProcessorOptions
     /// </summary>
     public int MaxOutOfOrder { get; set; } = 10_000;
 
+    /// <summary>
+    /// Records polled ahead of the loop on a thread of their own and handed to it in batches of 256, so
+    /// that the client's work runs beside the processing (<see cref="Loop.FetchAheadConsumer"/>); 0: the
+    /// loop polls the consumer itself.
+    /// </summary>
+    public int FetchAhead { get; set; } = 2048;
+
     public int Seed { get; set; } = 42;
 
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -134,6 +141,7 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
         Check(errors, Enum.IsDefined(options.Ordering), $"Processor:Ordering must be key, partition or unordered, not {options.Ordering}");
         Check(errors, options.MaxBuffered is >= 1 and <= 1_000_000, $"Processor:MaxBuffered must be between 1 and 1000000, not {options.MaxBuffered}");
         Check(errors, options.MaxOutOfOrder is >= 1 and <= Partitions.OffsetTracker.MaxCompletedAbove, $"Processor:MaxOutOfOrder must be between 1 and {Partitions.OffsetTracker.MaxCompletedAbove}, not {options.MaxOutOfOrder}");
+        Check(errors, options.FetchAhead is >= 0 and <= 1_000_000, $"Processor:FetchAhead must be between 0 and 1000000, not {options.FetchAhead}");
         Check(errors, options.StatusInterval > TimeSpan.Zero, "Processor:StatusInterval must be positive");
         Check(errors, options.CheckpointInterval >= TimeSpan.FromMilliseconds(10), "Processor:CheckpointInterval must be at least 10 ms");
         Check(errors, options.CheckpointChunkBytes is >= 4096 and <= 16 * 1024 * 1024, $"Processor:CheckpointChunkBytes must be between 4096 and 16777216, not {options.CheckpointChunkBytes}");

@@ -78,7 +78,14 @@ public sealed class ProcessorWorker(
 
         var fatal = new FatalSignal();
         using var session = new KafkaSession(
-            ProcessorClientConfig.ForProtocol(clients.Consumer, protocol.Protocol), producer, services.Status, fatal, time, services.Loggers.CreateLogger<KafkaSession>());
+            ProcessorClientConfig.ForProtocol(clients.Consumer, protocol.Protocol),
+            producer,
+            services.Status,
+            fatal,
+            options.FetchAhead,
+            options.CloseTimeout,
+            time,
+            services.Loggers.CreateLogger<KafkaSession>());
         var stored = new KafkaStateSource(
             layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, services.Loggers.CreateLogger<CheckpointReader>()), new DeadLetterLedger(session.Reader));
         var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal));

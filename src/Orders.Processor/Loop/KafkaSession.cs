@@ -23,7 +23,10 @@ public sealed class KafkaSession : IDisposable
     private volatile bool _closeStarted;
     private volatile bool _closed;
 
-    public KafkaSession(ConsumerConfig consumerConfig, ProducerConfig producerConfig, ProcessorStatus status, FatalSignal fatal, TimeProvider time, ILogger logger)
+    /// <param name="fetchAhead">Records polled ahead on a thread of their own (<see cref="FetchAheadConsumer"/>); 0: the loop polls.</param>
+    /// <param name="closeTimeout">How long closing waits for the polling thread.</param>
+    public KafkaSession(
+        ConsumerConfig consumerConfig, ProducerConfig producerConfig, ProcessorStatus status, FatalSignal fatal, int fetchAhead, TimeSpan closeTimeout, TimeProvider time, ILogger logger)
     {
         // One route per client: repeated identical errors are logged once, then counted.
         _producerLog = new KafkaLogRoute(logger, time);
@@ -54,7 +57,7 @@ public sealed class KafkaSession : IDisposable
             throw;
         }
 
-        Consumer = new ConsumerPort(this);
+        Consumer = fetchAhead > 0 ? new FetchAheadConsumer(new ConsumerPort(this), fetchAhead, closeTimeout, logger) : new ConsumerPort(this);
         Producer = new ProducerPort(_producer);
     }
 
@@ -70,8 +73,9 @@ public sealed class KafkaSession : IDisposable
     public void Dispose()
     {
         // A close that was abandoned (it outlived Processor:CloseTimeout) still runs: destroying the
-        // consumer would wait on it. The process's end takes it.
-        if (!_closeStarted || _closed)
+        // consumer would wait on it. So would a polling thread that did not leave its poll. The process's end takes it.
+        var polling = Consumer is FetchAheadConsumer ahead && !ahead.TryStop();
+        if ((!_closeStarted || _closed) && !polling)
         {
             _consumer.Dispose();
         }

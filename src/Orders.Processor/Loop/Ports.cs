@@ -5,11 +5,12 @@ namespace Orders.Processor.Loop;
 /// <summary>
 /// The consumer as the loop's pieces see it: the calls of Confluent's <see cref="IConsumer{TKey,TValue}"/>
 /// that they make, and no more, so that each piece is tested with a fake and a fake clock.
-/// <see cref="KafkaSession"/> adapts the real consumer. Every call is made on the loop's thread.
+/// <see cref="KafkaSession"/> adapts the real consumer. The loop makes every call on its thread;
+/// <see cref="FetchAheadConsumer"/>, which wraps the real one, polls it on a thread of its own.
 /// </summary>
 public interface IConsumerPort
 {
-    /// <summary>Subscribes; the listener's callbacks then run inside <see cref="Consume"/>, on the loop's thread.</summary>
+    /// <summary>Subscribes; the listener's callbacks then run inside <see cref="Consume"/>, on the loop's thread (<see cref="FetchAheadConsumer"/> brings them there).</summary>
     void Subscribe(string topic, IRebalanceListener listener);
 
     /// <returns>The next record, or null when none came within <paramref name="timeout"/>.</returns>

@@ -75,6 +75,12 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Warning, "The consumer did not leave its group within {Seconds} s; stopping without it. Every partition's state is checkpointed; the group reassigns the partitions after its session timeout")]
     public static partial void CloseTimedOut(ILogger logger, double seconds);
 
+    [LoggerMessage(25, LogLevel.Warning, "The consumer's polling thread did not leave its poll within {Seconds} s; the consumer is left to the process's end")]
+    public static partial void FetchAheadStuck(ILogger logger, double seconds);
+
+    [LoggerMessage(26, LogLevel.Warning, "A rebalance callback failed while closing: {Error}")]
+    public static partial void CallbackFailedWhileClosing(ILogger logger, string error);
+
     [LoggerMessage(30, LogLevel.Warning, "Skipping {Topic}[{Partition}]@{Offset}: not a usable checkpoint ({Reason})")]
     public static partial void CheckpointSkipped(ILogger logger, string topic, int partition, long offset, string reason);
 
