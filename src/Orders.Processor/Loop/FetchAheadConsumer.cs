@@ -14,10 +14,11 @@ namespace Orders.Processor.Loop;
 /// <item>A rebalance callback runs on the loop's thread, in order after the records handed over
 /// before it; the polling thread waits inside the consumer's callback until it has run (librdkafka
 /// applies an assignment when the callback returns).</item>
-/// <item>Pause, resume and seek take effect for the loop at once, as librdkafka's do: records of the
-/// partition handed over before the call are not returned. The polling thread makes the call between
-/// two polls and then hands over a marker; until the marker comes, the loop drops the partition's
-/// records. A record returned by a poll that straddled the call cannot be told from a newer one, so
+/// <item>Pause, resume and seek take effect for the loop at once, as librdkafka's do: after a pause or
+/// a seek, records of the partition handed over before the call are not returned (librdkafka drops
+/// what it fetched before them; a resume drops nothing). The polling thread makes the calls, in
+/// order, between two polls, and hands over a marker after a pause or a seek; until the marker comes,
+/// the loop drops the partition's records. A record returned by a poll that straddled the call cannot be told from a newer one, so
 /// the call is never made during a poll. Inside a rebalance callback the calls are made at once
 /// (the polling thread waits in the callback, not in a poll).</item>
 /// <item>The hand-over is bounded (<c>Processor:FetchAhead</c> records): when it is full the polling
@@ -382,15 +383,19 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
             return;
         }
 
-        foreach (var partition in partitions)
+        var command = new Command(kind, partitions, offset);
+        if (command.Drops)
         {
-            _unsettled[partition] = _unsettled.GetValueOrDefault(partition) + 1;
-            _unsettledTotal++;
+            foreach (var partition in partitions)
+            {
+                _unsettled[partition] = _unsettled.GetValueOrDefault(partition) + 1;
+                _unsettledTotal++;
+            }
         }
 
         lock (_gate)
         {
-            _commands.Enqueue(new Command(kind, partitions, offset));
+            _commands.Enqueue(command);
             _queuedCommands = _commands.Count;
             Monitor.PulseAll(_gate);
         }
@@ -417,7 +422,11 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
     {
         foreach (var command in TakeCommands())
         {
-            Settle(command.Partitions);
+            if (command.Drops)
+            {
+                Settle(command.Partitions);
+            }
+
             Execute(command);
         }
     }
@@ -538,7 +547,10 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                 _filling.Add(new Item(null, new Failed(e)));
             }
 
-            _filling.Add(new Item(null, new Settled(command.Partitions)));
+            if (command.Drops)
+            {
+                _filling.Add(new Item(null, new Settled(command.Partitions)));
+            }
         }
     }
 
@@ -597,7 +609,15 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
 
     private readonly record struct Item(ConsumeResult<byte[]?, byte[]?>? Record, Signal? Signal);
 
-    private sealed record Command(CommandKind Kind, TopicPartition[] Partitions, Offset Offset);
+    private sealed record Command(CommandKind Kind, TopicPartition[] Partitions, Offset Offset)
+    {
+        /// <summary>
+        /// Whether librdkafka drops what it fetched of the partitions before the call: a pause and a seek do
+        /// (a new version barrier); a resume does not, since a paused partition has nothing fetched
+        /// after its pause, and one that is not paused is not touched (its fetching goes on).
+        /// </summary>
+        public bool Drops => Kind != CommandKind.Resume;
+    }
 
     private abstract class Signal;
 
