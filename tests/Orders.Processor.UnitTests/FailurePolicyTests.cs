@@ -64,13 +64,15 @@ public sealed class FailurePolicyTests
     [Fact]
     public void OptionsValidator_NamesEveryBadSetting()
     {
-        var result = new ProcessorOptionsValidator().Validate(null, new ProcessorOptions { GroupId = " ", MaxAttempts = 0, CheckpointChunkBytes = 10, CloseTimeout = TimeSpan.Zero });
+        var result = new ProcessorOptionsValidator().Validate(null, new ProcessorOptions { GroupId = " ", MaxAttempts = 0, CheckpointChunkBytes = 10, CloseTimeout = TimeSpan.Zero, FetchAhead = -1 });
 
         Assert.True(result.Failed);
         Assert.Contains(result.Failures!, f => f.Contains("GroupId", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("MaxAttempts", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("CheckpointChunkBytes", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("CloseTimeout", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("Processor:FetchAhead must be between 0 and 1000000, not -1", StringComparison.Ordinal));
+        Assert.True(new ProcessorOptionsValidator().Validate(null, new ProcessorOptions { FetchAhead = 0 }).Succeeded);
         Assert.True(new ProcessorOptionsValidator().Validate(null, new ProcessorOptions()).Succeeded);
     }
 }
