@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Avro.Generic;
 using Confluent.Kafka;
 using Confluent.Kafka.SyncOverAsync;
@@ -73,6 +74,29 @@ public sealed class PipelineTests(StackFixture fixture)
             Assert.InRange(Header(DeadLetterHeaders.ErrorStackTrace).Length, 1, DeadLetterHeaders.MaxStackTraceLength);
             Assert.True(DateTimeOffset.TryParseExact(Header(DeadLetterHeaders.FailedAt), "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _));
         }
+    }
+
+    [Fact]
+    public async Task WithFetchingAheadOff_TheLoopPollsItself_AndCountsTheSameFigures()
+    {
+        // Every other test runs the default (the consumer polled on a thread of its own): this one
+        // keeps the loop's own polling honest, against the default on the same orders.
+        var topic = CreateTopics("ahead");
+        await OrdersCommand.RunJsonAsync(["produce", .. OrdersCommand.Endpoints(fixture, topic), "--count", "2000", "--invalid-ratio", "0.05", "--seed", "5"]);
+
+        var ahead = await OrdersCommand.RunJsonAsync(["consume", .. OrdersCommand.Endpoints(fixture, topic), "--group", StackFixture.Unique("ahead"), "--until-idle", "3", "--no-http"]);
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["consume", .. OrdersCommand.Endpoints(fixture, topic), "--group", StackFixture.Unique("loop"), "--until-idle", "3", "--no-http", "--json"],
+            TimeSpan.FromMinutes(2),
+            ("Processor__FetchAhead", "0"));
+
+        Assert.True(exit == 0, stderr);
+        var loop = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(2000, ahead.GetProperty("processed").GetInt64() + ahead.GetProperty("deadLettered").GetProperty("total").GetInt64());
+        Assert.True(ahead.GetProperty("deadLettered").GetProperty("invalid").GetInt64() > 0);
+        Assert.Equal(ahead.GetProperty("processed").GetInt64(), loop.GetProperty("processed").GetInt64());
+        Assert.Equal(ahead.GetProperty("deadLettered").GetRawText(), loop.GetProperty("deadLettered").GetRawText());
+        Assert.Equal(ahead.GetProperty("currencies").GetRawText(), loop.GetProperty("currencies").GetRawText());
     }
 
     [Fact]
