@@ -63,6 +63,28 @@ public sealed class FetchAheadConsumerTests : IDisposable
         Assert.Equal([.. Enumerable.Range(7, 10).Select(i => (1, (long)i))], after);
     }
 
+    [Fact]
+    public void ACallbackComingWhileTheHandOverIsFull_IsHandedOverAnyway_AfterEveryRecordBeforeIt()
+    {
+        // One batch ahead at most: the callback comes while that batch waits and another is filling.
+        _consumer = new FetchAheadConsumer(_inner, FetchAheadConsumer.BatchSize, Patience, NullLogger.Instance);
+        var before = Enumerable.Range(0, FetchAheadConsumer.BatchSize + 100).Select(i => (0, (long)i)).ToArray();
+        _inner.AddRecords(before);
+        _inner.AddLose(0);
+        _inner.AddRecords((1, 0));
+        Start();
+        WaitFor(() => _inner.InCallback);
+
+        var got = Take(before.Length);
+        var atCallback = _consumer.Consume(Patience);
+        var after = Take(1);
+
+        Assert.Equal(before, got);
+        Assert.Null(atCallback);
+        Assert.Equal([$"lost orders[0] on {Environment.CurrentManagedThreadId} after {before.Length}"], _listener.Calls);
+        Assert.Equal([(1, 0L)], after);
+    }
+
     [Theory]
     [InlineData("pause")]
     [InlineData("seek")]

@@ -86,6 +86,8 @@ public sealed class ScriptedConsumer(string topic = "orders") : IConsumerPort
         }
     }));
 
+    public void AddLose(params int[] partitions) => Add(c => c.Callback(l => l.OnLost([.. partitions.Select(p => new TopicPartition(topic, p))])));
+
     public void AddRevoke(params int[] partitions) => Add(c => c.Callback(l => l.OnRevoked([.. partitions.Select(p => new TopicPartition(topic, p))])));
 
     public void Subscribe(string subscribed, IRebalanceListener listener) => _listener = listener;
