@@ -16,7 +16,7 @@ public sealed record ProcessorClients(ConsumerConfig Consumer, ProducerConfig Pr
 
 /// <summary>
 /// Runs the processor for the host: resolves the topic layout, opens the <see cref="KafkaSession"/>,
-/// runs the <see cref="ConsumeLoop"/> on a thread of its own (it blocks in librdkafka) until the host
+/// runs the <see cref="ConsumeLoop"/> on a thread of its own (it blocks waiting for records) until the host
 /// stops it, or until it ends by itself (idle, or a fatal error), which stops the host.
 /// <see cref="Completion"/> gives the summary or the error; <see cref="ProcessorStatus"/> what it is doing meanwhile.
 /// </summary>

@@ -10,8 +10,8 @@ namespace Orders.Processor.Loop;
 /// <summary>
 /// The consume loop: housekeeping, poll, gate, process, until stopped, idle or a fatal error; then
 /// a bounded close (checkpoint everything held, leave the group). Everything it calls runs on its
-/// thread, the rebalance callbacks included (they run inside the poll). Built by
-/// <see cref="LoopParts.Create"/>.
+/// thread, the rebalance callbacks included (they run inside the poll; <see cref="FetchAheadConsumer"/>
+/// brings them here from its polling thread). Built by <see cref="LoopParts.Create"/>.
 /// </summary>
 public sealed class ConsumeLoop(LoopParts parts)
 {

@@ -5,7 +5,7 @@ namespace Orders.Processor.Loop;
 /// <summary>
 /// Keeps the consume loop on the worker's own thread across its awaits. Without it, the loop's
 /// first await that completes later (the host's start, the registry fetching a schema) resumes it
-/// on a pool thread, which it then holds for good, blocked in librdkafka's poll: one pool thread
+/// on a pool thread, which it then holds for good, blocked waiting for records: one pool thread
 /// fewer for everything else in the process (Kestrel, the registry client, the local stack's
 /// relays in <c>orders demo</c>), and with the CPU busy the pool adds none.
 /// <para>
