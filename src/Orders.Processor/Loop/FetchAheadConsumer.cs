@@ -137,13 +137,12 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
             return _inner.Consume(timeout);
         }
 
+        // Read only when the loop has to wait: a record from the batch in hand reads no clock.
         var deadline = -1L;
-        Batch? batch = null;
         while (true)
         {
-            if (_current is not null)
+            if (_current is { } batch)
             {
-                batch = _current;
                 while (_index < batch.Count)
                 {
                     var item = batch.Items[_index++];
@@ -164,18 +163,11 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                     }
                 }
 
-                batch.Clear();
-                _current = null;
+                Recycle(batch);
             }
 
             lock (_gate)
             {
-                if (batch is not null)
-                {
-                    _free.Push(batch);
-                    batch = null;
-                }
-
                 while (_ready.Count == 0)
                 {
                     if (deadline < 0)
@@ -183,13 +175,9 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                         deadline = Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
                     }
 
-                    var remaining = deadline - Environment.TickCount64;
-                    if (remaining <= 0 || !Monitor.Wait(_gate, (int)Math.Min(remaining, int.MaxValue)))
+                    if (!WaitLocked(deadline) && _ready.Count == 0)
                     {
-                        if (_ready.Count == 0)
-                        {
-                            return null;
-                        }
+                        return null;
                     }
                 }
 
@@ -266,14 +254,10 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                 {
                     while (_ready.Count == 0 && !_fetcherEnded)
                     {
-                        var remaining = deadline - Environment.TickCount64;
-                        if (remaining <= 0 || !Monitor.Wait(_gate, (int)Math.Min(remaining, int.MaxValue)))
+                        if (!WaitLocked(deadline) && _ready.Count == 0 && !_fetcherEnded)
                         {
-                            if (_ready.Count == 0 && !_fetcherEnded)
-                            {
-                                Log.FetchAheadStuck(_logger, _stopTimeout.TotalSeconds);
-                                return false;
-                            }
+                            Log.FetchAheadStuck(_logger, _stopTimeout.TotalSeconds);
+                            return false;
                         }
                     }
 
@@ -459,6 +443,14 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>Under the gate: waits to be pulsed until <paramref name="deadline"/> (<see cref="Environment.TickCount64"/>).</summary>
+    /// <returns>False when the deadline passed first.</returns>
+    private bool WaitLocked(long deadline)
+    {
+        var remaining = deadline - Environment.TickCount64;
+        return remaining > 0 && Monitor.Wait(_gate, (int)Math.Min(remaining, int.MaxValue));
     }
 
     private bool Unsettled(ConsumeResult<byte[]?, byte[]?> record) => _unsettled.ContainsKey(record.TopicPartition);
