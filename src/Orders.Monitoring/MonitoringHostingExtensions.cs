@@ -28,7 +28,8 @@ public static class MonitoringHostingExtensions
     /// <summary>
     /// Serves the processor's metrics, health and dashboard over HTTP (after <c>AddOrderProcessor</c>). It reads:
     /// <code>"Processor": { "Http": { "Enabled": true, "Host": "127.0.0.1", "Port": 8080 } }</code>
-    /// <c>/metrics</c> is OpenTelemetry's Prometheus exporter over the <see cref="ProcessorMetrics.MeterName"/> meter;
+    /// <c>/metrics</c> is OpenTelemetry's Prometheus exporter over the <see cref="ProcessorMetrics.MeterName"/> meter,
+    /// with the processor's latency histograms added (<see cref="LatencyScrape"/>);
     /// <c>/health/live</c> and <c>/health/ready</c> are ASP.NET Core health checks; <c>/</c> is the dashboard.
     /// </summary>
     public static WebApplicationBuilder AddProcessorMonitoring(this WebApplicationBuilder builder)
@@ -76,7 +77,8 @@ public static class MonitoringHostingExtensions
     /// <summary>Maps <c>/metrics</c>, <c>/health/live</c>, <c>/health/ready</c> and the dashboard.</summary>
     public static WebApplication MapProcessorMonitoring(this WebApplication app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        var metrics = app.Services.GetRequiredService<ProcessorMetrics>();
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => LatencyScrape.Use(branch, metrics), optionsName: null);
         app.MapHealthChecks("/health/live", HealthOptions(LiveTag));
         app.MapHealthChecks("/health/ready", HealthOptions(ReadyTag));
         app.MapDashboard();

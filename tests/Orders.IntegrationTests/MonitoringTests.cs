@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -113,6 +114,23 @@ public sealed class MonitoringTests(StackFixture stack)
         Assert.Equal("histogram", metrics.Family("orders_end_to_end_duration_seconds").Type);
         Assert.Equal(processed, metrics.Value("orders_end_to_end_duration_seconds_count"));
         Assert.True(metrics.Value("orders_end_to_end_duration_seconds_sum") > 0);
+
+        // The same scrape negotiated as Prometheus asks for it, OpenMetrics and gzip: served plain, the
+        // histograms (kept by the processor, not the SDK) inside the exposition, before its one # EOF.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.Accept.ParseAdd("application/openmetrics-text; version=1.0.0");
+        request.Headers.AcceptEncoding.ParseAdd("gzip");
+        using var response = await run.Http.SendAsync(request, TestContext.Current.CancellationToken);
+        var openMetrics = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Equal("application/openmetrics-text", response.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(response.Content.Headers.ContentEncoding);
+        Assert.Equal(openMetrics.Length, response.Content.Headers.ContentLength);
+        Assert.EndsWith("\n# EOF\n", openMetrics, StringComparison.Ordinal);
+        Assert.Equal(openMetrics.Length - "# EOF\n".Length, openMetrics.IndexOf("# EOF", StringComparison.Ordinal));
+        Assert.Contains("# UNIT orders_end_to_end_duration_seconds seconds\n", openMetrics, StringComparison.Ordinal);
+        Assert.Matches(
+            $"\\norders_end_to_end_duration_seconds_count\\{{otel_scope_name=\"Orders\\.Processor\",messaging_consumer_group_name=\"[^\"]+\",messaging_destination_name=\"{Regex.Escape(topic)}\",messaging_system=\"kafka\"\\}} {processed}\\n",
+            openMetrics);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Text;
 using Orders.Contracts;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Failures;
@@ -15,11 +16,16 @@ namespace Orders.Processor.Observability;
 /// <para>
 /// Every count is an observable instrument over <see cref="ProcessorCounters"/>, and every state
 /// figure one over <see cref="ProcessorStatus.View"/>: read when a reader collects, never counted
-/// twice, so the summary, the live views, <c>/metrics</c> and the dashboard cannot disagree. Only
-/// the two latency histograms are measured per record, without allocating: constant tags built
-/// once, nothing measured (not even the clock read) while no listener is attached. The loop's
-/// thread only measures; a <see cref="MeasurementRelay{T}"/> records on the thread pool, and every
-/// collection records what is still waiting before the SDK reads the histograms.
+/// twice, so the summary, the live views, <c>/metrics</c> and the dashboard cannot disagree.
+/// </para>
+/// <para>
+/// The two latency histograms are measured per record, so they are kept here, not in the SDK:
+/// <see cref="LatencyHistogram"/>s with their labels fixed once, recorded on the loop's thread with
+/// no lookup and no allocation, and written into <c>/metrics</c> beside the SDK's families by
+/// <see cref="WriteLatencies"/>. Through OpenTelemetry's SDK each of the two recordings per record
+/// looked its four labels up, and a cold drain of a backlog spent up to a third of its speed on it
+/// (docs/BENCHMARKS.md). Nothing is measured, not even the clock read, until
+/// <see cref="MeasureLatencies"/> says a scrape endpoint will read them.
 /// </para>
 /// </summary>
 public sealed partial class ProcessorMetrics
@@ -43,22 +49,17 @@ public sealed partial class ProcessorMetrics
 
     private static readonly string[] ErrorTypes = ["poison", "invalid", "registry-unavailable", "transient"];
 
-    // The relay's series: the processing time of an attempt that succeeded (From and To: timestamps of
-    // the injected clock), of one that failed with ErrorTypes[series - FailedSeries], and the end-to-end
-    // latency (From: createdAt in UTC ticks; To: the timestamp at which it entered the averages).
-    private const int ProcessedSeries = 0;
-    private const int FailedSeries = 1;
-    private const int EndToEndSeries = -1;
-
     private readonly TimeProvider _time;
-    private readonly Histogram<double> _processDuration;
-    private readonly Histogram<double> _endToEnd;
-    private readonly TagList _processTags;
-    private readonly TagList _endToEndTags;
     private readonly KeyValuePair<string, object?>[] _consumerTags;
     private readonly KeyValuePair<string, object?>[] _pollTags;
     private readonly ProcessorStatus _status;
-    private readonly MeasurementRelay<PendingMeasurement> _relay;
+    private readonly LatencyHistogram _processed = new(ProcessBuckets);
+    // Indexed by FailureKind, as ErrorTypes names them.
+    private readonly LatencyHistogram[] _failed = [.. ErrorTypes.Select(_ => new LatencyHistogram(ProcessBuckets))];
+    private readonly LatencyHistogram _endToEnd = new(EndToEndBuckets);
+    private readonly KeyValuePair<string, string>[] _processLabels;
+    private readonly KeyValuePair<string, string>[] _endToEndLabels;
+    private volatile bool _measuring;
     // Collections run one at a time (the SDK serialises them); the cache only saves recomputing per instrument.
     private ProductSeries? _products;
 
@@ -74,16 +75,15 @@ public sealed partial class ProcessorMetrics
             new("messaging.consumer.group.name", options.GroupId),
         ];
         _pollTags = [.. _consumerTags, new("messaging.operation.name", "poll")];
-        _processTags = new TagList(_consumerTags) { { "messaging.operation.name", "process" } };
-        _endToEndTags = new TagList(_consumerTags);
-        _relay = new MeasurementRelay<PendingMeasurement>(Record);
-
-        _processDuration = meter.CreateHistogram(
-            "messaging.process.duration", "s", "Time to decode, validate, handle and aggregate one record; error.type names the failure class when it failed.",
-            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ProcessBuckets });
-        _endToEnd = meter.CreateHistogram(
-            "orders.end_to_end.duration", "s", "From the order's createdAt to its entering the averages (orders without createdAt are not measured).",
-            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = EndToEndBuckets });
+        // As OpenTelemetry's Prometheus exporter labels the meter's other series: its scope, then the tags by name.
+        KeyValuePair<string, string>[] labels =
+        [
+            new("otel_scope_name", MeterName),
+            new("messaging_consumer_group_name", options.GroupId),
+            new("messaging_destination_name", options.Topic),
+        ];
+        _processLabels = [.. labels, new("messaging_operation_name", "process"), new("messaging_system", "kafka")];
+        _endToEndLabels = [.. labels, new("messaging_system", "kafka")];
 
         meter.CreateObservableCounter(
             "messaging.client.consumed.messages",
@@ -120,15 +120,18 @@ public sealed partial class ProcessorMetrics
         meter.CreateObservableGauge("orders.handler.queued", () => State(v => v.Load.Queued), "{order}", "Orders ready to be handled once a handler call ends (the in-flight limit reached).");
     }
 
-    /// <returns>The timestamp to give <see cref="Processed"/>; null while nobody listens.</returns>
-    public long? StartProcessing() => _processDuration.Enabled ? _time.GetTimestamp() : null;
+    /// <summary>From now on the latency histograms are measured: a scrape endpoint will read them (<see cref="WriteLatencies"/>).</summary>
+    public void MeasureLatencies() => _measuring = true;
+
+    /// <returns>The timestamp to give <see cref="Processed"/>; null while nothing is measured.</returns>
+    public long? StartProcessing() => _measuring ? _time.GetTimestamp() : null;
 
     /// <param name="now">A timestamp of the injected clock read just now (the loop's, as the record arrived).</param>
-    /// <returns><paramref name="now"/> to give <see cref="Processed"/>; null while nobody listens.</returns>
-    public long? StartProcessing(long now) => _processDuration.Enabled ? now : null;
+    /// <returns><paramref name="now"/> to give <see cref="Processed"/>; null while nothing is measured.</returns>
+    public long? StartProcessing(long now) => _measuring ? now : null;
 
     /// <summary>Measures how long one record took, and how it failed, if it did.</summary>
-    /// <returns>When it ended (a timestamp of the injected clock), for <see cref="Completed"/>; null while nobody listens.</returns>
+    /// <returns>When it ended (a timestamp of the injected clock), for <see cref="Completed"/>; null while nothing is measured.</returns>
     public long? Processed(long? startedAt, FailureKind? failure = null)
     {
         if (startedAt is not { } started)
@@ -137,7 +140,8 @@ public sealed partial class ProcessorMetrics
         }
 
         var ended = _time.GetTimestamp();
-        _relay.Write(new PendingMeasurement(started, ended, failure is { } kind ? FailedSeries + (int)kind : ProcessedSeries));
+        var histogram = failure is { } kind ? _failed[(int)kind] : _processed;
+        histogram.Record(_time.GetElapsedTime(started, ended).TotalSeconds);
         return ended;
     }
 
@@ -145,45 +149,48 @@ public sealed partial class ProcessorMetrics
     /// <param name="endedAt">When its processing ended (<see cref="Processed"/>'s timestamp), if that was measured; else now.</param>
     public void Completed(Order order, long? endedAt = null)
     {
-        if (!_endToEnd.Enabled || order.CreatedAt <= DateTime.UnixEpoch)
+        if (!_measuring || order.CreatedAt <= DateTime.UnixEpoch)
         {
             // The earliest schema has no createdAt (it reads as the epoch): nothing to measure from.
             return;
         }
 
+        // The wall-clock time at which it ended: now, less the time since, on the monotonic clock.
+        var ended = endedAt is { } at ? _time.GetUtcNow() - _time.GetElapsedTime(at) : _time.GetUtcNow();
         var created = DateTime.SpecifyKind(order.CreatedAt, DateTimeKind.Utc).Ticks;
-        _relay.Write(new PendingMeasurement(created, endedAt ?? _time.GetTimestamp(), EndToEndSeries));
+        // A producer's clock ahead of ours would make it negative; a histogram of durations has no place for that.
+        _endToEnd.Record(Math.Max(0, (ended.UtcTicks - created) / (double)TimeSpan.TicksPerSecond));
     }
 
-    /// <summary>Records the histogram measurements still waiting in the relay (a collection does it first).</summary>
-    internal void Flush() => _relay.Drain();
+    /// <summary>The latency histograms as they stand: the processing time of the records that succeeded, of those that failed by error.type, and the end-to-end latency.</summary>
+    public (HistogramSnapshot Processed, IReadOnlyDictionary<string, HistogramSnapshot> Failed, HistogramSnapshot EndToEnd) ReadLatencies() => (
+        _processed.Read(),
+        ErrorTypes.Select((type, i) => (type, snapshot: _failed[i].Read())).Where(f => f.snapshot.Count > 0).ToDictionary(f => f.type, f => f.snapshot, StringComparer.Ordinal),
+        _endToEnd.Read());
 
-    private void Record(PendingMeasurement measurement)
+    /// <summary>
+    /// Writes <c>messaging_process_duration_seconds</c> and <c>orders_end_to_end_duration_seconds</c>
+    /// as a Prometheus scrape shows them (<see cref="HistogramExposition"/>): a series for the records
+    /// that succeeded, one per error.type that has failed, and the end-to-end latency.
+    /// </summary>
+    public void WriteLatencies(StringBuilder text, bool openMetrics)
     {
-        switch (measurement.Series)
-        {
-            case EndToEndSeries:
-                // The wall-clock time at which it ended: now, less the time since, on the monotonic clock.
-                var ended = _time.GetUtcNow() - _time.GetElapsedTime(measurement.To);
-                // A producer's clock ahead of ours would make it negative; a histogram of durations has no place for that.
-                _endToEnd.Record(Math.Max(0, (ended.UtcTicks - measurement.From) / (double)TimeSpan.TicksPerSecond), in _endToEndTags);
-                return;
-            case ProcessedSeries:
-                _processDuration.Record(_time.GetElapsedTime(measurement.From, measurement.To).TotalSeconds, in _processTags);
-                return;
-            default:
-                var tags = _processTags;
-                tags.Add("error.type", ErrorTypes[measurement.Series - FailedSeries]);
-                _processDuration.Record(_time.GetElapsedTime(measurement.From, measurement.To).TotalSeconds, in tags);
-                return;
-        }
+        var (processed, failed, endToEnd) = ReadLatencies();
+        HistogramExposition.Write(
+            text, openMetrics, "messaging_process_duration_seconds", "seconds",
+            "Time to decode, validate, handle and aggregate one record; error.type names the failure class when it failed.",
+            [
+                new HistogramSeries(_processLabels, processed),
+                .. failed.Select(f => new HistogramSeries([_processLabels[0], new("error_type", f.Key), .. _processLabels[1..]], f.Value)),
+            ]);
+        HistogramExposition.Write(
+            text, openMetrics, "orders_end_to_end_duration_seconds", "seconds",
+            "From the order's createdAt to its entering the averages (orders without createdAt are not measured).",
+            [new HistogramSeries(_endToEndLabels, endToEnd)]);
     }
 
     private IEnumerable<Measurement<long>> Count(Func<ProcessorCounters, long> read, KeyValuePair<string, object?>[] tags)
     {
-        // A collection calls the observable instruments before it reads the histograms: what the loop
-        // measured before the collection is in them, as when it recorded inline.
-        _relay.Drain();
         return [new Measurement<long>(read(_status.Counters), tags)];
     }
 

@@ -11,7 +11,7 @@ namespace Orders.Processor.Records;
 /// </summary>
 public sealed class HandlerInvoker(OrderPipeline pipeline, ProcessorMetrics? metrics = null)
 {
-    /// <summary>The clock of an attempt, for the processing-time histogram; null while nobody listens.</summary>
+    /// <summary>The clock of an attempt, for the processing-time histogram; null while latencies are not measured.</summary>
     public long? Clock() => metrics?.StartProcessing();
 
     /// <inheritdoc cref="Clock()"/>

@@ -38,7 +38,7 @@ public sealed class WorkItem(ConsumeResult<byte[]?, byte[]?> record, PartitionSt
     /// <summary>When its retry is due.</summary>
     public DateTimeOffset DueAt { get; set; }
 
-    /// <summary>The timestamp of the attempt under way, for the processing-time histogram; null while nobody listens.</summary>
+    /// <summary>The timestamp of the attempt under way, for the processing-time histogram; null while latencies are not measured.</summary>
     public long? StartedAt { get; set; }
 
     /// <summary>The record's process span, ended with its outcome; null with tracing off.</summary>

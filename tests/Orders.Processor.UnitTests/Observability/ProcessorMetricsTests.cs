@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -149,9 +150,9 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
-    public void ProcessDuration_IsTheInjectedClocksElapsedTime_TaggedWithTheFailureClass()
+    public void ProcessDuration_IsTheInjectedClocksElapsedTime_InASeriesPerFailureClass()
     {
-        using var duration = Collect<double>("messaging.process.duration");
+        _metrics.MeasureLatencies();
 
         var started = _metrics.StartProcessing();
         _time.Advance(TimeSpan.FromMilliseconds(3));
@@ -159,88 +160,91 @@ public sealed class ProcessorMetricsTests : IDisposable
         var failedAt = _metrics.StartProcessing();
         _time.Advance(TimeSpan.FromMilliseconds(1));
         _metrics.Processed(failedAt, FailureKind.RegistryUnavailable);
-        _metrics.Flush();
 
-        var measurements = duration.GetMeasurementSnapshot();
-        Assert.Equal(0.003, measurements[0].Value, 9);
-        Assert.False(measurements[0].Tags.ContainsKey("error.type"));
-        Assert.Equal("process", measurements[0].Tags["messaging.operation.name"]);
-        Assert.Equal(0.001, measurements[1].Value, 9);
-        Assert.Equal("registry-unavailable", measurements[1].Tags["error.type"]);
+        var (processed, failed, _) = _metrics.ReadLatencies();
+        Assert.Equal(1, processed.Count);
+        Assert.Equal(0.003, processed.Sum, 9);
+        // 3 ms lies in the bucket up to 5 ms, not in the one up to 2.5 ms.
+        Assert.Equal((0, 1), (processed.CountAtMost(0.0025), processed.CountAtMost(0.005)));
+        var registry = Assert.Single(failed);
+        Assert.Equal("registry-unavailable", registry.Key);
+        Assert.Equal((1, 0.001), (registry.Value.Count, Math.Round(registry.Value.Sum, 9)));
     }
 
     [Fact]
-    public void Histograms_ACollectionRecordsWhatTheLoopMeasuredBeforeIt()
+    public void WriteLatencies_LabelsEachSeriesAsTheExporterLabelsTheMetersOthers()
     {
-        using var duration = Collect<double>("messaging.process.duration");
-        using var endToEnd = Collect<double>("orders.end_to_end.duration");
-        using var processed = Collect<long>("orders.processed");
-        for (var i = 0; i < 3; i++)
-        {
-            var started = _metrics.StartProcessing();
-            _time.Advance(TimeSpan.FromMilliseconds(2));
-            _metrics.Processed(started);
-            _metrics.Completed(new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(-1) });
-        }
+        _metrics.MeasureLatencies();
+        _metrics.Processed(_metrics.StartProcessing(), FailureKind.Poison);
+        var text = new StringBuilder();
 
-        // Measured on the loop's thread, not yet recorded: the relay holds them.
-        Assert.Empty(duration.GetMeasurementSnapshot());
-        processed.RecordObservableInstruments();
+        _metrics.WriteLatencies(text, openMetrics: false);
 
-        Assert.Equal([0.002, 0.002, 0.002], duration.GetMeasurementSnapshot().Select(m => Math.Round(m.Value, 9)));
-        Assert.Equal([1.0, 1.0, 1.0], endToEnd.GetMeasurementSnapshot().Select(m => m.Value));
+        var lines = text.ToString().Split('\n');
+        Assert.Contains(
+            "messaging_process_duration_seconds_count{otel_scope_name=\"Orders.Processor\",messaging_consumer_group_name=\"g\",messaging_destination_name=\"orders\",messaging_operation_name=\"process\",messaging_system=\"kafka\"} 0",
+            lines);
+        Assert.Contains(
+            "messaging_process_duration_seconds_count{otel_scope_name=\"Orders.Processor\",error_type=\"poison\",messaging_consumer_group_name=\"g\",messaging_destination_name=\"orders\",messaging_operation_name=\"process\",messaging_system=\"kafka\"} 1",
+            lines);
+        Assert.Contains(
+            "orders_end_to_end_duration_seconds_count{otel_scope_name=\"Orders.Processor\",messaging_consumer_group_name=\"g\",messaging_destination_name=\"orders\",messaging_system=\"kafka\"} 0",
+            lines);
     }
 
     [Fact]
-    public void StartProcessing_NobodyListening_ReadsNoClockAndRecordsNothing()
+    public void StartProcessing_UntilLatenciesAreMeasured_ReadsNoClockAndRecordsNothing()
     {
         var started = _metrics.StartProcessing();
         _metrics.Processed(started);
+        _metrics.Completed(new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(-1) });
 
         Assert.Null(started);
+        var (processed, failed, endToEnd) = _metrics.ReadLatencies();
+        Assert.Equal((0, 0, 0), (processed.Count, failed.Count, endToEnd.Count));
     }
 
     [Fact]
     public void EndToEnd_IsNowMinusCreatedAt()
     {
-        using var endToEnd = Collect<double>("orders.end_to_end.duration");
+        _metrics.MeasureLatencies();
 
         _metrics.Completed(new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(-1.5) });
-        _metrics.Flush();
 
-        Assert.Equal(1.5, endToEnd.LastMeasurement!.Value, 9);
+        var endToEnd = _metrics.ReadLatencies().EndToEnd;
+        Assert.Equal((1, 1.5), (endToEnd.Count, endToEnd.Sum));
     }
 
     [Fact]
-    public void EndToEnd_EndsWhenTheRecordsProcessingEnded_NotWhenTheMeasurementIsRecorded()
+    public void EndToEnd_EndsWhenTheRecordsProcessingEnded_NotWhenItIsCounted()
     {
-        using var endToEnd = Collect<double>("orders.end_to_end.duration");
-        using var duration = Collect<double>("messaging.process.duration");
+        _metrics.MeasureLatencies();
         var order = new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(-2) };
 
         var started = _metrics.StartProcessing(_time.GetTimestamp());
         _time.Advance(TimeSpan.FromMilliseconds(250));
         var ended = _metrics.Processed(started);
-        _metrics.Completed(order, ended);
-        // The pool, or the next collection, records them later.
+        // Counted later than it ended (a dispatched order, say): the latency still ends where its processing did.
         _time.Advance(TimeSpan.FromSeconds(10));
-        _metrics.Flush();
+        _metrics.Completed(order, ended);
 
-        Assert.Equal(2.25, endToEnd.LastMeasurement!.Value, 9);
-        Assert.Equal(0.25, duration.LastMeasurement!.Value, 9);
+        var (processed, _, endToEnd) = _metrics.ReadLatencies();
+        Assert.Equal(2.25, endToEnd.Sum, 9);
+        Assert.Equal(0.25, processed.Sum, 9);
     }
 
     [Fact]
     public void EndToEnd_OrderWithoutCreatedAt_IsNotMeasured_AndAClockAheadCountsAsZero()
     {
-        using var endToEnd = Collect<double>("orders.end_to_end.duration");
+        _metrics.MeasureLatencies();
 
         // The earliest schema has no createdAt: it reads as the epoch.
         _metrics.Completed(new Order { CreatedAt = DateTime.UnixEpoch });
         _metrics.Completed(new Order { CreatedAt = _time.GetUtcNow().UtcDateTime.AddSeconds(2) });
-        _metrics.Flush();
 
-        Assert.Equal(0, Assert.Single(endToEnd.GetMeasurementSnapshot()).Value);
+        var endToEnd = _metrics.ReadLatencies().EndToEnd;
+        Assert.Equal((1, 0.0), (endToEnd.Count, endToEnd.Sum));
+        Assert.Equal(1, endToEnd.CountAtMost(0.001));
     }
 
     [Fact]
