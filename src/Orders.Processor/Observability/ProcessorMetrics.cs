@@ -60,6 +60,9 @@ public sealed partial class ProcessorMetrics
     private readonly KeyValuePair<string, string>[] _processLabels;
     private readonly KeyValuePair<string, string>[] _endToEndLabels;
     private volatile bool _measuring;
+    // WallClockAt's anchor: the loop's thread only.
+    private long? _anchorTimestamp;
+    private DateTimeOffset _anchorUtc;
     // Collections run one at a time (the SDK serialises them); the cache only saves recomputing per instrument.
     private ProductSeries? _products;
 
@@ -155,11 +158,27 @@ public sealed partial class ProcessorMetrics
             return;
         }
 
-        // The wall-clock time at which it ended: now, less the time since, on the monotonic clock.
-        var ended = endedAt is { } at ? _time.GetUtcNow() - _time.GetElapsedTime(at) : _time.GetUtcNow();
+        var ended = endedAt is { } at ? WallClockAt(at) : _time.GetUtcNow();
         var created = DateTime.SpecifyKind(order.CreatedAt, DateTimeKind.Utc).Ticks;
         // A producer's clock ahead of ours would make it negative; a histogram of durations has no place for that.
         _endToEnd.Record(Math.Max(0, (ended.UtcTicks - created) / (double)TimeSpan.TicksPerSecond));
+    }
+
+    /// <summary>
+    /// The wall-clock time of a timestamp of the injected clock: an anchor (the two clocks read
+    /// together) plus the monotonic time between them. The anchor is read again once the timestamps
+    /// have moved a second past it, so a record's latency reads no clock of its own and a wall clock
+    /// that is set (NTP) shows within a second. The loop's thread is the only caller.
+    /// </summary>
+    private DateTimeOffset WallClockAt(long timestamp)
+    {
+        if (_anchorTimestamp is not { } anchor || timestamp - anchor > _time.TimestampFrequency)
+        {
+            (_anchorUtc, _anchorTimestamp) = (_time.GetUtcNow(), _time.GetTimestamp());
+            anchor = _anchorTimestamp.Value;
+        }
+
+        return _anchorUtc + _time.GetElapsedTime(anchor, timestamp);
     }
 
     /// <summary>The latency histograms as they stand: the processing time of the records that succeeded, of those that failed by error.type, and the end-to-end latency.</summary>

@@ -234,6 +234,40 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
+    public void EndToEnd_AWallClockSetByNtp_ShowsOnceTheTimestampsMovedASecond()
+    {
+        var clock = new SettableWallClock(_time);
+        var metrics = new ProcessorMetrics(Factory, new ProcessorOptions { Topic = "orders", GroupId = "g" }, _processor, clock);
+        metrics.MeasureLatencies();
+        Order CreatedSecondsAgo(double seconds) => new() { CreatedAt = clock.GetUtcNow().UtcDateTime.AddSeconds(-seconds) };
+
+        metrics.Completed(CreatedSecondsAgo(1), metrics.Processed(metrics.StartProcessing()));
+        // The wall clock is set 10 s back; the monotonic one goes on. Within the second, the anchor read before holds.
+        clock.Offset = TimeSpan.FromSeconds(-10);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        metrics.Completed(CreatedSecondsAgo(1), metrics.Processed(metrics.StartProcessing()));
+        _time.Advance(TimeSpan.FromMilliseconds(600));
+        metrics.Completed(CreatedSecondsAgo(1), metrics.Processed(metrics.StartProcessing()));
+
+        // 1 s, then 11 s (the old anchor against the new wall clock), then 1 s again (anchored anew).
+        var endToEnd = metrics.ReadLatencies().EndToEnd;
+        Assert.Equal((3, 13.0), (endToEnd.Count, Math.Round(endToEnd.Sum, 9)));
+        Assert.Equal(2, endToEnd.CountAtMost(1));
+    }
+
+    /// <summary>A wall clock that can be set apart from the monotonic one, as NTP sets a machine's.</summary>
+    private sealed class SettableWallClock(TimeProvider inner) : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow() + Offset;
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+    }
+
+    [Fact]
     public void EndToEnd_OrderWithoutCreatedAt_IsNotMeasured_AndAClockAheadCountsAsZero()
     {
         _metrics.MeasureLatencies();
