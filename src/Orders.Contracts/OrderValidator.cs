@@ -34,7 +34,7 @@ public static class OrderValidator
             return $"quantity must be at least 1, not {order.Quantity}";
         }
 
-        if (order.Currency.Length != 3 || !order.Currency.All(char.IsAsciiLetterUpper))
+        if (order.Currency is not [>= 'A' and <= 'Z', >= 'A' and <= 'Z', >= 'A' and <= 'Z'])
         {
             return $"currency must be a three-letter ISO 4217 code, not '{order.Currency}'";
         }

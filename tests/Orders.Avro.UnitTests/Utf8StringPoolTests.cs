@@ -47,6 +47,40 @@ public sealed class Utf8StringPoolTests
         Assert.NotSame(first, pool.Get("EUR"u8));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(15)]
+    [InlineData(Utf8StringPool.PackedBytes)]
+    [InlineData(Utf8StringPool.PackedBytes + 1)]
+    [InlineData(Utf8StringPool.MaxBytes)]
+    public void ValuesThatDifferInAnyOneByte_OrInLength_AreNeverShared(int length)
+    {
+        // One slot, so that every value meets every other: only the comparison keeps them apart.
+        var pool = new Utf8StringPool(slots: 1);
+        var basis = Enumerable.Range(0, length).Select(i => (byte)('a' + (i % 26))).ToArray();
+        List<byte[]> values = [basis, [.. basis, (byte)'a'], [.. basis, 0], .. length > 1 ? new[] { basis[..^1] } : []];
+        for (var position = 0; position < length; position++)
+        {
+            var changed = basis.ToArray();
+            changed[position] = (byte)'Z';
+            values.Add(changed);
+        }
+
+        for (var round = 0; round < Utf8StringPool.ReplaceEvery + 1; round++)
+        {
+            foreach (var value in values)
+            {
+                Assert.Equal(Encoding.UTF8.GetString(value), pool.Get(value));
+            }
+        }
+    }
+
     [Fact]
     public void InvalidUtf8_BecomesTheReplacementCharacter_AsEncodingUtf8DecodesIt()
     {

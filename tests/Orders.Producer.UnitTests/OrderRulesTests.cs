@@ -16,6 +16,11 @@ public sealed class OrderRulesTests
         { o => o.Quantity = 0, "quantity" },
         { o => o.Currency = "eur", "currency" },
         { o => o.Currency = "EURO", "currency" },
+        { o => o.Currency = "EU", "currency" },
+        { o => o.Currency = "", "currency" },
+        { o => o.Currency = "E1R", "currency" },
+        { o => o.Currency = "EUr", "currency" },
+        { o => o.Currency = "ÉUR", "currency" },
     };
 
     [Theory]
