@@ -255,7 +255,25 @@ public sealed class ResolvingReader
         {
             foreach (ref readonly var step in steps.AsSpan())
             {
-                Execute(in step, ref reader, ref sink);
+                // The commonest steps here, without a call per field; the rest (and union branches) in Execute.
+                switch (step.Op)
+                {
+                    case Op.String:
+                        sink.Utf8String(step.Target, reader.ReadBytes());
+                        break;
+                    case Op.LongToLong:
+                        sink.Long(step.Target, reader.ReadLong());
+                        break;
+                    case Op.IntToInt:
+                        sink.Int(step.Target, reader.ReadInt());
+                        break;
+                    case Op.DoubleToDouble:
+                        sink.Double(step.Target, reader.ReadDouble());
+                        break;
+                    default:
+                        Execute(in step, ref reader, ref sink);
+                        break;
+                }
             }
 
             foreach (ref readonly var value in defaults.AsSpan())
