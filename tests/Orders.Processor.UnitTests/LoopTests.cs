@@ -38,43 +38,6 @@ public sealed class LoopTests
     }
 
     [Fact]
-    public async Task RecordsInHand_AreTakenInRowsWithoutWaiting_AndAnEmptyPollInARowMakesTheNextTurnFull()
-    {
-        var run = new LoopHarness();
-        for (var i = 0; i < 100; i++)
-        {
-            run.Consumer.Append(0, LoopHarness.Order(i + 1));
-        }
-
-        run.Consumer.Assign(0);
-
-        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
-
-        Assert.Equal(100, summary.Counters.Processed);
-        var polls = run.Consumer.Polls;
-        var row = 0;
-        for (var i = 0; i < polls.Count; i++)
-        {
-            if (polls[i].Timeout > TimeSpan.Zero)
-            {
-                // A full turn: its pumps bound the wait (at least 1 ms).
-                row = 0;
-                continue;
-            }
-
-            Assert.InRange(++row, 1, ConsumeLoop.RecordsPerTurn - 1);
-            if (!polls[i].Returned)
-            {
-                Assert.True(polls[i + 1].Timeout > TimeSpan.Zero, $"poll {i + 1} follows an empty one in a row, and waits for nothing");
-            }
-        }
-
-        // Records 1, 33, 65 and 97 came from full turns; the other 96 from rows.
-        Assert.Equal(4, polls.Count(p => p.Returned && p.Timeout > TimeSpan.Zero));
-        Assert.Equal(96, polls.Count(p => p.Returned && p.Timeout == TimeSpan.Zero));
-    }
-
-    [Fact]
     public async Task UntilIdle_NeverAssigned_GivesUpNamingTheTopicAndGroup()
     {
         var run = new LoopHarness(o => (o.UntilIdle, o.FirstAssignmentWait) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(15)));

@@ -15,14 +15,6 @@ namespace Orders.Processor.Loop;
 /// </summary>
 public sealed class ConsumeLoop(LoopParts parts)
 {
-    /// <summary>
-    /// The most records taken in a row without a full turn between them: the pumps (handler
-    /// completions, retries due, dead-letter acknowledgements) and posted continuations wait at most
-    /// this many records (~30 µs in a drain); their cost per turn, a fifth of the loop's own work
-    /// besides the records, is paid once for them.
-    /// </summary>
-    internal const int RecordsPerTurn = 32;
-
     private static readonly TimeSpan ProducerFlushAtClose = TimeSpan.FromSeconds(10);
 
     private readonly ProcessorOptions _options = parts.Options;
@@ -47,29 +39,18 @@ public sealed class ConsumeLoop(LoopParts parts)
             // record's arrival, its outcome) made a few percent of the loop. It also starts the record's
             // processing time, when that is measured.
             var now = parts.Time.GetTimestamp();
-            var inRow = 0;
             while (!cancellationToken.IsCancellationRequested && !_fatal.IsSet)
             {
-                // A full turn (posted continuations, housekeeping, the pumps that bound the poll's wait)
-                // before every RecordsPerTurn-th record; between them, only the records in hand, taken
-                // without waiting. A poll that comes back empty ends the row: the next turn is full.
-                var full = inRow == 0;
-                if (full)
-                {
-                    LoopThread.RunPosted();
-                    parts.Housekeeping.RunIfDue(now);
-                }
-
-                inRow = (inRow + 1) % RecordsPerTurn;
+                LoopThread.RunPosted();
+                parts.Housekeeping.RunIfDue(now);
                 ConsumeResult<byte[]?, byte[]?>? record;
                 try
                 {
-                    record = _consumer.Consume(full ? PollWait() : TimeSpan.Zero);
+                    record = _consumer.Consume(PollWait());
                 }
                 catch (ConsumeException e)
                 {
                     now = parts.Time.GetTimestamp();
-                    inRow = 0;
                     OnConsumeError(e);
                     continue;
                 }
@@ -78,9 +59,7 @@ public sealed class ConsumeLoop(LoopParts parts)
 
                 if (record is null || record.IsPartitionEOF)
                 {
-                    // After a row, only nothing more in hand: the next turn is full, and its poll may wait.
-                    inRow = 0;
-                    if (full && StopsWhenIdle())
+                    if (StopsWhenIdle())
                     {
                         break;
                     }

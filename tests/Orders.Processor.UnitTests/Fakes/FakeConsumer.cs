@@ -112,17 +112,7 @@ public sealed class FakeConsumer(FakeTimeProvider time, string topic) : IConsume
     /// <summary>Runs at the start of every poll, on the loop's thread (tests act between two polls with it).</summary>
     public Action? BeforePoll { get; set; }
 
-    /// <summary>Every poll: the timeout it was given, and whether it returned a record.</summary>
-    public List<(TimeSpan Timeout, bool Returned)> Polls { get; } = [];
-
     public ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout)
-    {
-        var record = Poll(timeout);
-        Polls.Add((timeout, record is not null));
-        return record;
-    }
-
-    private ConsumeResult<byte[]?, byte[]?>? Poll(TimeSpan timeout)
     {
         BeforePoll?.Invoke();
         if (Errors.TryDequeue(out var error))
