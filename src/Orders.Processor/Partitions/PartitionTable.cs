@@ -13,6 +13,10 @@ public sealed class PartitionTable
     private readonly Dictionary<int, PartitionState> _owned = [];
     private readonly Dictionary<int, DateTimeOffset> _restoring = [];
 
+    // TryGet's last answer; forgotten whenever a state is added or removed.
+    private PartitionState? _last;
+    private int _lastPartition;
+
     public IReadOnlyCollection<PartitionState> Owned => _owned.Values;
 
     public int OwnedCount => _owned.Count;
@@ -22,7 +26,23 @@ public sealed class PartitionTable
     /// <summary>A non-empty assignment was seen this run.</summary>
     public bool EverAssigned { get; private set; }
 
-    public bool TryGet(int partition, out PartitionState state) => _owned.TryGetValue(partition, out state!);
+    public bool TryGet(int partition, out PartitionState state)
+    {
+        // Records come in runs of one partition (a fetch response's batch): the last one found is asked first.
+        if (_last is { } last && _lastPartition == partition)
+        {
+            state = last;
+            return true;
+        }
+
+        if (_owned.TryGetValue(partition, out state!))
+        {
+            (_last, _lastPartition) = (state, partition);
+            return true;
+        }
+
+        return false;
+    }
 
     public void Assigned() => EverAssigned = true;
 
@@ -35,6 +55,7 @@ public sealed class PartitionTable
     /// <summary>The partition's state is restored: it is held, no longer restoring.</summary>
     public void Add(PartitionState state)
     {
+        _last = null;
         _owned[state.Partition.Partition.Value] = state;
         _restoring.Remove(state.Partition.Partition.Value);
     }
@@ -42,6 +63,7 @@ public sealed class PartitionTable
     /// <summary>The partitions left this processor: their states are released.</summary>
     public void Remove(IEnumerable<TopicPartition> partitions)
     {
+        _last = null;
         foreach (var partition in partitions)
         {
             if (_owned.Remove(partition.Partition.Value, out var state))
