@@ -44,6 +44,32 @@ public sealed class FetchAheadConsumerTests : IDisposable
     }
 
     [Fact]
+    public async Task TookInHand_IsTrueForRecordsHandedOverBeforeTheCall_AndFalseForOneTheCallWaitedFor()
+    {
+        _inner.AddRecords((0, 0), (0, 1), (0, 2));
+        Start();
+        // The three are polled, a poll finds nothing, the batch is handed over, and the next poll finds nothing.
+        WaitFor(() => _inner.EmptyPolls > 1);
+
+        for (var offset = 0; offset < 3; offset++)
+        {
+            Assert.Equal(offset, _consumer.Consume(Patience)!.Offset.Value);
+            Assert.True(_consumer.TookInHand);
+        }
+
+        // Nothing in hand: this call waits until the next record is polled and handed over.
+        var taking = Task.Run(() => (_consumer.Consume(Patience), _consumer.TookInHand), TestContext.Current.CancellationToken);
+        WaitFor(() => _consumer.LoopWaiting);
+        _inner.AddRecords((0, 3));
+        var (record, inHand) = await taking;
+
+        Assert.Equal(3, record!.Offset.Value);
+        Assert.False(inHand);
+        Assert.Null(_consumer.Consume(TimeSpan.Zero));
+        Assert.False(_consumer.TookInHand);
+    }
+
+    [Fact]
     public void RebalanceCallback_RunsOnTheLoopsThread_AfterTheRecordsBeforeIt_AndItsAnswerReachesTheClient()
     {
         _inner.AddRecords([.. Enumerable.Range(0, 10).Select(i => (0, (long)i))]);

@@ -51,6 +51,7 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
     private volatile int _queuedCommands;
     private bool _fetcherEnded;
     private bool _waitingForRoom;
+    private bool _loopWaiting;
 
     // The polling thread's.
     private Batch _filling = new();
@@ -105,6 +106,18 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
         }
     }
 
+    /// <summary>For tests: the loop waits in <see cref="Consume"/> for a batch.</summary>
+    internal bool LoopWaiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _loopWaiting;
+            }
+        }
+    }
+
     /// <summary>For tests: the polling thread has ended.</summary>
     internal bool FetcherEnded
     {
@@ -130,8 +143,16 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
         _thread.Start();
     }
 
+    /// <summary>
+    /// Whether the record the last <see cref="Consume"/> returned was in hand already: handed over
+    /// before the call, so that the call waited for nothing (false when it waited, or polled the
+    /// consumer itself).
+    /// </summary>
+    public bool TookInHand { get; private set; }
+
     public ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout)
     {
+        TookInHand = false;
         if (_thread is null || _stopped)
         {
             return _inner.Consume(timeout);
@@ -153,6 +174,7 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                             continue;
                         }
 
+                        TookInHand = deadline < 0;
                         return record;
                     }
 
@@ -175,7 +197,10 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                         deadline = Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
                     }
 
-                    if (!WaitLocked(deadline) && _ready.Count == 0)
+                    _loopWaiting = true;
+                    var pulsed = WaitLocked(deadline);
+                    _loopWaiting = false;
+                    if (!pulsed && _ready.Count == 0)
                     {
                         return null;
                     }

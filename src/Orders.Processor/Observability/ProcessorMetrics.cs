@@ -125,6 +125,9 @@ public sealed partial class ProcessorMetrics
     /// <summary>From now on the latency histograms are measured: a scrape endpoint will read them (<see cref="WriteLatencies"/>).</summary>
     public void MeasureLatencies() => _measuring = true;
 
+    /// <summary>Whether latencies are measured (<see cref="MeasureLatencies"/> was called): each record's processing time starts at its arrival.</summary>
+    public bool Measuring => _measuring;
+
     /// <returns>The timestamp to give <see cref="Processed"/>; null while nothing is measured.</returns>
     public long? StartProcessing() => _measuring ? _time.GetTimestamp() : null;
 

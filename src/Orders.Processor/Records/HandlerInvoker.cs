@@ -11,6 +11,9 @@ namespace Orders.Processor.Records;
 /// </summary>
 public sealed class HandlerInvoker(OrderPipeline pipeline, ProcessorMetrics? metrics = null)
 {
+    /// <summary>Whether an attempt's clock is read (latencies are measured): then a record's arrival time must be its own.</summary>
+    public bool Timed => metrics?.Measuring == true;
+
     /// <summary>The clock of an attempt, for the processing-time histogram; null while latencies are not measured.</summary>
     public long? Clock() => metrics?.StartProcessing();
 

@@ -57,6 +57,9 @@ public sealed class RecordProcessor
 
     public Dispatcher Dispatcher { get; }
 
+    /// <summary>Whether each record's processing time is measured from the arrival time it is given (then that time must be read for it).</summary>
+    public bool TimesArrivals => _handler.Timed;
+
     /// <summary>The record in hand is taken on even if shutdown was requested meanwhile.</summary>
     /// <param name="arrivedAt">The loop's timestamp of the turn that brought the record: its processing time starts there.</param>
     /// <returns>True when the record was taken in hand (done, or on its way); false when it waits to be fetched again.</returns>
