@@ -64,6 +64,8 @@ public sealed class ProcessorWorker(
     {
         var (options, time) = (services.Options, services.Time);
         var logger = services.Loggers.CreateLogger<ProcessorWorker>();
+        // While the topics are resolved and the group joined, not on the loop's thread during the first records.
+        CodeWarmup.Start(logger);
         // The admin client takes the producer's settings: it would warn about every consumer-only one.
         var layout = await TopicLayout.ResolveAsync(
             clients.Producer, options.Topic, options.DeadLetterTopic, options.StatsTopic, options.CreatedTopics, options.BrokerTimeout,

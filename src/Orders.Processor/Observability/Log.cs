@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(63, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): the topics created for it get the cluster's default min.insync.replicas")]
     public static partial void InputConfigsUnknown(ILogger logger, string topic, string error);
 
+    [LoggerMessage(64, LogLevel.Debug, "Compiled {Prepared} methods ahead in {Milliseconds:0} ms ({Failed} left to their first call)")]
+    public static partial void CompiledAhead(ILogger logger, int prepared, int failed, double milliseconds);
+
     [LoggerMessage(61, LogLevel.Information, "Group protocol: {Protocol} ({Reason})")]
     public static partial void GroupProtocol(ILogger logger, string protocol, string reason);
 
