@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Orders.Avro;
@@ -24,7 +25,24 @@ public ref struct AvroBinaryReader(ReadOnlySpan<byte> data)
 
     public readonly int Remaining => _data.Length - _position;
 
+    /// <remarks>
+    /// A varint of one byte (a length or a count below 64, a small int) is read inline by the caller;
+    /// a longer one by <see cref="ReadLongVarint"/>.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long ReadLong()
+    {
+        var position = _position;
+        if ((uint)position < (uint)_data.Length && _data[position] is var b and < 0x80)
+        {
+            _position = position + 1;
+            return (b >> 1) ^ -(b & 1);
+        }
+
+        return ReadLongVarint();
+    }
+
+    private long ReadLongVarint()
     {
         var data = _data;
         var position = _position;
