@@ -88,6 +88,57 @@ public sealed class AggregationTests
     }
 
     [Fact]
+    public void PartitionAggregate_Figures_MatchARecount_ForMinutesInAnyOrder_CurrenciesOfAnyInstance_AndARestoreHalfway()
+    {
+        const int window = 3;
+        var random = new Random(11);
+        string[] codes = ["EUR", "USD", "GBP"];
+        var aggregate = new PartitionAggregate(window);
+        var kept = new List<(string Currency, long Minute, decimal Price, int Quantity)>();
+        var (newest, late) = (long.MinValue, 0);
+        for (var i = 0; i < 4_000; i++)
+        {
+            // Minutes mostly move forward, some orders come back a few minutes (some too far: late);
+            // a currency is sometimes a fresh string instance, not the one seen before.
+            var minute = Noon + ((i / 200) + (random.Next(10) == 0 ? -random.Next(6) : 0)) * EventTimeWindows.MinuteMs;
+            var code = codes[random.Next(codes.Length)];
+            var currency = random.Next(4) == 0 ? new string(code.AsSpan()) : code;
+            var price = Math.Round(random.NextDouble() * 100, 2) + 0.01;
+            var quantity = random.Next(1, 5);
+            aggregate.Add(currency, "mug", price, quantity, minute + random.Next(60_000));
+
+            newest = Math.Max(newest, minute);
+            if (minute < newest - ((window - 1) * EventTimeWindows.MinuteMs))
+            {
+                late++;
+            }
+            else
+            {
+                kept.Add((code, minute, PriceStatistics.ToAmount(price), quantity));
+            }
+
+            if (i == 2_000)
+            {
+                aggregate = PartitionAggregate.FromData(aggregate.ToData(), window);
+            }
+        }
+
+        var data = aggregate.ToData();
+        var oldestKept = newest - ((window - 1) * EventTimeWindows.MinuteMs);
+        foreach (var code in codes)
+        {
+            var expected = kept.Where(o => o.Currency == code && o.Minute >= oldestKept)
+                .GroupBy(o => o.Minute)
+                .ToDictionary(g => g.Key, g => g.Aggregate(OrderMeasures.Empty, (m, o) => m.Add(o.Price, o.Quantity)));
+            Assert.Equal(expected.OrderBy(m => m.Key), data.Currencies[code].Minutes.OrderBy(m => m.Key));
+        }
+
+        Assert.Equal(late, data.LateOrders);
+        Assert.Equal(4_000, codes.Sum(c => data.Currencies[c].Overall.Count));
+        Assert.True(late > 0 && kept.Count(o => o.Minute < newest) > 0, "the stream has late orders and orders of older minutes");
+    }
+
+    [Fact]
     public void PartitionAggregate_RoundTripsThroughItsData()
     {
         var aggregate = new PartitionAggregate(windowMinutes: 60);

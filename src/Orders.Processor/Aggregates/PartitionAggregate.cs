@@ -12,8 +12,14 @@ namespace Orders.Processor.Aggregates;
 /// </summary>
 public sealed class PartitionAggregate
 {
+    /// <summary>How many currencies' buckets are found by reference (<see cref="BucketOf"/>).</summary>
+    private const int RecentCurrencies = 4;
+
+
     private readonly Dictionary<string, Bucket> _currencies = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _deadLettered = new(StringComparer.Ordinal);
+    private readonly (string? Code, Bucket? Bucket)[] _recent = new (string?, Bucket?)[RecentCurrencies];
+    private int _nextRecent;
     private CurrencyData? _unsplit;
     private long _newestMinute = long.MinValue;
 
@@ -39,14 +45,9 @@ public sealed class PartitionAggregate
         // The price and the order value, converted once per order, not once per statistic.
         var amount = Amount.Of(price);
         var value = amount.Times(quantity);
-        ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, currency, out var existed);
-        if (!existed)
-        {
-            bucket = new Bucket();
-        }
-
+        var bucket = BucketOf(currency);
         Count++;
-        bucket!.Overall.Add(amount, value);
+        bucket.Overall.Add(amount, value);
         AddTo(bucket.Products, product, amount, value);
 
         var minute = EventTimeWindows.MinuteOf(eventTimeMs);
@@ -61,7 +62,7 @@ public sealed class PartitionAggregate
             return;
         }
 
-        AddTo(bucket.Minutes, minute, amount, value);
+        bucket.AddToMinute(minute, amount, value);
     }
 
     public void AddDeadLetter(string reason) =>
@@ -99,7 +100,7 @@ public sealed class PartitionAggregate
 
             foreach (var (minute, measures) in currencyData.Minutes)
             {
-                bucket.Minutes[minute] = MeasuresAccumulator.From(measures);
+                bucket.SetMinute(minute, MeasuresAccumulator.From(measures));
                 aggregate._newestMinute = Math.Max(aggregate._newestMinute, minute);
             }
 
@@ -113,6 +114,33 @@ public sealed class PartitionAggregate
 
         aggregate.EvictMinutesBefore(aggregate.OldestKeptMinute);
         return aggregate;
+    }
+
+    /// <summary>
+    /// The currency's bucket, started when it is new. The decoder hands out one string instance per
+    /// currency code (its string pool), so the bucket of a code seen lately is found by reference,
+    /// without hashing it; another instance of the same code goes through the dictionary, as the
+    /// first one did.
+    /// </summary>
+    private Bucket BucketOf(string currency)
+    {
+        foreach (var (code, known) in _recent)
+        {
+            if (ReferenceEquals(code, currency))
+            {
+                return known!;
+            }
+        }
+
+        ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, currency, out var existed);
+        if (!existed)
+        {
+            bucket = new Bucket();
+        }
+
+        _recent[_nextRecent] = (currency, bucket!);
+        _nextRecent = (_nextRecent + 1) % RecentCurrencies;
+        return bucket!;
     }
 
     /// <summary>Adds an order to the set under <paramref name="key"/> where it lies, starting the set when it is new.</summary>
@@ -136,19 +164,7 @@ public sealed class PartitionAggregate
         // Runs only when the newest minute moves on, so the scan is rare and short.
         foreach (var bucket in _currencies.Values)
         {
-            List<long>? stale = null;
-            foreach (var minute in bucket.Minutes.Keys)
-            {
-                if (minute < oldestKept)
-                {
-                    (stale ??= []).Add(minute);
-                }
-            }
-
-            foreach (var minute in stale ?? [])
-            {
-                bucket.Minutes.Remove(minute);
-            }
+            bucket.EvictMinutesBefore(oldestKept);
         }
     }
 
@@ -160,11 +176,81 @@ public sealed class PartitionAggregate
 
         public Dictionary<string, MeasuresAccumulator> Products { get; } = new(StringComparer.Ordinal);
 
-        public Dictionary<long, MeasuresAccumulator> Minutes { get; } = [];
+        // The bucket's newest minute is added to where it lies, without a lookup (nearly every order is
+        // in it); the older ones are in _minutes. A minute is in one place or the other, never both.
+        private readonly Dictionary<long, MeasuresAccumulator> _minutes = [];
+        private bool _hasOpen;
+        private long _openMinute;
+        private MeasuresAccumulator _open;
 
-        public CurrencyData ToData() => new(
-            Overall.ToMeasures(),
-            Products.ToDictionary(p => p.Key, p => p.Value.ToMeasures(), StringComparer.Ordinal),
-            Minutes.ToDictionary(m => m.Key, m => m.Value.ToMeasures()));
+        public void AddToMinute(long minute, in Amount amount, in Amount value)
+        {
+            if (_hasOpen && minute == _openMinute)
+            {
+                _open.Add(amount, value);
+                return;
+            }
+
+            if (_hasOpen && minute < _openMinute)
+            {
+                AddTo(_minutes, minute, amount, value);
+                return;
+            }
+
+            // A newer minute opens; the one open so far joins the others.
+            if (_hasOpen)
+            {
+                _minutes[_openMinute] = _open;
+            }
+
+            _open = _minutes.Remove(minute, out var kept) ? kept : MeasuresAccumulator.Empty;
+            (_hasOpen, _openMinute) = (true, minute);
+            _open.Add(amount, value);
+        }
+
+        /// <summary>A minute restored from a checkpoint.</summary>
+        public void SetMinute(long minute, MeasuresAccumulator measures)
+        {
+            if (_hasOpen && minute == _openMinute)
+            {
+                _open = measures;
+                return;
+            }
+
+            _minutes[minute] = measures;
+        }
+
+        public void EvictMinutesBefore(long oldestKept)
+        {
+            if (_hasOpen && _openMinute < oldestKept)
+            {
+                (_hasOpen, _open) = (false, default);
+            }
+
+            List<long>? stale = null;
+            foreach (var minute in _minutes.Keys)
+            {
+                if (minute < oldestKept)
+                {
+                    (stale ??= []).Add(minute);
+                }
+            }
+
+            foreach (var minute in stale ?? [])
+            {
+                _minutes.Remove(minute);
+            }
+        }
+
+        public CurrencyData ToData()
+        {
+            var minutes = _minutes.ToDictionary(m => m.Key, m => m.Value.ToMeasures());
+            if (_hasOpen)
+            {
+                minutes[_openMinute] = _open.ToMeasures();
+            }
+
+            return new(Overall.ToMeasures(), Products.ToDictionary(p => p.Key, p => p.Value.ToMeasures(), StringComparer.Ordinal), minutes);
+        }
     }
 }
