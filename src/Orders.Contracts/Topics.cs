@@ -16,6 +16,9 @@ public static class Topics
     /// </summary>
     public static string StatsFor(string topic) => $"{topic}_stats";
 
+    /// <summary>The Schema Registry subject of a topic's values under Confluent's default naming (TopicNameStrategy): <c>{topic}-value</c>.</summary>
+    public static string ValueSubjectFor(string topic) => $"{topic}-value";
+
     /// <returns>null for a legal Kafka topic name (whose dead-letter and checkpoint topics are legal too), else why not.</returns>
     public static string? Validate(string? topic)
     {

@@ -74,6 +74,35 @@ public sealed partial class OrderDecoder(ISchemaRegistryClient registry)
         }
     }
 
+    /// <summary>
+    /// Resolves, ahead of the records that carry its id, the schema registered last under
+    /// <paramref name="subject"/> (the producer's, nearly always): the first record then decodes at
+    /// once instead of waiting for the registry, and the schema's plan is compiled before any record
+    /// arrives. Best effort: records of any other id, or of this one if this fails, are resolved when
+    /// they come, as always.
+    /// </summary>
+    /// <returns>The schema id resolved; or null and why not (no such subject, the registry unreachable).</returns>
+    public async Task<(int? SchemaId, string? Error)> ResolveLatestAsync(string subject)
+    {
+        RegisteredSchema latest;
+        try
+        {
+            latest = await registry.GetLatestSchemaAsync(subject);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return (null, e.Message);
+        }
+
+        if (Cached(latest.Id) is null)
+        {
+            // A verdict against a registered schema holds for good, as for one fetched by id: poison is cached too.
+            _last = _resolutions.GetOrAdd(latest.Id, Resolution.For(latest.Id, latest));
+        }
+
+        return (latest.Id, null);
+    }
+
     /// <returns>The writer schema id.</returns>
     /// <exception cref="PoisonRecordException">No Confluent wire-format header.</exception>
     public static int ReadHeader(ReadOnlySpan<byte> value)

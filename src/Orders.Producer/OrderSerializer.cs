@@ -31,7 +31,7 @@ public sealed class OrderSerializer(ISchemaRegistryClient registry) : ISerialize
     public static string SchemaString { get; } = Order._SCHEMA.ToString();
 
     /// <summary>TopicNameStrategy, Confluent's default.</summary>
-    public static string SubjectFor(string topic, bool isKey = false) => $"{topic}-{(isKey ? "key" : "value")}";
+    public static string SubjectFor(string topic, bool isKey = false) => isKey ? $"{topic}-key" : Topics.ValueSubjectFor(topic);
 
     /// <summary>The schema id for the topic's subject, registering the schema on first use (auto-register, as Confluent's default).</summary>
     /// <exception cref="SchemaRegistryException">The registry refused it (409: incompatible with the subject's versions).</exception>

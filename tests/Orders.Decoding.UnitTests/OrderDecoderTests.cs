@@ -138,6 +138,39 @@ public sealed class OrderDecoderTests
         Assert.True(again.IsCompletedSuccessfully);
     }
 
+    [Fact]
+    public async Task ResolveLatestAsync_ResolvesTheSubjectsNewestSchema_SoThatItsRecordsDecodeWithoutAskingTheRegistry()
+    {
+        var registry = FakeRegistry.WithLatest(
+            subject => Task.FromResult(new RegisteredSchema(subject, 3, KnownId, OrderSchemas.Current, SchemaType.Avro, [])),
+            _ => throw new InvalidOperationException("asked for a schema by id"));
+        var decoder = new OrderDecoder(registry);
+
+        var (schemaId, error) = await decoder.ResolveLatestAsync(Topics.ValueSubjectFor("orders"));
+
+        Assert.Equal((KnownId, null), (schemaId, error));
+        Assert.True(decoder.TryDecode(Encode(new Order { OrderId = "o-1", Product = "mug", Price = 2.5 }), out var order));
+        Assert.Equal(("o-1", "mug", 2.5), (order.OrderId, order.Product, order.Price));
+        Assert.Equal(0, FakeRegistry.CallsOf(registry));
+    }
+
+    [Fact]
+    public async Task ResolveLatestAsync_RegistryUnreachable_SaysWhy_AndRecordsResolveTheirSchemaAsTheyCome()
+    {
+        var registry = FakeRegistry.WithLatest(
+            _ => Task.FromException<RegisteredSchema>(new HttpRequestException("Connection refused")),
+            _ => Task.FromResult(new Schema(OrderSchemas.Current, SchemaType.Avro)));
+        var decoder = new OrderDecoder(registry);
+
+        var (schemaId, error) = await decoder.ResolveLatestAsync("orders-value");
+        var order = await decoder.DecodeAsync(Encode(new Order { OrderId = "o-2", Product = "kettle", Price = 30 }));
+
+        Assert.Null(schemaId);
+        Assert.Contains("Connection refused", error, StringComparison.Ordinal);
+        Assert.Equal("o-2", order.OrderId);
+        Assert.Equal(1, FakeRegistry.CallsOf(registry));
+    }
+
     private static byte[] Encode(Order order)
     {
         using var stream = new MemoryStream();
@@ -146,16 +179,27 @@ public sealed class OrderDecoderTests
         return stream.ToArray();
     }
 
-    /// <summary>An <see cref="ISchemaRegistryClient"/> that answers GetSchemaAsync only.</summary>
+    /// <summary>An <see cref="ISchemaRegistryClient"/> that answers GetSchemaAsync and, when given, GetLatestSchemaAsync.</summary>
     public class FakeRegistry : DispatchProxy
     {
         private Func<int, Task<Schema>> _getSchema = _ => throw new NotSupportedException();
+        private Func<string, Task<RegisteredSchema>>? _getLatest;
 
         public int Calls { get; private set; }
 
         public static ISchemaRegistryClient Returning(string schema) => Create(_ => Task.FromResult(new Schema(schema, SchemaType.Avro)));
 
         public static ISchemaRegistryClient Throwing(Exception error) => Create(_ => Task.FromException<Schema>(error));
+
+        /// <summary>GetLatestSchemaAsync answered by <paramref name="getLatest"/>; GetSchemaAsync by <paramref name="getSchema"/>.</summary>
+        public static ISchemaRegistryClient WithLatest(Func<string, Task<RegisteredSchema>> getLatest, Func<int, Task<Schema>> getSchema)
+        {
+            var proxy = Create(getSchema);
+            ((FakeRegistry)(object)proxy)._getLatest = getLatest;
+            return proxy;
+        }
+
+        public static int CallsOf(ISchemaRegistryClient registry) => ((FakeRegistry)(object)registry).Calls;
 
         private static ISchemaRegistryClient Create(Func<int, Task<Schema>> getSchema)
         {
@@ -166,6 +210,11 @@ public sealed class OrderDecoderTests
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
         {
+            if (targetMethod?.Name == nameof(ISchemaRegistryClient.GetLatestSchemaAsync) && _getLatest is not null && args is [string subject, ..])
+            {
+                return _getLatest(subject);
+            }
+
             if (targetMethod?.Name == nameof(ISchemaRegistryClient.GetSchemaAsync) && args is [int id, ..])
             {
                 Calls++;

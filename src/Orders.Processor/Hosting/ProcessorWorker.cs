@@ -64,8 +64,10 @@ public sealed class ProcessorWorker(
     {
         var (options, time) = (services.Options, services.Time);
         var logger = services.Loggers.CreateLogger<ProcessorWorker>();
-        // While the topics are resolved and the group joined, not on the loop's thread during the first records.
+        // While the topics are resolved and the group joined, not on the loop's thread during the first records:
+        // the code compiled, and the writer schema the records most likely carry fetched and planned.
         CodeWarmup.Start(logger);
+        _ = Task.Run(() => ResolveWriterSchemaAsync(options.Topic, logger), CancellationToken.None);
         // The admin client takes the producer's settings: it would warn about every consumer-only one.
         var layout = await TopicLayout.ResolveAsync(
             clients.Producer, options.Topic, options.DeadLetterTopic, options.StatsTopic, options.CreatedTopics, options.BrokerTimeout,
@@ -92,5 +94,20 @@ public sealed class ProcessorWorker(
             layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, services.Loggers.CreateLogger<CheckpointReader>()), new DeadLetterLedger(session.Reader));
         var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal));
         return await loop.RunAsync(cancellationToken);
+    }
+
+    /// <summary>Best effort (<see cref="Decoding.OrderDecoder.ResolveLatestAsync"/>): a record whose schema is not resolved yet waits for the registry, as always.</summary>
+    private async Task ResolveWriterSchemaAsync(string topic, ILogger logger)
+    {
+        var subject = Contracts.Topics.ValueSubjectFor(topic);
+        var (schemaId, error) = await services.Decoder.ResolveLatestAsync(subject);
+        if (schemaId is { } id)
+        {
+            Log.WriterSchemaResolved(logger, id, subject);
+        }
+        else
+        {
+            Log.WriterSchemaNotResolved(logger, subject, error);
+        }
     }
 }

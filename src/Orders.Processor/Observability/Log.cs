@@ -42,6 +42,12 @@ internal static partial class Log
     [LoggerMessage(64, LogLevel.Debug, "Compiled {Prepared} methods ahead in {Milliseconds:0} ms ({Failed} left to their first call)")]
     public static partial void CompiledAhead(ILogger logger, int prepared, int failed, double milliseconds);
 
+    [LoggerMessage(65, LogLevel.Debug, "Writer schema {SchemaId} of {Subject} resolved ahead of the records")]
+    public static partial void WriterSchemaResolved(ILogger logger, int schemaId, string subject);
+
+    [LoggerMessage(66, LogLevel.Debug, "Writer schema of {Subject} not resolved ahead ({Error}); records resolve theirs as they come")]
+    public static partial void WriterSchemaNotResolved(ILogger logger, string subject, string? error);
+
     [LoggerMessage(61, LogLevel.Information, "Group protocol: {Protocol} ({Reason})")]
     public static partial void GroupProtocol(ILogger logger, string protocol, string reason);
 
