@@ -15,7 +15,6 @@ public sealed class PartitionAggregate
     /// <summary>How many currencies' buckets are found by reference (<see cref="BucketOf"/>).</summary>
     private const int RecentCurrencies = 4;
 
-
     private readonly Dictionary<string, Bucket> _currencies = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _deadLettered = new(StringComparer.Ordinal);
     private readonly (string? Code, Bucket? Bucket)[] _recent = new (string?, Bucket?)[RecentCurrencies];
