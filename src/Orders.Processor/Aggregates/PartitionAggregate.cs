@@ -207,17 +207,8 @@ public sealed class PartitionAggregate
             _open.Add(amount, value);
         }
 
-        /// <summary>A minute restored from a checkpoint.</summary>
-        public void SetMinute(long minute, MeasuresAccumulator measures)
-        {
-            if (_hasOpen && minute == _openMinute)
-            {
-                _open = measures;
-                return;
-            }
-
-            _minutes[minute] = measures;
-        }
+        /// <summary>A minute restored from a checkpoint, into a bucket not yet added to (none is open): the first order opens its minute.</summary>
+        public void SetMinute(long minute, MeasuresAccumulator measures) => _minutes[minute] = measures;
 
         public void EvictMinutesBefore(long oldestKept)
         {
