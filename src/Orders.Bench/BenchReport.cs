@@ -2,6 +2,9 @@ namespace Orders.Bench;
 
 public sealed record LatencyMs(double P50, double P99, double P999);
 
+/// <summary>The garbage collections during a run, by generation (a collection of one counts in those below it too), and the runtime's pause for them per order.</summary>
+public sealed record GcFigures(int Gen0, int Gen1, int Gen2, double PauseMicrosPerOrder);
+
 /// <summary>One run of one side of one measure.</summary>
 public sealed record BenchRun(
     string Measure, string Side, int Repeat, long Orders, long Counted, double Seconds, double Throughput,
@@ -9,6 +12,15 @@ public sealed record BenchRun(
 {
     /// <summary>The handler mode: of the orders counted, those dead-lettered after their last attempt.</summary>
     public long? DeadLettered { get; init; }
+
+    /// <summary>
+    /// Of <see cref="CpuMicrosPerOrder"/>, what each of the process's threads spent, by thread name, busiest
+    /// first (Linux only, to 10 ms per thread; <c>(ended)</c>: threads that ended during the run).
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? CpuByThread { get; init; }
+
+    /// <summary>The garbage collections during the run (this process's: null where the side ran elsewhere).</summary>
+    public GcFigures? Gc { get; init; }
 }
 
 /// <summary>A side's medians over the repeats. Role: <c>ceiling</c>, <c>pipeline</c> or <c>reference</c>.</summary>

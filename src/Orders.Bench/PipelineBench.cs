@@ -158,12 +158,16 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             Round(run.CpuMicrosPerOrder, 3), Round(run.AllocatedBytesPerOrder, 1), run.LatencyMs)
         {
             DeadLettered = run.DeadLettered,
+            CpuByThread = run.CpuByThread is { Count: > 0 } byThread ? byThread : null,
+            Gc = run.CpuMicrosPerOrder is null ? null : run.Gc,
         };
         _runs.Add(result);
         var cpu = result.CpuMicrosPerOrder is { } c ? $", {c:F2} µs CPU and {result.AllocatedBytesPerOrder:N0} B allocated per order" : "";
         var latency = run.LatencyMs is { } l ? $"; p50 {l.P50:F2} ms, p99 {l.P99:F2} ms, p99.9 {l.P999:F2} ms" : "";
         var deadLettered = run.DeadLettered is > 0 ? $", {run.DeadLettered} dead-lettered (retries exhausted)" : "";
-        progress($"{measure} {side} #{repeat}: {result.Throughput:N0} orders/s{cpu}{latency}{deadLettered}");
+        var threads = result.CpuByThread is { } t ? $" [by thread: {string.Join(", ", t.Take(4).Select(p => $"{p.Key} {p.Value:F2}"))}]" : "";
+        var gc = result.Gc is { } g ? $" [GC {g.Gen0}/{g.Gen1}/{g.Gen2}, paused {g.PauseMicrosPerOrder:F3} µs per order]" : "";
+        progress($"{measure} {side} #{repeat}: {result.Throughput:N0} orders/s{cpu}{latency}{deadLettered}{threads}{gc}");
     }
 
     private BenchReport Report(int valueBytes)

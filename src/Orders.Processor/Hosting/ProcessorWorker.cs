@@ -33,23 +33,28 @@ public sealed class ProcessorWorker(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(
-            () => LoopThread.Run(async () =>
+            () =>
             {
-                try
+                // A thread of its own (long-running): named, for thread dumps, top -H and the bench's CPU by thread.
+                Thread.CurrentThread.Name = "orders loop";
+                LoopThread.Run(async () =>
                 {
-                    // Nothing connects before the whole host is up: a port that cannot be bound stops it first.
-                    await HostStarted.WaitAsync(lifetime, stoppingToken);
-                    _completion.TrySetResult(await RunAsync(stoppingToken));
-                }
-                catch (Exception e)
-                {
-                    _completion.TrySetException(e);
-                }
-                finally
-                {
-                    lifetime.StopApplication();
-                }
-            }),
+                    try
+                    {
+                        // Nothing connects before the whole host is up: a port that cannot be bound stops it first.
+                        await HostStarted.WaitAsync(lifetime, stoppingToken);
+                        _completion.TrySetResult(await RunAsync(stoppingToken));
+                    }
+                    catch (Exception e)
+                    {
+                        _completion.TrySetException(e);
+                    }
+                    finally
+                    {
+                        lifetime.StopApplication();
+                    }
+                });
+            },
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
