@@ -125,6 +125,8 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
                 continue;
             }
 
+            // As the processor's consumer does: the client leaves the topic's name out (ProcessorClientConfig.RecordFields).
+            record.Topic = topic;
             if (counted == 0)
             {
                 first = Snapshot.Take();

@@ -6,6 +6,16 @@ namespace Orders.Processor.Hosting;
 /// <summary>The processor's client settings on top of what configuration gives (any librdkafka property passes through).</summary>
 public static class ProcessorClientConfig
 {
+    /// <summary>
+    /// What the client makes of each record besides its partition, offset, key and value
+    /// (<c>dotnet.consumer.consume.result.fields</c>): the headers (trace context, and copied onto a
+    /// dead letter) and the timestamp (event time, and a dead letter's header). Not the topic's name:
+    /// the processor reads one topic, and the client would otherwise read and allocate that name
+    /// again for every record (measured on the local stack, a raw consumer spends ~10% less CPU per
+    /// order without it). The processor's consumer puts its topic on each record itself.
+    /// </summary>
+    public const string RecordFields = "headers,timestamp";
+
     public static ConsumerConfig Consumer(ConsumerConfig configured, string groupId)
     {
         var config = new ConsumerConfig(new Dictionary<string, string>(configured))

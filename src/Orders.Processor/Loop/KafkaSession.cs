@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orders.Kafka;
+using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 
 namespace Orders.Processor.Loop;
@@ -37,7 +38,7 @@ public sealed class KafkaSession : IDisposable
             .BuildChecked();
         try
         {
-            _consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
+            _consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig(new Dictionary<string, string>(consumerConfig)) { ConsumeResultFields = ProcessorClientConfig.RecordFields })
                 .LogTo(_consumerLog)
                 .LogErrorsTo(_consumerLog, (_, e) => OnError(fatal, e))
                 .SetStatisticsHandler((_, json) => status.Statistics.Update(json))
@@ -99,16 +100,28 @@ public sealed class KafkaSession : IDisposable
     private sealed class ConsumerPort(KafkaSession session) : IConsumerPort
     {
         private readonly IConsumer<byte[]?, byte[]?> _consumer = session._consumer;
+        private string? _topic;
 
         public IReadOnlyList<TopicPartition> Assignment => _consumer.Assignment;
 
         public void Subscribe(string topic, IRebalanceListener listener)
         {
             session._listener = listener;
+            _topic = topic;
             _consumer.Subscribe(topic);
         }
 
-        public ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout) => _consumer.Consume(timeout);
+        /// <remarks>The client leaves a record's topic out (<see cref="ProcessorClientConfig.RecordFields"/>): it is the one subscribed to.</remarks>
+        public ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout)
+        {
+            var record = _consumer.Consume(timeout);
+            if (record is not null)
+            {
+                record.Topic = _topic;
+            }
+
+            return record;
+        }
 
         public void Pause(IEnumerable<TopicPartition> partitions) => _consumer.Pause(partitions);
 
