@@ -4,8 +4,9 @@ namespace Orders.Bench;
 
 /// <summary>
 /// The CPU time of each of this process's threads, as Linux accounts it in <c>/proc/self/task</c>:
-/// two of them say which threads a run's CPU went to, with nothing attached to the process (a
-/// sampling profiler costs the threads it samples, the busier the more). Linux only; elsewhere empty.
+/// two of them say which threads a run's CPU went to, exactly over the run, with nothing attached to
+/// the process (a sampling profiler slows what it samples, and its samples must be cut to the run
+/// afterwards, by timestamps). Linux only; elsewhere empty.
 /// </summary>
 /// <remarks>
 /// Linux counts in clock ticks (USER_HZ, 100 per second on every architecture .NET runs on), so a

@@ -64,6 +64,7 @@ public sealed class ConsumeLoop(LoopParts parts)
                 catch (ConsumeException e)
                 {
                     now = parts.Time.GetTimestamp();
+                    sameTime = 0;
                     OnConsumeError(e);
                     continue;
                 }
