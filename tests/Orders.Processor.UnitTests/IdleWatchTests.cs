@@ -116,6 +116,46 @@ public sealed class IdleWatchTests
     }
 
     [Fact]
+    public void UntilIdle_IsTheIdleTimeLeft_FromTheLastRecordReadinessOrBusyTurn()
+    {
+        var watch = new IdleWatch(_time, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60));
+        Assert.Null(new IdleWatch(_time, idle: null, TimeSpan.FromSeconds(60)).UntilIdle(_time.GetTimestamp(), holdsPartitions: true));
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(TimeSpan.FromSeconds(3), watch.UntilIdle(_time.GetTimestamp(), holdsPartitions: true));
+
+        watch.RecordArrived();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(4), watch.UntilIdle(_time.GetTimestamp(), holdsPartitions: true));
+
+        // Busy (a checkpoint in flight): the count starts from the end of it.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        watch.Check(QuietHolding with { Quiet = false });
+        _time.Advance(TimeSpan.FromSeconds(0.5));
+        Assert.Equal(TimeSpan.FromSeconds(4.5), watch.UntilIdle(_time.GetTimestamp(), holdsPartitions: true));
+
+        // Up: the poll waits no more, and the check that follows finds the run idle.
+        _time.Advance(TimeSpan.FromSeconds(4.5));
+        Assert.Equal(TimeSpan.Zero, watch.UntilIdle(_time.GetTimestamp(), holdsPartitions: true));
+        Assert.Equal(IdleVerdict.Idle, watch.Check(QuietHolding));
+    }
+
+    [Fact]
+    public void UntilIdle_HoldingNoPartition_CountsToTheFirstAssignmentWait_AsTheCheckDoes()
+    {
+        var watch = new IdleWatch(_time, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60));
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        // Past the idle time, but not idle without a partition: the poll is not told to stop waiting.
+        Assert.Equal(TimeSpan.FromSeconds(50), watch.UntilIdle(_time.GetTimestamp(), holdsPartitions: false));
+        Assert.Equal(IdleVerdict.Going, watch.Check(QuietBeforeAssignment));
+        _time.Advance(TimeSpan.FromSeconds(50));
+        Assert.Equal(TimeSpan.Zero, watch.UntilIdle(_time.GetTimestamp(), holdsPartitions: false));
+        Assert.Equal(IdleVerdict.NeverAssigned, watch.Check(QuietBeforeAssignment));
+    }
+
+    [Fact]
     public void PatienceLimit_IsTheLongerOfTheIdleTimeAndTheFirstAssignmentWait()
     {
         Assert.Equal(TimeSpan.FromSeconds(60), new IdleWatch(_time, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)).PatienceLimit);

@@ -59,7 +59,7 @@ public sealed class ConsumeLoop(LoopParts parts)
                     // The pumps (what ended, what is due, how long the poll may wait) run when the clock was
                     // read: while records come in hand, once per SameTimeRecords. Between, the poll takes
                     // what is in hand without waiting; when nothing is, the next turn pumps and waits.
-                    record = _consumer.Consume(sameTime == 0 ? PollWait() : TimeSpan.Zero);
+                    record = _consumer.Consume(sameTime == 0 ? PollWait(now) : TimeSpan.Zero);
                 }
                 catch (ConsumeException e)
                 {
@@ -110,13 +110,19 @@ public sealed class ConsumeLoop(LoopParts parts)
         return new ProcessorSummary(parts.Status.View, parts.Housekeeping.Elapsed, notCheckpointed);
     }
 
-    /// <summary>How long the poll may block: until the next retry is due (resuming those that are), at most 100 ms.</summary>
-    private TimeSpan PollWait()
+    /// <summary>How long the poll may block: until the next retry is due (resuming those that are), or the run could be idle; at most 100 ms.</summary>
+    /// <param name="now">The loop's timestamp of this turn.</param>
+    private TimeSpan PollWait(long now)
     {
         var wait = parts.Records.Pump(parts.Fetch.Pump());
         if (parts.DeadLetters.Pump() is { } retryIn && retryIn < wait)
         {
             wait = retryIn;
+        }
+
+        if (parts.Idle.UntilIdle(now, parts.Table.OwnedCount > 0) is { } idleIn && idleIn < wait)
+        {
+            wait = idleIn;
         }
 
         return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;

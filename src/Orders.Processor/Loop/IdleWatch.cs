@@ -70,6 +70,16 @@ public sealed class IdleWatch
     /// <summary>Partitions were assigned, or restored and resumed.</summary>
     public void Ready() => _lastReady = _time.GetTimestamp();
 
+    /// <summary>
+    /// How long, from <paramref name="now"/>, until the run could first be idle (null without
+    /// <c>--until-idle</c>; zero or less once it could be): the poll need not wait longer, so a run
+    /// stops when its idle time is up, not at its next poll after that (up to the poll's 100 ms later).
+    /// </summary>
+    /// <param name="now">The loop's timestamp of this turn.</param>
+    /// <param name="holdsPartitions">Partitions are held (else the first assignment's wait applies, as in <see cref="Check"/>).</param>
+    public TimeSpan? UntilIdle(long now, bool holdsPartitions) =>
+        _idle is { } idle ? Threshold(idle, holdsPartitions) - _time.GetElapsedTime(QuietSince, now) : null;
+
     public IdleVerdict Check(LoopActivity activity)
     {
         if (_idle is not { } idle)
@@ -83,8 +93,7 @@ public sealed class IdleWatch
         }
         else
         {
-            var quietFor = _time.GetElapsedTime(Math.Max(Math.Max(_lastRecord, _lastReady), _lastBusy));
-            if (quietFor >= (activity.HoldsPartitions || idle >= _firstAssignmentWait ? idle : _firstAssignmentWait))
+            if (_time.GetElapsedTime(QuietSince) >= Threshold(idle, activity.HoldsPartitions))
             {
                 return activity.EverAssigned ? IdleVerdict.Idle : IdleVerdict.NeverAssigned;
             }
@@ -92,4 +101,11 @@ public sealed class IdleWatch
 
         return activity.OnlyRegistryWaits && SinceLastProgress >= PatienceLimit ? IdleVerdict.RegistryUnreachable : IdleVerdict.Going;
     }
+
+    /// <summary>The last record, readiness or busy turn: idle time counts from there.</summary>
+    private long QuietSince => Math.Max(Math.Max(_lastRecord, _lastReady), _lastBusy);
+
+    /// <summary>How long quiet is idle: holding no partition, at least the first assignment's wait.</summary>
+    private TimeSpan Threshold(TimeSpan idle, bool holdsPartitions) =>
+        holdsPartitions || idle >= _firstAssignmentWait ? idle : _firstAssignmentWait;
 }
