@@ -54,7 +54,7 @@ public sealed class IdleWatch
     public TimeSpan SinceLastProgress => _time.GetElapsedTime(_lastProgress);
 
     /// <summary>How long an idle run waits at least, for an assignment or for the registry.</summary>
-    public TimeSpan PatienceLimit => _idle is { } idle && idle > _firstAssignmentWait ? idle : _firstAssignmentWait;
+    public TimeSpan PatienceLimit => Threshold(_idle ?? _firstAssignmentWait, holdsPartitions: false);
 
     public void RecordArrived() => RecordArrived(_time.GetTimestamp());
 
