@@ -159,7 +159,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
         {
             DeadLettered = run.DeadLettered,
             CpuByThread = run.CpuByThread is { Count: > 0 } byThread ? byThread : null,
-            Gc = run.CpuMicrosPerOrder is null ? null : run.Gc,
+            Gc = run.Gc,
         };
         _runs.Add(result);
         var cpu = result.CpuMicrosPerOrder is { } c ? $", {c:F2} µs CPU and {result.AllocatedBytesPerOrder:N0} B allocated per order" : "";
