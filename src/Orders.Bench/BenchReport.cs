@@ -65,6 +65,16 @@ public sealed record Ratios(
     /// header that tracing puts on every record; null when not measured.
     /// </summary>
     public double? ProduceRawTraceparent { get; init; }
+
+    /// <summary>
+    /// The work's floor: the raw consumer that also decodes, validates and aggregates each record on its
+    /// own thread, over the raw consumer, in CPU per order (paired per repeat). No processor built on the
+    /// same decoder and aggregate can show a <see cref="DrainCpu"/> below it; null when not measured.
+    /// </summary>
+    public double? DrainCpuFloor { get; init; }
+
+    /// <summary>The processor over the work's floor, in CPU per order (paired per repeat): what its machinery costs beyond the work; null when not measured.</summary>
+    public double? DrainCpuOverFloor { get; init; }
 }
 
 public sealed record BenchReport(
@@ -151,6 +161,10 @@ public static class BenchMath
         var pairs = Pairs(runs, baseline, side);
         return pairs.Count > 0 ? Math.Round(MedianOf(pairs.Select(p => p.Pipeline.Throughput / p.Ceiling.Throughput)), 3) : null;
     }
+
+    /// <summary>The median over the repeats of <paramref name="side"/>'s CPU per order over <paramref name="baseline"/>'s in the same repeat; null when either did not run or was not measured.</summary>
+    public static double? PairedCpu(IReadOnlyList<BenchRun> runs, string baseline, string side) =>
+        Round(PairedMedian(Pairs(runs, baseline, side), r => r.CpuMicrosPerOrder));
 
     /// <summary>Latency: the pipeline's share is ceiling p99 / pipeline p99, of the medians.</summary>
     public static Comparison CompareLatency(IReadOnlyList<BenchRun> runs, SideResult ceiling, SideResult pipeline, double noise)

@@ -3,8 +3,11 @@ using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orders.Contracts;
+using Orders.Decoding;
 using Orders.Hosting;
 using Orders.Kafka;
+using Orders.Processor.Aggregates;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Processor.Records;
@@ -19,6 +22,10 @@ namespace Orders.Bench;
 /// and stores one offset per partition at the end;</item>
 /// <item><c>processor</c> (the pipeline): the processor with its defaults (decode, validate, aggregate, checkpoints);</item>
 /// <item><c>raw-store-per-record</c> (a reference): the raw consumer calling StoreOffset for every record, as most consumers do;</item>
+/// <item><c>raw-decode-aggregate</c> (a reference, the work's floor): the raw consumer doing, on its own thread, the
+/// work no processor can skip: each record decoded by the processor's decoder, validated and added to its
+/// partition's aggregate, with nothing else (no second thread, retries, dead letters, checkpoints or
+/// metrics). Its CPU over the raw consumer's is the least any processor built on these parts pays;</item>
 /// <item><c>kcat</c> (a reference, where installed): the C client.</item>
 /// </list>
 /// Each side is timed from its first record to its last, so that group joins are not counted; every
@@ -29,11 +36,12 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
     public const string Raw = "raw";
     public const string Processor = "processor";
     public const string RawStorePerRecord = "raw-store-per-record";
+    public const string RawDecodeAggregate = "raw-decode-aggregate";
     public const string KcatSide = "kcat";
     public const string ProcessorTraced = "processor-traced";
 
     public IReadOnlyList<string> Sides =>
-        [Raw, Processor, .. kcat is null ? Array.Empty<string>() : [KcatSide], RawStorePerRecord, .. kafka.Options.StartTracing is null ? Array.Empty<string>() : [ProcessorTraced]];
+        [Raw, Processor, .. kcat is null ? Array.Empty<string>() : [KcatSide], RawStorePerRecord, RawDecodeAggregate, .. kafka.Options.StartTracing is null ? Array.Empty<string>() : [ProcessorTraced]];
 
     /// <summary>A new topic holding <paramref name="count"/> orders from offset 0 of every partition (checked: retention dropped none).</summary>
     /// <param name="keyed">Each order keyed by its id (as the publisher writes them), or with no key (as the seed-style Python producer does).</param>
@@ -79,8 +87,9 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
 
     public Task<SideRun> RunAsync(string side, string topic, long count, CancellationToken cancellationToken) => side switch
     {
-        Raw => BlockingCall.RunAsync(() => RawConsumer(topic, count, storeEach: false, cancellationToken), CancellationToken.None),
-        RawStorePerRecord => BlockingCall.RunAsync(() => RawConsumer(topic, count, storeEach: true, cancellationToken), CancellationToken.None),
+        Raw => BlockingCall.RunAsync(() => RawConsumer(topic, count, RawWork.Count, null, cancellationToken), CancellationToken.None),
+        RawStorePerRecord => BlockingCall.RunAsync(() => RawConsumer(topic, count, RawWork.StorePerRecord, null, cancellationToken), CancellationToken.None),
+        RawDecodeAggregate => RawDecodeAggregateAsync(topic, count, cancellationToken),
         Processor => ProcessorAsync(topic, count, cancellationToken),
         ProcessorTraced => TracedAsync(() => ProcessorAsync(topic, count, cancellationToken)),
         KcatSide => KcatAsync(topic, count, cancellationToken),
@@ -94,9 +103,25 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
         return await side();
     }
 
-    private SideRun RawConsumer(string topic, long count, bool storeEach, CancellationToken cancellationToken)
+    /// <summary>The floor's side: a decoder of its own, with the backlog's schema resolved ahead, as the processor resolves it before its first record.</summary>
+    private async Task<SideRun> RawDecodeAggregateAsync(string topic, long count, CancellationToken cancellationToken)
     {
-        var side = storeEach ? RawStorePerRecord : Raw;
+        var decoder = new OrderDecoder(registry);
+        await decoder.ResolveAsync(OrderDecoder.ReadHeader(kafka.Values[0]));
+        return await BlockingCall.RunAsync(() => RawConsumer(topic, count, RawWork.DecodeAggregate, decoder, cancellationToken), CancellationToken.None);
+    }
+
+    private SideRun RawConsumer(string topic, long count, RawWork work, OrderDecoder? decoder, CancellationToken cancellationToken)
+    {
+        var side = work switch
+        {
+            RawWork.StorePerRecord => RawStorePerRecord,
+            RawWork.DecodeAggregate => RawDecodeAggregate,
+            _ => Raw,
+        };
+        var aggregates = work == RawWork.DecodeAggregate ? new PartitionAggregate?[kafka.Options.Partitions] : null;
+        var windowMinutes = new ProcessorOptions().WindowMinutes;
+        var unusable = 0L;
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(kafka.RawConsumer(BenchKafka.Unique($"bench-{side}"))).Build();
         consumer.Subscribe(topic);
         var last = new ConsumeResult<byte[]?, byte[]?>?[kafka.Options.Partitions];
@@ -132,13 +157,27 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
                 first = Snapshot.Take();
             }
 
-            if (storeEach)
+            if (work == RawWork.StorePerRecord)
             {
                 consumer.StoreOffset(record);
             }
             else
             {
                 last[record.Partition.Value] = record;
+            }
+
+            if (aggregates is not null)
+            {
+                // What the processor's pipeline does for a valid order, handler aside (OrderPipeline, RecordProcessor).
+                if (decoder!.TryDecode(record.Message.Value, out var order) && OrderValidator.Validate(order) is null)
+                {
+                    var aggregate = aggregates[record.Partition.Value] ??= new PartitionAggregate(windowMinutes);
+                    aggregate.Add(order.Currency, order.Product, order.Price, order.Quantity, EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs));
+                }
+                else
+                {
+                    unusable++;
+                }
             }
 
             if (++counted == count)
@@ -158,6 +197,11 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
 
         consumer.Close();
         BenchKafka.Check("drain", side, topic, count, counted);
+        if (unusable > 0 || (aggregates is not null && aggregates.Sum(a => a?.Count ?? 0) != count))
+        {
+            throw new InvalidOperationException($"{side} aggregated {aggregates!.Sum(a => a?.Count ?? 0)} of the {count} orders of {topic} ({unusable} did not decode as valid orders)");
+        }
+
         return first.To(end, counted, count);
     }
 
@@ -202,6 +246,18 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
             cancellationToken);
         BenchKafka.Check("drain", KcatSide, topic, count, result.OutputBytes);
         return new SideRun(result.OutputBytes, result.SecondsFromFirstByte, null, null);
+    }
+
+    private enum RawWork
+    {
+        /// <summary>Counts each record (the ceiling).</summary>
+        Count,
+
+        /// <summary>Stores each record's offset.</summary>
+        StorePerRecord,
+
+        /// <summary>Decodes, validates and aggregates each record (the work's floor).</summary>
+        DecodeAggregate,
     }
 
     /// <summary>Called on the processor's loop for each processed record: the first and the last are the run's bounds.</summary>

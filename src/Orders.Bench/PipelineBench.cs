@@ -173,7 +173,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
     private BenchReport Report(int valueBytes)
     {
         var drain = Measure("drain", "catch-up: a pre-filled backlog read to its end, from the first record to the last",
-            options.DrainCount, DrainMeasure.Raw, DrainMeasure.Processor, [DrainMeasure.KcatSide, DrainMeasure.RawStorePerRecord, DrainMeasure.ProcessorTraced]);
+            options.DrainCount, DrainMeasure.Raw, DrainMeasure.Processor, [DrainMeasure.KcatSide, DrainMeasure.RawStorePerRecord, DrainMeasure.RawDecodeAggregate, DrainMeasure.ProcessorTraced]);
         var produce = Measure("produce", "publishing, from building the client to the last delivery",
             options.ProduceCount, ProduceMeasure.Raw, ProduceMeasure.Publisher, [ProduceMeasure.KcatSide, ProduceMeasure.PublisherTraced, ProduceMeasure.RawTraceparent]);
         var latency = Latency();
@@ -186,6 +186,7 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             errors.Add($"bench error: the pipeline, produce then drain, measured {pipeline:F2}x its ceilings, beyond the {options.Noise:P0} noise");
         }
 
+        var drainRuns = _runs.Where(r => r.Measure == "drain").ToList();
         var ratios = new Ratios(
             pipelineError || drain.Comparison.BenchError || produce.Comparison.BenchError ? null : Math.Round(pipeline, 3),
             drain.Comparison.Ratio,
@@ -200,6 +201,8 @@ public sealed class PipelineBench(BenchOptions options, Action<string> progress)
             DrainTraced = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "drain").ToList(), DrainMeasure.Processor, DrainMeasure.ProcessorTraced),
             ProduceTraced = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "produce").ToList(), ProduceMeasure.Publisher, ProduceMeasure.PublisherTraced),
             ProduceRawTraceparent = BenchMath.PairedThroughput(_runs.Where(r => r.Measure == "produce").ToList(), ProduceMeasure.Raw, ProduceMeasure.RawTraceparent),
+            DrainCpuFloor = BenchMath.PairedCpu(drainRuns, DrainMeasure.Raw, DrainMeasure.RawDecodeAggregate),
+            DrainCpuOverFloor = BenchMath.PairedCpu(drainRuns, DrainMeasure.RawDecodeAggregate, DrainMeasure.Processor),
         };
         return new BenchReport(ratios, errors.Count > 0, errors, drain, produce, latency, valueBytes, options.Partitions, options.Repeats, _runs);
     }

@@ -51,6 +51,23 @@ public sealed class BenchMathTests
     }
 
     [Fact]
+    public void PairedCpu_IsTheMedianOfEachRepeatsCpuRatio_AndNullWhenASideWasNotMeasured()
+    {
+        // Repeat 1 is a slow spell for both sides; each repeat says 1.2, 1.25 and 1.5: the median is 1.25.
+        BenchRun[] runs =
+        [
+            Run("raw", 0, 100, cpu: 1.0), Run("floor", 0, 90, cpu: 1.2),
+            Run("raw", 1, 100, cpu: 4.0), Run("floor", 1, 90, cpu: 5.0),
+            Run("raw", 2, 100, cpu: 1.0), Run("floor", 2, 90, cpu: 1.5),
+            Run("kcat", 0, 300),
+        ];
+
+        Assert.Equal(1.25, BenchMath.PairedCpu(runs, "raw", "floor"));
+        Assert.Null(BenchMath.PairedCpu(runs, "raw", "kcat"));
+        Assert.Null(BenchMath.PairedCpu(runs, "raw", "absent"));
+    }
+
+    [Fact]
     public void ProduceThenDrain_IsTheCeilingsTimePerOrder_OverThePipelines()
     {
         static SideResult Side(double throughput) => new("s", "r", 1, throughput, null, null, null);

@@ -113,6 +113,26 @@ public sealed class BenchCommandTests(SmallBenchRun bench) : IClassFixture<Small
     }
 
     [Fact]
+    public void Drain_TheWorksFloor_DecodesAndAggregatesEveryOrder_AndTheReportPairsItsCpuWithTheRawConsumersAndTheProcessors()
+    {
+        var runs = bench.Report.GetProperty("runs").EnumerateArray().Where(r => r.GetProperty("measure").GetString() == "drain").ToList();
+        double Cpu(string side, int repeat) =>
+            runs.Single(r => r.GetProperty("side").GetString() == side && r.GetProperty("repeat").GetInt32() == repeat).GetProperty("cpuMicrosPerOrder").GetDouble();
+        double Paired(string baseline, string side) => Math.Round(new[] { 1, 2 }.Select(r => Cpu(side, r) / Cpu(baseline, r)).Average(), 3);
+
+        // The side throws unless every record decoded as a valid order and entered an aggregate: its runs counted them all.
+        var floor = runs.Where(r => r.GetProperty("side").GetString() == "raw-decode-aggregate").ToList();
+        Assert.Equal(2, floor.Count);
+        Assert.All(floor, run => Assert.Equal(SmallBenchRun.Orders, run.GetProperty("counted").GetInt64()));
+        var sides = bench.Report.GetProperty("drain").GetProperty("sides").EnumerateArray().ToDictionary(s => s.GetProperty("side").GetString()!);
+        Assert.Equal("reference", sides["raw-decode-aggregate"].GetProperty("role").GetString());
+
+        var ratios = bench.Report.GetProperty("ratios");
+        Assert.Equal(Paired("raw", "raw-decode-aggregate"), ratios.GetProperty("drainCpuFloor").GetDouble(), precision: 3);
+        Assert.Equal(Paired("raw-decode-aggregate", "processor"), ratios.GetProperty("drainCpuOverFloor").GetDouble(), precision: 3);
+    }
+
+    [Fact]
     public async Task RelayOverhead_RunsTheCeilingThroughBothRelaysAlternately()
     {
         var report = (await OrdersCommand.RunJsonAsync(["bench", "--relay-overhead", "--count", "3000", "--repeats", "2", "--partitions", "3", "--warm-up", "500"]))

@@ -27,6 +27,12 @@ internal static class BenchText
         lines.Add("");
         lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"Pipeline, produce then drain: {Share(r.Throughput)} of the raw client; drain {Share(r.Drain)}, produce {Share(r.Produce)}; to kcat: drain {Share(r.DrainToKcat)}, produce {Share(r.ProduceToKcat)}."));
+        if (r.DrainCpuFloor is not null)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"Drain CPU per order, paired per repeat: the work's floor (raw-decode-aggregate) {Num(r.DrainCpuFloor, "F2")}x the raw consumer's; the processor {Num(r.DrainCpuOverFloor, "F2")}x the floor's."));
+        }
+
         if (r.DrainTraced is not null || r.ProduceTraced is not null)
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture,
