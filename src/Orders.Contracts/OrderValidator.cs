@@ -14,7 +14,7 @@ public static class OrderValidator
     /// <returns>null when valid, else what is wrong, in one sentence.</returns>
     public static string? Validate(Order order)
     {
-        if (string.IsNullOrWhiteSpace(order.OrderId) || order.OrderId.Length > MaxIdLength)
+        if (!order.HasIdOfAtMost(MaxIdLength))
         {
             return $"orderId must be 1 to {MaxIdLength} characters, not '{order.OrderId}'";
         }

@@ -59,7 +59,8 @@ public sealed partial class OrderDecoder
             }
         }
 
-        public Order Decode(ReadOnlySpan<byte> avro)
+        /// <param name="source">The array the Avro data lies in, when the order may read its text from it later (<see cref="Order.ReadLater"/>).</param>
+        public Order Decode(ReadOnlySpan<byte> avro, byte[]? source)
         {
             if (_reader is null)
             {
@@ -67,7 +68,7 @@ public sealed partial class OrderDecoder
             }
 
             var order = new Order();
-            var fields = new OrderFields(order, Strings);
+            var fields = new OrderFields(order, Strings, source);
             try
             {
                 _reader.Read(avro, ref fields);
@@ -84,7 +85,8 @@ public sealed partial class OrderDecoder
     }
 
     /// <summary>Puts resolved values into an order's properties, by the field's position in <c>order.avsc</c>.</summary>
-    private readonly struct OrderFields(Order order, Utf8StringPool strings) : IAvroFieldSink
+    /// <param name="source">The array the values are read from, when the order may read its id, customer id and channel from it later.</param>
+    private readonly struct OrderFields(Order order, Utf8StringPool strings, byte[]? source) : IAvroFieldSink
     {
         private const int OrderId = 0;
         private const int Product = 1;
@@ -110,10 +112,25 @@ public sealed partial class OrderDecoder
             }
         }
 
-        // Product, customer, currency and channel repeat from order to order: pooled, they cost no
-        // allocation once seen. Order ids are unique: decoded.
-        public void Utf8String(int field, ReadOnlySpan<byte> value) =>
+        // The id, customer and channel are read when first asked for, from the value they lie in (the
+        // aggregate never asks). Product, customer, currency and channel repeat from order to order:
+        // pooled, they cost no allocation once seen. Order ids are unique: decoded.
+        public void Utf8String(int field, ReadOnlySpan<byte> value)
+        {
+            if (field is OrderId or CustomerId or Channel && source is not null && source.AsSpan().Overlaps(value, out var start))
+            {
+                var later = field switch
+                {
+                    OrderId => Order.LaterField.OrderId,
+                    CustomerId => Order.LaterField.CustomerId,
+                    _ => Order.LaterField.Channel,
+                };
+                order.ReadLater(later, source, strings, start, value.Length);
+                return;
+            }
+
             String(field, field == OrderId ? System.Text.Encoding.UTF8.GetString(value) : strings.Get(value));
+        }
 
         public void String(int field, string value)
         {

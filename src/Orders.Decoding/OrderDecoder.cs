@@ -27,42 +27,34 @@ public sealed partial class OrderDecoder(ISchemaRegistryClient registry)
     // The id most records carry, checked before the dictionary.
     private volatile Resolution? _last;
 
-    /// <summary>Decodes one value; completes synchronously once its writer schema is known.</summary>
+    /// <summary>
+    /// Decodes a record's value; completes synchronously once its writer schema is known. The order
+    /// keeps <paramref name="value"/> and reads its id, customer id and channel from it when first
+    /// asked (<see cref="Order"/>): the array must never change afterwards, as a consumed record's
+    /// value never does.
+    /// </summary>
     /// <exception cref="PoisonRecordException">The value can never be an order (in the returned task).</exception>
     /// <exception cref="RegistryUnavailableException">The registry could not be asked for the writer schema (in the returned task).</exception>
     public ValueTask<Order> DecodeAsync(byte[]? value) =>
         value is null
             ? ValueTask.FromException<Order>(new PoisonRecordException($"value is null, not the 5-byte Confluent wire-format header and Avro data"))
-            : DecodeAsync(new ReadOnlyMemory<byte>(value));
+            : DecodeAsync(value, value);
 
-    /// <inheritdoc cref="DecodeAsync(byte[])"/>
-    public ValueTask<Order> DecodeAsync(ReadOnlyMemory<byte> value)
-    {
-        try
-        {
-            var schemaId = ReadHeader(value.Span);
-            return Cached(schemaId) is { } resolution
-                ? new ValueTask<Order>(resolution.Decode(value.Span[HeaderLength..]))
-                : DecodeAfterResolvingAsync(value, schemaId);
-        }
-        catch (PoisonRecordException e)
-        {
-            return ValueTask.FromException<Order>(e);
-        }
-    }
+    /// <summary>Decodes a value held anywhere (every string of the order is made at once); completes synchronously once its writer schema is known.</summary>
+    /// <inheritdoc cref="DecodeAsync(byte[])" path="/exception"/>
+    public ValueTask<Order> DecodeAsync(ReadOnlyMemory<byte> value) => DecodeAsync(value, source: null);
 
     /// <summary>
-    /// Decodes a value whose writer schema is already resolved (a value earlier passed to
-    /// <see cref="DecodeAsync(ReadOnlyMemory{byte})"/> or <see cref="ResolveAsync"/> had its id);
-    /// returns false, decoding nothing, when it is not yet.
+    /// Decodes a record's value whose writer schema is already resolved (a value earlier passed to
+    /// <see cref="DecodeAsync(byte[])"/> or <see cref="ResolveAsync"/> had its id), keeping it as
+    /// <see cref="DecodeAsync(byte[])"/> does; returns false, decoding nothing, when it is not yet.
     /// </summary>
     /// <exception cref="PoisonRecordException">The value can never be an order.</exception>
-    public bool TryDecode(ReadOnlySpan<byte> value, [NotNullWhen(true)] out Order? order)
-    {
-        var resolution = Cached(ReadHeader(value));
-        order = resolution?.Decode(value[HeaderLength..]);
-        return order is not null;
-    }
+    public bool TryDecode(byte[] value, [NotNullWhen(true)] out Order? order) => TryDecode(value, value, out order);
+
+    /// <summary>As <see cref="TryDecode(byte[], out Order)"/>, for a value held anywhere (every string of the order is made at once).</summary>
+    /// <exception cref="PoisonRecordException">The value can never be an order.</exception>
+    public bool TryDecode(ReadOnlySpan<byte> value, [NotNullWhen(true)] out Order? order) => TryDecode(value, null, out order);
 
     /// <summary>Asks the registry for a writer schema and compiles its plan, unless that was done.</summary>
     /// <exception cref="RegistryUnavailableException">The registry could not be asked.</exception>
@@ -137,10 +129,33 @@ public sealed partial class OrderDecoder(ISchemaRegistryClient registry)
         return null;
     }
 
-    private async ValueTask<Order> DecodeAfterResolvingAsync(ReadOnlyMemory<byte> value, int schemaId)
+    /// <param name="source">The array <paramref name="value"/> is, when the order may read its text from it later; null to make every string now.</param>
+    private ValueTask<Order> DecodeAsync(ReadOnlyMemory<byte> value, byte[]? source)
+    {
+        try
+        {
+            var schemaId = ReadHeader(value.Span);
+            return Cached(schemaId) is { } resolution
+                ? new ValueTask<Order>(resolution.Decode(value.Span[HeaderLength..], source))
+                : DecodeAfterResolvingAsync(value, source, schemaId);
+        }
+        catch (PoisonRecordException e)
+        {
+            return ValueTask.FromException<Order>(e);
+        }
+    }
+
+    private bool TryDecode(ReadOnlySpan<byte> value, byte[]? source, [NotNullWhen(true)] out Order? order)
+    {
+        var resolution = Cached(ReadHeader(value));
+        order = resolution?.Decode(value[HeaderLength..], source);
+        return order is not null;
+    }
+
+    private async ValueTask<Order> DecodeAfterResolvingAsync(ReadOnlyMemory<byte> value, byte[]? source, int schemaId)
     {
         await ResolveAsync(schemaId);
-        return Cached(schemaId)!.Decode(value.Span[HeaderLength..]);
+        return Cached(schemaId)!.Decode(value.Span[HeaderLength..], source);
     }
 
     private async Task<Resolution> FetchAsync(int schemaId)

@@ -139,6 +139,54 @@ public sealed class OrderDecoderTests
     }
 
     [Fact]
+    public async Task DecodeAsync_ARecordsValue_TheOrderReadsItsIdCustomerAndChannelFromIt_WhenFirstAskedFor()
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current));
+        var value = Encode(new Order { OrderId = "o-1", Product = "mug", Price = 2.5, CustomerId = "c-1", Channel = "web" });
+
+        var order = await decoder.DecodeAsync(value);
+        Overwrite(value, "o-1", "o-9");
+        Overwrite(value, "c-1", "c-9");
+
+        Assert.Equal(("o-9", "c-9", "web", "mug"), (order.OrderId, order.CustomerId, order.Channel, order.Product));
+    }
+
+    [Fact]
+    public async Task DecodeAsync_AValueHeldAnywhere_MakesEveryStringAtOnce()
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current));
+        var value = Encode(new Order { OrderId = "o-1", Product = "mug", Price = 2.5, CustomerId = "c-1", Channel = "web" });
+
+        var order = await decoder.DecodeAsync(new ReadOnlyMemory<byte>(value));
+        Assert.True(decoder.TryDecode(value.AsSpan(), out var tried));
+        Overwrite(value, "o-1", "o-9");
+        Overwrite(value, "c-1", "c-9");
+
+        Assert.Equal(("o-1", "c-1"), (order.OrderId, order.CustomerId));
+        Assert.Equal(("o-1", "c-1"), (tried.OrderId, tried.CustomerId));
+    }
+
+    [Fact]
+    public async Task DecodeAsync_TextReadLater_IsWhatApacheAvroReads_NonAsciiIncluded()
+    {
+        var decoder = new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current));
+        var sent = new Order { OrderId = "ordre-été-№1", Product = "thé", Price = 2.5, CustomerId = "client-ß", Channel = "",  Currency = "EUR" };
+        var value = Encode(sent);
+
+        var order = await decoder.DecodeAsync(value);
+        Assert.True(decoder.TryDecode(value, out var tried));
+
+        var reader = new SpecificDatumReader<Order>(Order._SCHEMA, Order._SCHEMA);
+        var apache = reader.Read(new Order(), new BinaryDecoder(new MemoryStream(value, OrderDecoder.HeaderLength, value.Length - OrderDecoder.HeaderLength)));
+        foreach (var decoded in new[] { order, tried })
+        {
+            Assert.Equal((apache.OrderId, apache.CustomerId, apache.Channel, apache.Product), (decoded.OrderId, decoded.CustomerId, decoded.Channel, decoded.Product));
+        }
+
+        Assert.Null(OrderValidator.Validate(order));
+    }
+
+    [Fact]
     public async Task ResolveLatestAsync_ResolvesTheSubjectsNewestSchema_SoThatItsRecordsDecodeWithoutAskingTheRegistry()
     {
         var registry = FakeRegistry.WithLatest(
@@ -169,6 +217,15 @@ public sealed class OrderDecoderTests
         Assert.Contains("Connection refused", error, StringComparison.Ordinal);
         Assert.Equal("o-2", order.OrderId);
         Assert.Equal(1, FakeRegistry.CallsOf(registry));
+    }
+
+    /// <summary>Overwrites the one place <paramref name="text"/> lies in <paramref name="value"/> (an Avro string's UTF-8) with a text of its length.</summary>
+    private static void Overwrite(byte[] value, string text, string with)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var at = value.AsSpan().IndexOf(bytes);
+        Assert.True(at >= 0 && value.AsSpan(at + 1).IndexOf(bytes) < 0, $"'{text}' is once in the value");
+        System.Text.Encoding.UTF8.GetBytes(with).CopyTo(value, at);
     }
 
     private static byte[] Encode(Order order)
