@@ -170,7 +170,7 @@ public sealed class OrderDecoderTests
     public async Task DecodeAsync_TextReadLater_IsWhatApacheAvroReads_NonAsciiIncluded()
     {
         var decoder = new OrderDecoder(FakeRegistry.Returning(OrderSchemas.Current));
-        var sent = new Order { OrderId = "ordre-été-№1", Product = "thé", Price = 2.5, CustomerId = "client-ß", Channel = "",  Currency = "EUR" };
+        var sent = new Order { OrderId = "ordre-été-№1", Product = "thé", Price = 2.5, CustomerId = "client-ß", Channel = "", Currency = "EUR" };
         var value = Encode(sent);
 
         var order = await decoder.DecodeAsync(value);
