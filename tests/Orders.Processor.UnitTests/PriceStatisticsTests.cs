@@ -103,6 +103,26 @@ public sealed class PriceStatisticsTests
         AssertSameBits(byDecimals, byFast);
     }
 
+    [Theory]
+    [InlineData("12.50")]
+    [InlineData("12.5")]
+    [InlineData("12.500")]
+    public void Adding_ABoundsValueAgainAndAgain_InEveryScale_KeepsWhatTheDecimalComparisonsKeep(string restored)
+    {
+        // A bound restored from a checkpoint, then met by equal values of every scale, each more than once:
+        // a recurring amount skips the comparisons only where its bits are the bound's.
+        var bound = decimal.Parse(restored, System.Globalization.CultureInfo.InvariantCulture);
+        var stats = PriceAccumulator.From(new PriceStatistics(1, bound, bound, bound));
+        var exact = new Reference(1, bound, bound, bound);
+
+        foreach (var value in new[] { 12.5m, 12.5m, 12.50m, 12.50m, 12.5m, 12.500m, 12.500m, 12.5m })
+        {
+            stats.Add(Amount.Of(value, 12.5));
+            exact = exact.Add(value);
+            AssertSameBits(exact, stats.ToStatistics());
+        }
+    }
+
     [Fact]
     public void Adding_WithoutTheDouble_AndCombining_AreUnchanged()
     {

@@ -13,7 +13,9 @@ namespace Orders.Processor.Aggregates;
 /// <para>
 /// Beside <see cref="Min"/> and <see cref="Max"/> it keeps their doubles. When an amount's double
 /// lies inside them by more than every rounding between double and decimal (<see cref="Margin"/>),
-/// the amount is strictly inside, and the two decimal comparisons are skipped.
+/// the amount is strictly inside, and the two decimal comparisons are skipped. An amount that is
+/// a bound to the bit (a price that recurs: the same product at the same price) skips them too: it
+/// cannot move that bound, and the comparison would not show it inside by the margin.
 /// </para>
 /// <para>
 /// While every amount added is whole cents (<see cref="Amount.IsCents"/>), the sum is kept as a
@@ -36,6 +38,9 @@ internal struct PriceAccumulator
     /// <summary>The scale of a sum kept as a decimal (<see cref="_sum"/>), not as cents.</summary>
     private const sbyte DecimalSum = -1;
 
+    /// <summary>The key (<see cref="KeyOf"/>) of a bound whose bits are not known as whole cents.</summary>
+    private const long NoKey = -1;
+
     private long _count;
     private long _cents;
     private sbyte _scale;
@@ -44,6 +49,10 @@ internal struct PriceAccumulator
     private decimal _max;
     private double _minDouble;
     private double _maxDouble;
+
+    // The keys of the minimum's and the maximum's bits, when they are whole cents set by an amount; else NoKey.
+    private long _minKey;
+    private long _maxKey;
 
     public static PriceAccumulator Empty => From(PriceStatistics.Empty);
 
@@ -65,6 +74,8 @@ internal struct PriceAccumulator
             _max = statistics.Max,
             _minDouble = (double)statistics.Min,
             _maxDouble = (double)statistics.Max,
+            _minKey = NoKey,
+            _maxKey = NoKey,
         };
         var sum = statistics.Sum;
         if (sum == 0 && sum.Scale == 0 && !decimal.IsNegative(sum))
@@ -90,16 +101,27 @@ internal struct PriceAccumulator
     public void Add(in Amount amount)
     {
         var approximately = amount.Approximately;
-        if (!(_minDouble > 0 && approximately > _minDouble * (1 + Margin)))
+        if (!(_minDouble > 0 && approximately > _minDouble * (1 + Margin)) && KeyOf(amount) is var key && !(key != NoKey && key == _minKey))
         {
-            _min = Math.Min(_min, amount.Exact);
-            _minDouble = (double)_min;
+            var exact = amount.Exact;
+            var comparison = decimal.Compare(exact, _min);
+            if (comparison <= 0)
+            {
+                // An equal value of another scale: which of the two stays is Math.Min's rule.
+                (_min, _minKey) = comparison < 0 ? (exact, key) : (Math.Min(_min, exact), NoKey);
+                _minDouble = (double)_min;
+            }
         }
 
-        if (!(_maxDouble > 0 && approximately < _maxDouble * (1 - Margin)))
+        if (!(_maxDouble > 0 && approximately < _maxDouble * (1 - Margin)) && KeyOf(amount) is var maxKey && !(maxKey != NoKey && maxKey == _maxKey))
         {
-            _max = Math.Max(_max, amount.Exact);
-            _maxDouble = (double)_max;
+            var exact = amount.Exact;
+            var comparison = decimal.Compare(exact, _max);
+            if (comparison >= 0)
+            {
+                (_max, _maxKey) = comparison > 0 ? (exact, maxKey) : (Math.Max(_max, exact), NoKey);
+                _maxDouble = (double)_max;
+            }
         }
 
         _count++;
@@ -113,6 +135,13 @@ internal struct PriceAccumulator
         _sum = Sum + amount.Exact;
         _scale = DecimalSum;
     }
+
+    /// <summary>
+    /// One number for the bits of a whole-cents amount's decimal (its cents and scale): equal keys, equal
+    /// bits, so an amount whose key is the minimum's (a price that recurs) leaves it as it is, without
+    /// a decimal comparison. <see cref="NoKey"/> for any other amount.
+    /// </summary>
+    private static long KeyOf(in Amount amount) => amount.IsCents && amount.Cents <= long.MaxValue >> 2 ? (amount.Cents << 2) | amount.Scale : NoKey;
 }
 
 /// <summary>An <see cref="OrderMeasures"/> being added to: the unit price's and the order value's accumulators.</summary>
