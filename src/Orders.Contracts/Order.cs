@@ -12,7 +12,7 @@ namespace Orders.Contracts;
 /// </summary>
 /// <remarks>
 /// An order decoded from a record's value may keep its id, customer id and channel as the UTF-8
-/// text of that value (<see cref="ReadLater"/>), made strings when first read: the aggregate never
+/// text of that value (<see cref="ReadFrom"/>), made strings when first read: the aggregate never
 /// reads them, and a string per order was a fifth of the decoding. Reading one is safe from any
 /// thread (two threads reading at once may each make it). The validator checks the id on its bytes.
 /// </remarks>
@@ -38,7 +38,6 @@ public sealed class Order : ISpecificRecord
 
     // Set once, as the order is decoded (before anyone else sees it): the value its text is read from, and where.
     private byte[]? _source;
-    private Utf8StringPool? _pool;
     private Utf8Span _orderIdAt = Nowhere;
     private Utf8Span _customerIdAt = Nowhere;
     private Utf8Span _channelAt = Nowhere;
@@ -76,20 +75,30 @@ public sealed class Order : ISpecificRecord
     public Schema Schema => _SCHEMA;
 
     /// <summary>
-    /// For the decoder, as it decodes the order: <paramref name="field"/> is the UTF-8 text at
-    /// <paramref name="start"/> of <paramref name="source"/>, <paramref name="length"/> bytes long, made a
-    /// string when first read (through <paramref name="pool"/>, but for the id, which never repeats).
-    /// <paramref name="source"/> must never change afterwards (a consumed record's value never does).
+    /// The strings of decoded orders' text that repeats (products, currencies, customers, channels):
+    /// one pool for every decoder of the process (thread-safe), since the values repeat across topics too.
     /// </summary>
-    internal void ReadLater(LaterField field, byte[] source, Utf8StringPool pool, int start, int length)
+    internal static Utf8StringPool Strings { get; } = new();
+
+    /// <summary>
+    /// For the decoder, before it decodes the order: the value its text lies in (<see cref="ReadLater"/>),
+    /// which must never change afterwards (a consumed record's value never does).
+    /// </summary>
+    internal void ReadFrom(byte[] source) => _source = source;
+
+    /// <summary>
+    /// For the decoder, as it decodes the order: <paramref name="field"/> is the UTF-8 text at
+    /// <paramref name="start"/> of the value given to <see cref="ReadFrom"/>, <paramref name="length"/>
+    /// bytes long, made a string when first read (through <see cref="Strings"/>, but for the id, which
+    /// never repeats).
+    /// </summary>
+    internal void ReadLater(LaterField field, int start, int length)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)start + (ulong)(uint)length, (ulong)source.Length, nameof(length));
-        if (_source is not null && !ReferenceEquals(_source, source))
+        if (_source is null || (uint)start + (ulong)(uint)length > (ulong)_source.Length)
         {
-            throw new InvalidOperationException("an order's text is read from one value");
+            throw new ArgumentOutOfRangeException(nameof(length), $"{start} + {length} bytes are not inside the value the order is read from");
         }
 
-        (_source, _pool) = (source, pool);
         var at = new Utf8Span(start, length);
         switch (field)
         {
@@ -128,7 +137,7 @@ public sealed class Order : ISpecificRecord
         }
 
         var utf8 = _source.AsSpan(at.Start, at.Length);
-        return field = pooled ? _pool!.Get(utf8) : Encoding.UTF8.GetString(utf8);
+        return field = pooled ? Strings.Get(utf8) : Encoding.UTF8.GetString(utf8);
     }
 
     /// <summary>Quantity times unit price.</summary>

@@ -13,9 +13,6 @@ public sealed partial class OrderDecoder
     {
         private static readonly RecordSchema Reader = (RecordSchema)AvroSchemaParser.Parse(OrderSchemas.Current);
 
-        // Shared by every decoder of the process: thread-safe, and the values repeat across topics too.
-        private static readonly Utf8StringPool Strings = new();
-
         private readonly ResolvingReader? _reader;
         private readonly string? _poison;
 
@@ -68,7 +65,12 @@ public sealed partial class OrderDecoder
             }
 
             var order = new Order();
-            var fields = new OrderFields(order, Strings, source);
+            if (source is not null)
+            {
+                order.ReadFrom(source);
+            }
+
+            var fields = new OrderFields(order, source);
             try
             {
                 _reader.Read(avro, ref fields);
@@ -86,7 +88,7 @@ public sealed partial class OrderDecoder
 
     /// <summary>Puts resolved values into an order's properties, by the field's position in <c>order.avsc</c>.</summary>
     /// <param name="source">The array the values are read from, when the order may read its id, customer id and channel from it later.</param>
-    private readonly struct OrderFields(Order order, Utf8StringPool strings, byte[]? source) : IAvroFieldSink
+    private readonly struct OrderFields(Order order, byte[]? source) : IAvroFieldSink
     {
         private const int OrderId = 0;
         private const int Product = 1;
@@ -125,11 +127,11 @@ public sealed partial class OrderDecoder
                     CustomerId => Order.LaterField.CustomerId,
                     _ => Order.LaterField.Channel,
                 };
-                order.ReadLater(later, source, strings, start, value.Length);
+                order.ReadLater(later, start, value.Length);
                 return;
             }
 
-            String(field, field == OrderId ? System.Text.Encoding.UTF8.GetString(value) : strings.Get(value));
+            String(field, field == OrderId ? System.Text.Encoding.UTF8.GetString(value) : Order.Strings.Get(value));
         }
 
         public void String(int field, string value)
