@@ -24,6 +24,12 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
         // goes wrong is in the returned task, never thrown from here, as from an async method.
         try
         {
+            // Its writer schema known (nearly always): decoded without a task of its own.
+            if (record.Message.Value is { } value && decoder.TryDecode(value, out var decoded))
+            {
+                return new ValueTask<(Order, string?)>((decoded, OrderValidator.Validate(decoded)));
+            }
+
             var decoding = decoder.DecodeAsync(record.Message.Value);
             if (!decoding.IsCompletedSuccessfully)
             {
