@@ -15,7 +15,7 @@ namespace Orders.Decoding;
 /// compatibility checker (reader = <c>order.avsc</c>, writer = the registered schema), so the
 /// processor reads exactly what the registry calls compatible. Each writer schema id is asked of
 /// the registry once and compiled into a plan; after that a value decodes synchronously, with no
-/// allocation but the order and its id (its other strings repeat, and are pooled). It classifies what goes wrong: bytes that can never
+/// allocation but the order (its id, customer id and channel are read from the value when first asked for; its other strings repeat, and are pooled). It classifies what goes wrong: bytes that can never
 /// decode are poison; a registry that cannot be reached is not.
 /// </summary>
 public sealed partial class OrderDecoder(ISchemaRegistryClient registry)

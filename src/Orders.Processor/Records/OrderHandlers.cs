@@ -11,7 +11,8 @@ namespace Orders.Processor.Records;
 /// fail: the failure is retried with backoff up to <c>Processor:MaxAttempts</c>, then dead-lettered
 /// (<see cref="InvalidOrderException"/>: dead-lettered at once as invalid). Honour the token: it fires
 /// when the record's partition is taken away or the processor stops, and the record is then
-/// processed again by whoever owns it next. Register yours before <c>AddOrderProcessor</c>:
+/// processed again by whoever owns it next. The order is the handler's to read from any thread (its
+/// id, customer id and channel are made strings when first read). Register yours before <c>AddOrderProcessor</c>:
 /// <code>builder.Services.AddSingleton&lt;IOrderHandler, PaymentHandler&gt;();</code>
 /// </summary>
 public interface IOrderHandler
