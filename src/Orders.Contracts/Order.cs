@@ -13,7 +13,7 @@ namespace Orders.Contracts;
 /// <remarks>
 /// An order decoded from a record's value may keep its id, customer id and channel as the UTF-8
 /// text of that value (<see cref="ReadFrom"/>), made strings when first read: the aggregate never
-/// reads them, and a string per order was a fifth of the decoding. Reading one is safe from any
+/// reads them, and making them was a fifth of decoding, validating and aggregating an order. Reading one is safe from any
 /// thread (two threads reading at once may each make it). The validator checks the id on its bytes.
 /// </remarks>
 public sealed class Order : ISpecificRecord
