@@ -20,24 +20,14 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
     /// <exception cref="RegistryUnavailableException">The writer's schema is needed and the registry cannot be reached (in the returned task).</exception>
     public ValueTask<(Order Order, string? Invalid)> ReadAsync(ConsumeResult<byte[]?, byte[]?> record)
     {
-        // Synchronous when the writer schema is known: no state machine for nearly every record. Whatever
-        // goes wrong is in the returned task, never thrown from here, as from an async method.
+        // Synchronous when the writer schema is known: no task of its own for nearly every record; the
+        // rest (a schema to resolve, a null value) the decoder's asynchronous way. Whatever goes wrong
+        // is in the returned task, never thrown from here, as from an async method.
         try
         {
-            // Its writer schema known (nearly always): decoded without a task of its own.
-            if (record.Message.Value is { } value && decoder.TryDecode(value, out var decoded))
-            {
-                return new ValueTask<(Order, string?)>((decoded, OrderValidator.Validate(decoded)));
-            }
-
-            var decoding = decoder.DecodeAsync(record.Message.Value);
-            if (!decoding.IsCompletedSuccessfully)
-            {
-                return ReadLaterAsync(decoding);
-            }
-
-            var order = decoding.Result;
-            return new ValueTask<(Order, string?)>((order, OrderValidator.Validate(order)));
+            return record.Message.Value is { } value && decoder.TryDecode(value, out var order)
+                ? new ValueTask<(Order, string?)>((order, OrderValidator.Validate(order)))
+                : ReadLaterAsync(decoder.DecodeAsync(record.Message.Value));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
