@@ -18,14 +18,6 @@ namespace Orders.Contracts;
 /// </remarks>
 public sealed class Order : ISpecificRecord
 {
-    /// <summary>The fields that <see cref="ReadLater"/> takes.</summary>
-    internal enum LaterField
-    {
-        OrderId,
-        CustomerId,
-        Channel,
-    }
-
     // The bytes of ASCII that char.IsWhiteSpace calls white space.
     private static readonly SearchValues<byte> AsciiWhiteSpace =
         SearchValues.Create([.. Enumerable.Range(0, 128).Where(c => char.IsWhiteSpace((char)c)).Select(c => (byte)c)]);
@@ -87,12 +79,13 @@ public sealed class Order : ISpecificRecord
     internal void ReadFrom(byte[] source) => _source = source;
 
     /// <summary>
-    /// For the decoder, as it decodes the order: <paramref name="field"/> is the UTF-8 text at
+    /// For the decoder, as it decodes the order: the field at <paramref name="fieldPos"/> (as in
+    /// <see cref="Put"/>: the id, the customer id or the channel) is the UTF-8 text at
     /// <paramref name="start"/> of the value given to <see cref="ReadFrom"/>, <paramref name="length"/>
     /// bytes long, made a string when first read (through <see cref="Strings"/>, but for the id, which
     /// never repeats).
     /// </summary>
-    internal void ReadLater(LaterField field, int start, int length)
+    internal void ReadLater(int fieldPos, int start, int length)
     {
         if (_source is null || (uint)start + (ulong)(uint)length > (ulong)_source.Length)
         {
@@ -100,11 +93,12 @@ public sealed class Order : ISpecificRecord
         }
 
         var at = new Utf8Span(start, length);
-        switch (field)
+        switch (fieldPos)
         {
-            case LaterField.OrderId: (_orderId, _orderIdAt) = (null, at); break;
-            case LaterField.CustomerId: (_customerId, _customerIdAt) = (null, at); break;
-            default: (_channel, _channelAt) = (null, at); break;
+            case 0: (_orderId, _orderIdAt) = (null, at); break;
+            case 3: (_customerId, _customerIdAt) = (null, at); break;
+            case 7: (_channel, _channelAt) = (null, at); break;
+            default: throw new AvroRuntimeException($"Field {fieldPos} of Order is not read later");
         }
     }
 

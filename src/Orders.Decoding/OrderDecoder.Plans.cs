@@ -121,13 +121,8 @@ public sealed partial class OrderDecoder
         {
             if (field is OrderId or CustomerId or Channel && source is not null && source.AsSpan().Overlaps(value, out var start))
             {
-                var later = field switch
-                {
-                    OrderId => Order.LaterField.OrderId,
-                    CustomerId => Order.LaterField.CustomerId,
-                    _ => Order.LaterField.Channel,
-                };
-                order.ReadLater(later, start, value.Length);
+                // Positions in order.avsc, which Order's own Put and ReadLater use too.
+                order.ReadLater(field, start, value.Length);
                 return;
             }
 
