@@ -197,9 +197,9 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
 
         consumer.Close();
         BenchKafka.Check("drain", side, topic, count, counted);
-        if (unusable > 0 || (aggregates is not null && aggregates.Sum(a => a?.Count ?? 0) != count))
+        if (aggregates?.Sum(a => a?.Count ?? 0) is { } aggregated && aggregated != count)
         {
-            throw new InvalidOperationException($"{side} aggregated {aggregates!.Sum(a => a?.Count ?? 0)} of the {count} orders of {topic} ({unusable} did not decode as valid orders)");
+            throw new InvalidOperationException($"{side} aggregated {aggregated} of the {count} orders of {topic} ({unusable} did not decode as valid orders)");
         }
 
         return first.To(end, counted, count);
