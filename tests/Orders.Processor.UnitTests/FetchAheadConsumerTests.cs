@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
-using Orders.Contracts;
 using Orders.Processor.Loop;
 using Orders.Processor.UnitTests.Fakes;
 
@@ -68,63 +67,6 @@ public sealed class FetchAheadConsumerTests : IDisposable
         Assert.False(inHand);
         Assert.Null(_consumer.Consume(TimeSpan.Zero));
         Assert.False(_consumer.TookInHand);
-    }
-
-    [Fact]
-    public void ReadAhead_IsWhatTheReaderGaveForTheRecordReturned_ReadOnThePollingThread_AndNullWhereItGaveNothing()
-    {
-        var readers = new HashSet<int>();
-        _consumer.ReadAheadWith(record =>
-        {
-            lock (readers)
-            {
-                readers.Add(Environment.CurrentManagedThreadId);
-            }
-
-            // Every other record is left to the loop; the rest get an order of their own, every third one invalid.
-            var offset = record.Offset.Value;
-            return offset % 2 == 0 ? null : (new Order { OrderId = $"o{offset}" }, offset % 3 == 0 ? "invalid" : null);
-        });
-        _inner.AddRecords([.. Enumerable.Range(0, 600).Select(i => (0, (long)i))]);
-        Start();
-
-        var deadline = DateTime.UtcNow + Patience;
-        for (var offset = 0L; offset < 600;)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{offset} of 600 records came");
-            if (_consumer.Consume(TimeSpan.FromMilliseconds(100)) is not { } record)
-            {
-                Assert.Null(_consumer.ReadAhead);
-                continue;
-            }
-
-            Assert.Equal(offset, record.Offset.Value);
-            if (offset % 2 == 0)
-            {
-                Assert.Null(_consumer.ReadAhead);
-            }
-            else
-            {
-                var (order, invalid) = _consumer.ReadAhead!.Value;
-                Assert.Equal($"o{offset}", order.OrderId);
-                Assert.Equal(offset % 3 == 0 ? "invalid" : null, invalid);
-            }
-
-            offset++;
-        }
-
-        Assert.DoesNotContain(Environment.CurrentManagedThreadId, readers);
-        Assert.Single(readers);
-    }
-
-    [Fact]
-    public void ReadAheadWith_OnceSubscribed_IsRefused()
-    {
-        Start();
-
-        var error = Assert.Throws<InvalidOperationException>(() => _consumer.ReadAheadWith(_ => null));
-
-        Assert.Equal("The read-ahead is set before Subscribe.", error.Message);
     }
 
     [Fact]

@@ -89,7 +89,7 @@ public sealed class ConsumeLoop(LoopParts parts)
                 }
 
                 parts.Idle.RecordArrived(now);
-                if (parts.Gate.Admit(record) is not { } state || await parts.Records.ProcessAsync(record, _fetchAhead?.ReadAhead, state, now, cancellationToken))
+                if (parts.Gate.Admit(record) is not { } state || await parts.Records.ProcessAsync(record, state, now, cancellationToken))
                 {
                     parts.Idle.Progressed(now);
                 }

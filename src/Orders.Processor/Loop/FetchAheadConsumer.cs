@@ -1,7 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using Orders.Contracts;
 using Orders.Processor.Observability;
 
 namespace Orders.Processor.Loop;
@@ -25,9 +24,7 @@ namespace Orders.Processor.Loop;
 /// <item>The hand-over is bounded (<c>Processor:FetchAhead</c> records): when it is full the polling
 /// thread stops polling, so <c>max.poll.interval.ms</c> still catches a loop that is stuck.</item>
 /// </list>
-/// The statistics and error callbacks run on the polling thread (they are thread-safe), and so does
-/// the read-ahead (<see cref="ReadAheadWith"/>): each record's order decoded and validated as it is
-/// polled, where its bytes were just copied. Closing stops
+/// The statistics and error callbacks run on the polling thread (they are thread-safe). Closing stops
 /// the polling first; records fetched ahead are dropped (they were never stored, so they are read
 /// again by the partitions' next owner).
 /// </summary>
@@ -68,9 +65,6 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
     private bool _stopped;
     private IRebalanceListener? _listener;
     private Thread? _thread;
-
-    // Set before the polling thread starts, read only by it.
-    private RecordReadAhead? _readAhead;
 
     /// <param name="inner">The real consumer.</param>
     /// <param name="fetchAhead">The most records fetched ahead of the loop (rounded up to whole batches).</param>
@@ -136,23 +130,6 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
         }
     }
 
-    /// <summary>
-    /// Reads each record ahead on the polling thread as it is polled (the thread's start publishes
-    /// the reader to it): what it returns comes with the record, as <see cref="ReadAhead"/>.
-    /// </summary>
-    /// <param name="reader">Pure and safe on any thread; returns null for a record it leaves to the
-    /// loop; must not throw (an exception ends the run, as a poll's would).</param>
-    /// <exception cref="InvalidOperationException">Subscribed already: the polling thread has started.</exception>
-    public void ReadAheadWith(RecordReadAhead reader)
-    {
-        if (_thread is not null)
-        {
-            throw new InvalidOperationException("The read-ahead is set before Subscribe.");
-        }
-
-        _readAhead = reader;
-    }
-
     public void Subscribe(string topic, IRebalanceListener listener)
     {
         if (_thread is not null)
@@ -173,16 +150,9 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
     /// </summary>
     public bool TookInHand { get; private set; }
 
-    /// <summary>
-    /// What the read-ahead (<see cref="ReadAheadWith"/>) gave for the record the last <see cref="Consume"/>
-    /// returned: its order and why it is invalid; null when it was not read ahead.
-    /// </summary>
-    public (Order Order, string? Invalid)? ReadAhead { get; private set; }
-
     public ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout)
     {
         TookInHand = false;
-        ReadAhead = null;
         if (_thread is null || _stopped)
         {
             return _inner.Consume(timeout);
@@ -205,7 +175,6 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                         }
 
                         TookInHand = deadline < 0;
-                        ReadAhead = item.Order is { } order ? (order, item.Invalid) : null;
                         return record;
                     }
 
@@ -560,7 +529,7 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                     continue;
                 }
 
-                _filling.Add(_readAhead?.Invoke(record) is { } read ? new Item(record, null, read.Order, read.Invalid) : new Item(record, null));
+                _filling.Add(new Item(record, null));
             }
         }
         catch (Exception e)
@@ -655,8 +624,7 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
         return rebalance.Offsets!;
     }
 
-    /// <summary>A record (with its order when it was read ahead) or a signal.</summary>
-    private readonly record struct Item(ConsumeResult<byte[]?, byte[]?>? Record, Signal? Signal, Order? Order = null, string? Invalid = null);
+    private readonly record struct Item(ConsumeResult<byte[]?, byte[]?>? Record, Signal? Signal);
 
     private sealed record Command(CommandKind Kind, TopicPartition[] Partitions, Offset Offset)
     {

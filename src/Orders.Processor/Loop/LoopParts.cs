@@ -76,12 +76,6 @@ public sealed record LoopParts(
         var restorer = new PartitionRestorer(
             ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, Logger<PartitionRestorer>());
         var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);
-        if (consumer is FetchAheadConsumer ahead)
-        {
-            // Each order decoded and validated on the polling thread, where its bytes are; the loop decides the rest.
-            ahead.ReadAheadWith(pipeline.ReadAhead);
-        }
-
         var handler = new HandlerInvoker(pipeline, services.Metrics);
         var records = new RecordProcessor(
             pipeline,

@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using Orders.Contracts;
 
 namespace Orders.Processor.Loop;
 
@@ -62,9 +61,3 @@ public interface IProducerPort
     /// <summary>Waits at most <paramref name="timeout"/> for queued records to be delivered (their reports to run).</summary>
     void Flush(TimeSpan timeout);
 }
-
-/// <summary>
-/// A record's order read on the polling thread as the record is polled (<see cref="FetchAheadConsumer.ReadAheadWith"/>):
-/// the order and why it is invalid, or null to leave the record to the loop.
-/// </summary>
-public delegate (Order Order, string? Invalid)? RecordReadAhead(ConsumeResult<byte[]?, byte[]?> record);

@@ -15,39 +15,11 @@ namespace Orders.Processor.Records;
 /// </summary>
 public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, ProcessorMetrics? metrics = null)
 {
-    /// <summary>
-    /// Reads a record ahead, on the thread that polled it (<see cref="FetchAheadConsumer.ReadAheadWith"/>),
-    /// while its bytes are still in that core's cache: the order, when its writer schema is known,
-    /// and why it is invalid. Decoding and validating are pure, and the decoder is safe on any thread;
-    /// this never asks the registry and never throws. What it cannot read (a schema not yet resolved,
-    /// a null value, bytes that are not an order) it leaves to <see cref="ReadAsync"/> on the loop,
-    /// which decides what becomes of the record, as for every record.
-    /// </summary>
-    /// <returns>The order and why it is invalid; null when the loop reads the record.</returns>
-    public (Order Order, string? Invalid)? ReadAhead(ConsumeResult<byte[]?, byte[]?> record)
-    {
-        try
-        {
-            return record.Message.Value is { } value && decoder.TryDecode(value, out var order) ? (order, OrderValidator.Validate(order)) : null;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return null;
-        }
-    }
-
-    /// <param name="record">The record.</param>
-    /// <param name="readAhead">What <see cref="ReadAhead"/> gave for it on the polling thread, if anything: then the record is not read again.</param>
     /// <returns>The order, and why it is invalid (null when it is valid).</returns>
     /// <exception cref="PoisonRecordException">The bytes can never become an order (in the returned task).</exception>
     /// <exception cref="RegistryUnavailableException">The writer's schema is needed and the registry cannot be reached (in the returned task).</exception>
-    public ValueTask<(Order Order, string? Invalid)> ReadAsync(ConsumeResult<byte[]?, byte[]?> record, (Order Order, string? Invalid)? readAhead = null)
+    public ValueTask<(Order Order, string? Invalid)> ReadAsync(ConsumeResult<byte[]?, byte[]?> record)
     {
-        if (readAhead is { } read)
-        {
-            return new ValueTask<(Order, string?)>(read);
-        }
-
         // Synchronous when the writer schema is known: no task of its own for nearly every record; the
         // rest (a schema to resolve, a null value) the decoder's asynchronous way. Whatever goes wrong
         // is in the returned task, never thrown from here, as from an async method.

@@ -62,21 +62,18 @@ public sealed class RecordProcessor
 
     /// <summary>The record in hand is taken on even if shutdown was requested meanwhile.</summary>
     /// <param name="arrivedAt">The loop's timestamp of the turn that brought the record: its processing time starts there.</param>
-    /// <param name="readAhead">Its order as the polling thread read it (<see cref="OrderPipeline.ReadAhead"/>), if it did.</param>
     /// <returns>True when the record was taken in hand (done, or on its way); false when it waits to be fetched again.</returns>
     /// <remarks>
-    /// Synchronous, without an async state machine, when the record was read ahead or decodes at once
-    /// (its writer schema is known: nearly always); only a record that waits for the registry goes the
-    /// asynchronous way.
+    /// Synchronous, without an async state machine, when the record decodes at once (its writer schema
+    /// is known: nearly always); only a record that waits for the registry goes the asynchronous way.
     /// </remarks>
-    public ValueTask<bool> ProcessAsync(
-        ConsumeResult<byte[]?, byte[]?> record, (Order Order, string? Invalid)? readAhead, PartitionState state, long arrivedAt, CancellationToken cancellationToken)
+    public ValueTask<bool> ProcessAsync(ConsumeResult<byte[]?, byte[]?> record, PartitionState state, long arrivedAt, CancellationToken cancellationToken)
     {
         var span = ProcessorTracing.StartProcess(record, _group, out var previous);
         try
         {
             var startedAt = _handler.Clock(arrivedAt);
-            var reading = _pipeline.ReadAsync(record, readAhead);
+            var reading = _pipeline.ReadAsync(record);
             if (reading.IsCompletedSuccessfully)
             {
                 return new ValueTask<bool>(Read(reading.Result, new InHand(record, state, span, startedAt)));
