@@ -18,8 +18,9 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// <summary>
     /// The most records in hand in a row that share one clock reading (the turn's housekeeping, a
     /// record's arrival and progress) and one run of the pumps: a drain reads the clock once for them
-    /// instead of once each (5% of the loop's thread), pumps once for them (4%), and the time they
-    /// use, like what the pumps settle, is at most that many records old.
+    /// instead of once each (5% of the loop's thread), pumps once for them (4%) and runs what was posted
+    /// to the loop's thread once for them, and the time they use, like what the pumps settle and what
+    /// was posted, is at most that many records old.
     /// </summary>
     internal const int SameTimeRecords = 16;
 
@@ -51,7 +52,13 @@ public sealed class ConsumeLoop(LoopParts parts)
             var sameTime = 0;
             while (!cancellationToken.IsCancellationRequested && !_fatal.IsSet)
             {
-                LoopThread.RunPosted();
+                if (sameTime == 0)
+                {
+                    // What was posted to the loop's thread runs with the pumps: after every poll that may
+                    // have waited, and once per SameTimeRecords records in hand.
+                    LoopThread.RunPosted();
+                }
+
                 parts.Housekeeping.RunIfDue(now);
                 ConsumeResult<byte[]?, byte[]?>? record;
                 try
