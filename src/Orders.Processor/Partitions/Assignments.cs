@@ -106,9 +106,7 @@ public sealed class Assignments(
         var mine = partitions.Where(p => p.Topic == layout.Topic).ToList();
         if (mine.Count > 0)
         {
-            // An assignment can be empty (a member with nothing to take); idle time counts from a real one.
             table.Assigned();
-            idle.Ready();
         }
 
         foreach (var partition in mine.Where(p => p.Partition.Value >= layout.StatsPartitions))
@@ -124,6 +122,14 @@ public sealed class Assignments(
         }
 
         restorer.Restore(mine);
+        if (mine.Count > 0)
+        {
+            // An assignment can be empty (a member with nothing to take); idle time counts from a real
+            // one, once its restore has ended: the restore blocks the loop while it reads (a checkpoints'
+            // broker slow to answer, say), and the partitions have had no chance to deliver meanwhile.
+            idle.Ready();
+        }
+
         var offsets = new List<TopicPartitionOffset>(partitions.Count);
         foreach (var partition in partitions)
         {

@@ -17,6 +17,9 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
 
     public int Reads { get; private set; }
 
+    /// <summary>Runs at the start of every read (a read that takes its time advances the fake clock, say).</summary>
+    public Action? OnRead { get; set; }
+
     public void Checkpoint(PartitionCheckpoint checkpoint) => _checkpoints[checkpoint.Partition] = checkpoint;
 
     public void DeadLettered(int partition, long offset, string reason, long deadLetterOffset)
@@ -42,6 +45,7 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
     public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout)
     {
         Reads++;
+        OnRead?.Invoke();
         if (_failures.TryDequeue(out var failure))
         {
             throw failure;
