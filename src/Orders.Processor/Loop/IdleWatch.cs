@@ -67,7 +67,7 @@ public sealed class IdleWatch
     /// <inheritdoc cref="Progressed()"/>
     public void Progressed(long timestamp) => _lastProgress = timestamp;
 
-    /// <summary>Partitions were assigned, or restored and resumed.</summary>
+    /// <summary>Partitions were assigned (called once their restore has ended, or failed), or restored later and resumed.</summary>
     public void Ready() => _lastReady = _time.GetTimestamp();
 
     /// <summary>
