@@ -1,6 +1,7 @@
 using Avro.Generic;
 using Avro.IO;
 using Confluent.Kafka;
+using Orders.Processor.Aggregates;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.Records;
 using Orders.Processor.UnitTests.Fakes;
@@ -214,6 +215,56 @@ public sealed class ConcurrencyTests
         Assert.False(run.Consumer.IsPaused(0));
     }
 
+    [Fact]
+    public async Task RecordsDoneInline_AboveOneStillOutstanding_CountTowardsTheLimitOutOfOrder_AndThePartitionPausesAtIt()
+    {
+        var handler = new GatedHandler { Immediate = id => id != "first" };
+        var run = new LoopHarness(o => o.MaxOutOfOrder = 4, handler);
+        run.Consumer.Append(0, [LoopHarness.Order(1, key: "first"), .. Enumerable.Range(0, 9).Select(i => LoopHarness.Order(1, key: $"k{i}"))]);
+        run.Consumer.Assign(0);
+        var (paused, processedThen) = (false, -1L);
+        run.When(() => run.Consumer.IsPaused(0) || run.Counters.Processed == 9, () =>
+        {
+            (paused, processedThen) = (run.Consumer.IsPaused(0), run.Counters.Processed);
+            handler.Release("first");
+        });
+
+        var summary = await run.RunAsync(Timeout());
+
+        Assert.True(paused, "the partition was not paused at its limit out of order");
+        Assert.Equal(4, processedThen);
+        Assert.Equal(10, summary.Counters.Processed);
+        Assert.False(run.Consumer.IsPaused(0));
+        Assert.Equal(10, summary.View.Partitions[0].CheckpointedOffset);
+    }
+
+    [Fact]
+    public async Task ARestoredPartition_WithMoreDoneOutOfOrderThanItsLimit_ReadsOnOnceNothingOfItIsOutstanding()
+    {
+        // The previous owner finished offsets 2-7, not 0 and 1: more above 0 than the limit.
+        var handler = new GatedHandler { Immediate = id => id != "first" };
+        var run = new LoopHarness(o => o.MaxOutOfOrder = 4, handler);
+        run.Consumer.Append(0, [LoopHarness.Order(100, key: "first"), LoopHarness.Order(10, key: "second"), .. Enumerable.Range(0, 6).Select(i => LoopHarness.Order(1, key: $"done{i}"))]);
+        run.Stored.Checkpoint(RestoredWithSixDoneAboveTwoUndone());
+        run.Consumer.Assign(0);
+        var pausedWhileFirstRan = false;
+        run.When(() => handler.IsRunning("first"), () =>
+        {
+            pausedWhileFirstRan = run.Consumer.IsPaused(0);
+            handler.Release("first");
+        });
+
+        var summary = await run.RunAsync(Timeout());
+
+        // Held while "first" was outstanding; once it was done, nothing was, and "second" had yet to be read.
+        Assert.True(pausedWhileFirstRan, "the partition was not held while above its limit with a record outstanding");
+        Assert.Equal(2, summary.Counters.Processed);
+        Assert.Equal(8, summary.View.Aggregates.Count);
+        Assert.Equal(116m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+        Assert.Equal(8, summary.View.Partitions[0].CheckpointedOffset);
+        Assert.False(run.Consumer.IsPaused(0));
+    }
+
     [Theory]
     [InlineData(Ordering.Key, 4)]
     [InlineData(Ordering.Unordered, 16)]
@@ -275,6 +326,19 @@ public sealed class ConcurrencyTests
     }
 
     /// <summary>A real-time bound, so that a broken test fails instead of hanging the run.</summary>
+    private static PartitionCheckpoint RestoredWithSixDoneAboveTwoUndone() => new(
+        LoopHarness.Group, LoopHarness.Topic, 0, "earlier-1", 0, 0, 0, DateTimeOffset.UnixEpoch,
+        AggregateData.Empty with
+        {
+            Currencies = new Dictionary<string, CurrencyData>
+            {
+                ["EUR"] = CurrencyData.Empty with { Overall = new OrderMeasures(new PriceStatistics(6, 6m, 1m, 1m), new PriceStatistics(6, 6m, 1m, 1m)) },
+            },
+        })
+    {
+        CompletedRanges = [2L, 6],
+    };
+
     private static CancellationToken Timeout() =>
         CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token).Token;
 }

@@ -89,7 +89,7 @@ public sealed class OffsetTrackerTests
     [InlineData(new long[] { 0, 3 })]
     [InlineData(new long[] { 2, 0 })]
     [InlineData(new long[] { 1, -4 })]
-    [InlineData(new long[] { 1, 2_000_000 })]
+    [InlineData(new long[] { 1, 2_000_001 })]
     public void RangesThatCannotBeRight_AreRefused(long[] ranges) =>
         Assert.Throws<InvalidDataException>(() => new OffsetTracker(0, ranges));
 }

@@ -140,7 +140,7 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
         Check(errors, options.MaxInFlight is >= 1 and <= 100_000, $"Processor:MaxInFlight must be between 1 and 100000, not {options.MaxInFlight}");
         Check(errors, Enum.IsDefined(options.Ordering), $"Processor:Ordering must be key, partition or unordered, not {options.Ordering}");
         Check(errors, options.MaxBuffered is >= 1 and <= 1_000_000, $"Processor:MaxBuffered must be between 1 and 1000000, not {options.MaxBuffered}");
-        Check(errors, options.MaxOutOfOrder is >= 1 and <= Partitions.OffsetTracker.MaxCompletedAbove, $"Processor:MaxOutOfOrder must be between 1 and {Partitions.OffsetTracker.MaxCompletedAbove}, not {options.MaxOutOfOrder}");
+        Check(errors, options.MaxOutOfOrder is >= 1 and <= 1_000_000, $"Processor:MaxOutOfOrder must be between 1 and 1000000, not {options.MaxOutOfOrder}");
         Check(errors, options.FetchAhead is >= 0 and <= 1_000_000, $"Processor:FetchAhead must be between 0 and 1000000, not {options.FetchAhead}");
         Check(errors, options.StatusInterval > TimeSpan.Zero, "Processor:StatusInterval must be positive");
         Check(errors, options.CheckpointInterval >= TimeSpan.FromMilliseconds(10), "Processor:CheckpointInterval must be at least 10 ms");

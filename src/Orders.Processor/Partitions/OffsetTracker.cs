@@ -8,8 +8,12 @@ namespace Orders.Processor.Partitions;
 /// </summary>
 public sealed class OffsetTracker
 {
-    /// <summary>Far above what a processor lets build up (it pauses the partition first): a checkpoint claiming more is corrupt.</summary>
-    public const int MaxCompletedAbove = 1_000_000;
+    /// <summary>
+    /// Above what a processor lets build up, so a checkpoint claiming more is corrupt: a partition pauses
+    /// at <c>Processor:MaxOutOfOrder</c> (at most 1,000,000), and then completes at most what it has
+    /// outstanding (<c>Processor:MaxBuffered</c>, at most 1,000,000).
+    /// </summary>
+    public const int MaxCompletedAbove = 2_000_000;
 
     // Runs [Start, End) above LowestIncomplete, sorted, neither touching nor overlapping.
     private readonly List<(long Start, long End)> _runs = [];

@@ -12,17 +12,25 @@ public readonly record struct FlowLimits(int MaxOutstanding, int MaxOutOfOrder);
 /// has half as much (<see cref="FetchControl"/> resumes it if nothing else holds it): memory stays
 /// bounded, and a key stuck in retries holds the rest back no further than these limits.
 /// </summary>
+/// <remarks>
+/// A hold waits for what is outstanding to end, so a partition is held only while something is,
+/// and let go when nothing is, whatever its count out of order. With nothing outstanding every
+/// record it has read is done, and what is still incomplete above them (between the runs a restored
+/// checkpoint completed, say) ends only once read: holding it then would hold it for good.
+/// </remarks>
 internal sealed class FlowControl(FlowLimits limits, FetchControl fetch)
 {
+    /// <summary>After a record of the partition was taken in hand, or completed (inline or dispatched) while something of it is outstanding.</summary>
     public void Apply(PartitionState state)
     {
+        var outstanding = state.Outstanding;
         var outOfOrder = state.Offsets.CompletedAboveCount;
         var held = (fetch.HeldFor(state.Partition) & FetchHold.Backpressure) != 0;
-        if (!held && (state.Outstanding >= limits.MaxOutstanding || outOfOrder >= limits.MaxOutOfOrder))
+        if (!held && outstanding > 0 && (outstanding >= limits.MaxOutstanding || outOfOrder >= limits.MaxOutOfOrder))
         {
             fetch.Hold(state.Partition, FetchHold.Backpressure);
         }
-        else if (held && state.Outstanding <= limits.MaxOutstanding / 2 && outOfOrder <= limits.MaxOutOfOrder / 2 && !state.Released)
+        else if (held && !state.Released && (outstanding == 0 || (outstanding <= limits.MaxOutstanding / 2 && outOfOrder <= limits.MaxOutOfOrder / 2)))
         {
             fetch.Release(state.Partition, FetchHold.Backpressure);
         }

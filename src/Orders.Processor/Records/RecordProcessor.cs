@@ -250,6 +250,12 @@ public sealed class RecordProcessor
         }
 
         hand.State.Advance(hand.Record.Offset.Value);
+        if (hand.State.Outstanding > 0)
+        {
+            // Done above a record still outstanding: it counts towards the partition's limit out of order.
+            _flow.Apply(hand.State);
+        }
+
         if (_fetch.HasRetries)
         {
             _fetch.Read(hand.Record.TopicPartition);
