@@ -58,6 +58,33 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
+    public void CheckpointsAcknowledgedWhileOthersAreCheckpointedForARevoke_StoreTheirOffsetsToo()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Subscribe("orders", run.Parts.Assignments);
+        run.Consumer.Assign(0, 1);
+        run.Consumer.Consume(TimeSpan.Zero);
+        run.Parts.Fetch.Pump();
+        Assert.True(run.Parts.Table.TryGet(0, out var revoked));
+        Assert.True(run.Parts.Table.TryGet(1, out var kept));
+        revoked.Advance(0);
+        kept.Advance(0);
+        run.Producer.AutoAcknowledge = false;
+        run.Parts.Checkpoints.Prepare();
+        run.Time.Advance(TimeSpan.FromSeconds(5));
+        run.Parts.Checkpoints.CheckpointDue();
+        Assert.Equal(2, run.Producer.Pending);
+        revoked.Advance(1);
+
+        // Waiting for the revoked partition's checkpoints acknowledges the kept one's too.
+        run.Parts.Checkpoints.CheckpointAndStore([revoked]);
+        run.Parts.Checkpoints.Pump();
+
+        Assert.Equal(2, run.Consumer.Stored[0]);
+        Assert.Equal(1, run.Consumer.Stored[1]);
+    }
+
+    [Fact]
     public async Task DeadLetterWriteFails_IsRetried_AndNoCheckpointCoversItsRecordUntilItIsWritten()
     {
         var run = new LoopHarness();

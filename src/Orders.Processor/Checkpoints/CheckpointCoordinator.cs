@@ -91,7 +91,9 @@ public sealed class CheckpointCoordinator(
 
             producer.Flush(TimeSpan.FromMilliseconds(20));
             deadLetters.Pump();
-            writer.Pump();
+
+            // Every checkpoint acknowledged meanwhile stores its offset, of partitions kept too.
+            Pump();
         }
 
         foreach (var state in states.Where(s => s.Dirty))
