@@ -47,7 +47,9 @@ public static partial class OrdersCli
         var match = ParseFailure().Match(message);
         if (!match.Success)
         {
-            return message;
+            // One line: a list the parser puts on lines of their own ("Must be one of:" and a value per line) goes on this one.
+            var lines = message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            return lines.Length <= 1 ? message : $"{lines[0]} {string.Join(", ", lines[1..])}";
         }
 
         var type = match.Groups["type"].Value;

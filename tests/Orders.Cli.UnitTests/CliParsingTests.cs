@@ -32,6 +32,17 @@ public sealed class CliParsingTests
     [InlineData("consume", "--retry-delay-ms", "0")]
     [InlineData("demo", "--rate", "fast")]
     [InlineData("demo", "--kafka-port", "0")]
+    [InlineData("produce", "--rate", "0,5")]
+    [InlineData("consume", "--fail-ratio", "0,05")]
+    [InlineData("demo", "--invalid-ratio", "1e")]
+    [InlineData("consume", "--ordering", "foo")]
+    [InlineData("consume", "--handler-latency", "99999999999999999999s")]
+    [InlineData("demo", "--handler-latency", "1ms-99999999999999999999us")]
+    [InlineData("health", "--timeout", "1e9")]
+    [InlineData("health", "--timeout", "0.0000001")]
+    [InlineData("stats", "--watch", "1e12")]
+    [InlineData("bench", "--bootstrap-servers", "notahostport", "--schema-registry", "http://localhost:8081")]
+    [InlineData("bench", "--bootstrap-servers", "localhost:9092", "--schema-registry", "notaurl")]
     [InlineData("nonsense")]
     public async Task BadInput_OneLineError_Exit2(params string[] args)
     {
@@ -81,6 +92,27 @@ public sealed class CliParsingTests
             var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
             // The line names the setting as the user wrote it (librdkafka knows linger.ms as queue.buffering.max.ms).
             Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: ", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Theory]
+    [InlineData("stats", "Logging__LogLevel__Default", "Loud")]
+    [InlineData("consume", "Logging__Console__LogLevel__Orders", "chatty")]
+    public async Task BadLogLevel_InTheEnvironment_OneLineErrorNamingTheSetting_Exit2(string verb, string variable, string value)
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable(variable, value);
+        try
+        {
+            var exit = await OrdersCli.RunAsync([verb, "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: '{value}' is not a log level", line, StringComparison.Ordinal);
         }
         finally
         {

@@ -30,6 +30,20 @@ internal static class BenchCommand
         var noKcat = new Option<bool>("--no-kcat") { Description = "Leave out kcat (the C client's reference) even where it is installed." };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Use this cluster instead of starting a local stack (with --schema-registry)." };
         var registry = new Option<string?>("--schema-registry") { Description = "The registry of --bootstrap-servers." };
+        bootstrap.Validators.Add(result =>
+        {
+            if (Orders.Kafka.KafkaSettingsCheck.BootstrapError(result.GetValueOrDefault<string?>()) is { } error)
+            {
+                result.AddError($"--bootstrap-servers: {error}");
+            }
+        });
+        registry.Validators.Add(result =>
+        {
+            if (CliSettings.ValidateUrl(result.GetValueOrDefault<string?>() ?? "") is { } error)
+            {
+                result.AddError($"--schema-registry: {error}");
+            }
+        });
         var relayOverhead = new Option<bool>("--relay-overhead")
         {
             Description = "Instead: the ceiling alone through two local stacks in this process, one whose relays read Kafka's framing (the default) and one relaying plain bytes, to show what the protocol-aware relay costs.",
@@ -177,8 +191,9 @@ internal static class BenchCommand
             await stderr.WriteLineAsync("orders: bench cancelled");
             return OrdersCli.ExitFailure;
         }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException)
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException or HttpRequestException or Confluent.SchemaRegistry.SchemaRegistryException)
         {
+            // A cluster or registry given with --bootstrap-servers that does not answer, say: one line.
             await stderr.WriteLineAsync($"orders: bench failed: {e.Message}");
             return OrdersCli.ExitFailure;
         }

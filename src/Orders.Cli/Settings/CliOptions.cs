@@ -59,7 +59,7 @@ internal static class CliOptions
     /// <summary>Like <see cref="Ratio"/>, but unset unless given, so configuration supplies the default.</summary>
     public static Option<double?> OptionalRatio(string name, string description)
     {
-        var option = new Option<double?>(name) { Description = description };
+        var option = new Option<double?>(name) { Description = description, CustomParser = result => Number(result, name) };
         option.Validators.Add(result =>
         {
             if (TryGetValue<double?>(result, out var value) && value is { } v && (!double.IsFinite(v) || v < 0 || v > 1))
@@ -68,6 +68,27 @@ internal static class CliOptions
             }
         });
         return option;
+    }
+
+    /// <summary>
+    /// A number as written in any locale's programs: digits, a point, an exponent. Not the parser's
+    /// default, which takes thousands separators and so reads <c>0,5</c> as 5.
+    /// </summary>
+    private static double? Number(ArgumentResult result, string name)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            return null;
+        }
+
+        var text = result.Tokens[^1].Value;
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        result.AddError($"{name}: '{text}' is not a number (write a decimal with a point: 0.5)");
+        return null;
     }
 
     // Validators run even when the text did not convert; the parser reports that error itself.
@@ -85,7 +106,12 @@ internal static class CliOptions
         }
     }
 
-    /// <summary>A duration given in (possibly fractional) seconds; must be positive.</summary>
+    // A duration flag's bounds: a millisecond (what timers and HTTP timeouts resolve), and what every
+    // timer the flags set can wait (an HTTP client's timeout, at most 2^31 - 1 ms, is the shortest).
+    private const double MinSeconds = 0.001;
+    private const double MaxSeconds = 2_000_000;
+
+    /// <summary>A duration given in (possibly fractional) seconds, from a millisecond to 23 days.</summary>
     public static Option<TimeSpan?> Seconds(string name, string description)
     {
         var option = new Option<TimeSpan?>(name)
@@ -100,9 +126,9 @@ internal static class CliOptions
 
                 var text = result.Tokens.Single().Value;
                 if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-                    || !double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+                    || !double.IsFinite(seconds) || seconds < MinSeconds || seconds > MaxSeconds)
                 {
-                    result.AddError($"{name} must be a positive number of seconds, not '{text}'");
+                    result.AddError($"{name} must be a number of seconds from {MinSeconds} to {MaxSeconds} (23 days), not '{text}'");
                     return null;
                 }
 
@@ -114,7 +140,7 @@ internal static class CliOptions
 
     public static Option<double?> PositiveDouble(string name, string description)
     {
-        var option = new Option<double?>(name) { Description = description };
+        var option = new Option<double?>(name) { Description = description, CustomParser = result => Number(result, name) };
         option.Validators.Add(result =>
         {
             if (TryGetValue<double?>(result, out var value) && value is { } v && (!double.IsFinite(v) || v <= 0))
@@ -127,7 +153,7 @@ internal static class CliOptions
 
     public static Option<double> Ratio(string name, string description)
     {
-        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => 0 };
+        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => 0, CustomParser = result => Number(result, name) ?? 0 };
         option.Validators.Add(result =>
         {
             if (TryGetValue<double>(result, out var value) && (!double.IsFinite(value) || value < 0 || value > 1))

@@ -67,6 +67,25 @@ internal static class SettingsCheck
                 CheckVariable(name);
             }
         }
+
+        LogLevels(configuration);
+    }
+
+    /// <summary>
+    /// The levels of <c>Logging:LogLevel</c> and <c>Logging:&lt;provider&gt;:LogLevel</c>, by the logging
+    /// library's own rule: otherwise its "Configuration value 'Loud' is not supported" names no setting.
+    /// </summary>
+    private static void LogLevels(IConfiguration configuration)
+    {
+        foreach (var (key, value) in configuration.GetSection("Logging").AsEnumerable())
+        {
+            if (value is not null && ConfigurationPath.GetParentPath(key) is { } parent
+                && ConfigurationPath.GetSectionKey(parent).Equals("LogLevel", StringComparison.OrdinalIgnoreCase)
+                && !Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(value, ignoreCase: true, out _))
+            {
+                throw new SettingsException($"{key}: '{value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)");
+            }
+        }
     }
 
     private static void Check(string file, string[] path, JsonElement value)

@@ -96,6 +96,13 @@ public readonly partial record struct LatencyRange(TimeSpan Min, TimeSpan Max)
             return false;
         }
 
+        if (n > 1e9)
+        {
+            // Past any limit the caller sets (a minute), and in seconds past what a TimeSpan holds: too long.
+            duration = TimeSpan.MaxValue;
+            return true;
+        }
+
         duration = match.Groups["unit"].Value switch
         {
             "us" => TimeSpan.FromMicroseconds(n),
