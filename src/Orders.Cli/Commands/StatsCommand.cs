@@ -4,6 +4,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orders.Cli.Hosting;
 using Orders.Cli.Output;
 using Orders.Cli.Settings;
@@ -67,7 +68,9 @@ internal static class StatsCommand
                 GlobalStats stats;
                 try
                 {
-                    stats = await BlockingCall.RunAsync(() => Read(settings, reader, checkpoints, groupId, parseResult.GetValue(windowMinutes)), cancellationToken);
+                    // Ctrl+C ends the wait at once; the call ends with the process.
+                    stats = await BlockingCall.RunAsync(() => Read(settings, reader, checkpoints, groupId, parseResult.GetValue(windowMinutes), logger), cancellationToken)
+                        .WaitAsync(cancellationToken);
                 }
                 catch (Exception e) when (e is KafkaException or RegistryUnavailableException or TimeoutException or InvalidOperationException)
                 {
@@ -98,12 +101,15 @@ internal static class StatsCommand
 
     private sealed record GlobalStats(string Topic, string StatsTopic, string Group, IReadOnlyList<PartitionStats> Partitions, AggregateData Combined);
 
-    private static GlobalStats Read(CliSettings settings, PartitionRangeReader reader, CheckpointReader checkpoints, string group, int windowMinutes)
+    private static GlobalStats Read(CliSettings settings, PartitionRangeReader reader, CheckpointReader checkpoints, string group, int windowMinutes, ILogger logger)
     {
         var topic = settings.ProcessorTopic;
         var statsTopic = Orders.Contracts.Topics.StatsFor(topic);
         var timeout = TimeSpan.FromSeconds(30);
-        using var admin = new AdminClientBuilder(settings.ConsumerConfig()).Build();
+
+        // The client's lines through the log, repeats counted: a broker that does not answer is a line, not one per attempt.
+        var route = new KafkaLogRoute(logger, TimeProvider.System);
+        using var admin = new AdminClientBuilder(settings.ConsumerConfig()).LogTo(route).LogErrorsTo(route).Build();
         // All topics: asking for one by name could auto-create it.
         var metadata = admin.GetMetadata(timeout).Topics.FirstOrDefault(t => t.Topic == statsTopic);
         if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)
