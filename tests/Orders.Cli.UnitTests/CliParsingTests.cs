@@ -120,6 +120,30 @@ public sealed class CliParsingTests
         }
     }
 
+    [Theory]
+    [InlineData("consume", "Kafka__group.id", "other", "Processor:GroupId (--group)")]
+    [InlineData("consume", "Kafka__GroupId", "other", "Processor:GroupId (--group)")]
+    [InlineData("produce", "Kafka__acks", "1", "acks=all")]
+    [InlineData("consume", "Kafka__enable.auto.offset.store", "true", "checkpoint")]
+    public async Task AClientSettingEveryClientSetsItself_IsRefused_NotReplacedSilently(string verb, string variable, string value, string said)
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable(variable, value);
+        try
+        {
+            var exit = await OrdersCli.RunAsync([verb, "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: ", line, StringComparison.Ordinal);
+            Assert.Contains(said, line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
     [Fact]
     public async Task BadUrl_InTheEnvironment_IsRejectedLikeAFlag()
     {

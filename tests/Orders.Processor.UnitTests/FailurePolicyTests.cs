@@ -73,6 +73,12 @@ public sealed class FailurePolicyTests
         Assert.Contains(result.Failures!, f => f.Contains("CloseTimeout", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("Processor:FetchAhead must be between 0 and 1000000, not -1", StringComparison.Ordinal));
         Assert.True(new ProcessorOptionsValidator().Validate(null, new ProcessorOptions { FetchAhead = 0 }).Succeeded);
+
+        // A base delay past the default maximum says which flag set it and what to change.
+        var delays = new ProcessorOptionsValidator().Validate(null, new ProcessorOptions { RetryBaseDelay = TimeSpan.FromSeconds(6) });
+        Assert.Equal(
+            "Processor:RetryMaxDelay (5000 ms) must be at least Processor:RetryBaseDelay (--retry-delay-ms, 6000 ms): raise the first or lower the second",
+            Assert.Single(delays.Failures!));
         Assert.True(new ProcessorOptionsValidator().Validate(null, new ProcessorOptions()).Succeeded);
     }
 }

@@ -212,6 +212,21 @@ internal sealed class CliSettings
         }
     }
 
+    /// <summary>
+    /// Client properties every client sets itself, over the <c>Kafka</c> section: set there they would
+    /// be replaced without a word, so they are refused, saying where the decision lives.
+    /// </summary>
+    private static readonly Dictionary<string, string> Owned = new(StringComparer.Ordinal)
+    {
+        ["group.id"] = "the processors' group is Processor:GroupId (--group); set it there",
+        ["enable.auto.offset.store"] = "the processor stores a partition's offset once a checkpoint covers it, whatever this says; remove it",
+        ["enable.auto.commit"] = "the processor has librdkafka commit the offsets it stored, whatever this says; remove it",
+        ["auto.offset.reset"] = "where a partition resumes is its checkpoint's (past what retention deleted, its start, counted as lost), whatever this says; remove it",
+        ["enable.idempotence"] = "every producer here is idempotent (a retry neither duplicates nor reorders), whatever this says; remove it",
+        ["acks"] = "every write waits for all in-sync replicas (acks=all: nothing acknowledged is lost), whatever this says; remove it",
+        ["request.required.acks"] = "every write waits for all in-sync replicas (acks=all: nothing acknowledged is lost), whatever this says; remove it",
+    };
+
     private static CliSettings WithClients(List<Action<IConfigurationBuilder>> sources, IConfigurationRoot configuration, bool json)
     {
         try
@@ -221,6 +236,14 @@ internal sealed class CliSettings
         catch (KafkaConfigurationException e)
         {
             throw new SettingsException(e.Message);
+        }
+
+        foreach (var (key, value) in configuration.GetSection(KafkaSettings.Section).AsEnumerable(makePathsRelative: true))
+        {
+            if (value is not null && Owned.TryGetValue(KafkaSettings.LibrdkafkaName(key), out var why))
+            {
+                throw new SettingsException($"{KafkaSettings.Section}:{key}: {why}");
+            }
         }
 
         // What the clients will get (the processor's host binds the same section the same way).

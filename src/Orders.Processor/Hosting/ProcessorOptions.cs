@@ -129,7 +129,10 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
 
         Check(errors, options.MaxAttempts is >= 1 and <= 100, $"Processor:MaxAttempts must be between 1 and 100, not {options.MaxAttempts}");
         Check(errors, options.RetryBaseDelay > TimeSpan.Zero, "Processor:RetryBaseDelay must be positive");
-        Check(errors, options.RetryMaxDelay >= options.RetryBaseDelay, "Processor:RetryMaxDelay must be at least Processor:RetryBaseDelay");
+        Check(
+            errors,
+            options.RetryMaxDelay >= options.RetryBaseDelay,
+            $"Processor:RetryMaxDelay ({options.RetryMaxDelay.TotalMilliseconds:0.###} ms) must be at least Processor:RetryBaseDelay (--retry-delay-ms, {options.RetryBaseDelay.TotalMilliseconds:0.###} ms): raise the first or lower the second");
         Check(errors, options.UntilIdle is null || options.UntilIdle > TimeSpan.Zero, "Processor:UntilIdle must be positive");
         Check(errors, options.FailRatio is >= 0 and <= 1, $"Processor:FailRatio must be between 0 and 1, not {options.FailRatio}");
         if (!Records.LatencyRange.TryParse(options.Handler.Latency, out _, out var latencyError))
