@@ -52,6 +52,19 @@ public sealed class SecureSettingsCliTests : IDisposable
     public async Task AMalformedSettingsFile_IsOneLine_Exit2() =>
         Assert.Contains("bad settings file", await OneLineExit2("produce", "--config", Write("broken.json", "{ \"Kafka\": ")), StringComparison.Ordinal);
 
+    [Theory]
+    [InlineData("""{ "Processor": { "MaxAttempts": [1, 2] } }""", "Processor:MaxAttempts must be one value, not an array")]
+    [InlineData("""{ "Processor": { "MaxAttempts": { "x": 1 } } }""", "Processor:MaxAttempts must be one value, not an object")]
+    [InlineData("""{ "Processor": "abc" }""", "Processor must be an object of settings, not a string")]
+    [InlineData("""{ "Processor": { "Handler": "10ms" } }""", "Processor:Handler must be an object of settings, not a string")]
+    [InlineData("""{ "Processor": { "CreatedTopics": { "ReplicationFactr": 3 } } }""", "unknown setting 'Processor:CreatedTopics:ReplicationFactr' (did you mean ReplicationFactor?)")]
+    public async Task ASettingOfTheWrongShape_InASettingsFile_IsOneLineNamingIt_NotSkippedForItsDefault(string json, string said)
+    {
+        var line = await OneLineExit2("consume", "--config", Write("shape.json", json));
+
+        Assert.Contains(said, line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ASchemaRegistryFlagWithCredentials_IsRejectedWithoutShowingThem()
     {

@@ -95,6 +95,17 @@ internal static class SettingsCheck
             throw new SettingsException($"{file}: {problem}");
         }
 
+        // A shape the binder cannot use it skips without a word, leaving the default in place.
+        if (KeysAt(path) is not null && value.ValueKind != JsonValueKind.Object)
+        {
+            throw new SettingsException($"{file}: {string.Join(':', path)} must be an object of settings, not {Kind(value)}");
+        }
+
+        if (path.Length > 1 && KeysAt(path[..^1]) is { } parent && parent.Names.Contains(path[^1]) && value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+        {
+            throw new SettingsException($"{file}: {string.Join(':', path)} must be one value, not {Kind(value)}");
+        }
+
         if (value.ValueKind == JsonValueKind.Object && KeysAt(path) is not null)
         {
             foreach (var child in value.EnumerateObject())
@@ -148,6 +159,16 @@ internal static class SettingsCheck
         return null;
     }
 
+    private static string Kind(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.Null => "null",
+        _ => "true or false",
+    };
+
     /// <returns>The keys a section or subsection takes; null where it is free-form, a single setting, or unknown.</returns>
     private static Keys? KeysAt(string[] path)
     {
@@ -163,15 +184,27 @@ internal static class SettingsCheck
     /// <summary>The settings a section takes: an options type's writable properties, and its subsections (null: free-form).</summary>
     private sealed record Keys(HashSet<string> Names, Dictionary<string, Keys?> Subsections)
     {
-        public static Keys Of<T>(params (string Name, Keys? Keys)[] subsections)
+        public static Keys Of<T>(params (string Name, Keys? Keys)[] subsections) => Of(typeof(T), subsections);
+
+        /// <summary>Properties of one value are settings; one of an options class is a subsection of its own; a collection is free-form.</summary>
+        private static Keys Of(Type type, (string Name, Keys? Keys)[] subsections)
         {
-            var names = typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-                .Where(p => p.CanWrite)
-                .Select(p => p.Name)
-                .Except(subsections.Select(s => s.Name));
+            var given = subsections.ToDictionary(s => s.Name, s => s.Keys, StringComparer.OrdinalIgnoreCase);
+            var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && !given.ContainsKey(p.Name)).ToList();
+            foreach (var property in properties.Where(p => !IsValue(p.PropertyType)))
+            {
+                given[property.Name] = typeof(IEnumerable).IsAssignableFrom(property.PropertyType) ? null : Of(property.PropertyType, []);
+            }
+
             return new Keys(
-                new HashSet<string>(names, StringComparer.OrdinalIgnoreCase),
-                subsections.ToDictionary(s => s.Name, s => s.Keys, StringComparer.OrdinalIgnoreCase));
+                new HashSet<string>(properties.Where(p => IsValue(p.PropertyType)).Select(p => p.Name), StringComparer.OrdinalIgnoreCase),
+                given);
+        }
+
+        private static bool IsValue(Type type)
+        {
+            var t = Nullable.GetUnderlyingType(type) ?? type;
+            return t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal) || t == typeof(TimeSpan) || t == typeof(DateTimeOffset) || t == typeof(Uri);
         }
     }
 }
