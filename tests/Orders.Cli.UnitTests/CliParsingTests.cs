@@ -43,6 +43,7 @@ public sealed class CliParsingTests
     [InlineData("stats", "--watch", "1e12")]
     [InlineData("bench", "--bootstrap-servers", "notahostport", "--schema-registry", "http://localhost:8081")]
     [InlineData("bench", "--bootstrap-servers", "localhost:9092", "--schema-registry", "notaurl")]
+    [InlineData("produce", "--http-host", "127.0.0.1", "--count", "1")]
     [InlineData("nonsense")]
     public async Task BadInput_OneLineError_Exit2(params string[] args)
     {
@@ -96,6 +97,24 @@ public sealed class CliParsingTests
         finally
         {
             Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
+    public async Task AProducerHttpSwitchThatIsNotABoolean_OneLineError_Exit2()
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable("Producer__Http__Enabled", "maybe");
+        try
+        {
+            var exit = await OrdersCli.RunAsync(["produce", "--count", "1", "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            Assert.Equal("orders: Producer:Http:Enabled: 'maybe' is not true or false", Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Producer__Http__Enabled", null);
         }
     }
 

@@ -75,8 +75,21 @@ internal static partial class ProduceCommand
     internal static Microsoft.Extensions.Hosting.IHost ProducerHost(CliSettings settings, ILoggerFactory loggers, Confluent.SchemaRegistry.ISchemaRegistryClient registry)
     {
         var section = ProducerHostingExtensions.Section;
-        var web = settings.Configuration[$"{section}:Http:Port"] is not null
-            && !(bool.TryParse(settings.Configuration[$"{section}:Http:Enabled"], out var enabled) && !enabled);
+        var http = $"{section}:Http";
+        var enabled = true;
+        if (settings.Configuration[$"{http}:Enabled"] is { } text && !bool.TryParse(text, out enabled))
+        {
+            throw new SettingsException($"{http}:Enabled: '{text}' is not true or false");
+        }
+
+        // Off without a port: a host or an interval given alone would be ignored without a word.
+        if (settings.Configuration[$"{http}:Port"] is null
+            && new[] { "Host", "DashboardInterval" }.FirstOrDefault(key => settings.Configuration[$"{http}:{key}"] is not null) is { } alone)
+        {
+            throw new SettingsException($"{http}:{alone} is set, but the producer serves HTTP only on a port it is given (--http-port, {http}:Port)");
+        }
+
+        var web = settings.Configuration[$"{http}:Port"] is not null && enabled;
         var builder = CliHost.CreateBuilder(settings, loggers, registry, web, TracedComponent.Producer);
 
         // Hosted services start in this order: a port that cannot be used is said before anything is produced.
