@@ -32,7 +32,9 @@ public static partial class OrdersCli
         var parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync($"orders: {InUsersWords(parseResult.Errors[0].Message)} (see 'orders --help')");
+            // A word the parser did not know says more than the verb it then found missing ("orders frob").
+            var error = parseResult.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized command or argument", StringComparison.Ordinal)) ?? parseResult.Errors[0];
+            await stderr.WriteLineAsync($"orders: {InUsersWords(error.Message)} (see 'orders --help')");
             return ExitUsage;
         }
 

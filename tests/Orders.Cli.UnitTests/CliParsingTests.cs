@@ -100,6 +100,19 @@ public sealed class CliParsingTests
         }
     }
 
+    [Theory]
+    [InlineData("frob")]
+    [InlineData("dlq", "frob")]
+    public async Task AnUnknownVerb_IsNamed(params string[] args)
+    {
+        var stderr = new StringWriter();
+
+        var exit = await OrdersCli.RunAsync(args, new StringWriter(), stderr);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        Assert.Equal("orders: Unrecognized command or argument 'frob'. (see 'orders --help')", stderr.ToString().Trim());
+    }
+
     [Fact]
     public async Task AProducerHttpSwitchThatIsNotABoolean_OneLineError_Exit2()
     {

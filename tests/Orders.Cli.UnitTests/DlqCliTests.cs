@@ -15,7 +15,7 @@ public sealed class DlqCliTests
     [InlineData("--topic", "dlq", "list", "--topic", "orders/eu")]
     [InlineData("schema registry URL", "dlq", "show", "1", "--schema-registry", "ftp://x")]
     [InlineData("Required command was not provided", "dlq")]
-    [InlineData("Required command was not provided", "dlq", "purge")]
+    [InlineData("Unrecognized command or argument 'purge'", "dlq", "purge")]
     public async Task BadInput_OneLineError_Exit2(string problem, params string[] args)
     {
         var stdout = new StringWriter();
