@@ -148,6 +148,10 @@ public sealed class RegistryRestTests(StackFixture fixture) : IDisposable
         { "PUT", "config/{s}", "[]", 422, 422 },
         { "GET", "config/{s}", null, 404, 40408 },
         { "DELETE", "config/{s}", null, 404, 40408 },
+        { "GET", "mode/{s}", null, 404, 40409 },
+        { "POST", "subjects/a%0A{s}/versions", """{"schema":"\"int\""}""", 422, 42208 },
+        { "POST", "subjects/__GLOBAL/versions", """{"schema":"\"int\""}""", 422, 42208 },
+        { "PUT", "config/c%01{s}", """{"compatibility":"FULL"}""", 422, 42208 },
         { "GET", "no/such/endpoint", null, 404, 404 },
         { "PATCH", "subjects", null, 405, 405 },
     };
@@ -180,6 +184,19 @@ public sealed class RegistryRestTests(StackFixture fixture) : IDisposable
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
         Assert.Equal(415, JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("error_code").GetInt32());
+    }
+
+    [Fact]
+    public async Task Versions_ReadAsConfluentReadsThem_ReferencedByFindsASoftDeletedVersion_AndASubjectsModeIsTheGlobalOneWhenAskedFor()
+    {
+        var subject = StackFixture.Unique("confluent");
+        await SendAsync(HttpMethod.Post, $"subjects/{subject}/versions", new { schema = V1 }, HttpStatusCode.OK);
+
+        Assert.Equal(1, (await SendAsync(HttpMethod.Get, $"subjects/{subject}/versions/LATEST", null, HttpStatusCode.OK)).GetProperty("version").GetInt32());
+        Assert.Equal(1, (await SendAsync(HttpMethod.Get, $"subjects/{subject}/versions/+1", null, HttpStatusCode.OK)).GetProperty("version").GetInt32());
+        await SendAsync(HttpMethod.Delete, $"subjects/{subject}/versions/1", null, HttpStatusCode.OK);
+        Assert.Empty((await SendAsync(HttpMethod.Get, $"subjects/{subject}/versions/1/referencedby", null, HttpStatusCode.OK)).EnumerateArray());
+        Assert.Equal("READWRITE", (await SendAsync(HttpMethod.Get, $"mode/{subject}?defaultToGlobal=true", null, HttpStatusCode.OK)).GetProperty("mode").GetString());
     }
 
     [Fact]

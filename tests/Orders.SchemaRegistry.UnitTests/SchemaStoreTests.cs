@@ -106,7 +106,41 @@ public sealed class SchemaStoreTests : IDisposable
     }
 
     [Theory]
+    [InlineData("a\nb")]
+    [InlineData("tab\there")]
+    [InlineData("c1\u0085")]
+    [InlineData("__GLOBAL")]
+    [InlineData("__EMPTY")]
+    public void ASubjectConfluentRefuses_CannotTakeASchemaOrALevel_42208(string subject)
+    {
+        var store = new SchemaStore();
+
+        Assert.Equal(42208, Assert.Throws<RegistryException>(() => store.Register(subject, V1, TestContext.Current.CancellationToken)).ErrorCode);
+        Assert.Equal(42208, Assert.Throws<RegistryException>(() => store.SetSubjectLevel(subject, CompatibilityLevel.Full)).ErrorCode);
+        Assert.Empty(store.GetSubjects(includeDeleted: true, prefix: null));
+    }
+
+    [Theory]
+    [InlineData("LATEST", 2)]
+    [InlineData(" latest ", 2)]
+    [InlineData("-1", 2)]
+    [InlineData("+1", 1)]
+    [InlineData(" 1", 1)]
+    [InlineData("01", 1)]
+    [InlineData("-01", 2)]
+    public void GetVersion_ReadsTheVersionAsConfluentDoes(string version, int expected)
+    {
+        var store = new SchemaStore();
+        store.Register("s", V1, TestContext.Current.CancellationToken);
+        store.Register("s", V2, TestContext.Current.CancellationToken);
+
+        Assert.Equal(expected, store.GetVersion("s", version, includeDeleted: false).Version);
+    }
+
+    [Theory]
     [InlineData("0")]
+    [InlineData("+")]
+    [InlineData("1 2")]
     [InlineData("abc")]
     [InlineData("1.5")]
     [InlineData("-2")]

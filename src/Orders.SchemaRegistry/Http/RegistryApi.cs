@@ -71,7 +71,8 @@ public static class RegistryApi
 
         app.MapGet("/subjects/{subject}/versions/{version}/referencedby", (string subject, string version) =>
         {
-            store.GetVersion(subject, version, includeDeleted: false);
+            // Soft-deleted versions too, as Confluent's getReferencedBy looks them up.
+            store.GetVersion(subject, version, includeDeleted: true);
             return Json(Array.Empty<int>());
         });
 
@@ -107,7 +108,10 @@ public static class RegistryApi
             Json(new Dictionary<string, object> { ["compatibilityLevel"] = store.DeleteSubjectLevel(subject).ToWireName() }));
 
         app.MapGet("/mode", () => Json(new Dictionary<string, object> { ["mode"] = "READWRITE" }));
-        app.MapGet("/mode/{subject}", (string subject) => Json(new Dictionary<string, object> { ["mode"] = "READWRITE" }));
+        // No subject has a mode of its own here: Confluent answers 40409 unless asked for the global one instead.
+        app.MapGet("/mode/{subject}", (string subject, HttpRequest request) => Flag(request, "defaultToGlobal")
+            ? Json(new Dictionary<string, object> { ["mode"] = "READWRITE" })
+            : throw RegistryException.SubjectLevelModeNotConfigured(subject));
     }
 
     private static async Task<IResult> TestCompatibility(SchemaStore store, string subject, string? version, HttpRequest request, CancellationToken ct)

@@ -40,6 +40,7 @@ public sealed partial class SchemaStore
 
     public void SetSubjectLevel(string subject, CompatibilityLevel level)
     {
+        CheckSubject(subject);
         PendingWrite? write;
         lock (_lock)
         {

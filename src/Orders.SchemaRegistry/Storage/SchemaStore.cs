@@ -79,6 +79,7 @@ public sealed partial class SchemaStore
     /// <param name="cancellationToken">Stops the judging, e.g. when the client has gone.</param>
     public SubjectVersion Register(string subject, string schemaText, CancellationToken cancellationToken = default)
     {
+        CheckSubject(subject);
         var budget = new SchemaWorkBudget(_workBudget, cancellationToken);
         var (schema, canonical) = ParseSchema(schemaText, budget);
         while (true)
@@ -333,21 +334,41 @@ public sealed partial class SchemaStore
         return Check(level, schema, against, budget);
     }
 
-    /// <summary>"latest" and -1 are null; anything else must be an integer in [1, 2^31-1].</summary>
+    /// <summary>
+    /// A subject a schema or a level may be set for, by Confluent's rule (<c>QualifiedSubject.isValidSubject</c>):
+    /// no control character (Java's <c>isISOControl</c>), and not one of the names it keeps for itself.
+    /// </summary>
+    /// <exception cref="RegistryException">42208.</exception>
+    internal static void CheckSubject(string subject)
+    {
+        if (subject is "__GLOBAL" or "__EMPTY" || subject.Any(c => c <= '\u001f' || c is >= '\u007f' and <= '\u009f'))
+        {
+            throw RegistryException.InvalidSubject(subject);
+        }
+    }
+
+    /// <summary>
+    /// As Confluent's <c>VersionId</c> reads it: trimmed (Java's trim, every character up to a space),
+    /// "latest" in any case and -1 are null; anything else must be an integer (Java's
+    /// <c>Integer.valueOf</c>: an optional sign, digits) in [1, 2^31-1].
+    /// </summary>
     internal static int? ParseVersion(string version)
     {
-        if (version is "latest" or "-1")
+        var text = version.Trim(JavaWhitespace);
+        if (text.Equals("latest", StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
 
-        if (int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number >= 1)
+        if (int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number) && (number >= 1 || number == -1))
         {
-            return number;
+            return number == -1 ? null : number;
         }
 
         throw RegistryException.InvalidVersion(version);
     }
+
+    private static readonly char[] JavaWhitespace = [.. Enumerable.Range(0, 33).Select(c => (char)c)];
 
     private static (AvroSchema Schema, string Canonical) ParseSchema(string schemaText, SchemaWorkBudget budget)
     {
