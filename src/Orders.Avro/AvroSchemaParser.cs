@@ -191,12 +191,8 @@ public static partial class AvroSchemaParser
                 throw Error(path, "no \"type\" attribute");
             }
 
-            if (typeElement.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
-            {
-                // {"type": {...}} is a schema wrapped in an object; Avro Java accepts it too.
-                return Parse(typeElement, enclosingNamespace, $"{path}.type");
-            }
-
+            // A schema object's "type" is a name, as Avro Java reads it (getRequiredText: {"type": {...}} is
+            // "No type"); a field's "type" may be any schema, and is parsed as one elsewhere.
             if (typeElement.ValueKind != JsonValueKind.String)
             {
                 throw Error(path, $"\"type\" must be a string, not {Describe(typeElement)}");

@@ -148,6 +148,7 @@ public sealed class RegistryRestTests(StackFixture fixture) : IDisposable
         { "PUT", "config/{s}", "[]", 422, 422 },
         { "GET", "config/{s}", null, 404, 40408 },
         { "DELETE", "config/{s}", null, 404, 40408 },
+        { "POST", "subjects/{s}/versions", """{"schema":"{\"type\":{\"type\":\"string\"}}"}""", 422, 42201 },
         { "GET", "mode/{s}", null, 404, 40409 },
         { "POST", "subjects/a%0A{s}/versions", """{"schema":"\"int\""}""", 422, 42208 },
         { "POST", "subjects/__GLOBAL/versions", """{"schema":"\"int\""}""", 422, 42208 },
