@@ -96,7 +96,7 @@ public readonly partial record struct LatencyRange(TimeSpan Min, TimeSpan Max)
             return false;
         }
 
-        if (n > 1e9)
+        if (n > 1e9 && match.Groups["unit"].Value != "")
         {
             // Past any limit the caller sets (a minute), and in seconds past what a TimeSpan holds: too long.
             duration = TimeSpan.MaxValue;
