@@ -101,6 +101,13 @@ public sealed class CliParsingTests
     }
 
     [Theory]
+    [InlineData("KEY")]
+    [InlineData("Partition")]
+    [InlineData("unordered")]
+    public void Ordering_IsTakenInAnyCase_AsItsSettingIs(string value) =>
+        Assert.Empty(OrdersCli.BuildRoot(TextWriter.Null, TextWriter.Null).Parse(["consume", "--ordering", value]).Errors);
+
+    [Theory]
     [InlineData("frob")]
     [InlineData("dlq", "frob")]
     public async Task AnUnknownVerb_IsNamed(params string[] args)

@@ -105,7 +105,16 @@ internal static class ConsumeCommand
         });
         var maxInFlight = CliOptions.OptionalPositive("--max-in-flight", 100_000, "Orders handled at once across the partitions (default 256; Processor:MaxInFlight).");
         var ordering = new Option<string?>("--ordering") { Description = "What may be handled at once: key (same key in offset order, the default), partition (one at a time), or unordered." };
-        ordering.AcceptOnlyFromAmong("key", "partition", "unordered");
+        // In any case, as Processor__Ordering takes it (the parser's own list would take lower case only).
+        string[] orderings = ["key", "partition", "unordered"];
+        ordering.CompletionSources.Add(orderings);
+        ordering.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && !orderings.Contains(value, StringComparer.OrdinalIgnoreCase))
+            {
+                result.AddError($"--ordering must be key, partition or unordered, not '{value}'");
+            }
+        });
         return (latency, maxInFlight, ordering);
     }
 
