@@ -83,21 +83,10 @@ public sealed class CliParsingTests
     [InlineData("consume", "Kafka__no.such.property", "1")]
     public async Task BadKafkaSetting_InTheEnvironment_OneLineError_Exit2(string verb, string variable, string value)
     {
-        var stderr = new StringWriter();
-        Environment.SetEnvironmentVariable(variable, value);
-        try
-        {
-            var exit = await OrdersCli.RunAsync([verb, "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+        var line = await OneLineExit2With(variable, value, verb, "--bootstrap-servers", "127.0.0.1:1");
 
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            // The line names the setting as the user wrote it (librdkafka knows linger.ms as queue.buffering.max.ms).
-            Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: ", line, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(variable, null);
-        }
+        // The line names the setting as the user wrote it (librdkafka knows linger.ms as queue.buffering.max.ms).
+        Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: ", line, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -121,42 +110,19 @@ public sealed class CliParsingTests
     }
 
     [Fact]
-    public async Task AProducerHttpSwitchThatIsNotABoolean_OneLineError_Exit2()
-    {
-        var stderr = new StringWriter();
-        Environment.SetEnvironmentVariable("Producer__Http__Enabled", "maybe");
-        try
-        {
-            var exit = await OrdersCli.RunAsync(["produce", "--count", "1", "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
-
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            Assert.Equal("orders: Producer:Http:Enabled: 'maybe' is not true or false", Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("Producer__Http__Enabled", null);
-        }
-    }
+    public async Task AProducerHttpSwitchThatIsNotABoolean_OneLineError_Exit2() =>
+        Assert.Equal(
+            "orders: Producer:Http:Enabled: 'maybe' is not true or false",
+            await OneLineExit2With("Producer__Http__Enabled", "maybe", "produce", "--count", "1", "--bootstrap-servers", "127.0.0.1:1"));
 
     [Theory]
     [InlineData("stats", "Logging__LogLevel__Default", "Loud")]
     [InlineData("consume", "Logging__Console__LogLevel__Orders", "chatty")]
     public async Task BadLogLevel_InTheEnvironment_OneLineErrorNamingTheSetting_Exit2(string verb, string variable, string value)
     {
-        var stderr = new StringWriter();
-        Environment.SetEnvironmentVariable(variable, value);
-        try
-        {
-            var exit = await OrdersCli.RunAsync([verb, "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+        var line = await OneLineExit2With(variable, value, verb, "--bootstrap-servers", "127.0.0.1:1");
 
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: '{value}' is not a log level", line, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(variable, null);
-        }
+        Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: '{value}' is not a log level", line, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -166,21 +132,10 @@ public sealed class CliParsingTests
     [InlineData("consume", "Kafka__enable.auto.offset.store", "true", "checkpoint")]
     public async Task AClientSettingEveryClientSetsItself_IsRefused_NotReplacedSilently(string verb, string variable, string value, string said)
     {
-        var stderr = new StringWriter();
-        Environment.SetEnvironmentVariable(variable, value);
-        try
-        {
-            var exit = await OrdersCli.RunAsync([verb, "--bootstrap-servers", "127.0.0.1:1"], new StringWriter(), stderr);
+        var line = await OneLineExit2With(variable, value, verb, "--bootstrap-servers", "127.0.0.1:1");
 
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: ", line, StringComparison.Ordinal);
-            Assert.Contains(said, line, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(variable, null);
-        }
+        Assert.StartsWith($"orders: {variable.Replace("__", ":", StringComparison.Ordinal)}: ", line, StringComparison.Ordinal);
+        Assert.Contains(said, line, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -198,6 +153,24 @@ public sealed class CliParsingTests
         finally
         {
             Environment.SetEnvironmentVariable("SchemaRegistry__Url", null);
+        }
+    }
+
+    /// <summary>Runs the command with one environment variable set: exit 2 and one line on stderr, which it returns.</summary>
+    private static async Task<string> OneLineExit2With(string variable, string value, params string[] args)
+    {
+        var stderr = new StringWriter();
+        Environment.SetEnvironmentVariable(variable, value);
+        try
+        {
+            var exit = await OrdersCli.RunAsync(args, new StringWriter(), stderr);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            return Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
         }
     }
 }
