@@ -134,6 +134,17 @@ public sealed partial class RegistryServer : IAsyncDisposable
             };
             await response.WriteAsync(RegistryApi.ErrorJson(response.StatusCode, message));
         });
+        app.Use((context, next) =>
+        {
+            // Jersey, which Confluent's registry runs on, answers HEAD wherever it answers GET: the same
+            // status and headers, no body (Kestrel writes none for a HEAD request, whatever the handler writes).
+            if (HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Request.Method = HttpMethods.Get;
+            }
+
+            return next(context);
+        });
         app.UseRouting();
         app.UseDecodedSubjectNames();
         app.MapRegistryApi(store);

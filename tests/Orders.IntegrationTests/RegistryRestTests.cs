@@ -201,6 +201,24 @@ public sealed class RegistryRestTests(StackFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Head_AnswersAsGetWouldWithoutABody_AsJerseyDoes()
+    {
+        var subject = StackFixture.Unique("head");
+        await SendAsync(HttpMethod.Post, $"subjects/{subject}/versions", new { schema = V1 }, HttpStatusCode.OK);
+
+        using var askFound = new HttpRequestMessage(HttpMethod.Head, $"subjects/{subject}/versions/latest");
+        using var askMissing = new HttpRequestMessage(HttpMethod.Head, $"subjects/{subject}-none/versions");
+        using var found = await _http.SendAsync(askFound, TestContext.Current.CancellationToken);
+        using var missing = await _http.SendAsync(askMissing, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, found.StatusCode);
+        Assert.Equal(MediaType, found.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await found.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Empty(await missing.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Associations_AnswerNotFound_SoClientsFallBackToTopicNaming()
     {
         await ExpectErrorAsync(HttpMethod.Get, "associations/resources/-/orders?resourceType=topic&associationType=value", null, HttpStatusCode.NotFound, 40401);
