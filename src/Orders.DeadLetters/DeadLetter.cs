@@ -74,14 +74,25 @@ public sealed class DeadLetter
 
     public string? ConsumerGroup => Header(DeadLetterHeaders.ConsumerGroup);
 
+    /// <summary>
+    /// What was removed from a letter that had to be cut to fit the dead-letter topic (its value, at
+    /// least), or null for a whole letter. A replay takes such a letter's record from its original.
+    /// </summary>
+    public string? Truncated => Header(DeadLetterHeaders.Truncated);
+
     public int? Attempts => int.TryParse(Header(DeadLetterHeaders.Attempts), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
 
     /// <summary>The original record's timestamp, when the headers carry it.</summary>
     public DateTimeOffset? OriginalTimestamp =>
-        long.TryParse(Header(DeadLetterHeaders.OriginalTimestamp), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ms)
-        && ms >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+        long.TryParse(Header(DeadLetterHeaders.OriginalTimestamp), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ms) && IsTime(ms)
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : null;
+
+    private static bool IsTime(long unixMs) =>
+        unixMs >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && unixMs <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    /// <summary>A record's timestamp; one no date can hold (a writer may set any 64-bit value) reads as the Unix epoch.</summary>
+    internal static DateTimeOffset TimestampOf(long unixMs) => IsTime(unixMs) ? DateTimeOffset.FromUnixTimeMilliseconds(unixMs) : DateTimeOffset.UnixEpoch;
 
     /// <summary>When the record was dead-lettered: <c>dlq.failed.at</c>, or the record's timestamp where that header is missing or bad.</summary>
     public DateTimeOffset FailedAt { get; private init; }
@@ -105,7 +116,7 @@ public sealed class DeadLetter
     public static DeadLetter From(ConsumeResult<byte[]?, byte[]?> record) =>
         From(
             new RecordPosition(record.Topic, record.Partition.Value, record.Offset.Value),
-            record.Message.Timestamp.UtcDateTime,
+            TimestampOf(record.Message.Timestamp.UnixTimestampMs),
             record.Message.Key,
             record.Message.Value,
             record.Message.Headers?.Select(h => new RecordHeader(h.Key, h.GetValueBytes())).ToList() ?? []);
@@ -143,7 +154,8 @@ public sealed class DeadLetter
             return (null, $"{DeadLetterHeaders.OriginalPartition} '{partition}' is not a partition number");
         }
 
-        if (!long.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out var o))
+        // The largest long is no record's offset: a replay looks for copies after it.
+        if (!long.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out var o) || o == long.MaxValue)
         {
             return (null, $"{DeadLetterHeaders.OriginalOffset} '{offset}' is not an offset");
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Orders.Contracts;
 
 namespace Orders.DeadLetters;
 
@@ -13,10 +14,15 @@ public sealed class DeadLetterTopicNotFoundException(string topic)
 /// <param name="Ambiguous">True when a bare offset matched several partitions: the address, not the topic, is at fault.</param>
 public sealed record LetterLookup(DeadLetter? Letter, string? Error, bool Ambiguous = false);
 
-/// <summary>Reads one dead-letter topic, whole or one record at a time, through a group-less <see cref="TopicReader"/>.</summary>
-public sealed class DeadLetterQueue(TopicReader reader, string topic)
+/// <summary>Reads the dead-letter topic of a source topic, whole or one record at a time, through a group-less <see cref="TopicReader"/>.</summary>
+/// <param name="sourceTopic">The topic the processor reads; its dead letters are in <see cref="Topics.DeadLetterFor"/> of it.</param>
+public sealed class DeadLetterQueue(TopicReader reader, string sourceTopic)
 {
-    public string Topic { get; } = topic;
+    /// <summary>The topic whose dead letters these are.</summary>
+    public string SourceTopic { get; } = sourceTopic;
+
+    /// <summary>The dead-letter topic.</summary>
+    public string Topic { get; } = Topics.DeadLetterFor(sourceTopic);
 
     /// <exception cref="DeadLetterTopicNotFoundException">The topic does not exist.</exception>
     /// <exception cref="TopicReadException">The cluster did not answer.</exception>

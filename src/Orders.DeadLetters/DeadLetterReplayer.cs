@@ -46,7 +46,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             }
         }
 
-        var (unreplayable, groups) = ReplayPlanner.Group(selected);
+        var (unreplayable, groups) = ReplayPlanner.Group(selected, queue.SourceTopic);
         var targets = new Dictionary<string, IReadOnlyList<int>?>(StringComparer.Ordinal);
         foreach (var topic in groups.Select(g => g.Original.Topic).Distinct())
         {
@@ -88,7 +88,10 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
         }
 
         var decisions = new List<ReplayDecision>(unreplayable);
-        decisions.AddRange(ReplayPlanner.Decide(groups, TargetProblem, histories));
+        // A truncated letter lacks its value: its record is read from the original, while retention keeps it.
+        var originals = new Dictionary<RecordPosition, Message<byte[]?, byte[]?>>();
+        decisions.AddRange(ReplayPlanner.Decide(groups, TargetProblem, histories)
+            .Select(d => d.Outcome == ReplayOutcome.Replay && d.Letter.Truncated is not null ? ReadOriginal(d, originals, cancellationToken) : d));
         foreach (var decision in decisions.Where(d => d.Outcome != ReplayOutcome.Replay))
         {
             if (decision.Outcome == ReplayOutcome.Skipped)
@@ -106,13 +109,58 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             return new ReplayReport(queue.Topic, inTopic, decisions, scanned, DryRun: true);
         }
 
-        var done = await PublishAsync(toReplay, options.DelayBetween, progress, cancellationToken);
+        var done = await PublishAsync(toReplay, originals, options.DelayBetween, progress, cancellationToken);
         var final = decisions.Where(d => d.Outcome != ReplayOutcome.Replay).Concat(done).ToList();
         return new ReplayReport(queue.Topic, inTopic, final, scanned, DryRun: false);
     }
 
+    /// <summary>
+    /// For a letter cut to fit the dead-letter topic, the original record it names, read from its
+    /// partition: that record is what a replay publishes. It must be the record that failed (the key the
+    /// letter kept, the timestamp its header gives), not one of a topic recreated since.
+    /// </summary>
+    /// <returns>The decision, or a skip that says why the original cannot stand in for the letter.</returns>
+    private ReplayDecision ReadOriginal(ReplayDecision decision, Dictionary<RecordPosition, Message<byte[]?, byte[]?>> originals, CancellationToken cancellationToken)
+    {
+        var letter = decision.Letter;
+        var original = letter.Original!.Value;
+        const string Why = "the letter was truncated (its value was not kept)";
+        ConsumeResult<byte[]?, byte[]?>? record = null;
+        try
+        {
+            if (reader.Range(original.Topic, original.Partition).Contains(original.Offset))
+            {
+                record = reader.Read(original.Topic, [new PartitionRange(original.Partition, original.Offset, original.Offset + 1)], cancellationToken).FirstOrDefault();
+            }
+        }
+        catch (TopicReadException e)
+        {
+            return Skip($"{Why}, and its original {original} could not be read: {e.Message}");
+        }
+
+        if (record is null || record.Offset.Value != original.Offset)
+        {
+            return Skip($"{Why}, and {original.Topic}[{original.Partition}] no longer holds its original at offset {original.Offset}");
+        }
+
+        if ((letter.Key is not null && !letter.Key.AsSpan().SequenceEqual(record.Message.Key)) ||
+            (letter.OriginalTimestamp is { } at && at.ToUnixTimeMilliseconds() != record.Message.Timestamp.UnixTimestampMs))
+        {
+            return Skip($"{Why}, and the record at {original} is not the one that failed (its key or timestamp differs: was the topic recreated?)");
+        }
+
+        originals[original] = record.Message;
+        return decision;
+
+        ReplayDecision Skip(string why) => decision with { Outcome = ReplayOutcome.Skipped, Detail = why };
+    }
+
     private async Task<List<ReplayDecision>> PublishAsync(
-        IReadOnlyList<ReplayDecision> toReplay, TimeSpan delayBetween, Action<ReplayDecision> progress, CancellationToken cancellationToken)
+        IReadOnlyList<ReplayDecision> toReplay,
+        IReadOnlyDictionary<RecordPosition, Message<byte[]?, byte[]?>> originals,
+        TimeSpan delayBetween,
+        Action<ReplayDecision> progress,
+        CancellationToken cancellationToken)
     {
         var config = new ProducerConfig(new Dictionary<string, string>(producerConfig))
         {
@@ -123,6 +171,13 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             AllowAutoCreateTopics = false,
         };
         config.SetDefault("message.timeout.ms", "30000");
+        // A truncated letter's original can be larger than librdkafka's limit (1,000,000 bytes): its partition
+        // took it once, so the producer lets it through too, unless set otherwise; the broker's limit still holds.
+        if (config.MessageMaxBytes is null && originals.Values.Select(Size).DefaultIfEmpty(0).Max() + RecordOverhead is var largest && largest > LibrdkafkaMessageMaxBytes)
+        {
+            config.MessageMaxBytes = (int)Math.Min(largest, int.MaxValue);
+        }
+
         using var producer = new ProducerBuilder<byte[]?, byte[]?>(config)
             .LogTo(logger)
             .SetErrorHandler((_, e) => Log.KafkaError(logger, e.Code, e.Reason))
@@ -142,7 +197,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
 
             var original = decision.Letter.Original!.Value;
             // Not cancellable once handed over: a record in flight is waited for, so the report says what landed.
-            var message = Copy(decision.Letter);
+            var message = Copy(decision.Letter, originals.GetValueOrDefault(original));
             var span = ReplayTracing.StartReplay(decision.Letter, original, message);
             var delivery = producer.ProduceAsync(new TopicPartition(original.Topic, original.Partition), message, CancellationToken.None);
             inFlight.Add((decision, delivery, span));
@@ -193,21 +248,36 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
     }
 
     /// <summary>The original record again: key, value and headers, minus the dead letter's diagnostics, plus where it came from.</summary>
-    public static Message<byte[]?, byte[]?> Copy(DeadLetter letter)
+    /// <param name="letter">The letter replayed.</param>
+    /// <param name="original">The original record as its partition holds it, for a letter that was truncated; else null (the letter has it all).</param>
+    public static Message<byte[]?, byte[]?> Copy(DeadLetter letter, Message<byte[]?, byte[]?>? original = null)
     {
         var headers = new Headers();
-        foreach (var header in letter.Headers)
+        var kept = original is null
+            ? letter.Headers.Select(h => (h.Key, h.Value))
+            : original.Headers?.Select(h => (h.Key, Value: (byte[]?)h.GetValueBytes())) ?? [];
+        foreach (var (key, value) in kept)
         {
-            if (!header.Key.StartsWith("dlq.", StringComparison.Ordinal))
+            if (!key.StartsWith("dlq.", StringComparison.Ordinal))
             {
-                headers.Add(header.Key, header.Value);
+                headers.Add(key, value);
             }
         }
 
         headers.Add(ReplayHeaders.ReplayedFrom, Encoding.UTF8.GetBytes(letter.Position.ToString()));
         headers.Add(ReplayHeaders.ReplayedOrigin, Encoding.UTF8.GetBytes(letter.Original!.Value.ToString()));
-        return new Message<byte[]?, byte[]?> { Key = letter.Key, Value = letter.Value, Headers = headers };
+        return original is null
+            ? new Message<byte[]?, byte[]?> { Key = letter.Key, Value = letter.Value, Headers = headers }
+            : new Message<byte[]?, byte[]?> { Key = original.Key, Value = original.Value, Headers = headers };
     }
+
+    private const int LibrdkafkaMessageMaxBytes = 1_000_000;
+
+    /// <summary>Room for a record's framing and the replay's own headers.</summary>
+    private const long RecordOverhead = 64 * 1024;
+
+    private static long Size(Message<byte[]?, byte[]?> message) =>
+        (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0) + (message.Headers?.Sum(h => (long)h.Key.Length + (h.GetValueBytes()?.Length ?? 0)) ?? 0);
 
     private static string? Text(Headers headers, string key) =>
         headers.TryGetLastBytes(key, out var bytes) ? RecordHeader.Decode(bytes) : null;

@@ -95,8 +95,14 @@ public sealed class ReplayHistory(string topic, int partition, long completeFrom
 /// </summary>
 public static class ReplayPlanner
 {
-    /// <returns>Letters that name no original record (skipped), and the rest grouped by original record.</returns>
-    public static (IReadOnlyList<ReplayDecision> Unreplayable, IReadOnlyList<OriginGroup> Groups) Group(IEnumerable<DeadLetter> selected)
+    /// <param name="selected">Letters of the dead-letter topic of <paramref name="sourceTopic"/>.</param>
+    /// <param name="sourceTopic">The topic whose dead letters these are: the only one a replay writes to.</param>
+    /// <returns>
+    /// Letters that name no original record, or one outside <paramref name="sourceTopic"/> (skipped: a letter
+    /// naming another topic, the stats topic say, is not a dead letter of this one), and the rest grouped by
+    /// original record.
+    /// </returns>
+    public static (IReadOnlyList<ReplayDecision> Unreplayable, IReadOnlyList<OriginGroup> Groups) Group(IEnumerable<DeadLetter> selected, string sourceTopic)
     {
         var unreplayable = new List<ReplayDecision>();
         var groups = new Dictionary<RecordPosition, List<DeadLetter>>();
@@ -105,6 +111,13 @@ public static class ReplayPlanner
             if (letter.Original is not { } original)
             {
                 unreplayable.Add(new ReplayDecision(letter, ReplayOutcome.Skipped, $"no original record to replay to: {letter.Problem}"));
+                continue;
+            }
+
+            if (original.Topic != sourceTopic)
+            {
+                unreplayable.Add(new ReplayDecision(
+                    letter, ReplayOutcome.Skipped, $"its origin {original} is not in {sourceTopic}, whose dead letters these are: a replay writes only to {sourceTopic}"));
                 continue;
             }
 

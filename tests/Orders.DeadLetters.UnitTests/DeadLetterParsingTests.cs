@@ -35,6 +35,7 @@ public sealed class DeadLetterParsingTests
     [Theory]
     [InlineData("orders", "-1", "7", "dlq.original.partition '-1' is not a partition number")]
     [InlineData("orders", "1", "seven", "dlq.original.offset 'seven' is not an offset")]
+    [InlineData("orders", "1", "9223372036854775807", "dlq.original.offset '9223372036854775807' is not an offset")]
     [InlineData("orders/eu", "1", "7", "dlq.original.topic: 'orders/eu' is not a legal topic name: use letters, digits, '.', '_' and '-'")]
     public void From_MalformedOrigin_SaysWhy(string topic, string partition, string offset, string problem)
     {
@@ -47,6 +48,25 @@ public sealed class DeadLetterParsingTests
 
         Assert.Null(letter.Original);
         Assert.Equal(problem, letter.Problem);
+    }
+
+    [Theory]
+    [InlineData(253_402_300_800_000L)]
+    [InlineData(long.MinValue)]
+    public void From_ARecordWhoseTimestampNoDateHolds_ReadsItAsTheEpoch_InsteadOfFailingTheWholeRead(long unixMs)
+    {
+        var record = new Confluent.Kafka.ConsumeResult<byte[]?, byte[]?>
+        {
+            Topic = "orders_dlq",
+            Partition = 0,
+            Offset = 3,
+            Message = new Confluent.Kafka.Message<byte[]?, byte[]?> { Timestamp = new Confluent.Kafka.Timestamp(unixMs, Confluent.Kafka.TimestampType.CreateTime), Headers = [] },
+        };
+
+        var letter = DeadLetter.From(record);
+
+        Assert.Equal(DateTimeOffset.UnixEpoch, letter.Timestamp);
+        Assert.Equal(DateTimeOffset.UnixEpoch, letter.FailedAt);
     }
 
     [Fact]

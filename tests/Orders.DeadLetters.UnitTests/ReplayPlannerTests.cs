@@ -1,4 +1,5 @@
 using System.Text;
+using Orders.Contracts;
 
 namespace Orders.DeadLetters.UnitTests;
 
@@ -8,7 +9,7 @@ public sealed class ReplayPlannerTests
 
     private static IReadOnlyList<ReplayDecision> Decide(IEnumerable<DeadLetter> letters, Func<string, int, string?>? targetProblem = null, params ReplayHistory[] histories)
     {
-        var (unreplayable, groups) = ReplayPlanner.Group(letters);
+        var (unreplayable, groups) = ReplayPlanner.Group(letters, "orders");
         var scans = ReplayPlanner.ScanStarts(groups).ToDictionary(s => s.Key, s => new ReplayHistory(s.Key.Topic, s.Key.Partition, s.Value));
         foreach (var history in histories)
         {
@@ -23,16 +24,17 @@ public sealed class ReplayPlannerTests
     public void ScanStarts_RightAfterTheLowestOriginalOffsetOfEachPartition()
     {
         var (_, groups) = ReplayPlanner.Group(
-        [
-            Letters.Make(0, 0, originalPartition: 0, originalOffset: 40),
-            Letters.Make(0, 1, originalPartition: 0, originalOffset: 12),
-            Letters.Make(1, 0, originalPartition: 2, originalOffset: 7),
-            Letters.Make(1, 1, originalTopic: "other", originalPartition: 0, originalOffset: 3),
-        ]);
+            [
+                Letters.Make(0, 0, originalPartition: 0, originalOffset: 40),
+                Letters.Make(0, 1, originalPartition: 0, originalOffset: 12),
+                Letters.Make(1, 0, originalPartition: 2, originalOffset: 7),
+                Letters.Make(1, 1, originalPartition: 5, originalOffset: 3),
+            ],
+            "orders");
 
         var starts = ReplayPlanner.ScanStarts(groups);
 
-        Assert.Equal(new Dictionary<(string, int), long> { [("orders", 0)] = 13, [("orders", 2)] = 8, [("other", 0)] = 4 }, starts);
+        Assert.Equal(new Dictionary<(string, int), long> { [("orders", 0)] = 13, [("orders", 2)] = 8, [("orders", 5)] = 4 }, starts);
     }
 
     [Fact]
@@ -144,12 +146,47 @@ public sealed class ReplayPlannerTests
     {
         var bare = DeadLetter.From(new RecordPosition("orders_dlq", 0, 0), Letters.FailedAt, null, null, []);
 
-        var (unreplayable, groups) = ReplayPlanner.Group([bare]);
+        var (unreplayable, groups) = ReplayPlanner.Group([bare], "orders");
 
         Assert.Empty(groups);
         var decision = Assert.Single(unreplayable);
         Assert.Equal(ReplayOutcome.Skipped, decision.Outcome);
         Assert.Contains("no dlq.original.topic", decision.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Group_LettersNamingAnotherTopicThanTheSource_AreSkipped_SoAReplayNeverWritesElsewhere()
+    {
+        var stats = Letters.Make(0, 0, originalTopic: "orders_stats", originalPartition: 0, originalOffset: 3);
+        var own = Letters.Make(0, 1, originalPartition: 0, originalOffset: 4);
+
+        var (unreplayable, groups) = ReplayPlanner.Group([stats, own], "orders");
+
+        Assert.Equal("orders/0@4", Assert.Single(groups).Original.ToString());
+        var decision = Assert.Single(unreplayable);
+        Assert.Same(stats, decision.Letter);
+        Assert.Equal(ReplayOutcome.Skipped, decision.Outcome);
+        Assert.Equal("its origin orders_stats/0@3 is not in orders, whose dead letters these are: a replay writes only to orders", decision.Detail);
+    }
+
+    [Fact]
+    public void Copy_OfATruncatedLetter_IsTheOriginalRecordGiven_WithItsHeadersWithoutDiagnostics()
+    {
+        var letter = Letters.Make(3, 1234, originalPartition: 2, originalOffset: 17, extra: [Letters.Text(DeadLetterHeaders.Truncated, "too large; removed: value (2000000 bytes)")]);
+        var original = new Confluent.Kafka.Message<byte[]?, byte[]?>
+        {
+            Key = [7],
+            Value = [0, 0, 0, 0, 1, 9, 9],
+            Headers = new Confluent.Kafka.Headers { { "traceparent", [0x31] }, { ReplayHeaders.ReplayedFrom, [0x32] } },
+        };
+
+        var copy = DeadLetterReplayer.Copy(letter, original);
+
+        Assert.Equal(original.Key, copy.Key);
+        Assert.Equal(original.Value, copy.Value);
+        Assert.Equal(
+            [("traceparent", "1"), (ReplayHeaders.ReplayedFrom, "orders_dlq/3@1234"), (ReplayHeaders.ReplayedOrigin, "orders/2@17")],
+            copy.Headers.Select(h => (h.Key, Encoding.UTF8.GetString(h.GetValueBytes()))));
     }
 
     [Fact]

@@ -235,7 +235,12 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
         Assert.Equal((2, 1, 3, 0, 6), (Count(replay, "replayed"), Count(replay, "duplicates"), Count(replay, "skipped"), Count(replay, "alreadyReplayed"), Count(replay, "selected")));
         var skipped = replay.GetProperty("letters").EnumerateArray().Where(l => l.GetProperty("outcome").GetString() == "skipped").Select(l => l.GetProperty("detail").GetString()!).Order().ToList();
         Assert.Equal(
-            new[] { "no original record to replay to: no dlq.original.topic, dlq.original.partition, dlq.original.offset header", $"original partition {topic}[7] no longer exists", $"original topic {gone} no longer exists" }.Order(),
+            new[]
+            {
+                "no original record to replay to: no dlq.original.topic, dlq.original.partition, dlq.original.offset header",
+                $"original partition {topic}[7] no longer exists",
+                $"its origin {gone}/{Header(made[1], DeadLetterHeaders.OriginalPartition)}@{Header(made[1], DeadLetterHeaders.OriginalOffset)} is not in {topic}, whose dead letters these are: a replay writes only to {topic}",
+            }.Order(),
             skipped);
         Assert.Null(TopicPartitions(gone));
 
@@ -294,6 +299,43 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
         Assert.Equal(
             [("trace-id", "t"), (ReplayedFrom, $"{Topics.DeadLetterFor(topic)}/{letter.Partition.Value}@{letter.Offset.Value}"), ("dlq.replayed.origin", $"{topic}/2@0")],
             copy.Message.Headers.Select(h => (h.Key, Encoding.UTF8.GetString(h.GetValueBytes()))));
+    }
+
+    [Fact]
+    public async Task Replay_ATruncatedLetter_RepublishesItsOriginalRecordWhole_OrSaysWhyNotOnceRetentionRemovedIt()
+    {
+        var topic = CreateTopics("dlq-truncated");
+        // Poison (no magic byte 0) and larger than the dead-letter topic takes: its letter is cut to its diagnostics.
+        var huge = new byte[1_500_000];
+        huge[0] = 1;
+        huge[^1] = 42;
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig(fixture.ProducerConfig()) { MessageMaxBytes = 2_000_000 }).Build())
+        {
+            var message = new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes("huge"), Value = huge, Headers = new Headers { { "trace-id", [0x74] } } };
+            await producer.ProduceAsync(new TopicPartition(topic, 1), message, TestContext.Current.CancellationToken);
+            await producer.ProduceAsync(new TopicPartition(topic, 2), message, TestContext.Current.CancellationToken);
+        }
+
+        await OrdersCommand.RunJsonAsync(["consume", .. Endpoints(topic), "--group", StackFixture.Unique("dlq-truncated"), "--until-idle", "3"]);
+        Assert.All(ReadTopic(Topics.DeadLetterFor(topic), 3), l => Assert.Null(l.Message.Value));
+        var listed = await OrdersCommand.RunJsonAsync(["dlq", "list", .. Endpoints(topic)]);
+        Assert.All(listed.GetProperty("letters").EnumerateArray(), l => Assert.Contains("value (1500000 bytes)", l.GetProperty("truncated").GetString(), StringComparison.Ordinal));
+        // Partition 2's original is gone.
+        fixture.Stack.Kafka.Cluster.DeleteRecords(topic, 2, 1);
+
+        var replay = await OrdersCommand.RunJsonAsync(["dlq", "replay", .. Endpoints(topic), "--reason", "poison"]);
+
+        Assert.Equal((1, 1), (Count(replay, "replayed"), Count(replay, "skipped")));
+        var skipped = replay.GetProperty("letters").EnumerateArray().Single(l => l.GetProperty("outcome").GetString() == "skipped");
+        Assert.Equal(
+            $"the letter was truncated (its value was not kept), and {topic}[2] no longer holds its original at offset 0",
+            skipped.GetProperty("detail").GetString());
+        var copy = Assert.Single(ReadTopic(topic, 3), r => r.Partition.Value == 1 && r.Offset.Value == 1);
+        Assert.Equal("huge", Encoding.UTF8.GetString(copy.Message.Key!));
+        Assert.Equal(huge, copy.Message.Value);
+        Assert.Equal(["trace-id", ReplayedFrom, "dlq.replayed.origin"], copy.Message.Headers.Select(h => h.Key));
+        var again = await OrdersCommand.RunJsonAsync(["dlq", "replay", .. Endpoints(topic), "--reason", "poison"]);
+        Assert.Equal((0, 1, 1), (Count(again, "replayed"), Count(again, "alreadyReplayed"), Count(again, "skipped")));
     }
 
     private string CreateTopics(string prefix, int dlqPartitions = 3)

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Orders.Cli.Output;
 using Orders.Cli.Settings;
-using Orders.Contracts;
 using Orders.DeadLetters;
 using Orders.Hosting;
 using Orders.Kafka;
@@ -23,7 +22,7 @@ internal static class DlqListCommand
             var now = TimeProvider.System.GetUtcNow();
             var filter = DlqCommand.Filter(parseResult, reason, since, now);
             using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
-            var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
+            var queue = new DeadLetterQueue(reader, settings.ProcessorTopic);
             var total = 0;
             var letters = new List<DeadLetter>();
             await BlockingCall.RunAsync(

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Orders.Cli.Output;
 using Orders.Cli.Settings;
-using Orders.Contracts;
 using Orders.DeadLetters;
 using Orders.Hosting;
 using Orders.Kafka;
@@ -33,7 +32,7 @@ internal static class DlqReplayCommand
             var options = new ReplayOptions(filter, parseResult.GetValue(dryRun), TimeSpan.FromMilliseconds(Math.Max(0, parseResult.GetValue(delay))));
             using var tracing = OrdersTracing.Start(settings.Tracing, TracedComponent.Replay);
             using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
-            var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
+            var queue = new DeadLetterQueue(reader, settings.ProcessorTopic);
             var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);
             var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(ReplayText.ReplayLine(decision));
             // The replay reads with synchronous Kafka calls between its awaits: it starts on a thread of its own (its first read,

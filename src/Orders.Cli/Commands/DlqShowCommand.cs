@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Orders.Cli.Output;
 using Orders.Cli.Settings;
-using Orders.Contracts;
 using Orders.DeadLetters;
 using Orders.Decoding;
 using Orders.Hosting;
@@ -32,7 +31,7 @@ internal static class DlqShowCommand
         {
             var where = LetterAddress.Parse(parseResult.GetValue(address)!, out _)!.Value;
             using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
-            var queue = new DeadLetterQueue(reader, Topics.DeadLetterFor(settings.ProcessorTopic));
+            var queue = new DeadLetterQueue(reader, settings.ProcessorTopic);
             var lookup = await BlockingCall.RunAsync(() => queue.Find(where, cancellationToken), cancellationToken);
             if (lookup.Letter is not { } letter)
             {
@@ -41,7 +40,8 @@ internal static class DlqShowCommand
             }
 
             using var registry = settings.SchemaRegistryClient();
-            var decoded = await LetterContent.DecodeAsync(new OrderDecoder(registry), letter.Value);
+            // The registry client takes no token: Ctrl+C stops the wait for it (the client is disposed on the way out).
+            var decoded = await LetterContent.DecodeAsync(new OrderDecoder(registry), letter.Value).WaitAsync(cancellationToken);
             await stdout.WriteLineAsync(settings.Json ? DeadLetterText.ShowJson(letter, decoded) : DeadLetterText.ShowText(letter, decoded));
             return OrdersCli.ExitOk;
         }));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Orders.DeadLetters;
 
 namespace Orders.Cli.Output;
@@ -7,7 +8,8 @@ namespace Orders.Cli.Output;
 /// <summary>How <c>orders dlq</c> shows dead letters and replays: tables and lines for people, one JSON document for tools.</summary>
 internal static class DeadLetterText
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    // A decoded order's price may be NaN or infinite: exactly the orders that are dead-lettered as invalid.
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static string ListText(string topic, int total, DeadLetterFilter filter, IReadOnlyList<DeadLetter> letters, DateTimeOffset now)
     {
@@ -31,7 +33,7 @@ internal static class DeadLetterText
             var rows = letters.Select(l => (
                 Letter: $"{l.Position.Partition}:{l.Position.Offset}",
                 Age: Age(now - l.FailedAt),
-                Reason: l.Reason ?? "?",
+                Reason: TerminalText.Printable(l.Reason ?? "?") + (l.Truncated is null ? "" : " (truncated)"),
                 Original: l.Original?.ToString() ?? "?",
                 Error: OneLine(l.ErrorMessage ?? l.Problem ?? ""))).ToList();
             var widths = (
@@ -69,6 +71,7 @@ internal static class DeadLetterText
         ["error"] = letter.ErrorMessage,
         ["original"] = Original(letter),
         ["problem"] = letter.Problem,
+        ["truncated"] = letter.Truncated,
         ["consumerGroup"] = letter.ConsumerGroup,
         ["attempts"] = letter.Attempts,
         ["failedAt"] = Iso(letter.FailedAt),
@@ -90,15 +93,15 @@ internal static class DeadLetterText
         var lines = new List<string>
         {
             $"Dead letter {letter.Position} ({letter.Position.Partition}:{letter.Position.Offset}), written {Iso(letter.Timestamp)}",
-            $"key: {(letter.Key is null ? "(null)" : RecordHeader.Decode(letter.Key) ?? "hex " + Convert.ToHexString(letter.Key))}",
+            $"key: {(letter.Key is null ? "(null)" : TerminalText.Printable(RecordHeader.Decode(letter.Key) ?? "hex " + Convert.ToHexString(letter.Key)))}",
             $"headers ({letter.Headers.Count}):",
         };
-        var width = letter.Headers.Count == 0 ? 0 : letter.Headers.Max(h => h.Key.Length);
+        var width = letter.Headers.Count == 0 ? 0 : letter.Headers.Max(h => TerminalText.Printable(h.Key).Length);
         foreach (var header in letter.Headers)
         {
-            var value = header.Value is null ? "(null)" : header.Text ?? "hex " + Convert.ToHexString(header.Value);
+            var value = header.Value is null ? "(null)" : TerminalText.Printable(header.Text ?? "hex " + Convert.ToHexString(header.Value), keepLineEnds: true);
             // Stack traces span lines: indent the continuation under the value.
-            lines.Add($"  {header.Key.PadRight(width)}  {value.ReplaceLineEndings(Environment.NewLine + new string(' ', width + 4))}");
+            lines.Add($"  {TerminalText.Printable(header.Key).PadRight(width)}  {value.ReplaceLineEndings(Environment.NewLine + new string(' ', width + 4))}");
         }
 
         if (decoded.Order is { } order)
@@ -108,12 +111,12 @@ internal static class DeadLetterText
             lines.AddRange(order.Select(f => $"  {f.Key.PadRight(fieldWidth)}  {Format(f.Value)}"));
             if (decoded.Invalid is { } invalid)
             {
-                lines.Add($"  (breaks a rule: {invalid})");
+                lines.Add($"  (breaks a rule: {TerminalText.Printable(invalid)})");
             }
         }
         else
         {
-            lines.Add($"value: {letter.Value?.Length ?? 0} byte(s), not an order ({decoded.Error}):");
+            lines.Add($"value: {letter.Value?.Length ?? 0} byte(s), not an order ({TerminalText.Printable(decoded.Error ?? "")}):");
             lines.Add(letter.Value is null ? "  (null)" : LetterContent.HexDump(letter.Value).TrimEnd('\n'));
         }
 
@@ -140,6 +143,7 @@ internal static class DeadLetterText
             ["reason"] = letter.Reason,
             ["original"] = Original(letter),
             ["problem"] = letter.Problem,
+            ["truncated"] = letter.Truncated,
             ["failedAt"] = Iso(letter.FailedAt),
             ["order"] = decoded.Order?.ToDictionary(f => f.Key, f => f.Value),
             ["invalid"] = decoded.Invalid,
@@ -157,12 +161,12 @@ internal static class DeadLetterText
         null => "(null)",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
+        _ => TerminalText.Printable(value.ToString() ?? ""),
     };
 
     private static string OneLine(string text)
     {
-        var line = text.ReplaceLineEndings(" ");
+        var line = TerminalText.Printable(text.ReplaceLineEndings(" "));
         return line.Length <= 100 ? line : line[..97] + "...";
     }
 

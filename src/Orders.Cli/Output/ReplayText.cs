@@ -12,15 +12,17 @@ internal static class ReplayText
     {
         var letter = decision.Letter.Position;
         var original = decision.Letter.Original?.ToString() ?? "?";
+        // A truncated letter's record is read from its original.
+        var from = decision.Letter.Truncated is null ? "" : ", read there: the letter was truncated";
         return decision.Outcome switch
         {
-            ReplayOutcome.Replayed => $"replayed         {letter} -> {decision.ReplayedAs} (original {original})",
-            ReplayOutcome.Replay => $"would replay     {letter} -> {decision.Letter.Original!.Value.Topic}[{decision.Letter.Original!.Value.Partition}] (original {original})",
-            ReplayOutcome.AlreadyReplayed => $"already replayed {letter}: {decision.Detail}",
-            ReplayOutcome.Duplicate => $"duplicate        {letter}: {decision.Detail}",
-            ReplayOutcome.Skipped => $"skipped          {letter}: {decision.Detail}",
-            ReplayOutcome.Failed => $"FAILED           {letter}: {decision.Detail}",
-            _ => $"interrupted      {letter}: {decision.Detail}",
+            ReplayOutcome.Replayed => $"replayed         {letter} -> {decision.ReplayedAs} (original {original}{from})",
+            ReplayOutcome.Replay => $"would replay     {letter} -> {decision.Letter.Original!.Value.Topic}[{decision.Letter.Original!.Value.Partition}] (original {original}{from})",
+            ReplayOutcome.AlreadyReplayed => $"already replayed {letter}: {TerminalText.Printable(decision.Detail ?? "")}",
+            ReplayOutcome.Duplicate => $"duplicate        {letter}: {TerminalText.Printable(decision.Detail ?? "")}",
+            ReplayOutcome.Skipped => $"skipped          {letter}: {TerminalText.Printable(decision.Detail ?? "")}",
+            ReplayOutcome.Failed => $"FAILED           {letter}: {TerminalText.Printable(decision.Detail ?? "")}",
+            _ => $"interrupted      {letter}: {TerminalText.Printable(decision.Detail ?? "")}",
         };
     }
 
