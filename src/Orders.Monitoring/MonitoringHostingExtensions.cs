@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,6 +39,7 @@ public static class MonitoringHostingExtensions
         builder.AddHttpEndpoint(ProcessorOptions.Section + ":Http", dashboard: true, ProcessorMetrics.MeterName, ProducerMetrics.MeterName);
         builder.Services.AddHealthChecks()
             .AddCheck<PartitionsReadyCheck>("partitions", HealthStatus.Unhealthy, [ReadyTag])
+            .AddCheck<KafkaConnectedCheck>("kafka", HealthStatus.Degraded, [ReadyTag])
             // A registry that does not answer within the timeout counts as unreachable, not as a hung probe.
             .AddCheck<SchemaRegistryCheck>("schema-registry", HealthStatus.Degraded, [ReadyTag], TimeSpan.FromSeconds(3))
             .AddCheck<ProcessorAliveCheck>("processor", HealthStatus.Unhealthy, [LiveTag]);
@@ -58,6 +60,8 @@ public static class MonitoringHostingExtensions
         builder.AddHttpEndpoint(ProducerSection + ":Http", dashboard: false, ProducerMetrics.MeterName);
         builder.Services.AddSingleton(sp => new ProducerMetrics(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<OrderPublisher>(), sp.GetRequiredService<IOptions<ProducerOptions>>().Value.Topic));
+        // One instance: it remembers what the last probe saw, to tell a stall.
+        builder.Services.AddSingleton<ProducerSendingCheck>();
         builder.Services.AddHealthChecks()
             .AddCheck<ProducerSendingCheck>("sending", HealthStatus.Unhealthy, [ReadyTag])
             .AddCheck<ProducerAliveCheck>("producer", HealthStatus.Unhealthy, [LiveTag]);
@@ -68,9 +72,10 @@ public static class MonitoringHostingExtensions
     public static WebApplication MapProducerMonitoring(this WebApplication app)
     {
         app.Services.GetRequiredService<ProducerMetrics>();
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapHealthChecks("/health/live", HealthOptions(LiveTag));
-        app.MapHealthChecks("/health/ready", HealthOptions(ReadyTag));
+        UseGetAndHead(app);
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(GetOnly);
+        app.MapHealthChecks("/health/live", HealthOptions(LiveTag)).WithMetadata(GetOnly);
+        app.MapHealthChecks("/health/ready", HealthOptions(ReadyTag)).WithMetadata(GetOnly);
         return app;
     }
 
@@ -78,11 +83,33 @@ public static class MonitoringHostingExtensions
     public static WebApplication MapProcessorMonitoring(this WebApplication app)
     {
         var metrics = app.Services.GetRequiredService<ProcessorMetrics>();
-        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => LatencyScrape.Use(branch, metrics), optionsName: null);
-        app.MapHealthChecks("/health/live", HealthOptions(LiveTag));
-        app.MapHealthChecks("/health/ready", HealthOptions(ReadyTag));
+        UseGetAndHead(app);
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => LatencyScrape.Use(branch, metrics), optionsName: null).WithMetadata(GetOnly);
+        app.MapHealthChecks("/health/live", HealthOptions(LiveTag)).WithMetadata(GetOnly);
+        app.MapHealthChecks("/health/ready", HealthOptions(ReadyTag)).WithMetadata(GetOnly);
         app.MapDashboard();
         return app;
+    }
+
+    // Every endpoint here only reads: other methods get 405 (health checks and the exporter would answer any).
+    private static readonly HttpMethodMetadata GetOnly = new([HttpMethods.Get]);
+
+    /// <summary>
+    /// HEAD is answered wherever GET is, as HTTP asks of a server (uptime checkers use it): routed as
+    /// GET, and Kestrel sends the headers without the body. Before routing, so that the match sees GET.
+    /// </summary>
+    private static void UseGetAndHead(WebApplication app)
+    {
+        app.Use((context, next) =>
+        {
+            if (HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Request.Method = HttpMethods.Get;
+            }
+
+            return next(context);
+        });
+        app.UseRouting();
     }
 
     /// <summary>Kestrel on the configured address, OpenTelemetry with the Prometheus exporter over <paramref name="meters"/>, and the address announced once bound.</summary>

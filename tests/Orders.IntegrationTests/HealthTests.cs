@@ -60,20 +60,67 @@ public sealed class HealthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ready_TurnsDegradedWhileNoBrokerIsReachable_AndReadyAgainAfter()
+    {
+        var topic = StackFixture.Unique("health-broker");
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
+        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
+        var ready = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+        Assert.Equal("Healthy", Check(ready, "kafka"));
+
+        _kafka.Cluster.SetBrokerDown(1);
+        var degraded = await WaitForAsync(run, "/health/ready", HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("Degraded", Check(degraded, "kafka"));
+        Assert.StartsWith("no Kafka broker connected for ", degraded.GetProperty("checks").GetProperty("kafka").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Healthy", Check(degraded, "schema-registry"));
+        var live = await WaitForAsync(run, "/health/live", HttpStatusCode.OK);
+        Assert.Equal("Healthy", live.GetProperty("status").GetString());
+
+        _kafka.Cluster.SetBrokerUp(1);
+        var again = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+        Assert.Equal("Healthy", Check(again, "kafka"));
+    }
+
+    [Fact]
+    public async Task Endpoints_AnswerHeadAsGetWithoutABody_AndRefuseMethodsThatWouldChangeSomething()
+    {
+        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", StackFixture.Unique("health-methods"));
+        var ct = TestContext.Current.CancellationToken;
+
+        foreach (var path in new[] { "/", "/metrics", "/health/live", "/health/ready", "/api/state" })
+        {
+            using var getRequest = new HttpRequestMessage(HttpMethod.Get, path);
+            using var headRequest = new HttpRequestMessage(HttpMethod.Head, path);
+            using var deleteRequest = new HttpRequestMessage(HttpMethod.Delete, path);
+            using var postRequest = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent("{}") };
+            using var get = await run.Http.SendAsync(getRequest, ct);
+            using var head = await run.Http.SendAsync(headRequest, ct);
+            using var delete = await run.Http.SendAsync(deleteRequest, ct);
+            using var post = await run.Http.SendAsync(postRequest, ct);
+
+            Assert.Equal((get.StatusCode, get.Content.Headers.ContentType?.MediaType), (head.StatusCode, head.Content.Headers.ContentType?.MediaType));
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync(ct));
+            Assert.Equal((HttpStatusCode.MethodNotAllowed, HttpStatusCode.MethodNotAllowed), (delete.StatusCode, post.StatusCode));
+        }
+    }
+
+    [Fact]
     public async Task OrdersHealth_Exit0ForAHealthyEndpoint_Exit1ForAnUnhealthyOne_OrForNone()
     {
         // A topic that does not exist: the processor waits for it, alive but not ready.
         await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", StackFixture.Unique("health-absent"));
         var timeout = TimeSpan.FromSeconds(30);
 
-        var live = await OrdersProcess.RunAsync(["health", "--url", new Uri(run.Address, "/health/live").ToString()], timeout);
+        // A proxy in the environment (as a container inherits it) that would answer nothing useful: not used.
+        var deadProxy = $"http://127.0.0.1:{OrdersProcess.FreePort()}";
+        var live = await OrdersProcess.RunAsync(["health", "--url", new Uri(run.Address, "/health/live").ToString()], timeout, ("HTTP_PROXY", deadProxy), ("http_proxy", deadProxy));
         var ready = await OrdersProcess.RunAsync(["health", "--url", new Uri(run.Address, "/health/ready").ToString()], timeout);
         var none = await OrdersProcess.RunAsync(["health", "--url", $"http://127.0.0.1:{OrdersProcess.FreePort()}/health/live"], timeout);
 
         Assert.True(live.Exit == 0 && live.Stdout.Contains("200 OK", StringComparison.Ordinal), $"live: exit {live.Exit}: {live.Stdout}{live.Stderr}");
-        Assert.True(ready.Exit == 1 && ready.Stderr.Contains("503", StringComparison.Ordinal), $"ready: exit {ready.Exit}: {ready.Stdout}{ready.Stderr}");
+        Assert.True(ready.Exit == 1 && ready.Stderr.Contains("503 Service Unavailable: Unhealthy (partitions: no partition assigned yet)", StringComparison.Ordinal), $"ready: exit {ready.Exit}: {ready.Stdout}{ready.Stderr}");
         Assert.StartsWith("orders: ", Assert.Single(ready.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
-        Assert.True(none.Exit == 1, $"nothing listening: exit {none.Exit}: {none.Stdout}{none.Stderr}");
+        Assert.True(none.Exit == 1 && none.Stderr.Contains("Connection refused", StringComparison.Ordinal), $"nothing listening: exit {none.Exit}: {none.Stdout}{none.Stderr}");
         Assert.StartsWith("orders: ", Assert.Single(none.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 

@@ -63,6 +63,36 @@ public sealed class DashboardAndHealthTests
         Assert.Equal((HealthStatus.Healthy, "2 partition(s) assigned, state restored"), (ready.Status, ready.Description));
     }
 
+    [Fact]
+    public async Task Ready_NotOnceNoBrokerHasBeenConnectedForTheGrace_AndAgainWhenOneIs()
+    {
+        var status = new ProcessorStatus("orders", readCommitted: false, _time);
+        var check = new KafkaConnectedCheck(status);
+        var context = new HealthCheckContext { Registration = new HealthCheckRegistration("kafka", check, HealthStatus.Degraded, ["ready"]) };
+        const string Up = """{"brokers":{"b:9092/1":{"nodeid":1,"state":"UP"},"GroupCoordinator":{"nodeid":-1,"state":"UP"}}}""";
+        const string Down = """{"brokers":{"b:9092/bootstrap":{"nodeid":-1,"state":"UP"},"b:9092/1":{"nodeid":1,"state":"TRY_CONNECT"},"GroupCoordinator":{"nodeid":-1,"state":"UP"}}}""";
+
+        var before = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        status.Statistics.Update(Up);
+        var up = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        // Statistics come about once a second: the time counts from the last that showed a broker up.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        status.Statistics.Update(Down);
+        _time.Advance(KafkaConnectedCheck.Grace - TimeSpan.FromSeconds(2));
+        var withinGrace = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        status.Statistics.Update(Down);
+        var down = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        status.Statistics.Update(Up);
+        var back = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HealthStatus.Healthy, before.Status);
+        Assert.Equal((HealthStatus.Healthy, "1 Kafka broker(s) connected"), (up.Status, up.Description));
+        Assert.Equal(HealthStatus.Healthy, withinGrace.Status);
+        Assert.Equal((HealthStatus.Degraded, "no Kafka broker connected for 10 s: reading nothing meanwhile, losing nothing"), (down.Status, down.Description));
+        Assert.Equal(HealthStatus.Healthy, back.Status);
+    }
+
     private void Publish(Dictionary<int, PartitionView> partitions, AggregateData? aggregates = null, int restoring = 0) =>
         _status.Publish(new ProcessorView(_status.Counters, aggregates ?? AggregateData.Empty, partitions, restoring, EverAssigned: true));
 }

@@ -27,33 +27,68 @@ internal static class HealthCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var target = new Uri(parseResult.GetValue(url)!);
+            // What is printed: credentials in the URL stay out of logs.
+            var shown = target.GetComponents(UriComponents.AbsoluteUri & ~UriComponents.UserInfo, UriFormat.UriEscaped);
             var wait = parseResult.GetValue(timeout) ?? TimeSpan.FromSeconds(3);
-            using var http = new HttpClient { Timeout = wait };
+            // Straight to the endpoint: a container inherits HTTP_PROXY from its environment, and a proxy
+            // that cannot reach the container's own loopback would make a healthy process look dead.
+            using var handler = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false };
+            using var http = new HttpClient(handler) { Timeout = wait };
             try
             {
                 using var response = await http.GetAsync(target, cancellationToken);
-                var line = $"{target}: {(int)response.StatusCode} {response.ReasonPhrase}";
+                var line = $"{shown}: {(int)response.StatusCode} {response.ReasonPhrase}";
                 if (response.IsSuccessStatusCode)
                 {
                     await stdout.WriteLineAsync(line);
                     return OrdersCli.ExitOk;
                 }
 
-                await stderr.WriteLineAsync($"orders: {line}");
+                var why = Failing(await response.Content.ReadAsStringAsync(cancellationToken));
+                await stderr.WriteLineAsync($"orders: {line}{(why is null ? "" : ": " + why)}");
                 return OrdersCli.ExitFailure;
             }
             catch (HttpRequestException e)
             {
-                await stderr.WriteLineAsync($"orders: {target}: {e.Message}");
+                // The innermost reason ("Connection refused"), not "An error occurred while sending the request".
+                await stderr.WriteLineAsync($"orders: {shown}: {e.GetBaseException().Message.ReplaceLineEndings(" ")}");
             }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                await stderr.WriteLineAsync($"orders: {target}: no answer within {wait.TotalSeconds:0.#} s");
+                await stderr.WriteLineAsync($"orders: {shown}: no answer within {wait.TotalSeconds:0.###} s");
             }
 
             return OrdersCli.ExitFailure;
         });
         return command;
+    }
+
+    /// <summary>From a health answer's JSON, its status and each check that is not healthy: "Degraded (kafka: no Kafka broker connected for 12 s)".</summary>
+    /// <returns>Null when the body is not such an answer.</returns>
+    internal static string? Failing(string body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != System.Text.Json.JsonValueKind.Object || !root.TryGetProperty("status", out var status) || status.GetString() is not { } overall)
+            {
+                return null;
+            }
+
+            var failing = root.TryGetProperty("checks", out var checks) && checks.ValueKind == System.Text.Json.JsonValueKind.Object
+                ? checks.EnumerateObject()
+                    .Where(c => c.Value.ValueKind == System.Text.Json.JsonValueKind.Object && c.Value.TryGetProperty("status", out var s) && s.GetString() != "Healthy")
+                    .Select(c => $"{c.Name}: {(c.Value.TryGetProperty("description", out var d) ? d.ToString() : "?")}")
+                    .ToList()
+                : [];
+            var text = failing.Count == 0 ? overall : $"{overall} ({string.Join("; ", failing)})";
+            return Output.TerminalText.Printable(text.ReplaceLineEndings(" "));
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private static bool IsHttpUrl(string? text) =>

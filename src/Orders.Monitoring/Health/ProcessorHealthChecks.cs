@@ -24,6 +24,31 @@ public sealed class PartitionsReadyCheck(ProcessorStatus processor) : IHealthChe
 }
 
 /// <summary>
+/// Not ready while no Kafka broker has been connected for <see cref="Grace"/> (librdkafka's statistics,
+/// about once a second): the processor reads nothing meanwhile, and loses nothing. The grace lets a
+/// leader move or a reconnect pass without a blip. Healthy when the statistics are off
+/// (<c>statistics.interval.ms=0</c>): the check then cannot tell.
+/// </summary>
+public sealed class KafkaConnectedCheck(ProcessorStatus processor) : IHealthCheck
+{
+    public static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var statistics = processor.Statistics;
+        var result = (statistics.BrokersUp, statistics.DisconnectedFor) switch
+        {
+            (_, { } gone) when gone >= Grace => new HealthCheckResult(
+                context.Registration.FailureStatus,
+                $"no Kafka broker connected for {gone.TotalSeconds:0} s: reading nothing meanwhile, losing nothing"),
+            (null, _) => HealthCheckResult.Healthy("no client statistics yet (statistics.interval.ms=0 turns them off)"),
+            ({ } up, _) => HealthCheckResult.Healthy($"{up} Kafka broker(s) connected"),
+        };
+        return Task.FromResult(result);
+    }
+}
+
+/// <summary>
 /// Asks the Schema Registry something cheap (<c>GET /config</c>) through the processor's own
 /// client. While it cannot be reached the processor pauses what needs it and waits, losing
 /// nothing: the check reports that as <see cref="HealthStatus.Degraded"/>, with the reason.
@@ -37,7 +62,13 @@ public sealed class SchemaRegistryCheck(ISchemaRegistryClient registry) : IHealt
             await registry.GetCompatibilityAsync().WaitAsync(cancellationToken);
             return HealthCheckResult.Healthy("Schema Registry reachable");
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The check's own timeout (or the probe gone): a registry that does not answer is unreachable, not a fault of
+            // the check to log with a stack trace at every probe.
+            return new HealthCheckResult(context.Registration.FailureStatus, "Schema Registry unreachable: no answer in time");
+        }
+        catch (Exception e)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, $"Schema Registry unreachable: {e.Message}");
         }

@@ -46,7 +46,8 @@ public static class ProcessorHostingExtensions
         });
         builder.Services.AddSingleton(sp => new ProcessorStatus(
             sp.GetRequiredService<ProcessorOptions>().Topic,
-            sp.GetRequiredService<ProcessorClients>().Consumer.IsolationLevel != IsolationLevel.ReadUncommitted));
+            sp.GetRequiredService<ProcessorClients>().Consumer.IsolationLevel != IsolationLevel.ReadUncommitted,
+            sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new OrderDecoder(sp.GetRequiredService<ISchemaRegistryClient>()));
         builder.Services.TryAddSingleton<IOrderHandler>(sp =>
         {

@@ -12,17 +12,29 @@ public readonly record struct PartitionOffsets(long High, long LastStable, long 
 
 /// <summary>
 /// What the processor takes from librdkafka's statistics (<c>statistics.interval.ms</c>): each
-/// partition's end offsets, to tell how far the processor is behind. Only the orders topic's
-/// partitions are read; the rest of the (large) document is skipped unparsed. Updated from the
-/// consumer's statistics callback, which runs on the consume loop's thread about once a second;
-/// read from anywhere.
+/// partition's end offsets, to tell how far the processor is behind, and whether any broker is
+/// connected. Only the orders topic's partitions and each broker's id and state are read; the rest
+/// of the (large) document is skipped unparsed. Updated from the consumer's statistics callback,
+/// about once a second; read from anywhere.
 /// </summary>
-public sealed class ConsumerStatistics(string topic, bool readCommitted)
+public sealed class ConsumerStatistics(string topic, bool readCommitted, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private volatile IReadOnlyDictionary<int, PartitionOffsets> _partitions = new Dictionary<int, PartitionOffsets>();
+    private long _connectedAt;
+    private volatile int _brokersUp = -1;
 
     /// <summary>The newest offsets per partition of the topic, empty before the first statistics.</summary>
     public IReadOnlyDictionary<int, PartitionOffsets> Partitions => _partitions;
+
+    /// <summary>Brokers connected (state <c>UP</c>; the client's logical ones aside) in the newest statistics; null before any.</summary>
+    public int? BrokersUp => _brokersUp < 0 ? null : _brokersUp;
+
+    /// <summary>
+    /// How long no broker has been connected: since the last statistics that showed one (or the first
+    /// statistics, if none ever did). Null while one is, and before any statistics.
+    /// </summary>
+    public TimeSpan? DisconnectedFor => _brokersUp == 0 ? _time.GetElapsedTime(Interlocked.Read(ref _connectedAt)) : null;
 
     /// <summary>Takes in one statistics document; a document it cannot read changes nothing.</summary>
     /// <returns>Whether the document was read.</returns>
@@ -32,12 +44,22 @@ public sealed class ConsumerStatistics(string topic, bool readCommitted)
         try
         {
             var length = Encoding.UTF8.GetBytes(json, buffer);
-            if (Parse(buffer.AsSpan(0, length), topic) is not { } partitions)
+            if (Parse(buffer.AsSpan(0, length), topic, out var brokersUp) is not { } partitions)
             {
                 return false;
             }
 
             _partitions = partitions;
+            if (brokersUp is { } up)
+            {
+                if (up > 0 || _brokersUp < 0)
+                {
+                    Interlocked.Exchange(ref _connectedAt, _time.GetTimestamp());
+                }
+
+                _brokersUp = up;
+            }
+
             return true;
         }
         finally
@@ -62,9 +84,11 @@ public sealed class ConsumerStatistics(string topic, bool readCommitted)
         return end < 0 ? null : Math.Max(0, end - nextOffset);
     }
 
+    /// <param name="brokersUp">The brokers in state <c>UP</c> (node id 0 or more: not the bootstrap or logical ones); null when the document lists none.</param>
     /// <returns>The partitions of <paramref name="topic"/>, or null when the document is not librdkafka's statistics.</returns>
-    internal static Dictionary<int, PartitionOffsets>? Parse(ReadOnlySpan<byte> json, string topic)
+    internal static Dictionary<int, PartitionOffsets>? Parse(ReadOnlySpan<byte> json, string topic, out int? brokersUp)
     {
+        brokersUp = null;
         var partitions = new Dictionary<int, PartitionOffsets>();
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
         try
@@ -77,6 +101,12 @@ public sealed class ConsumerStatistics(string topic, bool readCommitted)
             // { ..., "topics": { "<topic>": { ..., "partitions": { "<id>": { "hi_offset": n, ... } } } } }
             while (NextProperty(ref reader))
             {
+                if (reader.ValueTextEquals("brokers"u8))
+                {
+                    brokersUp = ReadBrokersUp(ref reader);
+                    continue;
+                }
+
                 if (!reader.ValueTextEquals("topics"u8))
                 {
                     SkipValue(ref reader);
@@ -107,6 +137,49 @@ public sealed class ConsumerStatistics(string topic, bool readCommitted)
         }
 
         return partitions;
+    }
+
+    /// <summary>{ "host:port/1": { "nodeid": 1, "state": "UP", ... }, "GroupCoordinator": { "nodeid": -1, ... } }</summary>
+    private static int ReadBrokersUp(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("brokers are not an object");
+        }
+
+        var up = 0;
+        while (NextProperty(ref reader))
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new JsonException("a broker's statistics are not an object");
+            }
+
+            var nodeId = -1L;
+            var isUp = false;
+            while (NextProperty(ref reader))
+            {
+                if (reader.ValueTextEquals("nodeid"u8))
+                {
+                    nodeId = ReadLong(ref reader);
+                }
+                else if (reader.ValueTextEquals("state"u8))
+                {
+                    isUp = reader.Read() && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("UP"u8);
+                }
+                else
+                {
+                    SkipValue(ref reader);
+                }
+            }
+
+            if (isUp && nodeId >= 0)
+            {
+                up++;
+            }
+        }
+
+        return up;
     }
 
     private static void ReadTopic(ref Utf8JsonReader reader, Dictionary<int, PartitionOffsets> partitions)

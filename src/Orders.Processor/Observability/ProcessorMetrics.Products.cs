@@ -13,7 +13,8 @@ public sealed partial class ProcessorMetrics
     /// </summary>
     internal static List<(string Currency, string Product, OrderMeasures Stats)> CapProducts(IReadOnlyDictionary<string, CurrencyData> currencies)
     {
-        var all = currencies.Take(MaxCurrencySeries).SelectMany(c => c.Value.Products.Select(p => (Currency: c.Key, Product: p.Key, Stats: p.Value))).ToList();
+        // The currencies the per-currency series cover (PerCurrency): the busiest.
+        var all = BusiestCurrencies(currencies).SelectMany(c => c.Value.Products.Select(p => (Currency: c.Key, Product: p.Key, Stats: p.Value))).ToList();
         if (all.Count <= MaxProductSeries)
         {
             return all;
@@ -26,6 +27,10 @@ public sealed partial class ProcessorMetrics
             .Select(g => (g.Key, OtherProducts, g.Aggregate(OrderMeasures.Empty, (sum, p) => sum.Combine(p.Stats)))));
         return series;
     }
+
+    /// <summary>The <see cref="MaxCurrencySeries"/> currencies with the most orders (ties by name), each with a series of its own.</summary>
+    internal static IEnumerable<KeyValuePair<string, CurrencyData>> BusiestCurrencies(IReadOnlyDictionary<string, CurrencyData> currencies) =>
+        currencies.OrderByDescending(c => c.Value.Overall.Count).ThenBy(c => c.Key, StringComparer.Ordinal).Take(MaxCurrencySeries);
 
     /// <summary>The capped series of one state, computed once per state rather than once per instrument.</summary>
     private sealed record ProductSeries(AggregateData Data, IReadOnlyList<(string Currency, string Product, OrderMeasures Stats)> Series)

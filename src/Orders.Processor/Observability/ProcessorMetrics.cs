@@ -228,7 +228,7 @@ public sealed partial class ProcessorMetrics
     private IEnumerable<Measurement<double>> PerCurrency(Func<OrderMeasures, double?> read)
     {
         var measurements = new List<Measurement<double>>();
-        foreach (var (currency, data) in _status.View.Aggregates.Currencies.OrderByDescending(c => c.Value.Overall.Count).Take(MaxCurrencySeries))
+        foreach (var (currency, data) in BusiestCurrencies(_status.View.Aggregates.Currencies))
         {
             if (read(data.Overall) is { } value)
             {

@@ -55,9 +55,10 @@ public sealed class ProcessorStatus
     private volatile ProcessorView _view;
 
     /// <param name="readCommitted">The consumer reads committed records only (lag then counts from the last stable offset).</param>
-    public ProcessorStatus(string topic, bool readCommitted)
+    /// <param name="time">The clock that times how long no broker has been connected.</param>
+    public ProcessorStatus(string topic, bool readCommitted, TimeProvider? time = null)
     {
-        Statistics = new ConsumerStatistics(topic, readCommitted);
+        Statistics = new ConsumerStatistics(topic, readCommitted, time);
         _view = ProcessorView.Empty(Counters);
     }
 

@@ -19,6 +19,34 @@ public sealed class ConsumerStatisticsTests
     }
 
     [Fact]
+    public void Update_RealDocument_CountsTheConnectedBroker_NotTheLogicalCoordinator()
+    {
+        var statistics = new ConsumerStatistics("orders", readCommitted: true);
+
+        statistics.Update(RealDocument());
+
+        Assert.Equal(1, statistics.BrokersUp);
+        Assert.Null(statistics.DisconnectedFor);
+    }
+
+    [Fact]
+    public void DisconnectedFor_CountsFromTheLastStatisticsWithABrokerUp_AndIsUnknownWithoutBrokers()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var statistics = new ConsumerStatistics("orders", readCommitted: true, time);
+        statistics.Update("""{"topics":{}}""");
+        Assert.Null(statistics.BrokersUp);
+
+        statistics.Update("""{"brokers":{"h:1/1":{"nodeid":1,"state":"UP"},"h:1/2":{"nodeid":2,"state":"DOWN"}}}""");
+        time.Advance(TimeSpan.FromSeconds(3));
+        statistics.Update("""{"brokers":{"h:1/1":{"nodeid":1,"state":"CONNECT"},"h:1/2":{"nodeid":2,"state":"DOWN"}}}""");
+        time.Advance(TimeSpan.FromSeconds(4));
+
+        Assert.Equal(0, statistics.BrokersUp);
+        Assert.Equal(TimeSpan.FromSeconds(7), statistics.DisconnectedFor);
+    }
+
+    [Fact]
     public void LagOf_IsTheEndOffsetMinusTheNextOffsetToProcess()
     {
         var statistics = new ConsumerStatistics("orders", readCommitted: true);

@@ -301,6 +301,25 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
+    public void CapProducts_MoreCurrenciesThanSeries_CoversTheBusiestCurrencies_AsThePerCurrencySeriesDo()
+    {
+        var currencies = Enumerable.Range(0, ProcessorMetrics.MaxCurrencySeries + 1).ToDictionary(
+            i => $"C{i:D2}",
+            i =>
+            {
+                // C00, first by name, has the fewest orders.
+                var measures = Enumerable.Range(0, i == 0 ? 1 : 2).Aggregate(OrderMeasures.Empty, (s, _) => s.Add(10m, 1));
+                return CurrencyData.Empty with { Overall = measures, Products = new Dictionary<string, OrderMeasures> { ["mug"] = measures } };
+            });
+
+        var covered = ProcessorMetrics.CapProducts(currencies).Select(s => s.Currency).ToHashSet();
+
+        Assert.DoesNotContain("C00", covered);
+        Assert.Contains($"C{ProcessorMetrics.MaxCurrencySeries:D2}", covered);
+        Assert.Equal(covered.Order(), ProcessorMetrics.BusiestCurrencies(currencies).Select(c => c.Key).Order());
+    }
+
+    [Fact]
     public void CapProducts_FewProducts_AllOfThem()
     {
         var currencies = new Dictionary<string, CurrencyData>
