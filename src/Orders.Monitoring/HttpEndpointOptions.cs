@@ -49,6 +49,10 @@ public sealed class HttpEndpointOptionsValidator(string section) : IValidateOpti
         {
             errors.Add($"{section}:Host must be an IP address, localhost or *, not '{options.Host}'");
         }
+        else if (address is { IsIPv4MappedToIPv6: true })
+        {
+            errors.Add($"{section}:Host {options.Host} is an IPv4 address written as IPv6: write it as {address.MapToIPv4()}");
+        }
         else if (address is not null && !IsLocal(address))
         {
             errors.Add($"{section}:Host {options.Host} is not an address of this machine: listen on one of its own, localhost, or * for every interface");

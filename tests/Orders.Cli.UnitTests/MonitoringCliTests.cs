@@ -13,6 +13,7 @@ public sealed class MonitoringCliTests
     [InlineData("consume", "--http-port", "eighty")]
     [InlineData("consume", "--live", "--json")]
     [InlineData("consume", "--http-host", "not an address", "--bootstrap-servers", "localhost:1")]
+    [InlineData("consume", "--http-host", "::ffff:127.0.0.1", "--bootstrap-servers", "localhost:1")]
     [InlineData("demo", "--http-port", "65536")]
     [InlineData("produce", "--http-port", "-5")]
     [InlineData("produce", "--http-port", "0", "--http-host", "somewhere", "--bootstrap-servers", "localhost:1")]

@@ -35,9 +35,11 @@ internal static partial class CliFailures
         InvalidOperationException { InnerException: ArgumentException or FormatException or OverflowException } e when Binder(e.Message) is { } bad => (OrdersCli.ExitUsage, bad),
         KafkaConfigurationException e => (OrdersCli.ExitUsage, e.Message),
         PortInUseException e => (OrdersCli.ExitUsage, $"port {e.Port} {e.Reason} ({e.Component}); choose another with {(e.Component == "kafka" ? "--kafka-port" : "--registry-port")}"),
-        IOException e when HttpEndpoint(host) is { } http => (OrdersCli.ExitUsage,
+        // Kestrel's bind failures: an IOException for a port in use, the socket's own error for the rest (a port below 1024
+        // without the right, an address the system refuses).
+        Exception e when e is IOException or System.Net.Sockets.SocketException && HttpEndpoint(host) is { } http => (OrdersCli.ExitUsage,
             $"HTTP port {http.Options.Port} on {http.Options.Host} {(e.InnerException is AddressInUseException ? "is in use" : $"cannot be used ({e.Message})")}: " +
-            "choose another with --http-port (0 picks a free one)" + (http.Section.StartsWith(ProcessorOptions.Section, StringComparison.Ordinal) ? ", or turn it off with --no-http" : "")),
+            "choose another with --http-port (0 picks a free one) or --http-host" + (http.Section.StartsWith(ProcessorOptions.Section, StringComparison.Ordinal) ? ", or turn it off with --no-http" : "")),
         RegistryCredentialsException e => (OrdersCli.ExitFailure, (registry is null ? null : SchemaRegistryErrors.DescribeRejection(e, registry)) ?? e.Message),
         BrokerUnreachableException or TopicLayoutException or GroupProtocolException or DeadLetterWriteException or CheckpointWriteException or ProcessorGaveUpException or ProducerFailedException
             or DeadLetterTopicNotFoundException or TopicReadException => (OrdersCli.ExitFailure, Unwrap(error).Message),
