@@ -23,6 +23,7 @@ public sealed partial class OrderDecoder(ISchemaRegistryClient registry)
     public const int HeaderLength = 5;
 
     private readonly ConcurrentDictionary<int, Resolution> _resolutions = new();
+    private readonly ConcurrentDictionary<int, Task<Resolution>> _fetching = new();
 
     // The id most records carry, checked before the dictionary.
     private volatile Resolution? _last;
@@ -62,7 +63,17 @@ public sealed partial class OrderDecoder(ISchemaRegistryClient registry)
     {
         if (Cached(schemaId) is null)
         {
-            _last = _resolutions.GetOrAdd(schemaId, await FetchAsync(schemaId));
+            // One lookup per id at a time: a caller that stopped waiting for a slow registry (the processor's
+            // loop does) leaves its lookup running, and the next caller joins it instead of asking again.
+            var fetch = _fetching.GetOrAdd(schemaId, FetchAsync);
+            try
+            {
+                _last = _resolutions.GetOrAdd(schemaId, await fetch);
+            }
+            finally
+            {
+                _fetching.TryRemove(new KeyValuePair<int, Task<Resolution>>(schemaId, fetch));
+            }
         }
     }
 

@@ -147,6 +147,40 @@ public sealed class RecordProcessingTests
     }
 
     [Fact]
+    public async Task RegistryThatDoesNotAnswer_HoldsTheLoopNoLongerThanItsPatience_TheLookupGoesOnAndIsJoined_ThenProcessed()
+    {
+        var run = new LoopHarness();
+        run.Registry.LookupGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Assign(0);
+
+        var running = Task.Run(() => run.RunAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
+        Assert.True(SpinWait.SpinUntil(() => run.Registry.SchemaCalls > 0, TimeSpan.FromSeconds(30)));
+        // The lookup hangs: once the patience has passed, the record waits as for a registry away, and the loop turns on.
+        // (The clock moves in steps: the patience's timer starts a moment after the lookup does.)
+        var advanced = TimeSpan.Zero;
+        Assert.True(
+            SpinWait.SpinUntil(
+                () =>
+                {
+                    run.Time.Advance(TimeSpan.FromMilliseconds(100));
+                    advanced += TimeSpan.FromMilliseconds(100);
+                    Thread.Sleep(10);
+                    return run.Counters.RegistryWaits > 0;
+                },
+                TimeSpan.FromSeconds(30)),
+            "the loop was still held by the lookup");
+        Assert.InRange(advanced, RecordProcessor.RegistryPatience, RecordProcessor.RegistryPatience * 3);
+        run.Registry.LookupGate.SetResult();
+        var summary = await running;
+
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Empty(run.DeadLetters);
+        // The record read again joined the lookup in flight instead of asking again.
+        Assert.Equal(1, run.Registry.SchemaCalls);
+    }
+
+    [Fact]
     public async Task RegistryAway_WithUntilIdle_GivesUp_LeavingTheRecordsInKafka()
     {
         var run = new LoopHarness(o => o.FirstAssignmentWait = TimeSpan.FromSeconds(5));

@@ -91,12 +91,21 @@ public sealed class RecordProcessor
         }
     }
 
+    /// <summary>
+    /// The longest the loop waits for the registry to resolve a record's writer schema. Past it the
+    /// record waits as when the registry is unreachable (its partition is read again after the backoff)
+    /// while the lookup goes on: a registry that accepts connections but does not answer would otherwise
+    /// hold the loop, and with it every partition's records, checkpoints and rebalances, for the
+    /// registry client's timeout and retries (about 15 s measured) per record.
+    /// </summary>
+    internal static readonly TimeSpan RegistryPatience = TimeSpan.FromSeconds(1);
+
     private async ValueTask<bool> ReadLaterAsync(ValueTask<(Order Order, string? Invalid)> reading, InHand hand)
     {
         (Order Order, string? Invalid) read;
         try
         {
-            read = await reading;
+            read = await WithinPatienceAsync(reading);
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
@@ -104,6 +113,23 @@ public sealed class RecordProcessor
         }
 
         return Read(read, hand with { Failures = 0, RegistryWaits = 0 });
+    }
+
+    /// <exception cref="RegistryUnavailableException">The read has not ended within <see cref="RegistryPatience"/>.</exception>
+    private async Task<(Order Order, string? Invalid)> WithinPatienceAsync(ValueTask<(Order Order, string? Invalid)> reading)
+    {
+        var task = reading.AsTask();
+        try
+        {
+            return await task.WaitAsync(RegistryPatience, _time);
+        }
+        catch (TimeoutException e) when (!task.IsCompleted)
+        {
+            // Left to end on its own (it fills the decoder's cache); its failure, if any, is observed here.
+            _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new RegistryUnavailableException(
+                $"the Schema Registry has not answered within {RegistryPatience.TotalSeconds:0} s: the record is read again after the backoff, the lookup goes on meanwhile", e);
+        }
     }
 
     /// <summary>A record read: an invalid order ends at once; a valid one goes to the handler, inline or through the dispatcher.</summary>
