@@ -4,6 +4,7 @@ using Orders.Monitoring.Dashboard;
 using Orders.Monitoring.Health;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Hosting;
+using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
 
@@ -91,6 +92,29 @@ public sealed class DashboardAndHealthTests
         Assert.Equal(HealthStatus.Healthy, withinGrace.Status);
         Assert.Equal((HealthStatus.Degraded, "no Kafka broker connected for 10 s: reading nothing meanwhile, losing nothing"), (down.Status, down.Description));
         Assert.Equal(HealthStatus.Healthy, back.Status);
+    }
+
+    [Fact]
+    public async Task Live_WhileTheLoopPublishes_NotOnceItHasNotForMaxPollInterval()
+    {
+        var status = new ProcessorStatus("orders", readCommitted: false, _time);
+        var clients = new ProcessorClients(new Confluent.Kafka.ConsumerConfig { MaxPollIntervalMs = 60_000 }, new Confluent.Kafka.ProducerConfig());
+        // Never started: only its status and completion are read.
+        var worker = new ProcessorWorker(
+            clients, new ProcessorServices(new ProcessorOptions(), null!, null!, null!, status, _time, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance), null!);
+        var check = new ProcessorAliveCheck(worker, clients);
+        var context = new HealthCheckContext();
+
+        var starting = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        status.Publish(new ProcessorView(status.Counters, AggregateData.Empty, new Dictionary<int, PartitionView>(), 0, EverAssigned: true));
+        _time.Advance(TimeSpan.FromSeconds(59));
+        var turning = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var stuck = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HealthStatus.Healthy, starting.Status);
+        Assert.Equal(HealthStatus.Healthy, turning.Status);
+        Assert.Equal((HealthStatus.Unhealthy, "the consume loop has not turned for 60 s, max.poll.interval.ms or longer: it is stuck"), (stuck.Status, stuck.Description));
     }
 
     private void Publish(Dictionary<int, PartitionView> partitions, AggregateData? aggregates = null, int restoring = 0) =>

@@ -75,14 +75,26 @@ public sealed class SchemaRegistryCheck(ISchemaRegistryClient registry) : IHealt
     }
 }
 
-/// <summary>Alive until the processor has stopped on a fatal error (the process is about to exit with it).</summary>
-public sealed class ProcessorAliveCheck(ProcessorWorker worker) : IHealthCheck
+/// <summary>
+/// Alive until the processor has stopped on a fatal error (the process is about to exit with it), and
+/// while its consume loop turns: a loop that has not published a view for as long as the group lets a
+/// member go without polling (<c>max.poll.interval.ms</c>, 300 s by default) is stuck, and the group has
+/// given its partitions away already; a restart is what helps then.
+/// </summary>
+public sealed class ProcessorAliveCheck(ProcessorWorker worker, ProcessorClients clients) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(worker.Completion switch
+    private const int LibrdkafkaMaxPollIntervalMs = 300_000;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var limit = TimeSpan.FromMilliseconds(clients.Consumer.MaxPollIntervalMs ?? LibrdkafkaMaxPollIntervalMs);
+        return Task.FromResult(worker.Completion switch
         {
             { IsFaulted: true } failed => HealthCheckResult.Unhealthy($"the processor stopped: {failed.Exception!.InnerException!.Message}"),
             { IsCompleted: true } => HealthCheckResult.Unhealthy("the processor has finished"),
+            _ when worker.Status.SinceLastView is { } quiet && quiet >= limit => HealthCheckResult.Unhealthy(
+                $"the consume loop has not turned for {quiet.TotalSeconds:0} s, max.poll.interval.ms or longer: it is stuck"),
             _ => HealthCheckResult.Healthy("the processor is running"),
         });
+    }
 }

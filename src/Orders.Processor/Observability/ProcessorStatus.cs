@@ -52,13 +52,17 @@ public sealed record PartitionView(long NextOffset, long CheckpointedOffset, lon
 /// </summary>
 public sealed class ProcessorStatus
 {
+    private readonly TimeProvider _time;
     private volatile ProcessorView _view;
+    private long _publishedAt;
+    private volatile bool _published;
 
     /// <param name="readCommitted">The consumer reads committed records only (lag then counts from the last stable offset).</param>
     /// <param name="time">The clock that times how long no broker has been connected.</param>
     public ProcessorStatus(string topic, bool readCommitted, TimeProvider? time = null)
     {
-        Statistics = new ConsumerStatistics(topic, readCommitted, time);
+        _time = time ?? TimeProvider.System;
+        Statistics = new ConsumerStatistics(topic, readCommitted, _time);
         _view = ProcessorView.Empty(Counters);
     }
 
@@ -73,5 +77,13 @@ public sealed class ProcessorStatus
     /// <summary>The newest view, refreshed about twice a second while running.</summary>
     public ProcessorView View => _view;
 
-    internal void Publish(ProcessorView view) => _view = view;
+    /// <summary>How long since the consume loop last published a view (it does about twice a second while it turns); null before the first.</summary>
+    public TimeSpan? SinceLastView => _published ? _time.GetElapsedTime(Interlocked.Read(ref _publishedAt)) : null;
+
+    internal void Publish(ProcessorView view)
+    {
+        _view = view;
+        Interlocked.Exchange(ref _publishedAt, _time.GetTimestamp());
+        _published = true;
+    }
 }
