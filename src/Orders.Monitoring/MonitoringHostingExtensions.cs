@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -95,13 +96,25 @@ public static class MonitoringHostingExtensions
     private static readonly HttpMethodMetadata GetOnly = new([HttpMethods.Get]);
 
     /// <summary>
-    /// HEAD is answered wherever GET is, as HTTP asks of a server (uptime checkers use it): routed as
-    /// GET, and Kestrel sends the headers without the body. Before routing, so that the match sees GET.
+    /// Two rules before routing. On a loopback address, only requests that name a loopback host: a web
+    /// page that rebinds its own name to 127.0.0.1 (DNS rebinding) could otherwise read the dashboard's
+    /// figures from a browser on this machine; the endpoints have no authentication. And HEAD is
+    /// answered wherever GET is, as HTTP asks of a server (uptime checkers use it): routed as GET, and
+    /// Kestrel sends the headers without the body.
     /// </summary>
     private static void UseGetAndHead(WebApplication app)
     {
+        var loopbackOnly = new Lazy<bool>(() => app.Services.GetRequiredService<IOptions<HttpEndpointOptions>>().Value is var endpoint
+            && endpoint.TryParseHost(out var address)
+            && (address is null ? endpoint.Host == "localhost" : IPAddress.IsLoopback(address)));
         app.Use((context, next) =>
         {
+            if (loopbackOnly.Value && context.Request.Host.HasValue && !IsLoopbackName(context.Request.Host.Host))
+            {
+                context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+                return context.Response.WriteAsync("This endpoint listens on loopback only: ask it as localhost, 127.0.0.1 or [::1].\n");
+            }
+
             if (HttpMethods.IsHead(context.Request.Method))
             {
                 context.Request.Method = HttpMethods.Get;
@@ -111,6 +124,10 @@ public static class MonitoringHostingExtensions
         });
         app.UseRouting();
     }
+
+    private static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     /// <summary>Kestrel on the configured address, OpenTelemetry with the Prometheus exporter over <paramref name="meters"/>, and the address announced once bound.</summary>
     public static WebApplicationBuilder AddHttpEndpoint(this WebApplicationBuilder builder, string section, bool dashboard, params string[] meters)

@@ -102,6 +102,13 @@ public sealed class HealthTests : IAsyncLifetime
             Assert.Empty(await head.Content.ReadAsByteArrayAsync(ct));
             Assert.Equal((HttpStatusCode.MethodNotAllowed, HttpStatusCode.MethodNotAllowed), (delete.StatusCode, post.StatusCode));
         }
+
+        // Bound to loopback: a request naming another host (a page that rebound its name to 127.0.0.1) gets nothing.
+        using var rebound = new HttpRequestMessage(HttpMethod.Get, "/api/state") { Headers = { Host = "attacker.example" } };
+        using var localhost = new HttpRequestMessage(HttpMethod.Get, "/api/state") { Headers = { Host = $"localhost:{run.Address.Port}" } };
+        using var refused = await run.Http.SendAsync(rebound, ct);
+        using var served = await run.Http.SendAsync(localhost, ct);
+        Assert.Equal((HttpStatusCode.MisdirectedRequest, HttpStatusCode.OK), (refused.StatusCode, served.StatusCode));
     }
 
     [Fact]
