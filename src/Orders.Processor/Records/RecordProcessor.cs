@@ -37,6 +37,9 @@ public sealed class RecordProcessor
     private readonly IRecordObserver? _observer;
     private readonly List<Completion> _ended = [];
 
+    // A read whose lookup outlasted RegistryPatience, until it ends (the loop's thread only).
+    private Task? _overdueLookup;
+
     internal RecordProcessor(
         OrderPipeline pipeline,
         HandlerInvoker handler,
@@ -115,22 +118,37 @@ public sealed class RecordProcessor
         return Read(read, hand with { Failures = 0, RegistryWaits = 0 });
     }
 
-    /// <exception cref="RegistryUnavailableException">The read has not ended within <see cref="RegistryPatience"/>.</exception>
+    /// <exception cref="RegistryUnavailableException">
+    /// The read has not ended within <see cref="RegistryPatience"/>; or at once, while a lookup that outlasted it
+    /// has not ended: the registry is not answering, and the loop waits for it once, not once per record.
+    /// </exception>
     private async Task<(Order Order, string? Invalid)> WithinPatienceAsync(ValueTask<(Order Order, string? Invalid)> reading)
     {
         var task = reading.AsTask();
+        if (!task.IsCompleted && _overdueLookup is { IsCompleted: false })
+        {
+            Abandon(task);
+            throw new RegistryUnavailableException(
+                "the Schema Registry has not answered an earlier lookup yet: the record is read again after the backoff, its lookup goes on meanwhile",
+                new TimeoutException($"a lookup has been waiting for more than {RegistryPatience.TotalSeconds:0} s"));
+        }
+
         try
         {
             return await task.WaitAsync(RegistryPatience, _time);
         }
         catch (TimeoutException e) when (!task.IsCompleted)
         {
-            // Left to end on its own (it fills the decoder's cache); its failure, if any, is observed here.
-            _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            Abandon(task);
+            _overdueLookup = task;
             throw new RegistryUnavailableException(
                 $"the Schema Registry has not answered within {RegistryPatience.TotalSeconds:0} s: the record is read again after the backoff, the lookup goes on meanwhile", e);
         }
     }
+
+    /// <summary>A read left to end on its own (its lookup fills the decoder's cache); its failure, if any, is observed here.</summary>
+    private static void Abandon(Task task) =>
+        _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>A record read: an invalid order ends at once; a valid one goes to the handler, inline or through the dispatcher.</summary>
     private bool Read((Order Order, string? Invalid) read, InHand hand)
