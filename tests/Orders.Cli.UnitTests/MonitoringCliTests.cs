@@ -79,6 +79,16 @@ public sealed class MonitoringCliTests
         }
     }
 
+    [Theory]
+    [InlineData("""{"status":"Degraded","checks":{"kafka":{"status":"Degraded","description":"no broker"},"partitions":{"status":"Healthy","description":"6"}}}""", "Degraded (kafka: no broker)")]
+    [InlineData("""{"status":"Unhealthy"}""", "Unhealthy")]
+    [InlineData("""{"status":503,"checks":[]}""", null)]
+    [InlineData("""{"status":"Degraded","checks":{"x":{"status":7,"description":"odd\u001b[2J"}}}""", "Degraded (x: odd\\u001b[2J)")]
+    [InlineData("<html>503</html>", null)]
+    [InlineData("[1,2]", null)]
+    public void HealthFailureLine_NamesTheFailingChecks_AndIgnoresAnswersOfAnotherShape(string body, string? expected) =>
+        Assert.Equal(expected, Orders.Cli.Commands.HealthCommand.Failing(body));
+
     private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string[] args)
     {
         var stdout = new StringWriter();

@@ -71,14 +71,15 @@ internal static class HealthCommand
         {
             using var document = System.Text.Json.JsonDocument.Parse(body);
             var root = document.RootElement;
-            if (root.ValueKind != System.Text.Json.JsonValueKind.Object || !root.TryGetProperty("status", out var status) || status.GetString() is not { } overall)
+            if (root.ValueKind != System.Text.Json.JsonValueKind.Object || !root.TryGetProperty("status", out var status)
+                || status.ValueKind != System.Text.Json.JsonValueKind.String || status.GetString() is not { } overall)
             {
                 return null;
             }
 
             var failing = root.TryGetProperty("checks", out var checks) && checks.ValueKind == System.Text.Json.JsonValueKind.Object
                 ? checks.EnumerateObject()
-                    .Where(c => c.Value.ValueKind == System.Text.Json.JsonValueKind.Object && c.Value.TryGetProperty("status", out var s) && s.GetString() != "Healthy")
+                    .Where(c => c.Value.ValueKind == System.Text.Json.JsonValueKind.Object && c.Value.TryGetProperty("status", out var s) && !(s.ValueKind == System.Text.Json.JsonValueKind.String && s.GetString() == "Healthy"))
                     .Select(c => $"{c.Name}: {(c.Value.TryGetProperty("description", out var d) ? d.ToString() : "?")}")
                     .ToList()
                 : [];
