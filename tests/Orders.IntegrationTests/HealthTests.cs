@@ -36,9 +36,7 @@ public sealed class HealthTests : IAsyncLifetime
     [Fact]
     public async Task Ready_TurnsDegradedWhileTheRegistryIsStopped_AndReadyAgainAfter()
     {
-        var topic = StackFixture.Unique("health");
-        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
-        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
+        await using var run = await StartOnNewTopicAsync("health");
 
         var ready = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
         Assert.Equal("Healthy", ready.GetProperty("status").GetString());
@@ -62,9 +60,7 @@ public sealed class HealthTests : IAsyncLifetime
     [Fact]
     public async Task Ready_TurnsDegradedWhileNoBrokerIsReachable_AndReadyAgainAfter()
     {
-        var topic = StackFixture.Unique("health-broker");
-        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
-        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
+        await using var run = await StartOnNewTopicAsync("health-broker");
         var ready = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
         Assert.Equal("Healthy", Check(ready, "kafka"));
 
@@ -129,6 +125,14 @@ public sealed class HealthTests : IAsyncLifetime
         Assert.StartsWith("orders: ", Assert.Single(ready.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
         Assert.True(none.Exit == 1 && none.Stderr.Contains("Connection refused", StringComparison.Ordinal), $"nothing listening: exit {none.Exit}: {none.Stdout}{none.Stderr}");
         Assert.StartsWith("orders: ", Assert.Single(none.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    /// <summary>A processor on a new three-partition topic of this test's own stack.</summary>
+    private Task<ProcessorRun> StartOnNewTopicAsync(string prefix)
+    {
+        var topic = StackFixture.Unique(prefix);
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
+        return ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
     }
 
     private static string? Check(JsonElement health, string name) =>
