@@ -85,15 +85,22 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
             await processor.WaitForLogAsync("Restored", TimeSpan.FromSeconds(60));
             await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
 
-            // SIGTERM with the coordinator gone: leaving the group cannot complete (librdkafka's close
-            // took 30 s here, measured), the stop must within its bounds (Processor:CloseTimeout, 10 s).
+            // SIGTERM with the coordinator gone: leaving the group nearly always cannot complete
+            // (librdkafka's close took 30 s here, measured), and the stop must come within its bounds:
+            // Processor:CloseTimeout (10 s) for the close, then at most 10 s to flush the producer.
+            // Once, in one of a dozen runs, the close ended by itself 0.2 s after SIGTERM (that run's log
+            // was not kept, so why the client did not wait is not known); that is within the bounds too.
             _stack.Cluster.SetBrokerDown(3);
             var stopping = System.Diagnostics.Stopwatch.StartNew();
             await processor.TerminateAsync(TimeSpan.FromSeconds(45));
-            output.WriteLine($"stopped {stopping.Elapsed.TotalSeconds:F1} s after SIGTERM");
+            var stopped = stopping.Elapsed;
+            output.WriteLine($"stopped {stopped.TotalSeconds:F1} s after SIGTERM");
             output.WriteLine(processor.StandardError);
             Assert.True(processor.ExitCode == 0, processor.StandardError);
-            Assert.Contains("did not leave its group within 10 s", processor.StandardError, StringComparison.Ordinal);
+            var cut = processor.StandardError.Contains("did not leave its group within 10 s", StringComparison.Ordinal);
+            Assert.True(
+                cut ? stopped < TimeSpan.FromSeconds(25) : stopped < TimeSpan.FromSeconds(10),
+                $"stopped {stopped.TotalSeconds:F1} s after SIGTERM ({(cut ? "the close bound cut the leave" : "the leave ended by itself")}):\n{processor.StandardError}");
         }
 
         _stack.Cluster.SetBrokerUp(3);
