@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.RegularExpressions;
 using Orders.Cli.Commands;
 using Orders.Cli.Hosting;
+using Orders.Hosting;
 
 namespace Orders.Cli;
 
@@ -39,7 +40,7 @@ public static partial class OrdersCli
         }
 
         // On SIGINT/SIGTERM the verbs finish the record in hand, commit and close; give them time to.
-        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = StopLimit.AfterSignal };
         return await parseResult.InvokeAsync(configuration);
     }
 

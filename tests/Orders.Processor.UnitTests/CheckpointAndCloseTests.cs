@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor.DeadLetters;
+using Orders.Processor.Hosting;
 using Orders.Processor.UnitTests.Fakes;
 
 namespace Orders.Processor.UnitTests;
@@ -77,7 +78,7 @@ public sealed class CheckpointAndCloseTests
         revoked.Advance(1);
 
         // Waiting for the revoked partition's checkpoints acknowledges the kept one's too.
-        run.Parts.Checkpoints.CheckpointAndStore([revoked]);
+        run.Parts.Checkpoints.CheckpointAndStore([revoked], run.Time.GetUtcNow() + TimeSpan.FromSeconds(10));
         run.Parts.Checkpoints.Pump();
 
         Assert.Equal(2, run.Consumer.Stored[0]);
@@ -153,10 +154,58 @@ public sealed class CheckpointAndCloseTests
         var summary = await run.RunAsync(stop.Token);
 
         Assert.Equal([1], summary.NotCheckpointed);
-        // The close waits the revoke timeout, the revoke callback of leaving the group once more, and the producer's final flush.
-        Assert.InRange(run.Time.GetUtcNow() - started, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds((2 * 3) + 10 + 1));
+        // The close waits the revoke timeout, then the producer's final flush (the revoke of leaving the group waits for nothing more).
+        Assert.InRange(run.Time.GetUtcNow() - started, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3) + ProcessorOptions.FinalFlush + TimeSpan.FromSeconds(1));
         Assert.True(run.Logs.Count(21) >= 1);
+        Assert.Equal(1, run.Logs.Count(28));
         Assert.Empty(run.Checkpoints);
+    }
+
+    [Fact]
+    public async Task Close_WithWorkThatDoesNotEnd_AndACheckpointNeverAcknowledged_WaitsOneRevokeTimeoutForBoth()
+    {
+        var handler = new GatedHandler { Immediate = id => id != "stuck" };
+        var run = new LoopHarness(
+            o =>
+            {
+                o.CheckpointInterval = TimeSpan.FromHours(1);
+                o.RevokeTimeout = TimeSpan.FromSeconds(3);
+                o.UntilIdle = null;
+            },
+            handler);
+        run.Time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(1);
+        run.Consumer.Append(0, LoopHarness.Order(5, key: "done"), LoopHarness.Order(6, key: "stuck"));
+        run.Consumer.Assign(0);
+        using var stop = new CancellationTokenSource();
+        DateTimeOffset? stopped = null;
+        run.When(() => run.Counters.Processed == 1 && handler.IsRunning("stuck"), () =>
+        {
+            run.Producer.AutoAcknowledge = false;
+            run.Producer.Stalled = true;
+            stopped = run.Time.GetUtcNow();
+            stop.Cancel();
+        });
+
+        var summary = await run.RunAsync(stop.Token);
+
+        // Letting the call end and checkpointing share the one revoke timeout (each had its own: 3 + 3 s, then a 10 s flush).
+        Assert.Equal([0], summary.NotCheckpointed);
+        Assert.NotNull(stopped);
+        Assert.InRange(run.Time.GetUtcNow() - stopped.Value, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3) + ProcessorOptions.FinalFlush + TimeSpan.FromSeconds(1));
+        Assert.Equal(1, handler.Cancelled);
+    }
+
+    [Fact]
+    public void Options_RevokeAndCloseTimeoutsThatDoNotFitAStop_AreRefused()
+    {
+        var validator = new ProcessorOptionsValidator();
+
+        var fits = validator.Validate(null, new ProcessorOptions { GroupId = "g", RevokeTimeout = TimeSpan.FromSeconds(12), CloseTimeout = TimeSpan.FromSeconds(8) });
+        var tooLong = validator.Validate(null, new ProcessorOptions { GroupId = "g", RevokeTimeout = TimeSpan.FromSeconds(15), CloseTimeout = TimeSpan.FromSeconds(10) });
+
+        Assert.True(fits.Succeeded, fits.FailureMessage);
+        Assert.False(tooLong.Succeeded);
+        Assert.Contains(tooLong.Failures!, f => f.Contains("Processor:RevokeTimeout (15 s) and Processor:CloseTimeout (10 s) must add up to at most 20 s", StringComparison.Ordinal));
     }
 
     [Fact]

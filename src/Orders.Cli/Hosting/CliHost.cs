@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orders.Cli.Settings;
+using Orders.Hosting;
 using Orders.Monitoring.Tracing;
 
 namespace Orders.Cli.Hosting;
@@ -37,7 +38,7 @@ internal static class CliHost
         }
 
         // On SIGINT/SIGTERM the workers finish the record in hand, checkpoint and close; give them time to.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = StopLimit.AfterSignal);
         // The verbs say what they do themselves; "Application started. Press Ctrl+C" is chatter.
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         return builder;

@@ -22,7 +22,6 @@ public sealed class CheckpointCoordinator(
     IConsumerPort consumer,
     IProducerPort producer,
     FatalSignal fatal,
-    TimeSpan revokeTimeout,
     TimeProvider time,
     ILogger logger)
 {
@@ -67,15 +66,14 @@ public sealed class CheckpointCoordinator(
 
     /// <summary>
     /// Checkpoints the partitions now (those changed since their last checkpoint), first letting
-    /// their dead letters be acknowledged, and waits for the checkpoints, at most the revoke
-    /// timeout; then stores the offsets they cover. Stored, not committed: librdkafka commits a
+    /// their dead letters be acknowledged, and waits for the checkpoints until <paramref name="deadline"/>
+    /// (the revoke's or the close's, <see cref="Assignments.SettleAndCheckpoint"/>); then stores the offsets they cover. Stored, not committed: librdkafka commits a
     /// removed partition's stored offset itself (enable.auto.commit), asynchronously, while a
     /// synchronous commit inside a rebalance callback can wait on a group that is itself
     /// rebalancing or closing.
     /// </summary>
-    public void CheckpointAndStore(IReadOnlyCollection<PartitionState> states)
+    public void CheckpointAndStore(IReadOnlyCollection<PartitionState> states, DateTimeOffset deadline)
     {
-        var deadline = time.GetUtcNow() + revokeTimeout;
 
         // Until every state is covered by an acknowledged checkpoint: dead letters are acknowledged
         // first, a checkpoint already in flight (started before the changes since) is awaited, then

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Orders.Contracts;
+using Orders.Hosting;
 
 namespace Orders.Processor.Hosting;
 
@@ -88,7 +89,23 @@ public sealed class ProcessorOptions
     /// <summary>How long restoring a partition (reading its checkpoint and dead letters) may take before it is retried later.</summary>
     public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a revoke or close waits for dead letters and the final checkpoint.</summary>
+    /// <summary>
+    /// The most a stop adds after <see cref="RevokeTimeout"/> and <see cref="CloseTimeout"/>: the last
+    /// wait for records still queued (dead letters, checkpoints), after leaving the group.
+    /// </summary>
+    public static readonly TimeSpan FinalFlush = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The most <see cref="RevokeTimeout"/> and <see cref="CloseTimeout"/> may add up to: with the
+    /// <see cref="FinalFlush"/>, a stop then ends within <see cref="StopLimit.AfterSignal"/> with 5 s
+    /// left for the rest (the record in hand, disposing the clients).
+    /// </summary>
+    public static readonly TimeSpan MaxRevokeAndClose = StopLimit.AfterSignal - FinalFlush - TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a revoke or close waits, in all, for handler calls in flight to end (at most half of
+    /// it), dead letters to be acknowledged and the final checkpoints.
+    /// </summary>
     public TimeSpan RevokeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -153,6 +170,12 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
         Check(errors, options.RestoreTimeout > TimeSpan.Zero, "Processor:RestoreTimeout must be positive");
         Check(errors, options.RevokeTimeout > TimeSpan.Zero, "Processor:RevokeTimeout must be positive");
         Check(errors, options.CloseTimeout > TimeSpan.Zero, "Processor:CloseTimeout must be positive");
+        Check(
+            errors,
+            options.RevokeTimeout + options.CloseTimeout <= ProcessorOptions.MaxRevokeAndClose,
+            $"Processor:RevokeTimeout ({options.RevokeTimeout.TotalSeconds:0.###} s) and Processor:CloseTimeout ({options.CloseTimeout.TotalSeconds:0.###} s) " +
+            $"must add up to at most {ProcessorOptions.MaxRevokeAndClose.TotalSeconds:0} s: a stop takes both, then up to {ProcessorOptions.FinalFlush.TotalSeconds:0} s to flush, " +
+            $"and the process ends {StopLimit.AfterSignal.TotalSeconds:0} s after the signal");
         Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Processor:BrokerTimeout must be positive");
         Check(errors, options.CreatedTopics.ReplicationFactor is null or >= 1, $"Processor:CreatedTopics:ReplicationFactor must be at least 1, not {options.CreatedTopics.ReplicationFactor}");
         Check(errors, options.CreatedTopics.MinInsyncReplicas is null or >= 1, $"Processor:CreatedTopics:MinInsyncReplicas must be at least 1, not {options.CreatedTopics.MinInsyncReplicas}");

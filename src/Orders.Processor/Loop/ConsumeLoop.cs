@@ -24,8 +24,6 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// </summary>
     internal const int SameTimeRecords = 16;
 
-    private static readonly TimeSpan ProducerFlushAtClose = TimeSpan.FromSeconds(10);
-
     private readonly ProcessorOptions _options = parts.Options;
     private readonly IConsumerPort _consumer = parts.Consumer;
     private readonly FetchAheadConsumer? _fetchAhead = parts.Consumer as FetchAheadConsumer;
@@ -181,14 +179,18 @@ public sealed class ConsumeLoop(LoopParts parts)
         parts.Assignments.Closing();
         parts.Assignments.Publish();
         var states = parts.Table.Owned.ToList();
-        parts.Assignments.Settle(states);
         // The close below commits the stored offsets as it gives the partitions up.
-        parts.Checkpoints.CheckpointAndStore(states);
+        parts.Assignments.SettleAndCheckpoint(states);
         List<int> notCheckpointed = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
 
         // Leaves the group; the revoke handler finds the state checkpointed already.
-        CloseConsumer();
-        parts.Producer.Flush(ProducerFlushAtClose);
+        CloseConsumer(notCheckpointed.Count);
+        var unsent = parts.Producer.Flush(ProcessorOptions.FinalFlush);
+        if (unsent > 0)
+        {
+            Log.UnsentAtClose(_logger, unsent, ProcessorOptions.FinalFlush.TotalSeconds);
+        }
+
         parts.DeadLetters.Pump();
         parts.Assignments.Detach();
         return notCheckpointed;
@@ -197,10 +199,11 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// <summary>
     /// Leaves the group within <see cref="ProcessorOptions.CloseTimeout"/>. librdkafka's close can wait
     /// on a group that is rebalancing or whose coordinator is away (30 s measured); past the bound the
-    /// run ends without it: every state is checkpointed by now, and the group reassigns after its
-    /// session timeout, as after a crash.
+    /// run ends without it, and the group reassigns after its session timeout, as after a crash: from
+    /// the partitions' checkpoints, which were written just before unless their broker was away too.
     /// </summary>
-    private void CloseConsumer()
+    /// <param name="notCheckpointed">How many partitions held at the end have no checkpoint of their last state.</param>
+    private void CloseConsumer(int notCheckpointed)
     {
         var closing = BlockingCall.RunAsync(() =>
         {
@@ -220,6 +223,13 @@ public sealed class ConsumeLoop(LoopParts parts)
 
         // From now on its callbacks do nothing; the consumer is left to the process's end (the session does not destroy it).
         parts.Assignments.Detach();
-        Log.CloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
+        if (notCheckpointed == 0)
+        {
+            Log.CloseTimedOut(_logger, _options.CloseTimeout.TotalSeconds);
+        }
+        else
+        {
+            Log.CloseTimedOutNotCheckpointed(_logger, _options.CloseTimeout.TotalSeconds, notCheckpointed);
+        }
     }
 }

@@ -146,6 +146,6 @@ public sealed class KafkaSession : IDisposable
         public void Produce(TopicPartition partition, Message<byte[]?, byte[]?> message, Action<DeliveryReport<byte[]?, byte[]?>> report) =>
             producer.Produce(partition, message, report);
 
-        public void Flush(TimeSpan timeout) => producer.Flush(timeout);
+        public int Flush(TimeSpan timeout) => producer.Flush(timeout);
     }
 }

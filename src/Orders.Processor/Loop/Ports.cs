@@ -59,5 +59,6 @@ public interface IProducerPort
     void Produce(TopicPartition partition, Message<byte[]?, byte[]?> message, Action<DeliveryReport<byte[]?, byte[]?>> report);
 
     /// <summary>Waits at most <paramref name="timeout"/> for queued records to be delivered (their reports to run).</summary>
-    void Flush(TimeSpan timeout);
+    /// <returns>The records still queued or in flight.</returns>
+    int Flush(TimeSpan timeout);
 }

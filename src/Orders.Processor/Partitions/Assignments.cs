@@ -68,8 +68,7 @@ public sealed class Assignments(
             if (!_closing)
             {
                 // On close the states were settled and checkpointed just before; the consumer's close revokes them after.
-                Settle(states);
-                checkpoints.CheckpointAndStore(states);
+                SettleAndCheckpoint(states);
             }
 
             Release(partitions);
@@ -157,11 +156,18 @@ public sealed class Assignments(
     });
 
     /// <summary>
-    /// Lets the handler calls of partitions about to be checkpointed end, within the revoke timeout:
-    /// what completes is counted; what does not is left out of the checkpoint, uncounted, and
-    /// handled again by the partitions' next owner.
+    /// Before partitions are given up (revoked, or held at the close), within one revoke timeout for
+    /// both steps: lets their handler calls end, for at most half of it (what completes is counted;
+    /// what does not is left out of the checkpoint, uncounted, and handled again by the partitions'
+    /// next owner), then checkpoints them and stores the offsets the checkpoints cover, until its end.
+    /// A call that never ends thus leaves the checkpoint of the rest at least half the timeout.
     /// </summary>
-    public void Settle(IReadOnlyCollection<PartitionState> states) => records.Settle(states, time.GetUtcNow() + revokeTimeout);
+    public void SettleAndCheckpoint(IReadOnlyCollection<PartitionState> states)
+    {
+        var start = time.GetUtcNow();
+        records.Settle(states, start + (revokeTimeout / 2));
+        checkpoints.CheckpointAndStore(states, start + revokeTimeout);
+    }
 
     private List<PartitionState> Owned(IReadOnlyList<TopicPartition> partitions) =>
         [.. partitions.Where(p => p.Topic == layout.Topic).Select(p => table.TryGet(p.Partition.Value, out var s) ? s : null).OfType<PartitionState>()];

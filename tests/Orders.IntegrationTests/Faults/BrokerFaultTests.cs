@@ -87,7 +87,7 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
 
             // SIGTERM with the coordinator gone: leaving the group nearly always cannot complete
             // (librdkafka's close took 30 s here, measured), and the stop must come within its bounds:
-            // Processor:CloseTimeout (10 s) for the close, then at most 10 s to flush the producer.
+            // Processor:CloseTimeout (10 s) for the close, then at most 5 s to flush the producer.
             // Once, in one of a dozen runs, the close ended by itself 0.2 s after SIGTERM (that run's log
             // was not kept, so why the client did not wait is not known); that is within the bounds too.
             _stack.Cluster.SetBrokerDown(3);

@@ -45,7 +45,7 @@ public sealed class FakeProducer(FakeTimeProvider time) : IProducerPort
     }
 
     /// <summary>Delivers what it can; a stalled broker makes it wait out the timeout (on the fake clock).</summary>
-    public void Flush(TimeSpan timeout)
+    public int Flush(TimeSpan timeout)
     {
         if (Stalled && _pending.Count > 0)
         {
@@ -53,6 +53,7 @@ public sealed class FakeProducer(FakeTimeProvider time) : IProducerPort
         }
 
         Deliver();
+        return _pending.Count;
     }
 
     /// <summary>Delivers every pending report.</summary>
