@@ -52,16 +52,34 @@ public sealed class PartitionRangeReader : IDisposable
     public string GroupId => _config.GroupId;
 
     /// <returns>Low and high watermark of the partition.</returns>
-    public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout)
+    /// <param name="cancellationToken">
+    /// Looked at between asks: a cancellable query asks for at most 1 s, then 2 s, then 4 s at a time
+    /// (each ask is a new request: a broker slower than one still gets the next, longer one).
+    /// </param>
+    /// <exception cref="OperationCanceledException">Cancelled before the broker answered.</exception>
+    public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        try
+        var deadline = _time.GetUtcNow() + timeout;
+        var ask = TimeSpan.FromSeconds(1);
+        while (true)
         {
-            return _consumer.QueryWatermarkOffsets(partition, timeout);
-        }
-        catch (KafkaException e) when (IsStaleMetadata(e))
-        {
-            Renew();
-            throw;
+            cancellationToken.ThrowIfCancellationRequested();
+            var remaining = Remaining(deadline);
+            var slice = cancellationToken.CanBeCanceled && remaining > ask ? ask : remaining;
+            try
+            {
+                return _consumer.QueryWatermarkOffsets(partition, slice);
+            }
+            catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_TimedOut && slice < remaining)
+            {
+                // An ask ran out, not the timeout: ask again, for longer, unless cancelled meanwhile.
+                ask = ask < LongestAsk ? ask * 2 : LongestAsk;
+            }
+            catch (KafkaException e) when (IsStaleMetadata(e))
+            {
+                Renew();
+                throw;
+            }
         }
     }
 
@@ -72,15 +90,16 @@ public sealed class PartitionRangeReader : IDisposable
     /// <returns>For each partition, the end read to (its high watermark when the read began).</returns>
     /// <param name="timeout">How long the read may go without progress: a long range read steadily never times out.</param>
     /// <exception cref="TimeoutException">No record arrived for <paramref name="timeout"/> before the ends were reached.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled before the ends were reached (looked at every 250 ms while no record comes, and between watermark asks).</exception>
     public IReadOnlyDictionary<TopicPartition, long> Read(
-        IReadOnlyCollection<TopicPartitionOffset> starts, TimeSpan timeout, Action<ConsumeResult<byte[]?, byte[]?>> onRecord)
+        IReadOnlyCollection<TopicPartitionOffset> starts, TimeSpan timeout, Action<ConsumeResult<byte[]?, byte[]?>> onRecord, CancellationToken cancellationToken = default)
     {
         var deadline = _time.GetUtcNow() + timeout;
         var ends = new Dictionary<TopicPartition, long>();
         var pending = new List<TopicPartitionOffset>();
         foreach (var start in starts)
         {
-            var watermarks = Watermarks(start.TopicPartition, Remaining(deadline));
+            var watermarks = Watermarks(start.TopicPartition, Remaining(deadline), cancellationToken);
             ends[start.TopicPartition] = watermarks.High.Value;
             var from = Math.Max(start.Offset.Value, watermarks.Low.Value);
             if (from < watermarks.High.Value)
@@ -100,7 +119,9 @@ public sealed class PartitionRangeReader : IDisposable
         {
             while (open.Count > 0)
             {
-                var result = _consumer.Consume(Remaining(deadline));
+                cancellationToken.ThrowIfCancellationRequested();
+                var remaining = Remaining(deadline);
+                var result = _consumer.Consume(cancellationToken.CanBeCanceled && remaining > CancellationSlice ? CancellationSlice : remaining);
                 if (result is null)
                 {
                     if (_time.GetUtcNow() >= deadline)
@@ -167,6 +188,12 @@ public sealed class PartitionRangeReader : IDisposable
     }
 
     private IConsumer<byte[]?, byte[]?> Build() => new ConsumerBuilder<byte[]?, byte[]?>(_config).LogTo(_logger).BuildChecked();
+
+    /// <summary>The longest a cancellable read waits for a record before it looks at its token again (no request is made again).</summary>
+    private static readonly TimeSpan CancellationSlice = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest one ask of a cancellable watermark query.</summary>
+    private static readonly TimeSpan LongestAsk = TimeSpan.FromSeconds(4);
 
     private TimeSpan Remaining(DateTimeOffset deadline)
     {

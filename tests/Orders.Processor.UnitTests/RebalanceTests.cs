@@ -46,6 +46,28 @@ public sealed class RebalanceTests
     }
 
     [Fact]
+    public async Task Assigned_RestoreWaitingForABroker_IsGivenUpWhenTheProcessorStops_AndTheCloseTouchesNothingOfIt()
+    {
+        var run = new LoopHarness(o => o.UntilIdle = null);
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Stored.WaitsForCancellation = true;
+        using var stop = new CancellationTokenSource();
+        // The stop comes from another thread while the restore waits, as SIGTERM does.
+        run.Stored.OnRead = () => _ = Task.Run(stop.Cancel, TestContext.Current.CancellationToken);
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(stop.Token).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, run.Stored.Reads);
+        Assert.Equal(1, run.Logs.Count(29));
+        Assert.Equal(0, run.Logs.Count(16));
+        Assert.Equal(0, summary.Counters.Processed);
+        Assert.Empty(summary.NotCheckpointed);
+        Assert.Empty(run.Checkpoints);
+        Assert.Empty(run.Consumer.Stored);
+    }
+
+    [Fact]
     public async Task Assigned_RestoreRefusedForCredentials_StopsTheProcessor()
     {
         var run = new LoopHarness();

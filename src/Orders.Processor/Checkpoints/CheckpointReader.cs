@@ -22,14 +22,16 @@ public sealed class CheckpointReader(PartitionRangeReader reader, CheckpointSerd
     /// <exception cref="RegistryUnavailableException">A checkpoint's schema is needed and the registry cannot be reached.</exception>
     /// <exception cref="KafkaException">The stats topic cannot be read.</exception>
     /// <exception cref="TimeoutException">Reading took longer than <paramref name="timeout"/>.</exception>
-    public IReadOnlyDictionary<int, PartitionCheckpoint?> ReadLatest(string statsTopic, string group, IReadOnlyCollection<int> partitions, TimeSpan timeout)
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for the broker.</exception>
+    public IReadOnlyDictionary<int, PartitionCheckpoint?> ReadLatest(
+        string statsTopic, string group, IReadOnlyCollection<int> partitions, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var found = new Dictionary<int, PartitionCheckpoint?>();
         var window = new Dictionary<int, long>();
         var watermarks = new Dictionary<int, WatermarkOffsets>();
         foreach (var partition in partitions)
         {
-            watermarks[partition] = reader.Watermarks(new TopicPartition(statsTopic, partition), timeout);
+            watermarks[partition] = reader.Watermarks(new TopicPartition(statsTopic, partition), timeout, cancellationToken);
             window[partition] = FirstWindow;
             found[partition] = null;
         }
@@ -39,7 +41,7 @@ public sealed class CheckpointReader(PartitionRangeReader reader, CheckpointSerd
         {
             var starts = open.Select(p => new TopicPartitionOffset(statsTopic, p, Math.Max(watermarks[p].Low.Value, watermarks[p].High.Value - window[p]))).ToList();
             var scans = open.ToDictionary(p => p, p => new Scan(CheckpointCodec.KeyPrefixFor(group, p)));
-            reader.Read(starts, timeout, record => scans[record.Partition.Value].Offer(record, serde, this, group));
+            reader.Read(starts, timeout, record => scans[record.Partition.Value].Offer(record, serde, this, group), cancellationToken);
 
             var next = new List<int>();
             foreach (var start in starts)

@@ -24,7 +24,9 @@ public sealed class DeadLetterLedger(PartitionRangeReader reader)
 {
     /// <exception cref="KafkaException">The dead-letter topic cannot be read.</exception>
     /// <exception cref="TimeoutException">Reading took longer than <paramref name="timeout"/>.</exception>
-    public IReadOnlyDictionary<LedgerRequest, LedgerScan> ReadBack(string deadLetterTopic, IReadOnlyList<LedgerRequest> requests, TimeSpan timeout)
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for the broker.</exception>
+    public IReadOnlyDictionary<LedgerRequest, LedgerScan> ReadBack(
+        string deadLetterTopic, IReadOnlyList<LedgerRequest> requests, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var found = requests.ToDictionary(r => r, _ => new Dictionary<long, DeadLetterDecision>());
         var duplicates = requests.ToDictionary(r => r, _ => 0);
@@ -54,7 +56,7 @@ public sealed class DeadLetterLedger(PartitionRangeReader reader)
                     }
                 }
             }
-        });
+        }, cancellationToken);
 
         return requests.ToDictionary(
             r => r,

@@ -97,7 +97,7 @@ public sealed class ProcessorWorker(
             services.Loggers.CreateLogger<KafkaSession>());
         var stored = new KafkaStateSource(
             layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, services.Loggers.CreateLogger<CheckpointReader>()), new DeadLetterLedger(session.Reader));
-        var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal));
+        var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal, cancellationToken));
         return await loop.RunAsync(cancellationToken);
     }
 

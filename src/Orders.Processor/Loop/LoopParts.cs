@@ -47,7 +47,8 @@ public sealed record LoopParts(
     private static readonly TimeSpan MaxPollWait = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan HoldAfter = TimeSpan.FromSeconds(1);
 
-    public static LoopParts Create(ProcessorServices services, TopicLayout layout, ProcessorPorts ports, FatalSignal fatal)
+    /// <param name="stopping">The run's stop: a restore waiting for a broker gives up when it fires.</param>
+    public static LoopParts Create(ProcessorServices services, TopicLayout layout, ProcessorPorts ports, FatalSignal fatal, CancellationToken stopping = default)
     {
         var (options, time, status) = (services.Options, services.Time, services.Status);
         // Each piece logs under its own name (Orders.Processor.Checkpoints.CheckpointWriter, ...).
@@ -74,7 +75,7 @@ public sealed record LoopParts(
         var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, time, Logger<CheckpointCoordinator>());
         var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, Logger<RetentionGaps>());
         var restorer = new PartitionRestorer(
-            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, Logger<PartitionRestorer>());
+            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
         var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);
         var handler = new HandlerInvoker(pipeline, services.Metrics);
         var records = new RecordProcessor(

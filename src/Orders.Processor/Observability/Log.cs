@@ -60,6 +60,9 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "Cannot restore {Topic}[{Partitions}] yet; they stay paused and are tried again in {DelayMs} ms: {Error}")]
     public static partial void RestoreFailed(ILogger logger, string topic, string partitions, long delayMs, string error);
 
+    [LoggerMessage(29, LogLevel.Information, "Restoring {Topic}[{Partitions}] given up: the processor is stopping (their next owner restores them)")]
+    public static partial void RestoreAbandoned(ILogger logger, string topic, string partitions);
+
     [LoggerMessage(17, LogLevel.Information, "{Topic}[{Partition}]@{Offset} was dead-lettered ({Reason}, at dead-letter offset {DeadLetterOffset}) before a restart: honoured, not decided again")]
     public static partial void Honoured(ILogger logger, string topic, int partition, long offset, string reason, long deadLetterOffset);
 

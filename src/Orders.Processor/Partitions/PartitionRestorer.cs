@@ -13,7 +13,9 @@ namespace Orders.Processor.Partitions;
 /// Restores assigned partitions: each one's newest checkpoint, the dead letters written for it
 /// since (decisions to honour, not take again), and the records retention deleted while no one
 /// held it (counted as lost). A partition that cannot be restored yet (the registry or a broker is
-/// away) stays in the table as restoring, paused, and is tried again after a backoff.
+/// away) stays in the table as restoring, paused, and is tried again after a backoff. A restore
+/// waiting for a broker gives up as soon as the processor is stopping (<paramref name="stopping"/>):
+/// it runs inside the assignment callback, and the stop would otherwise wait for it first.
 /// </summary>
 public sealed class PartitionRestorer(
     IPartitionStateSource source,
@@ -26,7 +28,8 @@ public sealed class PartitionRestorer(
     ProcessorCounters counters,
     FatalSignal fatal,
     TimeProvider time,
-    ILogger logger)
+    ILogger logger,
+    CancellationToken stopping = default)
 {
     /// <returns>The partitions restored (their states now in the table); the others wait for their retry.</returns>
     public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
@@ -42,7 +45,14 @@ public sealed class PartitionRestorer(
         IReadOnlyDictionary<int, StoredPartition> stored;
         try
         {
-            stored = source.Read(ids, timeout);
+            stored = source.Read(ids, timeout, stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Nothing was taken from them yet: the close leaves them as they are, unrestored, for their next owner.
+            Log.RestoreAbandoned(logger, partitions[0].Topic, string.Join(",", ids));
+            ProcessorTracing.Finish(span, "stopping");
+            return [];
         }
         catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException or SchemaRegistryException or HttpRequestException)
         {

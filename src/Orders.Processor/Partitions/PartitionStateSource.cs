@@ -19,16 +19,17 @@ public interface IPartitionStateSource
     /// <exception cref="Failures.RegistryUnavailableException">A checkpoint's schema is needed and the registry cannot be reached.</exception>
     /// <exception cref="KafkaException">A topic cannot be read.</exception>
     /// <exception cref="TimeoutException">Reading took longer than <paramref name="timeout"/>.</exception>
-    IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout);
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for a broker (the processor is stopping).</exception>
+    IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout, CancellationToken cancellationToken);
 }
 
 /// <summary>Reads the newest checkpoints, the dead letters since and the watermarks without joining a group.</summary>
 public sealed class KafkaStateSource(TopicLayout layout, string group, PartitionRangeReader reader, CheckpointReader checkpoints, DeadLetterLedger ledger)
     : IPartitionStateSource
 {
-    public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout)
+    public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var latest = checkpoints.ReadLatest(layout.StatsTopic, group, partitions, timeout);
+        var latest = checkpoints.ReadLatest(layout.StatsTopic, group, partitions, timeout, cancellationToken);
         var requests = partitions.ToDictionary(
             p => p,
             p => new LedgerRequest(
@@ -38,9 +39,9 @@ public sealed class KafkaStateSource(TopicLayout layout, string group, Partition
                 latest[p]?.NextOffset ?? 0,
                 layout.DeadLetterPartitionFor(p),
                 latest[p] is { } c && c.DeadLetterPartition == layout.DeadLetterPartitionFor(p) ? c.DeadLetterOffset : 0));
-        var scans = ledger.ReadBack(layout.DeadLetterTopic, [.. requests.Values], timeout);
+        var scans = ledger.ReadBack(layout.DeadLetterTopic, [.. requests.Values], timeout, cancellationToken);
         return partitions.ToDictionary(
             p => p,
-            p => new StoredPartition(latest[p], scans[requests[p]], requests[p].DeadLetterPartition, reader.Watermarks(new TopicPartition(layout.Topic, p), timeout)));
+            p => new StoredPartition(latest[p], scans[requests[p]], requests[p].DeadLetterPartition, reader.Watermarks(new TopicPartition(layout.Topic, p), timeout, cancellationToken)));
     }
 }

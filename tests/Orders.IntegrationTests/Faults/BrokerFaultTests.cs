@@ -136,6 +136,43 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StopWhilePartitionsAreRestoredAndTheirBrokerDoesNotAnswer_RestoreIsGivenUp_StopsAtOnce_StatsAreExact()
+    {
+        var topic = _stack.CreateOrderTopics("restore-stop", partitions: 3, replicationFactor: 3);
+        var group = StackFixture.Unique("restore-stop");
+        _stack.PlaceOnBrokers(topic, 3, group, orders: 1, checkpoints: 3, deadLetters: 1, coordinator: 1);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "27"]);
+        string[] consume = [.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1"];
+
+        // The checkpoints' broker takes a minute to answer: the restore, inside the assignment callback,
+        // waits for it (up to Processor:RestoreTimeout, 30 s). A stop must not wait with it. (A broker
+        // that is down fails the restore at once instead: "Unknown partition", tried again later.)
+        _stack.Cluster.SetBrokerRoundTripTime(3, TimeSpan.FromMinutes(1));
+        using (var processor = new ProcessorProcess(consume))
+        {
+            await processor.WaitForLogAsync("Partitions assigned", TimeSpan.FromSeconds(60));
+            await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+            var stopping = System.Diagnostics.Stopwatch.StartNew();
+            await processor.TerminateAsync(TimeSpan.FromSeconds(45));
+            var stopped = stopping.Elapsed;
+            output.WriteLine($"stopped {stopped.TotalSeconds:F1} s after SIGTERM");
+            output.WriteLine(processor.StandardError);
+            Assert.True(processor.ExitCode == 0, processor.StandardError);
+            Assert.Contains("given up: the processor is stopping", processor.StandardError, StringComparison.Ordinal);
+            Assert.True(stopped < TimeSpan.FromSeconds(10), $"stopped {stopped.TotalSeconds:F1} s after SIGTERM:\n{processor.StandardError}");
+        }
+
+        _stack.Cluster.SetBrokerRoundTripTime(3, TimeSpan.Zero);
+        using (var last = new ProcessorProcess([.. consume, "--until-idle", "5", "--json"]))
+        {
+            await last.WaitForExitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(last.ExitCode == 0, last.StandardError);
+        }
+
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
     public async Task DeadLetterBrokerDownForAWhile_LettersAreWrittenAfter_StatsAreExact()
     {
         var topic = _stack.CreateOrderTopics("dlq-down", partitions: 3, replicationFactor: 3);

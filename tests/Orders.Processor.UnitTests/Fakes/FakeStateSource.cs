@@ -42,10 +42,19 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
         }
     }
 
-    public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout)
+    /// <summary>Reads wait until cancelled, as a read waits for a broker that is away.</summary>
+    public bool WaitsForCancellation { get; set; }
+
+    public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Reads++;
         OnRead?.Invoke();
+        if (WaitsForCancellation)
+        {
+            cancellationToken.WaitHandle.WaitOne();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         if (_failures.TryDequeue(out var failure))
         {
             throw failure;

@@ -51,9 +51,12 @@ public sealed class LoopHarness
             new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, Time, Loggers),
             Layout,
             new ProcessorPorts(Consumer, Producer, Stored),
-            Fatal);
+            Fatal,
+            _stopping.Token);
         Loop = new ConsumeLoop(Parts);
     }
+
+    private readonly CancellationTokenSource _stopping = new();
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero));
 
@@ -129,7 +132,12 @@ public sealed class LoopHarness
     }
 
     /// <summary>Runs the loop until it stops by itself (idle, a fatal error).</summary>
-    public Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken = default) => Loop.RunAsync(cancellationToken);
+    public async Task<ProcessorSummary> RunAsync(CancellationToken cancellationToken = default)
+    {
+        // The run's stop reaches the parts built before it (a restore waiting for a broker), as the worker's does.
+        using var stop = cancellationToken.Register(_stopping.Cancel);
+        return await Loop.RunAsync(cancellationToken);
+    }
 
     public IReadOnlyList<Message<byte[]?, byte[]?>> DeadLetters => [.. Producer.To(Layout.DeadLetterTopic)];
 
