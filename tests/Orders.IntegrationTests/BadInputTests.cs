@@ -26,6 +26,7 @@ public sealed class BadInputTests : IDisposable
         { "max attempts not a number", ["consume"], ["Processor__MaxAttempts=abc"] },
         { "max attempts negative", ["consume"], ["Processor__MaxAttempts=-3"] },
         { "checkpoint interval not a duration", ["consume"], ["Processor__CheckpointInterval=forever"] },
+        { "revoke and close timeouts longer than a stop", ["consume"], ["Processor__RevokeTimeout=00:00:15", "Processor__CloseTimeout=00:00:10"] },
         { "until idle zero", ["consume", "--until-idle", "0"], [] },
         { "bootstrap not host:port", ["consume", "--until-idle", "1"], ["Kafka__BootstrapServers=notahost:notaport"] },
         { "linger negative", ["consume"], ["Kafka__linger.ms=-5"] },
