@@ -63,4 +63,47 @@ public sealed class NoBrokerTests
         Assert.StartsWith($"orders: no Kafka broker at {Nobody} answered within", lines[^1].Text, StringComparison.Ordinal);
         Assert.DoesNotContain(lines, l => l.Text.Contains("librdkafka", StringComparison.Ordinal) || l.Text.Contains("Kafka error", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("consume", "INT")]
+    [InlineData("consume", "TERM")]
+    [InlineData("produce", "TERM")]
+    public async Task StoppedWhileWaitingForABroker_ExitsZero_WithoutAnErrorLine(string verb, string signal)
+    {
+        string[] args = verb == "consume" ? [verb, "--bootstrap-servers", Nobody, "--http-port", "0"] : [verb, "--bootstrap-servers", Nobody];
+        using var process = OrdersProcess.Start(args);
+        var lines = new List<string>();
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Collect(object _, DataReceivedEventArgs e)
+        {
+            if (!string.IsNullOrWhiteSpace(e.Data))
+            {
+                lock (lines)
+                {
+                    lines.Add(e.Data);
+                }
+
+                if (e.Data.Contains("Waiting for a Kafka broker", StringComparison.Ordinal))
+                {
+                    waiting.TrySetResult();
+                }
+            }
+        }
+
+        process.OutputDataReceived += Collect;
+        process.ErrorDataReceived += Collect;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await waiting.Task.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        using (var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(20)), $"orders {verb} did not stop after SIG{signal}");
+        process.WaitForExit();
+        var all = string.Join('\n', lines);
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}:\n{all}");
+        Assert.DoesNotContain(lines, l => l.StartsWith("orders:", StringComparison.Ordinal));
+    }
 }

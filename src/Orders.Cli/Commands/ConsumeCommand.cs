@@ -52,7 +52,7 @@ internal static class ConsumeCommand
                 result.AddError("--live draws on the terminal and --json prints one document on stdout: choose one");
             }
         });
-        command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, async run =>
+        command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, cancellationToken, async run =>
         {
             var settings = client.Load(parseResult, flags);
             run.Registry = settings.SchemaRegistryConfig();

@@ -43,7 +43,7 @@ internal static partial class ProduceCommand
             .Add(invalidRatio, "Producer:InvalidRatio")
             .Add(seed, "Producer:Seed")
             .Add(verbose, "Producer:LogEachOrder");
-        command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, async run =>
+        command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, cancellationToken, async run =>
         {
             var settings = client.Load(parseResult, flags);
             run.Registry = settings.SchemaRegistryConfig();

@@ -18,7 +18,16 @@ internal sealed class VerbRun(TextWriter stderr)
 
     public SchemaRegistryConfig? Registry { get; set; }
 
-    public static Task<int> RunAsync(TextWriter stderr, Func<VerbRun, Task<int>> work) => new VerbRun(stderr).RunAsync(work);
+    public static Task<int> RunAsync(TextWriter stderr, Func<VerbRun, Task<int>> work) => new VerbRun(stderr).RunAsync(work, CancellationToken.None);
+
+    /// <summary>
+    /// A service verb's run (consume, produce), which SIGINT and SIGTERM stop: stopped before it had
+    /// started its work (checking the registry's credentials, waiting for a broker, resolving the
+    /// topics), it exits 0 without a line, as when stopped before its host started, and not
+    /// 1 with "cancelled".
+    /// </summary>
+    /// <param name="stop">The signal's token.</param>
+    public static Task<int> RunAsync(TextWriter stderr, CancellationToken stop, Func<VerbRun, Task<int>> work) => new VerbRun(stderr).RunAsync(work, stop);
 
     /// <summary>Writes one line, <c>orders: ...</c>, on stderr.</summary>
     public async Task<int> FailAsync(int exit, string message)
@@ -27,11 +36,15 @@ internal sealed class VerbRun(TextWriter stderr)
         return exit;
     }
 
-    private async Task<int> RunAsync(Func<VerbRun, Task<int>> work)
+    private async Task<int> RunAsync(Func<VerbRun, Task<int>> work, CancellationToken stop)
     {
         try
         {
             return await work(this);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return OrdersCli.ExitOk;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
