@@ -65,6 +65,17 @@ public sealed class DashboardAndHealthTests
     }
 
     [Fact]
+    public async Task Ready_NotWhileTheProcessorIsStopping_ThoughItStillShowsItsPartitions()
+    {
+        var check = new PartitionsReadyCheck(_status);
+        Publish(new Dictionary<int, PartitionView> { [0] = new(5, 5, 5) }, stopping: true);
+
+        var stopping = await check.CheckHealthAsync(new HealthCheckContext(), TestContext.Current.CancellationToken);
+
+        Assert.Equal((HealthStatus.Unhealthy, "the processor is stopping"), (stopping.Status, stopping.Description));
+    }
+
+    [Fact]
     public async Task Ready_NotOnceNoBrokerHasBeenConnectedForTheGrace_AndAgainWhenOneIs()
     {
         var status = new ProcessorStatus("orders", readCommitted: false, _time);
@@ -117,6 +128,6 @@ public sealed class DashboardAndHealthTests
         Assert.Equal((HealthStatus.Unhealthy, "the consume loop has not turned for 60 s, max.poll.interval.ms or longer: it is stuck"), (stuck.Status, stuck.Description));
     }
 
-    private void Publish(Dictionary<int, PartitionView> partitions, AggregateData? aggregates = null, int restoring = 0) =>
-        _status.Publish(new ProcessorView(_status.Counters, aggregates ?? AggregateData.Empty, partitions, restoring, EverAssigned: true));
+    private void Publish(Dictionary<int, PartitionView> partitions, AggregateData? aggregates = null, int restoring = 0, bool stopping = false) =>
+        _status.Publish(new ProcessorView(_status.Counters, aggregates ?? AggregateData.Empty, partitions, restoring, EverAssigned: true) { Stopping = stopping });
 }

@@ -3,6 +3,7 @@ using Orders.Contracts;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Checkpoints;
 using Orders.Processor.Hosting;
+using Orders.Processor.Observability;
 using Orders.Processor.UnitTests.Fakes;
 
 namespace Orders.Processor.UnitTests;
@@ -65,6 +66,28 @@ public sealed class RebalanceTests
         Assert.Empty(summary.NotCheckpointed);
         Assert.Empty(run.Checkpoints);
         Assert.Empty(run.Consumer.Stored);
+    }
+
+    [Fact]
+    public async Task Assigned_WhileARestoreReads_TheViewShowsThePartitionsRestoring_AndTheClosingViewSaysItIsStopping()
+    {
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        var seen = new List<ProcessorView>();
+        run.Stored.OnRead = () => seen.Add(run.Status.View);
+        run.Consumer.Assign(0);
+        run.When(() => run.Counters.Processed == 1, () => run.Consumer.Assign(1));
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        // The second assignment adds partition 1 to a processor whose view showed partition 0 restored.
+        Assert.Equal(2, seen.Count);
+        Assert.Equal(1, seen[1].Restoring);
+        Assert.Contains(0, seen[1].Partitions.Keys);
+        Assert.False(seen[1].Stopping);
+        Assert.True(summary.View.Stopping);
+        Assert.Equal(2, summary.Counters.Processed);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using Orders.Processor.Observability;
 
 namespace Orders.Monitoring.Health;
 
-/// <summary>Ready when partitions are assigned and every one has its state restored.</summary>
+/// <summary>Ready when partitions are assigned and every one has its state restored, until the processor is stopping.</summary>
 public sealed class PartitionsReadyCheck(ProcessorStatus processor) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -14,6 +14,7 @@ public sealed class PartitionsReadyCheck(ProcessorStatus processor) : IHealthChe
         var data = new Dictionary<string, object> { ["assigned"] = view.Partitions.Count, ["restoring"] = view.Restoring };
         var result = (view.Partitions.Count, view.Restoring) switch
         {
+            _ when view.Stopping => HealthCheckResult.Unhealthy("the processor is stopping", data: data),
             (_, > 0) => HealthCheckResult.Unhealthy($"{view.Restoring} partition(s) restoring their state", data: data),
             (0, _) when !view.EverAssigned => HealthCheckResult.Unhealthy("no partition assigned yet", data: data),
             (0, _) => HealthCheckResult.Unhealthy("no partition assigned (the group gave them all to other members)", data: data),

@@ -28,6 +28,9 @@ public sealed record ProcessorView(
 
     /// <summary>The handlers' work at the moment of the view.</summary>
     public HandlerLoad Load { get; init; } = HandlerLoad.None;
+
+    /// <summary>The processor is closing (stopped, idle, or a fatal error): it reads nothing more, and shows the state it ends with.</summary>
+    public bool Stopping { get; init; }
 }
 
 /// <summary>Records on their way through the handler: calls under way, waiting for an earlier record of their key, waiting out a retry's backoff, ready to start once a call ends.</summary>

@@ -120,6 +120,13 @@ public sealed class Assignments(
             table.Restoring(partition.Partition.Value, DateTimeOffset.MinValue);
         }
 
+        // Readiness says so while the restore reads (up to Processor:RestoreTimeout): with incremental
+        // assignments the last view showed only the partitions held before, all restored.
+        if (mine.Count > 0)
+        {
+            Publish();
+        }
+
         restorer.Restore(mine);
         if (mine.Count > 0)
         {
@@ -153,6 +160,7 @@ public sealed class Assignments(
     public void Publish() => status.Publish(table.View(status.Counters, windowMinutes, fetch.Holds()) with
     {
         Load = new HandlerLoad(records.Dispatcher.InFlight, records.Dispatcher.WaitingForKey, records.Dispatcher.WaitingForBackoff, records.Dispatcher.Queued),
+        Stopping = _closing,
     });
 
     /// <summary>
