@@ -33,6 +33,24 @@ public sealed class ProductionScheduleTests
         Assert.Equal(80, sent);
     }
 
+    [Fact]
+    public void AtARate_WithDuration_TheClientSlowerThanTheRate_StopsAtTheDuration()
+    {
+        // 1,000,000/s for 1 s, while the client takes 500,000/s: the duration ends the run, not the
+        // millionth order (measured: the millionth came after 2.1 s).
+        var schedule = new ProductionSchedule(rate: 1_000_000, count: null, duration: TimeSpan.FromSeconds(1));
+        var sent = 0L;
+        var elapsed = TimeSpan.Zero;
+        while (schedule.WaitBeforeNext(sent, elapsed) is { } wait)
+        {
+            elapsed += wait + TimeSpan.FromTicks(20);
+            sent++;
+        }
+
+        Assert.InRange(sent, 499_000, 501_000);
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1.001));
+    }
+
     [Theory]
     [InlineData(null, 3L, null, false)]
     [InlineData(null, null, null, false)]
