@@ -35,6 +35,8 @@ public sealed partial class OrderPublisher
     private long _started;
     private long _producingSince;
     private string? _fatalError;
+    private string? _sendError;
+    private RepeatSuppressor<string>? _failureLog;
 
     public OrderPublisher(
         ProducerConfig producerConfig,
@@ -77,6 +79,11 @@ public sealed partial class OrderPublisher
     {
         var config = PublisherClientConfig.Producer(_producerConfig);
 
+        // A failed delivery is logged with its order; the same failure again within 10 s is counted and
+        // reported as one line (a broker away fails every order in flight at once: 100,000 lines).
+        using var failureLog = _failureLog = new RepeatSuppressor<string>(
+            _time, TimeSpan.FromSeconds(10), (reason, count, window) => LogDeliveriesFailed(_logger, count, Math.Round(window.TotalSeconds), reason));
+
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);
         route.HoldNoBrokerErrors();
@@ -97,9 +104,11 @@ public sealed partial class OrderPublisher
 
         Drain(producer, cancellationToken);
 
-        if (_fatalError is not null)
+        if ((_fatalError ?? _sendError) is { } error)
         {
-            throw new ProducerFailedException(_fatalError);
+            // The summary is not printed then: the line says how far the run got.
+            var unacknowledged = Sent - Produced - Failed;
+            throw new ProducerFailedException($"{error} (of {Sent} orders sent: {Produced} acknowledged, {Failed} failed, {unacknowledged} unacknowledged)");
         }
 
         return Summary();
@@ -267,7 +276,17 @@ public sealed partial class OrderPublisher
                     message.Key = ready.Key with { Span = span };
                 }
 
-                Produce(producer, target, message);
+                if (!Produce(producer, target, message, cancellationToken))
+                {
+                    // Stopped while the client's queue was full (a broker away): this order was never handed over.
+                    if (span is not null)
+                    {
+                        ProducerTracing.Delivered(span, new Error(ErrorCode.Local_QueueFull, "not sent: stopped while the client's queue was full"), new TopicPartitionOffset(target, Offset.Unset));
+                    }
+
+                    break;
+                }
+
                 sent = Interlocked.Increment(ref _sent);
                 if (ready.Order is { } logged)
                 {
@@ -278,24 +297,38 @@ public sealed partial class OrderPublisher
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+        catch (ProduceException<SentOrder, byte[]> e)
+        {
+            // The client refused an order (the topic deleted meanwhile, a fatal state): what was sent before
+            // it is still drained and counted, then the run ends with this error.
+            _sendError = $"sending failed: {e.Error.Reason}";
+        }
     }
 
-    private void Produce(IProducer<SentOrder, byte[]> producer, TopicPartition target, Message<SentOrder, byte[]> message)
+    /// <returns>False when cancelled while the client's queue was full: the order was not handed over.</returns>
+    private bool Produce(IProducer<SentOrder, byte[]> producer, TopicPartition target, Message<SentOrder, byte[]> message, CancellationToken cancellationToken)
     {
         while (true)
         {
             try
             {
                 producer.Produce(target, message, _onDelivery);
-                return;
+                return true;
             }
             catch (ProduceException<SentOrder, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
-                // The client's queue is full: let deliveries drain it, then hand the same order over again.
+                // The client's queue is full (its broker away, or slower than the orders): let deliveries
+                // drain it, then hand the same order over again, unless the run is stopping meanwhile.
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return false;
+                }
+
                 producer.Poll(TimeSpan.FromMilliseconds(10));
             }
         }
     }
+
 
     /// <summary>
     /// Waits until everything in flight is acknowledged or failed (the client's message.timeout.ms
@@ -337,7 +370,11 @@ public sealed partial class OrderPublisher
         if (report.Error.IsError)
         {
             Interlocked.Increment(ref _failed);
-            LogDeliveryFailed(_logger, sent.OrderId, report.Error.Reason);
+            if (_failureLog?.ShouldLog(report.Error.Reason, report.Error.Reason) != false)
+            {
+                LogDeliveryFailed(_logger, sent.OrderId, report.Error.Reason);
+            }
+
             return;
         }
 
@@ -362,6 +399,9 @@ public sealed partial class OrderPublisher
 
     [LoggerMessage(2, LogLevel.Error, "Delivery of order {OrderId} failed: {Reason}")]
     private static partial void LogDeliveryFailed(ILogger logger, string orderId, string reason);
+
+    [LoggerMessage(9, LogLevel.Error, "Delivery of {Count} more orders failed in the last {Seconds} s: {Reason}")]
+    private static partial void LogDeliveriesFailed(ILogger logger, int count, double seconds, string reason);
 
     [LoggerMessage(3, LogLevel.Warning, "Schema registry unavailable; retrying in {DelayMs} ms: {Error}")]
     private static partial void LogRegistryUnavailable(ILogger logger, double delayMs, string error);

@@ -136,6 +136,83 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProducerStoppedWhileItsBrokerIsDownAndItsQueueFull_EndsWithinItsDrainTimeout_WithItsCounts()
+    {
+        var topic = _stack.CreateOrderTopics("produce-stop", partitions: 3, replicationFactor: 1);
+        for (var p = 0; p < 3; p++)
+        {
+            _stack.Cluster.SetPartitionLeader(topic, p, 1);
+        }
+
+        // A small queue, so that it is full within a second of the broker going away.
+        using var process = OrdersProcess.Start(
+            ["produce", .. _stack.Endpoints(topic), "--rate", "20000", "--json"],
+            ("Kafka__queue.buffering.max.messages", "2000"));
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
+        _stack.Cluster.SetBrokerDown(1);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        var exited = process.WaitForExit(TimeSpan.FromSeconds(45));
+        var stopped = stopping.Elapsed;
+        _stack.Cluster.SetBrokerUp(1);
+        Assert.True(exited, "orders produce did not stop after SIGTERM");
+        process.WaitForExit();
+        var errors = await stderr;
+        output.WriteLine($"stopped {stopped.TotalSeconds:F1} s after SIGTERM, exit {process.ExitCode}");
+        output.WriteLine(errors);
+
+        // The drain timeout (10 s) bounds the stop; what was in flight is unacknowledged, and said so.
+        Assert.True(stopped < TimeSpan.FromSeconds(20), $"stopped {stopped.TotalSeconds:F1} s after SIGTERM:\n{errors}");
+        Assert.True(process.ExitCode == 1, $"exit {process.ExitCode}:\n{errors}");
+        var summary = System.Text.Json.JsonDocument.Parse(await stdout).RootElement;
+        Assert.True(summary.GetProperty("unacknowledged").GetInt64() > 0, summary.ToString());
+        Assert.Equal(
+            summary.GetProperty("sent").GetInt64(),
+            summary.GetProperty("produced").GetInt64() + summary.GetProperty("failed").GetInt64() + summary.GetProperty("unacknowledged").GetInt64());
+    }
+
+    [Fact]
+    public async Task ProducerDeliveriesFailingByTheThousand_AreCounted_AndLoggedAsOneLinePerReasonAndWindow()
+    {
+        var topic = _stack.CreateOrderTopics("produce-fail", partitions: 3, replicationFactor: 1);
+        for (var p = 0; p < 3; p++)
+        {
+            _stack.Cluster.SetPartitionLeader(topic, p, 1);
+        }
+
+        // Orders time out 2 s after they are sent while their broker is away.
+        using var process = OrdersProcess.Start(
+            ["produce", .. _stack.Endpoints(topic), "--rate", "2000", "--duration", "8", "--json"],
+            ("Kafka__message.timeout.ms", "2000"));
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        _stack.Cluster.SetBrokerDown(1);
+        await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
+        _stack.Cluster.SetBrokerUp(1);
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "orders produce did not end");
+        process.WaitForExit();
+        var errors = await stderr;
+        output.WriteLine(errors);
+
+        var summary = System.Text.Json.JsonDocument.Parse(await stdout).RootElement;
+        var failed = summary.GetProperty("failed").GetInt64();
+        var lines = errors.Split('\n');
+        Assert.True(failed >= 1000, summary.ToString());
+        Assert.Equal(1, process.ExitCode);
+        Assert.InRange(lines.Count(l => l.Contains("Delivery of order", StringComparison.Ordinal)), 1, 5);
+        Assert.Contains(lines, l => l.Contains("more orders failed in the last", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task StopWhilePartitionsAreRestoredAndTheirBrokerDoesNotAnswer_RestoreIsGivenUp_StopsAtOnce_StatsAreExact()
     {
         var topic = _stack.CreateOrderTopics("restore-stop", partitions: 3, replicationFactor: 3);
