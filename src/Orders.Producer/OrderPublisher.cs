@@ -259,13 +259,6 @@ public sealed partial class OrderPublisher
                     break;
                 }
 
-                // Whether it is valid is the generator's word: its flag agrees with OrderValidator, the
-                // processor's rule (tested), so the delivery thread does not validate every order again.
-                if (!ready.Key.Valid)
-                {
-                    _invalid++;
-                }
-
                 message.Key = ready.Key;
                 message.Value = ready.Value;
                 // Tracing on: the order's trace context (of its send span, or of a trace not sampled).
@@ -288,6 +281,13 @@ public sealed partial class OrderPublisher
                 }
 
                 sent = Interlocked.Increment(ref _sent);
+
+                // Whether it is valid is the generator's word: its flag agrees with OrderValidator, the
+                // processor's rule (tested), so the delivery thread does not validate every order again.
+                if (!ready.Key.Valid)
+                {
+                    _invalid++;
+                }
                 if (ready.Order is { } logged)
                 {
                     LogOrderSent(_logger, logged.OrderId, logged.Product, logged.Price, logged.Quantity, ready.Key.Valid);
