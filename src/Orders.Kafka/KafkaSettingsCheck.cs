@@ -85,9 +85,10 @@ public static partial class KafkaSettingsCheck
             using var client = new ProducerBuilder<Null, Null>(properties).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
             return null;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException or FormatException)
         {
-            return !alone || e is ArgumentException || e.Message.StartsWith("No such configuration property", StringComparison.Ordinal) ? e.Message : null;
+            // FormatException: a dotnet.* property Confluent.Kafka itself parses (dotnet.producer.enable.background.poll=maybe).
+            return !alone || e is ArgumentException or FormatException || e.Message.StartsWith("No such configuration property", StringComparison.Ordinal) ? e.Message : null;
         }
     }
 

@@ -38,6 +38,7 @@ public sealed class BadInputTests : IDisposable
         { "rate zero", ["produce", "--rate", "0"], [] },
         { "producer rate negative in the environment", ["produce"], ["Producer__Rate=-1"] },
         { "misspelt producer setting", ["produce"], ["Producer__Cont=5"] },
+        { "a client setting Confluent.Kafka parses, not a boolean", ["produce"], ["Kafka__dotnet.producer.enable.background.poll=maybe"] },
         { "bad topic in the environment", ["dlq", "list"], ["Processor__Topic=bad topic"] },
         { "OTLP endpoint not a URL", ["consume"], ["OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318"] },
         { "OTLP protocol unknown", ["produce"], ["OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"] },

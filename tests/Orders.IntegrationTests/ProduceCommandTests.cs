@@ -62,6 +62,25 @@ public sealed class ProduceCommandTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task DeliveryReportFieldsSetByTheUser_DoNotEmptyTheValidOrdersFigures()
+    {
+        var topic = fixture.CreateTopic("produce-fields");
+        using var process = OrdersProcess.Start(
+            ["produce", .. OrdersCommand.Endpoints(fixture, topic), "--count", "200", "--invalid-ratio", "0", "--json"],
+            ("Kafka__dotnet.producer.delivery.report.fields", "status"));
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "orders produce did not end");
+        process.WaitForExit();
+
+        Assert.True(process.ExitCode == 0, await stderr);
+        var summary = JsonDocument.Parse(await stdout).RootElement;
+        // The publisher counts the valid orders by the key its delivery reports bring back: it keeps that field whatever is set.
+        Assert.Equal(200, summary.GetProperty("produced").GetInt64());
+        Assert.Equal(200, summary.GetProperty("valid").GetProperty("count").GetInt64());
+    }
+
+    [Fact]
     public async Task IncompatibleSubject_IsOneLineErrorAndExitCode1()
     {
         var topic = fixture.CreateTopic("produce-409");
