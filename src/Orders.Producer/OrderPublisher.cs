@@ -288,6 +288,7 @@ public sealed partial class OrderPublisher
                 {
                     _invalid++;
                 }
+
                 if (ready.Order is { } logged)
                 {
                     LogOrderSent(_logger, logged.OrderId, logged.Product, logged.Price, logged.Quantity, ready.Key.Valid);
