@@ -3,7 +3,8 @@ namespace Orders.Producer;
 /// <summary>
 /// When the next order goes out: at a fixed rate, order n is due n / rate after the start (so a
 /// slow moment is caught up, never turned into drift); nothing is due at or past --duration (by the
-/// schedule, or by the clock when the client takes the orders slower than the rate) or beyond --count. Pure arithmetic on elapsed time, so it is tested without a clock.
+/// schedule, or by the clock when the client takes the orders slower than the rate) or beyond
+/// --count. Pure arithmetic on elapsed time, so it is tested without a clock.
 /// </summary>
 public sealed class ProductionSchedule(double? rate, long? count, TimeSpan? duration)
 {
