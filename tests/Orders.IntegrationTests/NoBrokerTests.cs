@@ -95,10 +95,7 @@ public sealed class NoBrokerTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         await waiting.Task.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
-        using (var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
-        }
+        await OrdersProcess.SignalAsync(process, signal);
 
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(20)), $"orders {verb} did not stop after SIG{signal}");
         process.WaitForExit();

@@ -177,10 +177,7 @@ public sealed class ProduceCommandTests(StackFixture fixture)
         await acknowledged.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
 
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
-        }
+        await OrdersProcess.SignalAsync(process, "INT");
 
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "orders produce did not stop after SIGINT");
         var summary = JsonDocument.Parse(await stdout).RootElement;

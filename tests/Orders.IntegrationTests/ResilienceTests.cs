@@ -75,10 +75,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         var firstOutput = first.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var firstErrors = first.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         await WaitForProgressAsync(topic, group);
-        using (var term = Process.Start("kill", ["-TERM", first.Id.ToString()]))
-        {
-            await term.WaitForExitAsync(TestContext.Current.CancellationToken);
-        }
+        await OrdersProcess.SignalAsync(first, "TERM");
 
         Assert.True(first.WaitForExit(TimeSpan.FromSeconds(30)), "the processor did not stop after SIGTERM");
         Assert.True(first.ExitCode == 0, $"exit {first.ExitCode}: {await firstErrors}");

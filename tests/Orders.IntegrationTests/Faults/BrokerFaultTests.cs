@@ -104,13 +104,7 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         _stack.Cluster.SetBrokerUp(3);
-        using (var last = new ProcessorProcess([.. consume, "--until-idle", "5", "--json"]))
-        {
-            await last.WaitForExitAsync(TimeSpan.FromMinutes(2));
-            Assert.True(last.ExitCode == 0, last.StandardError);
-        }
-
-        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+        await LastRunIsExactAsync(consume, topic, group);
     }
 
     [Fact]
@@ -138,27 +132,15 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ProducerStoppedWhileItsBrokerIsDownAndItsQueueFull_EndsWithinItsDrainTimeout_WithItsCounts()
     {
-        var topic = _stack.CreateOrderTopics("produce-stop", partitions: 3, replicationFactor: 1);
-        for (var p = 0; p < 3; p++)
-        {
-            _stack.Cluster.SetPartitionLeader(topic, p, 1);
-        }
-
         // A small queue, so that it is full within a second of the broker going away.
-        using var process = OrdersProcess.Start(
-            ["produce", .. _stack.Endpoints(topic), "--rate", "20000", "--json"],
-            ("Kafka__queue.buffering.max.messages", "2000"));
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var (process, stdout, stderr) = StartProducerOnBrokerOne("produce-stop", ["--rate", "20000", "--json"], ("Kafka__queue.buffering.max.messages", "2000"));
+        using var owned = process;
         await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
         _stack.Cluster.SetBrokerDown(1);
         await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
 
         var stopping = System.Diagnostics.Stopwatch.StartNew();
-        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await term.WaitForExitAsync(TestContext.Current.CancellationToken);
-        }
+        await OrdersProcess.SignalAsync(process, "TERM");
 
         var exited = process.WaitForExit(TimeSpan.FromSeconds(45));
         var stopped = stopping.Elapsed;
@@ -182,18 +164,9 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ProducerDeliveriesFailingByTheThousand_AreCounted_AndLoggedAsOneLinePerReasonAndWindow()
     {
-        var topic = _stack.CreateOrderTopics("produce-fail", partitions: 3, replicationFactor: 1);
-        for (var p = 0; p < 3; p++)
-        {
-            _stack.Cluster.SetPartitionLeader(topic, p, 1);
-        }
-
         // Orders time out 2 s after they are sent while their broker is away.
-        using var process = OrdersProcess.Start(
-            ["produce", .. _stack.Endpoints(topic), "--rate", "2000", "--duration", "8", "--json"],
-            ("Kafka__message.timeout.ms", "2000"));
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var (process, stdout, stderr) = StartProducerOnBrokerOne("produce-fail", ["--rate", "2000", "--duration", "8", "--json"], ("Kafka__message.timeout.ms", "2000"));
+        using var owned = process;
         await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
         _stack.Cluster.SetBrokerDown(1);
         await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
@@ -247,13 +220,7 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         _stack.Cluster.SetBrokerRoundTripTime(3, TimeSpan.Zero);
-        using (var last = new ProcessorProcess([.. consume, "--until-idle", "5", "--json"]))
-        {
-            await last.WaitForExitAsync(TimeSpan.FromMinutes(2));
-            Assert.True(last.ExitCode == 0, last.StandardError);
-        }
-
-        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+        await LastRunIsExactAsync(consume, topic, group);
     }
 
     [Fact]
@@ -283,5 +250,31 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(processor.ExitCode == 0, processor.StandardError);
         output.WriteLine(processor.StandardError);
         await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    /// <summary>A processor of the group runs until idle, after the fault; then the state must be exact.</summary>
+    private async Task LastRunIsExactAsync(string[] consume, string topic, string group)
+    {
+        using (var last = new ProcessorProcess([.. consume, "--until-idle", "5", "--json"]))
+        {
+            await last.WaitForExitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(last.ExitCode == 0, last.StandardError);
+        }
+
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    /// <summary>`orders produce` into a new 3-partition topic whose partitions are all led by broker 1, its output read as it comes.</summary>
+    private (System.Diagnostics.Process Process, Task<string> Stdout, Task<string> Stderr) StartProducerOnBrokerOne(
+        string prefix, string[] args, params (string Name, string Value)[] environment)
+    {
+        var topic = _stack.CreateOrderTopics(prefix, partitions: 3, replicationFactor: 1);
+        for (var p = 0; p < 3; p++)
+        {
+            _stack.Cluster.SetPartitionLeader(topic, p, 1);
+        }
+
+        var process = OrdersProcess.Start(["produce", .. _stack.Endpoints(topic), .. args], environment);
+        return (process, process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken), process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken));
     }
 }

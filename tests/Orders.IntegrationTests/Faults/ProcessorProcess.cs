@@ -78,10 +78,7 @@ public sealed class ProcessorProcess : IDisposable
     /// <summary>SIGTERM, as an orchestrator scales down; waits for a clean exit.</summary>
     public async Task TerminateAsync(TimeSpan timeout)
     {
-        using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await term.WaitForExitAsync(TestContext.Current.CancellationToken);
-        }
+        await OrdersProcess.SignalAsync(_process, "TERM");
 
         await WaitForExitAsync(timeout);
     }

@@ -53,6 +53,13 @@ internal static class OrdersProcess
         return process;
     }
 
+    /// <summary>Sends <paramref name="signal"/> (<c>INT</c>, <c>TERM</c>) to the process, as a terminal or an orchestrator does, and waits until it is sent.</summary>
+    public static async Task SignalAsync(Process process, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+    }
+
     /// <summary>Runs <c>orders</c> to the end and returns its exit code and everything it printed; killed after <paramref name="timeout"/>.</summary>
     public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] environment)
     {
