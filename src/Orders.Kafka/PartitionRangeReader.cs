@@ -65,7 +65,7 @@ public sealed class PartitionRangeReader : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var remaining = Remaining(deadline);
-            var slice = cancellationToken.CanBeCanceled && remaining > ask ? ask : remaining;
+            var slice = Slice(remaining, ask, cancellationToken);
             try
             {
                 return _consumer.QueryWatermarkOffsets(partition, slice);
@@ -121,7 +121,7 @@ public sealed class PartitionRangeReader : IDisposable
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var remaining = Remaining(deadline);
-                var result = _consumer.Consume(cancellationToken.CanBeCanceled && remaining > CancellationSlice ? CancellationSlice : remaining);
+                var result = _consumer.Consume(Slice(remaining, CancellationSlice, cancellationToken));
                 if (result is null)
                 {
                     if (_time.GetUtcNow() >= deadline)
@@ -194,6 +194,10 @@ public sealed class PartitionRangeReader : IDisposable
 
     /// <summary>The longest one ask of a cancellable watermark query.</summary>
     private static readonly TimeSpan LongestAsk = TimeSpan.FromSeconds(4);
+
+    /// <summary>How long one wait may take: what remains, cut to <paramref name="longest"/> when the token can cancel it.</summary>
+    private static TimeSpan Slice(TimeSpan remaining, TimeSpan longest, CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled && remaining > longest ? longest : remaining;
 
     private TimeSpan Remaining(DateTimeOffset deadline)
     {
