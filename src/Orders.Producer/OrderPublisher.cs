@@ -27,10 +27,12 @@ public sealed partial class OrderPublisher
     private readonly OrderSerializer _serializer;
     private readonly Action<DeliveryReport<SentOrder, byte[]>> _onDelivery;
     private readonly ValidTally _valid = new();
+    private readonly ValidTally _validPossiblyPersisted = new();
     private readonly CancellationTokenSource _fatal = new();
     private long _sent;
     private long _produced;
     private long _failed;
+    private long _possiblyPersisted;
     private long _invalid;
     private long _started;
     private long _producingSince;
@@ -62,6 +64,9 @@ public sealed partial class OrderPublisher
     public long Produced => Interlocked.Read(ref _produced);
 
     public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Of <see cref="Failed"/>, the orders whose delivery failed after they were sent (a timeout in flight): they may be in the topic all the same.</summary>
+    public long PossiblyPersisted => Interlocked.Read(ref _possiblyPersisted);
 
     /// <summary>Orders made invalid on purpose (<see cref="ProducerOptions.InvalidRatio"/>).</summary>
     public long Invalid => Interlocked.Read(ref _invalid);
@@ -120,6 +125,8 @@ public sealed partial class OrderPublisher
             ProducingSeconds = _producingSince == 0 ? 0 : _time.GetElapsedTime(_producingSince).TotalSeconds,
             Sent = Sent,
             Valid = _valid.Snapshot(),
+            PossiblyPersisted = PossiblyPersisted,
+            ValidPossiblyPersisted = _validPossiblyPersisted.Snapshot(),
         };
 
     /// <summary>
@@ -370,10 +377,25 @@ public sealed partial class OrderPublisher
 
         if (report.Error.IsError)
         {
-            Interlocked.Increment(ref _failed);
-            if (_failureLog?.ShouldLog(report.Error.Reason, report.Error.Reason) != false)
+            // Sent, and no answer came (a timeout in flight): the broker may have written it all the same.
+            // Counted apart, so that what the topic holds is known to lie between the acknowledged orders
+            // and the acknowledged plus these.
+            var reason = report.Error.Reason;
+            if (report.Status == PersistenceStatus.PossiblyPersisted)
             {
-                LogDeliveryFailed(_logger, sent.OrderId, report.Error.Reason);
+                Interlocked.Increment(ref _possiblyPersisted);
+                if (sent.Valid)
+                {
+                    _validPossiblyPersisted.Add(sent.Currency, sent.Price, sent.Quantity);
+                }
+
+                reason += " (possibly written all the same)";
+            }
+
+            Interlocked.Increment(ref _failed);
+            if (_failureLog?.ShouldLog(reason, reason) != false)
+            {
+                LogDeliveryFailed(_logger, sent.OrderId, reason);
             }
 
             return;

@@ -54,6 +54,16 @@ public sealed record ProducerSummary(long Produced, long Failed, long Invalid, d
     /// <summary>The acknowledged orders that pass <see cref="OrderValidator"/>: what the processor will count.</summary>
     public ValidOrders Valid { get; init; } = ValidOrders.None;
 
+    /// <summary>
+    /// Of <see cref="Failed"/>, the orders sent whose delivery failed with no answer from the broker (a
+    /// timeout in flight): the broker may have written them. The topic then holds at least
+    /// <see cref="Produced"/> orders and at most <see cref="Produced"/> plus these.
+    /// </summary>
+    public long PossiblyPersisted { get; init; }
+
+    /// <summary>The valid ones among <see cref="PossiblyPersisted"/>: the processor counts <see cref="Valid"/> and at most these besides.</summary>
+    public ValidOrders ValidPossiblyPersisted { get; init; } = ValidOrders.None;
+
     /// <summary>Acknowledged orders per second of producing (<see cref="ProducingSeconds"/>; the whole run's where that is unknown).</summary>
     public double Rate => (ProducingSeconds > 0 ? ProducingSeconds : Seconds) is var seconds and > 0 ? Produced / seconds : 0;
 }

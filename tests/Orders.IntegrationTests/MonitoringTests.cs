@@ -242,6 +242,7 @@ public sealed class MonitoringTests(StackFixture stack)
         Assert.Equal(summary.Failed, metrics.Value("messaging_client_sent_messages_total", ("error_type", "_OTHER")));
         AssertCounter(metrics, "orders_producer_sent_total", summary.Sent);
         AssertCounter(metrics, "orders_producer_invalid_total", summary.Invalid);
+        AssertCounter(metrics, "orders_producer_possibly_persisted_total", summary.PossiblyPersisted);
         Assert.True(summary.Valid.Currencies.Count >= 2, "the generator writes several currencies");
         Assert.Equal(summary.Valid.Currencies.Keys.Order(), metrics.Family("orders_producer_valid_orders_total").Samples.Select(s => s.Labels["orders_currency"]).Order());
         foreach (var (currency, totals) in summary.Valid.Currencies)

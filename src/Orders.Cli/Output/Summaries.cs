@@ -21,7 +21,11 @@ internal static class Summaries
 
     public static string ToText(ProducerSummary s) => string.Create(
         CultureInfo.InvariantCulture,
-        $"Produced {s.Produced} orders ({s.Invalid} made invalid on purpose), {s.Failed} failed{(s.Unacknowledged > 0 ? $", {s.Unacknowledged} unacknowledged when stopped" : "")}, in {s.Seconds:F1} s ({s.Rate:F1}/s). Valid: {s.Valid.Count}{ValidText(s.Valid)}.");
+        $"Produced {s.Produced} orders ({s.Invalid} made invalid on purpose), {s.Failed} failed{PossiblyPersistedText(s)}{(s.Unacknowledged > 0 ? $", {s.Unacknowledged} unacknowledged when stopped" : "")}, in {s.Seconds:F1} s ({s.Rate:F1}/s). Valid: {s.Valid.Count}{ValidText(s.Valid)}.");
+
+    private static string PossiblyPersistedText(ProducerSummary s) => s.PossiblyPersisted == 0
+        ? ""
+        : $" ({s.PossiblyPersisted} of them after they were sent, with no answer: possibly written all the same, {s.ValidPossiblyPersisted.Count} of those valid)";
 
     public static string ToText(ProcessorSummary s)
     {
@@ -58,20 +62,25 @@ internal static class Summaries
         ["sent"] = s.Sent,
         ["unacknowledged"] = s.Unacknowledged,
         // Per currency; the sums as strings keep every digit (exact decimal), so they can be compared exactly with the processor's.
-        ["valid"] = new Dictionary<string, object?>
-        {
-            ["count"] = s.Valid.Count,
-            ["currencies"] = s.Valid.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary(c => c.Key, c => new Dictionary<string, object?>
-            {
-                ["count"] = c.Value.Count,
-                ["sum"] = c.Value.PriceSumText,
-                ["mean"] = c.Value.PriceMean,
-                ["orderValueSum"] = c.Value.OrderValueSumText,
-                ["orderValueMean"] = c.Value.OrderValueMean,
-            }),
-        },
+        ["valid"] = ValidDocument(s.Valid),
+        // Failed after they were sent, with no answer: the topic may hold them (the processor counts "valid" and at most these besides).
+        ["possiblyPersisted"] = s.PossiblyPersisted,
+        ["validPossiblyPersisted"] = ValidDocument(s.ValidPossiblyPersisted),
         ["seconds"] = Math.Round(s.Seconds, 3),
         ["rate"] = Math.Round(s.Rate, 3),
+    };
+
+    private static Dictionary<string, object?> ValidDocument(ValidOrders valid) => new()
+    {
+        ["count"] = valid.Count,
+        ["currencies"] = valid.Currencies.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary(c => c.Key, c => new Dictionary<string, object?>
+        {
+            ["count"] = c.Value.Count,
+            ["sum"] = c.Value.PriceSumText,
+            ["mean"] = c.Value.PriceMean,
+            ["orderValueSum"] = c.Value.OrderValueSumText,
+            ["orderValueMean"] = c.Value.OrderValueMean,
+        }),
     };
 
     private static Dictionary<string, object?> ProcessorDocument(ProcessorSummary s)

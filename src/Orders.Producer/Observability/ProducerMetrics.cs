@@ -31,6 +31,11 @@ public sealed class ProducerMetrics
         meter.CreateObservableCounter("orders.producer.sent", () => new Measurement<long>(publisher.Sent, _tags), "{order}", "Orders handed to the Kafka client.");
         meter.CreateObservableUpDownCounter(
             "orders.producer.in_flight", () => new Measurement<long>(publisher.Sent - publisher.Produced - publisher.Failed, _tags), "{order}", "Orders handed to the client, not yet acknowledged or failed.");
+        meter.CreateObservableCounter(
+            "orders.producer.possibly_persisted",
+            () => new Measurement<long>(publisher.PossiblyPersisted, _tags),
+            "{order}",
+            "Of the failed deliveries, those that failed after the order was sent, with no answer from the broker: the topic may hold them.");
         meter.CreateObservableCounter("orders.producer.invalid", () => new Measurement<long>(publisher.Invalid, _tags), "{order}", "Orders made invalid on purpose (--invalid-ratio).");
         meter.CreateObservableCounter(
             "orders.producer.valid.orders", () => PerCurrency(publisher, c => c.Count), "{order}", "Acknowledged orders that pass validation, per orders.currency: what the processor will count.");
