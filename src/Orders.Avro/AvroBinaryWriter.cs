@@ -53,13 +53,13 @@ public ref struct AvroBinaryWriter(Span<byte> destination)
         _position += Encoding.UTF8.GetBytes(value, _destination.Slice(_position, byteCount));
     }
 
-    public void WriteBytes(ReadOnlySpan<byte> value)
+    public void WriteBytes(scoped ReadOnlySpan<byte> value)
     {
         WriteLong(value.Length);
         WriteRaw(value);
     }
 
-    public void WriteRaw(ReadOnlySpan<byte> value)
+    public void WriteRaw(scoped ReadOnlySpan<byte> value)
     {
         value.CopyTo(_destination[_position..]);
         _position += value.Length;

@@ -23,13 +23,16 @@ public sealed class OrderGenerator
         ("scale", 12.0, 60.0),
     ];
 
-    private static readonly string[] Currencies = ["EUR", "EUR", "EUR", "USD", "USD", "GBP"];
-    private static readonly string[] Channels = ["web", "web", "mobile", "store", "partner"];
     private const int Customers = 500;
     private const int MaxQuantity = 5;
 
-    // Made once: the generator runs on the producer's hot path.
-    private static readonly string[] CustomerIds = [.. Enumerable.Range(1, Customers).Select(i => $"c-{i:D4}")];
+    // Each string with its Avro encoding, made once: the generator runs on the producer's hot path.
+    private static readonly EncodedText[] ProductTexts = EncodedText.All(Catalogue.Select(p => p.Name));
+    private static readonly EncodedText[] CustomerIds = EncodedText.All(Enumerable.Range(1, Customers).Select(i => $"c-{i:D4}"));
+    private static readonly EncodedText[] Currencies = EncodedText.All(["EUR", "EUR", "EUR", "USD", "USD", "GBP"]);
+    private static readonly EncodedText[] Channels = EncodedText.All(["web", "web", "mobile", "store", "partner"]);
+    private static readonly EncodedText NoProduct = new("");
+    private static readonly EncodedText NotACurrency = new("euro");
 
     // Quantity = 1 + floor(u^2.5 * 5) for a uniform u, so 1 is the commonest and 5 the rarest: the
     // same as comparing u with the points where that expression steps (no Math.Pow per order).
@@ -57,27 +60,28 @@ public sealed class OrderGenerator
     /// <param name="id">The order's id as a value (<c>OrderId</c> is its "D" format), for a publisher that keeps it without a string.</param>
     internal (Order Order, bool Valid) Next(out Guid id)
     {
-        var (name, min, max) = Catalogue[_random.Next(Catalogue.Count)];
-        id = NextId();
-        var order = new Order
-        {
-            OrderId = id.ToString(),
-            Product = name,
-            Price = Math.Round(min + (_random.NextDouble() * (max - min)), 2),
-            CustomerId = CustomerIds[_random.Next(1, Customers + 1) - 1],
-            Quantity = Quantity(_random.NextDouble()),
-            Currency = Currencies[_random.Next(Currencies.Length)],
-            CreatedAt = _time.GetUtcNow().UtcDateTime,
-            Channel = Channels[_random.Next(Channels.Length)],
-        };
+        var drawn = Draw();
+        id = drawn.Id;
+        return (drawn.ToOrder(), drawn.Valid);
+    }
 
-        if (_invalidRatio > 0 && _random.NextDouble() < _invalidRatio)
-        {
-            Spoil(order);
-            return (order, false);
-        }
+    /// <summary>The next order as drawn, before it is an <see cref="Order"/>: what <see cref="Next()"/> would return next.</summary>
+    internal DrawnOrder Draw()
+    {
+        var product = _random.Next(Catalogue.Count);
+        var (_, min, max) = Catalogue[product];
+        var order = new DrawnOrder(
+            Id: NextId(),
+            Product: ProductTexts[product],
+            Price: Math.Round(min + (_random.NextDouble() * (max - min)), 2),
+            CustomerId: CustomerIds[_random.Next(1, Customers + 1) - 1],
+            Quantity: Quantity(_random.NextDouble()),
+            Currency: Currencies[_random.Next(Currencies.Length)],
+            CreatedAt: _time.GetUtcNow().UtcDateTime,
+            Channel: Channels[_random.Next(Channels.Length)],
+            Valid: true);
 
-        return (order, true);
+        return _invalidRatio > 0 && _random.NextDouble() < _invalidRatio ? Spoil(order) : order;
     }
 
     internal static int Quantity(double uniform)
@@ -108,14 +112,11 @@ public sealed class OrderGenerator
         return z ^ (z >> 31);
     }
 
-    private void Spoil(Order order)
+    private DrawnOrder Spoil(DrawnOrder order) => _random.Next(4) switch
     {
-        switch (_random.Next(4))
-        {
-            case 0: order.Price = -order.Price; break;
-            case 1: order.Quantity = 0; break;
-            case 2: order.Product = ""; break;
-            default: order.Currency = "euro"; break;
-        }
-    }
+        0 => order with { Price = -order.Price, Valid = false },
+        1 => order with { Quantity = 0, Valid = false },
+        2 => order with { Product = NoProduct, Valid = false },
+        _ => order with { Currency = NotACurrency, Valid = false },
+    };
 }

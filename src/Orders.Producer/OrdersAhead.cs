@@ -10,8 +10,11 @@ internal readonly record struct ReadyOrder(SentOrder Key, byte[] Value, Order? O
     /// <summary>The generator's next order, made ready.</summary>
     public static ReadyOrder Next(OrderGenerator generator, int schemaId, bool keepOrder)
     {
-        var (order, valid) = generator.Next(out var id);
-        return new(new SentOrder(id, order.Price, order.Quantity, order.Currency, valid), OrderSerializer.ToArray(order, schemaId), keepOrder ? order : null);
+        var order = generator.Draw();
+        return new(
+            new SentOrder(order.Id, order.Price, order.Quantity, order.Currency.Value, order.Valid),
+            OrderSerializer.ToArray(in order, schemaId),
+            keepOrder ? order.ToOrder() : null);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Avro.IO;
 using Avro.Specific;
+using Microsoft.Extensions.Time.Testing;
 using Orders.Contracts;
 
 namespace Orders.Producer.UnitTests;
@@ -37,6 +38,30 @@ public sealed class OrderSerializerTests
         Assert.Equal(expected, span[..written]);
         Assert.Equal(expected, buffer.WrittenSpan.ToArray());
         Assert.Throws<ArgumentException>(() => OrderSerializer.Write(order, 7, new byte[expected.Length - 1]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void ADrawnOrder_IsWrittenAsTheOrderItStandsFor(int seed)
+    {
+        // A clock that moves by odd steps from before 1970 to after it, so that createdAt's milliseconds
+        // (truncated through a double, as Apache.Avro does) meet negative values and every sub-millisecond.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(-3));
+        var generator = new OrderGenerator(new Random(seed), time, invalidRatio: 0.3);
+        var spoiled = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var drawn = generator.Draw();
+            var order = drawn.ToOrder();
+            spoiled += drawn.Valid ? 0 : 1;
+
+            Assert.Equal(OrderSerializer.ToArray(order, int.MaxValue - i), OrderSerializer.ToArray(in drawn, int.MaxValue - i));
+            Assert.Equal(drawn.Valid, OrderValidator.Validate(order) is null);
+            time.Advance(TimeSpan.FromTicks(TimeSpan.TicksPerDay * 6 / 20_000) + TimeSpan.FromTicks(i % 9_973));
+        }
+
+        Assert.InRange(spoiled, 5_000, 7_000);
+        Assert.True(time.GetUtcNow() > DateTimeOffset.UnixEpoch.AddDays(2));
     }
 
     [Fact]
