@@ -5,6 +5,7 @@ using System.Net;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
 using Orders.Processor;
+using Orders.RegistryClient;
 
 namespace Orders.Decoding;
 
@@ -183,7 +184,7 @@ public sealed partial class OrderDecoder(ISchemaRegistryClient registry)
         }
         catch (SchemaRegistryException e)
         {
-            throw new RegistryUnavailableException($"registry answered {(int)e.Status} for schema {schemaId}: {e.Message}", e);
+            throw new RegistryUnavailableException($"registry answered schema {schemaId}'s lookup with {SchemaRegistryErrors.Describe(e)}", e);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or TimeoutException or WebException)
         {

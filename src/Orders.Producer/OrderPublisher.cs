@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Orders.Contracts;
 using Orders.Hosting;
 using Orders.Kafka;
+using Orders.RegistryClient;
 
 namespace Orders.Producer;
 
@@ -204,12 +205,12 @@ public sealed partial class OrderPublisher
             {
                 // 409 (incompatible), 422 (invalid), 401/403 (credentials): waiting cannot help.
                 var why = e.Status == HttpStatusCode.Conflict ? "is incompatible with the subject's existing versions" : "was refused";
-                throw new ProducerFailedException($"the Order schema {why} (subject {OrderSerializer.SubjectFor(_options.Topic)}, registry error {e.ErrorCode}): {e.Message}", e);
+                throw new ProducerFailedException($"the Order schema {why} (subject {OrderSerializer.SubjectFor(_options.Topic)}): {SchemaRegistryErrors.Describe(e)}", e);
             }
             catch (Exception e) when (e is SchemaRegistryException or HttpRequestException or TaskCanceledException or TimeoutException)
             {
                 // Serialization needs the schema id; while the registry is away, wait rather than drop orders.
-                LogRegistryUnavailable(_logger, backoff.TotalMilliseconds, e.Message);
+                LogRegistryUnavailable(_logger, backoff.TotalMilliseconds, e is SchemaRegistryException answer ? SchemaRegistryErrors.Describe(answer) : e.Message);
                 try
                 {
                     await Task.Delay(backoff, _time, cancellationToken);

@@ -35,6 +35,15 @@ public static class SchemaRegistryErrors
         };
     }
 
+    /// <summary>
+    /// The registry's answer in words. Confluent's client gives error code -1 and no message when the body
+    /// was not a Schema Registry error (an HTML page: a proxy, a web server, a URL with the wrong path or
+    /// port), which alone reads "; error code: -1": then the HTTP status and what to check.
+    /// </summary>
+    public static string Describe(SchemaRegistryException exception) => exception.ErrorCode == -1
+        ? $"HTTP {(int)exception.Status} ({exception.Status}) with no Schema Registry error in the body: is SchemaRegistry:Url (--schema-registry) the registry's address?"
+        : $"HTTP {(int)exception.Status}, registry error {exception.ErrorCode}: {exception.Message}";
+
     private static HttpStatusCode? StatusOf(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)

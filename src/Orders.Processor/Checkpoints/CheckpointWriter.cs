@@ -8,6 +8,7 @@ using Orders.Kafka;
 using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
+using Orders.RegistryClient;
 
 namespace Orders.Processor.Checkpoints;
 
@@ -81,7 +82,7 @@ public sealed class CheckpointWriter(
         else if (_registration.Exception?.InnerException is SchemaRegistryException refused)
         {
             fatal.Set(new CheckpointWriteException(
-                $"the registry refuses the checkpoint schema for subject {statsTopic}-value ({refused.ErrorCode}: {refused.Message}); " +
+                $"the registry refuses the checkpoint schema for subject {statsTopic}-value ({SchemaRegistryErrors.Describe(refused)}); " +
                 "checkpoints cannot be written, so the state could not be kept exact", refused));
         }
         else
