@@ -42,7 +42,7 @@ public static class SchemaRegistryErrors
     /// </summary>
     public static string Describe(SchemaRegistryException exception) => exception.ErrorCode == -1
         ? $"HTTP {(int)exception.Status} ({exception.Status}) with no Schema Registry error in the body: is SchemaRegistry:Url (--schema-registry) the registry's address?"
-        : $"HTTP {(int)exception.Status}, registry error {exception.ErrorCode}: {exception.Message}";
+        : $"HTTP {(int)exception.Status}: {exception.Message}";
 
     private static HttpStatusCode? StatusOf(Exception? exception)
     {
