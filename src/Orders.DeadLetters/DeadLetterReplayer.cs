@@ -70,7 +70,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             foreach (var ((_, partition), start) in topic)
             {
                 var range = reader.Range(topic.Key, partition);
-                var history = new ReplayHistory(topic.Key, partition, Math.Max(start, range.Low));
+                var history = new ReplayHistory(topic.Key, partition, Math.Max(start, range.Low), range.High);
                 histories[(topic.Key, partition)] = history;
                 ranges.Add(range with { Low = history.CompleteFrom });
                 Log.Scanning(logger, topic.Key, partition, history.CompleteFrom, range.High);
@@ -199,7 +199,16 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             // Not cancellable once handed over: a record in flight is waited for, so the report says what landed.
             var message = Copy(decision.Letter, originals.GetValueOrDefault(original));
             var span = ReplayTracing.StartReplay(decision.Letter, original, message);
-            var delivery = producer.ProduceAsync(new TopicPartition(original.Topic, original.Partition), message, CancellationToken.None);
+            var target = new TopicPartition(original.Topic, original.Partition);
+            var delivery = producer.ProduceAsync(target, message, CancellationToken.None);
+            while (IsQueueFull(delivery) && inFlight.Count > 0)
+            {
+                // More letters than the client's queue holds (queue.buffering.max.messages or .kbytes): wait
+                // for those in flight, then hand this one over again.
+                await CompleteAsync(inFlight, results, progress);
+                delivery = producer.ProduceAsync(target, message, CancellationToken.None);
+            }
+
             inFlight.Add((decision, delivery, span));
             if (delayBetween > TimeSpan.Zero)
             {
@@ -218,6 +227,10 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
         await CompleteAsync(inFlight, results, progress);
         return results;
     }
+
+    /// <summary>Refused at once because the client's queue is full (observed, so the refusal is not reported as unobserved).</summary>
+    private static bool IsQueueFull(Task<DeliveryResult<byte[]?, byte[]?>> delivery) =>
+        delivery.IsFaulted && delivery.Exception.InnerException is ProduceException<byte[]?, byte[]?> { Error.Code: ErrorCode.Local_QueueFull };
 
     private async Task CompleteAsync(
         List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery, System.Diagnostics.Activity? Span)> inFlight, List<ReplayDecision> results, Action<ReplayDecision> progress)

@@ -53,39 +53,58 @@ public sealed record OriginGroup(RecordPosition Original, IReadOnlyList<DeadLett
 /// to its end. A replay of the letter for original record (T, p, o) can only sit in T[p] at an offset
 /// above o, so a scan from o + 1 sees every replay of that record there is.
 /// </summary>
-public sealed class ReplayHistory(string topic, int partition, long completeFrom)
+/// <param name="end">The partition's end (high watermark) when it was scanned: an original at or past it is not in this partition.</param>
+public sealed class ReplayHistory(string topic, int partition, long completeFrom, long end)
 {
     private readonly Dictionary<long, long> _byOrigin = [];
-    private readonly Dictionary<string, long> _byLetter = new(StringComparer.Ordinal);
+
+    // By the letter a copy names and the origin it names (null: a copy from before origins were written).
+    // A letter's position alone can name another letter: a dead-letter topic recreated (purged) numbers
+    // its letters from 0 again.
+    private readonly Dictionary<(string Letter, long? Origin), long> _byLetter = [];
 
     /// <summary>The lowest offset the scan read from; earlier ones were not asked for or are gone.</summary>
     public long CompleteFrom { get; } = completeFrom;
 
+    /// <summary>The partition's end when it was scanned.</summary>
+    public long End { get; } = end;
+
     public void Record(long offset, string? replayedFrom, string? replayedOrigin)
     {
-        if (RecordPosition.TryParse(replayedOrigin, out var origin) && origin.Topic == topic && origin.Partition == partition)
+        long? origin = null;
+        if (RecordPosition.TryParse(replayedOrigin, out var position))
         {
-            _byOrigin.TryAdd(origin.Offset, offset);
+            if (position.Topic != topic || position.Partition != partition)
+            {
+                // A copy of another partition's record (moved here by hand): not a replay of any record of this one.
+                return;
+            }
+
+            origin = position.Offset;
+            _byOrigin.TryAdd(position.Offset, offset);
         }
 
         if (replayedFrom is not null)
         {
-            _byLetter.TryAdd(replayedFrom, offset);
+            _byLetter.TryAdd((replayedFrom, origin), offset);
         }
     }
 
     /// <returns>Where the group's original record was replayed to, and from which of its letters if the copy says; null if nowhere.</returns>
     public (long Offset, DeadLetter? From)? Find(OriginGroup group)
     {
+        // A replay of record o lands after it: a copy at or before o is of something else.
+        var original = group.Original.Offset;
         foreach (var letter in group.Letters)
         {
-            if (_byLetter.TryGetValue(letter.Position.ToString(), out var at))
+            var name = letter.Position.ToString();
+            if ((_byLetter.TryGetValue((name, original), out var at) || _byLetter.TryGetValue((name, null), out at)) && at > original)
             {
                 return (at, letter);
             }
         }
 
-        return _byOrigin.TryGetValue(group.Original.Offset, out var offset) ? (offset, null) : null;
+        return _byOrigin.TryGetValue(original, out var offset) && offset > original ? (offset, null) : null;
     }
 }
 
@@ -156,6 +175,14 @@ public static class ReplayPlanner
             }
 
             var history = histories[(original.Topic, original.Partition)];
+            if (original.Offset >= history.End)
+            {
+                // A copy would land at the partition's end, below o, where the next run's scan (from o + 1) cannot see it.
+                var past = string.Create(CultureInfo.InvariantCulture, $"{original.Topic}[{original.Partition}] ends at offset {history.End}, before its original offset {original.Offset}: the topic was recreated since, so that record is not there; not replayed, to never replay twice");
+                decisions.AddRange(group.Letters.Select(l => new ReplayDecision(l, ReplayOutcome.Skipped, past)));
+                continue;
+            }
+
             if (history.Find(group) is var (offset, from))
             {
                 var standIn = from ?? group.Letters[0];

@@ -5,12 +5,15 @@ namespace Orders.DeadLetters.UnitTests;
 
 public sealed class ReplayPlannerTests
 {
+    // Each partition's end when scanned, past every original and copy of the tests but where said.
+    private const long End = 1_000;
+
     private static string? AllExist(string topic, int partition) => null;
 
     private static IReadOnlyList<ReplayDecision> Decide(IEnumerable<DeadLetter> letters, Func<string, int, string?>? targetProblem = null, params ReplayHistory[] histories)
     {
         var (unreplayable, groups) = ReplayPlanner.Group(letters, "orders");
-        var scans = ReplayPlanner.ScanStarts(groups).ToDictionary(s => s.Key, s => new ReplayHistory(s.Key.Topic, s.Key.Partition, s.Value));
+        var scans = ReplayPlanner.ScanStarts(groups).ToDictionary(s => s.Key, s => new ReplayHistory(s.Key.Topic, s.Key.Partition, s.Value, End));
         foreach (var history in histories)
         {
             // The tests' histories all cover orders[0].
@@ -69,7 +72,7 @@ public sealed class ReplayPlannerTests
     public void Decide_AReplayNamingTheLetter_MeansAlreadyReplayed()
     {
         var letter = Letters.Make(0, 3, originalOffset: 5);
-        var history = new ReplayHistory("orders", 0, 6);
+        var history = new ReplayHistory("orders", 0, 6, End);
         history.Record(20, "orders_dlq/0@3", null);
 
         var decision = Assert.Single(Decide([letter], histories: history));
@@ -82,7 +85,7 @@ public sealed class ReplayPlannerTests
     public void Decide_AReplayOfTheSameOrigin_FromALetterNoLongerThere_MeansAlreadyReplayed()
     {
         var duplicate = Letters.Make(0, 9, originalOffset: 5);
-        var history = new ReplayHistory("orders", 0, 6);
+        var history = new ReplayHistory("orders", 0, 6, End);
         history.Record(20, "orders_dlq/0@3", "orders/0@5");
 
         var decision = Assert.Single(Decide([duplicate], histories: history));
@@ -94,7 +97,7 @@ public sealed class ReplayPlannerTests
     public void Decide_ReplaysOfOtherPartitionsOrRecords_DoNotCount()
     {
         var letter = Letters.Make(0, 3, originalOffset: 5);
-        var history = new ReplayHistory("orders", 0, 6);
+        var history = new ReplayHistory("orders", 0, 6, End);
         history.Record(20, "orders_dlq/1@3", "orders/1@5");
         history.Record(21, "orders_dlq/0@4", "orders/0@6");
         history.Record(22, null, "garbage");
@@ -107,7 +110,7 @@ public sealed class ReplayPlannerTests
     {
         var first = Letters.Make(0, 3, originalOffset: 5);
         var second = Letters.Make(0, 4, originalOffset: 5);
-        var history = new ReplayHistory("orders", 0, 6);
+        var history = new ReplayHistory("orders", 0, 6, End);
         history.Record(20, "orders_dlq/0@4", "orders/0@5");
 
         var decisions = Decide([first, second], histories: history).ToDictionary(d => d.Letter);
@@ -117,13 +120,51 @@ public sealed class ReplayPlannerTests
     }
 
     [Fact]
+    public void Decide_ACopyNamingTheLetterWithAnotherOrigin_IsNotItsReplay_ADeadLetterTopicRecreatedNumbersFromZeroAgain()
+    {
+        // orders_dlq/0@3 now names a new letter, of orders/0@5; the copy at 20 came from the old orders_dlq/0@3, of orders/0@2.
+        var letter = Letters.Make(0, 3, originalOffset: 5);
+        var history = new ReplayHistory("orders", 0, 3, End);
+        history.Record(20, "orders_dlq/0@3", "orders/0@2");
+
+        Assert.Equal(ReplayOutcome.Replay, Assert.Single(Decide([letter], histories: history)).Outcome);
+    }
+
+    [Fact]
+    public void Decide_ACopyAtOrBeforeTheOriginal_IsNotItsReplay()
+    {
+        // The letter's original is itself a copy (replayed, and dead-lettered again): it names the letter it was
+        // made from, a letter whose position the new one shares, and no origin (written before origins were).
+        var letter = Letters.Make(0, 3, originalOffset: 20);
+        var history = new ReplayHistory("orders", 0, 6, End);
+        history.Record(20, "orders_dlq/0@3", null);
+
+        Assert.Equal(ReplayOutcome.Replay, Assert.Single(Decide([letter, Letters.Make(0, 0, originalOffset: 5)], histories: history), d => d.Letter == letter).Outcome);
+    }
+
+    [Fact]
+    public void Decide_AnOriginalAtOrPastItsPartitionsEnd_IsSkipped_ForItsCopyWouldLandWhereNoLaterScanLooks()
+    {
+        // orders[0] ends at 40 (recreated since): a copy of 50 would land at 40, below the next scan's start, 51.
+        var past = Letters.Make(0, 0, originalOffset: 50);
+        var last = Letters.Make(0, 1, originalOffset: 39);
+        var history = new ReplayHistory("orders", 0, 40, end: 40);
+
+        var decisions = Decide([past, last], histories: history).ToDictionary(d => d.Letter);
+
+        Assert.Equal(ReplayOutcome.Skipped, decisions[past].Outcome);
+        Assert.Equal("orders[0] ends at offset 40, before its original offset 50: the topic was recreated since, so that record is not there; not replayed, to never replay twice", decisions[past].Detail);
+        Assert.Equal(ReplayOutcome.Replay, decisions[last].Outcome);
+    }
+
+    [Fact]
     public void Decide_HistoryCutByRetention_SkipsWhatCannotBeProvenUnreplayed()
     {
         var old = Letters.Make(0, 0, originalOffset: 5);
         var recent = Letters.Make(0, 1, originalOffset: 30);
 
         // The partition now starts at 25: a replay of offset 5 could have sat at 6 to 24.
-        var decisions = Decide([old, recent], histories: new ReplayHistory("orders", 0, 25)).ToDictionary(d => d.Letter);
+        var decisions = Decide([old, recent], histories: new ReplayHistory("orders", 0, 25, End)).ToDictionary(d => d.Letter);
 
         Assert.Equal(ReplayOutcome.Skipped, decisions[old].Outcome);
         Assert.Contains("no longer holds offsets 6 to 24", decisions[old].Detail, StringComparison.Ordinal);

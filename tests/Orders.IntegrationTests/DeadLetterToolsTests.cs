@@ -338,6 +338,80 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
         Assert.Equal((0, 1, 1), (Count(again, "replayed"), Count(again, "alreadyReplayed"), Count(again, "skipped")));
     }
 
+    [Fact]
+    public async Task Replay_MoreLettersThanTheProducersQueueHolds_WaitsForDeliveries_AndReplaysThemAll()
+    {
+        var topic = CreateTopics("dlq-queue");
+        await OrdersCommand.RunJsonAsync(["produce", .. Endpoints(topic), "--count", "20", "--seed", "13"]);
+        await FailEverythingAsync(topic, StackFixture.Unique("dlq-queue"));
+        var settings = Path.Combine(Path.GetTempPath(), $"{StackFixture.Unique("dlq-queue")}.json");
+        await File.WriteAllTextAsync(settings, """{ "Kafka": { "queue.buffering.max.messages": "5" } }""", TestContext.Current.CancellationToken);
+        try
+        {
+            // Before: the 6th letter onwards failed at once ("Local: Queue full"), exit 1.
+            var replay = await OrdersCommand.RunJsonAsync(["dlq", "replay", "--config", settings, .. Endpoints(topic)]);
+
+            Assert.Equal((20, 0), (Count(replay, "replayed"), Count(replay, "failed")));
+            Assert.All(ReplaysPerLetter(topic), r => Assert.Equal(1, r.Value));
+        }
+        finally
+        {
+            File.Delete(settings);
+        }
+    }
+
+    [Fact]
+    public async Task Replay_AfterTheDeadLetterTopicWasRecreated_ItsNewLettersAreReplayed_NotTakenForTheOldOnesOfTheSamePositions()
+    {
+        var topic = CreateTopics("dlq-purged");
+        var dlq = Topics.DeadLetterFor(topic);
+        var group = StackFixture.Unique("dlq-purged");
+        await OrdersCommand.RunJsonAsync(["produce", .. Endpoints(topic), "--count", "20", "--seed", "14"]);
+        await FailEverythingAsync(topic, group);
+        Assert.Equal(20, Count(await OrdersCommand.RunJsonAsync(["dlq", "replay", .. Endpoints(topic)]), "replayed"));
+
+        // Purged by recreating it; the copies then fail as well, and their letters take the old letters' positions.
+        Assert.Equal(ErrorCode.NoError, fixture.Stack.Kafka.Cluster.TryDeleteTopic(dlq));
+        fixture.Stack.Kafka.Cluster.CreateTopic(dlq, 3, replicationFactor: 2);
+        await FailEverythingAsync(topic, group);
+        var letters = ReadTopic(dlq, 3);
+        Assert.Equal(20, letters.Count);
+
+        var replay = await OrdersCommand.RunJsonAsync(["dlq", "replay", .. Endpoints(topic)]);
+
+        Assert.Equal((20, 0), (Count(replay, "replayed"), Count(replay, "alreadyReplayed")));
+        var again = await OrdersCommand.RunJsonAsync(["dlq", "replay", .. Endpoints(topic)]);
+        Assert.Equal((0, 20), (Count(again, "replayed"), Count(again, "alreadyReplayed")));
+    }
+
+    [Fact]
+    public async Task Replay_ALetterWhoseOriginalOffsetIsPastItsPartitionsEnd_IsSkipped_SoNoRunCopiesItTwice()
+    {
+        var topic = CreateTopics("dlq-past");
+        var dlq = Topics.DeadLetterFor(topic);
+        await OrdersCommand.RunJsonAsync(["produce", .. Endpoints(topic), "--count", "1", "--seed", "15"]);
+        await FailEverythingAsync(topic, StackFixture.Unique("dlq-past"));
+        var made = Assert.Single(ReadTopic(dlq, 3));
+        var partition = Header(made, DeadLetterHeaders.OriginalPartition)!;
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(fixture.ProducerConfig()).Build())
+        {
+            // A letter of a topic since recreated: its original offset is past the new partition's end.
+            await producer.ProduceAsync(dlq, WithHeader(made.Message, DeadLetterHeaders.OriginalOffset, "50000"), TestContext.Current.CancellationToken);
+        }
+
+        for (var run = 0; run < 2; run++)
+        {
+            var replay = await OrdersCommand.RunJsonAsync(["dlq", "replay", .. Endpoints(topic)]);
+            var skipped = Assert.Single(replay.GetProperty("letters").EnumerateArray(), l => l.GetProperty("outcome").GetString() == "skipped");
+            Assert.Equal(
+                $"{topic}[{partition}] ends at offset {(run == 0 ? 1 : 2)}, before its original offset 50000: the topic was recreated since, so that record is not there; not replayed, to never replay twice",
+                skipped.GetProperty("detail").GetString());
+            Assert.Equal((1 - run, run), (Count(replay, "replayed"), Count(replay, "alreadyReplayed")));
+        }
+
+        Assert.Equal(1, Assert.Single(ReplaysPerLetter(topic)).Value);
+    }
+
     private string CreateTopics(string prefix, int dlqPartitions = 3)
     {
         var topic = fixture.CreateTopic(prefix);
