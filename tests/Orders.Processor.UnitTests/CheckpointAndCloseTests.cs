@@ -231,6 +231,41 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
+    public async Task Close_AbandonedWhileItsRevokeCallbackRuns_TheRunEndsOnlyAfterThatCallback_NeverBesideIt()
+    {
+        var run = new LoopHarness(o => o.CloseTimeout = TimeSpan.FromMilliseconds(100));
+        run.Consumer.Append(0, LoopHarness.Order(1));
+        run.Consumer.Assign(0);
+
+        // The consumer's close revokes the partition on the close's own thread, and that callback is held
+        // inside (at its log line) past the loop's close timeout.
+        using var inCallback = new ManualResetEventSlim();
+        using var letGo = new ManualResetEventSlim();
+        run.Logs.OnLog = id =>
+        {
+            if (id == 3)
+            {
+                inCallback.Set();
+                letGo.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            }
+        };
+
+        // Its loop runs on a thread of its own: the harness's runs until their first wait on the caller's.
+        var running = Task.Run(() => run.RunAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
+        Assert.True(inCallback.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken), "the close did not revoke");
+
+        // Ten close timeouts: before, the run went on after one (flushing, pumping dead letters, ending)
+        // while the callback released the same partition's state on the other thread.
+        var endedBeside = await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken)) == running;
+        letGo.Set();
+        var summary = await running;
+
+        Assert.False(endedBeside, "the run ended while the revoke callback was still running");
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(1, run.Logs.Count(24));
+    }
+
+    [Fact]
     public async Task ACheckpointThatFails_IsCountedAndLogged_AndTheNextOneTriesAgain()
     {
         var run = new LoopHarness();

@@ -31,14 +31,30 @@ public sealed class Assignments(
     TimeProvider time,
     ILogger logger) : IRebalanceListener
 {
+    // Held by a revoke or lost callback while it runs, and by Detach. The callbacks run on the loop's
+    // thread, except those of a close, which runs on a thread of its own while the loop waits for it;
+    // once the loop stops waiting (the close timed out) it detaches, through this lock, before it
+    // goes on: a callback in progress then ends first, and none after does anything, so the two never
+    // touch the loop's state (dead letters, records, the table) at once.
+    private readonly Lock _callbacks = new();
     private bool _closing;
     private bool _detached;
 
     /// <summary>The processor is closing: the view keeps showing the state held at the end.</summary>
     public void Closing() => _closing = true;
 
-    /// <summary>From now on the callbacks do nothing (the run ended, or its consumer's close was abandoned).</summary>
-    public void Detach() => _detached = true;
+    /// <summary>
+    /// From now on the callbacks do nothing (the run ended, or its consumer's close was abandoned); waits
+    /// for a revoke or lost callback in progress on the close's thread, which is brief at a close: it only
+    /// releases the partitions, whose state was checkpointed before.
+    /// </summary>
+    public void Detach()
+    {
+        lock (_callbacks)
+        {
+            _detached = true;
+        }
+    }
 
     public IEnumerable<TopicPartitionOffset> OnAssigned(IReadOnlyList<TopicPartition> partitions)
     {
@@ -55,47 +71,53 @@ public sealed class Assignments(
 
     public void OnRevoked(IReadOnlyList<TopicPartition> partitions)
     {
-        if (_detached)
+        lock (_callbacks)
         {
-            return;
-        }
-
-        fetch.EnterCallback();
-        try
-        {
-            Log.Revoked(logger, Describe(partitions));
-            var states = Owned(partitions);
-            if (!_closing)
+            if (_detached)
             {
-                // On close the states were settled and checkpointed just before; the consumer's close revokes them after.
-                SettleAndCheckpoint(states);
+                return;
             }
 
-            Release(partitions);
-        }
-        finally
-        {
-            fetch.LeaveCallback();
+            fetch.EnterCallback();
+            try
+            {
+                Log.Revoked(logger, Describe(partitions));
+                var states = Owned(partitions);
+                if (!_closing)
+                {
+                    // On close the states were settled and checkpointed just before; the consumer's close revokes them after.
+                    SettleAndCheckpoint(states);
+                }
+
+                Release(partitions);
+            }
+            finally
+            {
+                fetch.LeaveCallback();
+            }
         }
     }
 
     public void OnLost(IReadOnlyList<TopicPartition> partitions)
     {
-        if (_detached)
+        lock (_callbacks)
         {
-            return;
-        }
+            if (_detached)
+            {
+                return;
+            }
 
-        // Another member may own them already: writing a checkpoint now would race its state. Drop.
-        fetch.EnterCallback();
-        try
-        {
-            Log.Lost(logger, Describe(partitions));
-            Release(partitions);
-        }
-        finally
-        {
-            fetch.LeaveCallback();
+            // Another member may own them already: writing a checkpoint now would race its state. Drop.
+            fetch.EnterCallback();
+            try
+            {
+                Log.Lost(logger, Describe(partitions));
+                Release(partitions);
+            }
+            finally
+            {
+                fetch.LeaveCallback();
+            }
         }
     }
 

@@ -165,6 +165,9 @@ public sealed class RecordingLogger : ILogger
 
     public int Count(int eventId) => Lines.Count(l => l.Id.Id == eventId);
 
+    /// <summary>Called with each line's event id as it is logged, on the logging thread (after it is recorded).</summary>
+    public Action<int>? OnLog { get; set; }
+
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
 
@@ -176,6 +179,8 @@ public sealed class RecordingLogger : ILogger
         {
             _lines.Add((logLevel, eventId, formatter(state, exception)));
         }
+
+        OnLog?.Invoke(eventId.Id);
     }
 }
 
