@@ -21,4 +21,25 @@ public sealed class DemoTests
         Assert.True(processor.GetProperty("currencies").TryGetProperty("EUR", out _));
         Assert.False(processor.TryGetProperty("average", out _));
     }
+
+    [Theory]
+    [InlineData("--kafka-port")]
+    [InlineData("--http-port")]
+    public async Task Demo_WithAPortInUse_SaysSoInOneLine_NoStackTrace_Exit2(string option)
+    {
+        // Without --json the demo logs through its live view's loggers, which printed the host's start failure with its stack trace first.
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var busy = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] ports = option == "--kafka-port"
+            ? ["--kafka-port", busy, "--registry-port", OrdersProcess.FreePort().ToString(), "--no-http"]
+            : ["--kafka-port", OrdersProcess.FreePort().ToString(), "--registry-port", OrdersProcess.FreePort().ToString(), "--http-port", busy];
+
+        var (exit, _, stderr) = await OrdersProcess.RunAsync(["demo", "--duration", "3", .. ports], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exit);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"port {busy}", line, StringComparison.Ordinal);
+        Assert.Contains(option, line, StringComparison.Ordinal);
+    }
 }

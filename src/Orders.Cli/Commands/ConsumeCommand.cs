@@ -58,7 +58,7 @@ internal static class ConsumeCommand
             run.Registry = settings.SchemaRegistryConfig();
             var showLive = parseResult.GetValue(live);
             // Under the live view, logs would tear it: errors only.
-            using var loggers = showLive ? LiveView.Loggers() : settings.CreateLoggerFactory();
+            using var loggers = showLive ? settings.CreateLiveViewLoggerFactory() : settings.CreateLoggerFactory();
             using var registry = settings.SchemaRegistryClient();
             var host = run.Own(ProcessorHost(settings, loggers, registry));
             CliHost.Validate(host);

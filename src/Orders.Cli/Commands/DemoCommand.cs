@@ -58,7 +58,7 @@ internal static class DemoCommand
             run.Registry = settings.SchemaRegistryConfig();
             var stackOptions = new LocalStackOptions { KafkaPort = parseResult.GetValue(kafkaPort), RegistryPort = parseResult.GetValue(registryPort) };
             using var stackLoggers = StackCommand.StackLoggers();
-            using var loggers = settings.Json ? settings.CreateLoggerFactory() : LiveView.Loggers();
+            using var loggers = settings.Json ? settings.CreateLoggerFactory() : settings.CreateLiveViewLoggerFactory();
             using var registry = settings.SchemaRegistryClient();
             var host = run.Own(DemoHost(settings, loggers, registry, new LocalStackService(stackOptions, stackLoggers)));
             var processing = host.Services.GetRequiredService<ProcessorWorker>().Completion;

@@ -126,10 +126,6 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
         return new Rows(parts);
     }
 
-    /// <summary>Errors only, on stderr: anything more would tear the view.</summary>
-    public static ILoggerFactory Loggers() =>
-        LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Error).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-
     private static string Status(ProcessorView view) => view switch
     {
         { Restoring: > 0 } => $"[yellow]restoring {view.Restoring} partition(s)[/]",

@@ -189,6 +189,18 @@ internal sealed class CliSettings
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
         Redactor);
 
+    /// <summary>
+    /// Under a live view (<c>demo</c>, <c>consume --live</c>): errors only, on stderr, since anything more
+    /// would tear the view; scrubbed of secrets, and a host that fails to start says so in the verb's one
+    /// line, as <see cref="CreateLoggerFactory"/> has it.
+    /// </summary>
+    public ILoggerFactory CreateLiveViewLoggerFactory() => RedactingLoggerFactory.Wrap(
+        LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(LogLevel.Error)
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None)
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)),
+        Redactor);
+
     internal static string? ValidateUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !string.IsNullOrEmpty(uri.Host)
             ? null
