@@ -172,4 +172,34 @@ public sealed class SchemaStoreTests : IDisposable
         Assert.Equal(3, second.Register("third", V3NoDefault, TestContext.Current.CancellationToken).Id);
         Assert.False(File.Exists(Path.Combine(_dir, "schemas.json.tmp")));
     }
+
+    public static TheoryData<string, string> BadStateFiles() => new()
+    {
+        { """{"schemas":null}""", "must not be null" },
+        { """{"schemas":[null]}""", "each schema needs an id of 1 or more and its schema text" },
+        { """{"schemas":[{"id":1,"schema":null}]}""", "each schema needs an id of 1 or more and its schema text" },
+        { """{"schemas":[{"id":0,"schema":"\"string\""}]}""", "each schema needs an id of 1 or more and its schema text" },
+        { """{"schemas":[{"id":1,"schema":"garbage"}]}""", "schema 1 is not valid Avro" },
+        { """{"schemas":[{"id":1}]}""", "schema 1 is not valid Avro" },
+        { """{"schemas":[{"id":1,"schema":"\"string\""},{"id":1,"schema":"\"long\""}]}""", "schema id 1 appears twice" },
+        { """{"subjects":[{"subject":"x","versions":null}]}""", "each subject needs a name and a list of versions" },
+        { """{"subjects":[{"subject":"x","versions":[{"version":1,"id":99}]}]}""", "version 1 of subject x names schema id 99, which the file does not hold" },
+        { """{"schemas":[{"id":1,"schema":"\"string\""}],"subjects":[{"subject":"x","versions":[{"version":1,"id":1},{"version":1,"id":1}]}]}""", "subject x has a missing, duplicate or non-positive version" },
+        { """{"schemas":[{"id":1,"schema":"\"string\""}],"subjects":[{"subject":"x","versions":[]},{"subject":"x","versions":[]}]}""", "subject x appears twice" },
+        { """{"subjectCompatibility":{"x":"SOMETIMES"}}""", "subject x has an unknown compatibility level \"SOMETIMES\"" },
+        { """{"globalCompatibility":null}""", "unknown global compatibility level" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadStateFiles))]
+    public void DataDirectory_AStateFileThisStoreCouldNotHaveWritten_IsRefusedAtStart_SayingWhy(string content, string why)
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, "schemas.json"), content);
+
+        var error = Assert.Throws<InvalidDataException>(() => new SchemaStore(_dir));
+
+        Assert.StartsWith($"{Path.Combine(_dir, "schemas.json")} is not a valid registry state file: ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+    }
 }

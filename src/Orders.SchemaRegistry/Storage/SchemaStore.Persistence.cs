@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orders.Avro;
@@ -74,10 +75,17 @@ public sealed partial class SchemaStore
             return;
         }
 
+        var parsed = new Dictionary<int, AvroSchema>();
+        if (Problem(state, parsed) is { } problem)
+        {
+            // Valid JSON with content this store never writes (edited by hand, or another program's): one line at start,
+            // not a stack trace, nor a store that answers 500 for a version whose schema is missing.
+            throw new InvalidDataException($"{path} is not a valid registry state file: {problem}");
+        }
+
         foreach (var s in state.Schemas)
         {
-            var schema = AvroSchemaParser.Parse(s.Schema);
-            _schemasById[s.Id] = new StoredSchema(s.Id, s.Schema, schema);
+            _schemasById[s.Id] = new StoredSchema(s.Id, s.Schema, parsed[s.Id]);
             _idsByCanonical[s.Schema] = s.Id;
         }
 
@@ -92,18 +100,73 @@ public sealed partial class SchemaStore
 
         foreach (var (subject, level) in state.SubjectCompatibility)
         {
-            if (CompatibilityLevels.TryParse(level, out var parsed))
+            _subjectLevels[subject] = CompatibilityLevels.TryParse(level, out var subjectLevel) ? subjectLevel : throw new UnreachableException();
+        }
+
+        _globalLevel = CompatibilityLevels.TryParse(state.GlobalCompatibility, out var global) ? global : throw new UnreachableException();
+        _nextId = Math.Max(state.NextId, _schemasById.Count == 0 ? 1 : _schemasById.Keys.Max() + 1);
+    }
+
+    /// <summary>What makes a deserialized state one this store could not have written, or null; fills <paramref name="parsed"/> with each schema by id.</summary>
+    private static string? Problem(PersistedState state, Dictionary<int, AvroSchema> parsed)
+    {
+        if (state.Schemas is null || state.Subjects is null || state.SubjectCompatibility is null)
+        {
+            return "\"schemas\", \"subjects\" and \"subjectCompatibility\" must not be null";
+        }
+
+        foreach (var schema in state.Schemas)
+        {
+            if (schema is null || schema.Schema is null || schema.Id < 1)
             {
-                _subjectLevels[subject] = parsed;
+                return "each schema needs an id of 1 or more and its schema text";
+            }
+
+            if (!AvroSchemaParser.TryParse(schema.Schema, out var avro, out var error))
+            {
+                return $"schema {schema.Id} is not valid Avro: {error}";
+            }
+
+            if (!parsed.TryAdd(schema.Id, avro!))
+            {
+                return $"schema id {schema.Id} appears twice";
             }
         }
 
-        if (CompatibilityLevels.TryParse(state.GlobalCompatibility, out var global))
+        var subjects = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var subject in state.Subjects)
         {
-            _globalLevel = global;
+            if (subject is null || string.IsNullOrEmpty(subject.Subject) || subject.Versions is null)
+            {
+                return "each subject needs a name and a list of versions";
+            }
+
+            if (!subjects.Add(subject.Subject))
+            {
+                return $"subject {subject.Subject} appears twice";
+            }
+
+            var versions = new HashSet<int>();
+            foreach (var version in subject.Versions)
+            {
+                if (version is null || version.Version < 1 || !versions.Add(version.Version))
+                {
+                    return $"subject {subject.Subject} has a missing, duplicate or non-positive version";
+                }
+
+                if (!parsed.ContainsKey(version.Id))
+                {
+                    return $"version {version.Version} of subject {subject.Subject} names schema id {version.Id}, which the file does not hold";
+                }
+            }
         }
 
-        _nextId = Math.Max(state.NextId, _schemasById.Count == 0 ? 1 : _schemasById.Keys.Max() + 1);
+        if (state.SubjectCompatibility.FirstOrDefault(p => !CompatibilityLevels.TryParse(p.Value, out _)) is { Key: not null } unknown)
+        {
+            return $"subject {unknown.Key} has an unknown compatibility level \"{unknown.Value}\"";
+        }
+
+        return CompatibilityLevels.TryParse(state.GlobalCompatibility, out _) ? null : $"unknown global compatibility level \"{state.GlobalCompatibility}\"";
     }
 }
 
