@@ -78,6 +78,22 @@ public sealed class SecureSettingsCliTests : IDisposable
         Assert.Contains("cannot read the registry users file", await OneLineExit2("stack", "--registry-auth", Path.Combine(_folder, "none.txt")), StringComparison.Ordinal);
 
     [Fact]
+    public async Task Stack_RegistryAuthFileThatNeverEnds_IsRefusedAtOnce_Exit2() =>
+        Assert.Contains("larger than 1024 KiB", await OneLineExit2("stack", "--registry-auth", "/dev/zero"), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Stack_RegistryAuthFileThatIsAFifoNothingWritesTo_IsRefused_Exit2()
+    {
+        var fifo = Path.Combine(_folder, "users.fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        Assert.Contains("not a regular file", await OneLineExit2("stack", "--registry-auth", fifo), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stack_RegistryAuthFileWithABadLine_NamesTheLine_WithoutItsPassword_Exit2()
     {
         var users = Write("users.txt", "# users\nalice:wonderland\n\nbob:sha256:not-hex-super-secret\n");

@@ -89,6 +89,18 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("larger than", await AssertRefusedAsync("/dev/zero", ["consume", "--config", "/dev/zero", .. Local], []), StringComparison.Ordinal);
 
     [Fact]
+    public async Task ASettingsFileThatIsAFifoNothingWritesTo_IsRefused_NotWaitedOnForever()
+    {
+        var fifo = Path.Combine(_folder, "settings.fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        Assert.Contains("not a regular file", await AssertRefusedAsync("fifo", ["consume", "--config", fifo, .. Local], []), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AMisspeltSection_SuggestsTheRightOne() =>
         Assert.Contains("did you mean Processor?", await AssertRefusedAsync("section", ["consume", .. Local], ["Processr__GroupId=g"]), StringComparison.Ordinal);
 

@@ -22,21 +22,7 @@ internal sealed record SettingsFile(string Path, byte[] Bytes)
 
         try
         {
-            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, FileOptions.None);
-            var buffer = new byte[MaxBytes + 1];
-            var read = 0;
-            int n;
-            while (read < buffer.Length && (n = stream.Read(buffer, read, buffer.Length - read)) > 0)
-            {
-                read += n;
-            }
-
-            if (read > MaxBytes)
-            {
-                throw new SettingsException($"--config {path}: larger than {MaxBytes / 1024} KiB, not a settings file");
-            }
-
-            return new SettingsFile(full, buffer[..read]);
+            return new SettingsFile(full, Orders.Hosting.SmallFile.ReadAllBytes(full, MaxBytes));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -34,6 +34,9 @@ public sealed class RegistryUsers
 
     private RegistryUsers(Dictionary<string, Credential> users) => _users = users;
 
+    /// <summary>Far above any real users file (a line per user).</summary>
+    public const int MaxBytes = 1024 * 1024;
+
     public int Count => _users.Count;
 
     public IEnumerable<string> UserNames => _users.Keys;
@@ -44,7 +47,9 @@ public sealed class RegistryUsers
         string[] lines;
         try
         {
-            lines = File.ReadAllLines(path);
+            // Bounded, and a FIFO is not waited on forever: /dev/zero would be read until memory ran out.
+            var bytes = Orders.Hosting.SmallFile.ReadAllBytes(path, MaxBytes);
+            lines = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true).ReadToEnd().Split('\n');
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
