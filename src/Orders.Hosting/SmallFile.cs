@@ -28,9 +28,10 @@ public static class SmallFile
                 throw new IOException($"not opened within {OpenTimeout.TotalSeconds:0} s: not a regular file (a FIFO that nothing writes to?)");
             }
         }
-        catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
+        catch (AggregateException e) when (e.InnerException is { } inner)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            // What opening threw, as a direct open would have thrown it (a path that is invalid, say).
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
         }
 
         using var stream = opening.Result;
