@@ -69,36 +69,28 @@ public sealed class Assignments(
         }
     }
 
-    public void OnRevoked(IReadOnlyList<TopicPartition> partitions)
+    public void OnRevoked(IReadOnlyList<TopicPartition> partitions) => GivingUp(() =>
     {
-        lock (_callbacks)
+        Log.Revoked(logger, Describe(partitions));
+        var states = Owned(partitions);
+        if (!_closing)
         {
-            if (_detached)
-            {
-                return;
-            }
-
-            fetch.EnterCallback();
-            try
-            {
-                Log.Revoked(logger, Describe(partitions));
-                var states = Owned(partitions);
-                if (!_closing)
-                {
-                    // On close the states were settled and checkpointed just before; the consumer's close revokes them after.
-                    SettleAndCheckpoint(states);
-                }
-
-                Release(partitions);
-            }
-            finally
-            {
-                fetch.LeaveCallback();
-            }
+            // On close the states were settled and checkpointed just before; the consumer's close revokes them after.
+            SettleAndCheckpoint(states);
         }
-    }
 
-    public void OnLost(IReadOnlyList<TopicPartition> partitions)
+        Release(partitions);
+    });
+
+    // Another member may own them already: writing a checkpoint now would race its state. Drop.
+    public void OnLost(IReadOnlyList<TopicPartition> partitions) => GivingUp(() =>
+    {
+        Log.Lost(logger, Describe(partitions));
+        Release(partitions);
+    });
+
+    /// <summary>A revoke or lost callback: under the lock <see cref="Detach"/> takes, nothing once detached, inside the fetch's callback bracket.</summary>
+    private void GivingUp(Action callback)
     {
         lock (_callbacks)
         {
@@ -107,12 +99,10 @@ public sealed class Assignments(
                 return;
             }
 
-            // Another member may own them already: writing a checkpoint now would race its state. Drop.
             fetch.EnterCallback();
             try
             {
-                Log.Lost(logger, Describe(partitions));
-                Release(partitions);
+                callback();
             }
             finally
             {
