@@ -84,11 +84,7 @@ public sealed class SecureSettingsCliTests : IDisposable
     [Fact]
     public async Task Stack_RegistryAuthFileThatIsAFifoNothingWritesTo_IsRefused_Exit2()
     {
-        var fifo = Path.Combine(_folder, "users.fifo");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
-        {
-            await mkfifo.WaitForExitAsync(TestContext.Current.CancellationToken);
-        }
+        var fifo = await Orders.Tests.Shared.Fifo.MakeAsync(_folder, "users.fifo");
 
         Assert.Contains("not a regular file", await OneLineExit2("stack", "--registry-auth", fifo), StringComparison.Ordinal);
     }

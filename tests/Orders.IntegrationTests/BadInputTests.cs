@@ -91,11 +91,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public async Task ASettingsFileThatIsAFifoNothingWritesTo_IsRefused_NotWaitedOnForever()
     {
-        var fifo = Path.Combine(_folder, "settings.fifo");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
-        {
-            await mkfifo.WaitForExitAsync(TestContext.Current.CancellationToken);
-        }
+        var fifo = await Orders.Tests.Shared.Fifo.MakeAsync(_folder, "settings.fifo");
 
         Assert.Contains("not a regular file", await AssertRefusedAsync("fifo", ["consume", "--config", fifo, .. Local], []), StringComparison.Ordinal);
     }
