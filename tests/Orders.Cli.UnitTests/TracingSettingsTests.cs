@@ -90,6 +90,16 @@ public sealed class TracingSettingsTests
     [InlineData("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER 'sometimes' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio")]
     [InlineData("OTEL_TRACES_SAMPLER_ARG", "1.5", "OTEL_TRACES_SAMPLER_ARG '1.5' is not a ratio from 0 to 1")]
     [InlineData("OTEL_TRACES_EXPORTER", "zipkin", "OTEL_TRACES_EXPORTER 'zipkin' is not supported: otlp or none")]
+    [InlineData("OTEL_EXPORTER_OTLP_TIMEOUT", "abc", "OTEL_EXPORTER_OTLP_TIMEOUT 'abc' is not a whole number of milliseconds, 1 or more")]
+    [InlineData("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10s", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT '10s' is not a whole number of milliseconds, 1 or more")]
+    [InlineData("OTEL_BSP_SCHEDULE_DELAY", "0", "OTEL_BSP_SCHEDULE_DELAY '0' is not a whole number of milliseconds, 1 or more")]
+    [InlineData("OTEL_BSP_EXPORT_TIMEOUT", "1.5", "OTEL_BSP_EXPORT_TIMEOUT '1.5' is not a whole number of milliseconds, 1 or more")]
+    [InlineData("OTEL_BSP_MAX_QUEUE_SIZE", "-1", "OTEL_BSP_MAX_QUEUE_SIZE '-1' is not a whole number of spans, 1 or more")]
+    [InlineData("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "99999999999", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE '99999999999' is not a whole number of spans, 1 or more")]
+    [InlineData("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "many", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT 'many' is not a whole number, 0 or more")]
+    [InlineData("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-5", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT '-5' is not a whole number, 0 or more")]
+    [InlineData("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,team", "OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas, not 'team'")]
+    [InlineData("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem", "OTEL_EXPORTER_OTLP_CERTIFICATE names '/nonexistent/ca.pem', which is not a file")]
     public void UnworkableSetting_OneLineNamingIt(string variable, string value, string message)
     {
         var environment = new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318", ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio", [variable] = value };
@@ -152,6 +162,30 @@ public sealed class TracingSettingsTests
 
         Assert.Equal(expected, settings.PropagateUnsampled);
         Assert.Equal(expected, settings.CreateHeadSampler().PropagateUnsampled);
+    }
+
+    [Fact]
+    public void SdkVariables_UsableValues_AreAccepted()
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318",
+            ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "5000",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+            ["OTEL_BSP_MAX_QUEUE_SIZE"] = "4096",
+            ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] = "512",
+            ["OTEL_SPAN_EVENT_COUNT_LIMIT"] = "0",
+            ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=prod, team=orders",
+            ["OTEL_BSP_EXPORT_TIMEOUT"] = " ",
+        };
+
+        Assert.NotNull(Read(environment, new()));
+    }
+
+    [Fact]
+    public void SdkVariables_BadButTracingOff_AreNotRead()
+    {
+        Assert.Null(Read(new() { ["OTEL_BSP_MAX_QUEUE_SIZE"] = "-1" }, new()));
     }
 
     [Fact]

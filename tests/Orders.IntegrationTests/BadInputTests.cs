@@ -44,6 +44,8 @@ public sealed class BadInputTests : IDisposable
         { "OTLP protocol unknown", ["produce"], ["OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"] },
         { "trace sampler unknown", ["dlq", "replay"], ["OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1", "OTEL_TRACES_SAMPLER=sometimes"] },
         { "trace sampler ratio above 1", ["demo"], ["OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1", "OTEL_TRACES_SAMPLER=traceidratio", "OTEL_TRACES_SAMPLER_ARG=2"] },
+        { "OTLP export timeout not a number (the SDK alone would ignore it)", ["consume"], ["OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_TIMEOUT=abc"] },
+        { "span queue size negative (the SDK alone would ignore it)", ["produce"], ["OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1", "OTEL_BSP_MAX_QUEUE_SIZE=-1"] },
         { "misspelt OpenTelemetry setting", ["consume"], ["OpenTelemetry__Endpont=http://127.0.0.1:1"] },
         { "registry not a url", ["produce", "--schema-registry", "not a url"], [] },
         { "watch with json", ["stats", "--watch", "1", "--json"], [] },

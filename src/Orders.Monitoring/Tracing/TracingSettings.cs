@@ -115,6 +115,7 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
 
         var headers = Setting("OTEL_EXPORTER_OTLP_TRACES_HEADERS", null) ?? Setting("OTEL_EXPORTER_OTLP_HEADERS", section.Headers);
         CheckHeaders(headers);
+        CheckSdkVariables(environment);
         var samplerName = (Setting("OTEL_TRACES_SAMPLER", section.Sampler) ?? "parentbased_always_on").ToLowerInvariant();
         var samplerArg = Setting("OTEL_TRACES_SAMPLER_ARG", section.SamplerArg);
         var ratio = ParseSampler(samplerName, samplerArg);
@@ -156,6 +157,56 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
 
         var path = uri.AbsolutePath.EndsWith('/') ? uri.AbsolutePath : uri.AbsolutePath + "/";
         return new UriBuilder(uri) { Path = path + "v1/traces" }.Uri;
+    }
+
+    /// <summary>
+    /// The variables the OpenTelemetry SDK reads on its own once tracing is on. It ignores a value it
+    /// cannot use (it only writes to its own event source), so a timeout or queue size set wrongly
+    /// would silently be the default; refused here instead, as every other setting is.
+    /// </summary>
+    private static void CheckSdkVariables(Func<string, string?> environment)
+    {
+        foreach (var variable in (string[])["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"])
+        {
+            WholeNumber(variable, "a whole number of milliseconds, 1 or more", least: 1);
+        }
+
+        WholeNumber("OTEL_BSP_MAX_QUEUE_SIZE", "a whole number of spans, 1 or more", least: 1);
+        WholeNumber("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "a whole number of spans, 1 or more", least: 1);
+        foreach (var variable in (string[])
+        [
+            "OTEL_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            "OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+        ])
+        {
+            WholeNumber(variable, "a whole number, 0 or more", least: 0);
+        }
+
+        foreach (var pair in (NonEmpty(environment("OTEL_RESOURCE_ATTRIBUTES")) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (pair.IndexOf('=', StringComparison.Ordinal) <= 0)
+            {
+                throw new TracingSettingsException($"OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas, not '{pair}'");
+            }
+        }
+
+        foreach (var variable in (string[])["OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY"])
+        {
+            if (NonEmpty(environment(variable)) is { } path && !File.Exists(path))
+            {
+                throw new TracingSettingsException($"{variable} names '{path}', which is not a file");
+            }
+        }
+
+        void WholeNumber(string variable, string what, int least)
+        {
+            // Digits only, as the SDK reads them: no sign, no decimals, no units.
+            if (NonEmpty(environment(variable)) is { } value &&
+                (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < least))
+            {
+                throw new TracingSettingsException($"{variable} '{value}' is not {what}");
+            }
+        }
     }
 
     private static void CheckHeaders(string? headers)
