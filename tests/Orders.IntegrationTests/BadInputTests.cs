@@ -99,6 +99,25 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task AnAppsettingsFileThatIsAFifoNothingWritesTo_IsRefused_NotWaitedOnForever()
+    {
+        // appsettings.{DOTNET_ENVIRONMENT}.json beside the executable: only a process of this environment reads it.
+        var environment = $"fifo{Guid.NewGuid():N}";
+        var fifo = await Orders.Tests.Shared.Fifo.MakeAsync(AppContext.BaseDirectory, $"appsettings.{environment}.json");
+        try
+        {
+            var line = await AssertRefusedAsync("appsettings fifo", ["consume", .. Local], [$"DOTNET_ENVIRONMENT={environment}"]);
+
+            Assert.Contains($"settings file {fifo}: cannot be read", line, StringComparison.Ordinal);
+            Assert.Contains("not a regular file", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(fifo);
+        }
+    }
+
+    [Fact]
     public async Task AMisspeltSection_SuggestsTheRightOne() =>
         Assert.Contains("did you mean Processor?", await AssertRefusedAsync("section", ["consume", .. Local], ["Processr__GroupId=g"]), StringComparison.Ordinal);
 

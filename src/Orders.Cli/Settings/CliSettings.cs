@@ -95,6 +95,9 @@ internal sealed class CliSettings
             }
         }
 
+        // Read through the bounded reader before the configuration library opens them: a FIFO of that name
+        // would block its open for good, and a huge file fill memory.
+        var found = jsonFiles.Where(File.Exists).Select(f => SettingsFile.Read(f, "settings file")).ToList();
         List<Action<IConfigurationBuilder>> sources =
         [
             b => b.AddInMemoryCollection(new Dictionary<string, string?>
@@ -114,7 +117,7 @@ internal sealed class CliSettings
         sources.Add(b => b.AddInMemoryCollection(request.Flags));
 
         var configuration = Build(sources, file?.Path);
-        SettingsCheck.Sections(configuration, [.. jsonFiles.Where(File.Exists).Select(SettingsFile.Read), .. file is null ? [] : new[] { file }]);
+        SettingsCheck.Sections(configuration, [.. found, .. file is null ? [] : new[] { file }]);
         return request.UsesKafka ? WithClients(sources, configuration, request.Json) : new CliSettings(sources, configuration, [], new SchemaRegistryConfig(), request.Json);
     }
 

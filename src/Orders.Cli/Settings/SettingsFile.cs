@@ -6,18 +6,20 @@ internal sealed record SettingsFile(string Path, byte[] Bytes)
     /// <summary>Far above any real settings file; <c>--config /dev/zero</c> would otherwise read until memory runs out.</summary>
     public const int MaxBytes = 1024 * 1024;
 
-    /// <exception cref="SettingsException">Missing, a directory, unreadable, or larger than <see cref="MaxBytes"/>.</exception>
-    public static SettingsFile Read(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="origin">Where the path came from, for the error: the flag, or what kind of file it is.</param>
+    /// <exception cref="SettingsException">Missing, a directory, unreadable, not opened in time (a FIFO), or larger than <see cref="MaxBytes"/>.</exception>
+    public static SettingsFile Read(string path, string origin = "--config")
     {
         var full = System.IO.Path.GetFullPath(path);
         if (Directory.Exists(full))
         {
-            throw new SettingsException($"--config {path}: is a directory, not a settings file");
+            throw new SettingsException($"{origin} {path}: is a directory, not a settings file");
         }
 
         if (!File.Exists(full))
         {
-            throw new SettingsException($"--config {path}: file not found");
+            throw new SettingsException($"{origin} {path}: file not found");
         }
 
         try
@@ -26,7 +28,7 @@ internal sealed record SettingsFile(string Path, byte[] Bytes)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new SettingsException($"--config {path}: cannot be read ({e.Message})");
+            throw new SettingsException($"{origin} {path}: cannot be read ({e.Message})");
         }
     }
 }
