@@ -119,8 +119,11 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
     /// partition: that record is what a replay publishes. It must be the record that failed (the key the
     /// letter kept, the timestamp its header gives), not one of a topic recreated since.
     /// </summary>
-    /// <returns>The decision, or a skip that says why the original cannot stand in for the letter.</returns>
-    private ReplayDecision ReadOriginal(ReplayDecision decision, Dictionary<RecordPosition, Message<byte[]?, byte[]?>> originals, CancellationToken cancellationToken)
+    /// <returns>
+    /// The decision; or a skip that says why the original cannot stand in for the letter (it is gone, or
+    /// is another record); or a failure when it could not be read (the cluster did not answer: a rerun may).
+    /// </returns>
+    internal ReplayDecision ReadOriginal(ReplayDecision decision, Dictionary<RecordPosition, Message<byte[]?, byte[]?>> originals, CancellationToken cancellationToken)
     {
         var letter = decision.Letter;
         var original = letter.Original!.Value;
@@ -135,7 +138,8 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
         }
         catch (TopicReadException e)
         {
-            return Skip($"{Why}, and its original {original} could not be read: {e.Message}");
+            // Not the letter's fault, nor for good: failed, so the run says so in its exit code and a rerun tries again.
+            return decision with { Outcome = ReplayOutcome.Failed, Detail = $"{Why}, and its original {original} could not be read ({e.Message}); a rerun tries again" };
         }
 
         if (record is null || record.Offset.Value != original.Offset)

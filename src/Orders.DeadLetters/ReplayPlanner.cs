@@ -33,7 +33,7 @@ public enum ReplayOutcome
     /// <summary>Cannot be replayed (see the detail); reported, never dropped silently.</summary>
     Skipped,
 
-    /// <summary>The publish was not acknowledged; a rerun finds out whether it landed.</summary>
+    /// <summary>The publish was not acknowledged (a rerun finds out whether it landed), or a truncated letter's original could not be read (a rerun tries again).</summary>
     Failed,
 
     /// <summary>Not published because the run was cancelled first.</summary>
