@@ -150,6 +150,8 @@ public sealed class RegistryRestTests(StackFixture fixture) : IDisposable
         { "DELETE", "config/{s}", null, 404, 40408 },
         { "POST", "subjects/{s}/versions", """{"schema":"{\"type\":{\"type\":\"string\"}}"}""", 422, 42201 },
         { "GET", "mode/{s}", null, 404, 40409 },
+        { "POST", "subjects/{s}/versions", """{"schema":"\"int\"","id":100}""", 422, 42205 },
+        { "POST", "subjects/{s}/versions", """{"schema":"\"int\"","id":0}""", 422, 42205 },
         { "POST", "subjects/a%0A{s}/versions", """{"schema":"\"int\""}""", 422, 42208 },
         { "POST", "subjects/__GLOBAL/versions", """{"schema":"\"int\""}""", 422, 42208 },
         { "PUT", "config/c%01{s}", """{"compatibility":"FULL"}""", 422, 42208 },
@@ -164,6 +166,18 @@ public sealed class RegistryRestTests(StackFixture fixture) : IDisposable
         var subject = StackFixture.Unique("bad");
 
         await ExpectErrorAsync(new HttpMethod(method), path.Replace("{s}", subject, StringComparison.Ordinal), body, (HttpStatusCode)status, errorCode);
+    }
+
+    [Fact]
+    public async Task Register_WithoutAnIdOfItsOwn_OrWithTheNoIdValue_AssignsOne()
+    {
+        var subject = StackFixture.Unique("noid");
+
+        var first = await SendAsync(HttpMethod.Post, $"subjects/{subject}/versions", new { schema = V1, id = -1 }, HttpStatusCode.OK);
+        var again = await SendAsync(HttpMethod.Post, $"subjects/{subject}/versions", new { schema = V1, id = (int?)null }, HttpStatusCode.OK);
+
+        Assert.True(first.GetProperty("id").GetInt32() > 0);
+        Assert.Equal(first.GetProperty("id").GetInt32(), again.GetProperty("id").GetInt32());
     }
 
     [Fact]

@@ -58,7 +58,13 @@ public static class RegistryApi
         app.MapPost("/subjects/{subject}/versions", async (string subject, HttpRequest request, CancellationToken ct) =>
         {
             Flag(request, "normalize");
-            var schema = await RequestBodies.ReadSchemaAsync(request, ct);
+            var (schema, id) = await RequestBodies.ReadRegistrationAsync(request, ct);
+            if (id >= 0)
+            {
+                // As Confluent's: an id of the client's choosing is for IMPORT mode only (migrations), which this registry does not have.
+                throw RegistryException.NotInImportMode(subject);
+            }
+
             var registered = store.Register(subject, schema, ct);
             return Json(new Dictionary<string, object> { ["id"] = registered.Id });
         });

@@ -27,7 +27,11 @@ internal static class RequestBodies
         "overrideMetadata", "defaultRuleSet", "overrideRuleSet", "validateFields", "validateRules",
     ];
 
-    public static async Task<string> ReadSchemaAsync(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<string> ReadSchemaAsync(HttpRequest request, CancellationToken cancellationToken) =>
+        (await ReadRegistrationAsync(request, cancellationToken)).Schema;
+
+    /// <returns>The schema, and the schema id the body asks for (null when it asks for none).</returns>
+    public static async Task<(string Schema, int? Id)> ReadRegistrationAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         using var document = await ReadJsonObjectAsync(request, cancellationToken);
         var root = document.RootElement;
@@ -87,7 +91,8 @@ internal static class RequestBodies
         }
 
         // Valid JSON, but no string holds it: the schema text is not text.
-        return StringOrNull(schema) ?? throw RegistryException.InvalidSchema("the schema string holds an unpaired surrogate escape (e.g. \\ud800 alone)");
+        var text = StringOrNull(schema) ?? throw RegistryException.InvalidSchema("the schema string holds an unpaired surrogate escape (e.g. \\ud800 alone)");
+        return (text, root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number ? id.GetInt32() : null);
     }
 
     /// <returns>The compatibility level text, as sent.</returns>

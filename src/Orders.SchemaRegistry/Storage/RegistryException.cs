@@ -15,6 +15,9 @@ public sealed class RegistryException(int httpStatus, int errorCode, string mess
     public static RegistryException VersionNotSoftDeleted(string subject, int version) => new(404, 40407, $"Version {version} of subject '{subject}' was not deleted first before being permanently deleted.");
     public static RegistryException SubjectLevelCompatibilityNotConfigured(string subject) => new(404, 40408, $"Subject '{subject}' does not have subject-level compatibility configured.");
     public static RegistryException SubjectLevelModeNotConfigured(string subject) => new(404, 40409, $"Subject '{subject}' does not have subject-level mode configured.");
+    public static RegistryException NotInImportMode(string subject) =>
+        new(422, 42205, $"Subject {subject} is not in import mode: a schema id is chosen by the registry (this one is always in READWRITE mode), not by the request.");
+
     public static RegistryException InvalidSubject(string subject) => new(422, 42208, $"The specified subject '{subject}' is not a valid.");
     public static RegistryException Incompatible(string subject, IEnumerable<string> details) =>
         new(409, 409, $"Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{string.Join(", ", details)}]");
