@@ -1,6 +1,6 @@
 namespace Orders.Contracts;
 
-/// <summary>Topic names of the system (DESIGN.md, "Topics and records").</summary>
+/// <summary>Topic names of the system (their records: README.md and docs/DEAD-LETTERS.md).</summary>
 public static class Topics
 {
     public const string Orders = "orders";

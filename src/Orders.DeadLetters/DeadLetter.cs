@@ -32,7 +32,7 @@ public sealed record RecordHeader(string Key, byte[]? Value)
 }
 
 /// <summary>
-/// A record of a dead-letter topic with its diagnostics parsed (DESIGN.md, "Topics and records").
+/// A record of a dead-letter topic with its diagnostics parsed (the headers of docs/DEAD-LETTERS.md).
 /// Anything may end up in a dead-letter topic, so nothing here assumes the headers are present or
 /// well formed: a letter whose origin cannot be read has <see cref="Original"/> null and says why in
 /// <see cref="Problem"/>; it can be listed and shown, never replayed.

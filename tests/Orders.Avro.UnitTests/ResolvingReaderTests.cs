@@ -243,7 +243,7 @@ public sealed class ResolvingReaderTests
         }
         catch (Exception)
         {
-            return; // Apache.Avro's reader is stricter than the specification (names, string/bytes; DESIGN.md).
+            return; // Apache.Avro's reader is stricter than the specification (names, string/bytes).
         }
 
         if (!compareWithApache)

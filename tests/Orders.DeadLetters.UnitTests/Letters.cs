@@ -4,7 +4,7 @@ using Orders.Contracts;
 
 namespace Orders.DeadLetters.UnitTests;
 
-/// <summary>Dead letters as the processor writes them (DESIGN.md, "Topics and records"), built by hand.</summary>
+/// <summary>Dead letters as the processor writes them (docs/DEAD-LETTERS.md), built by hand.</summary>
 internal static class Letters
 {
     public static readonly DateTimeOffset FailedAt = new(2026, 11, 25, 10, 11, 12, 345, TimeSpan.Zero);
