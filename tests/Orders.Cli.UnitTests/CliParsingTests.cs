@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Orders.Cli.UnitTests;
 
 /// <summary>Bad input on the command line: one line on stderr naming the problem, exit code 2, nothing started.</summary>
@@ -107,6 +109,41 @@ public sealed class CliParsingTests
 
         Assert.Equal(OrdersCli.ExitUsage, exit);
         Assert.Equal("orders: Unrecognized command or argument 'frob'. (see 'orders --help')", stderr.ToString().Trim());
+    }
+
+    [Theory]
+    [InlineData("demo")]
+    [InlineData("produce")]
+    [InlineData("consume")]
+    [InlineData("stack")]
+    [InlineData("stats")]
+    [InlineData("bench")]
+    [InlineData("dlq", "list")]
+    [InlineData("dlq", "replay")]
+    public async Task Help_NeverShowsTwoDefaultsThatDisagree(params string[] verb)
+    {
+        var stdout = new StringWriter();
+        await OrdersCli.RunAsync([.. verb, "--help"], stdout, new StringWriter());
+
+        // A description's own "(default X)" and System.CommandLine's "[default: Y]" on one option's line.
+        var disagreeing = stdout.ToString().Split('\n')
+            .Select(line => (Line: line, Said: Regex.Match(line, @"\(default:? ([^;),]+)[;),]"), Shown: Regex.Match(line, @"\[default: ([^\]]+)\]")))
+            .Where(l => l.Said.Success && l.Shown.Success && l.Said.Groups[1].Value.Trim() != l.Shown.Groups[1].Value.Trim())
+            .Select(l => l.Line.Trim())
+            .ToList();
+
+        Assert.True(disagreeing.Count == 0, string.Join("\n", disagreeing));
+        Assert.Contains("--", stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_HelpShowsTheRatiosItRunsWith()
+    {
+        var stdout = new StringWriter();
+        await OrdersCli.RunAsync(["demo", "--help"], stdout, new StringWriter());
+
+        Assert.Matches(@"--invalid-ratio <invalid-ratio>\s+Share of invalid orders\. \[default: 0\.02\]", stdout.ToString());
+        Assert.Matches(@"--fail-ratio <fail-ratio>\s+Share of handler calls that fail transiently\. \[default: 0\.05\]", stdout.ToString());
     }
 
     [Fact]

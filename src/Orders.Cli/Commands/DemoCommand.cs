@@ -21,13 +21,17 @@ namespace Orders.Cli.Commands;
 /// <summary><c>orders demo</c>: one host of the local stack, the processor, the producer and monitoring, with a live view.</summary>
 internal static class DemoCommand
 {
+    // The demo's own defaults, over the settings' (none invalid, none failing): its point is to show the dead-letter and retry paths.
+    private const double DemoInvalidRatio = 0.02;
+    private const double DemoFailRatio = 0.05;
+
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var flags = new FlagMap();
         var duration = CliOptions.Seconds("--duration", "Stop this many seconds after the stack, processor and producer have started (default: until Ctrl+C).");
         var rate = CliOptions.PositiveDouble("--rate", "Orders per second (default 50).");
-        var invalidRatio = CliOptions.Ratio("--invalid-ratio", "Share of invalid orders (default 0.02).");
-        var failRatio = CliOptions.Ratio("--fail-ratio", "Share of handler calls that fail transiently (default 0.05).");
+        var invalidRatio = CliOptions.Ratio("--invalid-ratio", "Share of invalid orders.", shown: DemoInvalidRatio);
+        var failRatio = CliOptions.Ratio("--fail-ratio", "Share of handler calls that fail transiently.", shown: DemoFailRatio);
         var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the local Kafka broker.");
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the local Schema Registry.");
         var (handlerLatency, maxInFlight, ordering) = ConsumeCommand.ConcurrencyOptions();
@@ -51,7 +55,7 @@ internal static class DemoCommand
             // The demo's own stack, whatever the settings say.
             .Set("Kafka:BootstrapServers", r => $"localhost:{r.GetValue(kafkaPort).ToString(CultureInfo.InvariantCulture)}")
             .Set("SchemaRegistry:Url", r => $"http://localhost:{r.GetValue(registryPort).ToString(CultureInfo.InvariantCulture)}");
-        var defaults = new Dictionary<string, string?> { ["Producer:Rate"] = "50", ["Producer:InvalidRatio"] = "0.02", ["Processor:FailRatio"] = "0.05" };
+        var defaults = new Dictionary<string, string?> { ["Producer:Rate"] = "50", ["Producer:InvalidRatio"] = DemoInvalidRatio.ToString(CultureInfo.InvariantCulture), ["Processor:FailRatio"] = DemoFailRatio.ToString(CultureInfo.InvariantCulture) };
         command.SetAction((parseResult, cancellationToken) => VerbRun.RunAsync(stderr, async run =>
         {
             var settings = CliSettings.Load(new SettingsRequest(null, flags.From(parseResult), parseResult.GetValue(json), Defaults: defaults));

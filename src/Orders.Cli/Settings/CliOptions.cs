@@ -151,9 +151,10 @@ internal static class CliOptions
         return option;
     }
 
-    public static Option<double> Ratio(string name, string description)
+    /// <param name="shown">The default that applies when the flag is not given (its setting's, or the verb's): what help shows.</param>
+    public static Option<double> Ratio(string name, string description, double shown = 0)
     {
-        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => 0, CustomParser = result => Number(result, name) ?? 0 };
+        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => shown, CustomParser = result => Number(result, name) ?? 0 };
         option.Validators.Add(result =>
         {
             if (TryGetValue<double>(result, out var value) && (!double.IsFinite(value) || value < 0 || value > 1))
