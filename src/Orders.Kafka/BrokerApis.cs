@@ -101,19 +101,12 @@ public sealed partial class BrokerApis
 
     private static short Short(Match match, string group) => short.Parse(match.Groups[group].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 
+    // Neither a consumer's nor a producer's own settings (librdkafka would warn about a consumer's on an admin
+    // client, a producer handle), nor the statistics, debug and log level of the client the settings came from.
     private static Dictionary<string, string> ConnectionSettings(ClientConfig config) =>
-        config.Where(p => !ClientSpecific.Contains(p.Key) && p.Key is not ("debug" or "log_level")).ToDictionary(p => p.Key, p => p.Value);
-
-    // Settings of a consumer or producer only: librdkafka would warn about them on an admin client (a producer handle).
-    private static readonly HashSet<string> ClientSpecific =
-    [
-        "group.id", "group.protocol", "group.instance.id", "group.remote.assignor", "partition.assignment.strategy",
-        "session.timeout.ms", "heartbeat.interval.ms", "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store",
-        "auto.offset.reset", "fetch.wait.max.ms", "fetch.queue.backoff.ms", "fetch.min.bytes", "fetch.max.bytes", "max.partition.fetch.bytes",
-        "queued.min.messages", "queued.max.messages.kbytes", "isolation.level", "enable.partition.eof", "check.crcs", "max.poll.interval.ms",
-        "statistics.interval.ms", "group.protocol.type", "enable.idempotence", "acks", "linger.ms", "queue.buffering.max.ms",
-        "message.timeout.ms", "batch.size", "batch.num.messages", "compression.type", "compression.codec", "transactional.id",
-    ];
+        config.Where(p => !PropertyScopes.ConsumerOnly.Contains(p.Key) && !PropertyScopes.ProducerOnly.Contains(p.Key)
+                && !p.Key.StartsWith("dotnet.", StringComparison.Ordinal) && p.Key is not ("debug" or "log_level" or "statistics.interval.ms"))
+            .ToDictionary(p => p.Key, p => p.Value);
 
     [GeneratedRegex(@"(?<broker>\S+):\s+ApiKey \S+ \((?<key>-?\d+)\) Versions (?<min>-?\d+)\.\.(?<max>-?\d+)")]
     private static partial Regex ApiLine();

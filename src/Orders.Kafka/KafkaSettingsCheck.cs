@@ -37,6 +37,11 @@ public static partial class KafkaSettingsCheck
                 continue;
             }
 
+            if (FileProperties.Contains(name) && MissingFile(value!) is { } missing)
+            {
+                throw new KafkaConfigurationException($"{KafkaSettings.Section}:{key}: {missing}", null);
+            }
+
             if (Refusal(new Dictionary<string, string> { [name] = value! }, alone: true) is { } reason)
             {
                 throw new KafkaConfigurationException(Describe(key, name, value!, reason), null);
@@ -50,6 +55,19 @@ public static partial class KafkaSettingsCheck
             throw new KafkaConfigurationException($"invalid Kafka configuration: {combined}", null);
         }
     }
+
+    /// <summary>
+    /// Properties that name a file (or, for the CA locations, a folder, or <c>probe</c>). librdkafka opens them
+    /// only when the security protocol uses them, and then says "BIO lib" for one that is missing.
+    /// </summary>
+    private static readonly HashSet<string> FileProperties =
+    [
+        "ssl.ca.location", "ssl.crl.location", "ssl.key.location", "ssl.certificate.location", "ssl.keystore.location", "sasl.kerberos.keytab",
+        "https.ca.location", "sasl.oauthbearer.assertion.private.key.file", "sasl.oauthbearer.assertion.file", "sasl.oauthbearer.assertion.jwt.template.file",
+    ];
+
+    private static string? MissingFile(string value) =>
+        value.Length == 0 || value == "probe" || File.Exists(value) || Directory.Exists(value) ? null : $"file '{value}' does not exist";
 
     /// <returns>Why a bootstrap list cannot be used, or null when every entry is host:port with a port from 1 to 65535.</returns>
     public static string? BootstrapError(string? servers)

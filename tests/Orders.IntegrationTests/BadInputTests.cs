@@ -32,6 +32,8 @@ public sealed class BadInputTests : IDisposable
         { "linger negative", ["consume"], ["Kafka__linger.ms=-5"] },
         { "unknown Kafka property", ["consume"], ["Kafka__no.such.property=1"] },
         { "bad group protocol", ["consume"], ["Kafka__group.protocol=bogus"] },
+        { "Kafka CA file missing, SSL off", ["produce"], ["Kafka__SslCaLocation=/nonexistent/ca.pem"] },
+        { "Kafka client key missing, SSL on", ["dlq", "list"], ["Kafka__SecurityProtocol=Ssl", "Kafka__ssl.key.location=/nonexistent/client.key"] },
         { "misspelt setting in the environment", ["consume"], ["Processor__MaxAtempts=3"] },
         { "misspelt section in the environment", ["consume"], ["Procesor__GroupId=x"] },
         { "count not a number", ["produce", "--count", "many"], [] },
@@ -128,6 +130,14 @@ public sealed class BadInputTests : IDisposable
 
         Assert.Contains("--count: 'many' is not a whole number", line, StringComparison.Ordinal);
         Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AMissingKafkaCaFile_IsNamed_NotLibrdkafkasBioError()
+    {
+        var line = await AssertRefusedAsync("ca", ["consume", .. Local], ["Kafka__SecurityProtocol=Ssl", "Kafka__SslCaLocation=/nonexistent/ca.pem"]);
+
+        Assert.Equal("orders: Kafka:SslCaLocation: file '/nonexistent/ca.pem' does not exist", line);
     }
 
     [Fact]

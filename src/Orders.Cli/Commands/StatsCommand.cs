@@ -109,7 +109,7 @@ internal static class StatsCommand
 
         // The client's lines through the log, repeats counted: a broker that does not answer is a line, not one per attempt.
         var route = new KafkaLogRoute(logger, TimeProvider.System);
-        using var admin = new AdminClientBuilder(settings.ConsumerConfig()).LogTo(route).LogErrorsTo(route).Build();
+        using var admin = new AdminClientBuilder(settings.AdminConfig()).LogTo(route).LogErrorsTo(route).Build();
         // All topics: asking for one by name could auto-create it.
         var metadata = admin.GetMetadata(timeout).Topics.FirstOrDefault(t => t.Topic == statsTopic);
         if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)

@@ -134,6 +134,8 @@ internal sealed class CliSettings
 
     public ConsumerConfig ConsumerConfig() => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), new ConsumerConfig());
 
+    public AdminClientConfig AdminConfig() => KafkaSettings.Bind(Configuration.GetSection(KafkaSettings.Section), new AdminClientConfig());
+
     /// <summary>
     /// The consumer settings of the readers that join no group (<c>orders stats</c>, <c>orders dlq</c>), with the
     /// processors' group (<c>Processor:GroupId</c>, else its default) as the group they read for: their own
