@@ -195,11 +195,20 @@ public sealed partial class OrderPublisher
         var backoff = TimeSpan.FromMilliseconds(100);
         while (true)
         {
+            var registering = _serializer.GetSchemaIdAsync(_options.Topic);
             try
             {
-                var id = await _serializer.GetSchemaIdAsync(_options.Topic);
+                // A stop does not wait for the registry: one that accepts connections and never answers would
+                // hold it for the client's timeout and retries (SchemaRegistry:RequestTimeoutMs, any length).
+                var id = await registering.WaitAsync(cancellationToken);
                 LogSchemaRegistered(_logger, OrderSerializer.SubjectFor(_options.Topic), id);
                 return true;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Left to end on its own; its failure, if any, observed here.
+                _ = registering.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return false;
             }
             catch (SchemaRegistryException e) when ((int)e.Status < 500)
             {

@@ -187,6 +187,32 @@ public sealed class ProduceCommandTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task Sigterm_WhileTheRegistryHoldsTheSchemasRegistration_StopsAtOnce()
+    {
+        var topic = fixture.CreateTopic("produce-silent-registry");
+        // A registry that takes connections and never answers; the client would wait 12 s per attempt.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var registryUrl = $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
+        using var process = OrdersProcess.Start(
+            ["produce", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", registryUrl, "--topic", topic, "--rate", "10"],
+            ("SchemaRegistry__RequestTimeoutMs", "12000"));
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        // The start's check of the registry (GET /subjects) times out and leaves the run to go on;
+        // the next connection is the registration's, which hangs.
+        using var check = await silent.AcceptSocketAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        using var registration = await silent.AcceptSocketAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
+        var signalled = System.Diagnostics.Stopwatch.StartNew();
+
+        await OrdersProcess.SignalAsync(process, "TERM");
+
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(15)), "orders produce did not stop within 15 s of SIGTERM");
+        Assert.True(signalled.Elapsed < TimeSpan.FromSeconds(10), $"stopped {signalled.Elapsed.TotalSeconds:0.0} s after SIGTERM, as if it had waited for the registry");
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
+    }
+
+    [Fact]
     public async Task Verbose_LogsEachOrderSent_AndAProgressLineWhenNotATerminal()
     {
         var topic = fixture.CreateTopic("produce-verbose");
