@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
 using Orders.Processor.Records;
@@ -208,6 +210,34 @@ public sealed class RecordProcessingTests
         Assert.Empty(run.DeadLetters);
         Assert.Equal(0, run.Counters.Processed);
         Assert.DoesNotContain(0, run.Consumer.Stored.Keys);
+    }
+
+    [Fact]
+    public async Task RegistryAway_EveryPartitionsWaits_AreOneLinePerWindow_WhoseCountsAddUp()
+    {
+        // Given up after ~30 s of the fake clock: three windows of the log, and more.
+        var run = new LoopHarness(o => (o.FirstAssignmentWait, o.UntilIdle) = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30)));
+        run.Registry.Failure = new HttpRequestException("connection refused");
+        foreach (var partition in new[] { 0, 1, 2 })
+        {
+            run.Consumer.Append(partition, LoopHarness.Order(10));
+        }
+
+        run.Consumer.Assign(0, 1, 2);
+
+        await Assert.ThrowsAsync<ProcessorGaveUpException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+
+        var waits = run.Counters.RegistryWaits;
+        var first = run.Logs.Lines.Where(l => l.Id.Id == 7).ToList();
+        var later = run.Logs.Lines.Where(l => l.Id.Id == 67).ToList();
+        var counted = later.Sum(l => int.Parse(Regex.Match(l.Text, @"\((\d+) more waits of any partition in the last \d+ s").Groups[1].Value, CultureInfo.InvariantCulture));
+        Assert.Single(first);
+        Assert.NotEmpty(later);
+        Assert.True(waits >= 3 * (1 + later.Count), $"{waits} waits of 3 partitions over {1 + later.Count} windows");
+        // Each wait is a line, or counted in the next line; those of the last window, in none yet.
+        var lastWindow = waits - (1 + later.Count + counted);
+        Assert.InRange(lastWindow, 0, waits / (1 + later.Count) + 3);
+        Assert.Contains("connection refused", first[0].Text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "Schema Registry unavailable; {Topic}[{Partition}] waits {DelayMs} ms and tries again: {Error}")]
     public static partial void RegistryUnavailable(ILogger logger, string topic, int partition, long delayMs, string error);
 
+    [LoggerMessage(67, LogLevel.Warning, "Schema Registry unavailable; {Topic}[{Partition}] waits {DelayMs} ms and tries again: {Error} ({Waits} more waits of any partition in the last {Seconds} s, not logged one by one)")]
+    public static partial void RegistryStillUnavailable(ILogger logger, string topic, int partition, long delayMs, string error, int waits, long seconds);
+
     [LoggerMessage(9, LogLevel.Information, "processed={Processed} retried={Retried} dead-lettered={DeadLettered} mean={Mean} newest-minute-mean={MinuteMean} rate={Rate}/s")]
     public static partial void StatusLine(ILogger logger, long processed, long retried, long deadLettered, string mean, string minuteMean, string rate);
 
