@@ -193,6 +193,9 @@ public sealed class CheckpointAndCloseTests
         Assert.NotNull(stopped);
         Assert.InRange(run.Time.GetUtcNow() - stopped.Value, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3) + ProcessorOptions.FinalFlush + TimeSpan.FromSeconds(1));
         Assert.Equal(1, handler.Cancelled);
+        // Not silently: the stop, and the call given up on with where it is handled again.
+        Assert.Equal(1, run.Logs.Count(69));
+        Assert.Contains(run.Logs.Lines, l => l.Id.Id == 68 && l.Text.StartsWith("1 handler calls of partitions 0 did not end within 1.5 s", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -103,6 +103,12 @@ public sealed class ConsumeLoop(LoopParts parts)
         finally
         {
             failure = _fatal.Error;
+            if (failure is null && cancellationToken.IsCancellationRequested)
+            {
+                // A stop from outside (SIGINT, SIGTERM, the host): said before the close, which can take a while.
+                Log.Stopping(_logger, parts.Table.OwnedCount);
+            }
+
             notCheckpointed = Close();
         }
 

@@ -27,6 +27,12 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "Schema Registry unavailable; {Topic}[{Partition}] waits {DelayMs} ms and tries again: {Error}")]
     public static partial void RegistryUnavailable(ILogger logger, string topic, int partition, long delayMs, string error);
 
+    [LoggerMessage(69, LogLevel.Information, "Stopping: asked to stop; checkpointing the {Partitions} partitions held and leaving the group")]
+    public static partial void Stopping(ILogger logger, int partitions);
+
+    [LoggerMessage(68, LogLevel.Warning, "{Calls} handler calls of partitions {Partitions} did not end within {Seconds} s of giving them up: left out of their checkpoints, to be handled again by their next owner")]
+    public static partial void CallsAbandoned(ILogger logger, int calls, string partitions, double seconds);
+
     [LoggerMessage(67, LogLevel.Warning, "Schema Registry unavailable; {Topic}[{Partition}] waits {DelayMs} ms and tries again: {Error} ({Waits} more waits of any partition in the last {Seconds} s, not logged one by one)")]
     public static partial void RegistryStillUnavailable(ILogger logger, string topic, int partition, long delayMs, string error, int waits, long seconds);
 

@@ -186,6 +186,11 @@ public sealed class Assignments(
     {
         var start = time.GetUtcNow();
         records.Settle(states, start + (revokeTimeout / 2));
+        if (records.Dispatcher.InFlightOf(states) is > 0 and var abandoned)
+        {
+            Log.CallsAbandoned(logger, abandoned, string.Join(", ", states.Select(s => s.Partition.Partition.Value).Order()), (revokeTimeout / 2).TotalSeconds);
+        }
+
         checkpoints.CheckpointAndStore(states, start + revokeTimeout);
     }
 
