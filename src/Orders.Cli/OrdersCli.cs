@@ -41,6 +41,7 @@ public static partial class OrdersCli
 
         // On SIGINT/SIGTERM the verbs finish the record in hand, commit and close; give them time to.
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = StopLimit.AfterSignal };
+        using var watchdog = new StopWatchdog(stderr, StopLimit.AfterSignal, TimeProvider.System);
         return await parseResult.InvokeAsync(configuration);
     }
 
