@@ -39,10 +39,12 @@ public static partial class OrdersCli
             return ExitUsage;
         }
 
-        // On SIGINT/SIGTERM the verbs finish the record in hand, commit and close; give them time to.
-        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = StopLimit.AfterSignal };
+        // On SIGINT/SIGTERM the verbs finish the record in hand, commit and close; give them time to
+        // (StopLimit), and say so if that was not enough. The signals are ours, not System.CommandLine's.
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null };
         using var watchdog = new StopWatchdog(stderr, StopLimit.AfterSignal, TimeProvider.System);
-        return await parseResult.InvokeAsync(configuration);
+        var invocation = parseResult.InvokeAsync(configuration, watchdog.Token);
+        return await Task.WhenAny(invocation, watchdog.Forced) == invocation ? await invocation : await watchdog.Forced;
     }
 
     /// <summary>System.CommandLine names the CLR type a value did not convert to (<c>System.Nullable`1[System.Int64]</c>): say what it must be instead.</summary>

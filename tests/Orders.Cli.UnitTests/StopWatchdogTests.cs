@@ -4,11 +4,11 @@ using Orders.Hosting;
 
 namespace Orders.Cli.UnitTests;
 
-/// <summary>A stop that outlasts the limit ends the process: one line says so first.</summary>
+/// <summary>The first signal asks the verb to stop; a stop that outlasts the limit ends the run, after one line saying so.</summary>
 public sealed class StopWatchdogTests
 {
     [Fact]
-    public void AStopStillRunningNearTheLimit_WritesOneLine_JustBeforeTheProcessEnds()
+    public async Task AStopStillRunningAtTheLimit_IsEnded_AfterOneLine()
     {
         var time = new FakeTimeProvider();
         var stderr = new StringWriter();
@@ -16,17 +16,21 @@ public sealed class StopWatchdogTests
 
         watchdog.Signalled("SIGTERM");
         watchdog.Signalled("SIGINT");
+        Assert.True(watchdog.Token.IsCancellationRequested);
         time.Advance(StopLimit.AfterSignal - StopWatchdog.Margin - TimeSpan.FromMilliseconds(1));
         Assert.Equal("", stderr.ToString());
         time.Advance(TimeSpan.FromMilliseconds(1));
 
         Assert.Equal("orders: still stopping 30 s after SIGTERM: the process ends now, before its stop is done (exit 143)", stderr.ToString().Trim());
+        Assert.False(watchdog.Forced.IsCompleted);
+        time.Advance(StopWatchdog.Margin);
+        Assert.Equal(143, await watchdog.Forced);
         time.Advance(TimeSpan.FromMinutes(1));
         Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]
-    public void ARunThatEndsInTime_WritesNothing()
+    public void ARunThatEndsInTime_WritesNothing_AndIsNotEnded()
     {
         var time = new FakeTimeProvider();
         var stderr = new StringWriter();
@@ -38,5 +42,18 @@ public sealed class StopWatchdogTests
         time.Advance(TimeSpan.FromMinutes(1));
 
         Assert.Equal("", stderr.ToString());
+        Assert.False(watchdog.Forced.IsCompleted);
+    }
+
+    [Fact]
+    public void NoSignal_NoStop()
+    {
+        var time = new FakeTimeProvider();
+        using var watchdog = new StopWatchdog(new StringWriter(), StopLimit.AfterSignal, time, watchSignals: false);
+
+        time.Advance(TimeSpan.FromHours(1));
+
+        Assert.False(watchdog.Token.IsCancellationRequested);
+        Assert.False(watchdog.Forced.IsCompleted);
     }
 }

@@ -3,10 +3,11 @@ using System.Runtime.InteropServices;
 namespace Orders.Cli.Hosting;
 
 /// <summary>
-/// The last word of a stop that outlasts <see cref="Orders.Hosting.StopLimit.AfterSignal"/>: the CLI then ends
-/// the process (exit 130 after SIGINT, 143 after SIGTERM), and without this the log would end on whatever
-/// the stop was doing, with no line saying that it did not finish. Watches the signals beside the CLI's own
-/// handling, which it leaves as it is.
+/// SIGINT and SIGTERM for a verb: the first asks the verb to stop (<see cref="Token"/>: it finishes what
+/// it has in hand, checkpoints, closes); a stop that outlasts <paramref name="limit"/> ends the run with
+/// 130 (SIGINT) or 143 (SIGTERM) through <see cref="Forced"/>, after one line saying so, written just
+/// before. System.CommandLine's own handling (ProcessTerminationTimeout) does the same without the line,
+/// and blocks inside the signal handler while it waits, so a second handler beside it would not run in time.
 /// </summary>
 internal sealed class StopWatchdog : IDisposable
 {
@@ -16,11 +17,15 @@ internal sealed class StopWatchdog : IDisposable
     private readonly TextWriter _stderr;
     private readonly TimeSpan _limit;
     private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<int> _forced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly Lock _lock = new();
-    private ITimer? _timer;
+    private readonly List<ITimer> _timers = [];
+    private bool _signalled;
     private bool _ended;
 
+    /// <param name="watchSignals">False in tests, which call <see cref="Signalled"/> themselves.</param>
     public StopWatchdog(TextWriter stderr, TimeSpan limit, TimeProvider time, bool watchSignals = true)
     {
         _stderr = stderr;
@@ -28,25 +33,48 @@ internal sealed class StopWatchdog : IDisposable
         _time = time;
         if (watchSignals)
         {
-            foreach (var (signal, name) in new[] { (PosixSignal.SIGINT, "SIGINT"), (PosixSignal.SIGTERM, "SIGTERM") })
+            foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM })
             {
-                // Cancel is left false: the CLI's own handler decides what the signal does.
-                _registrations.Add(PosixSignalRegistration.Create(signal, _ => Signalled(name)));
+                _registrations.Add(PosixSignalRegistration.Create(signal, context =>
+                {
+                    // Not the runtime's default (the process ending at once): the verb stops by itself.
+                    context.Cancel = true;
+                    Signalled(context.Signal == PosixSignal.SIGINT ? "SIGINT" : "SIGTERM");
+                }));
             }
         }
     }
 
-    /// <summary>A stop began: unless the run ends first, the line is written just before the limit.</summary>
+    /// <summary>Fires at the first signal.</summary>
+    public CancellationToken Token => _stop.Token;
+
+    /// <summary>Completes with 130 or 143 when a stop outlasts the limit; never otherwise.</summary>
+    public Task<int> Forced => _forced.Task;
+
+    /// <summary>A signal came: the first starts the stop and its clock; later ones change nothing.</summary>
     internal void Signalled(string signal)
     {
         lock (_lock)
         {
-            if (_ended || _timer is not null)
+            if (_ended || _signalled)
             {
                 return;
             }
 
-            _timer = _time.CreateTimer(_ => Overdue(signal), null, _limit - Margin, Timeout.InfiniteTimeSpan);
+            _signalled = true;
+            var exit = signal == "SIGINT" ? 130 : 143;
+            _timers.Add(_time.CreateTimer(_ => Overdue(signal, exit), null, _limit - Margin, Timeout.InfiniteTimeSpan));
+            _timers.Add(_time.CreateTimer(_ => _forced.TrySetResult(exit), null, _limit, Timeout.InfiniteTimeSpan));
+        }
+
+        try
+        {
+            // The verbs' cancellation callbacks run here, on the signal's thread, as under System.CommandLine's handling.
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run ended meanwhile.
         }
     }
 
@@ -55,16 +83,21 @@ internal sealed class StopWatchdog : IDisposable
         lock (_lock)
         {
             _ended = true;
-            _timer?.Dispose();
+            foreach (var timer in _timers)
+            {
+                timer.Dispose();
+            }
         }
 
         foreach (var registration in _registrations)
         {
             registration.Dispose();
         }
+
+        _stop.Dispose();
     }
 
-    private void Overdue(string signal)
+    private void Overdue(string signal, int exit)
     {
         lock (_lock)
         {
@@ -73,7 +106,7 @@ internal sealed class StopWatchdog : IDisposable
                 return;
             }
 
-            _stderr.WriteLine($"orders: still stopping {_limit.TotalSeconds:0} s after {signal}: the process ends now, before its stop is done (exit {(signal == "SIGINT" ? 130 : 143)})");
+            _stderr.WriteLine($"orders: still stopping {_limit.TotalSeconds:0} s after {signal}: the process ends now, before its stop is done (exit {exit})");
             _stderr.Flush();
         }
     }
