@@ -182,12 +182,9 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
             WholeNumber(variable, "a whole number, 0 or more", least: 0);
         }
 
-        foreach (var pair in (NonEmpty(environment("OTEL_RESOURCE_ATTRIBUTES")) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        if (NotAPair(NonEmpty(environment("OTEL_RESOURCE_ATTRIBUTES"))) is { } notAPair)
         {
-            if (pair.IndexOf('=', StringComparison.Ordinal) <= 0)
-            {
-                throw new TracingSettingsException($"OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas, not '{pair}'");
-            }
+            throw new TracingSettingsException($"OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas, not '{notAPair}'");
         }
 
         foreach (var variable in (string[])["OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY"])
@@ -211,14 +208,16 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
 
     private static void CheckHeaders(string? headers)
     {
-        foreach (var pair in (headers ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        if (NotAPair(headers) is not null)
         {
-            if (pair.IndexOf('=', StringComparison.Ordinal) <= 0)
-            {
-                throw new TracingSettingsException("OTLP headers must be key=value pairs separated by commas");
-            }
+            throw new TracingSettingsException("OTLP headers must be key=value pairs separated by commas");
         }
     }
+
+    /// <returns>The first entry of a comma-separated <c>key=value</c> list that has no key and '=', or null when there is none.</returns>
+    private static string? NotAPair(string? list) =>
+        (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .FirstOrDefault(pair => pair.IndexOf('=', StringComparison.Ordinal) <= 0);
 
     /// <returns>The ratio of a ratio sampler (1 when not given), null for the others.</returns>
     private static double? ParseSampler(string name, string? arg)
