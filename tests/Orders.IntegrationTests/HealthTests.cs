@@ -1,7 +1,11 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Orders.Cli.Commands;
+using Orders.Cli.Settings;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.LocalStack.Kafka;
+using Orders.Producer.Hosting;
 using Orders.SchemaRegistry;
 using Orders.SchemaRegistry.Storage;
 
@@ -78,6 +82,43 @@ public sealed class HealthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ready_AnswersStoppingWhileTheProcessorClosesOnAStopFromOutside_TheEndpointClosesAfterIt()
+    {
+        var topic = StackFixture.Unique("health-stop");
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
+        await ProduceAsync(topic, 30);
+
+        // A downstream that takes 3 s: the close lets the calls in flight end (up to half the revoke timeout), long
+        // enough to ask the endpoint meanwhile. A signal's stop is this host stop.
+        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic, new Dictionary<string, string?>
+        {
+            ["Processor:Handler:Latency"] = "3s",
+        });
+        await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (run.Processor.View.Load.InFlight == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(run.Processor.View.Load.InFlight > 0, "no handler call in flight");
+        var stop = run.StopAsync();
+        var stopping = await WaitForAsync(run, "/health/ready", HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("Unhealthy", Check(stopping, "partitions"));
+        Assert.Equal("the processor is stopping", stopping.GetProperty("checks").GetProperty("partitions").GetProperty("description").GetString());
+        using (var metrics = await run.Http.GetAsync("/metrics", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        }
+
+        Assert.False(stop.IsCompleted, "the host stopped before its endpoint said so");
+        await stop.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        Assert.True(run.Completion.IsCompletedSuccessfully, $"the processor's run: {run.Completion.Status}");
+        // Stopped, the host serves nothing more.
+        await Assert.ThrowsAsync<HttpRequestException>(() => run.Http.GetAsync("/health/live", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Endpoints_AnswerHeadAsGetWithoutABody_AndRefuseMethodsThatWouldChangeSomething()
     {
         await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", StackFixture.Unique("health-methods"));
@@ -125,6 +166,26 @@ public sealed class HealthTests : IAsyncLifetime
         Assert.StartsWith("orders: ", Assert.Single(ready.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
         Assert.True(none.Exit == 1 && none.Stderr.Contains("Connection refused", StringComparison.Ordinal), $"nothing listening: exit {none.Exit}: {none.Stdout}{none.Stderr}");
         Assert.StartsWith("orders: ", Assert.Single(none.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    /// <summary>Valid orders from the producer as <c>orders produce</c> builds it.</summary>
+    private async Task ProduceAsync(string topic, int count)
+    {
+        var settings = CliSettings.Load(new SettingsRequest(null, new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = _kafka.BootstrapServers,
+            ["SchemaRegistry:Url"] = $"http://127.0.0.1:{_registryPort}",
+            ["Producer:Topic"] = topic,
+            ["Producer:Count"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Producer:InvalidRatio"] = "0",
+        }, Json: true));
+        using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+        using var registry = settings.SchemaRegistryClient();
+        using var host = ProduceCommand.ProducerHost(settings, loggers, registry);
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        var summary = await host.Services.GetRequiredService<ProducerWorker>().Completion;
+        await host.StopAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(count, summary.Produced);
     }
 
     /// <summary>A processor on a new three-partition topic of this test's own stack.</summary>

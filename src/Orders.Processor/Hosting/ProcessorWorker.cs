@@ -19,11 +19,13 @@ public sealed record ProcessorClients(ConsumerConfig Consumer, ProducerConfig Pr
 /// runs the <see cref="ConsumeLoop"/> on a thread of its own (it blocks waiting for records) until the host
 /// stops it, or until it ends by itself (idle, or a fatal error), which stops the host.
 /// <see cref="Completion"/> gives the summary or the error; <see cref="ProcessorStatus"/> what it is doing meanwhile.
+/// A stop of the host stops it before the HTTP endpoint (<see cref="FirstToStopService"/>): its health
+/// answers "stopping" while it checkpoints and leaves the group.
 /// </summary>
 public sealed class ProcessorWorker(
     ProcessorClients clients,
     ProcessorServices services,
-    IHostApplicationLifetime lifetime) : BackgroundService
+    IHostApplicationLifetime lifetime) : FirstToStopService
 {
     private readonly TaskCompletionSource<ProcessorSummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -8,9 +8,10 @@ namespace Orders.Producer.Hosting;
 /// Runs the <see cref="OrderPublisher"/> for the host, on a thread of its own (its loop blocks in
 /// librdkafka when the queue is full), until the host stops it or it ends by itself (its count or
 /// duration reached, or a failure), which stops the host. <see cref="Completion"/> gives the
-/// summary or the error; <see cref="Publisher"/> its progress meanwhile.
+/// summary or the error; <see cref="Publisher"/> its progress meanwhile. A stop of the host stops it
+/// before its HTTP endpoint (<see cref="FirstToStopService"/>), which answers while it flushes.
 /// </summary>
-public sealed class ProducerWorker(OrderPublisher publisher, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed class ProducerWorker(OrderPublisher publisher, IHostApplicationLifetime lifetime) : FirstToStopService
 {
     private readonly TaskCompletionSource<ProducerSummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -58,6 +58,9 @@ internal sealed class ProcessorRun : IAsyncDisposable
         return new ProcessorRun(host, registry, loggers, address);
     }
 
+    /// <summary>Stops the host as a signal stops the verb's (<see cref="IHost.StopAsync"/>); disposing after it is still needed.</summary>
+    public Task StopAsync() => _host.StopAsync(CancellationToken.None);
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
