@@ -4,7 +4,7 @@ using Orders.Hosting;
 
 namespace Orders.Cli.UnitTests;
 
-/// <summary>The first signal asks the verb to stop; a stop that outlasts the limit ends the run, after one line saying so.</summary>
+/// <summary>The first signal asks the verb to stop; a stop that outlasts the limit, or a second signal during it, ends the run, after one line saying so.</summary>
 public sealed class StopWatchdogTests
 {
     [Fact]
@@ -27,6 +27,42 @@ public sealed class StopWatchdogTests
         Assert.Equal(143, await watchdog.Forced);
         time.Advance(TimeSpan.FromMinutes(1));
         Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task ASecondSignalDuringTheStop_EndsTheRunAtOnce_AfterOneLine()
+    {
+        var time = new FakeTimeProvider();
+        var stderr = new StringWriter();
+        using var watchdog = new StopWatchdog(stderr, StopLimit.AfterSignal, time, watchSignals: false);
+
+        watchdog.Signalled("SIGTERM");
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.False(watchdog.Forced.IsCompleted);
+        watchdog.Signalled("SIGINT");
+
+        Assert.Equal(130, await watchdog.Forced);
+        Assert.Equal("orders: SIGINT again while stopping: the process ends now, before its stop is done (exit 130)", stderr.ToString().Trim());
+        // Nothing more: neither a third signal nor the limit's line.
+        watchdog.Signalled("SIGINT");
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void ASignalWithinASecondOfTheFirst_IsTheSameRequest_AsAForwardedCopyIs()
+    {
+        var time = new FakeTimeProvider();
+        var stderr = new StringWriter();
+        using var watchdog = new StopWatchdog(stderr, StopLimit.AfterSignal, time, watchSignals: false);
+
+        watchdog.Signalled("SIGTERM");
+        time.Advance(StopWatchdog.SameStop - TimeSpan.FromMilliseconds(1));
+        watchdog.Signalled("SIGTERM");
+
+        Assert.True(watchdog.Token.IsCancellationRequested);
+        Assert.False(watchdog.Forced.IsCompleted);
+        Assert.Equal("", stderr.ToString());
     }
 
     [Fact]

@@ -6,13 +6,18 @@ namespace Orders.Cli.Hosting;
 /// SIGINT and SIGTERM for a verb: the first asks the verb to stop (<see cref="Token"/>: it finishes what
 /// it has in hand, checkpoints, closes); a stop that outlasts <paramref name="limit"/> ends the run with
 /// 130 (SIGINT) or 143 (SIGTERM) through <see cref="Forced"/>, after one line saying so, written just
-/// before. System.CommandLine's own handling (ProcessTerminationTimeout) does the same without the line,
+/// before; so does a second signal during the stop (Ctrl+C again), at once, unless it comes within
+/// <see cref="SameStop"/> of the first: a signal sent to a process group reaches the process twice
+/// when a parent forwards it too (`dotnet run` does, 7 ms apart measured), and that is one request. System.CommandLine's own handling (ProcessTerminationTimeout) does the same without the line,
 /// and blocks inside the signal handler while it waits, so a second handler beside it would not run in time.
 /// </summary>
 internal sealed class StopWatchdog : IDisposable
 {
     /// <summary>How long before the limit the line is written, so that it is out before the process ends.</summary>
     internal static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How soon after the first a signal is taken for the same request (a forwarded copy), not for "stop now".</summary>
+    internal static readonly TimeSpan SameStop = TimeSpan.FromSeconds(1);
 
     private readonly TextWriter _stderr;
     private readonly TimeSpan _limit;
@@ -22,7 +27,7 @@ internal sealed class StopWatchdog : IDisposable
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly Lock _lock = new();
     private readonly List<ITimer> _timers = [];
-    private bool _signalled;
+    private long? _firstSignalAt;
     private bool _ended;
 
     /// <param name="watchSignals">False in tests, which call <see cref="Signalled"/> themselves.</param>
@@ -51,18 +56,30 @@ internal sealed class StopWatchdog : IDisposable
     /// <summary>Completes with 130 or 143 when a stop outlasts the limit; never otherwise.</summary>
     public Task<int> Forced => _forced.Task;
 
-    /// <summary>A signal came: the first starts the stop and its clock; later ones change nothing.</summary>
+    /// <summary>A signal came: the first starts the stop and its clock; one during the stop, after <see cref="SameStop"/>, ends the run.</summary>
     internal void Signalled(string signal)
     {
+        var exit = signal == "SIGINT" ? 130 : 143;
         lock (_lock)
         {
-            if (_ended || _signalled)
+            if (_ended)
             {
                 return;
             }
 
-            _signalled = true;
-            var exit = signal == "SIGINT" ? 130 : 143;
+            if (_firstSignalAt is { } first)
+            {
+                if (_time.GetElapsedTime(first) >= SameStop && !_forced.Task.IsCompleted)
+                {
+                    _stderr.WriteLine($"orders: {signal} again while stopping: the process ends now, before its stop is done (exit {exit})");
+                    _stderr.Flush();
+                    _forced.TrySetResult(exit);
+                }
+
+                return;
+            }
+
+            _firstSignalAt = _time.GetTimestamp();
             _timers.Add(_time.CreateTimer(_ => Overdue(signal, exit), null, _limit - Margin, Timeout.InfiniteTimeSpan));
             _timers.Add(_time.CreateTimer(_ => _forced.TrySetResult(exit), null, _limit, Timeout.InfiniteTimeSpan));
         }
@@ -101,7 +118,7 @@ internal sealed class StopWatchdog : IDisposable
     {
         lock (_lock)
         {
-            if (_ended)
+            if (_ended || _forced.Task.IsCompleted)
             {
                 return;
             }
