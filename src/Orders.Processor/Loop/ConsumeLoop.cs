@@ -199,6 +199,7 @@ public sealed class ConsumeLoop(LoopParts parts)
 
         parts.DeadLetters.Pump();
         parts.Assignments.Detach();
+        parts.Records.Dispose();
         return notCheckpointed;
     }
 

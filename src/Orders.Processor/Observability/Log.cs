@@ -33,8 +33,8 @@ internal static partial class Log
     [LoggerMessage(68, LogLevel.Warning, "{Calls} handler calls of partitions {Partitions} did not end within {Seconds} s of giving them up: left out of their checkpoints, to be handled again by their next owner")]
     public static partial void CallsAbandoned(ILogger logger, int calls, string partitions, double seconds);
 
-    [LoggerMessage(67, LogLevel.Warning, "Schema Registry unavailable; {Topic}[{Partition}] waits {DelayMs} ms and tries again: {Error} ({Waits} more waits of any partition in the last {Seconds} s, not logged one by one)")]
-    public static partial void RegistryStillUnavailable(ILogger logger, string topic, int partition, long delayMs, string error, int waits, long seconds);
+    [LoggerMessage(67, LogLevel.Warning, "Schema Registry still unavailable: {Waits} more waits of partitions of {Topic} in the last {Seconds} s, not logged one by one: {Error}")]
+    public static partial void RegistryStillUnavailable(ILogger logger, string topic, string error, int waits, long seconds);
 
     [LoggerMessage(9, LogLevel.Information, "processed={Processed} retried={Retried} dead-lettered={DeadLettered} mean={Mean} newest-minute-mean={MinuteMean} rate={Rate}/s")]
     public static partial void StatusLine(ILogger logger, long processed, long retried, long deadLettered, string mean, string minuteMean, string rate);

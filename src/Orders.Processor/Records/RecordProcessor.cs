@@ -21,8 +21,9 @@ public interface IRecordObserver
 /// then the aggregate. Every record, inline or dispatched, ends through <see cref="End"/> with one
 /// <see cref="RecordOutcome"/>: the <see cref="FailurePolicy"/> gives it for every failure, invalid
 /// orders included. A partition with too much outstanding is held (<see cref="FlowControl"/>).
+/// Disposed when the loop has closed: what its failures' log still counts is written then.
 /// </summary>
-public sealed class RecordProcessor
+public sealed class RecordProcessor : IDisposable
 {
     private readonly OrderPipeline _pipeline;
     private readonly HandlerInvoker _handler;
@@ -59,6 +60,8 @@ public sealed class RecordProcessor
     }
 
     public Dispatcher Dispatcher { get; }
+
+    public void Dispose() => _failures.Dispose();
 
     /// <summary>Whether each record's processing time is measured from the arrival time it is given (then that time must be read for it).</summary>
     public bool TimesArrivals => _handler.Timed;
