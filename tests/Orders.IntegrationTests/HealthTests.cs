@@ -88,11 +88,11 @@ public sealed class HealthTests : IAsyncLifetime
         StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
         await ProduceAsync(topic, 30);
 
-        // A downstream that takes 3 s: the close lets the calls in flight end (up to half the revoke timeout), long
+        // A downstream that takes 4 s: the close lets the calls in flight end (up to half the revoke timeout, 5 s), long
         // enough to ask the endpoint meanwhile. A signal's stop is this host stop.
         await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic, new Dictionary<string, string?>
         {
-            ["Processor:Handler:Latency"] = "3s",
+            ["Processor:Handler:Latency"] = "4s",
         });
         await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
         var deadline = DateTime.UtcNow.AddMinutes(1);

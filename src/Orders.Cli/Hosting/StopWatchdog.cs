@@ -8,8 +8,10 @@ namespace Orders.Cli.Hosting;
 /// 130 (SIGINT) or 143 (SIGTERM) through <see cref="Forced"/>, after one line saying so, written just
 /// before; so does a second signal during the stop (Ctrl+C again), at once, unless it comes within
 /// <see cref="SameStop"/> of the first: a signal sent to a process group reaches the process twice
-/// when a parent forwards it too (`dotnet run` does, 7 ms apart measured), and that is one request. System.CommandLine's own handling (ProcessTerminationTimeout) does the same without the line,
-/// and blocks inside the signal handler while it waits, so a second handler beside it would not run in time.
+/// when a parent forwards it too (<c>dotnet run</c> does, 7 ms apart measured), and that is one
+/// request. System.CommandLine's own handling (ProcessTerminationTimeout) ends a stop at its limit
+/// without the line, and blocks inside the signal handler while it waits, so a second handler beside
+/// it would not run in time.
 /// </summary>
 internal sealed class StopWatchdog : IDisposable
 {
@@ -53,7 +55,7 @@ internal sealed class StopWatchdog : IDisposable
     /// <summary>Fires at the first signal.</summary>
     public CancellationToken Token => _stop.Token;
 
-    /// <summary>Completes with 130 or 143 when a stop outlasts the limit; never otherwise.</summary>
+    /// <summary>Completes with 130 or 143 when a stop outlasts the limit or a second signal ends it; never otherwise.</summary>
     public Task<int> Forced => _forced.Task;
 
     /// <summary>A signal came: the first starts the stop and its clock; one during the stop, after <see cref="SameStop"/>, ends the run.</summary>
