@@ -169,7 +169,7 @@ internal sealed class DrainMeasure(BenchKafka kafka, ISchemaRegistryClient regis
             if (aggregates is not null)
             {
                 // What the processor's pipeline does for a valid order, handler aside (OrderPipeline, RecordProcessor).
-                if (record.Message.Value is { } value && decoder!.TryDecode(value, out var order) && OrderValidator.Validate(order) is null)
+                if (record.Message.Value is { } value && decoder!.TryDecode(value, out var order) && OrderValidator.Validate(order, record.Message.Timestamp.UnixTimestampMs) is null)
                 {
                     var aggregate = aggregates[record.Partition.Value] ??= new PartitionAggregate(windowMinutes);
                     aggregate.Add(order.Currency, order.Product, order.Price, order.Quantity, EventTimeWindows.EventTimeMs(order, record.Message.Timestamp.UnixTimestampMs));

@@ -14,7 +14,8 @@ public sealed record DecodedValue(IReadOnlyList<KeyValuePair<string, object?>>? 
 public static class LetterContent
 {
     /// <summary>Decodes the value as the processor would (Confluent wire format, writer schema from the registry).</summary>
-    public static async Task<DecodedValue> DecodeAsync(OrderDecoder decoder, byte[]? value)
+    /// <param name="writtenAt">When the original record was written, when known: the validator's rule on <c>createdAt</c> needs it.</param>
+    public static async Task<DecodedValue> DecodeAsync(OrderDecoder decoder, byte[]? value, DateTimeOffset? writtenAt = null)
     {
         Order order;
         try
@@ -27,7 +28,7 @@ public static class LetterContent
             return new DecodedValue(null, e.Message, null);
         }
 
-        return new DecodedValue(Fields(order), null, OrderValidator.Validate(order));
+        return new DecodedValue(Fields(order), null, OrderValidator.Validate(order, writtenAt?.ToUnixTimeMilliseconds()));
     }
 
     /// <summary>The order's fields by their schema names, in schema order.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Orders.Contracts;
 using Orders.Processor.Records;
@@ -52,6 +53,54 @@ public sealed class RecordProcessingTests
         Assert.Equal(1, summary.Counters.DeadLetteredByReason[DeadLetterHeaders.ReasonInvalid]);
         Assert.Equal(1, summary.Counters.Processed);
         Assert.Equal(2, summary.View.Partitions[1].CheckpointedOffset);
+    }
+
+    [Fact]
+    public async Task AProductNameNoCheckpointCouldHold_IsDeadLetteredAsInvalid_AndTheRunGoesOnAndCheckpoints()
+    {
+        // Before the name's bound: the checkpoint could not be written, which stopped the processor, and every restart after it.
+        var run = new LoopHarness();
+        var huge = LoopHarness.Order(10, product: new string('Q', 400_000));
+        run.Consumer.Append(0, huge, LoopHarness.Order(12));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        var letter = Assert.Single(run.DeadLetters);
+        Assert.Equal(huge.Value, letter.Value);
+        Assert.Equal(DeadLetterHeaders.ReasonInvalid, LoopHarness.Header(letter, DeadLetterHeaders.Reason));
+        var message = LoopHarness.Header(letter, DeadLetterHeaders.ErrorMessage)!;
+        Assert.StartsWith("product must be at most 200 characters, not 400,000 ('QQQ", message, StringComparison.Ordinal);
+        Assert.True(message.Length < 300, $"the error quotes {message.Length} characters of the name");
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(2, summary.View.Partitions[0].CheckpointedOffset);
+    }
+
+    [Fact]
+    public async Task AnOrderCreatedAfterItsRecordWasWritten_IsDeadLetteredAsInvalid_AndTheWindowStaysWithTheOtherOrders()
+    {
+        // Before: its minute, in the year 3000, became the window's newest, and every real order after it was late.
+        var run = new LoopHarness();
+        var written = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+        var fromTheFuture = LoopHarness.Order(10, createdAt: new DateTimeOffset(3000, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        fromTheFuture.Timestamp = new Timestamp(written.UtcDateTime, TimestampType.CreateTime);
+        var withinTheSkew = LoopHarness.Order(11, createdAt: written.AddMinutes(59));
+        withinTheSkew.Timestamp = new Timestamp(written.UtcDateTime, TimestampType.CreateTime);
+        run.Consumer.Append(0, fromTheFuture, withinTheSkew, LoopHarness.Order(12, createdAt: written));
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        var letter = Assert.Single(run.DeadLetters);
+        Assert.Equal(fromTheFuture.Value, letter.Value);
+        Assert.StartsWith(
+            "createdAt must not be after the record was written (more than 1 h of clock skew), not 3000-01-01T00:00:00.000Z for a record written at 2026-12-02T12:00:00.000Z",
+            LoopHarness.Header(letter, DeadLetterHeaders.ErrorMessage),
+            StringComparison.Ordinal);
+        Assert.Equal(2, summary.Counters.Processed);
+        var eur = summary.View.Aggregates.Currencies["EUR"];
+        Assert.Equal(2, eur.Minutes.Values.Sum(m => m.Count));
+        Assert.Equal(0, summary.View.Aggregates.LateOrders);
     }
 
     [Fact]

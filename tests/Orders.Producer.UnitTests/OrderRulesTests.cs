@@ -21,7 +21,50 @@ public sealed class OrderRulesTests
         { o => o.Currency = "E1R", "currency" },
         { o => o.Currency = "EUr", "currency" },
         { o => o.Currency = "ÉUR", "currency" },
+        { o => o.Currency = "XYZ", "currency" },
+        { o => o.Currency = "EUX", "currency" },
+        { o => o.Product = new string('p', OrderValidator.MaxProductLength + 1), "product" },
     };
+
+    [Fact]
+    public void Validate_AProductAtTheBound_IsValid_AndEveryCurrencyOfTheGenerator()
+    {
+        var order = Valid();
+        order.Product = new string('p', OrderValidator.MaxProductLength);
+        Assert.Null(OrderValidator.Validate(order));
+        foreach (var currency in new[] { "EUR", "USD", "GBP", "JPY", "CHF", "XAU" })
+        {
+            order.Currency = currency;
+            Assert.Null(OrderValidator.Validate(order));
+        }
+    }
+
+    [Fact]
+    public void Validate_AHugeValue_IsQuotedInPart_NeverSplittingASurrogatePair()
+    {
+        var order = Valid();
+        order.Product = new string('a', 79) + string.Concat(Enumerable.Repeat("\U0001F600", 1000));
+
+        var message = OrderValidator.Validate(order)!;
+
+        Assert.StartsWith($"product must be at most 200 characters, not 2,079 ('{new string('a', 79)}... (2,079 characters)')", message, StringComparison.Ordinal);
+        order.OrderId = new string('x', 100_000);
+        Assert.True(OrderValidator.Validate(order)!.Length < 200);
+    }
+
+    [Fact]
+    public void Validate_CreatedAtAfterTheRecordWasWritten_IsInvalidBeyondTheSkew_AndUnknownWhenTheRecordTimeIsNot()
+    {
+        var order = Valid();
+        var written = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+        order.CreatedAt = written.Add(OrderValidator.MaxClockSkew).UtcDateTime;
+        Assert.Null(OrderValidator.Validate(order, written.ToUnixTimeMilliseconds()));
+
+        order.CreatedAt = order.CreatedAt.AddMilliseconds(1);
+        Assert.StartsWith("createdAt must not be after the record was written", OrderValidator.Validate(order, written.ToUnixTimeMilliseconds()), StringComparison.Ordinal);
+        Assert.Null(OrderValidator.Validate(order));
+        Assert.Null(OrderValidator.Validate(order, 0));
+    }
 
     [Theory]
     [MemberData(nameof(Violations))]

@@ -41,7 +41,7 @@ internal static class DlqShowCommand
 
             using var registry = settings.SchemaRegistryClient();
             // The registry client takes no token: Ctrl+C stops the wait for it (the client is disposed on the way out).
-            var decoded = await LetterContent.DecodeAsync(new OrderDecoder(registry), letter.Value).WaitAsync(cancellationToken);
+            var decoded = await LetterContent.DecodeAsync(new OrderDecoder(registry), letter.Value, letter.OriginalTimestamp).WaitAsync(cancellationToken);
             await stdout.WriteLineAsync(settings.Json ? DeadLetterText.ShowJson(letter, decoded) : DeadLetterText.ShowText(letter, decoded));
             return OrdersCli.ExitOk;
         }));

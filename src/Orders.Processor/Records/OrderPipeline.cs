@@ -25,9 +25,10 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
         // is in the returned task, never thrown from here, as from an async method.
         try
         {
+            var writtenAt = WrittenAt(record);
             return record.Message.Value is { } value && decoder.TryDecode(value, out var order)
-                ? new ValueTask<(Order, string?)>((order, OrderValidator.Validate(order)))
-                : ReadLaterAsync(decoder.DecodeAsync(record.Message.Value));
+                ? new ValueTask<(Order, string?)>((order, OrderValidator.Validate(order, writtenAt)))
+                : ReadLaterAsync(decoder.DecodeAsync(record.Message.Value), writtenAt);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -35,10 +36,14 @@ public sealed class OrderPipeline(OrderDecoder decoder, IOrderHandler handler, P
         }
     }
 
-    private static async ValueTask<(Order Order, string? Invalid)> ReadLaterAsync(ValueTask<Order> decoding)
+    /// <summary>When the record was written, for the validator's rule on <c>createdAt</c>; null when its timestamp is not known.</summary>
+    internal static long? WrittenAt(ConsumeResult<byte[]?, byte[]?> record) =>
+        record.Message.Timestamp is { Type: not TimestampType.NotAvailable, UnixTimestampMs: > 0 and var ms } ? ms : null;
+
+    private static async ValueTask<(Order Order, string? Invalid)> ReadLaterAsync(ValueTask<Order> decoding, long? writtenAt)
     {
         var order = await decoding;
-        return (order, OrderValidator.Validate(order));
+        return (order, OrderValidator.Validate(order, writtenAt));
     }
 
     /// <summary>Calls the handler; a handler that throws at once fails the call, it does not escape.</summary>
