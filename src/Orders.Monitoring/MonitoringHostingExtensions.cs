@@ -95,6 +95,9 @@ public static class MonitoringHostingExtensions
     // Every endpoint here only reads: other methods get 405 (health checks and the exporter would answer any).
     private static readonly HttpMethodMetadata GetOnly = new([HttpMethods.Get]);
 
+    /// <summary>The key of <see cref="HttpContext.Items"/> that marks a HEAD request, routed as GET: an endpoint that streams ends it after the headers.</summary>
+    internal const string HeadRequest = "orders.head";
+
     /// <summary>
     /// Two rules before routing. On a loopback address, only requests that name a loopback host: a web
     /// page that rebinds its own name to 127.0.0.1 (DNS rebinding) could otherwise read the dashboard's
@@ -112,14 +115,26 @@ public static class MonitoringHostingExtensions
             if (loopbackOnly.Value && context.Request.Host.HasValue && !IsLoopbackName(context.Request.Host.Host))
             {
                 context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+                context.Response.ContentType = "text/plain; charset=utf-8";
                 return context.Response.WriteAsync("This endpoint listens on loopback only: ask it as localhost, 127.0.0.1 or [::1].\n");
             }
 
             if (HttpMethods.IsHead(context.Request.Method))
             {
                 context.Request.Method = HttpMethods.Get;
+                context.Items[HeadRequest] = true;
             }
 
+            // What refuses a method names HEAD too, since it is answered wherever GET is.
+            context.Response.OnStarting(() =>
+            {
+                if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && context.Response.Headers.Allow == HttpMethods.Get)
+                {
+                    context.Response.Headers.Allow = "GET, HEAD";
+                }
+
+                return Task.CompletedTask;
+            });
             return next(context);
         });
         app.UseRouting();

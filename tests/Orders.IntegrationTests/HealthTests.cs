@@ -119,7 +119,7 @@ public sealed class HealthTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Endpoints_AnswerHeadAsGetWithoutABody_AndRefuseMethodsThatWouldChangeSomething()
+    public async Task Endpoints_AnswerHeadAsGetWithoutABody_EvenTheEventStream_AndRefuseMethodsThatWouldChangeSomething()
     {
         await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", StackFixture.Unique("health-methods"));
         var ct = TestContext.Current.CancellationToken;
@@ -138,6 +138,28 @@ public sealed class HealthTests : IAsyncLifetime
             Assert.Equal((get.StatusCode, get.Content.Headers.ContentType?.MediaType), (head.StatusCode, head.Content.Headers.ContentType?.MediaType));
             Assert.Empty(await head.Content.ReadAsByteArrayAsync(ct));
             Assert.Equal((HttpStatusCode.MethodNotAllowed, HttpStatusCode.MethodNotAllowed), (delete.StatusCode, post.StatusCode));
+            Assert.Equal(["GET", "HEAD"], delete.Content.Headers.Allow.Order());
+        }
+
+        // The event stream answers HEAD with its headers and ends; as GET it would never end, and the connection would hang.
+        using (var headEvents = new HttpRequestMessage(HttpMethod.Head, "/events"))
+        using (var events = await run.Http.SendAsync(headEvents, ct).WaitAsync(TimeSpan.FromSeconds(10), ct))
+        {
+            Assert.Equal((HttpStatusCode.OK, "text/event-stream"), (events.StatusCode, events.Content.Headers.ContentType?.MediaType));
+            Assert.Empty(await events.Content.ReadAsByteArrayAsync(ct).WaitAsync(TimeSpan.FromSeconds(10), ct));
+        }
+
+        // The next request on the connection the HEAD used is answered (a stream still running would hold it).
+        using (var after = await run.Http.GetAsync("/health/live", ct).WaitAsync(TimeSpan.FromSeconds(10), ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        }
+
+        using (var state = await run.Http.GetAsync("/api/state", ct))
+        using (var page = await run.Http.GetAsync("/", ct))
+        {
+            Assert.Equal("nosniff", Assert.Single(state.Headers.GetValues("X-Content-Type-Options")));
+            Assert.Contains("frame-ancestors 'none'", Assert.Single(page.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
         }
 
         // Bound to loopback: a request naming another host (a page that rebound its name to 127.0.0.1) gets nothing.
@@ -146,6 +168,7 @@ public sealed class HealthTests : IAsyncLifetime
         using var refused = await run.Http.SendAsync(rebound, ct);
         using var served = await run.Http.SendAsync(localhost, ct);
         Assert.Equal((HttpStatusCode.MisdirectedRequest, HttpStatusCode.OK), (refused.StatusCode, served.StatusCode));
+        Assert.Equal("text/plain", refused.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

@@ -31,17 +31,30 @@ internal static class DashboardEndpoints
             endpoints.MapGet(path, (HttpContext context) =>
             {
                 // Everything the page needs comes from here; nothing inline, nothing from elsewhere.
-                context.Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:";
+                context.Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
                 context.Response.Headers.XContentTypeOptions = "nosniff";
                 context.Response.Headers.CacheControl = "no-cache";
                 return Results.Bytes(bytes, contentType);
             });
         }
 
-        endpoints.MapGet("/api/state", (DashboardFeed feed) => Results.Text(JsonSerializer.Serialize(feed.Current(), Json.Options), "application/json; charset=utf-8"));
-        endpoints.MapGet("/events", (HttpContext context, DashboardFeed feed, IHostApplicationLifetime lifetime, IOptions<HttpEndpointOptions> options) =>
+        endpoints.MapGet("/api/state", (HttpContext context, DashboardFeed feed) =>
+        {
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Text(JsonSerializer.Serialize(feed.Current(), Json.Options), "application/json; charset=utf-8");
+        });
+        endpoints.MapGet("/events", IResult (HttpContext context, DashboardFeed feed, IHostApplicationLifetime lifetime, IOptions<HttpEndpointOptions> options) =>
         {
             context.Response.Headers.CacheControl = "no-cache";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            if (context.Items.ContainsKey(MonitoringHostingExtensions.HeadRequest))
+            {
+                // A HEAD gets the stream's headers and ends: a stream without a body would never end, holding the connection.
+                context.Response.ContentType = "text/event-stream";
+                return Results.Empty;
+            }
+
             return TypedResults.ServerSentEvents(StreamAsync(feed, options.Value.DashboardInterval, context.RequestAborted, lifetime.ApplicationStopping), eventType: "state");
         });
         return endpoints;
