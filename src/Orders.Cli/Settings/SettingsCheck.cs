@@ -69,6 +69,46 @@ internal static class SettingsCheck
         }
 
         LogLevels(configuration);
+        Values(configuration);
+    }
+
+    /// <summary>
+    /// Durations and choices given as bare numbers, whichever source gave them. The binder reads a
+    /// duration of <c>3</c> as 3 days (.NET's TimeSpan), where the docs speak of seconds: a processor
+    /// told <c>Processor__UntilIdle=3</c> never went idle, and <c>Processor__BrokerTimeout=10</c>
+    /// waited 864,000 s. And it reads a choice's number as the choice of that rank
+    /// (<c>Processor__Ordering=1</c> was <c>partition</c>), where the flag takes only names.
+    /// </summary>
+    private static void Values(IConfiguration configuration)
+    {
+        foreach (var (section, sectionKeys) in Known)
+        {
+            if (sectionKeys is null)
+            {
+                continue;
+            }
+
+            foreach (var (key, value) in configuration.GetSection(section).AsEnumerable())
+            {
+                var path = key.Split(ConfigurationPath.KeyDelimiter);
+                if (value is null || path.Length < 2 || KeysAt(path[..^1]) is not { } keys || !keys.Types.TryGetValue(path[^1], out var type))
+                {
+                    continue;
+                }
+
+                var number = double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _);
+                if (type == typeof(TimeSpan) && number)
+                {
+                    throw new SettingsException(
+                        $"{key}: '{value}' is a bare number, which .NET reads as days: write a duration as hh:mm:ss (00:00:05 is 5 seconds) or d.hh:mm:ss");
+                }
+
+                if (type.IsEnum && number)
+                {
+                    throw new SettingsException($"{key}: '{value}' is not one of {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))}");
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -181,8 +221,8 @@ internal static class SettingsCheck
         return keys;
     }
 
-    /// <summary>The settings a section takes: an options type's writable properties, and its subsections (null: free-form).</summary>
-    private sealed record Keys(HashSet<string> Names, Dictionary<string, Keys?> Subsections)
+    /// <summary>The settings a section takes: an options type's writable properties (with their types, nullables unwrapped), and its subsections (null: free-form).</summary>
+    private sealed record Keys(HashSet<string> Names, Dictionary<string, Keys?> Subsections, Dictionary<string, Type> Types)
     {
         public static Keys Of<T>(params (string Name, Keys? Keys)[] subsections) => Of(typeof(T), subsections);
 
@@ -196,9 +236,11 @@ internal static class SettingsCheck
                 given[property.Name] = typeof(IEnumerable).IsAssignableFrom(property.PropertyType) ? null : Of(property.PropertyType, []);
             }
 
+            var values = properties.Where(p => IsValue(p.PropertyType)).ToList();
             return new Keys(
-                new HashSet<string>(properties.Where(p => IsValue(p.PropertyType)).Select(p => p.Name), StringComparer.OrdinalIgnoreCase),
-                given);
+                new HashSet<string>(values.Select(p => p.Name), StringComparer.OrdinalIgnoreCase),
+                given,
+                values.ToDictionary(p => p.Name, p => Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType, StringComparer.OrdinalIgnoreCase));
         }
 
         private static bool IsValue(Type type)
