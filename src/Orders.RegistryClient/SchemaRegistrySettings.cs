@@ -57,8 +57,9 @@ public static class SchemaRegistrySettings
         new("BearerAuthTokenEndpointUrl", SchemaRegistryConfig.PropertyNames.SchemaRegistryBearerAuthTokenEndpointUrl, RegistryValueKind.Url),
         new("BearerAuthTokenEndpointQuery", SchemaRegistryConfig.PropertyNames.SchemaRegistryBearerAuthTokenEndpointQuery, RegistryValueKind.Text),
 #pragma warning disable CS0618 // Obsolete in Confluent's client, but still properties of its config: they pass through.
-        new("KeySubjectNameStrategy", SchemaRegistryConfig.PropertyNames.SchemaRegistryKeySubjectNameStrategy, RegistryValueKind.OneOf, Enum.GetNames<SubjectNameStrategy>()),
-        new("ValueSubjectNameStrategy", SchemaRegistryConfig.PropertyNames.SchemaRegistryValueSubjectNameStrategy, RegistryValueKind.OneOf, Enum.GetNames<SubjectNameStrategy>()),
+        // Read by Confluent's serializers only, which these processes do not use: their subjects are named by topic.
+        new("KeySubjectNameStrategy", SchemaRegistryConfig.PropertyNames.SchemaRegistryKeySubjectNameStrategy, RegistryValueKind.NotUsed),
+        new("ValueSubjectNameStrategy", SchemaRegistryConfig.PropertyNames.SchemaRegistryValueSubjectNameStrategy, RegistryValueKind.NotUsed),
 #pragma warning restore CS0618
         new("SslCaLocation", SchemaRegistryConfig.PropertyNames.SslCaLocation, RegistryValueKind.CaFile),
         new("SslKeystoreLocation", SchemaRegistryConfig.PropertyNames.SslKeystoreLocation, RegistryValueKind.KeystoreFile),
@@ -141,6 +142,9 @@ public static class SchemaRegistrySettings
     {
         switch (property.Kind)
         {
+            case RegistryValueKind.NotUsed:
+                throw new SchemaRegistryConfigurationException(
+                    $"{path}: not used here: the subjects are named by topic ('<topic>-value', Confluent's TopicNameStrategy), which the producer, the processor and the dlq tools rely on alike");
             case RegistryValueKind.PositiveInteger:
                 return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var positive) && positive > 0
                     ? positive.ToString(CultureInfo.InvariantCulture)
@@ -347,6 +351,9 @@ public enum RegistryValueKind
     OneOf,
     CaFile,
     KeystoreFile,
+
+    /// <summary>A property of Confluent's config these processes never read: refused rather than accepted for nothing.</summary>
+    NotUsed,
 }
 
 /// <summary>One registry client property: its .NET name, Confluent's dotted key, and what its value must be.</summary>

@@ -43,8 +43,18 @@ public sealed class SchemaRegistrySettingsTests : IDisposable
         { "BasicAuthUserInfo", "schema.registry.basic.auth.user.info", "alice:pa:ss" },
         { "BasicAuthCredentialsSource", "schema.registry.basic.auth.credentials.source", "USER_INFO" },
         { "EnableSslCertificateVerification", "schema.registry.enable.ssl.certificate.verification", "false" },
-        { "ValueSubjectNameStrategy", "schema.registry.value.subject.name.strategy", "TopicRecord" },
     };
+
+    [Theory]
+    [InlineData("ValueSubjectNameStrategy", "Record")]
+    [InlineData("schema.registry.value.subject.name.strategy", "TopicRecord")]
+    [InlineData("KeySubjectNameStrategy", "Topic")]
+    public void ASubjectNameStrategy_IsRefused_SinceTheSubjectsAreNamedByTopicWhateverItSays(string name, string value)
+    {
+        var error = Assert.Throws<SchemaRegistryConfigurationException>(() => Build((name, value)));
+
+        Assert.Equal($"SchemaRegistry:{name}: not used here: the subjects are named by topic ('<topic>-value', Confluent's TopicNameStrategy), which the producer, the processor and the dlq tools rely on alike", error.Message);
+    }
 
     [Theory]
     [MemberData(nameof(PassThrough))]

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orders.Contracts;
+using Orders.Hosting;
 using Orders.Kafka;
 
 namespace Orders.Producer.Hosting;
@@ -54,6 +55,9 @@ public static class ProducerHostingExtensions
 /// <summary>Checks <see cref="ProducerOptions"/> at start: one clear line for a bad setting, whatever set it.</summary>
 public sealed class ProducerOptionsValidator : IValidateOptions<ProducerOptions>
 {
+    /// <summary>The longest drain that leaves a stop 5 s of its limit for the rest (closing the client, the summary).</summary>
+    public static readonly TimeSpan MaxDrainTimeout = StopLimit.AfterSignal - TimeSpan.FromSeconds(5);
+
     public ValidateOptionsResult Validate(string? name, ProducerOptions options)
     {
         var errors = new List<string>();
@@ -69,6 +73,10 @@ public sealed class ProducerOptionsValidator : IValidateOptions<ProducerOptions>
         Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Producer:BrokerTimeout must be positive");
         Check(errors, options.TopicWait > TimeSpan.Zero, "Producer:TopicWait must be positive");
         Check(errors, options.DrainTimeout > TimeSpan.Zero, "Producer:DrainTimeout must be positive");
+        Check(
+            errors,
+            options.DrainTimeout <= MaxDrainTimeout,
+            $"Producer:DrainTimeout ({options.DrainTimeout.TotalSeconds:0.###} s) must be at most {MaxDrainTimeout.TotalSeconds:0} s: the process ends {StopLimit.AfterSignal.TotalSeconds:0} s after a signal, and the summary comes after the drain");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
