@@ -21,8 +21,14 @@ public sealed partial class ProcessorMetrics
         }
 
         var ranked = all.OrderByDescending(p => p.Stats.Count).ThenBy(p => p.Currency, StringComparer.Ordinal).ThenBy(p => p.Product, StringComparer.Ordinal).ToList();
-        var series = ranked.Take(MaxProductSeries - 1).ToList();
-        series.AddRange(ranked.Skip(MaxProductSeries - 1)
+        var kept = ranked.Take(MaxProductSeries - 1).ToList();
+        var rest = ranked.Skip(MaxProductSeries - 1).ToList();
+        var summed = rest.Select(p => p.Currency).ToHashSet(StringComparer.Ordinal);
+        // A product a producer named like the rest's series joins it where the currency has one: two series
+        // with one label set would be one to a scraper, which keeps either (the other's orders lost).
+        var named = kept.Where(p => p.Product == OtherProducts && summed.Contains(p.Currency)).ToList();
+        var series = kept.Except(named).ToList();
+        series.AddRange(rest.Concat(named)
             .GroupBy(p => p.Currency)
             .Select(g => (g.Key, OtherProducts, g.Aggregate(OrderMeasures.Empty, (sum, p) => sum.Combine(p.Stats)))));
         return series;

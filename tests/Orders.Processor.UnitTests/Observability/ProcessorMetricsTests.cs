@@ -301,6 +301,23 @@ public sealed class ProcessorMetricsTests : IDisposable
     }
 
     [Fact]
+    public void CapProducts_AProductNamedLikeTheRest_JoinsTheRest_SoNoTwoSeriesShareTheirLabels()
+    {
+        var measures = (int n) => Enumerable.Range(0, n).Aggregate(OrderMeasures.Empty, (s, _) => s.Add(1000m, 1));
+        var products = Enumerable.Range(0, 60).ToDictionary(i => $"p{i:D2}", _ => measures(1));
+        products[ProcessorMetrics.OtherProducts] = measures(20);
+        var currencies = new Dictionary<string, CurrencyData> { ["SEK"] = CurrencyData.Empty with { Products = products } };
+
+        var series = ProcessorMetrics.CapProducts(currencies);
+
+        Assert.Equal(series.Count, series.Select(s => (s.Currency, s.Product)).Distinct().Count());
+        var other = Assert.Single(series, s => s.Product == ProcessorMetrics.OtherProducts);
+        Assert.Equal(80, series.Sum(s => s.Stats.Count));
+        // Its 20 orders, and those of the products past the kept ones (it held one of their places).
+        Assert.Equal(20 + (products.Count - (ProcessorMetrics.MaxProductSeries - 1)), other.Stats.Count);
+    }
+
+    [Fact]
     public void CapProducts_MoreCurrenciesThanSeries_CoversTheBusiestCurrencies_AsThePerCurrencySeriesDo()
     {
         var currencies = Enumerable.Range(0, ProcessorMetrics.MaxCurrencySeries + 1).ToDictionary(
