@@ -57,6 +57,32 @@ public sealed class MonitoringCliTests
     }
 
     [Theory]
+    [InlineData("consume", "Processor__Http__Enabled")]
+    [InlineData("produce", "Producer__Http__Enabled")]
+    public async Task HttpPortFlag_TurnsTheEndpointOn_WhereTheEnvironmentTurnedItOff(string verb, string variable)
+    {
+        // Flags win: the endpoint binds the port the flag names (here one in use, so the run ends at once
+        // saying so); before, the flag was ignored without a word and nothing was served.
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var before = Environment.GetEnvironmentVariable(variable);
+        Environment.SetEnvironmentVariable(variable, "false");
+        try
+        {
+            string[] args = [verb, "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bootstrap-servers", "localhost:1"];
+            var (exit, _, stderr) = await RunAsync(verb == "produce" ? [.. args, "--count", "1"] : args).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+
+            Assert.Equal(OrdersCli.ExitUsage, exit);
+            Assert.Contains($"HTTP port {port} on 127.0.0.1 is in use", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, before);
+        }
+    }
+
+    [Theory]
     [InlineData("Processor:Http:Port", "eighty")]
     [InlineData("Processor:Http:Enabled", "sometimes")]
     [InlineData("Processor:Http:Port", "99999")]

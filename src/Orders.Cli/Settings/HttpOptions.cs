@@ -25,7 +25,14 @@ internal sealed class HttpOptions(string section, bool onByDefault)
     {
         command.Options.Add(Port);
         command.Options.Add(Host);
-        flags.Add(Port, $"{section}:Http:Port").Add(Host, $"{section}:Http:Host");
+        // A flag that sets the endpoint also turns it on: flags win over a settings file or the environment
+        // that turned it off (it was served by neither, without a word).
+        flags.Add(Port, $"{section}:Http:Port").Add(Host, $"{section}:Http:Host").Add(Port, $"{section}:Http:Enabled", _ => "true");
+        if (onByDefault)
+        {
+            flags.Add(Host, $"{section}:Http:Enabled", _ => "true");
+        }
+
         if (onByDefault)
         {
             command.Options.Add(Disabled);
