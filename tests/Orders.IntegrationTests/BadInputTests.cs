@@ -31,6 +31,7 @@ public sealed class BadInputTests : IDisposable
         { "the dashboard's interval as a bare number", ["consume"], ["Processor__Http__DashboardInterval=1"] },
         { "a choice by its number", ["consume"], ["Processor__Ordering=1"] },
         { "a producer's drain longer than a stop", ["produce"], ["Producer__DrainTimeout=00:01:00"] },
+        { "a demo of two topics", ["demo", "--duration", "1"], ["Producer__Topic=a", "Processor__Topic=b"] },
         { "a subject name strategy the clients do not use", ["produce"], ["SchemaRegistry__ValueSubjectNameStrategy=Record"] },
         { "revoke and close timeouts longer than a stop", ["consume"], ["Processor__RevokeTimeout=00:00:15", "Processor__CloseTimeout=00:00:10"] },
         { "until idle zero", ["consume", "--until-idle", "0"], [] },

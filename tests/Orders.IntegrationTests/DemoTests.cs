@@ -22,6 +22,20 @@ public sealed class DemoTests
         Assert.False(processor.TryGetProperty("average", out _));
     }
 
+    [Fact]
+    public async Task Demo_OnTheTopicOfTheProcessorsSettings_ItsStackCreatesThatTopic()
+    {
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["demo", "--duration", "4", "--rate", "50", "--json", "--no-http", "--kafka-port", OrdersProcess.FreePort().ToString(), "--registry-port", OrdersProcess.FreePort().ToString()],
+            TimeSpan.FromSeconds(90),
+            ("Processor__Topic", "demo-orders"));
+
+        Assert.True(exit == 0, $"exit {exit}: {stderr}");
+        var summary = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        Assert.True(summary.GetProperty("producer").GetProperty("produced").GetInt64() > 0, stdout);
+        Assert.True(summary.GetProperty("processor").GetProperty("processed").GetInt64() > 0, stdout);
+    }
+
     [Theory]
     [InlineData("--kafka-port")]
     [InlineData("--http-port")]

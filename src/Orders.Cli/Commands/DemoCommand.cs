@@ -60,7 +60,15 @@ internal static class DemoCommand
         {
             var settings = CliSettings.Load(new SettingsRequest(null, flags.From(parseResult), parseResult.GetValue(json), Defaults: defaults));
             run.Registry = settings.SchemaRegistryConfig();
-            var stackOptions = new LocalStackOptions { KafkaPort = parseResult.GetValue(kafkaPort), RegistryPort = parseResult.GetValue(registryPort) };
+            // One topic for the demo's producer and processor, which its stack creates (Producer:Topic defaults to Processor:Topic).
+            var topic = settings.ProcessorTopic;
+            if (settings.Configuration["Producer:Topic"] is { } producerTopic && producerTopic != topic)
+            {
+                throw new SettingsException(
+                    $"Producer:Topic '{producerTopic}' is not Processor:Topic '{topic}': the demo's producer and processor share one topic, which its stack creates; set Processor:Topic alone");
+            }
+
+            var stackOptions = new LocalStackOptions { KafkaPort = parseResult.GetValue(kafkaPort), RegistryPort = parseResult.GetValue(registryPort), Topic = topic };
             using var stackLoggers = StackCommand.StackLoggers();
             using var loggers = settings.Json ? settings.CreateLoggerFactory() : settings.CreateLiveViewLoggerFactory();
             using var registry = settings.SchemaRegistryClient();
