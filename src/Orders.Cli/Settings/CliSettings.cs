@@ -85,14 +85,14 @@ internal sealed class CliSettings
     {
         var file = request.ConfigFile is { } path ? SettingsFile.Read(path) : null;
         var environment = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT");
-        var jsonFiles = new List<string>();
-        foreach (var folder in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() }.Distinct())
+        // Every appsettings.json before every appsettings.{environment}.json: the environment chosen wins over
+        // a plain appsettings.json wherever that lies (one in the working directory overrode the executable's
+        // appsettings.Secure.json under DOTNET_ENVIRONMENT=Secure).
+        var folders = new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() }.Distinct().ToList();
+        var jsonFiles = folders.Select(folder => Path.Combine(folder, "appsettings.json")).ToList();
+        if (!string.IsNullOrWhiteSpace(environment))
         {
-            jsonFiles.Add(Path.Combine(folder, "appsettings.json"));
-            if (!string.IsNullOrWhiteSpace(environment))
-            {
-                jsonFiles.Add(Path.Combine(folder, $"appsettings.{environment}.json"));
-            }
+            jsonFiles.AddRange(folders.Select(folder => Path.Combine(folder, $"appsettings.{environment}.json")));
         }
 
         // Read through the bounded reader before the configuration library opens them: a FIFO of that name
