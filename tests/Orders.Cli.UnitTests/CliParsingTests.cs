@@ -152,6 +152,12 @@ public sealed class CliParsingTests
             "orders: Producer:Http:Enabled: 'maybe' is not true or false",
             await OneLineExit2With("Producer__Http__Enabled", "maybe", "produce", "--count", "1", "--bootstrap-servers", "127.0.0.1:1"));
 
+    [Fact]
+    public async Task AWholeNumberTooLargeForItsSetting_IsSaidToBeOutOfRange_NotToBeNoWholeNumber() =>
+        Assert.Equal(
+            "orders: Processor:MaxInFlight: '99999999999' is out of range (a whole number from -2,147,483,648 to 2,147,483,647)",
+            await OneLineExit2With("Processor__MaxInFlight", "99999999999", "consume", "--bootstrap-servers", "127.0.0.1:1"));
+
     [Theory]
     [InlineData("stats", "Logging__LogLevel__Default", "Loud")]
     [InlineData("consume", "Logging__Console__LogLevel__Orders", "chatty")]

@@ -84,7 +84,7 @@ public sealed class TracingSettingsTests
     }
 
     [Theory]
-    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTLP endpoint 'collector:4318' is not an absolute http(s) URL")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT: OTLP endpoint 'collector:4318' is not an absolute http(s) URL")]
     [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTLP protocol 'http/json' is not supported: http/protobuf or grpc")]
     [InlineData("OTEL_EXPORTER_OTLP_HEADERS", "novalue", "OTLP headers must be key=value pairs separated by commas")]
     [InlineData("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER 'sometimes' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio")]
@@ -105,6 +105,20 @@ public sealed class TracingSettingsTests
         var environment = new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318", ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio", [variable] = value };
 
         var error = Assert.Throws<TracingSettingsException>(() => Read(environment, new()));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("OpenTelemetry:Sampler", "sometimes", "OpenTelemetry:Sampler 'sometimes' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio")]
+    [InlineData("OpenTelemetry:SamplerArg", "2", "OpenTelemetry:SamplerArg '2' is not a ratio from 0 to 1")]
+    [InlineData("OpenTelemetry:Endpoint", "notaurl", "OpenTelemetry:Endpoint: OTLP endpoint 'notaurl' is not an absolute http(s) URL")]
+    [InlineData("OpenTelemetry:TracesEndpoint", "notaurl", "OpenTelemetry:TracesEndpoint: OTLP endpoint 'notaurl' is not an absolute http(s) URL")]
+    public void UnworkableSettingInTheSection_OneLineNamingTheKeyItWasGivenAs(string key, string value, string message)
+    {
+        var configuration = new Dictionary<string, string?> { ["OpenTelemetry:Endpoint"] = "http://collector:4318", ["OpenTelemetry:Sampler"] = "traceidratio", [key] = value };
+
+        var error = Assert.Throws<TracingSettingsException>(() => Read(new(), configuration));
 
         Assert.Equal(message, error.Message);
     }

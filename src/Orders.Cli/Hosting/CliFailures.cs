@@ -32,7 +32,7 @@ internal static partial class CliFailures
     {
         SettingsException e => (OrdersCli.ExitUsage, e.Message),
         OptionsValidationException e => (OrdersCli.ExitUsage, e.Failures.First()),
-        InvalidOperationException { InnerException: ArgumentException or FormatException or OverflowException } e when Binder(e.Message) is { } bad => (OrdersCli.ExitUsage, bad),
+        InvalidOperationException { InnerException: ArgumentException or FormatException or OverflowException } e when Binder(e.Message, TooLarge(e)) is { } bad => (OrdersCli.ExitUsage, bad),
         KafkaConfigurationException e => (OrdersCli.ExitUsage, e.Message),
         PortInUseException e => (OrdersCli.ExitUsage, $"port {e.Port} {e.Reason} ({e.Component}); choose another with {(e.Component == "kafka" ? "--kafka-port" : "--registry-port")}"),
         // Kestrel's bind failures: an IOException for a port in use, the socket's own error for the rest (a port below 1024
@@ -50,8 +50,11 @@ internal static partial class CliFailures
 
     private static Exception Unwrap(Exception error) => error is AggregateException { InnerExceptions.Count: > 0 } aggregate ? Unwrap(aggregate.InnerExceptions[0]) : error;
 
+    /// <summary>Whether the binder's failure is a number beyond what its type holds (the converter wraps the overflow in an ArgumentException).</summary>
+    private static bool TooLarge(Exception error) => error.InnerException is OverflowException || error.InnerException?.InnerException is OverflowException;
+
     /// <summary>The configuration binder's "Failed to convert configuration value 'x' at 'Processor:MaxAttempts' to type 'System.Int32'." in the user's words.</summary>
-    private static string? Binder(string message)
+    private static string? Binder(string message, bool tooLarge = false)
     {
         var match = BinderMessage().Match(message);
         if (!match.Success)
@@ -61,7 +64,9 @@ internal static partial class CliFailures
 
         var type = match.Groups["type"].Value;
         var inner = NullableType().Match(type) is { Success: true } nullable ? nullable.Groups[1].Value : type;
-        return $"{match.Groups["key"].Value}: '{match.Groups["value"].Value}' is not {TypeWords.For(inner)}";
+        return tooLarge
+            ? $"{match.Groups["key"].Value}: '{match.Groups["value"].Value}' is out of range ({TypeWords.For(inner)} from {TypeWords.Range(inner)})"
+            : $"{match.Groups["key"].Value}: '{match.Groups["value"].Value}' is not {TypeWords.For(inner)}";
     }
 
     private static (string Section, HttpEndpointOptions Options)? HttpEndpoint(IHost? host)
@@ -94,5 +99,14 @@ internal static class TypeWords
         "System.TimeSpan" or "TimeSpan" => "a duration (hh:mm:ss, such as 00:00:05, or d.hh:mm:ss)",
         "System.String" or "String" => "text",
         _ => $"a valid {clrType.Split('.')[^1]}",
+    };
+
+    /// <summary>The values a numeric type holds, for a number beyond them.</summary>
+    public static string Range(string clrType) => clrType switch
+    {
+        "System.Int32" or "Int32" => "-2,147,483,648 to 2,147,483,647",
+        "System.Int64" or "Int64" => "-9,223,372,036,854,775,808 to 9,223,372,036,854,775,807",
+        "System.Int16" => "-32,768 to 32,767",
+        _ => "what it holds",
     };
 }

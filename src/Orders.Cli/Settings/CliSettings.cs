@@ -147,7 +147,7 @@ internal sealed class CliSettings
         var group = Configuration["Processor:GroupId"] ?? Processor.Hosting.ProcessorOptions.DefaultGroup;
         if (string.IsNullOrWhiteSpace(group))
         {
-            throw new SettingsException("Processor:GroupId (--group) must not be empty");
+            throw new SettingsException("Processor:GroupId must not be empty");
         }
 
         var config = ConsumerConfig();

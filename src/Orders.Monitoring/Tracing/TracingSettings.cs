@@ -91,6 +91,9 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
         var section = configuration.GetSection(OpenTelemetryOptions.Section).Get<OpenTelemetryOptions>() ?? new OpenTelemetryOptions();
         string? Setting(string variable, string? fromSection) => NonEmpty(environment(variable)) ?? NonEmpty(fromSection);
 
+        // What a message calls the setting: the variable where it is set, else the section's key.
+        string Named(string variable, string key) => NonEmpty(environment(variable)) is not null ? variable : $"{OpenTelemetryOptions.Section}:{key}";
+
         if (string.Equals(NonEmpty(environment("OTEL_SDK_DISABLED")), "true", StringComparison.OrdinalIgnoreCase))
         {
             return null;
@@ -107,7 +110,12 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
         }
 
         var protocol = ParseProtocol(Setting("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", null) ?? Setting("OTEL_EXPORTER_OTLP_PROTOCOL", section.Protocol));
-        var endpoint = TracesUri(Setting("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", section.TracesEndpoint), Setting("OTEL_EXPORTER_OTLP_ENDPOINT", section.Endpoint), protocol);
+        var tracesEndpoint = Setting("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", section.TracesEndpoint);
+        var endpoint = TracesUri(
+            tracesEndpoint,
+            Setting("OTEL_EXPORTER_OTLP_ENDPOINT", section.Endpoint),
+            protocol,
+            tracesEndpoint is not null ? Named("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", nameof(section.TracesEndpoint)) : Named("OTEL_EXPORTER_OTLP_ENDPOINT", nameof(section.Endpoint)));
         if (endpoint is null)
         {
             return null;
@@ -118,7 +126,7 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
         CheckSdkVariables(environment);
         var samplerName = (Setting("OTEL_TRACES_SAMPLER", section.Sampler) ?? "parentbased_always_on").ToLowerInvariant();
         var samplerArg = Setting("OTEL_TRACES_SAMPLER_ARG", section.SamplerArg);
-        var ratio = ParseSampler(samplerName, samplerArg);
+        var ratio = ParseSampler(samplerName, samplerArg, Named("OTEL_TRACES_SAMPLER", nameof(section.Sampler)), Named("OTEL_TRACES_SAMPLER_ARG", nameof(section.SamplerArg)));
         var propagate = NonEmpty(section.PropagateUnsampled)?.ToLowerInvariant() switch
         {
             null or "true" => true,
@@ -138,7 +146,8 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
     };
 
     /// <summary>The traces endpoint as given, or the base endpoint with <c>v1/traces</c> for http/protobuf (as the specification says).</summary>
-    private static Uri? TracesUri(string? traces, string? based, OtlpExportProtocol protocol)
+    /// <param name="name">What the message calls the setting the endpoint came from.</param>
+    private static Uri? TracesUri(string? traces, string? based, OtlpExportProtocol protocol, string name)
     {
         if ((traces ?? based) is not { } given)
         {
@@ -147,7 +156,7 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
 
         if (!Uri.TryCreate(given, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || string.IsNullOrEmpty(uri.Host))
         {
-            throw new TracingSettingsException($"OTLP endpoint '{given}' is not an absolute http(s) URL");
+            throw new TracingSettingsException($"{name}: OTLP endpoint '{given}' is not an absolute http(s) URL");
         }
 
         if (traces is not null || protocol == OtlpExportProtocol.Grpc)
@@ -220,7 +229,8 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
             .FirstOrDefault(pair => pair.IndexOf('=', StringComparison.Ordinal) <= 0);
 
     /// <returns>The ratio of a ratio sampler (1 when not given), null for the others.</returns>
-    private static double? ParseSampler(string name, string? arg)
+    /// <param name="nameSetting">What the message calls the setting the sampler's name came from; <paramref name="argSetting"/>, its argument's.</param>
+    private static double? ParseSampler(string name, string? arg, string nameSetting, string argSetting)
     {
         switch (name)
         {
@@ -234,10 +244,10 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
 
                 return double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1
                     ? ratio
-                    : throw new TracingSettingsException($"OTEL_TRACES_SAMPLER_ARG '{arg}' is not a ratio from 0 to 1");
+                    : throw new TracingSettingsException($"{argSetting} '{arg}' is not a ratio from 0 to 1");
             default:
                 throw new TracingSettingsException(
-                    $"OTEL_TRACES_SAMPLER '{name}' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio");
+                    $"{nameSetting} '{name}' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio");
         }
     }
 }
