@@ -17,6 +17,26 @@ public sealed class DashboardAndHealthTests
     private readonly FakeTimeProvider _time = new();
 
     [Fact]
+    public void DashboardJson_IsMadeOnceForEveryClient_WhileTheViewIsTheSame_AndAtMostForASecond()
+    {
+        Publish(new Dictionary<int, PartitionView> { [0] = new(10, 8, 10) });
+        var feed = new DashboardFeed(_status, new ProcessorOptions(), _time);
+
+        var first = feed.CurrentJson();
+        Assert.Same(first, feed.CurrentJson());
+
+        // A new view: a new state at once.
+        Publish(new Dictionary<int, PartitionView> { [0] = new(20, 8, 20) });
+        var second = feed.CurrentJson();
+        Assert.NotSame(first, second);
+        Assert.Contains("\"nextOffset\":20", second, StringComparison.Ordinal);
+
+        // The same view, but older than the bound: made again (its time and lag move on).
+        _time.Advance(DashboardFeed.SharedFor);
+        Assert.NotSame(second, feed.CurrentJson());
+    }
+
+    [Fact]
     public void Dashboard_APartitionHeldFromFetching_SaysWhy_OneThatFetches_SaysNothing()
     {
         Publish(

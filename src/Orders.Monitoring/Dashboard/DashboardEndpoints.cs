@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -42,7 +41,7 @@ internal static class DashboardEndpoints
         {
             context.Response.Headers.XContentTypeOptions = "nosniff";
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Text(JsonSerializer.Serialize(feed.Current(), Json.Options), "application/json; charset=utf-8");
+            return Results.Text(feed.CurrentJson(), "application/json; charset=utf-8");
         });
         endpoints.MapGet("/events", IResult (HttpContext context, DashboardFeed feed, IHostApplicationLifetime lifetime, IOptions<HttpEndpointOptions> options) =>
         {
@@ -67,7 +66,7 @@ internal static class DashboardEndpoints
         using var done = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, cancellationToken);
         while (!done.IsCancellationRequested)
         {
-            yield return JsonSerializer.Serialize(feed.Current(), Json.Options);
+            yield return feed.CurrentJson();
             await Task.Delay(interval, done.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
