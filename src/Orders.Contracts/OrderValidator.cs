@@ -106,7 +106,8 @@ public static class OrderValidator
         return null;
     }
 
-    private static string Quote(string value)
+    /// <summary>A value as a message quotes it: whole up to 80 characters, else its first 80 (never half a surrogate pair) and its length.</summary>
+    public static string Quote(string value)
     {
         if (value.Length <= Quoted)
         {

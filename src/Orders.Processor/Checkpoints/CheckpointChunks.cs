@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Orders.Contracts;
 using Orders.Processor.Aggregates;
 
 namespace Orders.Processor.Checkpoints;
@@ -73,7 +74,7 @@ public static class CheckpointChunks
             if (used + size > valueLimit)
             {
                 throw new CheckpointTooLargeException(
-                    $"the checkpoint of {checkpoint.Topic}[{checkpoint.Partition}] has an entry of {size:N0} bytes ({Shown(entry.Product) ?? "a minute"}), " +
+                    $"the checkpoint of {checkpoint.Topic}[{checkpoint.Partition}] has an entry of {size:N0} bytes ({(entry.Product is { } product ? OrderValidator.Quote(product) : "a minute")}), " +
                     $"more than a record of the stats topic may hold ({valueLimit:N0} bytes of value)");
             }
 
@@ -83,9 +84,6 @@ public static class CheckpointChunks
 
         return slices;
     }
-
-    /// <summary>A product's name as a message quotes it: at most 80 characters of it.</summary>
-    private static string? Shown(string? product) => product is { Length: > 80 } ? $"{product[..80]}... ({product.Length:N0} characters)" : product;
 
     private static IEnumerable<Entry> Entries(AggregateData data)
     {
