@@ -185,35 +185,23 @@ public sealed class CliParsingTests
     public async Task BadUrl_InTheEnvironment_IsRejectedLikeAFlag()
     {
         var stderr = new StringWriter();
-        Environment.SetEnvironmentVariable("SchemaRegistry__Url", "localhost-without-scheme");
-        try
-        {
-            var exit = await OrdersCli.RunAsync(["produce", "--count", "1"], new StringWriter(), stderr);
+        using var _ = TestEnvironment.Variable("SchemaRegistry__Url", "localhost-without-scheme");
 
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            Assert.Contains("localhost-without-scheme", stderr.ToString(), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("SchemaRegistry__Url", null);
-        }
+        var exit = await OrdersCli.RunAsync(["produce", "--count", "1"], new StringWriter(), stderr);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        Assert.Contains("localhost-without-scheme", stderr.ToString(), StringComparison.Ordinal);
     }
 
     /// <summary>Runs the command with one environment variable set: exit 2 and one line on stderr, which it returns.</summary>
     private static async Task<string> OneLineExit2With(string variable, string value, params string[] args)
     {
         var stderr = new StringWriter();
-        Environment.SetEnvironmentVariable(variable, value);
-        try
-        {
-            var exit = await OrdersCli.RunAsync(args, new StringWriter(), stderr);
+        using var _ = TestEnvironment.Variable(variable, value);
 
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            return Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(variable, null);
-        }
+        var exit = await OrdersCli.RunAsync(args, new StringWriter(), stderr);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        return Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }

@@ -66,20 +66,13 @@ public sealed class MonitoringCliTests
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        var before = Environment.GetEnvironmentVariable(variable);
-        Environment.SetEnvironmentVariable(variable, "false");
-        try
-        {
-            string[] args = [verb, "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bootstrap-servers", "localhost:1"];
-            var (exit, _, stderr) = await RunAsync(verb == "produce" ? [.. args, "--count", "1"] : args).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        using var _ = TestEnvironment.Variable(variable, "false");
+        string[] args = [verb, "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bootstrap-servers", "localhost:1"];
 
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            Assert.Contains($"HTTP port {port} on 127.0.0.1 is in use", stderr, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(variable, before);
-        }
+        var (exit, _, stderr) = await RunAsync(verb == "produce" ? [.. args, "--count", "1"] : args).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        Assert.Contains($"HTTP port {port} on 127.0.0.1 is in use", stderr, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -89,20 +82,12 @@ public sealed class MonitoringCliTests
     public async Task Consume_BadHttpSettingInConfiguration_OneLineNamingTheKey_Exit2(string key, string value)
     {
         // Environment variables reach the same keys as appsettings.json: Processor__Http__Port.
-        var variable = key.Replace(":", "__", StringComparison.Ordinal);
-        var before = Environment.GetEnvironmentVariable(variable);
-        Environment.SetEnvironmentVariable(variable, value);
-        try
-        {
-            var (exit, _, stderr) = await RunAsync(["consume", "--bootstrap-servers", "localhost:1"]);
+        using var _ = TestEnvironment.Variable(key.Replace(":", "__", StringComparison.Ordinal), value);
 
-            Assert.Equal(OrdersCli.ExitUsage, exit);
-            Assert.Contains(key, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(variable, before);
-        }
+        var (exit, _, stderr) = await RunAsync(["consume", "--bootstrap-servers", "localhost:1"]);
+
+        Assert.Equal(OrdersCli.ExitUsage, exit);
+        Assert.Contains(key, Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -12,12 +12,12 @@ public sealed class SettingsPrecedenceTests
         var environment = $"precedence{Guid.NewGuid():N}";
         var besideExecutable = Path.Combine(AppContext.BaseDirectory, $"appsettings.{environment}.json");
         var workingDirectory = Directory.CreateTempSubdirectory("orders-precedence").FullName;
-        var (previousEnvironment, previousDirectory) = (Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT"), Directory.GetCurrentDirectory());
+        var previousDirectory = Directory.GetCurrentDirectory();
+        using var _ = TestEnvironment.Variable("DOTNET_ENVIRONMENT", environment);
         try
         {
             File.WriteAllText(besideExecutable, """{ "Processor": { "Topic": "from-the-environments-file" } }""");
             File.WriteAllText(Path.Combine(workingDirectory, "appsettings.json"), """{ "Processor": { "Topic": "from-the-working-directory" } }""");
-            Environment.SetEnvironmentVariable("DOTNET_ENVIRONMENT", environment);
             Directory.SetCurrentDirectory(workingDirectory);
 
             var settings = CliSettings.Load(new SettingsRequest(null, new Dictionary<string, string?>(), Json: true, UsesKafka: false));
@@ -27,7 +27,6 @@ public sealed class SettingsPrecedenceTests
         finally
         {
             Directory.SetCurrentDirectory(previousDirectory);
-            Environment.SetEnvironmentVariable("DOTNET_ENVIRONMENT", previousEnvironment);
             File.Delete(besideExecutable);
             Directory.Delete(workingDirectory, recursive: true);
         }

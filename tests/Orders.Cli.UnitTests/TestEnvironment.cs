@@ -13,4 +13,20 @@ internal static class TestEnvironment
     {
         Environment.SetEnvironmentVariable("Processor__Http__Port", "0");
     }
+
+    /// <summary>
+    /// Sets a process-wide environment variable until disposed, then puts back what it held (the
+    /// module's <c>Processor__Http__Port=0</c>, say). Tests that use it run alone (<see cref="EnvironmentCollection"/>).
+    /// </summary>
+    internal static IDisposable Variable(string name, string? value)
+    {
+        var before = Environment.GetEnvironmentVariable(name);
+        Environment.SetEnvironmentVariable(name, value);
+        return new Restore(name, before);
+    }
+
+    private sealed class Restore(string name, string? before) : IDisposable
+    {
+        public void Dispose() => Environment.SetEnvironmentVariable(name, before);
+    }
 }
