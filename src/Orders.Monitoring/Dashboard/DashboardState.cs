@@ -76,15 +76,17 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
                 return last.Json;
             }
 
-            var json = System.Text.Json.JsonSerializer.Serialize(Current(), Json.Options);
+            var json = System.Text.Json.JsonSerializer.Serialize(Current(view), Json.Options);
             _last = (view, time.GetTimestamp(), json);
             return json;
         }
     }
 
-    public DashboardState Current()
+    public DashboardState Current() => Current(processor.View);
+
+    /// <summary>The state of one view of the processor (the one a shared serialization is kept for).</summary>
+    private DashboardState Current(ProcessorView view)
     {
-        var view = processor.View;
         var counters = view.Counters;
         var processed = counters.Processed;
         var aggregates = view.Aggregates;
