@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# The soak: processors killed at random while orders arrive, then a check that the averages are exact.
+#
+# On a local stack of its own (`orders stack`, on ports of its own), it starts --processors
+# `orders consume` (HTTP endpoint on, a free port each), publishes --count orders at --rate with
+# `orders produce --json`, and meanwhile kills one processor at random with SIGKILL every 1-4 s
+# (seeded: --seed) and starts it again. When the producer is done, the processors are stopped with
+# SIGTERM and one more `orders consume --until-idle` finishes what is left. Then `orders stats --json`
+# must equal the producer's own totals, currency by currency: the count, the exact sum of unit prices
+# and the exact sum of order values; what was dead-lettered must be the orders made invalid on
+# purpose, and every partition must be checkpointed at its end offset. Exit 0 when all of that holds,
+# 1 when any does not (each difference on a line of its own), 2 on a bad option or a run that failed.
+#
+#   scripts/soak.sh [--orders PATH] [--processors N] [--partitions N] [--count N] [--rate N]
+#                   [--invalid-ratio R] [--seed N] [--kafka-port N] [--registry-port N] [--keep DIR]
+#                   [-- CONSUME-OPTIONS...]
+#
+#   dotnet publish src/Orders.Cli -c Release -o /tmp/orders && scripts/soak.sh --orders /tmp/orders/orders
+#   scripts/soak.sh -- --handler-latency 1ms-5ms --fail-ratio 0.05 --max-attempts 20
+#
+# --orders         the orders binary (default: src/Orders.Cli/bin/Release/net10.0/orders)
+# --processors     processors killed and restarted during the run (default 3)
+# --partitions     partitions of the topics (default 6)
+# --count, --rate  orders published, and how many a second (defaults 160000 and 4000: 40 s)
+# --invalid-ratio  share of orders made invalid on purpose, to be dead-lettered (default 0.01)
+# --seed           seed of the kills' timing and targets (default 1); the producer's seed stays 42
+# --kafka-port     the stack's Kafka port (default 39092); --registry-port its registry's (default 38081)
+# --keep           keep the run's logs and JSON documents in this folder (default: a temporary one, removed)
+# after --          options given to every `orders consume` (the killed ones and the last): a slow,
+#                   failing handler, say. A valid order dead-lettered after its last attempt is a
+#                   difference the check reports, so give such a run attempts enough.
+#
+# Needs python3 (the comparison reads both JSON documents with exact decimals).
+set -euo pipefail
+
+orders="$(cd "$(dirname "$0")/.." && pwd)/src/Orders.Cli/bin/Release/net10.0/orders"
+processors=3
+partitions=6
+count=160000
+rate=4000
+invalid_ratio=0.01
+seed=1
+kafka_port=39092
+registry_port=38081
+keep=''
+
+usage='usage: scripts/soak.sh [--orders PATH] [--processors N] [--partitions N] [--count N] [--rate N] [--invalid-ratio R] [--seed N] [--kafka-port N] [--registry-port N] [--keep DIR] [-- CONSUME-OPTIONS...]'
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --orders | --processors | --partitions | --count | --rate | --invalid-ratio | --seed | --kafka-port | --registry-port | --keep)
+      if [[ $# -lt 2 ]]; then
+        echo "soak.sh: $1 needs a value ($usage)" >&2
+        exit 2
+      fi
+      value="$2"
+      case "$1" in
+        --orders) orders="$value" ;;
+        --processors) processors="$value" ;;
+        --partitions) partitions="$value" ;;
+        --count) count="$value" ;;
+        --rate) rate="$value" ;;
+        --invalid-ratio) invalid_ratio="$value" ;;
+        --seed) seed="$value" ;;
+        --kafka-port) kafka_port="$value" ;;
+        --registry-port) registry_port="$value" ;;
+        --keep) keep="$value" ;;
+      esac
+      shift 2
+      ;;
+    --)
+      shift
+      break
+      ;;
+    -h | --help)
+      echo "$usage"
+      exit 0
+      ;;
+    *)
+      echo "soak.sh: unknown option $1 ($usage)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+consume_args=("$@")
+for pair in "processors:$processors" "partitions:$partitions" "count:$count" "rate:$rate" "seed:$seed" "kafka-port:$kafka_port" "registry-port:$registry_port"; do
+  if ! [[ "${pair#*:}" =~ ^[0-9]+$ ]] || [[ "${pair#*:}" -eq 0 && "${pair%%:*}" != seed ]]; then
+    echo "soak.sh: --${pair%%:*} must be a whole number above 0, not '${pair#*:}'" >&2
+    exit 2
+  fi
+done
+if [[ ! -x "$orders" ]]; then
+  echo "soak.sh: no orders binary at $orders (build it: dotnet publish src/Orders.Cli -c Release -o DIR, then --orders DIR/orders)" >&2
+  exit 2
+fi
+if ! command -v python3 > /dev/null; then
+  echo "soak.sh: python3 is needed to compare the totals" >&2
+  exit 2
+fi
+
+if [[ -n "$keep" ]]; then
+  mkdir -p "$keep"
+  dir="$(cd "$keep" && pwd)"
+else
+  dir="$(mktemp -d)"
+fi
+kafka="localhost:$kafka_port"
+registry="http://localhost:$registry_port"
+group="soak-$$"
+RANDOM="$seed"
+
+stack_pid=''
+declare -a pids=()
+cleanup() {
+  for pid in "${pids[@]}" $stack_pid; do
+    kill -TERM "$pid" 2> /dev/null || true
+  done
+  wait 2> /dev/null || true
+  if [[ -z "$keep" ]]; then
+    rm -rf "$dir"
+  fi
+}
+trap cleanup EXIT
+
+say() { echo "soak: $*" >&2; }
+
+"$orders" stack --kafka-port "$kafka_port" --registry-port "$registry_port" --partitions "$partitions" > "$dir/stack.log" 2>&1 &
+stack_pid=$!
+for _ in $(seq 1 300); do
+  if grep -q 'Local stack is up' "$dir/stack.log" 2> /dev/null; then
+    break
+  fi
+  if ! kill -0 "$stack_pid" 2> /dev/null; then
+    say "the stack ended before it started: $(tail -n 3 "$dir/stack.log")"
+    exit 2
+  fi
+  sleep 0.1
+done
+if ! grep -q 'Local stack is up' "$dir/stack.log"; then
+  say "the stack did not start within 30 s: $(tail -n 3 "$dir/stack.log")"
+  exit 2
+fi
+say "stack on $kafka and $registry, $partitions partitions; logs in $dir"
+
+start_processor() {
+  local i="$1"
+  "$orders" consume --group "$group" --bootstrap-servers "$kafka" --schema-registry "$registry" --http-port 0 \
+    "${consume_args[@]}" >> "$dir/processor-$i.log" 2>&1 &
+  pids[i]=$!
+}
+for i in $(seq 1 "$processors"); do
+  start_processor "$i"
+done
+
+"$orders" produce --count "$count" --rate "$rate" --invalid-ratio "$invalid_ratio" \
+  --bootstrap-servers "$kafka" --schema-registry "$registry" --json > "$dir/produce.json" 2> "$dir/produce.log" &
+producer=$!
+
+kills=0
+while kill -0 "$producer" 2> /dev/null; do
+  sleep "$((1 + RANDOM % 4)).$((RANDOM % 10))"
+  if ! kill -0 "$producer" 2> /dev/null; then
+    break
+  fi
+  i=$((1 + RANDOM % processors))
+  if kill -KILL "${pids[i]}" 2> /dev/null; then
+    wait "${pids[i]}" 2> /dev/null || true
+    kills=$((kills + 1))
+    echo "--- killed with SIGKILL (kill $kills of the soak) ---" >> "$dir/processor-$i.log"
+  fi
+  start_processor "$i"
+done
+if ! wait "$producer"; then
+  say "orders produce failed: $(tail -n 3 "$dir/produce.log")"
+  exit 2
+fi
+say "produced $count orders at $rate/s; $kills processors killed with SIGKILL on the way"
+
+for i in $(seq 1 "$processors"); do
+  kill -TERM "${pids[i]}" 2> /dev/null || true
+done
+for i in $(seq 1 "$processors"); do
+  wait "${pids[i]}" 2> /dev/null || true
+done
+pids=()
+
+if ! "$orders" consume --group "$group" --bootstrap-servers "$kafka" --schema-registry "$registry" --no-http --until-idle 5 \
+  "${consume_args[@]}" > "$dir/final.log" 2>&1; then
+  say "the last orders consume --until-idle failed: $(tail -n 3 "$dir/final.log")"
+  exit 2
+fi
+if ! "$orders" stats --group "$group" --bootstrap-servers "$kafka" --schema-registry "$registry" --json \
+  > "$dir/stats.json" 2> "$dir/stats.log"; then
+  say "orders stats failed: $(tail -n 3 "$dir/stats.log")"
+  exit 2
+fi
+
+python3 - "$dir/produce.json" "$dir/stats.json" << 'EOF'
+import json
+import sys
+from decimal import Decimal
+
+with open(sys.argv[1]) as f:
+    produced = json.load(f)
+with open(sys.argv[2]) as f:
+    stats = json.load(f)
+
+problems = []
+if produced["failed"] != 0:
+    problems.append(f"the producer failed {produced['failed']} orders ({produced['possiblyPersisted']} possibly written): the totals cannot be compared exactly")
+
+expected = produced["valid"]["currencies"]
+counted = stats["currencies"]
+for currency in sorted(set(expected) | set(counted)):
+    want = expected.get(currency)
+    got = counted.get(currency)
+    if want is None or got is None:
+        problems.append(f"{currency}: produced {want and want['count']} valid orders, counted {got and got['count']}")
+        continue
+    for name, wanted, found in (
+        ("count", want["count"], got["count"]),
+        ("unit price sum", Decimal(want["sum"]), Decimal(got["price"]["sum"])),
+        ("order value sum", Decimal(want["orderValueSum"]), Decimal(got["orderValue"]["sum"])),
+    ):
+        if wanted != found:
+            problems.append(f"{currency}: {name} produced {wanted}, counted {found}")
+
+dead = stats["deadLettered"]["total"]
+if dead != produced["invalid"]:
+    problems.append(f"dead-lettered {dead} ({stats['deadLettered']}), but {produced['invalid']} orders were made invalid")
+for p in stats["partitions"]:
+    if not p["checkpointed"] or p["lag"] != 0:
+        problems.append(f"partition {p['partition']}: checkpointed {p['checkpointed']}, next offset {p['nextOffset']}, end offset {p['endOffset']}")
+
+for line in problems:
+    print(f"soak: {line}", file=sys.stderr)
+total = produced["valid"]["count"]
+if problems:
+    print(f"soak: NOT EXACT: {len(problems)} differences", file=sys.stderr)
+    sys.exit(1)
+print(f"soak: exact: {total} valid orders in {len(expected)} currencies, counts and sums equal the producer's; "
+      f"{dead} dead-lettered, the {produced['invalid']} made invalid; {len(stats['partitions'])} partitions checkpointed at their end", file=sys.stderr)
+EOF
