@@ -12,8 +12,8 @@
 # 1 when any does not (each difference on a line of its own), 2 on a bad option or a run that failed.
 #
 #   scripts/soak.sh [--orders PATH] [--processors N] [--partitions N] [--count N] [--rate N]
-#                   [--invalid-ratio R] [--seed N] [--kafka-port N] [--registry-port N] [--keep DIR]
-#                   [-- CONSUME-OPTIONS...]
+#                   [--invalid-ratio R] [--seed N] [--kafka-port N] [--registry-port N] [--kafka-version V]
+#                   [--keep DIR] [-- CONSUME-OPTIONS...]
 #
 #   dotnet publish src/Orders.Cli -c Release -o /tmp/orders && scripts/soak.sh --orders /tmp/orders/orders
 #   scripts/soak.sh -- --handler-latency 1ms-5ms --fail-ratio 0.05 --max-attempts 20
@@ -25,6 +25,7 @@
 # --invalid-ratio  share of orders made invalid on purpose, to be dead-lettered (default 0.01)
 # --seed           seed of the kills' timing and targets (default 1); the producer's seed stays 42
 # --kafka-port     the stack's Kafka port (default 39092); --registry-port its registry's (default 38081)
+# --kafka-version  the Kafka version the stack answers as (default: the stack's, 4.1; 3.9 for classic groups)
 # --keep           keep the run's logs and JSON documents in this folder (default: a temporary one, removed)
 # after --          options given to every `orders consume` (the killed ones and the last): a slow,
 #                   failing handler, say. A valid order dead-lettered after its last attempt is a
@@ -42,12 +43,13 @@ invalid_ratio=0.01
 seed=1
 kafka_port=39092
 registry_port=38081
+kafka_version=''
 keep=''
 
-usage='usage: scripts/soak.sh [--orders PATH] [--processors N] [--partitions N] [--count N] [--rate N] [--invalid-ratio R] [--seed N] [--kafka-port N] [--registry-port N] [--keep DIR] [-- CONSUME-OPTIONS...]'
+usage='usage: scripts/soak.sh [--orders PATH] [--processors N] [--partitions N] [--count N] [--rate N] [--invalid-ratio R] [--seed N] [--kafka-port N] [--registry-port N] [--kafka-version V] [--keep DIR] [-- CONSUME-OPTIONS...]'
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --orders | --processors | --partitions | --count | --rate | --invalid-ratio | --seed | --kafka-port | --registry-port | --keep)
+    --orders | --processors | --partitions | --count | --rate | --invalid-ratio | --seed | --kafka-port | --registry-port | --kafka-version | --keep)
       if [[ $# -lt 2 ]]; then
         echo "soak.sh: $1 needs a value ($usage)" >&2
         exit 2
@@ -63,6 +65,7 @@ while [[ $# -gt 0 ]]; do
         --seed) seed="$value" ;;
         --kafka-port) kafka_port="$value" ;;
         --registry-port) registry_port="$value" ;;
+        --kafka-version) kafka_version="$value" ;;
         --keep) keep="$value" ;;
       esac
       shift 2
@@ -124,7 +127,11 @@ trap cleanup EXIT
 
 say() { echo "soak: $*" >&2; }
 
-"$orders" stack --kafka-port "$kafka_port" --registry-port "$registry_port" --partitions "$partitions" > "$dir/stack.log" 2>&1 &
+stack_args=(--kafka-port "$kafka_port" --registry-port "$registry_port" --partitions "$partitions")
+if [[ -n "$kafka_version" ]]; then
+  stack_args+=(--kafka-version "$kafka_version")
+fi
+"$orders" stack "${stack_args[@]}" > "$dir/stack.log" 2>&1 &
 stack_pid=$!
 for _ in $(seq 1 300); do
   if grep -q 'Local stack is up' "$dir/stack.log" 2> /dev/null; then
@@ -140,7 +147,7 @@ if ! grep -q 'Local stack is up' "$dir/stack.log"; then
   say "the stack did not start within 30 s: $(tail -n 3 "$dir/stack.log")"
   exit 2
 fi
-say "stack on $kafka and $registry, $partitions partitions; logs in $dir"
+say "stack on $kafka and $registry, $partitions partitions$([[ -n "$kafka_version" ]] && echo ", answering as Kafka $kafka_version"); logs in $dir"
 
 start_processor() {
   local i="$1"
