@@ -196,6 +196,20 @@ public sealed class TracingSettingsTests
         Assert.NotNull(Read(environment, new()));
     }
 
+    [Theory]
+    [InlineData("OpenTelemetry:Sampler", "always_of", "OpenTelemetry:Sampler 'always_of' is not supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio")]
+    [InlineData("OpenTelemetry:SamplerArg", "1.5", "OpenTelemetry:SamplerArg '1.5' is not a ratio from 0 to 1")]
+    [InlineData("OpenTelemetry:Headers", "novalue", "OTLP headers must be key=value pairs separated by commas")]
+    [InlineData("OpenTelemetry:PropagateUnsampled", "yes", "OpenTelemetry:PropagateUnsampled must be true or false, not 'yes'")]
+    public void UnworkableSettingInTheSection_RefusedWhileNoEndpointTurnsTracingOn(string key, string value, string message)
+    {
+        var configuration = new Dictionary<string, string?> { ["OpenTelemetry:Sampler"] = "traceidratio", [key] = value };
+
+        var error = Assert.Throws<TracingSettingsException>(() => Read(new(), configuration));
+
+        Assert.Equal(message, error.Message);
+    }
+
     [Fact]
     public void SdkVariables_BadButTracingOff_AreNotRead()
     {

@@ -116,14 +116,10 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
             Setting("OTEL_EXPORTER_OTLP_ENDPOINT", section.Endpoint),
             protocol,
             tracesEndpoint is not null ? Named("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", nameof(section.TracesEndpoint)) : Named("OTEL_EXPORTER_OTLP_ENDPOINT", nameof(section.Endpoint)));
-        if (endpoint is null)
-        {
-            return null;
-        }
-
+        // Checked whether or not an endpoint turns tracing on: a bad value is refused when it is set,
+        // not later, when an endpoint is added and the process is restarted for it.
         var headers = Setting("OTEL_EXPORTER_OTLP_TRACES_HEADERS", null) ?? Setting("OTEL_EXPORTER_OTLP_HEADERS", section.Headers);
         CheckHeaders(headers);
-        CheckSdkVariables(environment);
         var samplerName = (Setting("OTEL_TRACES_SAMPLER", section.Sampler) ?? "parentbased_always_on").ToLowerInvariant();
         var samplerArg = Setting("OTEL_TRACES_SAMPLER_ARG", section.SamplerArg);
         var ratio = ParseSampler(samplerName, samplerArg, Named("OTEL_TRACES_SAMPLER", nameof(section.Sampler)), Named("OTEL_TRACES_SAMPLER_ARG", nameof(section.SamplerArg)));
@@ -133,6 +129,12 @@ public sealed record TracingSettings(Uri Endpoint, OtlpExportProtocol Protocol, 
             "false" => false,
             var other => throw new TracingSettingsException($"OpenTelemetry:PropagateUnsampled must be true or false, not '{other}'"),
         };
+        if (endpoint is null)
+        {
+            return null;
+        }
+
+        CheckSdkVariables(environment);
         return new TracingSettings(endpoint, protocol, headers, Setting("OTEL_SERVICE_NAME", section.ServiceName), samplerName, ratio) { PropagateUnsampled = propagate };
     }
 
