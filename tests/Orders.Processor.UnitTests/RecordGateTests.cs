@@ -25,7 +25,7 @@ public sealed class RecordGateTests
         _consumer = new FakeConsumer(_time, "orders");
         _consumer.Subscribe("orders", new NoRebalances());
         _fetch = new FetchControl(_consumer, _table, _time, TimeSpan.FromMilliseconds(100));
-        _gate = new RecordGate(_table, new RetentionGaps(_consumer, TimeSpan.FromSeconds(1), _counters, _logs), _fetch, _counters, _logs);
+        _gate = new RecordGate(_table, new RetentionGaps(_consumer, _fetch, TimeSpan.FromSeconds(1), _counters, _logs), _fetch, _counters, _logs);
     }
 
     [Fact]
@@ -98,16 +98,30 @@ public sealed class RecordGateTests
     }
 
     [Fact]
-    public void Admit_AGapWhoseStartCannotBeRead_MovesOn_WithoutCountingALoss()
+    public void Admit_AGapWhoseStartCannotBeRead_HoldsThePartition_ThenFetchesFromWhereItWasAndCountsTheLossOnceTheStartIsKnown()
     {
         var state = Own(0, nextOffset: 0);
-        _consumer.WatermarkAnswer = _ => throw new KafkaException(ErrorCode.Local_TimedOut);
+        _consumer.Assign(0);
+        _consumer.Consume(TimeSpan.Zero);
+        var answers = 0;
+        _consumer.WatermarkAnswer = _ => ++answers == 1 ? throw new KafkaException(ErrorCode.Local_TimedOut) : new WatermarkOffsets(4, 10);
 
-        Assert.Same(state, _gate.Admit(Record(0, 6)));
-
-        Assert.Equal(6, state.NextOffset);
+        // Retention may have deleted 0-3, or they may be markers: until the start is known, nothing moves.
+        Assert.Null(_gate.Admit(Record(0, 6)));
+        Assert.Equal(0, state.NextOffset);
         Assert.Equal(0, _counters.SkippedByRetention);
-        Assert.Contains(_logs.Lines, l => l.Id.Id == 19 && l.Text.Contains("cannot be read", StringComparison.Ordinal));
+        Assert.Equal(FetchHold.GapCheck, _fetch.HeldFor(state.Partition));
+        Assert.Contains(_logs.Lines, l => l.Id.Id == 19 && l.Text.Contains("cannot be read", StringComparison.Ordinal) && l.Text.Contains("fetches again from 0", StringComparison.Ordinal));
+        Assert.Null(_gate.Admit(Record(0, 7)));
+
+        _time.Advance(RetentionGaps.RecheckDelay);
+        _fetch.Pump();
+
+        Assert.Equal(FetchHold.None, _fetch.HeldFor(state.Partition));
+        Assert.Equal(new TopicPartitionOffset("orders", 0, 0), Assert.Single(_consumer.Seeks));
+        Assert.Same(state, _gate.Admit(Record(0, 6)));
+        Assert.Equal(4, _counters.SkippedByRetention);
+        Assert.Equal(6, state.NextOffset);
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public sealed record LoopParts(
             fatal,
             Logger<CheckpointWriter>());
         var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, time, Logger<CheckpointCoordinator>());
-        var gaps = new RetentionGaps(consumer, options.BrokerTimeout, counters, Logger<RetentionGaps>());
+        var gaps = new RetentionGaps(consumer, fetch, options.BrokerTimeout, counters, Logger<RetentionGaps>());
         var restorer = new PartitionRestorer(
             ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
         var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);

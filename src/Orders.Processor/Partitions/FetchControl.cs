@@ -23,6 +23,9 @@ public enum FetchHold
 
     /// <summary>Too much outstanding, or completed out of order: held until half of it is done.</summary>
     Backpressure = 16,
+
+    /// <summary>Its offsets jumped and its start could not be read to tell a loss from a gap: it fetches again after a wait.</summary>
+    GapCheck = 32,
 }
 
 public static class FetchHolds
@@ -36,6 +39,7 @@ public static class FetchHolds
             FetchHold.Retry => "retry wait",
             FetchHold.Registry => "registry wait",
             FetchHold.Checkpoint => "checkpoint",
+            FetchHold.GapCheck => "gap check",
             _ => "backpressure",
         }));
 }
@@ -152,6 +156,22 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
         (entry.RetryOffset, entry.Failures, entry.RegistryWaits, entry.DueAt) = (position.Offset, failures, registryWaits, time.GetUtcNow() + delay);
         entry.Timed = reason;
         Hold(position.TopicPartition, reason);
+    }
+
+    /// <summary>
+    /// The partition waits <paramref name="delay"/>, then fetches again from its state's fetch position; unlike
+    /// <see cref="WaitToRead"/>, no record's failures are kept: the records were not read, only not yet accounted for.
+    /// </summary>
+    public void WaitToFetch(TopicPartition partition, TimeSpan delay, FetchHold reason)
+    {
+        var entry = EntryFor(partition);
+        if (entry.Timed != FetchHold.None && entry.Timed != reason && (entry.Reasons &= ~entry.Timed) == FetchHold.None)
+        {
+            _held--;
+        }
+
+        (entry.Timed, entry.DueAt) = (reason, time.GetUtcNow() + delay);
+        Hold(partition, reason);
     }
 
     /// <summary>Failures so far of the record at this position: zero for a record not seen failing before.</summary>
@@ -320,7 +340,7 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
     {
         public FetchHold Reasons { get; set; }
 
-        /// <summary>The timed reason (retry or registry) that <see cref="DueAt"/> ends.</summary>
+        /// <summary>The timed reason (retry, registry or gap check) that <see cref="DueAt"/> ends.</summary>
         public FetchHold Timed { get; set; }
 
         public DateTimeOffset DueAt { get; set; }

@@ -43,9 +43,10 @@ public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, FetchCo
             return null;
         }
 
-        if (offset > state.FetchPosition)
+        if (offset > state.FetchPosition && !gaps.Skip(state, offset))
         {
-            gaps.Skip(state, offset);
+            // Its start could not be read: the partition fetches again from the state's position after a wait.
+            return null;
         }
 
         if (state.WasDone(offset))
