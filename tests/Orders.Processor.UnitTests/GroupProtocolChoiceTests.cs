@@ -109,12 +109,17 @@ public sealed class GroupProtocolChoiceTests
     }
 
     [Theory]
-    [InlineData(null, 1_000_000, null)]
-    [InlineData(1_048_588, 1_000_000, null)]
-    [InlineData(200_000, 200_000, "200000")]
-    public void ForStatsTopic_RecordsAndBatchesStayWithinTheTopicsLimit(int? topicMax, int expectedLimit, string? expectedBatchSize)
+    [InlineData(null, null, 1_000_000, null)]
+    [InlineData(1_048_588, 1_048_588, 1_000_000, null)]
+    [InlineData(200_000, null, 200_000, "200000")]
+    [InlineData(200_000, 1_048_588, 200_000, "200000")]
+    // Two 300 kB dead letters fit a 512,000-byte dead-letter topic one by one, not in one batch: batches stay below it.
+    [InlineData(1_048_588, 512_000, 512_000, "512000")]
+    [InlineData(null, 512_000, 512_000, "512000")]
+    [InlineData(300_000, 512_000, 300_000, "300000")]
+    public void ForStateTopics_CheckpointsStayWithinTheStatsTopicsLimit_BatchesWithinBothTopics(int? statsMax, int? deadLetterMax, int expectedLimit, string? expectedBatchSize)
     {
-        var (config, limit) = ProcessorClientConfig.ForStatsTopic(new ProducerConfig(), topicMax);
+        var (config, limit) = ProcessorClientConfig.ForStateTopics(new ProducerConfig(), statsMax, deadLetterMax);
 
         Assert.Equal(expectedLimit, limit);
         Assert.Equal(expectedBatchSize, config.Get("batch.size"));

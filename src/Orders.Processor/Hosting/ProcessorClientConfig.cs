@@ -83,21 +83,26 @@ public static class ProcessorClientConfig
     }
 
     /// <summary>
-    /// The producer's settings for a stats topic that takes records of at most <paramref name="statsMaxMessageBytes"/>:
-    /// a broker checks a whole batch against the topic's max.message.bytes, so batches stay within it too.
+    /// The settings of the producer that writes checkpoints and dead letters, for a stats topic that takes records
+    /// (record batches) of at most <paramref name="statsMaxMessageBytes"/> and a dead-letter topic that takes at most
+    /// <paramref name="deadLetterMaxMessageBytes"/>: a broker checks a whole batch against its topic's
+    /// max.message.bytes and refuses every record of a batch above it (librdkafka does not split it), so batches
+    /// stay within the smaller of the two. Two large dead letters that each fit would otherwise both be refused,
+    /// and written again truncated.
     /// </summary>
-    /// <returns>The settings, and the largest checkpoint record both the topic and the producer take.</returns>
-    public static (ProducerConfig Config, int RecordLimit) ForStatsTopic(ProducerConfig configured, int? statsMaxMessageBytes)
+    /// <returns>The settings, and the largest checkpoint record both the stats topic and the producer take.</returns>
+    public static (ProducerConfig Config, int RecordLimit) ForStateTopics(ProducerConfig configured, int? statsMaxMessageBytes, int? deadLetterMaxMessageBytes)
     {
         var config = new ProducerConfig(new Dictionary<string, string>(configured));
-        var topicLimit = statsMaxMessageBytes ?? int.MaxValue;
-        if (topicLimit < LibrdkafkaBatchSize)
+        var statsLimit = statsMaxMessageBytes ?? int.MaxValue;
+        var batchLimit = Math.Min(statsLimit, deadLetterMaxMessageBytes ?? int.MaxValue);
+        if (batchLimit < LibrdkafkaBatchSize)
         {
-            config.SetDefault("batch.size", topicLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            config.SetDefault("batch.size", batchLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         var producerLimit = Math.Min(config.MessageMaxBytes ?? LibrdkafkaMessageMaxBytes, config.BatchSize ?? LibrdkafkaBatchSize);
-        return (config, Math.Min(topicLimit, producerLimit));
+        return (config, Math.Min(statsLimit, producerLimit));
     }
 
     // librdkafka's defaults of message.max.bytes and batch.size.

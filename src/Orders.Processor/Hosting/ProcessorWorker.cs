@@ -84,7 +84,7 @@ public sealed class ProcessorWorker(
         var protocol = GroupProtocolChoice.Decide(clients.Consumer, await BrokerApis.ProbeAsync(clients.Consumer, options.BrokerTimeout, cancellationToken));
         Log.GroupProtocol(logger, protocol.Name, protocol.Reason);
 
-        var (producer, checkpointRecordLimit) = ProcessorClientConfig.ForStatsTopic(clients.Producer, layout.StatsMaxMessageBytes);
+        var (producer, checkpointRecordLimit) = ProcessorClientConfig.ForStateTopics(clients.Producer, layout.StatsMaxMessageBytes, layout.DeadLetterMaxMessageBytes);
         layout = layout with { CheckpointRecordLimit = checkpointRecordLimit };
 
         var fatal = new FatalSignal();

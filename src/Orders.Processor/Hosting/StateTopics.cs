@@ -25,9 +25,12 @@ internal sealed class StateTopics(TopicProvisioner provisioner, CreatedTopicOpti
     };
 
     /// <summary>Creates the missing state topics and checks the checkpoints' topic.</summary>
-    /// <returns>The largest record the checkpoints' topic takes (<c>max.message.bytes</c>), or null if the cluster would not say.</returns>
+    /// <returns>
+    /// The largest record batch the checkpoints' topic and the dead-letter topic take (their <c>max.message.bytes</c>),
+    /// each null if the cluster would not say.
+    /// </returns>
     /// <exception cref="TopicLayoutException">A topic cannot be created as required, or the checkpoints' topic can lose checkpoints.</exception>
-    public async Task<int?> EnsureAsync(
+    public async Task<(int? Stats, int? DeadLetters)> EnsureAsync(
         Metadata metadata, string input, int partitions, string deadLetterTopic, bool deadLettersMissing, string statsTopic, bool statsMissing,
         CancellationToken cancellationToken)
     {
@@ -61,6 +64,17 @@ internal sealed class StateTopics(TopicProvisioner provisioner, CreatedTopicOpti
             }
         }
 
+        int? deadLetterLimit;
+        try
+        {
+            deadLetterLimit = MaxMessageBytes(await provisioner.ConfigsAsync(deadLetterTopic, cancellationToken));
+        }
+        catch (KafkaException e)
+        {
+            Log.DeadLetterConfigsUnknown(logger, deadLetterTopic, e.Error.Reason);
+            deadLetterLimit = null;
+        }
+
         IReadOnlyDictionary<string, string> configs;
         try
         {
@@ -70,7 +84,7 @@ internal sealed class StateTopics(TopicProvisioner provisioner, CreatedTopicOpti
         {
             // Without DescribeConfigs (an ACL) nothing can be checked: say so, and go on with what the processor created or found.
             Log.StatsConfigsUnknown(logger, statsTopic, e.Error.Reason);
-            return null;
+            return (null, deadLetterLimit);
         }
 
         if (CanDeleteNewest(configs) is { } why)
@@ -80,8 +94,11 @@ internal sealed class StateTopics(TopicProvisioner provisioner, CreatedTopicOpti
                 $"make it compacted: kafka-configs.sh --bootstrap-server {bootstrap} --alter --entity-type topics --entity-name {statsTopic} --add-config cleanup.policy=compact");
         }
 
-        return configs.TryGetValue("max.message.bytes", out var max) && int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
+        return (MaxMessageBytes(configs), deadLetterLimit);
     }
+
+    private static int? MaxMessageBytes(IReadOnlyDictionary<string, string> configs) =>
+        configs.TryGetValue("max.message.bytes", out var max) && int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
 
     /// <summary>Why a topic with these configs can delete a key's newest record, or null when it cannot.</summary>
     public static string? CanDeleteNewest(IReadOnlyDictionary<string, string> configs)

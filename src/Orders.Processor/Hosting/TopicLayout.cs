@@ -20,7 +20,10 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
     /// <summary>The largest record the stats topic takes (its <c>max.message.bytes</c>), or null when the cluster did not say.</summary>
     public int? StatsMaxMessageBytes { get; init; }
 
-    /// <summary>The largest checkpoint record the stats topic and the processor's producer both accept (<see cref="ProcessorClientConfig.ForStatsTopic"/>).</summary>
+    /// <summary>The largest record batch the dead-letter topic takes (its <c>max.message.bytes</c>), or null when the cluster did not say.</summary>
+    public int? DeadLetterMaxMessageBytes { get; init; }
+
+    /// <summary>The largest checkpoint record the stats topic and the processor's producer both accept (<see cref="ProcessorClientConfig.ForStateTopics"/>).</summary>
     public int CheckpointRecordLimit { get; init; } = int.MaxValue;
 
     /// <summary>The dead-letter partition of an input partition.</summary>
@@ -68,11 +71,12 @@ public sealed record TopicLayout(string Topic, int Partitions, string DeadLetter
         // The dead-letter topic may have any partition count; a missing one gets the input's.
         var deadLetterPartitions = PartitionCount(metadata, deadLetterTopic);
         var stateTopics = new StateTopics(new TopicProvisioner(admin, logger, time), created, bootstrap, logger);
-        var statsMaxMessageBytes = await stateTopics.EnsureAsync(
+        var (statsMaxMessageBytes, deadLetterMaxMessageBytes) = await stateTopics.EnsureAsync(
             metadata, topic, inputPartitions, deadLetterTopic, deadLetterPartitions is null, statsTopic, statsPartitions is null, cancellationToken);
         return new TopicLayout(topic, inputPartitions, deadLetterTopic, deadLetterPartitions ?? inputPartitions, statsTopic, inputPartitions)
         {
             StatsMaxMessageBytes = statsMaxMessageBytes,
+            DeadLetterMaxMessageBytes = deadLetterMaxMessageBytes,
         };
     }
 

@@ -45,6 +45,9 @@ internal static partial class Log
     [LoggerMessage(62, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): whether retention can delete its checkpoints is not checked, and checkpoint chunks are sized for the producer alone")]
     public static partial void StatsConfigsUnknown(ILogger logger, string topic, string error);
 
+    [LoggerMessage(70, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): batches of dead letters are sized for the producer alone, and one the topic refuses is written again letter by letter, truncated")]
+    public static partial void DeadLetterConfigsUnknown(ILogger logger, string topic, string error);
+
     [LoggerMessage(63, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): the topics created for it get the cluster's default min.insync.replicas")]
     public static partial void InputConfigsUnknown(ILogger logger, string topic, string error);
 
