@@ -78,7 +78,7 @@ public sealed class CheckpointAndCloseTests
         revoked.Advance(1);
 
         // Waiting for the revoked partition's checkpoints acknowledges the kept one's too.
-        run.Parts.Checkpoints.CheckpointAndStore([revoked], run.Time.GetUtcNow() + TimeSpan.FromSeconds(10));
+        run.Parts.Checkpoints.CheckpointAndStore([revoked], run.Time.GetTimestamp() + (10 * run.Time.TimestampFrequency));
         run.Parts.Checkpoints.Pump();
 
         Assert.Equal(2, run.Consumer.Stored[0]);

@@ -72,7 +72,7 @@ public sealed class CheckpointCoordinator(
     /// synchronous commit inside a rebalance callback can wait on a group that is itself
     /// rebalancing or closing.
     /// </summary>
-    public void CheckpointAndStore(IReadOnlyCollection<PartitionState> states, DateTimeOffset deadline)
+    public void CheckpointAndStore(IReadOnlyCollection<PartitionState> states, long deadline)
     {
 
         // Until every state is covered by an acknowledged checkpoint: dead letters are acknowledged
@@ -80,7 +80,7 @@ public sealed class CheckpointCoordinator(
         // the last one is written.
         // A state whose dead letters can never be written cannot be covered; nor can any once checkpoints cannot be written.
         bool Coverable(PartitionState s) => s.Dirty && (s.PendingDeadLetters == 0 || !fatal.Has<DeadLetterWriteException>());
-        while (states.Any(Coverable) && time.GetUtcNow() < deadline && !fatal.Has<CheckpointWriteException>())
+        while (states.Any(Coverable) && !time.HasCome(deadline) && !fatal.Has<CheckpointWriteException>())
         {
             foreach (var state in states.Where(s => s.Dirty && !s.Checkpoint.InFlight && s.PendingDeadLetters == 0))
             {

@@ -1,4 +1,5 @@
 using Orders.Processor.Partitions;
+using Orders.Processor.Loop;
 namespace Orders.Processor.Checkpoints;
 
 /// <summary>What the consume loop should do about a partition's checkpoint now.</summary>
@@ -31,11 +32,11 @@ public sealed class CheckpointSchedule(TimeProvider time, TimeSpan interval, Tim
     public TimeSpan Interval { get; } = interval;
 
     /// <summary>A newly restored partition is first due one interval from now.</summary>
-    public void Started(PartitionState state) => state.Checkpoint.DueFrom(time.GetUtcNow() + Interval);
+    public void Started(PartitionState state) => state.Checkpoint.DueFrom(time.After(Interval));
 
     public CheckpointStep Next(PartitionState state)
     {
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
         if (!state.Dirty || state.Checkpoint.InFlight || now < state.Checkpoint.DueAt)
         {
             return CheckpointStep.None;
@@ -46,9 +47,9 @@ public sealed class CheckpointSchedule(TimeProvider time, TimeSpan interval, Tim
             return CheckpointStep.Write;
         }
 
-        return now - state.Checkpoint.DueAt >= holdAfter ? CheckpointStep.Hold : CheckpointStep.Wait;
+        return Monotonic.Span(time, now - state.Checkpoint.DueAt) >= holdAfter ? CheckpointStep.Hold : CheckpointStep.Wait;
     }
 
     /// <summary>A checkpoint was handed to the producer: the next is due one interval on.</summary>
-    public void Written(PartitionState state) => state.Checkpoint.DueFrom(time.GetUtcNow() + Interval);
+    public void Written(PartitionState state) => state.Checkpoint.DueFrom(time.After(Interval));
 }

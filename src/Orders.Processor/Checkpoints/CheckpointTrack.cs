@@ -19,7 +19,7 @@ public sealed class CheckpointTrack(long restoredOffset)
     public bool InFlight { get; private set; }
 
     /// <summary>When the next checkpoint is due (see <see cref="CheckpointSchedule"/>).</summary>
-    public DateTimeOffset DueAt { get; private set; }
+    public long DueAt { get; private set; }
 
     public void Began() => InFlight = true;
 
@@ -45,5 +45,5 @@ public sealed class CheckpointTrack(long restoredOffset)
     /// <summary>The checkpoint was not written (or its partition was released meanwhile); the next one tries again.</summary>
     public void Ended() => InFlight = false;
 
-    public void DueFrom(DateTimeOffset at) => DueAt = at;
+    public void DueFrom(long at) => DueAt = at;
 }

@@ -39,7 +39,7 @@ public sealed class CheckpointWriter(
     private readonly Dictionary<string, Pending> _inFlight = new(StringComparer.Ordinal);
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
     private Task<int>? _registration;
-    private DateTimeOffset _registerAgainAt = DateTimeOffset.MinValue;
+    private long _registerAgainAt = long.MinValue;
     private int? _schemaId;
     private long _sequence;
 
@@ -58,7 +58,7 @@ public sealed class CheckpointWriter(
 
         if (_registration is null)
         {
-            if (time.GetUtcNow() >= _registerAgainAt)
+            if (time.HasCome(_registerAgainAt))
             {
                 _registration = serde.RegisterAsync(statsTopic);
             }
@@ -88,7 +88,7 @@ public sealed class CheckpointWriter(
         else
         {
             Log.CheckpointRegistrationFailed(logger, statsTopic, _registration.Exception?.InnerException?.Message ?? "unknown error");
-            _registerAgainAt = time.GetUtcNow() + RegistrationRetry;
+            _registerAgainAt = time.After(RegistrationRetry);
         }
 
         _registration = null;

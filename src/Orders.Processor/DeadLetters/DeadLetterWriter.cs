@@ -45,7 +45,7 @@ public sealed class DeadLetterWriter(
     {
         state.DeadLetterSent();
         var span = ProcessorTracing.StartDeadLetter(record, topic, reason);
-        Send(new Letter(state, message, reason, sourceOffset, time.GetUtcNow(), Attempt: 1, Truncated: false) { Span = span });
+        Send(new Letter(state, message, reason, sourceOffset, time.GetTimestamp(), Attempt: 1, Truncated: false) { Span = span });
     }
 
     /// <summary>Applies acknowledgements and failures, and sends retries that are due. Called by the consume loop.</summary>
@@ -62,7 +62,7 @@ public sealed class DeadLetterWriter(
             return null;
         }
 
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
         TimeSpan? next = null;
         for (var i = _retries.Count - 1; i >= 0; i--)
         {
@@ -72,9 +72,9 @@ public sealed class DeadLetterWriter(
                 _retries.RemoveAt(i);
                 Send(letter);
             }
-            else if (next is null || letter.DueAt - now < next)
+            else if (Monotonic.Span(time, letter.DueAt - now) is var wait && (next is null || wait < next))
             {
-                next = letter.DueAt - now;
+                next = wait;
             }
         }
 
@@ -145,18 +145,18 @@ public sealed class DeadLetterWriter(
         }
         else if (error.Code == ErrorCode.Local_QueueFull)
         {
-            _retries.Add(letter with { DueAt = time.GetUtcNow() });
+            _retries.Add(letter with { DueAt = time.GetTimestamp() });
         }
-        else if (time.GetUtcNow() - letter.FirstTriedAt >= timeout || (IsTooLarge(error.Code) && letter.Truncated))
+        else if (time.GetElapsedTime(letter.FirstTriedAt) >= timeout || (IsTooLarge(error.Code) && letter.Truncated))
         {
-            Fail(letter, $"still failing after {letter.Attempt} attempt(s) in {(time.GetUtcNow() - letter.FirstTriedAt).TotalSeconds:0} s: {error.Code}: {error.Reason}");
+            Fail(letter, $"still failing after {letter.Attempt} attempt(s) in {time.GetElapsedTime(letter.FirstTriedAt).TotalSeconds:0} s: {error.Code}: {error.Reason}");
         }
         else
         {
             var delay = retrySchedule.DelayAfter(letter.Attempt);
             letter.Span?.AddEvent(new System.Diagnostics.ActivityEvent("retry", tags: new() { ["orders.retry.delay_ms"] = (long)delay.TotalMilliseconds, ["exception.message"] = error.Reason }));
             Log.DeadLetterRetrying(logger, source.Topic, source.Partition.Value, letter.SourceOffset, (long)delay.TotalMilliseconds, error.Reason);
-            _retries.Add(letter with { Attempt = letter.Attempt + 1, DueAt = time.GetUtcNow() + delay });
+            _retries.Add(letter with { Attempt = letter.Attempt + 1, DueAt = time.After(delay) });
         }
     }
 
@@ -176,9 +176,10 @@ public sealed class DeadLetterWriter(
         code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge;
 
     private sealed record Letter(
-        PartitionState State, Message<byte[]?, byte[]?> Message, string Reason, long SourceOffset, DateTimeOffset FirstTriedAt, int Attempt, bool Truncated)
+        PartitionState State, Message<byte[]?, byte[]?> Message, string Reason, long SourceOffset, long FirstTriedAt, int Attempt, bool Truncated)
     {
-        public DateTimeOffset DueAt { get; init; }
+        /// <summary>When it is sent again: a timestamp of the monotonic clock (<see cref="Monotonic"/>), as <see cref="FirstTriedAt"/> is.</summary>
+        public long DueAt { get; init; }
 
         /// <summary>The dead letter's send span, over every attempt; null with tracing off.</summary>
         public System.Diagnostics.Activity? Span { get; init; }

@@ -105,7 +105,7 @@ public sealed class Housekeeping(
             return;
         }
 
-        var due = table.RestoresDue(time.GetUtcNow());
+        var due = table.RestoresDue(time.GetTimestamp());
         if (due.Count == 0)
         {
             return;

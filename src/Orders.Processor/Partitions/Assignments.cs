@@ -129,7 +129,7 @@ public sealed class Assignments(
 
         foreach (var partition in mine)
         {
-            table.Restoring(partition.Partition.Value, DateTimeOffset.MinValue);
+            table.Restoring(partition.Partition.Value, long.MinValue);
         }
 
         // Readiness says so while the restore reads (up to Processor:RestoreTimeout): with incremental
@@ -184,14 +184,14 @@ public sealed class Assignments(
     /// </summary>
     public void SettleAndCheckpoint(IReadOnlyCollection<PartitionState> states)
     {
-        var start = time.GetUtcNow();
-        records.Settle(states, start + (revokeTimeout / 2));
+        var (settleBy, checkpointBy) = (time.After(revokeTimeout / 2), time.After(revokeTimeout));
+        records.Settle(states, settleBy);
         if (records.Dispatcher.InFlightOf(states) is > 0 and var abandoned)
         {
             Log.CallsAbandoned(logger, abandoned, string.Join(", ", states.Select(s => s.Partition.Partition.Value).Order()), (revokeTimeout / 2).TotalSeconds);
         }
 
-        checkpoints.CheckpointAndStore(states, start + revokeTimeout);
+        checkpoints.CheckpointAndStore(states, checkpointBy);
     }
 
     private List<PartitionState> Owned(IReadOnlyList<TopicPartition> partitions) =>

@@ -153,7 +153,7 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
             _held--;
         }
 
-        (entry.RetryOffset, entry.Failures, entry.RegistryWaits, entry.DueAt) = (position.Offset, failures, registryWaits, time.GetUtcNow() + delay);
+        (entry.RetryOffset, entry.Failures, entry.RegistryWaits, entry.DueAt) = (position.Offset, failures, registryWaits, time.After(delay));
         entry.Timed = reason;
         Hold(position.TopicPartition, reason);
     }
@@ -170,7 +170,7 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
             _held--;
         }
 
-        (entry.Timed, entry.DueAt) = (reason, time.GetUtcNow() + delay);
+        (entry.Timed, entry.DueAt) = (reason, time.After(delay));
         Hold(partition, reason);
     }
 
@@ -256,7 +256,7 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
             return wait;
         }
 
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
         List<(TopicPartition, FetchHold)>? due = null;
         foreach (var (partition, entry) in _entries)
         {
@@ -270,9 +270,9 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
                 (due ??= []).Add((partition, entry.Timed));
                 entry.Timed = FetchHold.None;
             }
-            else if (entry.DueAt - now < wait)
+            else if (Monotonic.Span(time, entry.DueAt - now) is var left && left < wait)
             {
-                wait = entry.DueAt - now;
+                wait = left;
             }
         }
 
@@ -343,7 +343,7 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
         /// <summary>The timed reason (retry, registry or gap check) that <see cref="DueAt"/> ends.</summary>
         public FetchHold Timed { get; set; }
 
-        public DateTimeOffset DueAt { get; set; }
+        public long DueAt { get; set; }
 
         public Offset RetryOffset { get; set; } = Offset.Unset;
 

@@ -62,7 +62,7 @@ public sealed class PartitionRestorer(
                 return [];
             }
 
-            var retryAt = time.GetUtcNow() + retryDelay;
+            var retryAt = time.After(retryDelay);
             foreach (var p in ids)
             {
                 table.Restoring(p, retryAt);

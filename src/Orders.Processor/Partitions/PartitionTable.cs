@@ -11,7 +11,7 @@ namespace Orders.Processor.Partitions;
 public sealed class PartitionTable
 {
     private readonly Dictionary<int, PartitionState> _owned = [];
-    private readonly Dictionary<int, DateTimeOffset> _restoring = [];
+    private readonly Dictionary<int, long> _restoring = [];
 
     // TryGet's last answer; forgotten whenever a state is added or removed.
     private PartitionState? _last;
@@ -46,11 +46,11 @@ public sealed class PartitionTable
 
     public void Assigned() => EverAssigned = true;
 
-    /// <summary>The partition waits for its state, to be tried at <paramref name="retryAt"/>.</summary>
-    public void Restoring(int partition, DateTimeOffset retryAt) => _restoring[partition] = retryAt;
+    /// <summary>The partition waits for its state, to be tried at <paramref name="retryAt"/> (a timestamp of the monotonic clock).</summary>
+    public void Restoring(int partition, long retryAt) => _restoring[partition] = retryAt;
 
-    /// <summary>Partitions whose restore is due now.</summary>
-    public List<int> RestoresDue(DateTimeOffset now) => [.. _restoring.Where(r => r.Value <= now).Select(r => r.Key)];
+    /// <summary>Partitions whose restore is due at <paramref name="now"/> (a timestamp of the monotonic clock).</summary>
+    public List<int> RestoresDue(long now) => [.. _restoring.Where(r => r.Value <= now).Select(r => r.Key)];
 
     /// <summary>The partition's state is restored: it is held, no longer restoring.</summary>
     public void Add(PartitionState state)

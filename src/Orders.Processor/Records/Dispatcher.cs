@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor.Partitions;
+using Orders.Processor.Loop;
 
 namespace Orders.Processor.Records;
 
@@ -17,7 +18,7 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
 {
     private readonly HandlerCalls _calls = new();
     private readonly Queue<WorkItem> _ready = new();
-    private readonly PriorityQueue<WorkItem, DateTimeOffset> _retries = new();
+    private readonly PriorityQueue<WorkItem, long> _retries = new();
     private readonly KeyLanes _lanes = new(ordering);
 
     /// <summary>Handler calls under way.</summary>
@@ -78,7 +79,7 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
             return null;
         }
 
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
         while (_retries.TryPeek(out var due, out var at) && at <= now)
         {
             _retries.Dequeue();
@@ -93,7 +94,7 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
         }
 
         StartReady(ended);
-        return _retries.TryPeek(out _, out var first) ? first - now : null;
+        return _retries.TryPeek(out _, out var first) ? Monotonic.Span(time, first - now) : null;
     }
 
     private void StartReady(List<Completion> ended)
@@ -114,7 +115,7 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
     /// <summary>The record's attempt failed and it is to be tried again: it waits alone; only later records of its key wait behind it (its lane stays busy).</summary>
     public void Retry(WorkItem item, TimeSpan delay)
     {
-        item.DueAt = time.GetUtcNow() + delay;
+        item.DueAt = time.After(delay);
         _retries.Enqueue(item, item.DueAt);
     }
 

@@ -5,6 +5,7 @@ using Orders.Processor.Aggregates;
 using Orders.Processor.Failures;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
+using Orders.Processor.Loop;
 
 namespace Orders.Processor.Records;
 
@@ -206,9 +207,9 @@ public sealed class RecordProcessor : IDisposable
     /// what completes is counted; what does not is left out of the checkpoint, uncounted, and handled
     /// again by the partitions' next owner.
     /// </summary>
-    public void Settle(IReadOnlyCollection<PartitionState> states, DateTimeOffset deadline)
+    public void Settle(IReadOnlyCollection<PartitionState> states, long deadline)
     {
-        while (Dispatcher.InFlightOf(states) > 0 && _time.GetUtcNow() < deadline)
+        while (Dispatcher.InFlightOf(states) > 0 && !_time.HasCome(deadline))
         {
             Dispatcher.WaitForOne(TimeSpan.FromMilliseconds(10));
             Pump(TimeSpan.Zero);

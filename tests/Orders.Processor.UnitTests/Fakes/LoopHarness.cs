@@ -25,9 +25,12 @@ public sealed class LoopHarness
     public const string Group = "g";
 
     /// <param name="handlerFor">A handler built on the harness's clock (one that waits, say).</param>
+    /// <param name="wallClock">The processor's clock is <see cref="WallClock"/>, whose wall time the test steps, instead of <see cref="Time"/>.</param>
     public LoopHarness(
-        Action<ProcessorOptions>? configure = null, IOrderHandler? handler = null, int partitions = 3, int deadLetterPartitions = 3, Func<TimeProvider, IOrderHandler>? handlerFor = null)
+        Action<ProcessorOptions>? configure = null, IOrderHandler? handler = null, int partitions = 3, int deadLetterPartitions = 3, Func<TimeProvider, IOrderHandler>? handlerFor = null,
+        bool wallClock = false)
     {
+        WallClock = new SteppedWallClock(Time);
         Options = new ProcessorOptions
         {
             Topic = Topic,
@@ -48,7 +51,7 @@ public sealed class LoopHarness
         Handler = handler ?? handlerFor?.Invoke(Time) ?? new SimulatedDownstream(0, LatencyRange.None, new Random(1), Time);
         Layout = new TopicLayout(Topic, partitions, Topics.DeadLetterFor(Topic), deadLetterPartitions, Topics.StatsFor(Topic), partitions);
         Parts = LoopParts.Create(
-            new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, Time, Loggers),
+            new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, wallClock ? WallClock : Time, Loggers),
             Layout,
             new ProcessorPorts(Consumer, Producer, Stored),
             Fatal,
@@ -59,6 +62,9 @@ public sealed class LoopHarness
     private readonly CancellationTokenSource _stopping = new();
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero));
+
+    /// <summary><see cref="Time"/> with a wall clock the test can step; the processor's clock when the harness was made with <c>wallClock: true</c>.</summary>
+    public SteppedWallClock WallClock { get; }
 
     public ProcessorOptions Options { get; }
 
