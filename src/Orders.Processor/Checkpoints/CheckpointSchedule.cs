@@ -1,5 +1,5 @@
-using Orders.Processor.Partitions;
 using Orders.Processor.Loop;
+using Orders.Processor.Partitions;
 namespace Orders.Processor.Checkpoints;
 
 /// <summary>What the consume loop should do about a partition's checkpoint now.</summary>

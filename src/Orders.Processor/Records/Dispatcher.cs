@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Orders.Contracts;
-using Orders.Processor.Partitions;
 using Orders.Processor.Loop;
+using Orders.Processor.Partitions;
 
 namespace Orders.Processor.Records;
 

@@ -3,9 +3,9 @@ using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Failures;
+using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
-using Orders.Processor.Loop;
 
 namespace Orders.Processor.Records;
 
