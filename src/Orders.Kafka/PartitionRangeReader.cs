@@ -59,7 +59,7 @@ public sealed class PartitionRangeReader : IDisposable
     /// <exception cref="OperationCanceledException">Cancelled before the broker answered.</exception>
     public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var deadline = _time.GetUtcNow() + timeout;
+        var deadline = Deadline(timeout);
         var ask = TimeSpan.FromSeconds(1);
         while (true)
         {
@@ -94,7 +94,7 @@ public sealed class PartitionRangeReader : IDisposable
     public IReadOnlyDictionary<TopicPartition, long> Read(
         IReadOnlyCollection<TopicPartitionOffset> starts, TimeSpan timeout, Action<ConsumeResult<byte[]?, byte[]?>> onRecord, CancellationToken cancellationToken = default)
     {
-        var deadline = _time.GetUtcNow() + timeout;
+        var deadline = Deadline(timeout);
         var ends = new Dictionary<TopicPartition, long>();
         var pending = new List<TopicPartitionOffset>();
         foreach (var start in starts)
@@ -124,7 +124,7 @@ public sealed class PartitionRangeReader : IDisposable
                 var result = _consumer.Consume(Slice(remaining, CancellationSlice, cancellationToken));
                 if (result is null)
                 {
-                    if (_time.GetUtcNow() >= deadline)
+                    if (Remaining(deadline) == TimeSpan.Zero)
                     {
                         throw new TimeoutException($"reading {string.Join(", ", open)} made no progress for {timeout.TotalSeconds:0.#} s");
                     }
@@ -137,7 +137,7 @@ public sealed class PartitionRangeReader : IDisposable
                     continue;
                 }
 
-                deadline = _time.GetUtcNow() + timeout;
+                deadline = Deadline(timeout);
                 if (!result.IsPartitionEOF)
                 {
                     if (result.Offset.Value >= ends[result.TopicPartition])
@@ -199,9 +199,16 @@ public sealed class PartitionRangeReader : IDisposable
     private static TimeSpan Slice(TimeSpan remaining, TimeSpan longest, CancellationToken cancellationToken) =>
         cancellationToken.CanBeCanceled && remaining > longest ? longest : remaining;
 
-    private TimeSpan Remaining(DateTimeOffset deadline)
+    /// <summary>
+    /// A deadline <paramref name="timeout"/> from now, on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>):
+    /// a wall clock stepped back would stretch a read's patience by the step, one stepped forward would end it at once.
+    /// </summary>
+    private long Deadline(TimeSpan timeout) =>
+        _time.GetTimestamp() + (long)Math.Min(timeout.TotalSeconds * _time.TimestampFrequency, long.MaxValue / 4);
+
+    private TimeSpan Remaining(long deadline)
     {
-        var left = deadline - _time.GetUtcNow();
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        var left = deadline - _time.GetTimestamp();
+        return left > 0 ? TimeSpan.FromSeconds((double)left / _time.TimestampFrequency) : TimeSpan.Zero;
     }
 }
