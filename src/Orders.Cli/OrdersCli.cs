@@ -30,7 +30,9 @@ public static partial class OrdersCli
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var root = BuildRoot(stdout, stderr);
-        var parseResult = root.Parse(args);
+        // No response files: "@path" stays a word. The parser would read any file named so, whole (a directory, a
+        // FIFO, /dev/zero): an unhandled exception, a hang, or memory exhausted, for a feature no verb offers.
+        var parseResult = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parseResult.Errors.Count > 0)
         {
             // A word the parser did not know says more than the verb it then found missing ("orders frob").

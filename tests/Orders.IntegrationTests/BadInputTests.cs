@@ -127,6 +127,18 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task AnAtWord_IsAnUnknownArgument_NoFileOfThatNameIsRead()
+    {
+        // System.CommandLine reads "@path" as a response file, whole: a directory was an unhandled exception (exit 134),
+        // a FIFO a hang, /dev/zero every byte of memory.
+        var fifo = await Orders.Tests.Shared.Fifo.MakeAsync(_folder, "args.fifo");
+        foreach (var word in (string[])[$"@{_folder}", $"@{fifo}", "@/dev/zero"])
+        {
+            Assert.Contains($"Unrecognized command or argument '{word}'", await AssertRefusedAsync(word, ["stats", word, .. Local], []), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task AMisspeltSection_SuggestsTheRightOne() =>
         Assert.Contains("did you mean Processor?", await AssertRefusedAsync("section", ["consume", .. Local], ["Processr__GroupId=g"]), StringComparison.Ordinal);
 

@@ -97,7 +97,10 @@ internal sealed class CliSettings
 
         // Read through the bounded reader before the configuration library opens them: a FIFO of that name
         // would block its open for good, and a huge file fill memory.
-        var found = jsonFiles.Where(File.Exists).Select(f => SettingsFile.Read(f, "settings file")).ToList();
+        // A directory of that name is refused, as --config refuses one: ignored, the settings meant to be in it would be missed without a word.
+        var found = jsonFiles.Where(f => File.Exists(f) || Directory.Exists(f)).Select(f => SettingsFile.Read(f, "settings file")).ToList();
+        // Each file parsed first, so that a malformed one is named with its line and position (the configuration library says neither).
+        SettingsCheck.Json([.. found, .. file is null ? [] : new[] { file }]);
         List<Action<IConfigurationBuilder>> sources =
         [
             b => b.AddInMemoryCollection(new Dictionary<string, string?>
@@ -106,7 +109,8 @@ internal sealed class CliSettings
                 ["SchemaRegistry:Url"] = SchemaRegistrySettings.DefaultUrl,
             }),
             b => b.AddInMemoryCollection(request.Defaults ?? new Dictionary<string, string?>()),
-            .. jsonFiles.Select(f => (Action<IConfigurationBuilder>)(b => b.AddJsonFile(f, optional: true))),
+            // The bytes read and checked above, not the files again: what is checked is what is loaded.
+            .. found.Select(f => (Action<IConfigurationBuilder>)(b => b.AddJsonStream(new MemoryStream(f.Bytes)))),
         ];
         if (file is not null)
         {

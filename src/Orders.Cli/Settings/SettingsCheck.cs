@@ -31,28 +31,71 @@ internal static class SettingsCheck
         ["Producer"] = Keys.Of<ProducerOptions>(("Http", Keys.Of<HttpEndpointOptions>())),
     };
 
+    /// <exception cref="SettingsException">A settings file that is not JSON (named with the line and position of the fault), or not one object.</exception>
+    public static void Json(IEnumerable<SettingsFile> files)
+    {
+        foreach (var file in files)
+        {
+            using var document = Parse(file);
+            // The configuration library refuses a key given twice (its keys ignore case) in words that name no file.
+            var keys = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            if (Duplicate(document.RootElement, "", keys) is { } duplicate)
+            {
+                throw new SettingsException($"bad settings file {file.Path}: '{duplicate}' is given twice (keys are compared ignoring case)");
+            }
+        }
+    }
+
+    /// <returns>The first configuration key (sections joined by ':') that <paramref name="element"/> gives twice, or null.</returns>
+    private static string? Duplicate(JsonElement element, string prefix, HashSet<string> keys)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    var key = prefix.Length == 0 ? property.Name : $"{prefix}:{property.Name}";
+                    if (property.Value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array) && !keys.Add(key))
+                    {
+                        return key;
+                    }
+
+                    if (Duplicate(property.Value, key, keys) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    var key = $"{prefix}:{index++}";
+                    if (item.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array) && !keys.Add(key))
+                    {
+                        return key;
+                    }
+
+                    if (Duplicate(item, key, keys) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
     /// <exception cref="SettingsException">An unknown section or key in a settings file or an environment variable.</exception>
     public static void Sections(IConfiguration configuration, IEnumerable<SettingsFile> files)
     {
         foreach (var file in files)
         {
-            JsonDocument document;
-            try
+            using (var document = Parse(file))
             {
-                document = JsonDocument.Parse(file.Bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            }
-            catch (JsonException e)
-            {
-                throw new SettingsException($"bad settings file {file.Path}: {e.Message}");
-            }
-
-            using (document)
-            {
-                if (document.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    throw new SettingsException($"bad settings file {file.Path}: it must hold one JSON object of sections");
-                }
-
                 foreach (var section in document.RootElement.EnumerateObject())
                 {
                     Check(file.Path, [section.Name], section.Value);
@@ -70,6 +113,27 @@ internal static class SettingsCheck
 
         LogLevels(configuration);
         Values(configuration);
+    }
+
+    private static JsonDocument Parse(SettingsFile file)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(file.Bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new SettingsException($"bad settings file {file.Path}: {e.Message}");
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            throw new SettingsException($"bad settings file {file.Path}: it must hold one JSON object of sections");
+        }
+
+        return document;
     }
 
     /// <summary>

@@ -6,6 +6,8 @@ internal sealed record SettingsFile(string Path, byte[] Bytes)
     /// <summary>Far above any real settings file; <c>--config /dev/zero</c> would otherwise read until memory runs out.</summary>
     public const int MaxBytes = 1024 * 1024;
 
+    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
+
     /// <param name="path">The file.</param>
     /// <param name="origin">Where the path came from, for the error: the flag, or what kind of file it is.</param>
     /// <exception cref="SettingsException">Missing, a directory, unreadable, not opened in time (a FIFO), or larger than <see cref="MaxBytes"/>.</exception>
@@ -24,7 +26,9 @@ internal sealed record SettingsFile(string Path, byte[] Bytes)
 
         try
         {
-            return new SettingsFile(full, Orders.Hosting.SmallFile.ReadAllBytes(full, MaxBytes));
+            var bytes = Orders.Hosting.SmallFile.ReadAllBytes(full, MaxBytes);
+            // UTF-8 with a byte-order mark (what many Windows editors write) is UTF-8: .NET's own JSON loader takes it, so do we.
+            return new SettingsFile(full, bytes.AsSpan().StartsWith(Utf8Bom) ? bytes[Utf8Bom.Length..] : bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,0 +1,88 @@
+using System.Text;
+using Orders.Cli.Settings;
+
+namespace Orders.Cli.UnitTests;
+
+/// <summary>Settings files as editors and people leave them: with a byte-order mark, a key twice, a brace missing, a folder of that name.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class SettingsFileTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("orders-settings-file").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void AConfigFileWithAByteOrderMark_IsRead()
+    {
+        var file = Write("bom.json", "\uFEFF{ \"Processor\": { \"Topic\": \"from-a-bom-file\" } }");
+
+        Assert.Equal("from-a-bom-file", Load(file).ProcessorTopic);
+    }
+
+    [Fact]
+    public void AnAppsettingsFileWithAByteOrderMark_IsRead() =>
+        InWorkingDirectory("\uFEFF{ \"Processor\": { \"Topic\": \"from-a-bom-appsettings\" } }", () => Assert.Equal("from-a-bom-appsettings", Load(null).ProcessorTopic));
+
+    [Fact]
+    public void AKeyGivenTwiceInOneFile_IsNamedWithItsFile()
+    {
+        var file = Write("twice.json", """{ "Processor": { "MaxAttempts": 4, "maxattempts": 5 } }""");
+
+        var error = Assert.Throws<SettingsException>(() => Load(file));
+
+        Assert.Equal($"bad settings file {file}: 'Processor:maxattempts' is given twice (keys are compared ignoring case)", error.Message);
+    }
+
+    [Fact]
+    public void AMalformedAppsettingsFile_IsNamedWithTheLineAndPositionOfTheFault() =>
+        InWorkingDirectory("""{ "Processor": { "MaxAttempts": 4, }""", () =>
+        {
+            var error = Assert.Throws<SettingsException>(() => Load(null));
+
+            Assert.StartsWith($"bad settings file {Path.Combine(_folder, "appsettings.json")}: ", error.Message, StringComparison.Ordinal);
+            Assert.Contains("BytePositionInLine", error.Message, StringComparison.Ordinal);
+        });
+
+    [Fact]
+    public void AFolderNamedAppsettingsJson_IsRefused_NotIgnored()
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "appsettings.json"));
+        var previous = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(_folder);
+        try
+        {
+            var error = Assert.Throws<SettingsException>(() => Load(null));
+
+            Assert.Equal($"settings file {Path.Combine(_folder, "appsettings.json")}: is a directory, not a settings file", error.Message);
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+        }
+    }
+
+    private static CliSettings Load(string? configFile) =>
+        CliSettings.Load(new SettingsRequest(configFile, new Dictionary<string, string?>(), Json: true, UsesKafka: false));
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllText(path, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        return path;
+    }
+
+    private void InWorkingDirectory(string appsettings, Action test)
+    {
+        Write("appsettings.json", appsettings);
+        var previous = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(_folder);
+        try
+        {
+            test();
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+        }
+    }
+}
