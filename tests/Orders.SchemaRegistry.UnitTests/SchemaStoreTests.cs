@@ -173,6 +173,35 @@ public sealed class SchemaStoreTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "schemas.json.tmp")));
     }
 
+    [Fact]
+    public void DataDirectory_WhereTheStateCannotBeWritten_IsRefusedAtStart_NotAtTheFirstRegistration()
+    {
+        // Its state file a folder: every write would fail, and each registration live in memory only.
+        Directory.CreateDirectory(Path.Combine(_dir, "schemas.json"));
+
+        var error = Record.Exception(() => new SchemaStore(_dir));
+
+        Assert.True(error is IOException or UnauthorizedAccessException, $"{error?.GetType().Name}: {error?.Message}");
+    }
+
+    [Fact]
+    public void DataDirectory_ARegistrationWhoseWriteFailed_IsNotAcknowledgedOnItsRetry_UntilItIsWritten()
+    {
+        var store = new SchemaStore(_dir);
+        var state = Path.Combine(_dir, "schemas.json");
+        File.Delete(state);
+        Directory.CreateDirectory(state);
+
+        Assert.ThrowsAny<IOException>(() => store.Register("s", V1, TestContext.Current.CancellationToken));
+        // The retry finds it in memory: before, that was a 200 for a schema no restart would know.
+        Assert.ThrowsAny<IOException>(() => store.Register("s", V1, TestContext.Current.CancellationToken));
+
+        Directory.Delete(state);
+        var registered = store.Register("s", V1, TestContext.Current.CancellationToken);
+
+        Assert.Equal(registered, new SchemaStore(_dir).GetVersion("s", "1", includeDeleted: false));
+    }
+
     public static TheoryData<string, string> BadStateFiles() => new()
     {
         { """{"schemas":null}""", "must not be null" },

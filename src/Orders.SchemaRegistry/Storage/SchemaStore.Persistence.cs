@@ -38,18 +38,43 @@ public sealed partial class SchemaStore
                 return;
             }
 
-            // Write-then-rename: a crash leaves either the old file or the new one, never half of one.
-            var path = Path.Combine(_dataDirectory!, StateFileName);
-            var temp = path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                JsonSerializer.Serialize(stream, write.State, PersistenceJsonContext.Default.PersistedState);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-            _persistedChange = write.Change;
+            WriteState(write.State);
+            Interlocked.Exchange(ref _persistedChange, write.Change);
         }
+    }
+
+    /// <summary>
+    /// Writes the whole state now if some change is not on disk yet: one whose write failed (disk full, say) stays in
+    /// memory, and an answer that rests on it (a registration retried, found registered) must wait until it is written.
+    /// </summary>
+    private void PersistAll()
+    {
+        if (_dataDirectory is null || Interlocked.Read(ref _persistedChange) >= Interlocked.Read(ref _changes))
+        {
+            return;
+        }
+
+        PendingWrite write;
+        lock (_lock)
+        {
+            write = new PendingWrite(_changes, CaptureState());
+        }
+
+        Persist(write);
+    }
+
+    /// <summary>Write-then-rename: a crash leaves either the old file or the new one, never half of one.</summary>
+    private void WriteState(PersistedState state)
+    {
+        var path = Path.Combine(_dataDirectory!, StateFileName);
+        var temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(stream, state, PersistenceJsonContext.Default.PersistedState);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
     }
 
     private void Load(string path)

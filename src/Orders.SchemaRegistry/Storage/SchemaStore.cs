@@ -66,6 +66,9 @@ public sealed partial class SchemaStore
         {
             Directory.CreateDirectory(dataDirectory);
             Load(Path.Combine(dataDirectory, StateFileName));
+            // Written back at once: a folder that cannot hold the state (read-only, /proc, its file a folder) is refused
+            // at start, not found out at the first registration, which would then live in memory only.
+            WriteState(CaptureState());
         }
     }
 
@@ -84,16 +87,25 @@ public sealed partial class SchemaStore
         var (schema, canonical) = ParseSchema(schemaText, budget);
         while (true)
         {
-            Snapshot snapshot;
+            SubjectVersion? found;
+            Snapshot? taken = null;
             lock (_lock)
             {
-                if (FindRegistered(subject, canonical) is { } existing)
+                found = FindRegistered(subject, canonical);
+                if (found is null)
                 {
-                    return existing;
+                    taken = TakeSnapshot(subject);
                 }
-
-                snapshot = TakeSnapshot(subject);
             }
+
+            if (found is { } existing)
+            {
+                // Also the retry of a registration whose write failed (disk full): it is in memory, and must be on disk before it is acknowledged.
+                PersistAll();
+                return existing;
+            }
+
+            var snapshot = taken!;
 
             var problems = Check(snapshot.Level, schema, snapshot.Live, budget);
             if (problems.Count > 0)
