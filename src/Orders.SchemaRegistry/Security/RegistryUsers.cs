@@ -23,6 +23,12 @@ public sealed class RegistryUsers
     /// <summary>Fewer PBKDF2 iterations than this protect nothing; OWASP recommends 600,000 for SHA-256.</summary>
     public const int MinPbkdf2Iterations = 10_000;
 
+    /// <summary>
+    /// The most a pbkdf2-sha256 line may ask: 16 times OWASP's 600,000, a few seconds of a core per first verification.
+    /// More is no safer in practice and a denial of service in effect: 2,000,000,000 held a request (and the stack's stop) for minutes.
+    /// </summary>
+    public const int MaxPbkdf2Iterations = 10_000_000;
+
     private const int MaxCachedVerifications = 1024;
 
     private static readonly byte[] Unknown = SHA256.HashData("no such user"u8);
@@ -192,9 +198,9 @@ public sealed class RegistryUsers
                 var iterations = int.Parse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture);
                 var salt = Convert.FromBase64String(parts[1]);
                 var hash = Convert.FromBase64String(parts[2]);
-                if (iterations < MinPbkdf2Iterations)
+                if (iterations is < MinPbkdf2Iterations or > MaxPbkdf2Iterations)
                 {
-                    throw Bad(source, line, $"pbkdf2-sha256 needs at least {MinPbkdf2Iterations} iterations");
+                    throw Bad(source, line, string.Create(CultureInfo.InvariantCulture, $"pbkdf2-sha256 needs {MinPbkdf2Iterations:N0} to {MaxPbkdf2Iterations:N0} iterations, not {iterations:N0}"));
                 }
 
                 return salt.Length < 8 || hash.Length < 16 ? throw new FormatException() : new Pbkdf2Credential(iterations, salt, hash);
