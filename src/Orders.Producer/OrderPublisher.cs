@@ -190,8 +190,10 @@ public sealed partial class OrderPublisher
         metadata.Topics.Any(t => t.Topic == topic && !t.Error.IsError && t.Partitions.Count > 0);
 
     /// <returns>False when cancelled first.</returns>
+    /// <exception cref="ProducerFailedException">The registry refused the schema, or did not answer within <see cref="ProducerOptions.RegistryWait"/>.</exception>
     private async Task<bool> RegisterSchemaAsync(CancellationToken cancellationToken)
     {
+        var started = _time.GetTimestamp();
         var backoff = TimeSpan.FromMilliseconds(100);
         while (true)
         {
@@ -218,8 +220,17 @@ public sealed partial class OrderPublisher
             }
             catch (Exception e) when (e is SchemaRegistryException or HttpRequestException or TaskCanceledException or TimeoutException)
             {
-                // Serialization needs the schema id; while the registry is away, wait rather than drop orders.
-                LogRegistryUnavailable(_logger, backoff.TotalMilliseconds, e is SchemaRegistryException answer ? SchemaRegistryErrors.Describe(answer) : e.Message);
+                // Serialization needs the schema id; while the registry is away, wait rather than drop orders, within a bound.
+                var error = e is SchemaRegistryException answer ? SchemaRegistryErrors.Describe(answer) : e.Message;
+                if (_time.GetElapsedTime(started) + backoff > _options.RegistryWait)
+                {
+                    throw new ProducerFailedException(
+                        $"the Schema Registry did not register the Order schema within {_options.RegistryWait.TotalSeconds:0.#} s (subject {OrderSerializer.SubjectFor(_options.Topic)}): {error}; " +
+                        "check --schema-registry (SchemaRegistry:Url) and that the registry is up",
+                        e);
+                }
+
+                LogRegistryUnavailable(_logger, backoff.TotalMilliseconds, error);
                 try
                 {
                     await Task.Delay(backoff, _time, cancellationToken);

@@ -29,6 +29,13 @@ public sealed class ProducerOptions
     /// </summary>
     public TimeSpan TopicWait { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long to wait at start for the Schema Registry to register the Order schema while it does not answer (a
+    /// wrong URL, a registry not up yet) before giving up with an error, as for the topic. Once registered, the
+    /// schema's id is kept: a registry that goes away later stops nothing.
+    /// </summary>
+    public TimeSpan RegistryWait { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>After cancellation, how long to wait for orders in flight (well inside the CLI's 30 s shutdown window).</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

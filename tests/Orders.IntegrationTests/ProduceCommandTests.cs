@@ -120,6 +120,25 @@ public sealed class ProduceCommandTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task ARegistryThatNeverAnswers_IsWaitedFor_ThenOneLineNamingIt_Exit1_NothingSent()
+    {
+        var topic = fixture.CreateTopic("no-registry", partitions: 1);
+        var nobody = $"http://127.0.0.1:{OrdersProcess.FreePort()}";
+
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["produce", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", nobody, "--topic", topic, "--count", "5"],
+            TimeSpan.FromSeconds(60),
+            ("Producer__RegistryWait", "00:00:03"));
+
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exit == OrdersCli.ExitFailure, $"exit {exit}:\n{stderr}");
+        Assert.Equal("", stdout);
+        Assert.All(lines[..^1], l => Assert.Contains("Schema registry unavailable; retrying in", l, StringComparison.Ordinal));
+        Assert.StartsWith($"orders: the Schema Registry did not register the Order schema within 3 s (subject {topic}-value): ", lines[^1], StringComparison.Ordinal);
+        Assert.Empty(Faults.Oracle.ReadAll(fixture.BootstrapServers, topic));
+    }
+
+    [Fact]
     public async Task ATopicCreatedWhileItWaits_GetsTheOrders_WithThePartitionsItWasCreatedWith()
     {
         var topic = StackFixture.Unique("created-later");

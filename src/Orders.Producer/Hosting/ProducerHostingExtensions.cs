@@ -72,6 +72,7 @@ public sealed class ProducerOptionsValidator : IValidateOptions<ProducerOptions>
         Check(errors, options.InvalidRatio is >= 0 and <= 1, $"Producer:InvalidRatio must be between 0 and 1, not {options.InvalidRatio}");
         Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Producer:BrokerTimeout must be positive");
         Check(errors, options.TopicWait > TimeSpan.Zero, "Producer:TopicWait must be positive");
+        Check(errors, options.RegistryWait > TimeSpan.Zero, "Producer:RegistryWait must be positive");
         Check(errors, options.DrainTimeout > TimeSpan.Zero, "Producer:DrainTimeout must be positive");
         Check(
             errors,
