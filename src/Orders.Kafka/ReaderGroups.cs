@@ -22,6 +22,20 @@ public static class ReaderGroups
             ? group
             : throw new ArgumentException("the reader's settings name no group.id: the group it reads for, from which its own id is derived", nameof(config));
 
+    /// <summary>
+    /// The longest group id, in UTF-8 bytes: Kafka's strings are at most 32,767 bytes, and the readers' ids add
+    /// their suffix to it. A longer one was refused by the broker only after a minute of retries.
+    /// </summary>
+    public const int MaxGroupBytes = 32_767 - 11;
+
+    /// <summary>Why <paramref name="group"/> cannot be a consumer group id here, or null when it can.</summary>
+    /// <remarks>Kafka takes any string; a control character would also split the log lines that name the group.</remarks>
+    public static string? Problem(string? group) =>
+        string.IsNullOrWhiteSpace(group) ? "must not be empty"
+        : group.Any(char.IsControl) ? "must not hold control characters (a line break, a tab)"
+        : System.Text.Encoding.UTF8.GetByteCount(group) > MaxGroupBytes ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"is longer than the {MaxGroupBytes:N0} bytes a group id may be")
+        : null;
+
     private static string Checked(string group) =>
         string.IsNullOrWhiteSpace(group) ? throw new ArgumentException("a reader's group must not be empty", nameof(group)) : group;
 }

@@ -20,6 +20,9 @@ public sealed class BadInputTests : IDisposable
     {
         // description, args, environment (NAME=VALUE)
         { "empty group", ["consume", "--group", ""], [] },
+        { "a group with a line break (it split the log lines)", ["consume", "--group", "a\nb"], [] },
+        { "a group longer than a Kafka string (refused by the broker after a minute)", ["consume", "--group", new string('g', 40_000)], [] },
+        { "a stats group with a tab", ["stats", "--group", "a\tb"], [] },
         { "http host not an address", ["consume", "--http-host", "not an ip"], [] },
         { "http host not of this machine", ["consume", "--http-host", "203.0.113.7"], [] },
         { "no-http with a port", ["consume", "--no-http", "--http-port", "9000"], [] },

@@ -51,9 +51,9 @@ internal static class StatsCommand
         {
             var settings = client.Load(parseResult, flags);
             var groupId = settings.Configuration["Processor:GroupId"] ?? ProcessorOptions.DefaultGroup;
-            if (string.IsNullOrWhiteSpace(groupId))
+            if (ReaderGroups.Problem(groupId) is { } problem)
             {
-                return await run.FailAsync(OrdersCli.ExitUsage, "Processor:GroupId (--group) must not be empty");
+                return await run.FailAsync(OrdersCli.ExitUsage, $"Processor:GroupId (--group) {problem}");
             }
 
             TimeSpan? interval = parseResult.GetResult(watch) is null ? null : parseResult.GetValue(watch) ?? TimeSpan.FromSeconds(2);

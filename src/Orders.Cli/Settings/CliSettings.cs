@@ -145,13 +145,13 @@ internal sealed class CliSettings
     /// processors' group (<c>Processor:GroupId</c>, else its default) as the group they read for: their own
     /// ids derive from it (<see cref="ReaderGroups"/>), so a secured cluster's ACLs on that group cover them.
     /// </summary>
-    /// <exception cref="SettingsException">Processor:GroupId is set but empty.</exception>
+    /// <exception cref="SettingsException">Processor:GroupId is set but empty, or cannot be a group id.</exception>
     public ConsumerConfig ReaderConfig()
     {
         var group = Configuration["Processor:GroupId"] ?? Processor.Hosting.ProcessorOptions.DefaultGroup;
-        if (string.IsNullOrWhiteSpace(group))
+        if (ReaderGroups.Problem(group) is { } problem)
         {
-            throw new SettingsException("Processor:GroupId must not be empty");
+            throw new SettingsException($"Processor:GroupId {problem}");
         }
 
         var config = ConsumerConfig();

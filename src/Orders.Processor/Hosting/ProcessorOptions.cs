@@ -139,9 +139,9 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
             errors.Add($"Processor:Topic: {topicError}");
         }
 
-        if (string.IsNullOrWhiteSpace(options.GroupId))
+        if (Orders.Kafka.ReaderGroups.Problem(options.GroupId) is { } groupProblem)
         {
-            errors.Add("Processor:GroupId must not be empty");
+            errors.Add($"Processor:GroupId {groupProblem}");
         }
 
         Check(errors, options.MaxAttempts is >= 1 and <= 100, $"Processor:MaxAttempts must be between 1 and 100, not {options.MaxAttempts}");
