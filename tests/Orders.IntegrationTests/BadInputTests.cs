@@ -46,6 +46,8 @@ public sealed class BadInputTests : IDisposable
         { "Kafka client key missing, SSL on", ["dlq", "list"], ["Kafka__SecurityProtocol=Ssl", "Kafka__ssl.key.location=/nonexistent/client.key"] },
         { "misspelt setting in the environment", ["consume"], ["Processor__MaxAtempts=3"] },
         { "misspelt section in the environment", ["consume"], ["Procesor__GroupId=x"] },
+        { "misspelt setting in the environment, keys joined by ':'", ["consume"], ["Processor:MaxAtempts=5"] },
+        { "misspelt section in the environment, keys joined by ':'", ["produce"], ["Producr:Rate=5"] },
         { "count not a number", ["produce", "--count", "many"], [] },
         { "rate zero", ["produce", "--rate", "0"], [] },
         { "producer rate negative in the environment", ["produce"], ["Producer__Rate=-1"] },

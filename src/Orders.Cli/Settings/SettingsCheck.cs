@@ -105,7 +105,8 @@ internal static class SettingsCheck
 
         foreach (DictionaryEntry variable in Environment.GetEnvironmentVariables())
         {
-            if (variable.Key is string name && name.Contains("__", StringComparison.Ordinal))
+            // "__" or ':' between keys: .NET reads both (env 'Processor:MaxAttempts=5' is a setting too).
+            if (variable.Key is string name && (name.Contains("__", StringComparison.Ordinal) || name.Contains(':', StringComparison.Ordinal)))
             {
                 CheckVariable(name);
             }
@@ -221,7 +222,7 @@ internal static class SettingsCheck
 
     private static void CheckVariable(string name)
     {
-        var path = name.Split("__");
+        var path = name.Replace("__", ":", StringComparison.Ordinal).Split(':');
         // Only variables that are, or look like, one of our sections: the environment holds many others.
         if (!Known.ContainsKey(path[0]) && Suggestions.Closest(path[0], Known.Keys) is null)
         {
