@@ -131,7 +131,7 @@ public sealed class TracingSettingsTests
 
         for (var round = 0; round < 2; round++)
         {
-            using var tracing = OrdersTracing.Start(settings, TracedComponent.Producer, TracedComponent.Processor);
+            using var tracing = OrdersTracing.Start(settings, failures: null, TracedComponent.Producer, TracedComponent.Processor);
             using var span = source.StartActivity("probe");
 
             Assert.True(span?.Recorded, $"round {round}: the span was not sampled");

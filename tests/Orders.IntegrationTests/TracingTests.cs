@@ -132,6 +132,31 @@ public sealed class TracingTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task ACollectorThatRefusesEveryExport_IsSaidInTheLog_TheOrdersGoOn()
+    {
+        var topic = CreateTopics("refused-traces");
+        using var receiver = OtlpReceiver.Start();
+        receiver.RefuseWith = System.Net.HttpStatusCode.InternalServerError;
+
+        var (_, stderr) = await RunAsync(["produce", .. Endpoints(topic), "--count", "20"], [("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.Endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")]);
+
+        Assert.True(receiver.Requests > 0, "no export was tried");
+        var line = Assert.Single(stderr.Split('\n'), l => l.Contains("Traces not exported", StringComparison.Ordinal));
+        Assert.Contains("the spans are dropped", line, StringComparison.Ordinal);
+        Assert.Equal(20, ReadTopic(topic).Count);
+    }
+
+    [Fact]
+    public async Task ACollectorThatIsNotThere_IsSaidInTheLog()
+    {
+        var topic = CreateTopics("unreachable-traces");
+
+        var (_, stderr) = await RunAsync(["produce", .. Endpoints(topic), "--count", "5"], [("OTEL_EXPORTER_OTLP_ENDPOINT", $"http://127.0.0.1:{OrdersProcess.FreePort()}"), ("OTEL_BSP_SCHEDULE_DELAY", "100")]);
+
+        Assert.Contains(stderr.Split('\n'), l => l.Contains("Traces not exported, the spans are dropped", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task NoEndpoint_RecordsCarryNoTraceHeaders()
     {
         var topic = CreateTopics("untraced");

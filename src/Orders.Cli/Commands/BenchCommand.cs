@@ -156,7 +156,7 @@ internal static class BenchCommand
                 LatencyDuration = TimeSpan.FromSeconds(parseResult.GetValue(latencySeconds)),
                 WarmUpCount = parseResult.GetValue(warmUp),
                 UseKcat = !parseResult.GetValue(noKcat),
-                StartTracing = tracing is null ? null : () => OrdersTracing.Start(tracing, TracedComponent.Producer, TracedComponent.Processor),
+                StartTracing = tracing is null ? null : () => OrdersTracing.Start(tracing, failures: null, TracedComponent.Producer, TracedComponent.Processor),
                 TracingSampler = tracing?.SamplerText,
             };
 

@@ -30,7 +30,7 @@ internal static class DlqReplayCommand
         {
             var filter = DlqCommand.Filter(parseResult, reason, since, TimeProvider.System.GetUtcNow());
             var options = new ReplayOptions(filter, parseResult.GetValue(dryRun), TimeSpan.FromMilliseconds(Math.Max(0, parseResult.GetValue(delay))));
-            using var tracing = OrdersTracing.Start(settings.Tracing, TracedComponent.Replay);
+            using var tracing = OrdersTracing.Start(settings.Tracing, logger, TracedComponent.Replay);
             using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
             var queue = new DeadLetterQueue(reader, settings.ProcessorTopic);
             var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -29,11 +30,13 @@ public sealed class OrdersTracing : IDisposable
 {
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(5);
     private readonly List<TracerProvider> _providers;
+    private readonly ExportFailureLog? _failures;
 
-    private OrdersTracing(List<TracerProvider> providers) => _providers = providers;
+    private OrdersTracing(List<TracerProvider> providers, ExportFailureLog? failures) => (_providers, _failures) = (providers, failures);
 
+    /// <param name="failures">Where the exporter's failures (a collector down, refusing, misaddressed) are logged; null: nowhere.</param>
     /// <returns>The exporters, or null when tracing is off (no listener at all: no span is made).</returns>
-    public static OrdersTracing? Start(TracingSettings? settings, params TracedComponent[] components)
+    public static OrdersTracing? Start(TracingSettings? settings, ILogger? failures, params TracedComponent[] components)
     {
         if (settings is null)
         {
@@ -42,7 +45,8 @@ public sealed class OrdersTracing : IDisposable
 
         // The decision made before any span (see TraceSampling), by the same sampler as the providers'.
         TraceSampling.Use(settings.CreateHeadSampler());
-        return new OrdersTracing([.. components.Select(c => Provider(settings, c))]);
+        var log = failures is null ? null : new ExportFailureLog(failures, TimeProvider.System);
+        return new OrdersTracing([.. components.Select(c => Provider(settings, c))], log);
     }
 
     public void Dispose()
@@ -54,6 +58,9 @@ public sealed class OrdersTracing : IDisposable
             provider.Shutdown((int)FlushTimeout.TotalMilliseconds);
             provider.Dispose();
         }
+
+        // After the last flush: its failures are said too.
+        _failures?.Dispose();
     }
 
     private static TracerProvider Provider(TracingSettings settings, TracedComponent component) =>
@@ -77,16 +84,16 @@ public static class TracingHostingExtensions
     {
         if (settings is not null)
         {
-            services.AddHostedService(_ => new TracingLifetime(settings, components));
+            services.AddHostedService(provider => new TracingLifetime(settings, components, provider.GetRequiredService<ILoggerFactory>()));
         }
 
         return services;
     }
 
     /// <summary>Made when the host starts its services, before any worker: every span is exported.</summary>
-    private sealed class TracingLifetime(TracingSettings settings, TracedComponent[] components) : IHostedService, IDisposable
+    private sealed class TracingLifetime(TracingSettings settings, TracedComponent[] components, ILoggerFactory loggers) : IHostedService, IDisposable
     {
-        private readonly OrdersTracing? _tracing = OrdersTracing.Start(settings, components);
+        private readonly OrdersTracing? _tracing = OrdersTracing.Start(settings, loggers.CreateLogger("Orders.Tracing"), components);
 
         public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -57,6 +57,9 @@ internal sealed class OtlpReceiver : IDisposable
 
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>When set, every export is answered with this status and its spans are not kept: a collector in trouble.</summary>
+    public HttpStatusCode? RefuseWith { get; set; }
+
     public static OtlpReceiver Start() => new(OrdersProcess.FreePort());
 
     public void Dispose()
@@ -90,6 +93,13 @@ internal sealed class OtlpReceiver : IDisposable
             if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/traces")
             {
                 response.StatusCode = 404;
+                continue;
+            }
+
+            if (RefuseWith is { } refusal)
+            {
+                Interlocked.Increment(ref _requests);
+                response.StatusCode = (int)refusal;
                 continue;
             }
 
