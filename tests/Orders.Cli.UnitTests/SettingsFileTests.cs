@@ -61,6 +61,44 @@ public sealed class SettingsFileTests : IDisposable
         }
     }
 
+    [Fact]
+    public void AKafkaSettingGivenUnderItsOtherName_TheSourceThatRanksHigherWins_AFlagOverAFile()
+    {
+        var file = Write("dotted.json", """{ "Kafka": { "bootstrap.servers": "from-the-file:9092", "linger.ms": "7" } }""");
+
+        var settings = CliSettings.Load(new SettingsRequest(file, new Dictionary<string, string?> { ["Kafka:BootstrapServers"] = "from-the-flag:9092" }, Json: true, UsesKafka: true));
+
+        Assert.Equal("from-the-flag:9092", settings.ConsumerConfig().BootstrapServers);
+        Assert.Equal("from-the-flag:9092", settings.ProducerConfig().BootstrapServers);
+        Assert.Equal("7", settings.ProducerConfig().Get("linger.ms"));
+    }
+
+    [Fact]
+    public void AKafkaSettingGivenUnderItsOtherName_TheEnvironmentOverAFile()
+    {
+        var file = Write("dotted.json", """{ "Kafka": { "bootstrap.servers": "from-the-file:9092", "LingerMs": "7" } }""");
+        using var bootstrap = TestEnvironment.Variable("Kafka__BootstrapServers", "from-the-environment:9092");
+        using var linger = TestEnvironment.Variable("Kafka__linger.ms", "9");
+
+        var settings = Load(file, usesKafka: true);
+
+        Assert.Equal("from-the-environment:9092", settings.ConsumerConfig().BootstrapServers);
+        Assert.Equal("9", settings.ProducerConfig().Get("linger.ms"));
+    }
+
+    [Fact]
+    public void AKafkaSettingGivenUnderBothNamesInOneFile_IsRefused_NamingBoth()
+    {
+        var file = Write("both.json", """{ "Kafka": { "bootstrap.servers": "a:9092", "BootstrapServers": "b:9092" } }""");
+
+        var error = Assert.Throws<SettingsException>(() => Load(file, usesKafka: true));
+
+        Assert.Equal("Kafka: bootstrap.servers and BootstrapServers are one setting (bootstrap.servers) given twice in one place: keep one", error.Message);
+    }
+
+    private static CliSettings Load(string? configFile, bool usesKafka) =>
+        CliSettings.Load(new SettingsRequest(configFile, new Dictionary<string, string?>(), Json: true, UsesKafka: usesKafka));
+
     private static CliSettings Load(string? configFile) =>
         CliSettings.Load(new SettingsRequest(configFile, new Dictionary<string, string?>(), Json: true, UsesKafka: false));
 

@@ -121,6 +121,12 @@ internal sealed class CliSettings
         sources.Add(b => b.AddInMemoryCollection(request.Flags));
 
         var configuration = Build(sources, file?.Path);
+        if (KafkaNamesResolved(configuration) is { Count: > 0 } resolved)
+        {
+            sources.Add(b => b.AddInMemoryCollection(resolved));
+            configuration = Build(sources, file?.Path);
+        }
+
         SettingsCheck.Sections(configuration, [.. found, .. file is null ? [] : new[] { file }]);
         return request.UsesKafka ? WithClients(sources, configuration, request.Json) : new CliSettings(sources, configuration, [], new SchemaRegistryConfig(), request.Json);
     }
@@ -301,6 +307,50 @@ internal sealed class CliSettings
     /// even when it names a setting differently (appsettings.json's <c>Url</c>, then the
     /// environment's <c>schema.registry.url</c>). A null value marks a subsection.
     /// </summary>
+    /// <summary>
+    /// A Kafka property given under both its names (<c>bootstrap.servers</c> in a file, <c>Kafka__BootstrapServers</c> or
+    /// <c>--bootstrap-servers</c> over it): the clients' binder reads both and keeps whichever it reads last, whatever
+    /// the sources' order, so a flag or an environment variable could lose to a file. The source that ranks highest
+    /// decides: its value, set under every name the property was given (a last source over all the others).
+    /// </summary>
+    /// <returns>The keys to set, empty when no property has two names.</returns>
+    /// <exception cref="SettingsException">One source gives a property under two names: which it meant cannot be told.</exception>
+    private static Dictionary<string, string?> KafkaNamesResolved(IConfigurationRoot configuration)
+    {
+        var winner = new Dictionary<string, string>(StringComparer.Ordinal);
+        var keys = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var provider in configuration.Providers)
+        {
+            var here = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var key in provider.GetChildKeys([], KafkaSettings.Section).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                if (!provider.TryGet($"{KafkaSettings.Section}:{key}", out var value) || value is null)
+                {
+                    continue;
+                }
+
+                var name = KafkaSettings.LibrdkafkaName(key);
+                if (here.TryGetValue(name, out var other))
+                {
+                    throw new SettingsException($"{KafkaSettings.Section}: {other} and {key} are one setting ({name}) given twice in one place: keep one");
+                }
+
+                here[name] = key;
+                winner[name] = value;
+                if (!keys.TryGetValue(name, out var names))
+                {
+                    keys[name] = names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                }
+
+                names.Add(key);
+            }
+        }
+
+        return keys.Where(k => k.Value.Count > 1)
+            .SelectMany(k => k.Value.Select(key => (Key: $"{KafkaSettings.Section}:{key}", Value: winner[k.Key])))
+            .ToDictionary(p => p.Key, p => (string?)p.Value, StringComparer.OrdinalIgnoreCase);
+    }
+
     private static IEnumerable<(string Path, string Name, string? Value)> Entries(IConfigurationRoot configuration, string section)
     {
         foreach (var provider in configuration.Providers)
