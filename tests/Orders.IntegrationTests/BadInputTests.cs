@@ -38,6 +38,7 @@ public sealed class BadInputTests : IDisposable
         { "a subject name strategy the clients do not use", ["produce"], ["SchemaRegistry__ValueSubjectNameStrategy=Record"] },
         { "revoke and close timeouts longer than a stop", ["consume"], ["Processor__RevokeTimeout=00:00:15", "Processor__CloseTimeout=00:00:10"] },
         { "until idle zero", ["consume", "--until-idle", "0"], [] },
+        { "a negative wait for the first assignment (its error later said 'waited 1 s')", ["consume", "--until-idle", "1"], ["Processor__FirstAssignmentWait=-00:00:01"] },
         { "bootstrap not host:port", ["consume", "--until-idle", "1"], ["Kafka__BootstrapServers=notahost:notaport"] },
         { "linger negative", ["consume"], ["Kafka__linger.ms=-5"] },
         { "unknown Kafka property", ["consume"], ["Kafka__no.such.property=1"] },

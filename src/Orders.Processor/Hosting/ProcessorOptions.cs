@@ -151,6 +151,7 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
             options.RetryMaxDelay >= options.RetryBaseDelay,
             $"Processor:RetryMaxDelay ({options.RetryMaxDelay.TotalMilliseconds:0.###} ms) must be at least Processor:RetryBaseDelay (--retry-delay-ms, {options.RetryBaseDelay.TotalMilliseconds:0.###} ms): raise the first or lower the second");
         Check(errors, options.UntilIdle is null || options.UntilIdle > TimeSpan.Zero, "Processor:UntilIdle must be positive");
+        Check(errors, options.FirstAssignmentWait > TimeSpan.Zero, "Processor:FirstAssignmentWait must be positive");
         Check(errors, options.FailRatio is >= 0 and <= 1, $"Processor:FailRatio must be between 0 and 1, not {options.FailRatio}");
         if (!Records.LatencyRange.TryParse(options.Handler.Latency, out _, out var latencyError))
         {
