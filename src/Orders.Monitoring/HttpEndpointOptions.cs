@@ -49,6 +49,11 @@ public sealed class HttpEndpointOptionsValidator(string section) : IValidateOpti
         {
             errors.Add($"{section}:Host must be an IP address, localhost or *, not '{options.Host}'");
         }
+        else if (address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } && address.ToString() != options.Host)
+        {
+            // The parser takes the old short forms: "0" is 0.0.0.0 (every interface), "127.1" is 127.0.0.1.
+            errors.Add($"{section}:Host {options.Host} is {address} written short: write it as {address}");
+        }
         else if (address is { IsIPv4MappedToIPv6: true })
         {
             errors.Add($"{section}:Host {options.Host} is an IPv4 address written as IPv6: write it as {address.MapToIPv4()}");

@@ -25,6 +25,7 @@ public sealed class BadInputTests : IDisposable
         { "a stats group with a tab", ["stats", "--group", "a\tb"], [] },
         { "http host not an address", ["consume", "--http-host", "not an ip"], [] },
         { "http host not of this machine", ["consume", "--http-host", "203.0.113.7"], [] },
+        { "http host in a short form (0 is every interface)", ["consume", "--http-host", "0"], [] },
         { "no-http with a port", ["consume", "--no-http", "--http-port", "9000"], [] },
         { "max attempts not a number", ["consume"], ["Processor__MaxAttempts=abc"] },
         { "max attempts negative", ["consume"], ["Processor__MaxAttempts=-3"] },
