@@ -69,6 +69,8 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         _stack.Cluster.ClearRequestErrors(api);
         Assert.True(processor.ExitCode == 0, processor.StandardError);
         output.WriteLine(processor.StandardOutput);
+        // Its log too: what its clients said while the errors were injected, should the oracle find something amiss.
+        output.WriteLine(processor.StandardError);
         await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
     }
 

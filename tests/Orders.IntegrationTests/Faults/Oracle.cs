@@ -68,6 +68,19 @@ public static class Oracle
         return fates;
     }
 
+    /// <summary>Each partition's low and high watermarks, for a failure's message.</summary>
+    private static IEnumerable<string> DeadLetterEnds(ClientConfig client, string topic)
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(client)) { GroupId = StackFixture.Unique("oracle-ends") };
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig(new Dictionary<string, string>(client))).Build();
+        foreach (var partition in admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.Single(t => t.Topic == topic).Partitions.OrderBy(p => p.PartitionId))
+        {
+            var marks = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition.PartitionId), TimeSpan.FromSeconds(10));
+            yield return $"{partition.PartitionId}: {marks.Low.Value}-{marks.High.Value} (leader {partition.Leader})";
+        }
+    }
+
     /// <summary>Every record of every partition, from the start to the end as it is now, joining no group.</summary>
     public static List<ConsumeResult<byte[]?, byte[]?>> ReadAll(string bootstrapServers, string topic) =>
         ReadAll(new ClientConfig { BootstrapServers = bootstrapServers }, topic);
@@ -138,7 +151,11 @@ public static class Oracle
             .Where(o => o.Group == group)
             .Select(o => (o.Partition, o.Offset))
             .ToHashSet();
-        Assert.True(origins.SetEquals(expected.Rejected), $"{origins.Except(expected.Rejected).Count()} dead letters of valid orders, {expected.Rejected.Except(origins).Count()} rejected records without one");
+        Assert.True(
+            origins.SetEquals(expected.Rejected),
+            $"{origins.Except(expected.Rejected).Count()} dead letters of valid orders, {expected.Rejected.Except(origins).Count()} rejected records without one " +
+            $"(without: {string.Join(", ", expected.Rejected.Except(origins).Order().Take(10).Select(r => $"{topic}[{r.Partition}]@{r.Offset}"))}; " +
+            $"the dead-letter topic's partitions: {string.Join(", ", DeadLetterEnds(client, Topics.DeadLetterFor(topic)))})");
         Assert.Equal(expected.Records, expected.ValidCount + stats.GetProperty("deadLettered").GetProperty("total").GetInt64());
         return stats;
     }
