@@ -36,9 +36,18 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
     }
 
+    /// <remarks>
+    /// Produce gets the errors a broker answers without having written the batch. Not RequestTimedOut nor
+    /// NotEnoughReplicasAfterAppend: a broker says those after writing it, and librdkafka takes such a batch as
+    /// possibly written; when a later batch of the same partition then succeeds, it takes the earlier one as written
+    /// too (rd_kafka_dr_implicit_ack, rdkafka_request.c), which a broker makes true by refusing an out-of-order
+    /// sequence. The mock writes nothing for an injected error and checks no sequence of a producer without a
+    /// transactional id (rd_kafka_mock_validate_records), so with those two it acknowledged dead letters it never
+    /// wrote: 2 or 3 of ~369 in 2 runs of 16, a loss only the mock can make.
+    /// </remarks>
     public static TheoryData<KafkaApiKey, string, ErrorCode[]> RequestErrors() => new()
     {
-        { KafkaApiKey.Produce, "consumer", [ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut, ErrorCode.NotEnoughReplicas, ErrorCode.NotEnoughReplicasAfterAppend] },
+        { KafkaApiKey.Produce, "consumer", [ErrorCode.NotLeaderForPartition, ErrorCode.NotEnoughReplicas, ErrorCode.KafkaStorageError, ErrorCode.LeaderNotAvailable] },
         { KafkaApiKey.Fetch, "consumer", [ErrorCode.NotLeaderForPartition, ErrorCode.UnknownTopicOrPart, ErrorCode.RequestTimedOut, ErrorCode.NotLeaderForPartition] },
         { KafkaApiKey.OffsetCommit, "consumer", [ErrorCode.NotCoordinatorForGroup, ErrorCode.GroupLoadInProgress, ErrorCode.RequestTimedOut, ErrorCode.GroupCoordinatorNotAvailable] },
         { KafkaApiKey.ConsumerGroupHeartbeat, "consumer", [ErrorCode.NotCoordinatorForGroup, ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.GroupLoadInProgress] },
