@@ -39,9 +39,11 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         using var producer = new ProducerBuilder<string, string>(ProducerConfig()).Build();
         await producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "warm-up" }, TestContext.Current.CancellationToken);
 
+        // Errors a broker answers without writing the batch: see BrokerFaultTests.RequestErrors for why not RequestTimedOut
+        // or NotEnoughReplicasAfterAppend on the mock.
         _kafka.Cluster.PushRequestErrors(
             KafkaApiKey.Produce,
-            ErrorCode.NotEnoughReplicas, ErrorCode.RequestTimedOut, ErrorCode.NotEnoughReplicas, ErrorCode.LeaderNotAvailable, ErrorCode.NotEnoughReplicasAfterAppend);
+            ErrorCode.NotEnoughReplicas, ErrorCode.KafkaStorageError, ErrorCode.NotEnoughReplicas, ErrorCode.LeaderNotAvailable, ErrorCode.NotLeaderForPartition);
         var deliveries = Enumerable.Range(0, 200)
             .Select(i => producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = $"m{i}" }, TestContext.Current.CancellationToken))
             .ToList();
