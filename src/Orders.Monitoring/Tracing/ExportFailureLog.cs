@@ -59,9 +59,19 @@ internal sealed partial class ExportFailureLog : EventListener
     internal static string Format(EventWrittenEventArgs eventData)
     {
         var payload = eventData.Payload?.ToArray() ?? [];
-        var text = eventData.Message is { Length: > 0 } format
-            ? string.Format(CultureInfo.InvariantCulture, format, payload)
-            : $"{eventData.EventName}: {string.Join(", ", payload)}";
+        string text;
+        try
+        {
+            text = eventData.Message is { Length: > 0 } format
+                ? string.Format(CultureInfo.InvariantCulture, format, payload)
+                : $"{eventData.EventName}: {string.Join(", ", payload)}";
+        }
+        catch (FormatException)
+        {
+            // A message whose placeholders its payload does not fill: said as it came, never thrown into the exporter's thread.
+            text = $"{eventData.EventName}: {eventData.Message} ({string.Join(", ", payload)})";
+        }
+
         // One line: exception texts carry their stack traces on lines of their own.
         var end = text.IndexOfAny(['\r', '\n']);
         return end < 0 ? text : text[..end];
