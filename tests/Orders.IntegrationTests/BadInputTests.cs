@@ -44,6 +44,7 @@ public sealed class BadInputTests : IDisposable
         { "linger negative", ["consume"], ["Kafka__linger.ms=-5"] },
         { "unknown Kafka property", ["consume"], ["Kafka__no.such.property=1"] },
         { "bad group protocol", ["consume"], ["Kafka__group.protocol=bogus"] },
+        { "a transactional id (every send failed at run time)", ["produce"], ["Kafka__transactional.id=orders-1"] },
         { "Kafka CA file missing, SSL off", ["produce"], ["Kafka__SslCaLocation=/nonexistent/ca.pem"] },
         { "Kafka client key missing, SSL on", ["dlq", "list"], ["Kafka__SecurityProtocol=Ssl", "Kafka__ssl.key.location=/nonexistent/client.key"] },
         { "misspelt setting in the environment", ["consume"], ["Processor__MaxAtempts=3"] },

@@ -263,6 +263,7 @@ internal sealed class CliSettings
         ["enable.idempotence"] = "every producer here is idempotent (a retry neither duplicates nor reorders), whatever this says; remove it",
         ["acks"] = "every write waits for all in-sync replicas (acks=all: nothing acknowledged is lost), whatever this says; remove it",
         ["request.required.acks"] = "every write waits for all in-sync replicas (acks=all: nothing acknowledged is lost), whatever this says; remove it",
+        ["transactional.id"] = "the producers here are idempotent, not transactional (exactness comes from checkpoints that carry their offsets, docs/RELIABILITY.md); with it every send failed at run time; remove it",
     };
 
     private static CliSettings WithClients(List<Action<IConfigurationBuilder>> sources, IConfigurationRoot configuration, bool json)
