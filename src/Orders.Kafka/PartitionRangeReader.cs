@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 
 namespace Orders.Kafka;
 
@@ -199,16 +200,8 @@ public sealed class PartitionRangeReader : IDisposable
     private static TimeSpan Slice(TimeSpan remaining, TimeSpan longest, CancellationToken cancellationToken) =>
         cancellationToken.CanBeCanceled && remaining > longest ? longest : remaining;
 
-    /// <summary>
-    /// A deadline <paramref name="timeout"/> from now, on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>):
-    /// a wall clock stepped back would stretch a read's patience by the step, one stepped forward would end it at once.
-    /// </summary>
-    private long Deadline(TimeSpan timeout) =>
-        _time.GetTimestamp() + (long)Math.Min(timeout.TotalSeconds * _time.TimestampFrequency, long.MaxValue / 4);
+    /// <summary>A deadline <paramref name="timeout"/> from now on the monotonic clock (<see cref="Monotonic"/>): a stepped wall clock neither stretches nor ends a read's patience.</summary>
+    private long Deadline(TimeSpan timeout) => _time.After(timeout);
 
-    private TimeSpan Remaining(long deadline)
-    {
-        var left = deadline - _time.GetTimestamp();
-        return left > 0 ? TimeSpan.FromSeconds((double)left / _time.TimestampFrequency) : TimeSpan.Zero;
-    }
+    private TimeSpan Remaining(long deadline) => _time.Left(deadline);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Orders.Hosting;
 using Orders.Processor.Loop;
 using Orders.Processor.UnitTests.Fakes;
 

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Loop;
 using Orders.Processor.Observability;

@@ -1,4 +1,4 @@
-using Orders.Processor.Loop;
+using Orders.Hosting;
 using Orders.Processor.Partitions;
 namespace Orders.Processor.Checkpoints;
 

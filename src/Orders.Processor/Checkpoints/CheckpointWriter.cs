@@ -4,6 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Processor.Loop;
 using Orders.Processor.Observability;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 using Orders.Processor.Failures;
 using Orders.Processor.Loop;
 using Orders.Processor.Observability;

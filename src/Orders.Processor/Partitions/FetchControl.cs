@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Orders.Hosting;
 using Orders.Processor.Loop;
 
 namespace Orders.Processor.Partitions;

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
+using Orders.Hosting;
 using Orders.Kafka;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Checkpoints;

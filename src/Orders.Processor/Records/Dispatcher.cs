@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Orders.Contracts;
-using Orders.Processor.Loop;
+using Orders.Hosting;
 using Orders.Processor.Partitions;
 
 namespace Orders.Processor.Records;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Orders.Contracts;
+using Orders.Hosting;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Failures;
-using Orders.Processor.Loop;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
 

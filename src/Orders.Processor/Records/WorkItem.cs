@@ -35,7 +35,7 @@ public sealed class WorkItem(ConsumeResult<byte[]?, byte[]?> record, PartitionSt
 
     public int RegistryWaits { get; set; }
 
-    /// <summary>When its retry is due: a timestamp of the monotonic clock (<see cref="Loop.Monotonic"/>).</summary>
+    /// <summary>When its retry is due: a timestamp of the monotonic clock (<see cref="Orders.Hosting.Monotonic"/>).</summary>
     public long DueAt { get; set; }
 
     /// <summary>The timestamp of the attempt under way, for the processing-time histogram; null while latencies are not measured.</summary>
