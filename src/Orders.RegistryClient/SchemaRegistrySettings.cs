@@ -71,6 +71,9 @@ public static class SchemaRegistrySettings
         .SelectMany(p => new[] { (p.Name, p), (p.Key, p) })
         .ToDictionary(x => x.Item1, x => x.p, StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The property a setting's name stands for (<c>Url</c> and <c>schema.registry.url</c> are one), or null for a name that is none.</summary>
+    public static string? PropertyOf(string name) => ByName.TryGetValue(name, out var property) ? property.Key : null;
+
     /// <summary>
     /// Builds and checks the client configuration. <paramref name="settings"/> are the section's
     /// entries in precedence order, lowest first (a later source wins whichever name it uses);

@@ -96,6 +96,25 @@ public sealed class SettingsFileTests : IDisposable
         Assert.Equal("Kafka: bootstrap.servers and BootstrapServers are one setting (bootstrap.servers) given twice in one place: keep one", error.Message);
     }
 
+    [Fact]
+    public void ARegistrySettingGivenUnderBothNamesInOneFile_IsRefused_NamingBoth()
+    {
+        var file = Write("both.json", """{ "SchemaRegistry": { "Url": "http://a:8081", "schema.registry.url": "http://b:8081" } }""");
+
+        var error = Assert.Throws<SettingsException>(() => Load(file, usesKafka: true));
+
+        Assert.Equal("SchemaRegistry: schema.registry.url and Url are one setting (schema.registry.url) given twice in one place: keep one", error.Message);
+    }
+
+    [Fact]
+    public void ARegistrySettingGivenUnderItsOtherName_TheEnvironmentOverAFile()
+    {
+        var file = Write("dotted.json", """{ "SchemaRegistry": { "schema.registry.url": "http://from-the-file:8081" } }""");
+        using var url = TestEnvironment.Variable("SchemaRegistry__Url", "http://from-the-environment:8081");
+
+        Assert.Equal("http://from-the-environment:8081", Load(file, usesKafka: true).SchemaRegistryConfig().Url);
+    }
+
     private static CliSettings Load(string? configFile, bool usesKafka) =>
         CliSettings.Load(new SettingsRequest(configFile, new Dictionary<string, string?>(), Json: true, UsesKafka: usesKafka));
 

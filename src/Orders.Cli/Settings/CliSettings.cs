@@ -304,11 +304,6 @@ internal sealed class CliSettings
     }
 
     /// <summary>
-    /// A section's entries source by source, lowest precedence first, so that a later source wins
-    /// even when it names a setting differently (appsettings.json's <c>Url</c>, then the
-    /// environment's <c>schema.registry.url</c>). A null value marks a subsection.
-    /// </summary>
-    /// <summary>
     /// A Kafka property given under both its names (<c>bootstrap.servers</c> in a file, <c>Kafka__BootstrapServers</c> or
     /// <c>--bootstrap-servers</c> over it): the clients' binder reads both and keeps whichever it reads last, whatever
     /// the sources' order, so a flag or an environment variable could lose to a file. The source that ranks highest
@@ -352,12 +347,24 @@ internal sealed class CliSettings
             .ToDictionary(p => p.Key, p => (string?)p.Value, StringComparer.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// A section's entries source by source, lowest precedence first, so that a later source wins
+    /// even when it names a setting differently (appsettings.json's <c>Url</c>, then the
+    /// environment's <c>schema.registry.url</c>). A null value marks a subsection.
+    /// </summary>
+    /// <exception cref="SettingsException">One source gives a setting under two names (<c>Url</c> and <c>schema.registry.url</c>): which it meant cannot be told.</exception>
     private static IEnumerable<(string Path, string Name, string? Value)> Entries(IConfigurationRoot configuration, string section)
     {
         foreach (var provider in configuration.Providers)
         {
+            var here = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var name in provider.GetChildKeys([], section).Distinct(StringComparer.OrdinalIgnoreCase))
             {
+                if (SchemaRegistrySettings.PropertyOf(name) is { } property && !here.TryAdd(property, name))
+                {
+                    throw new SettingsException($"{section}: {here[property]} and {name} are one setting ({property}) given twice in one place: keep one");
+                }
+
                 var path = $"{section}:{name}";
                 yield return (path, name, provider.TryGet(path, out var value) ? value : null);
             }
