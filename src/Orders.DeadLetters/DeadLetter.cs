@@ -113,6 +113,8 @@ public sealed class DeadLetter
         return null;
     }
 
+    private static readonly string[] FailedAtFormats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK"];
+
     public static DeadLetter From(ConsumeResult<byte[]?, byte[]?> record) =>
         From(
             new RecordPosition(record.Topic, record.Partition.Value, record.Offset.Value),
@@ -124,8 +126,9 @@ public sealed class DeadLetter
     public static DeadLetter From(RecordPosition position, DateTimeOffset timestamp, byte[]? key, byte[]? value, IReadOnlyList<RecordHeader> headers)
     {
         var (original, problem) = ParseOriginal(headers);
-        var failedAt = DateTimeOffset.TryParse(
-            LastText(headers, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+        // ISO 8601 with a date and a time, as the processor writes it; a lenient parse would take "10:00" for today.
+        var failedAt = DateTimeOffset.TryParseExact(
+            LastText(headers, DeadLetterHeaders.FailedAt), FailedAtFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
             ? at
             : timestamp;
         return new DeadLetter(position, timestamp, key, value, headers) { Original = original, Problem = problem, FailedAt = failedAt };

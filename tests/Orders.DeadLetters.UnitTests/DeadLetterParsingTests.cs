@@ -87,6 +87,35 @@ public sealed class DeadLetterParsingTests
         Assert.Equal(written, letter.FailedAt);
     }
 
+    [Theory]
+    [InlineData("10:00")]
+    [InlineData("Jan 5")]
+    [InlineData("2026-12-07")]
+    [InlineData("12/07/2026 10:00")]
+    [InlineData("2026-12-07 10:00:00")]
+    public void FailedAt_NotAnIso8601DateAndTime_IsTheRecordTimestamp(string text)
+    {
+        var written = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+        var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 0), written, null, null, [Letters.Text(DeadLetterHeaders.FailedAt, text)]);
+
+        Assert.Equal(written, letter.FailedAt);
+    }
+
+    [Theory]
+    [InlineData("2026-12-07T10:00:01.250Z", "2026-12-07T10:00:01.2500000+00:00")]
+    [InlineData("2026-12-07T10:00:01Z", "2026-12-07T10:00:01.0000000+00:00")]
+    [InlineData("2026-12-07T10:00:01.1234567Z", "2026-12-07T10:00:01.1234567+00:00")]
+    [InlineData("2026-12-07T11:00:01+01:00", "2026-12-07T10:00:01.0000000+00:00")]
+    [InlineData("2026-12-07T10:00:01", "2026-12-07T10:00:01.0000000+00:00")]
+    [InlineData("2026-12-07T10:00Z", "2026-12-07T10:00:00.0000000+00:00")]
+    public void FailedAt_Iso8601_IsRead_InUtc(string text, string expected)
+    {
+        var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 0), DateTimeOffset.UnixEpoch, null, null, [Letters.Text(DeadLetterHeaders.FailedAt, text)]);
+
+        Assert.Equal(expected, letter.FailedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public void HeaderText_IsNullForBytesThatAreNotUtf8()
     {
