@@ -100,6 +100,32 @@ public sealed class DeadLetter
     /// <summary>The last value of a header as text (Kafka semantics: the last one wins), or null.</summary>
     public string? Header(string key) => LastText(Headers, key);
 
+    /// <summary>
+    /// The letter as a list or a report shows it, without what only a replay or <c>show</c> reads: no key,
+    /// value or stack trace, and of the headers only the last of each that the summary names. A few hundred
+    /// bytes instead of the record, so that a tool holding many letters holds their summaries.
+    /// </summary>
+    public DeadLetter Summary()
+    {
+        var kept = new List<RecordHeader>(SummaryHeaders.Length);
+        foreach (var key in SummaryHeaders)
+        {
+            for (var i = Headers.Count - 1; i >= 0; i--)
+            {
+                if (Headers[i].Key == key)
+                {
+                    kept.Add(Headers[i]);
+                    break;
+                }
+            }
+        }
+
+        return new DeadLetter(Position, Timestamp, null, null, kept) { Original = Original, Problem = Problem, FailedAt = FailedAt, IsSummary = true };
+    }
+
+    /// <summary>True for a <see cref="Summary"/>: its key, value and most headers were left out.</summary>
+    public bool IsSummary { get; private init; }
+
     private static string? LastText(IReadOnlyList<RecordHeader> headers, string key)
     {
         for (var i = headers.Count - 1; i >= 0; i--)
@@ -112,6 +138,13 @@ public sealed class DeadLetter
 
         return null;
     }
+
+    // What Summary keeps: what a list or a replay's report reads (the origin is parsed already).
+    private static readonly string[] SummaryHeaders =
+    [
+        DeadLetterHeaders.Reason, DeadLetterHeaders.ErrorType, DeadLetterHeaders.ErrorMessage, DeadLetterHeaders.ConsumerGroup,
+        DeadLetterHeaders.Truncated, DeadLetterHeaders.Attempts, DeadLetterHeaders.OriginalTimestamp, DeadLetterHeaders.FailedAt,
+    ];
 
     private static readonly string[] FailedAtFormats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK"];
 

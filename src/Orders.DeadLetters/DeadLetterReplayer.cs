@@ -55,8 +55,8 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
 
         string? TargetProblem(string topic, int partition) => targets[topic] switch
         {
-            null => $"original topic {topic} no longer exists",
-            var partitions when !partitions.Contains(partition) => $"original partition {topic}[{partition}] no longer exists",
+            null => $"original topic {topic} does not exist (deleted since, or the letter's origin header is wrong)",
+            var partitions when !partitions.Contains(partition) => $"original partition {topic}[{partition}] does not exist ({topic} has {partitions.Count}; recreated with fewer, or the letter's origin header is wrong)",
             _ => null,
         };
 
@@ -87,12 +87,28 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             }
         }
 
-        var decisions = new List<ReplayDecision>(unreplayable);
-        // A truncated letter lacks its value: its record is read from the original, while retention keeps it.
-        var originals = new Dictionary<RecordPosition, Message<byte[]?, byte[]?>>();
-        decisions.AddRange(ReplayPlanner.Decide(groups, TargetProblem, histories)
-            .Select(d => d.Outcome == ReplayOutcome.Replay && d.Letter.Truncated is not null ? ReadOriginal(d, originals, cancellationToken) : d));
-        foreach (var decision in decisions.Where(d => d.Outcome != ReplayOutcome.Replay))
+        // A truncated letter lacks its value: its record is read from the original, while retention keeps it. Read here
+        // to decide (and to size the producer), then again as it is published: only one is held at a time.
+        var largestOriginal = 0L;
+        var decided = ReplayPlanner.Decide(groups, TargetProblem, histories)
+            .Select(d => d.Outcome == ReplayOutcome.Replay && d.Letter.Truncated is not null ? ReadOriginal(d, out _, cancellationToken, m => largestOriginal = Math.Max(largestOriginal, Size(m))) : d);
+
+        // What is reported, and not published, keeps the letter's summary only; the letters to publish keep their records.
+        var reported = new List<ReplayDecision>(unreplayable.Select(d => d with { Letter = d.Letter.Summary() }));
+        var toReplay = new Queue<ReplayDecision>();
+        foreach (var decision in decided)
+        {
+            if (decision.Outcome == ReplayOutcome.Replay)
+            {
+                toReplay.Enqueue(decision);
+            }
+            else
+            {
+                reported.Add(decision with { Letter = decision.Letter.Summary() });
+            }
+        }
+
+        foreach (var decision in reported)
         {
             if (decision.Outcome == ReplayOutcome.Skipped)
             {
@@ -102,16 +118,15 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             progress(decision);
         }
 
-        var toReplay = decisions.Where(d => d.Outcome == ReplayOutcome.Replay).ToList();
         if (options.DryRun)
         {
-            toReplay.ForEach(progress);
-            return new ReplayReport(queue.Topic, inTopic, decisions, scanned, DryRun: true);
+            var planned = toReplay.Select(d => d with { Letter = d.Letter.Summary() }).ToList();
+            planned.ForEach(progress);
+            return new ReplayReport(queue.Topic, inTopic, [.. reported, .. planned], scanned, DryRun: true);
         }
 
-        var done = await PublishAsync(toReplay, originals, options.DelayBetween, progress, cancellationToken);
-        var final = decisions.Where(d => d.Outcome != ReplayOutcome.Replay).Concat(done).ToList();
-        return new ReplayReport(queue.Topic, inTopic, final, scanned, DryRun: false);
+        reported.AddRange(await PublishAsync(toReplay, largestOriginal, options.DelayBetween, progress, cancellationToken));
+        return new ReplayReport(queue.Topic, inTopic, reported, scanned, DryRun: false);
     }
 
     /// <summary>
@@ -123,8 +138,12 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
     /// The decision; or a skip that says why the original cannot stand in for the letter (it is gone, or
     /// is another record); or a failure when it could not be read (the cluster did not answer: a rerun may).
     /// </returns>
-    internal ReplayDecision ReadOriginal(ReplayDecision decision, Dictionary<RecordPosition, Message<byte[]?, byte[]?>> originals, CancellationToken cancellationToken)
+    /// <param name="message">The original record, when the decision stays a replay.</param>
+    /// <param name="read">Told of the record read, when it stands in for the letter.</param>
+    internal ReplayDecision ReadOriginal(
+        ReplayDecision decision, out Message<byte[]?, byte[]?>? message, CancellationToken cancellationToken, Action<Message<byte[]?, byte[]?>>? read = null)
     {
+        message = null;
         var letter = decision.Letter;
         var original = letter.Original!.Value;
         const string Why = "the letter was truncated (its value was not kept)";
@@ -153,15 +172,18 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             return Skip($"{Why}, and the record at {original} is not the one that failed (its key or timestamp differs: was the topic recreated?)");
         }
 
-        originals[original] = record.Message;
+        message = record.Message;
+        read?.Invoke(message);
         return decision;
 
         ReplayDecision Skip(string why) => decision with { Outcome = ReplayOutcome.Skipped, Detail = why };
     }
 
+    /// <param name="toReplay">Taken from as they are published, so that a letter's record is not held past its acknowledgement.</param>
+    /// <param name="largestOriginal">The largest original record a truncated letter is replayed from, in bytes (0 for none).</param>
     private async Task<List<ReplayDecision>> PublishAsync(
-        IReadOnlyList<ReplayDecision> toReplay,
-        IReadOnlyDictionary<RecordPosition, Message<byte[]?, byte[]?>> originals,
+        Queue<ReplayDecision> toReplay,
+        long largestOriginal,
         TimeSpan delayBetween,
         Action<ReplayDecision> progress,
         CancellationToken cancellationToken)
@@ -177,7 +199,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
         config.SetDefault("message.timeout.ms", "30000");
         // A truncated letter's original can be larger than librdkafka's limit (1,000,000 bytes): its partition
         // took it once, so the producer lets it through too, unless set otherwise; the broker's limit still holds.
-        if (config.MessageMaxBytes is null && originals.Values.Select(Size).DefaultIfEmpty(0).Max() + RecordOverhead is var largest && largest > LibrdkafkaMessageMaxBytes)
+        if (config.MessageMaxBytes is null && largestOriginal + RecordOverhead is var largest && largest > LibrdkafkaMessageMaxBytes)
         {
             config.MessageMaxBytes = (int)Math.Min(largest, int.MaxValue);
         }
@@ -189,19 +211,29 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
 
         var results = new List<ReplayDecision>(toReplay.Count);
         var inFlight = new List<(ReplayDecision Decision, Task<DeliveryResult<byte[]?, byte[]?>> Delivery, System.Diagnostics.Activity? Span)>();
-        foreach (var decision in toReplay)
+        while (toReplay.TryDequeue(out var decision))
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                var interrupted = decision with { Outcome = ReplayOutcome.Interrupted, Detail = "not published: the run was cancelled" };
+                var interrupted = decision with { Letter = decision.Letter.Summary(), Outcome = ReplayOutcome.Interrupted, Detail = "not published: the run was cancelled" };
                 results.Add(interrupted);
                 progress(interrupted);
                 continue;
             }
 
+            Message<byte[]?, byte[]?>? originalRecord = null;
+            if (decision.Letter.Truncated is not null && ReadOriginal(decision, out originalRecord, cancellationToken) is { Outcome: not ReplayOutcome.Replay } unreadable)
+            {
+                // Read when planned, and gone or unreadable now (retention, the cluster away).
+                var result = unreadable with { Letter = decision.Letter.Summary() };
+                results.Add(result);
+                progress(result);
+                continue;
+            }
+
             var original = decision.Letter.Original!.Value;
             // Not cancellable once handed over: a record in flight is waited for, so the report says what landed.
-            var message = Copy(decision.Letter, originals.GetValueOrDefault(original));
+            var message = Copy(decision.Letter, originalRecord);
             var span = ReplayTracing.StartReplay(decision.Letter, original, message);
             var target = new TopicPartition(original.Topic, original.Partition);
             var delivery = producer.ProduceAsync(target, message, CancellationToken.None);
@@ -213,7 +245,8 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
                 delivery = producer.ProduceAsync(target, message, CancellationToken.None);
             }
 
-            inFlight.Add((decision, delivery, span));
+            // From here the client holds the record: the report keeps the letter's summary.
+            inFlight.Add((decision with { Letter = decision.Letter.Summary() }, delivery, span));
             if (delayBetween > TimeSpan.Zero)
             {
                 await CompleteAsync(inFlight, results, progress);

@@ -156,7 +156,7 @@ public static class ReplayPlanner
         groups.GroupBy(g => (g.Original.Topic, g.Original.Partition))
             .ToDictionary(g => g.Key, g => g.Min(x => x.Original.Offset) + 1);
 
-    /// <param name="targetProblem">Why an original partition cannot take a replay (it no longer exists), or null.</param>
+    /// <param name="targetProblem">Why an original partition cannot take a replay (it does not exist), or null.</param>
     /// <param name="histories">The scan of every original partition that can.</param>
     /// <returns>One decision per letter; the replays ordered by original partition and offset, so a partition's order is kept.</returns>
     public static IReadOnlyList<ReplayDecision> Decide(
@@ -178,7 +178,7 @@ public static class ReplayPlanner
             if (original.Offset >= history.End)
             {
                 // A copy would land at the partition's end, below o, where the next run's scan (from o + 1) cannot see it.
-                var past = string.Create(CultureInfo.InvariantCulture, $"{original.Topic}[{original.Partition}] ends at offset {history.End}, before its original offset {original.Offset}: the topic was recreated since, so that record is not there; not replayed, to never replay twice");
+                var past = string.Create(CultureInfo.InvariantCulture, $"{original.Topic}[{original.Partition}] ends at offset {history.End}, before its original offset {original.Offset}: the topic was recreated since, or the letter's origin header is wrong; that record is not there; not replayed, to never replay twice");
                 decisions.AddRange(group.Letters.Select(l => new ReplayDecision(l, ReplayOutcome.Skipped, past)));
                 continue;
             }

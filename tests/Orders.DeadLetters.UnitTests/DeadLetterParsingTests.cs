@@ -22,6 +22,40 @@ public sealed class DeadLetterParsingTests
     }
 
     [Fact]
+    public void Summary_KeepsWhatAListShows_AndLeavesTheRecordOut()
+    {
+        var letter = Letters.Make(2, 17, originalPartition: 1, originalOffset: 1234, extra: [Letters.Text(DeadLetterHeaders.Truncated, "value 2000000 bytes"), Letters.Text("traceparent", "00-x")]);
+
+        var summary = letter.Summary();
+
+        Assert.True(summary.IsSummary);
+        Assert.False(letter.IsSummary);
+        Assert.Equal(
+            (letter.Position, letter.Timestamp, letter.Original, letter.Problem, letter.Reason, letter.ErrorType, letter.ErrorMessage, letter.ConsumerGroup, letter.Attempts, letter.FailedAt, letter.OriginalTimestamp, letter.Truncated),
+            (summary.Position, summary.Timestamp, summary.Original, summary.Problem, summary.Reason, summary.ErrorType, summary.ErrorMessage, summary.ConsumerGroup, summary.Attempts, summary.FailedAt, summary.OriginalTimestamp, summary.Truncated));
+        Assert.Null(summary.Key);
+        Assert.Null(summary.Value);
+        Assert.Null(summary.Header(DeadLetterHeaders.ErrorStackTrace));
+        Assert.Null(summary.Header("traceparent"));
+    }
+
+    [Fact]
+    public void Summary_OfALetterWithAMalformedOrigin_KeepsWhy()
+    {
+        var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 5), Letters.FailedAt, null, [1], [Letters.Text(DeadLetterHeaders.OriginalTopic, "orders")]);
+
+        Assert.Equal(("no dlq.original.partition, dlq.original.offset header", null), (letter.Summary().Problem, letter.Summary().Original));
+    }
+
+    [Fact]
+    public void Summary_KeepsTheLastOfARepeatedHeader()
+    {
+        var letter = Letters.Make(0, 0, extra: [Letters.Text(DeadLetterHeaders.Reason, "poison")]);
+
+        Assert.Equal(letter.Reason, letter.Summary().Reason);
+    }
+
+    [Fact]
     public void From_NoOriginHeaders_NamesWhatIsMissing_AndHasNoOriginal()
     {
         var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 5), Letters.FailedAt, null, [1], [Letters.Text(DeadLetterHeaders.OriginalTopic, "orders")]);

@@ -153,7 +153,7 @@ public sealed class ReplayPlannerTests
         var decisions = Decide([past, last], histories: history).ToDictionary(d => d.Letter);
 
         Assert.Equal(ReplayOutcome.Skipped, decisions[past].Outcome);
-        Assert.Equal("orders[0] ends at offset 40, before its original offset 50: the topic was recreated since, so that record is not there; not replayed, to never replay twice", decisions[past].Detail);
+        Assert.Equal("orders[0] ends at offset 40, before its original offset 50: the topic was recreated since, or the letter's origin header is wrong; that record is not there; not replayed, to never replay twice", decisions[past].Detail);
         Assert.Equal(ReplayOutcome.Replay, decisions[last].Outcome);
     }
 

@@ -33,7 +33,8 @@ internal static class DlqListCommand
                         total++;
                         if (filter.Matches(letter))
                         {
-                            letters.Add(letter);
+                            // The list shows summaries: holding whole records would take the topic's size in memory.
+                            letters.Add(letter.Summary());
                         }
                     }
                 },
