@@ -112,9 +112,12 @@ public sealed partial class OrderPublisher
 
         if ((_fatalError ?? _sendError) is { } error)
         {
-            // The summary is not printed then: the line says how far the run got.
+            // The line says how far the run got; the summary goes with it, since orders acknowledged before are in the topic.
             var unacknowledged = Sent - Produced - Failed;
-            throw new ProducerFailedException($"{error} (of {Sent} orders sent: {Produced} acknowledged, {Failed} failed, {unacknowledged} unacknowledged)");
+            throw new ProducerFailedException($"{error} (of {Sent} orders sent: {Produced} acknowledged, {Failed} failed, {unacknowledged} unacknowledged)")
+            {
+                Summary = Summary(),
+            };
         }
 
         return Summary();

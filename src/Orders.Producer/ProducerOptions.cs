@@ -138,4 +138,8 @@ public sealed record ProducerProgress(long Sent, long Produced, long Failed, Tim
 }
 
 /// <summary>The run cannot go on: no topic, the schema refused, a fatal client error. The message is one line for the user.</summary>
-public sealed class ProducerFailedException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ProducerFailedException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>How far the run got, when it had sent orders before it failed: some of them are in the topic.</summary>
+    public ProducerSummary? Summary { get; init; }
+}

@@ -64,7 +64,18 @@ internal static partial class ProduceCommand
 
             var statusLine = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
             await ShowProgressAsync(worker.Publisher, Task.WhenAny(worker.Completion, CliHost.Stopping(host, cancellationToken)), statusLine ? stderr : null, loggers.CreateLogger("Orders.Producer.Progress"));
-            var summary = await CliHost.FinishAsync(host, worker.Completion, cancellationToken);
+            ProducerSummary summary;
+            try
+            {
+                summary = await CliHost.FinishAsync(host, worker.Completion, cancellationToken);
+            }
+            catch (ProducerFailedException e) when (e.Summary is { } reached)
+            {
+                // Orders acknowledged before the failure are in the topic: what they add up to is printed, then the error's line.
+                await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(reached, e.Message) : Summaries.ToText(reached));
+                throw;
+            }
+
             await stdout.WriteLineAsync(settings.Json ? Summaries.ToJson(summary) : Summaries.ToText(summary));
             return summary.Failed == 0 && summary.Unacknowledged == 0 ? OrdersCli.ExitOk : OrdersCli.ExitFailure;
         }));

@@ -14,6 +14,14 @@ internal static class Summaries
 
     public static string ToJson(ProducerSummary summary) => JsonSerializer.Serialize(ProducerDocument(summary), JsonOptions);
 
+    /// <summary>The summary of a run that failed after it had sent orders, with the error that ended it.</summary>
+    public static string ToJson(ProducerSummary summary, string error)
+    {
+        var document = ProducerDocument(summary);
+        document["error"] = error;
+        return JsonSerializer.Serialize(document, JsonOptions);
+    }
+
     public static string ToJson(ProcessorSummary summary) => JsonSerializer.Serialize(ProcessorDocument(summary), JsonOptions);
 
     public static string ToJson(ProducerSummary produced, ProcessorSummary processed) =>

@@ -197,6 +197,33 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProducerFailingFatallyAfterOrdersWereAcknowledged_PrintsItsSummaryWithTheError_AndTheTopicHoldsTheAcknowledged()
+    {
+        // An out-of-order sequence is fatal to an idempotent producer: the run ends, and the orders acknowledged
+        // before are in the topic, so their figures are printed (before, stdout was empty and only the line said how many).
+        var (process, stdout, stderr, topic) = StartProducerOnBrokerOne("produce-fatal", ["--rate", "500", "--duration", "20", "--json"]);
+        using var owned = process;
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        _stack.Cluster.PushRequestErrors(KafkaApiKey.Produce, ErrorCode.OutOfOrderSequenceNumber);
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "orders produce did not end");
+        process.WaitForExit();
+        var errors = await stderr;
+        output.WriteLine(errors);
+
+        Assert.Equal(1, process.ExitCode);
+        var summary = System.Text.Json.JsonDocument.Parse(await stdout).RootElement;
+        output.WriteLine(summary.ToString());
+        var produced = summary.GetProperty("produced").GetInt64();
+        Assert.True(produced > 0, summary.ToString());
+        Assert.Contains("sequence", summary.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"{produced} acknowledged", errors, StringComparison.Ordinal);
+        var contents = Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic);
+        Assert.InRange(contents.Records, produced, summary.GetProperty("sent").GetInt64());
+        var valid = summary.GetProperty("valid").GetProperty("count").GetInt64();
+        Assert.InRange(contents.Currencies.Values.Sum(c => c.Count), valid, valid + contents.Records - produced);
+    }
+
+    [Fact]
     public async Task ProducerDeliveriesTimingOutInFlight_AreCountedAsPossiblyPersisted_AndTheTopicHoldsNoMoreThanThoseBesides()
     {
         // The broker writes each batch at once and answers 4 s later; orders time out 2 s after they are
