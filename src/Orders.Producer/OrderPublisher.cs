@@ -277,7 +277,9 @@ public sealed partial class OrderPublisher
             {
                 if (wait > TimeSpan.Zero)
                 {
+                    // Asked again after it: a long wait comes in steps (ProductionSchedule.LongestWait), and the run may be over by then.
                     await Task.Delay(wait, _time, cancellationToken);
+                    continue;
                 }
 
                 ReadyOrder ready;

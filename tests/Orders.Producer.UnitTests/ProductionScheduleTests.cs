@@ -33,6 +33,53 @@ public sealed class ProductionScheduleTests
         Assert.Equal(80, sent);
     }
 
+    [Theory]
+    [InlineData(1e-300)]
+    [InlineData(1e-7)]
+    [InlineData(1.0 / (3 * 86_400))]
+    public void AtARateSlowerThanOneOrderADay_TheWaitComesInSteps_OfAtMostADay(double rate)
+    {
+        var schedule = new ProductionSchedule(rate, count: null, duration: null);
+
+        Assert.Equal(TimeSpan.Zero, schedule.WaitBeforeNext(0, TimeSpan.Zero));
+        Assert.Equal(ProductionSchedule.LongestWait, schedule.WaitBeforeNext(1, TimeSpan.Zero));
+        Assert.Equal(ProductionSchedule.LongestWait, schedule.WaitBeforeNext(long.MaxValue, TimeSpan.MaxValue - TimeSpan.FromDays(2)));
+    }
+
+    [Fact]
+    public void OneOrderEveryThreeDays_AskedAgainAfterEachWait_SendsTheSecondAtThreeDays()
+    {
+        var schedule = new ProductionSchedule(rate: 1.0 / (3 * 86_400), count: 2, duration: null);
+        var (sent, waits, elapsed) = (0L, 0, TimeSpan.Zero);
+        var sentAt = new List<TimeSpan>();
+
+        // As the publisher does: a wait, then the schedule asked again; an order when nothing is left to wait.
+        while (schedule.WaitBeforeNext(sent, elapsed) is { } wait)
+        {
+            if (wait > TimeSpan.Zero)
+            {
+                elapsed += wait;
+                waits++;
+                continue;
+            }
+
+            sentAt.Add(elapsed);
+            sent++;
+        }
+
+        Assert.Equal([TimeSpan.Zero, TimeSpan.FromDays(3)], sentAt);
+        Assert.Equal(3, waits);
+    }
+
+    [Fact]
+    public void AtASlowRate_WithADuration_EndsAtTheDuration_NotAfterTheNextStep()
+    {
+        var schedule = new ProductionSchedule(rate: 1e-9, count: null, duration: TimeSpan.FromHours(2));
+
+        Assert.Equal(TimeSpan.Zero, schedule.WaitBeforeNext(0, TimeSpan.Zero));
+        Assert.Null(schedule.WaitBeforeNext(1, TimeSpan.Zero));
+    }
+
     [Fact]
     public void AtARate_WithDuration_TheClientSlowerThanTheRate_StopsAtTheDuration()
     {
