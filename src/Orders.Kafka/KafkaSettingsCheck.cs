@@ -50,6 +50,9 @@ public static partial class KafkaSettingsCheck
 
         // Together: what depends on the others (a SASL mechanism this build of librdkafka has, a CA file that exists).
         var all = KafkaSettings.Bind(section, new ClientConfig()).Where(p => p.Key != "bootstrap.servers").ToDictionary(p => p.Key, p => p.Value);
+        // As the producers run: every one here is idempotent (the setting itself is the clients' own), so what needs
+        // idempotence passes (enable.gapless.guarantee) and what idempotence forbids is refused (max.in.flight above 5).
+        all["enable.idempotence"] = "true";
         if (Refusal(all, alone: false) is { } combined)
         {
             throw new KafkaConfigurationException($"invalid Kafka configuration: {combined}", null);

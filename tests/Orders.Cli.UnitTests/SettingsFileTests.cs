@@ -115,6 +115,14 @@ public sealed class SettingsFileTests : IDisposable
         Assert.Equal("http://from-the-environment:8081", Load(file, usesKafka: true).SchemaRegistryConfig().Url);
     }
 
+    [Fact]
+    public void APropertyThatNeedsIdempotence_IsAccepted_AsTheProducersAreIdempotent()
+    {
+        var file = Write("gapless.json", """{ "Kafka": { "enable.gapless.guarantee": "true" } }""");
+
+        Assert.Equal("true", Load(file, usesKafka: true).ProducerConfig().Get("enable.gapless.guarantee"));
+    }
+
     private static CliSettings Load(string? configFile, bool usesKafka) =>
         CliSettings.Load(new SettingsRequest(configFile, new Dictionary<string, string?>(), Json: true, UsesKafka: usesKafka));
 

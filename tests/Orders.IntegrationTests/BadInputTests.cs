@@ -43,6 +43,7 @@ public sealed class BadInputTests : IDisposable
         { "bootstrap not host:port", ["consume", "--until-idle", "1"], ["Kafka__BootstrapServers=notahost:notaport"] },
         { "linger negative", ["consume"], ["Kafka__linger.ms=-5"] },
         { "unknown Kafka property", ["consume"], ["Kafka__no.such.property=1"] },
+        { "more requests in flight than an idempotent producer allows", ["produce"], ["Kafka__max.in.flight=10"] },
         { "bad group protocol", ["consume"], ["Kafka__group.protocol=bogus"] },
         { "a transactional id (every send failed at run time)", ["produce"], ["Kafka__transactional.id=orders-1"] },
         { "Kafka CA file missing, SSL off", ["produce"], ["Kafka__SslCaLocation=/nonexistent/ca.pem"] },
