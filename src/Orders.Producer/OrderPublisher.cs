@@ -26,6 +26,9 @@ public sealed partial class OrderPublisher
     private readonly TimeProvider _time;
     private readonly ILogger<OrderPublisher> _logger;
     private readonly OrderSerializer _serializer;
+    /// <summary>How long a registration goes without an answer before the log says the registry is slow.</summary>
+    private static readonly TimeSpan SlowRegistry = TimeSpan.FromSeconds(5);
+
     private readonly Action<DeliveryReport<SentOrder, byte[]>> _onDelivery;
     private readonly ValidTally _valid = new();
     private readonly ValidTally _validPossiblyPersisted = new();
@@ -205,19 +208,20 @@ public sealed partial class OrderPublisher
             {
                 // A stop does not wait for the registry: one that accepts connections and never answers would
                 // hold it for the client's timeout and retries (SchemaRegistry:RequestTimeoutMs, any length).
-                var id = await registering.WaitAsync(cancellationToken);
+                var id = await AnswerAsync(registering, started, cancellationToken);
                 LogSchemaRegistered(_logger, OrderSerializer.SubjectFor(_options.Topic), id);
                 return true;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 // Left to end on its own; its failure, if any, observed here.
-                _ = registering.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                Abandon(registering);
                 return false;
             }
-            catch (SchemaRegistryException e) when ((int)e.Status < 500)
+            catch (SchemaRegistryException e) when ((int)e.Status < 500 && e.Status is not (HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout))
             {
-                // 409 (incompatible), 422 (invalid), 401/403 (credentials): waiting cannot help.
+                // 409 (incompatible), 422 (invalid), 401/403 (credentials): waiting cannot help. A registry that
+                // limits its rate (429) or timed the request out (408) is waited for, as one that is away.
                 var why = e.Status == HttpStatusCode.Conflict ? "is incompatible with the subject's existing versions" : "was refused";
                 throw new ProducerFailedException($"the Order schema {why} (subject {OrderSerializer.SubjectFor(_options.Topic)}): {SchemaRegistryErrors.Describe(e)}", e);
             }
@@ -247,6 +251,43 @@ public sealed partial class OrderPublisher
             }
         }
     }
+
+    /// <summary>
+    /// The registration's answer, waited for within what is left of <see cref="ProducerOptions.RegistryWait"/>: one
+    /// attempt of the client (its timeout times its retries) could outlast it. A slow answer is said once.
+    /// </summary>
+    /// <exception cref="TimeoutException">No answer within the wait (the registration is left to end on its own).</exception>
+    private async Task<int> AnswerAsync(Task<int> registering, long started, CancellationToken cancellationToken)
+    {
+        var said = false;
+        while (true)
+        {
+            var left = _options.RegistryWait - _time.GetElapsedTime(started);
+            var step = left < SlowRegistry ? left : SlowRegistry;
+            try
+            {
+                return await registering.WaitAsync(step > TimeSpan.Zero ? step : TimeSpan.Zero, _time, cancellationToken);
+            }
+            catch (TimeoutException) when (!registering.IsCompleted)
+            {
+                if (step >= left)
+                {
+                    Abandon(registering);
+                    throw new TimeoutException($"no answer in {_time.GetElapsedTime(started).TotalSeconds:0.#} s");
+                }
+
+                if (!said)
+                {
+                    LogRegistrySlow(_logger, SlowRegistry.TotalSeconds, _options.RegistryWait.TotalSeconds);
+                    said = true;
+                }
+            }
+        }
+    }
+
+    /// <summary>A registry call no one waits for any more: its failure, if any, observed.</summary>
+    private static void Abandon(Task registering) =>
+        _ = registering.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private async Task ProduceAllAsync(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {
@@ -454,6 +495,9 @@ public sealed partial class OrderPublisher
 
     [LoggerMessage(3, LogLevel.Warning, "Schema registry unavailable; retrying in {DelayMs} ms: {Error}")]
     private static partial void LogRegistryUnavailable(ILogger logger, double delayMs, string error);
+
+    [LoggerMessage(10, LogLevel.Warning, "Schema registry has not answered for {Seconds} s; waiting for it for up to {WaitSeconds} s in all (Producer:RegistryWait)")]
+    private static partial void LogRegistrySlow(ILogger logger, double seconds, double waitSeconds);
 
     [LoggerMessage(4, LogLevel.Information, "Flushing: {Count} orders still in flight")]
     private static partial void LogFlushing(ILogger logger, int count);

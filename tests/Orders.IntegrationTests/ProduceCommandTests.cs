@@ -139,6 +139,110 @@ public sealed class ProduceCommandTests(StackFixture fixture)
     }
 
     [Fact]
+    public async Task ARegistryThatAcceptsConnectionsAndNeverAnswers_IsWaitedForWithinRegistryWait_SaidOnce_ThenOneLine()
+    {
+        var topic = fixture.CreateTopic("silent-registry", partitions: 1);
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start(backlog: 64);
+        var held = new List<System.Net.Sockets.Socket>();
+        using var stop = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            // Connections are taken and never answered; closed only when the test ends.
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    held.Add(await silent.AcceptSocketAsync(stop.Token));
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }, TestContext.Current.CancellationToken);
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
+
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["produce", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", url, "--topic", topic, "--count", "5"],
+            TimeSpan.FromSeconds(90),
+            ("Producer__RegistryWait", "00:00:08"));
+        await stop.CancelAsync();
+        await accepting;
+        held.ForEach(h => h.Dispose());
+
+        // One attempt of the client (5 s, tried again) outlasted the wait before: it ended after 15 s or more, having said nothing.
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exit == OrdersCli.ExitFailure, $"exit {exit}:\n{stderr}");
+        Assert.Equal("", stdout);
+        Assert.Single(lines, l => l.Contains("Schema registry has not answered for 5 s; waiting for it for up to 8 s in all (Producer:RegistryWait)", StringComparison.Ordinal));
+        Assert.StartsWith($"orders: the Schema Registry did not register the Order schema within 8 s (subject {topic}-value): no answer in 8", lines[^1], StringComparison.Ordinal);
+        Assert.Empty(Faults.Oracle.ReadAll(fixture.BootstrapServers, topic));
+    }
+
+    [Fact]
+    public async Task ARegistryLimitingItsRate_IsWaitedFor_NotTakenForARefusal_AndTheOrdersGoOut()
+    {
+        var topic = fixture.CreateTopic("rate-limited-registry", partitions: 1);
+        var url = $"http://127.0.0.1:{OrdersProcess.FreePort()}";
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add(url + "/");
+        listener.Start();
+        using var forward = new HttpClient { BaseAddress = new Uri(fixture.RegistryUrl) };
+        var limited = 0;
+        var proxying = Task.Run(async () =>
+        {
+            // Every registration is answered 429 for a while (more than the client's own tries), then the real registry answers.
+            while (listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is System.Net.HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                if (context.Request.HttpMethod == "POST" && Interlocked.Increment(ref limited) <= 8)
+                {
+                    context.Response.StatusCode = 429;
+                    context.Response.ContentType = "application/vnd.schemaregistry.v1+json";
+                    await context.Response.OutputStream.WriteAsync("""{"error_code":42901,"message":"Too many requests"}"""u8.ToArray());
+                    context.Response.Close();
+                    continue;
+                }
+
+                using var request = new HttpRequestMessage(new HttpMethod(context.Request.HttpMethod), context.Request.RawUrl);
+                if (context.Request.HasEntityBody)
+                {
+                    using var body = new MemoryStream();
+                    await context.Request.InputStream.CopyToAsync(body);
+                    request.Content = new ByteArrayContent(body.ToArray());
+                    request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(context.Request.ContentType ?? "application/json");
+                }
+
+                using var answer = await forward.SendAsync(request);
+                context.Response.StatusCode = (int)answer.StatusCode;
+                context.Response.ContentType = answer.Content.Headers.ContentType?.ToString();
+                await context.Response.OutputStream.WriteAsync(await answer.Content.ReadAsByteArrayAsync());
+                context.Response.Close();
+            }
+        }, TestContext.Current.CancellationToken);
+
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["produce", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", url, "--topic", topic, "--count", "5", "--json"], TimeSpan.FromSeconds(90));
+        listener.Stop();
+        await proxying;
+
+        Assert.True(exit == 0, $"exit {exit}:\n{stderr}");
+        Assert.True(limited > 8, $"{limited} registrations asked");
+        Assert.Contains("Schema registry unavailable; retrying in", stderr, StringComparison.Ordinal);
+        Assert.Equal(5, JsonDocument.Parse(stdout).RootElement.GetProperty("produced").GetInt64());
+    }
+
+    [Fact]
     public async Task ATopicCreatedWhileItWaits_GetsTheOrders_WithThePartitionsItWasCreatedWith()
     {
         var topic = StackFixture.Unique("created-later");
