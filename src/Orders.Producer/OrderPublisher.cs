@@ -72,7 +72,7 @@ public sealed partial class OrderPublisher
     /// <summary>Of <see cref="Failed"/>, the orders whose delivery failed after they were sent (a timeout in flight): they may be in the topic all the same.</summary>
     public long PossiblyPersisted => Interlocked.Read(ref _possiblyPersisted);
 
-    /// <summary>Orders made invalid on purpose (<see cref="ProducerOptions.InvalidRatio"/>).</summary>
+    /// <summary>Acknowledged orders made invalid on purpose (<see cref="ProducerOptions.InvalidRatio"/>).</summary>
     public long Invalid => Interlocked.Read(ref _invalid);
 
     /// <summary>The acknowledged orders that pass validation so far.</summary>
@@ -356,13 +356,6 @@ public sealed partial class OrderPublisher
 
                 sent = Interlocked.Increment(ref _sent);
 
-                // Whether it is valid is the generator's word: its flag agrees with OrderValidator, the
-                // processor's rule (tested), so the delivery thread does not validate every order again.
-                if (!ready.Key.Valid)
-                {
-                    _invalid++;
-                }
-
                 if (ready.Order is { } logged)
                 {
                     LogOrderSent(_logger, logged.OrderId, logged.Product, logged.Price, logged.Quantity, ready.Key.Valid);
@@ -470,10 +463,16 @@ public sealed partial class OrderPublisher
 
         Interlocked.Increment(ref _produced);
 
-        // Valid by the processor's own rule, so that both sides count the same orders.
+        // Valid by the processor's own rule, so that both sides count the same orders: whether it is valid is
+        // the generator's word, whose flag agrees with OrderValidator (tested), so no order is validated again.
         if (sent.Valid)
         {
             _valid.Add(sent.Currency, sent.Price, sent.Quantity);
+        }
+        else
+        {
+            // Among the acknowledged, as valid is: what the processor dead-letters as invalid.
+            Interlocked.Increment(ref _invalid);
         }
     }
 

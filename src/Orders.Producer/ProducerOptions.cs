@@ -45,7 +45,7 @@ public sealed class ProducerOptions
 
 /// <summary>The end of a run.</summary>
 /// <param name="Produced">Orders whose delivery the broker acknowledged.</param>
-/// <param name="Invalid">Orders made invalid on purpose (<c>--invalid-ratio</c>).</param>
+/// <param name="Invalid">Acknowledged orders made invalid on purpose (<c>--invalid-ratio</c>): what the processor dead-letters as invalid.</param>
 /// <param name="Seconds">The whole run, its start-up (broker check, schema registration) included.</param>
 public sealed record ProducerSummary(long Produced, long Failed, long Invalid, double Seconds)
 {
