@@ -96,22 +96,40 @@ public sealed partial class OrderPublisher
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);
         route.HoldNoBrokerErrors();
-        using var producer = new ProducerBuilder<SentOrder, byte[]>(config)
+        IProducer<SentOrder, byte[]> Build() => new ProducerBuilder<SentOrder, byte[]>(config)
             .SetKeySerializer(SentOrder.Serializer.Instance)
             .LogTo(route)
             .LogErrorsTo(route, OnError)
             .BuildChecked();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fatal.Token);
-        _started = _time.GetTimestamp();
 
-        // The route outlives the producer (disposed in reverse order), so its last repeat counts are written.
-        var ready = await WaitForClusterAsync(producer, route, stop.Token) && await RegisterSchemaAsync(stop.Token);
-        if (ready)
+        var producer = Build();
+        try
         {
-            await ProduceAllAsync(producer, stop.Token);
-        }
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _fatal.Token);
+            _started = _time.GetTimestamp();
 
-        Drain(producer, cancellationToken);
+            // The route outlives the producer (disposed before it), so its last repeat counts are written.
+            var (ready, maxMessageBytes) = await WaitForClusterAsync(producer, route, stop.Token);
+            if (ready && PublisherClientConfig.BatchSizeFor(config, maxMessageBytes) is { } batchSize)
+            {
+                // Nothing was sent yet: the producer is built again with batches the topic takes.
+                LogBatchSize(_logger, _options.Topic, maxMessageBytes!.Value, batchSize);
+                producer.Dispose();
+                config.BatchSize = batchSize;
+                producer = Build();
+            }
+
+            if (ready && await RegisterSchemaAsync(stop.Token))
+            {
+                await ProduceAllAsync(producer, stop.Token);
+            }
+
+            Drain(producer, cancellationToken);
+        }
+        finally
+        {
+            producer.Dispose();
+        }
 
         if ((_fatalError ?? _sendError) is { } error)
         {
@@ -141,21 +159,33 @@ public sealed partial class OrderPublisher
     /// <see cref="PublisherClientConfig"/>), so an address or a topic name with a typo is one line
     /// after a bounded wait, not minutes of retries or a junk topic.
     /// </summary>
-    /// <returns>False when cancelled first.</returns>
+    /// <returns>
+    /// False when cancelled first; with the topic's <c>max.message.bytes</c>, the largest record batch its brokers take,
+    /// or null when the cluster would not say (no DescribeConfigs permission: the client's batches stay as configured).
+    /// </returns>
     /// <exception cref="BrokerUnreachableException">No broker answered within <see cref="ProducerOptions.BrokerTimeout"/>.</exception>
     /// <exception cref="ProducerFailedException">The topic did not exist within <see cref="ProducerOptions.TopicWait"/>.</exception>
-    private async Task<bool> WaitForClusterAsync(IProducer<SentOrder, byte[]> producer, KafkaLogRoute route, CancellationToken cancellationToken)
+    private async Task<(bool Ready, int? MaxMessageBytes)> WaitForClusterAsync(IProducer<SentOrder, byte[]> producer, KafkaLogRoute route, CancellationToken cancellationToken)
     {
         using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
         try
         {
             var metadata = await BrokerWait.FirstMetadataAsync(admin, route, _producerConfig.BootstrapServers, _options.BrokerTimeout, _logger, _time, cancellationToken);
             await WaitForTopicAsync(admin, metadata, cancellationToken);
-            return true;
+            try
+            {
+                var configs = await new TopicProvisioner(admin, _logger, _time).ConfigsAsync(_options.Topic, cancellationToken);
+                return (true, configs.TryGetValue("max.message.bytes", out var max) && int.TryParse(max, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : null);
+            }
+            catch (KafkaException e)
+            {
+                LogTopicConfigsUnknown(_logger, _options.Topic, e.Error.Reason);
+                return (true, null);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return false;
+            return (false, null);
         }
     }
 
@@ -494,6 +524,12 @@ public sealed partial class OrderPublisher
 
     [LoggerMessage(3, LogLevel.Warning, "Schema registry unavailable; retrying in {DelayMs} ms: {Error}")]
     private static partial void LogRegistryUnavailable(ILogger logger, double delayMs, string error);
+
+    [LoggerMessage(11, LogLevel.Information, "Topic {Topic} takes record batches of at most {MaxMessageBytes} bytes (max.message.bytes): batch.size is {BatchSize}")]
+    private static partial void LogBatchSize(ILogger logger, string topic, int maxMessageBytes, int batchSize);
+
+    [LoggerMessage(12, LogLevel.Warning, "The configs of topic {Topic} could not be read ({Reason}): batches are not fitted to its max.message.bytes; set Kafka:batch.size below it if it is under 1,000,000")]
+    private static partial void LogTopicConfigsUnknown(ILogger logger, string topic, string reason);
 
     [LoggerMessage(10, LogLevel.Warning, "Schema registry has not answered for {Seconds} s; waiting for it for up to {WaitSeconds} s in all (Producer:RegistryWait)")]
     private static partial void LogRegistrySlow(ILogger logger, double seconds, double waitSeconds);

@@ -46,4 +46,18 @@ public static class PublisherClientConfig
         config.SetDefault("allow.auto.create.topics", "false");
         return config;
     }
+
+    /// <summary>
+    /// The batch.size a topic that takes record batches of at most <paramref name="maxMessageBytes"/> needs, or null
+    /// when the configured one fits (or was set: it is the user's). A broker checks a whole batch against the topic's
+    /// max.message.bytes and refuses every record of a batch above it; librdkafka does not split the batch, so each
+    /// of its orders fails. librdkafka's batch.size (1,000,000) fits Kafka's default (1,048,588), not a topic set lower.
+    /// </summary>
+    public static int? BatchSizeFor(ProducerConfig config, int? maxMessageBytes) =>
+        maxMessageBytes is { } limit && config.BatchSize is null && limit < LibrdkafkaBatchSize ? Math.Max(limit, MinimumBatchSize) : null;
+
+    private const int LibrdkafkaBatchSize = 1_000_000;
+
+    // librdkafka's least batch.size; a topic that takes less cannot take an order's batch of one anyway.
+    private const int MinimumBatchSize = 1;
 }

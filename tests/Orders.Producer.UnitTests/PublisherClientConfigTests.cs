@@ -16,4 +16,19 @@ public sealed class PublisherClientConfigTests
 
         Assert.Equal("true", PublisherClientConfig.Producer(configured).Get("allow.auto.create.topics"));
     }
+
+    [Theory]
+    [InlineData(null, null, null)]
+    [InlineData(1_048_588, null, null)]
+    [InlineData(1_000_000, null, null)]
+    [InlineData(999_999, null, 999_999)]
+    [InlineData(200_000, null, 200_000)]
+    [InlineData(200_000, 100_000, null)]
+    [InlineData(200_000, 500_000, null)]
+    public void BatchSize_FitsATopicThatTakesSmallerBatchesThanTheClientMakes_UnlessTheUserSetOne(int? maxMessageBytes, int? configuredBatchSize, int? expected)
+    {
+        var config = PublisherClientConfig.Producer(new ProducerConfig { BootstrapServers = "broker:9092", BatchSize = configuredBatchSize });
+
+        Assert.Equal(expected, PublisherClientConfig.BatchSizeFor(config, maxMessageBytes));
+    }
 }
