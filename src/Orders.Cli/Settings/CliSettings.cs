@@ -268,6 +268,16 @@ internal sealed class CliSettings
 
     private static CliSettings WithClients(List<Action<IConfigurationBuilder>> sources, IConfigurationRoot configuration, bool json)
     {
+        // First: a setting the clients own is refused with why, before librdkafka refuses it with its own words
+        // (acks=1 against the idempotence the check assumes).
+        foreach (var (key, value) in configuration.GetSection(KafkaSettings.Section).AsEnumerable(makePathsRelative: true))
+        {
+            if (value is not null && Owned.TryGetValue(KafkaSettings.LibrdkafkaName(key), out var why))
+            {
+                throw new SettingsException($"{KafkaSettings.Section}:{key}: {why}");
+            }
+        }
+
         try
         {
             KafkaSettingsCheck.Validate(configuration.GetSection(KafkaSettings.Section));
@@ -275,14 +285,6 @@ internal sealed class CliSettings
         catch (KafkaConfigurationException e)
         {
             throw new SettingsException(e.Message);
-        }
-
-        foreach (var (key, value) in configuration.GetSection(KafkaSettings.Section).AsEnumerable(makePathsRelative: true))
-        {
-            if (value is not null && Owned.TryGetValue(KafkaSettings.LibrdkafkaName(key), out var why))
-            {
-                throw new SettingsException($"{KafkaSettings.Section}:{key}: {why}");
-            }
         }
 
         // What the clients will get (the processor's host binds the same section the same way).
