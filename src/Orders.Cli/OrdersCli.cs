@@ -62,7 +62,11 @@ public static partial class OrdersCli
 
         var type = match.Groups["type"].Value;
         var inner = NullableOf().Match(type) is { Success: true } nullable ? nullable.Groups[1].Value : type;
-        return $"{match.Groups["name"].Value}: '{match.Groups["value"].Value}' is not {TypeWords.For(inner)}";
+        var value = match.Groups["value"].Value;
+        // Digits that do not fit the type: a whole number all the same, too large for it.
+        return TypeWords.For(inner) == "a whole number" && WholeNumber().IsMatch(value)
+            ? $"{match.Groups["name"].Value}: '{value}' is out of range ({TypeWords.For(inner)} from {TypeWords.Range(inner)})"
+            : $"{match.Groups["name"].Value}: '{value}' is not {TypeWords.For(inner)}";
     }
 
     [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for (?:option|command|argument) '(?<name>[^']+)' as expected type '(?<type>[^']+)'\.?$", RegexOptions.Singleline)]
@@ -70,4 +74,7 @@ public static partial class OrdersCli
 
     [GeneratedRegex(@"^System\.Nullable`1\[\[?(System\.[A-Za-z0-9]+)")]
     private static partial Regex NullableOf();
+
+    [GeneratedRegex(@"^[+-]?[0-9]+$")]
+    private static partial Regex WholeNumber();
 }

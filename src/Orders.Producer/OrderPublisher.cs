@@ -91,7 +91,7 @@ public sealed partial class OrderPublisher
         // A failed delivery is logged with its order; the same failure again within 10 s is counted and
         // reported as one line (a broker away fails every order in flight at once: 100,000 lines).
         using var failureLog = _failureLog = new RepeatSuppressor<string>(
-            _time, TimeSpan.FromSeconds(10), (reason, count, window) => LogDeliveriesFailed(_logger, count, Math.Round(window.TotalSeconds), reason));
+            _time, TimeSpan.FromSeconds(10), (reason, count, window) => LogDeliveriesFailed(_logger, count, Math.Round(window.TotalSeconds, 3), reason));
 
         // One route for the client's log lines and errors: repeats (an unreachable broker, many a second) are counted, secrets masked.
         using var route = new KafkaLogRoute(_logger, _time);

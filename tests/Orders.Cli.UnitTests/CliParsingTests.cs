@@ -159,6 +159,19 @@ public sealed class CliParsingTests
             await OneLineExit2With("Processor__MaxInFlight", "99999999999", "consume", "--bootstrap-servers", "127.0.0.1:1"));
 
     [Theory]
+    [InlineData("99999999999999999999", "orders: --count: '99999999999999999999' is out of range (a whole number from -9,223,372,036,854,775,808 to 9,223,372,036,854,775,807) (see 'orders --help')")]
+    [InlineData("many", "orders: --count: 'many' is not a whole number (see 'orders --help')")]
+    [InlineData("1.5", "orders: --count: '1.5' is not a whole number (see 'orders --help')")]
+    public async Task AFlagsWholeNumberTooLarge_IsSaidToBeOutOfRange_AndOtherTextToBeNoWholeNumber(string value, string expected)
+    {
+        var stderr = new StringWriter();
+
+        var exit = await OrdersCli.RunAsync(["produce", "--count", value], new StringWriter(), stderr);
+
+        Assert.Equal((OrdersCli.ExitUsage, expected), (exit, stderr.ToString().Trim()));
+    }
+
+    [Theory]
     [InlineData("stats", "Logging__LogLevel__Default", "Loud")]
     [InlineData("consume", "Logging__Console__LogLevel__Orders", "chatty")]
     public async Task BadLogLevel_InTheEnvironment_OneLineErrorNamingTheSetting_Exit2(string verb, string variable, string value)
