@@ -29,6 +29,7 @@ public sealed class TopicReader : IDisposable
     private readonly TimeProvider _time;
     private readonly IConsumer<byte[]?, byte[]?> _records;
     private readonly IAdminClient _metadata;
+    private readonly KafkaLogRoute _route;
     private IConsumer<Ignore, Ignore>? _headers;
 
     /// <param name="config">
@@ -58,9 +59,22 @@ public sealed class TopicReader : IDisposable
         _logger = logger;
         _timeout = timeout;
         _time = time;
-        _records = new ConsumerBuilder<byte[]?, byte[]?>(_config).LogTo(logger).BuildChecked();
+        // Until a broker answers (WaitForBrokerAsync), its client's reports of none are held: the wait says it in one line.
+        _route = new KafkaLogRoute(logger, time);
+        _route.HoldNoBrokerErrors();
+        _records = new ConsumerBuilder<byte[]?, byte[]?>(_config).LogTo(_route).LogErrorsTo(_route).BuildChecked();
         _metadata = new DependentAdminClientBuilder(_records.Handle).Build();
     }
+
+    /// <summary>
+    /// Waits for a broker to answer, saying once that it waits (as the other verbs do), within the reader's
+    /// timeout; a stop ends the wait at once. Call it first: until then the client's reports of an
+    /// unreachable broker are held.
+    /// </summary>
+    /// <exception cref="BrokerUnreachableException">No broker answered within the timeout.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled first.</exception>
+    public async Task WaitForBrokerAsync(CancellationToken cancellationToken) =>
+        await BrokerWait.FirstMetadataAsync(_metadata, _route, _config.BootstrapServers, _timeout, _logger, _time, cancellationToken);
 
     /// <summary>The group id the reader gives librdkafka (never joined): what a secured cluster's ACLs must allow.</summary>
     public string GroupId => _config.GroupId;
@@ -203,5 +217,7 @@ public sealed class TopicReader : IDisposable
         _headers?.Dispose();
         _records.Close();
         _records.Dispose();
+        _route.Flush();
+        _route.Dispose();
     }
 }

@@ -412,6 +412,23 @@ public sealed class DeadLetterToolsTests(StackFixture fixture)
         Assert.Equal(1, Assert.Single(ReplaysPerLetter(topic)).Value);
     }
 
+    [Theory]
+    [InlineData("list")]
+    [InlineData("replay")]
+    public async Task AgainstNoBroker_TheWaitIsSaidOnce_ThenOneLine_Exit1(string verb)
+    {
+        var nobody = $"127.0.0.1:{OrdersProcess.FreePort()}";
+
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(["dlq", verb, "--bootstrap-servers", nobody, "--topic", "orders"], TimeSpan.FromSeconds(60));
+
+        // Before: librdkafka's own lines (all brokers down, connection refused), then the metadata error after 15 s, nothing said meanwhile.
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exit == 1 && lines.Length == 2, $"exit {exit}:\n{stderr}");
+        Assert.Equal("", stdout);
+        Assert.Contains($"Waiting for a Kafka broker at {nobody} (for up to 15 s)", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"orders: no Kafka broker at {nobody} answered within 15 s", lines[1], StringComparison.Ordinal);
+    }
+
     private string CreateTopics(string prefix, int dlqPartitions = 3)
     {
         var topic = fixture.CreateTopic(prefix);

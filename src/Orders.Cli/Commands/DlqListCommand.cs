@@ -22,6 +22,7 @@ internal static class DlqListCommand
             var now = TimeProvider.System.GetUtcNow();
             var filter = DlqCommand.Filter(parseResult, reason, since, now);
             using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
+            await reader.WaitForBrokerAsync(cancellationToken);
             var queue = new DeadLetterQueue(reader, settings.ProcessorTopic);
             var total = 0;
             var letters = new List<DeadLetter>();

@@ -32,6 +32,7 @@ internal static class DlqReplayCommand
             var options = new ReplayOptions(filter, parseResult.GetValue(dryRun), TimeSpan.FromMilliseconds(Math.Max(0, parseResult.GetValue(delay))));
             using var tracing = OrdersTracing.Start(settings.Tracing, logger, TracedComponent.Replay);
             using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
+            await reader.WaitForBrokerAsync(cancellationToken);
             var queue = new DeadLetterQueue(reader, settings.ProcessorTopic);
             var replayer = new DeadLetterReplayer(reader, settings.ProducerConfig(), TimeProvider.System, logger);
             var progress = settings.Json ? (Action<ReplayDecision>)(_ => { }) : decision => stdout.WriteLine(ReplayText.ReplayLine(decision));

@@ -31,6 +31,7 @@ internal static class DlqShowCommand
         {
             var where = LetterAddress.Parse(parseResult.GetValue(address)!, out _)!.Value;
             using var reader = new TopicReader(settings.ReaderConfig(), DlqCommand.ReadTimeout, TimeProvider.System, logger);
+            await reader.WaitForBrokerAsync(cancellationToken);
             var queue = new DeadLetterQueue(reader, settings.ProcessorTopic);
             var lookup = await BlockingCall.RunAsync(() => queue.Find(where, cancellationToken), cancellationToken);
             if (lookup.Letter is not { } letter)
