@@ -145,6 +145,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
     {
         message = null;
         var letter = decision.Letter;
+        System.Diagnostics.Debug.Assert(!letter.IsSummary, "a summary has no key to check the original by");
         var original = letter.Original!.Value;
         const string Why = "the letter was truncated (its value was not kept)";
         ConsumeResult<byte[]?, byte[]?>? record = null;
@@ -197,6 +198,9 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             AllowAutoCreateTopics = false,
         };
         config.SetDefault("message.timeout.ms", "30000");
+        // A delivery's report says where the copy landed, nothing more: with the default (all) every report, kept
+        // in flight until the end, would hold its record's key, value and headers.
+        config.Set("dotnet.producer.delivery.report.fields", "none");
         // A truncated letter's original can be larger than librdkafka's limit (1,000,000 bytes): its partition
         // took it once, so the producer lets it through too, unless set otherwise; the broker's limit still holds.
         if (config.MessageMaxBytes is null && largestOriginal + RecordOverhead is var largest && largest > LibrdkafkaMessageMaxBytes)
@@ -222,13 +226,27 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             }
 
             Message<byte[]?, byte[]?>? originalRecord = null;
-            if (decision.Letter.Truncated is not null && ReadOriginal(decision, out originalRecord, cancellationToken) is { Outcome: not ReplayOutcome.Replay } unreadable)
+            if (decision.Letter.Truncated is not null)
             {
-                // Read when planned, and gone or unreadable now (retention, the cluster away).
-                var result = unreadable with { Letter = decision.Letter.Summary() };
-                results.Add(result);
-                progress(result);
-                continue;
+                ReplayDecision read;
+                try
+                {
+                    read = ReadOriginal(decision, out originalRecord, cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // Stopped while its original was read: not published, and the letters after it neither (the loop's first check).
+                    read = decision with { Outcome = ReplayOutcome.Interrupted, Detail = "not published: the run was cancelled" };
+                }
+
+                if (read.Outcome != ReplayOutcome.Replay)
+                {
+                    // Read when planned, and gone or unreadable now (retention, the cluster away), or the run stopped.
+                    var result = read with { Letter = decision.Letter.Summary() };
+                    results.Add(result);
+                    progress(result);
+                    continue;
+                }
             }
 
             var original = decision.Letter.Original!.Value;
@@ -302,6 +320,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
     /// <param name="original">The original record as its partition holds it, for a letter that was truncated; else null (the letter has it all).</param>
     public static Message<byte[]?, byte[]?> Copy(DeadLetter letter, Message<byte[]?, byte[]?>? original = null)
     {
+        System.Diagnostics.Debug.Assert(!letter.IsSummary, "a summary has no record to copy");
         var headers = new Headers();
         var kept = original is null
             ? letter.Headers.Select(h => (h.Key, h.Value))

@@ -137,7 +137,7 @@ public sealed partial class OrderPublisher
             var unacknowledged = Sent - Produced - Failed;
             throw new ProducerFailedException($"{error} (of {Sent} orders sent: {Produced} acknowledged, {Failed} failed, {unacknowledged} unacknowledged)")
             {
-                Summary = Summary(),
+                Summary = Sent > 0 ? Summary() : null,
             };
         }
 

@@ -72,12 +72,16 @@ public sealed class ProductionScheduleTests
     }
 
     [Fact]
-    public void AtASlowRate_WithADuration_EndsAtTheDuration_NotAfterTheNextStep()
+    public void AtASlowRate_WithADuration_TheOrderDueWithinItComesAfterItsSteps_AndTheRunEndsAtTheDuration()
     {
-        var schedule = new ProductionSchedule(rate: 1e-9, count: null, duration: TimeSpan.FromHours(2));
+        var schedule = new ProductionSchedule(rate: 1.0 / (3 * 86_400), count: null, duration: TimeSpan.FromDays(4));
 
         Assert.Equal(TimeSpan.Zero, schedule.WaitBeforeNext(0, TimeSpan.Zero));
-        Assert.Null(schedule.WaitBeforeNext(1, TimeSpan.Zero));
+        Assert.Equal(ProductionSchedule.LongestWait, schedule.WaitBeforeNext(1, TimeSpan.Zero));
+        Assert.Equal(ProductionSchedule.LongestWait, schedule.WaitBeforeNext(1, TimeSpan.FromDays(1)));
+        Assert.Equal(TimeSpan.FromDays(1), schedule.WaitBeforeNext(1, TimeSpan.FromDays(2)));
+        Assert.Equal(TimeSpan.Zero, schedule.WaitBeforeNext(1, TimeSpan.FromDays(3)));
+        Assert.Null(schedule.WaitBeforeNext(2, TimeSpan.FromDays(3)));
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class ProducerMetrics
             () => new Measurement<long>(publisher.PossiblyPersisted, _tags),
             "{order}",
             "Of the failed deliveries, those that failed after the order was sent, with no answer from the broker: the topic may hold them.");
-        meter.CreateObservableCounter("orders.producer.invalid", () => new Measurement<long>(publisher.Invalid, _tags), "{order}", "Orders made invalid on purpose (--invalid-ratio).");
+        meter.CreateObservableCounter("orders.producer.invalid", () => new Measurement<long>(publisher.Invalid, _tags), "{order}", "Acknowledged orders made invalid on purpose (--invalid-ratio): what the processor dead-letters as invalid.");
         meter.CreateObservableCounter(
             "orders.producer.valid.orders", () => PerCurrency(publisher, c => c.Count), "{order}", "Acknowledged orders that pass validation, per orders.currency: what the processor will count.");
         meter.CreateObservableCounter(
