@@ -37,6 +37,7 @@ public sealed class BadInputTests : IDisposable
         { "a producer's drain longer than a stop", ["produce"], ["Producer__DrainTimeout=00:01:00"] },
         { "a demo of two topics", ["demo", "--duration", "1"], ["Producer__Topic=a", "Processor__Topic=b"] },
         { "a subject name strategy the clients do not use", ["produce"], ["SchemaRegistry__ValueSubjectNameStrategy=Record"] },
+        { "created topics' min.insync.replicas above their replicas (no write could succeed)", ["consume"], ["Processor__CreatedTopics__ReplicationFactor=1", "Processor__CreatedTopics__MinInsyncReplicas=2"] },
         { "revoke and close timeouts longer than a stop", ["consume"], ["Processor__RevokeTimeout=00:00:15", "Processor__CloseTimeout=00:00:10"] },
         { "until idle zero", ["consume", "--until-idle", "0"], [] },
         { "a negative wait for the first assignment (its error later said 'waited 1 s')", ["consume", "--until-idle", "1"], ["Processor__FirstAssignmentWait=-00:00:01"] },

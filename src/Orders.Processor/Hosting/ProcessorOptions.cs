@@ -180,6 +180,10 @@ public sealed class ProcessorOptionsValidator : IValidateOptions<ProcessorOption
         Check(errors, options.BrokerTimeout > TimeSpan.Zero, "Processor:BrokerTimeout must be positive");
         Check(errors, options.CreatedTopics.ReplicationFactor is null or >= 1, $"Processor:CreatedTopics:ReplicationFactor must be at least 1, not {options.CreatedTopics.ReplicationFactor}");
         Check(errors, options.CreatedTopics.MinInsyncReplicas is null or >= 1, $"Processor:CreatedTopics:MinInsyncReplicas must be at least 1, not {options.CreatedTopics.MinInsyncReplicas}");
+        Check(
+            errors,
+            options.CreatedTopics is not { MinInsyncReplicas: { } isr, ReplicationFactor: { } replicas } || isr <= replicas,
+            $"Processor:CreatedTopics:MinInsyncReplicas ({options.CreatedTopics.MinInsyncReplicas}) must be at most Processor:CreatedTopics:ReplicationFactor ({options.CreatedTopics.ReplicationFactor}): no write to the topics could succeed");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

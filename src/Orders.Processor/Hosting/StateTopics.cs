@@ -123,24 +123,40 @@ internal sealed class StateTopics(TopicProvisioner provisioner, CreatedTopicOpti
     }
 
     /// <returns>The replication factor and min.insync.replicas the state topics get: the overrides, else the input topic's.</returns>
+    /// <exception cref="TopicLayoutException">A configured min.insync.replicas above the replicas the topics get: no write could ever succeed.</exception>
     private async Task<(short Replicas, string? MinInsync)> SafetyAsync(Metadata metadata, string input, CancellationToken cancellationToken)
     {
         var replicas = overrides.ReplicationFactor
             ?? (short)(metadata.Topics.Single(t => t.Topic == input).Partitions.Max(p => p.Replicas.Length) is var count and > 0 ? count : -1);
         if (overrides.MinInsyncReplicas is { } configured)
         {
-            return (replicas, configured.ToString(CultureInfo.InvariantCulture));
+            // Kafka creates such a topic (KAFKA-4680), and then every write with acks=all fails: the processor's would, after minutes.
+            return replicas > 0 && configured > replicas
+                ? throw new TopicLayoutException(
+                    $"Processor:CreatedTopics:MinInsyncReplicas is {configured}, but the topics it creates get {replicas} replica(s) (the input's, {input}): no write could succeed; " +
+                    "lower it, or set Processor:CreatedTopics:ReplicationFactor")
+                : (replicas, configured.ToString(CultureInfo.InvariantCulture));
         }
 
+        string? copied;
         try
         {
-            return (replicas, (await provisioner.ConfigsAsync(input, cancellationToken)).GetValueOrDefault("min.insync.replicas"));
+            copied = (await provisioner.ConfigsAsync(input, cancellationToken)).GetValueOrDefault("min.insync.replicas");
         }
         catch (KafkaException e)
         {
             Log.InputConfigsUnknown(logger, input, e.Error.Reason);
             return (replicas, null);
         }
+
+        if (replicas > 0 && int.TryParse(copied, NumberStyles.None, CultureInfo.InvariantCulture, out var isr) && isr > replicas)
+        {
+            // The input's, with fewer replicas set for these topics: as many as they have, or no write would ever succeed.
+            Log.MinInsyncCapped(logger, input, isr, replicas);
+            return (replicas, replicas.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return (replicas, copied);
     }
 
     private string CreateCommand(string topic, int partitions, short replicas, bool compacted, Dictionary<string, string> safety)

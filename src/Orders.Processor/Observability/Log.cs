@@ -45,6 +45,9 @@ internal static partial class Log
     [LoggerMessage(62, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): whether retention can delete its checkpoints is not checked, and checkpoint chunks are sized for the producer alone")]
     public static partial void StatsConfigsUnknown(ILogger logger, string topic, string error);
 
+    [LoggerMessage(71, LogLevel.Warning, "{Topic} has min.insync.replicas={MinInsync}, more than the {Replicas} replica(s) set for the topics the processor creates (Processor:CreatedTopics:ReplicationFactor): they get min.insync.replicas={Replicas}, or no write to them could succeed")]
+    public static partial void MinInsyncCapped(ILogger logger, string topic, int minInsync, short replicas);
+
     [LoggerMessage(70, LogLevel.Warning, "Cannot read the configs of {Topic} ({Error}): batches of dead letters are sized for the producer alone, and one the topic refuses is written again letter by letter, truncated")]
     public static partial void DeadLetterConfigsUnknown(ILogger logger, string topic, string error);
 

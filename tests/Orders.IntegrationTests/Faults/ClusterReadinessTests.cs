@@ -134,6 +134,47 @@ public sealed class ClusterReadinessTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task StateTopicsGivenFewerReplicasThanTheInputsMinInsync_GetAsManyInSync_NotTopicsNoWriteCouldReach()
+    {
+        // Kafka creates a topic with min.insync.replicas above its replicas (KAFKA-4680), and then refuses every write with
+        // acks=all: copied from the input with only the replication factor overridden, that was what the processor created.
+        await using var stack = await FaultStack.StartAsync(brokers: 3);
+        var topic = StackFixture.Unique("fewer-replicas");
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.Kafka.BootstrapServers }).Build();
+        await admin.CreateTopicsAsync(
+            [new TopicSpecification { Name = topic, NumPartitions = 3, ReplicationFactor = 3, Configs = new() { ["min.insync.replicas"] = "2" } }]);
+
+        using var processor = new ProcessorProcess([.. stack.Endpoints(topic), "--until-idle", "2"], ("Processor__CreatedTopics__ReplicationFactor", "1"));
+        await processor.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.True(processor.ExitCode == 0, processor.StandardError);
+        Assert.Contains($"{topic} has min.insync.replicas=2, more than the 1 replica(s) set for the topics the processor creates", processor.StandardError, StringComparison.Ordinal);
+        var metadata = admin.GetMetadata(TimeSpan.FromSeconds(10));
+        foreach (var created in new[] { Topics.DeadLetterFor(topic), Topics.StatsFor(topic) })
+        {
+            Assert.All(metadata.Topics.Single(t => t.Topic == created).Partitions, p => Assert.Single(p.Replicas));
+            var configs = (await admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Topic, Name = created }])).Single().Entries;
+            Assert.Equal("1", configs["min.insync.replicas"].Value);
+        }
+    }
+
+    [Fact]
+    public async Task AConfiguredMinInsyncAboveTheReplicasTheInputGivesTheStateTopics_IsOneLine_Exit1_NoTopicCreated()
+    {
+        await using var stack = await FaultStack.StartAsync();
+        var topic = StackFixture.Unique("isr-above");
+        stack.Cluster.CreateTopic(topic, 2, 1);
+
+        using var processor = new ProcessorProcess([.. stack.Endpoints(topic), "--until-idle", "2"], ("Processor__CreatedTopics__MinInsyncReplicas", "2"));
+        await processor.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(1, processor.ExitCode);
+        Assert.Contains("orders: Processor:CreatedTopics:MinInsyncReplicas is 2, but the topics it creates get 1 replica(s)", processor.StandardError, StringComparison.Ordinal);
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.Kafka.BootstrapServers }).Build();
+        Assert.DoesNotContain(admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics, t => t.Topic == Topics.StatsFor(topic));
+    }
+
+    [Fact]
     public async Task AProcessorCreatedStatsTopic_IsCompacted_ToKafkaPythonsDescribeConfigsToo()
     {
         var python = ExternalTool.RequirePythonWithKafkaPython();
