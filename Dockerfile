@@ -37,5 +37,7 @@ RUN dotnet publish src/Orders.Cli -c Release -a $TARGETARCH --self-contained fal
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app .
-USER app
+# By number (the image's APP_UID, 1654), not name: Kubernetes' runAsNonRoot can verify only a number
+# ("image has non-numeric user (app), cannot verify user is non-root").
+USER $APP_UID
 ENTRYPOINT ["dotnet", "orders.dll"]
