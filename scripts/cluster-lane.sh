@@ -48,18 +48,30 @@ free_port() {
 case "$mode" in
   --compose)
     command -v docker >/dev/null || { echo "cluster-lane: docker is not installed" >&2; exit 1; }
-    trap 'docker compose down -v >/dev/null 2>&1 || true' EXIT
-    docker compose up -d
+    # `wait` is Compose v2's (the docker plugin); docker-compose 1.x has neither the plugin's syntax nor it.
+    docker compose version >/dev/null 2>&1 || { echo "cluster-lane: --compose needs Docker Compose v2 (docker compose version)" >&2; exit 1; }
+    # A project of its own: `down -v` at the end removes this lane's containers and volumes, never a stack started by hand.
+    project="orders-cluster-lane-$$"
+    trap 'docker compose -p "$project" down -v >/dev/null 2>&1 || true' EXIT
+    docker compose -p "$project" up -d
     # kafka-init creates the topics and exits; the registry is ready once it answers.
-    docker compose wait kafka-init
+    docker compose -p "$project" wait kafka-init
+    registry_up=false
     for _ in $(seq 1 60); do
-      curl -fsS http://localhost:8081/subjects >/dev/null 2>&1 && break
+      if curl -fsS http://localhost:8081/subjects >/dev/null 2>&1; then
+        registry_up=true
+        break
+      fi
       sleep 2
     done
+    [ "$registry_up" = true ] || { echo "cluster-lane: the Schema Registry at http://localhost:8081 did not answer within 120 s" >&2; exit 1; }
     ORDERS_TEST_BOOTSTRAP=localhost:9092 ORDERS_TEST_REGISTRY=http://localhost:8081 lane "$@"
     ;;
   --stack)
-    dotnet build src/Orders.Cli --nologo -v q >/dev/null
+    build_log=$(mktemp)
+    # MSBuild writes its errors to stdout: kept, and shown when the build fails.
+    dotnet build src/Orders.Cli --nologo -v q >"$build_log" 2>&1 || { cat "$build_log" >&2; rm -f "$build_log"; echo "cluster-lane: the build failed" >&2; exit 1; }
+    rm -f "$build_log"
     # Below the kernel's ephemeral range (32768 and up by default), where a client socket of an earlier
     # test run can still hold a port in TIME_WAIT; the next free port from there.
     kafka_port=$(free_port "${ORDERS_LANE_KAFKA_PORT:-19092}")

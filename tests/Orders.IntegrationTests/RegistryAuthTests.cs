@@ -119,6 +119,37 @@ public sealed class RegistryAuthTests(AuthStackFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, hashed.StatusCode);
     }
 
+    [Theory]
+    [InlineData("user info")]
+    [InlineData("SASL_INHERIT")]
+    public async Task TheClusterLanesRegistryHttp_AuthenticatesAsTheClientsSettingsSay_AndDeletesASubject(string how)
+    {
+        var config = new SchemaRegistryConfig { Url = Url };
+        if (how == "SASL_INHERIT")
+        {
+            // As SchemaRegistrySettings leaves it: the source, and the Kafka credentials copied in.
+            config.BasicAuthCredentialsSource = AuthCredentialsSource.SaslInherit;
+            config.Set("sasl.username", AuthStackFixture.User);
+            config.Set("sasl.password", AuthStackFixture.Password);
+        }
+        else
+        {
+            config.BasicAuthUserInfo = $"{AuthStackFixture.User}:{AuthStackFixture.Password}";
+        }
+
+        var subject = $"{StackFixture.Unique("lane-delete")}-value";
+        using (var client = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = Url, BasicAuthUserInfo = $"{AuthStackFixture.User}:{AuthStackFixture.Password}" }))
+        {
+            await client.RegisterSchemaAsync(subject, new Schema(OrderSchemas.Current, SchemaType.Avro));
+        }
+
+        using var http = await Cluster.RegistryHttp.CreateAsync(config);
+        using var soft = await http.DeleteAsync($"subjects/{Uri.EscapeDataString(subject)}", TestContext.Current.CancellationToken);
+        using var permanent = await http.DeleteAsync($"subjects/{Uri.EscapeDataString(subject)}?permanent=true", TestContext.Current.CancellationToken);
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (soft.StatusCode, permanent.StatusCode));
+    }
+
     [Fact]
     public async Task ConfluentsClient_WithBasicAuthUserInfo_RegistersAndReads()
     {

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Headers;
-using System.Text;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Confluent.SchemaRegistry;
@@ -132,17 +130,26 @@ public sealed class ClusterTarget : IAsyncLifetime
             return;
         }
 
-        // Confluent's client has no delete: the REST API's, soft then permanent, as Confluent's registry requires.
-        using var http = new HttpClient { BaseAddress = new Uri(RegistryUrl.Split(',')[0].TrimEnd('/') + "/") };
-        if (Registry.BasicAuthUserInfo is { Length: > 0 } userInfo)
-        {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(userInfo)));
-        }
-
+        // Confluent's client has no delete: the REST API's, soft then permanent, as Confluent's registry requires,
+        // authenticated as the client is (SASL_INHERIT, a bearer token, the CA file: the same settings).
+        using var http = await RegistryHttp.CreateAsync(Registry);
+        var left = new List<string>();
         foreach (var subject in subjects)
         {
-            (await http.DeleteAsync($"subjects/{Uri.EscapeDataString(subject)}")).EnsureSuccessStatusCode();
-            (await http.DeleteAsync($"subjects/{Uri.EscapeDataString(subject)}?permanent=true")).EnsureSuccessStatusCode();
+            foreach (var query in (string[])["", "?permanent=true"])
+            {
+                using var answer = await http.DeleteAsync($"subjects/{Uri.EscapeDataString(subject)}{query}");
+                if (!answer.IsSuccessStatusCode)
+                {
+                    left.Add($"{subject} ({(int)answer.StatusCode} to DELETE{query})");
+                    break;
+                }
+            }
+        }
+
+        if (left.Count > 0)
+        {
+            throw new InvalidOperationException($"the lane could not delete the subjects it registered: {string.Join(", ", left)}; delete them by hand");
         }
     }
 }
