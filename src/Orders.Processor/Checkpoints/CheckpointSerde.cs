@@ -61,7 +61,18 @@ public sealed class CheckpointSerde(ISchemaRegistryClient registry)
         var schemaId = BinaryPrimitives.ReadInt32BigEndian(value.AsSpan(1, 4));
         if (!_readers.TryGetValue(schemaId, out var reader))
         {
-            reader = new GenericDatumReader<GenericRecord>(await WriterSchemaAsync(schemaId), CheckpointCodec.Schema);
+            var writer = await WriterSchemaAsync(schemaId);
+            try
+            {
+                reader = new GenericDatumReader<GenericRecord>(writer, CheckpointCodec.Schema);
+            }
+            catch (global::Avro.AvroException e)
+            {
+                // A record of another kind under a checkpoint key (an order, say), or a checkpoint schema this version cannot
+                // read: not a checkpoint of this processor, so skipped as any undecodable record is, never a crash at every restore.
+                throw new InvalidDataException($"schema {schemaId} cannot be read as a checkpoint: {e.Message}", e);
+            }
+
             _readers.TryAdd(schemaId, reader);
         }
 

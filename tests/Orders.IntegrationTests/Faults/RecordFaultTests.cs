@@ -7,6 +7,7 @@ using Orders.Cli;
 using Orders.Contracts;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.LocalStack.Kafka;
+using Orders.Processor.Checkpoints;
 
 namespace Orders.IntegrationTests.Faults;
 
@@ -44,6 +45,41 @@ public sealed class RecordFaultTests(ITestOutputHelper output) : IAsyncLifetime
         await second.WaitForExitAsync(TimeSpan.FromMinutes(2));
         Assert.True(second.ExitCode == 0, second.StandardError);
         Assert.Contains("Cannot restore", second.StandardError, StringComparison.Ordinal);
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
+    public async Task ARecordOfAnotherSchemaUnderACheckpointKey_IsSkippedAtRestore_NotACrashAtEveryStart_StatsAreExact()
+    {
+        // An order (its own schema id) written under the group's checkpoint key: building the reader for that schema threw
+        // Avro's "Schema mismatch", which no restore caught, so every processor of the group stopped at every start.
+        var topic = _stack.CreateOrderTopics("foreign-checkpoint", partitions: 2);
+        var group = StackFixture.Unique("foreign-checkpoint");
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "400", "--seed", "37"]);
+        string[] consume = [.. _stack.Endpoints(topic), "--group", group, "--until-idle", "2", "--json"];
+        using (var first = new ProcessorProcess(consume))
+        {
+            await first.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(first.ExitCode == 0, first.StandardError);
+        }
+
+        var anOrder = Oracle.ReadAll(_stack.Kafka.BootstrapServers, topic).First().Message.Value;
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = _stack.Kafka.BootstrapServers, EnableIdempotence = true }).Build())
+        {
+            await producer.ProduceAsync(
+                new TopicPartition(Topics.StatsFor(topic), 0),
+                new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(CheckpointCodec.KeyFor(group, 0, "x", 0, 1)), Value = anOrder },
+                TestContext.Current.CancellationToken);
+        }
+
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "400", "--seed", "38"]);
+        using var second = new ProcessorProcess(consume);
+        await second.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.True(second.ExitCode == 0, second.StandardError);
+        Assert.Contains("cannot be read as a checkpoint", second.StandardError, StringComparison.Ordinal);
+        var (statsExit, _, statsErrors) = await OrdersProcess.RunAsync(["stats", .. _stack.Endpoints(topic), "--group", group, "--json"], TimeSpan.FromMinutes(1));
+        Assert.True(statsExit == 0, statsErrors);
         await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
     }
 
