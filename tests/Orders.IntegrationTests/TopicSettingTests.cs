@@ -65,6 +65,22 @@ public sealed class TopicSettingTests(StackFixture fixture)
         Assert.Equal(0, processor.ExitCode);
     }
 
+    [Fact]
+    public async Task Stats_OfAnInputWithMorePartitionsThanItsStatsTopic_IsOneLineNamingBoth_NotFiguresMissingPartitions()
+    {
+        // Before: the stats topic's partitions were taken for the input's, so partitions 3 and 4 (and their lag) went unreported.
+        var topic = StackFixture.Unique("stats-partitions");
+        fixture.Stack.Kafka.Cluster.CreateTopic(topic, 5, replicationFactor: 1);
+        StackFixture.CreateStatsTopic(fixture.Stack.Kafka, topic, 3, replicationFactor: 1);
+
+        var (exit, stdout, stderr) = await OrdersProcess.RunAsync(
+            ["stats", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", fixture.RegistryUrl, "--topic", topic, "--json"], Limit);
+
+        Assert.True(exit == 1, $"exit {exit}: {stdout}{stderr}");
+        Assert.Equal("", stdout);
+        Assert.Contains($"{topic} has 5 partitions and {Orders.Contracts.Topics.StatsFor(topic)} 3", stderr, StringComparison.Ordinal);
+    }
+
     private async Task<long> WaitForCountAsync(string topic, string group, long expected)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -111,13 +111,22 @@ internal static class StatsCommand
         var route = new KafkaLogRoute(logger, TimeProvider.System);
         using var admin = new AdminClientBuilder(settings.AdminConfig()).LogTo(route).LogErrorsTo(route).Build();
         // All topics: asking for one by name could auto-create it.
-        var metadata = admin.GetMetadata(timeout).Topics.FirstOrDefault(t => t.Topic == statsTopic);
+        var topics = admin.GetMetadata(timeout).Topics;
+        var metadata = topics.FirstOrDefault(t => t.Topic == statsTopic);
         if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)
         {
             throw new InvalidOperationException($"{statsTopic} does not exist: no processor of {topic} has run against this cluster");
         }
 
         var ids = metadata.Partitions.Select(p => p.PartitionId).Order().ToList();
+        // The figures are the input's partitions' (their lag too): partition n is checkpointed in partition n of the stats topic.
+        if (topics.FirstOrDefault(t => t.Topic == topic) is { Error.IsError: false, Partitions.Count: > 0 } input && input.Partitions.Count != ids.Count)
+        {
+            throw new InvalidOperationException(
+                $"{topic} has {input.Partitions.Count} partitions and {statsTopic} {ids.Count}: each partition is checkpointed in the stats partition of its number, " +
+                $"so the processor refuses to run until they match (add partitions to {(input.Partitions.Count > ids.Count ? statsTopic : topic)})");
+        }
+
         var latest = checkpoints.ReadLatest(statsTopic, group, ids, timeout);
         var partitions = ids
             .Select(p => new PartitionStats(p, latest[p], reader.Watermarks(new TopicPartition(topic, p), timeout).High.Value))
