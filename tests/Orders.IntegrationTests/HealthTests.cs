@@ -38,24 +38,40 @@ public sealed class HealthTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Ready_TurnsDegradedWhileTheRegistryIsStopped_AndReadyAgainAfter()
+    public async Task Ready_TurnsDegradedOnlyWhilePartitionsWaitForTheRegistry_NotWhileTheSchemasInUseAreKnown()
     {
-        await using var run = await StartOnNewTopicAsync("health");
-
+        var topic = StackFixture.Unique("health");
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
+        await ProduceAsync(topic, 30);
+        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
         var ready = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
-        Assert.Equal("Healthy", ready.GetProperty("status").GetString());
-        Assert.Equal("Healthy", Check(ready, "partitions"));
+        Assert.Equal(("Healthy", "Healthy"), (Check(ready, "partitions"), Check(ready, "schema-registry")));
 
+        // The registry away, every schema in use known: the processor reads on, so it stays ready (it said 503 before).
         await _registry!.DisposeAsync();
         _registry = null;
+        for (var i = 0; i < 10; i++)
+        {
+            var still = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+            Assert.Equal("no partition waits for the Schema Registry", Description(still, "schema-registry"));
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken);
+        }
+
+        // A record of a schema it does not know: its partition waits for the registry.
+        using (var producer = new Confluent.Kafka.ProducerBuilder<byte[]?, byte[]?>(new Confluent.Kafka.ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build())
+        {
+            await producer.ProduceAsync(
+                new Confluent.Kafka.TopicPartition(topic, 1), new Confluent.Kafka.Message<byte[]?, byte[]?> { Value = [0, 0, 0, 0, 99, 2, 4] }, TestContext.Current.CancellationToken);
+        }
+
         var degraded = await WaitForAsync(run, "/health/ready", HttpStatusCode.ServiceUnavailable);
-        Assert.Equal("Degraded", degraded.GetProperty("status").GetString());
-        Assert.Equal("Degraded", Check(degraded, "schema-registry"));
-        Assert.Equal("Healthy", Check(degraded, "partitions"));
+        Assert.Equal(("Degraded", "Degraded", "Healthy"), (degraded.GetProperty("status").GetString(), Check(degraded, "schema-registry"), Check(degraded, "partitions")));
+        Assert.StartsWith("1 partition(s) wait for the Schema Registry (1), losing nothing: it is unreachable: ", Description(degraded, "schema-registry"), StringComparison.Ordinal);
         // Alive all the while: restarting the processor would not bring the registry back.
         var live = await WaitForAsync(run, "/health/live", HttpStatusCode.OK);
         Assert.Equal("Healthy", live.GetProperty("status").GetString());
 
+        // Back: schema 99 is unknown to it, so the record is dead-lettered as poison, and the partition reads on.
         _registry = await RegistryServer.StartAsync(new RegistryOptions { Port = _registryPort }, _store, cancellationToken: TestContext.Current.CancellationToken);
         var again = await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
         Assert.Equal("Healthy", again.GetProperty("status").GetString());
@@ -218,6 +234,9 @@ public sealed class HealthTests : IAsyncLifetime
         StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
         return ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic);
     }
+
+    private static string? Description(JsonElement health, string name) =>
+        health.GetProperty("checks").GetProperty(name).GetProperty("description").GetString();
 
     private static string? Check(JsonElement health, string name) =>
         health.GetProperty("checks").GetProperty(name).GetProperty("status").GetString();

@@ -2,6 +2,7 @@ using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
+using Orders.Processor.Partitions;
 
 namespace Orders.Monitoring.Health;
 
@@ -50,29 +51,42 @@ public sealed class KafkaConnectedCheck(ProcessorStatus processor) : IHealthChec
 }
 
 /// <summary>
-/// Asks the Schema Registry something cheap (<c>GET /config</c>) through the processor's own
-/// client. While it cannot be reached the processor pauses what needs it and waits, losing
-/// nothing: the check reports that as <see cref="HealthStatus.Degraded"/>, with the reason.
+/// Degraded while partitions wait for the Schema Registry (their records need a schema it has to give, and
+/// it cannot be reached): they make no progress meanwhile and lose nothing. A registry that is away while
+/// every schema in use is known stops nothing, so it is no reason to be unready. While partitions wait, the
+/// registry is asked something cheap (<c>GET /config</c>) for the reason.
 /// </summary>
-public sealed class SchemaRegistryCheck(ISchemaRegistryClient registry) : IHealthCheck
+public sealed class SchemaRegistryCheck(ISchemaRegistryClient registry, ProcessorStatus processor) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var waiting = processor.View.Partitions.Where(p => p.Value.Held.HasFlag(FetchHold.Registry)).Select(p => p.Key).Order().ToList();
+        if (waiting.Count == 0)
+        {
+            return HealthCheckResult.Healthy("no partition waits for the Schema Registry");
+        }
+
+        string why;
         try
         {
             await registry.GetCompatibilityAsync().WaitAsync(cancellationToken);
-            return HealthCheckResult.Healthy("Schema Registry reachable");
+            why = "it answers again; they read on at their next retry";
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The check's own timeout (or the probe gone): a registry that does not answer is unreachable, not a fault of
             // the check to log with a stack trace at every probe.
-            return new HealthCheckResult(context.Registration.FailureStatus, "Schema Registry unreachable: no answer in time");
+            why = "it is unreachable: no answer in time";
         }
         catch (Exception e)
         {
-            return new HealthCheckResult(context.Registration.FailureStatus, $"Schema Registry unreachable: {e.Message}");
+            why = $"it is unreachable: {e.Message}";
         }
+
+        return new HealthCheckResult(
+            context.Registration.FailureStatus,
+            $"{waiting.Count} partition(s) wait for the Schema Registry ({string.Join(", ", waiting)}), losing nothing: {why}",
+            data: new Dictionary<string, object> { ["waiting"] = waiting.Count });
     }
 }
 
