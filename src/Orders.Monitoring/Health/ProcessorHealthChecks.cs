@@ -42,7 +42,7 @@ public sealed class KafkaConnectedCheck(ProcessorStatus processor) : IHealthChec
         {
             (_, { } gone) when gone >= Grace => new HealthCheckResult(
                 context.Registration.FailureStatus,
-                $"no Kafka broker connected for {gone.TotalSeconds:0} s: reading nothing meanwhile, losing nothing"),
+                $"no Kafka broker connected (or answering) for {gone.TotalSeconds:0} s: reading nothing meanwhile, losing nothing"),
             (null, _) => HealthCheckResult.Healthy("no client statistics yet (statistics.interval.ms=0 turns them off)"),
             ({ } up, _) => HealthCheckResult.Healthy($"{up} Kafka broker(s) connected"),
         };

@@ -27,7 +27,13 @@ public sealed class ConsumerStatistics(string topic, bool readCommitted, TimePro
     /// <summary>The newest offsets per partition of the topic, empty before the first statistics.</summary>
     public IReadOnlyDictionary<int, PartitionOffsets> Partitions => _partitions;
 
-    /// <summary>Brokers connected (state <c>UP</c>; the client's logical ones aside) in the newest statistics; null before any.</summary>
+    /// <summary>How long a broker with requests awaiting their responses may receive nothing before it is not counted as connected.</summary>
+    public static readonly TimeSpan Unanswered = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Brokers connected (state <c>UP</c>; the client's logical ones aside) and answering (none awaited for
+    /// <see cref="Unanswered"/> with nothing received) in the newest statistics; null before any.
+    /// </summary>
     public int? BrokersUp => _brokersUp < 0 ? null : _brokersUp;
 
     /// <summary>
@@ -157,6 +163,7 @@ public sealed class ConsumerStatistics(string topic, bool readCommitted, TimePro
 
             var nodeId = -1L;
             var isUp = false;
+            var (waitingForResponses, silentMicros) = (0L, -1L);
             while (NextProperty(ref reader))
             {
                 if (reader.ValueTextEquals("nodeid"u8))
@@ -167,13 +174,24 @@ public sealed class ConsumerStatistics(string topic, bool readCommitted, TimePro
                 {
                     isUp = reader.Read() && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("UP"u8);
                 }
+                else if (reader.ValueTextEquals("waitresp_cnt"u8))
+                {
+                    waitingForResponses = ReadLong(ref reader);
+                }
+                else if (reader.ValueTextEquals("rxidle"u8))
+                {
+                    silentMicros = ReadLong(ref reader);
+                }
                 else
                 {
                     SkipValue(ref reader);
                 }
             }
 
-            if (isUp && nodeId >= 0)
+            // A broker that hangs keeps its connection UP until socket.timeout.ms (60 s) ends it: asked and silent
+            // for that long, it is not counted as connected. One asked nothing may be idle for any time.
+            var hung = waitingForResponses > 0 && silentMicros >= (long)Unanswered.TotalMicroseconds;
+            if (isUp && nodeId >= 0 && !hung)
             {
                 up++;
             }

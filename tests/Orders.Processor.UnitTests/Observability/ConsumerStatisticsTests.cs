@@ -1,3 +1,4 @@
+using System.Globalization;
 using Orders.Processor.Observability;
 
 namespace Orders.Processor.UnitTests.Observability;
@@ -44,6 +45,23 @@ public sealed class ConsumerStatisticsTests
 
         Assert.Equal(0, statistics.BrokersUp);
         Assert.Equal(TimeSpan.FromSeconds(7), statistics.DisconnectedFor);
+    }
+
+    [Theory]
+    [InlineData(3, 10_000_000, 0)]
+    [InlineData(3, 60_000_000, 0)]
+    [InlineData(3, 9_999_999, 1)]
+    [InlineData(0, 60_000_000, 1)]
+    [InlineData(3, -1, 1)]
+    public void ABrokerUpThatHasNotAnsweredItsRequestsFor10s_IsNotCountedAsConnected_OneAskedNothingMayBeIdle(long waiting, long rxidleMicros, int expected)
+    {
+        // A broker that hangs keeps its connection UP until librdkafka's socket.timeout.ms (60 s): readiness said "connected" for ~70 s.
+        var statistics = new ConsumerStatistics("orders", readCommitted: true);
+
+        var broker = string.Create(CultureInfo.InvariantCulture, $"\"nodeid\":1,\"state\":\"UP\",\"waitresp_cnt\":{waiting},\"rxidle\":{rxidleMicros}");
+        statistics.Update("{\"brokers\":{\"h:1/1\":{" + broker + "}}}");
+
+        Assert.Equal(expected, statistics.BrokersUp);
     }
 
     [Fact]
