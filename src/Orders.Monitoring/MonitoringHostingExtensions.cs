@@ -12,6 +12,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Orders.Monitoring.Dashboard;
 using Orders.Monitoring.Health;
 using Orders.Processor.Hosting;
@@ -37,7 +38,7 @@ public static class MonitoringHostingExtensions
     public static WebApplicationBuilder AddProcessorMonitoring(this WebApplicationBuilder builder)
     {
         // The producer's meter too: orders demo runs one in the same process, and its figures belong on the same page.
-        builder.AddHttpEndpoint(ProcessorOptions.Section + ":Http", dashboard: true, ProcessorMetrics.MeterName, ProducerMetrics.MeterName);
+        builder.AddHttpEndpoint(ProcessorOptions.Section + ":Http", dashboard: true, "orders-processor", ProcessorMetrics.MeterName, ProducerMetrics.MeterName);
         builder.Services.AddHealthChecks()
             .AddCheck<PartitionsReadyCheck>("partitions", HealthStatus.Unhealthy, [ReadyTag])
             .AddCheck<KafkaConnectedCheck>("kafka", HealthStatus.Degraded, [ReadyTag])
@@ -59,7 +60,7 @@ public static class MonitoringHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddProducerMonitoring(this WebApplicationBuilder builder)
     {
-        builder.AddHttpEndpoint(ProducerSection + ":Http", dashboard: false, ProducerMetrics.MeterName);
+        builder.AddHttpEndpoint(ProducerSection + ":Http", dashboard: false, "orders-producer", ProducerMetrics.MeterName);
         builder.Services.AddSingleton(sp => new ProducerMetrics(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<OrderPublisher>(), sp.GetRequiredService<IOptions<ProducerOptions>>().Value.Topic));
         // One instance: it remembers what the last probe saw, to tell a stall.
@@ -146,8 +147,11 @@ public static class MonitoringHostingExtensions
         || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     /// <summary>Kestrel on the configured address, OpenTelemetry with the Prometheus exporter over <paramref name="meters"/>, and the address announced once bound.</summary>
-    public static WebApplicationBuilder AddHttpEndpoint(this WebApplicationBuilder builder, string section, bool dashboard, params string[] meters)
+    /// <param name="serviceName">The part's <c>service.name</c> (<c>target_info</c>'s <c>service_name</c>), unless <c>OTEL_SERVICE_NAME</c> or <c>OpenTelemetry:ServiceName</c> names one, as for traces.</param>
+    public static WebApplicationBuilder AddHttpEndpoint(this WebApplicationBuilder builder, string section, bool dashboard, string serviceName, params string[] meters)
     {
+        var service = new[] { Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME"), builder.Configuration["OpenTelemetry:ServiceName"] }
+            .FirstOrDefault(n => !string.IsNullOrWhiteSpace(n)) ?? serviceName;
         builder.Services.AddOptions<HttpEndpointOptions>().BindConfiguration(section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<HttpEndpointOptions>>(new HttpEndpointOptionsValidator(section));
         builder.WebHost.UseKestrelCore();
@@ -155,7 +159,8 @@ public static class MonitoringHostingExtensions
         // Kestrel reads its options while the app is built, before the options validator has had its say:
         // read the section unvalidated here, and leave bad values to the validator's one clear line at start.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IConfiguration>((kestrel, configuration) => Listen(kestrel, configuration.GetSection(section)));
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(meters).AddPrometheusExporter());
+        // Named as the traces are (it was "unknown_service:orders"), so that a scrape's target says which part it is.
+        builder.Services.AddOpenTelemetry().ConfigureResource(r => r.AddService(service)).WithMetrics(metrics => metrics.AddMeter(meters).AddPrometheusExporter());
         // The endpoint logs its own addresses; the console lifetime's banner would only repeat the obvious.
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<HttpEndpoint>(sp, dashboard));

@@ -128,6 +128,8 @@ public sealed class MonitoringTests(StackFixture stack)
         Assert.EndsWith("\n# EOF\n", openMetrics, StringComparison.Ordinal);
         Assert.Equal(openMetrics.Length - "# EOF\n".Length, openMetrics.IndexOf("# EOF", StringComparison.Ordinal));
         Assert.Contains("# UNIT orders_end_to_end_duration_seconds seconds\n", openMetrics, StringComparison.Ordinal);
+        // The scrape's target names the part, as its traces do (it was "unknown_service:orders").
+        Assert.Matches("\ntarget_info\\{[^}]*service_name=\"orders-processor\"", openMetrics);
         Assert.Matches(
             $"\\norders_end_to_end_duration_seconds_count\\{{otel_scope_name=\"Orders\\.Processor\",messaging_consumer_group_name=\"[^\"]+\",messaging_destination_name=\"{Regex.Escape(topic)}\",messaging_system=\"kafka\"\\}} {processed}\\n",
             openMetrics);
