@@ -96,6 +96,16 @@ public sealed class DashboardAndHealthTests
     }
 
     [Fact]
+    public void DashboardStatus_SaysStopping_AsReadinessDoes_ThoughThePartitionsAreStillShown()
+    {
+        Publish(new Dictionary<int, PartitionView> { [0] = new(5, 5, 5) }, stopping: true);
+
+        var state = new DashboardFeed(_status, new ProcessorOptions(), _time).Current();
+
+        Assert.Equal(("stopping", 1), (state.Status, state.Partitions.Count));
+    }
+
+    [Fact]
     public async Task Ready_NotOnceNoBrokerHasBeenConnectedForTheGrace_AndAgainWhenOneIs()
     {
         var status = new ProcessorStatus("orders", readCommitted: false, _time);

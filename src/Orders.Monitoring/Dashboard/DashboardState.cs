@@ -150,6 +150,8 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
 
     private static string Status(ProcessorView view) => view switch
     {
+        // As readiness says (it showed "processing" while the processor checkpointed and left its group).
+        { Stopping: true } => "stopping",
         { Restoring: > 0 } => "restoring",
         { Partitions.Count: > 0 } => "processing",
         { EverAssigned: true } => "no-partitions",

@@ -13,6 +13,7 @@
     restoring: 'restoring state',
     processing: 'processing',
     'no-partitions': 'no partitions assigned',
+    stopping: 'stopping',
   };
 
   function element(tag, text, className) {
