@@ -81,6 +81,23 @@ public sealed class TopicSettingTests(StackFixture fixture)
         Assert.Contains($"{topic} has 5 partitions and {Orders.Contracts.Topics.StatsFor(topic)} 3", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Stats_OfPartitionsNeverCheckpointed_CountTheirLagFromWhereTheyStartNow_NotFromZero()
+    {
+        var topic = fixture.CreateOrderTopics("stats-lag");
+        var produced = await OrdersCommand.RunJsonAsync(["produce", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", fixture.RegistryUrl, "--topic", topic, "--count", "300"]);
+        Assert.Equal(300, produced.GetProperty("produced").GetInt64());
+        // Retention took partition 0's first 20 records: no processor will ever read them.
+        fixture.Stack.Kafka.Cluster.DeleteRecords(topic, 0, 20);
+
+        var stats = await OrdersCommand.RunJsonAsync(["stats", "--bootstrap-servers", fixture.BootstrapServers, "--schema-registry", fixture.RegistryUrl, "--topic", topic, "--group", StackFixture.Unique("nobody")]);
+
+        var partitions = stats.GetProperty("partitions").EnumerateArray().ToList();
+        Assert.All(partitions, p => Assert.False(p.GetProperty("checkpointed").GetBoolean()));
+        Assert.Equal(280, partitions.Sum(p => p.GetProperty("lag").GetInt64()));
+        Assert.Equal(partitions[0].GetProperty("endOffset").GetInt64() - 20, partitions[0].GetProperty("lag").GetInt64());
+    }
+
     private async Task<long> WaitForCountAsync(string topic, string group, long expected)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

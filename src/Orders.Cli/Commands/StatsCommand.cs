@@ -97,7 +97,12 @@ internal static class StatsCommand
         return command;
     }
 
-    private sealed record PartitionStats(int Partition, PartitionCheckpoint? Checkpoint, long EndOffset);
+    /// <param name="StartOffset">Where the partition starts now (retention moves it): a processor without a checkpoint reads from there.</param>
+    private sealed record PartitionStats(int Partition, PartitionCheckpoint? Checkpoint, long StartOffset, long EndOffset)
+    {
+        /// <summary>Records not yet in a checkpoint: from the checkpoint's next offset, or from the partition's start without one.</summary>
+        public long Lag => Math.Max(0, EndOffset - (Checkpoint?.NextOffset ?? StartOffset));
+    }
 
     private sealed record GlobalStats(string Topic, string StatsTopic, string Group, IReadOnlyList<PartitionStats> Partitions, AggregateData Combined);
 
@@ -129,7 +134,8 @@ internal static class StatsCommand
 
         var latest = checkpoints.ReadLatest(statsTopic, group, ids, timeout);
         var partitions = ids
-            .Select(p => new PartitionStats(p, latest[p], reader.Watermarks(new TopicPartition(topic, p), timeout).High.Value))
+            .Select(p => (Id: p, Watermarks: reader.Watermarks(new TopicPartition(topic, p), timeout)))
+            .Select(p => new PartitionStats(p.Id, latest[p.Id], p.Watermarks.Low.Value, p.Watermarks.High.Value))
             .ToList();
         var combined = AggregateData.Combine(partitions.Where(p => p.Checkpoint is not null).Select(p => p.Checkpoint!.Data), windowMinutes);
         return new GlobalStats(topic, statsTopic, group, partitions, combined);
@@ -147,7 +153,7 @@ internal static class StatsCommand
                 ["checkpointed"] = p.Checkpoint is not null,
                 ["nextOffset"] = p.Checkpoint?.NextOffset,
                 ["endOffset"] = p.EndOffset,
-                ["lag"] = p.EndOffset - (p.Checkpoint?.NextOffset ?? 0),
+                ["lag"] = p.Lag,
                 ["writtenAt"] = p.Checkpoint?.WrittenAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
                 ["count"] = p.Checkpoint?.Data.Count ?? 0,
             }).ToList(),
@@ -161,7 +167,7 @@ internal static class StatsCommand
     {
         var lines = new List<string>
         {
-            $"{stats.Topic}, group {stats.Group}: {stats.Partitions.Count(p => p.Checkpoint is not null)} of {stats.Partitions.Count} partitions checkpointed; lag {stats.Partitions.Sum(p => p.EndOffset - (p.Checkpoint?.NextOffset ?? 0))} records.",
+            $"{stats.Topic}, group {stats.Group}: {stats.Partitions.Count(p => p.Checkpoint is not null)} of {stats.Partitions.Count} partitions checkpointed; lag {stats.Partitions.Sum(p => p.Lag)} records.",
         };
         lines.AddRange(AggregateDocuments.Lines(stats.Combined));
         return string.Join(Environment.NewLine, lines);
