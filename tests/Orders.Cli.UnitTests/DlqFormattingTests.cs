@@ -47,6 +47,17 @@ public sealed class DlqFormattingTests
         Assert.Contains("EUR\\u001b[0m", show, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ListText_ALetterWithAnErrorAndNoReadableOrigin_SaysWhyBesideTheError()
+    {
+        var letter = DeadLetter.From(
+            new RecordPosition("orders_dlq", 0, 4), DateTimeOffset.UnixEpoch, null, null, [Header(DeadLetterHeaders.ErrorMessage, "boom"), Header(DeadLetterHeaders.OriginalTopic, "orders")]);
+
+        var list = DeadLetterText.ListText("orders_dlq", 1, new DeadLetterFilter(null, null), [letter], DateTimeOffset.UnixEpoch);
+
+        Assert.EndsWith("boom (no origin: no dlq.original.partition, dlq.original.offset header)", list.Split(Environment.NewLine)[^1], StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(double.NaN, "NaN")]
     [InlineData(double.PositiveInfinity, "Infinity")]

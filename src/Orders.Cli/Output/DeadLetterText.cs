@@ -35,7 +35,8 @@ internal static class DeadLetterText
                 Age: Age(now - l.FailedAt),
                 Reason: TerminalText.Printable(l.Reason ?? "?") + (l.Truncated is null ? "" : " (truncated)"),
                 Original: l.Original?.ToString() ?? "?",
-                Error: OneLine(l.ErrorMessage ?? l.Problem ?? ""))).ToList();
+                // A letter with no readable origin says why beside its error (ORIGINAL shows "?").
+                Error: OneLine(l.Problem is null ? l.ErrorMessage ?? "" : l.ErrorMessage is null ? l.Problem : $"{l.ErrorMessage} (no origin: {l.Problem})"))).ToList();
             var widths = (
                 Letter: Math.Max(6, rows.Max(r => r.Letter.Length)),
                 Age: Math.Max(3, rows.Max(r => r.Age.Length)),
