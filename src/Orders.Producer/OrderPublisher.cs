@@ -245,7 +245,7 @@ public sealed partial class OrderPublisher
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 // Left to end on its own; its failure, if any, observed here.
-                Abandon(registering);
+                AbandonedTask.Observe(registering);
                 return false;
             }
             catch (SchemaRegistryException e) when ((int)e.Status < 500 && e.Status is not (HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout))
@@ -302,7 +302,7 @@ public sealed partial class OrderPublisher
             {
                 if (step >= left)
                 {
-                    Abandon(registering);
+                    AbandonedTask.Observe(registering);
                     throw new TimeoutException($"no answer in {_time.GetElapsedTime(started).TotalSeconds:0.#} s");
                 }
 
@@ -314,10 +314,6 @@ public sealed partial class OrderPublisher
             }
         }
     }
-
-    /// <summary>A registry call no one waits for any more: its failure, if any, observed.</summary>
-    private static void Abandon(Task registering) =>
-        _ = registering.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private async Task ProduceAllAsync(IProducer<SentOrder, byte[]> producer, CancellationToken cancellationToken)
     {

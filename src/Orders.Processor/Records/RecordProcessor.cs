@@ -131,7 +131,7 @@ public sealed class RecordProcessor : IDisposable
         var task = reading.AsTask();
         if (!task.IsCompleted && _overdueLookup is { IsCompleted: false })
         {
-            Abandon(task);
+            AbandonedTask.Observe(task);
             throw new RegistryUnavailableException(
                 "the Schema Registry has not answered an earlier lookup yet: the record is read again after the backoff, its lookup goes on meanwhile",
                 new TimeoutException($"a lookup has been waiting for more than {RegistryPatience.TotalSeconds:0} s"));
@@ -143,16 +143,12 @@ public sealed class RecordProcessor : IDisposable
         }
         catch (TimeoutException e) when (!task.IsCompleted)
         {
-            Abandon(task);
+            AbandonedTask.Observe(task);
             _overdueLookup = task;
             throw new RegistryUnavailableException(
                 $"the Schema Registry has not answered within {RegistryPatience.TotalSeconds:0} s: the record is read again after the backoff, the lookup goes on meanwhile", e);
         }
     }
-
-    /// <summary>A read left to end on its own (its lookup fills the decoder's cache); its failure, if any, is observed here.</summary>
-    private static void Abandon(Task task) =>
-        _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>A record read: an invalid order ends at once; a valid one goes to the handler, inline or through the dispatcher.</summary>
     private bool Read((Order Order, string? Invalid) read, InHand hand)
