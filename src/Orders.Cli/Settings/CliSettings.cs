@@ -328,12 +328,7 @@ internal sealed class CliSettings
                 }
 
                 var name = KafkaSettings.LibrdkafkaName(key);
-                if (here.TryGetValue(name, out var other))
-                {
-                    throw new SettingsException($"{KafkaSettings.Section}: {other} and {key} are one setting ({name}) given twice in one place: keep one");
-                }
-
-                here[name] = key;
+                OneNamePerSource(here, KafkaSettings.Section, name, key);
                 winner[name] = value;
                 if (!keys.TryGetValue(name, out var names))
                 {
@@ -349,6 +344,17 @@ internal sealed class CliSettings
             .ToDictionary(p => p.Key, p => (string?)p.Value, StringComparer.OrdinalIgnoreCase);
     }
 
+    /// <summary>Notes that one source gives <paramref name="setting"/> as <paramref name="key"/>; refuses a second name for it there.</summary>
+    /// <param name="here">The source's settings so far: each setting, and the name it was given under.</param>
+    /// <exception cref="SettingsException">The source gave the setting under another name too: which it meant cannot be told.</exception>
+    private static void OneNamePerSource(Dictionary<string, string> here, string section, string setting, string key)
+    {
+        if (!here.TryAdd(setting, key))
+        {
+            throw new SettingsException($"{section}: {here[setting]} and {key} are one setting ({setting}) given twice in one place: keep one");
+        }
+    }
+
     /// <summary>
     /// A section's entries source by source, lowest precedence first, so that a later source wins
     /// even when it names a setting differently (appsettings.json's <c>Url</c>, then the
@@ -362,9 +368,9 @@ internal sealed class CliSettings
             var here = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var name in provider.GetChildKeys([], section).Distinct(StringComparer.OrdinalIgnoreCase))
             {
-                if (SchemaRegistrySettings.PropertyOf(name) is { } property && !here.TryAdd(property, name))
+                if (SchemaRegistrySettings.PropertyOf(name) is { } property)
                 {
-                    throw new SettingsException($"{section}: {here[property]} and {name} are one setting ({property}) given twice in one place: keep one");
+                    OneNamePerSource(here, section, property, name);
                 }
 
                 var path = $"{section}:{name}";
