@@ -203,7 +203,7 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
         config.Set("dotnet.producer.delivery.report.fields", "none");
         // A truncated letter's original can be larger than librdkafka's limit (1,000,000 bytes): its partition
         // took it once, so the producer lets it through too, unless set otherwise; the broker's limit still holds.
-        if (config.MessageMaxBytes is null && largestOriginal + RecordOverhead is var largest && largest > LibrdkafkaMessageMaxBytes)
+        if (config.MessageMaxBytes is null && largestOriginal + RecordOverhead is var largest && largest > LibrdkafkaDefaults.MessageMaxBytes)
         {
             config.MessageMaxBytes = (int)Math.Min(largest, int.MaxValue);
         }
@@ -339,8 +339,6 @@ public sealed class DeadLetterReplayer(TopicReader reader, ProducerConfig produc
             ? new Message<byte[]?, byte[]?> { Key = letter.Key, Value = letter.Value, Headers = headers }
             : new Message<byte[]?, byte[]?> { Key = original.Key, Value = original.Value, Headers = headers };
     }
-
-    private const int LibrdkafkaMessageMaxBytes = 1_000_000;
 
     /// <summary>Room for a record's framing and the replay's own headers.</summary>
     private const long RecordOverhead = 64 * 1024;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Logging;
@@ -130,6 +131,10 @@ public sealed partial class TopicProvisioner(IAdminClient admin, ILogger? logger
 
         return [.. required.Select(t => results[t.Name])];
     }
+
+    /// <summary>The largest record batch a topic takes (its <c>max.message.bytes</c>) among its configs, or null when they do not say.</summary>
+    public static int? MaxMessageBytes(IReadOnlyDictionary<string, string> configs) =>
+        configs.TryGetValue("max.message.bytes", out var max) && int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
 
     /// <summary>A topic's configs as the cluster applies them (set on the topic, or the broker's defaults).</summary>
     /// <exception cref="KafkaException">The cluster would not say (no such topic, no DescribeConfigs permission, no answer in time).</exception>

@@ -175,7 +175,7 @@ public sealed partial class OrderPublisher
             try
             {
                 var configs = await new TopicProvisioner(admin, _logger, _time).ConfigsAsync(_options.Topic, cancellationToken);
-                return (true, configs.TryGetValue("max.message.bytes", out var max) && int.TryParse(max, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : null);
+                return (true, TopicProvisioner.MaxMessageBytes(configs));
             }
             catch (KafkaException e)
             {

@@ -54,9 +54,7 @@ public static class PublisherClientConfig
     /// of its orders fails. librdkafka's batch.size (1,000,000) fits Kafka's default (1,048,588), not a topic set lower.
     /// </summary>
     public static int? BatchSizeFor(ProducerConfig config, int? maxMessageBytes) =>
-        maxMessageBytes is { } limit && config.BatchSize is null && limit < LibrdkafkaBatchSize ? Math.Max(limit, MinimumBatchSize) : null;
-
-    private const int LibrdkafkaBatchSize = 1_000_000;
+        maxMessageBytes is { } limit && config.BatchSize is null && limit < LibrdkafkaDefaults.BatchSize ? Math.Max(limit, MinimumBatchSize) : null;
 
     // librdkafka's least batch.size; a topic that takes less cannot take an order's batch of one anyway.
     private const int MinimumBatchSize = 1;

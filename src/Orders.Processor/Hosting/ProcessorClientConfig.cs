@@ -96,18 +96,14 @@ public static class ProcessorClientConfig
         var config = new ProducerConfig(new Dictionary<string, string>(configured));
         var statsLimit = statsMaxMessageBytes ?? int.MaxValue;
         var batchLimit = Math.Min(statsLimit, deadLetterMaxMessageBytes ?? int.MaxValue);
-        if (batchLimit < LibrdkafkaBatchSize)
+        if (batchLimit < LibrdkafkaDefaults.BatchSize)
         {
             config.SetDefault("batch.size", batchLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        var producerLimit = Math.Min(config.MessageMaxBytes ?? LibrdkafkaMessageMaxBytes, config.BatchSize ?? LibrdkafkaBatchSize);
+        var producerLimit = Math.Min(config.MessageMaxBytes ?? LibrdkafkaDefaults.MessageMaxBytes, config.BatchSize ?? LibrdkafkaDefaults.BatchSize);
         return (config, Math.Min(statsLimit, producerLimit));
     }
-
-    // librdkafka's defaults of message.max.bytes and batch.size.
-    private const int LibrdkafkaMessageMaxBytes = 1_000_000;
-    private const int LibrdkafkaBatchSize = 1_000_000;
 
     public static ProducerConfig Producer(ProducerConfig configured)
     {

@@ -67,7 +67,7 @@ internal sealed class StateTopics(TopicProvisioner provisioner, CreatedTopicOpti
         int? deadLetterLimit;
         try
         {
-            deadLetterLimit = MaxMessageBytes(await provisioner.ConfigsAsync(deadLetterTopic, cancellationToken));
+            deadLetterLimit = TopicProvisioner.MaxMessageBytes(await provisioner.ConfigsAsync(deadLetterTopic, cancellationToken));
         }
         catch (KafkaException e)
         {
@@ -94,11 +94,8 @@ internal sealed class StateTopics(TopicProvisioner provisioner, CreatedTopicOpti
                 $"make it compacted: kafka-configs.sh --bootstrap-server {bootstrap} --alter --entity-type topics --entity-name {statsTopic} --add-config cleanup.policy=compact");
         }
 
-        return (MaxMessageBytes(configs), deadLetterLimit);
+        return (TopicProvisioner.MaxMessageBytes(configs), deadLetterLimit);
     }
-
-    private static int? MaxMessageBytes(IReadOnlyDictionary<string, string> configs) =>
-        configs.TryGetValue("max.message.bytes", out var max) && int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
 
     /// <summary>Why a topic with these configs can delete a key's newest record, or null when it cannot.</summary>
     public static string? CanDeleteNewest(IReadOnlyDictionary<string, string> configs)
