@@ -59,6 +59,22 @@ public sealed class DlqFormattingTests
     }
 
     [Theory]
+    [InlineData(-30, 0)]
+    [InlineData(12.5, 12.5)]
+    public void ListJson_AgeIsNeverNegative_ALetterFromAClockAheadIsNoAge(double secondsBeforeNow, double ageSeconds)
+    {
+        var now = new DateTimeOffset(2026, 12, 7, 10, 0, 0, TimeSpan.Zero);
+        var failedAt = DeadLetterText.Iso(now.AddSeconds(-secondsBeforeNow));
+        var letter = DeadLetter.From(new RecordPosition("orders_dlq", 0, 4), now, null, null, [Header(DeadLetterHeaders.FailedAt, failedAt)]);
+
+        var json = DeadLetterText.ListJson("orders_dlq", "orders", 1, new DeadLetterFilter(null, null), [letter], now);
+
+        var listed = JsonDocument.Parse(json).RootElement.GetProperty("letters")[0];
+        Assert.Equal(failedAt, listed.GetProperty("failedAt").GetString());
+        Assert.Equal(ageSeconds, listed.GetProperty("ageSeconds").GetDouble());
+    }
+
+    [Theory]
     [InlineData(double.NaN, "NaN")]
     [InlineData(double.PositiveInfinity, "Infinity")]
     public void ShowJson_AnInvalidOrdersNonFinitePrice_IsWrittenAsItsName(double price, string written)

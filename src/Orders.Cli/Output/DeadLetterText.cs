@@ -76,7 +76,8 @@ internal static class DeadLetterText
         ["consumerGroup"] = letter.ConsumerGroup,
         ["attempts"] = letter.Attempts,
         ["failedAt"] = Iso(letter.FailedAt),
-        ["ageSeconds"] = Math.Round((now - letter.FailedAt).TotalSeconds, 3),
+        // As in the text: a letter whose clock is ahead of ours is 0 s old, not a negative age (failedAt says when).
+        ["ageSeconds"] = Math.Max(0, Math.Round((now - letter.FailedAt).TotalSeconds, 3)),
     };
 
     private static Dictionary<string, object?>? Original(DeadLetter letter) => letter.Original is { } o
