@@ -124,7 +124,7 @@ public sealed class HealthTests : IAsyncLifetime
         await ProduceAsync(topic, 30);
 
         // A downstream that takes 4 s: the close lets the calls in flight end (up to half the revoke timeout, 5 s), long
-        // enough to ask the endpoint meanwhile. A signal's stop is this host stop.
+        // enough to ask the endpoint meanwhile.
         await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic, new Dictionary<string, string?>
         {
             ["Processor:Handler:Latency"] = "4s",
@@ -137,7 +137,7 @@ public sealed class HealthTests : IAsyncLifetime
         }
 
         Assert.True(run.Processor.View.Load.InFlight > 0, "no handler call in flight");
-        var stop = run.StopAsync();
+        var stop = run.SignalAsync();
         var stopping = await WaitForAsync(run, "/health/ready", HttpStatusCode.ServiceUnavailable);
         Assert.Equal("Unhealthy", Check(stopping, "partitions"));
         Assert.Equal("the processor is stopping", stopping.GetProperty("checks").GetProperty("partitions").GetProperty("description").GetString());
@@ -151,6 +151,50 @@ public sealed class HealthTests : IAsyncLifetime
         Assert.True(run.Completion.IsCompletedSuccessfully, $"the processor's run: {run.Completion.Status}");
         // Stopped, the host serves nothing more.
         await Assert.ThrowsAsync<HttpRequestException>(() => run.Http.GetAsync("/health/live", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task EventStream_GoesOnWhileTheProcessorCloses_SendsItsStoppingState_AndEndsBeforeTheHostStops()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var topic = StackFixture.Unique("health-events-stop");
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
+        await ProduceAsync(topic, 30);
+
+        // As in the readiness test above: a 4 s downstream keeps the close going long enough to be seen.
+        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic, new Dictionary<string, string?>
+        {
+            ["Processor:Handler:Latency"] = "4s",
+        });
+        await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (run.Processor.View.Load.InFlight == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        Assert.True(run.Processor.View.Load.InFlight > 0, "no handler call in flight");
+        using var events = await run.Http.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, ct);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync(ct));
+        var statuses = new List<string>();
+        var stop = Task.CompletedTask;
+        while (await reader.ReadLineAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), ct) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                statuses.Add(JsonDocument.Parse(line["data: ".Length..]).RootElement.GetProperty("status").GetString()!);
+                if (statuses.Count == 1)
+                {
+                    // Stopped as a signal stops it, once the stream is open and has said where the processor is.
+                    stop = run.SignalAsync();
+                }
+            }
+        }
+
+        Assert.Equal("processing", statuses[0]);
+        Assert.Equal("stopping", statuses[^1]);
+        await stop.WaitAsync(TimeSpan.FromSeconds(60), ct);
+        Assert.True(run.Completion.IsCompletedSuccessfully, $"the processor's run: {run.Completion.Status}");
     }
 
     [Fact]

@@ -2,8 +2,10 @@ using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Orders.Processor.Hosting;
 
 namespace Orders.Monitoring.Dashboard;
 
@@ -54,20 +56,42 @@ internal static class DashboardEndpoints
                 return Results.Empty;
             }
 
-            return TypedResults.ServerSentEvents(StreamAsync(feed, options.Value.DashboardInterval, context.RequestAborted, lifetime.ApplicationStopping), eventType: "state");
+            var processor = context.RequestServices.GetService<ProcessorWorker>()?.Completion;
+            return TypedResults.ServerSentEvents(StreamAsync(feed, options.Value.DashboardInterval, lifetime.ApplicationStopping, processor, context.RequestAborted), eventType: "state");
         });
         return endpoints;
     }
 
-    /// <summary>One state per interval until the client goes or the host stops (an open page must not hold up shutdown).</summary>
+    /// <summary>
+    /// One state per interval until the client goes, or until the host is stopping and the processor
+    /// (when the host runs one) has ended; then the state at that moment, and the end. So an open page
+    /// sees the processor's stop ("stopping", while it checkpoints and leaves its group: the host waits
+    /// for that before it stops the server, <see cref="Orders.Hosting.FirstToStopService"/>), and does
+    /// not hold up the server's stop after it.
+    /// </summary>
     private static async IAsyncEnumerable<string> StreamAsync(
-        DashboardFeed feed, TimeSpan interval, CancellationToken requestAborted, CancellationToken stopping, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        DashboardFeed feed,
+        TimeSpan interval,
+        CancellationToken stopping,
+        Task? processor,
+        CancellationToken requestAborted,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, cancellationToken);
-        while (!done.IsCancellationRequested)
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, cancellationToken);
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = stopping.Register(() => stopped.TrySetResult());
+        // Its failure is the processor's to report, not the stream's.
+        var closed = processor is null ? stopped.Task : Task.WhenAll(stopped.Task, processor.ContinueWith(_ => { }, TaskScheduler.Default));
+        while (!done.IsCancellationRequested && !closed.IsCompleted)
         {
             yield return feed.CurrentJson();
-            await Task.Delay(interval, done.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // WhenAny never throws: a delay cut short by the client going ends the loop.
+            await Task.WhenAny(Task.Delay(interval, done.Token), closed);
+        }
+
+        if (!done.IsCancellationRequested)
+        {
+            yield return feed.CurrentJson();
         }
     }
 

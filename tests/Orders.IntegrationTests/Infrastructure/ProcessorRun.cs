@@ -58,8 +58,19 @@ internal sealed class ProcessorRun : IAsyncDisposable
         return new ProcessorRun(host, registry, loggers, address);
     }
 
-    /// <summary>Stops the host as a signal stops the verb's (<see cref="IHost.StopAsync"/>); disposing after it is still needed.</summary>
+    /// <summary>Stops the host (<see cref="IHost.StopAsync"/>), as the verb does when its worker ended by itself; disposing after it is still needed.</summary>
     public Task StopAsync() => _host.StopAsync(CancellationToken.None);
+
+    /// <summary>
+    /// Stops the host as Ctrl+C or SIGTERM stops the verb's: the console lifetime fires
+    /// <see cref="IHostApplicationLifetime.ApplicationStopping"/> at once, before the host stops its
+    /// services; disposing after it is still needed.
+    /// </summary>
+    public Task SignalAsync()
+    {
+        _host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        return _host.StopAsync(CancellationToken.None);
+    }
 
     public async ValueTask DisposeAsync()
     {
