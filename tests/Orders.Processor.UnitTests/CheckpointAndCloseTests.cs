@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Hosting;
+using Orders.Processor.Loop;
 using Orders.Processor.UnitTests.Fakes;
 
 namespace Orders.Processor.UnitTests;
@@ -83,6 +84,44 @@ public sealed class CheckpointAndCloseTests
 
         Assert.Equal(2, run.Consumer.Stored[0]);
         Assert.Equal(1, run.Consumer.Stored[1]);
+    }
+
+    [Fact]
+    public void ARevokeWhileTheCheckpointSchemasRegistrationIsInFlight_CheckpointsOnceTheRegistryAnswers()
+    {
+        // The loop starts the registration and, inside a revoke's callback, waits for it without ever
+        // running what is posted to its thread: the registration must complete off that thread.
+        var run = new LoopHarness();
+        run.Consumer.Subscribe("orders", run.Parts.Assignments);
+        run.Consumer.Assign(0);
+        run.Consumer.Consume(TimeSpan.Zero);
+        run.Parts.Fetch.Pump();
+        Assert.True(run.Parts.Table.TryGet(0, out var revoked));
+        revoked.Advance(0);
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        run.Registry.RegisterGate = answer;
+        var thread = new Thread(() => LoopThread.Run(() =>
+        {
+            run.Parts.Checkpoints.Prepare();
+            // The registry answers as the revoke begins; the revoke's deadline (10 s of the test's clock) comes a second later.
+            _ = Task.Run(async () =>
+            {
+                answer.SetResult();
+                for (var i = 0; i < 200; i++)
+                {
+                    await Task.Delay(10);
+                    run.Time.Advance(TimeSpan.FromMilliseconds(100));
+                }
+            });
+            run.Parts.Checkpoints.CheckpointAndStore([revoked], run.Time.GetTimestamp() + (10 * run.Time.TimestampFrequency));
+            return Task.CompletedTask;
+        }))
+        { IsBackground = true };
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)), "the revoke never ended");
+
+        Assert.Single(run.Checkpoints);
+        Assert.Equal(1, run.Consumer.Stored[0]);
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed class LoopThreadTests
     [Fact]
     public void WorkTheLoopStarted_CompletesOnItsThread_AtItsNextTurn()
     {
-        // A checkpoint schema's registration: started by the loop, polled for by the loop, which
+        // Work started by the loop, polled for by the loop, which
         // meanwhile never awaits (it blocks in librdkafka's poll).
         int? completedOn = null;
         var turns = 0;

@@ -61,7 +61,12 @@ public sealed class CheckpointWriter(
         {
             if (time.HasCome(_registerAgainAt))
             {
-                _registration = serde.RegisterAsync(statsTopic);
+                // Off the loop's context: a revoke or a close waits for it inside a callback, where nothing
+                // posted to the loop's thread runs, and it touches nothing of the loop's (Prepare reads its end).
+                using (LoopThread.Suppressed())
+                {
+                    _registration = serde.RegisterAsync(statsTopic);
+                }
             }
 
             return;

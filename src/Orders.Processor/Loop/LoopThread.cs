@@ -10,9 +10,11 @@ namespace Orders.Processor.Loop;
 /// relays in <c>orders demo</c>), and with the CPU busy the pool adds none.
 /// <para>
 /// Continuations posted here run on the loop's thread: while the loop awaits, at once; while it
-/// works, at its next turn (<see cref="RunPosted"/>), so work the loop started (a schema's
-/// registration) completes between polls, never inside one. Handlers start without this context
-/// (<see cref="Suppressed"/>): they may be slow and run concurrently, wherever their awaits end.
+/// works, at its next turn (<see cref="RunPosted"/>), so work the loop started and no longer awaits
+/// completes between polls, never inside one (nor inside a rebalance callback, which may wait for
+/// it: what the loop polls for from there, the checkpoint schema's registration, starts without
+/// this context). Handlers start without it too (<see cref="Suppressed"/>): they may be slow and
+/// run concurrently, wherever their awaits end.
 /// </para>
 /// </summary>
 internal sealed class LoopThread : SynchronizationContext, IDisposable

@@ -24,6 +24,9 @@ public class FakeRegistry : DispatchProxy
     /// <summary>While set, schema lookups answer only once it completes (the registry is slow): the caller goes the asynchronous way.</summary>
     public TaskCompletionSource? LookupGate { get; set; }
 
+    /// <summary>While set, registrations answer only once it completes (the registry is slow).</summary>
+    public TaskCompletionSource? RegisterGate { get; set; }
+
     public static (ISchemaRegistryClient Client, FakeRegistry Control) Create()
     {
         var proxy = DispatchProxy.Create<ISchemaRegistryClient, FakeRegistry>();
@@ -50,7 +53,9 @@ public class FakeRegistry : DispatchProxy
                 var schema = new Schema(OrderSchemas.Current, SchemaType.Avro);
                 return LookupGate is { } gate ? gate.Task.ContinueWith(_ => schema, TaskScheduler.Default) : Task.FromResult(schema);
             case nameof(ISchemaRegistryClient.RegisterSchemaAsync):
-                return Failure is { } refused ? Task.FromException<int>(refused) : Task.FromResult(1);
+                return Failure is { } refused ? Task.FromException<int>(refused)
+                    : RegisterGate is { } registered ? registered.Task.ContinueWith(_ => 1, TaskScheduler.Default)
+                    : Task.FromResult(1);
             case nameof(IDisposable.Dispose):
                 return null;
             default:
