@@ -167,6 +167,34 @@ public sealed class ConcurrencyTests
     }
 
     [Fact]
+    public async Task Revoked_StartsNothingMoreOfThePartition_WhileItsCallsUnderWayEnd()
+    {
+        // The next record of the key would start as the first ends, and be abandoned by the revoke once
+        // its side effects had happened: its next owner would call the handler for it again.
+        var handler = new GatedHandler();
+        var run = new LoopHarness(o => o.RevokeTimeout = TimeSpan.FromSeconds(2), handler);
+        run.Time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(5);
+        run.Consumer.Append(0, Keyed("k", "first"), Keyed("k", "second"));
+        run.Consumer.Assign(0);
+        run.When(() => handler.IsRunning("first") && run.Parts.Records.Dispatcher.WaitingForKey == 1, () =>
+        {
+            run.Consumer.Revoke(0);
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(50);
+                handler.ReleaseAll();
+            });
+        });
+
+        var summary = await run.RunAsync(Timeout());
+
+        Assert.Equal(["first"], handler.Started);
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(1, Decode(run.Checkpoints[^1]).NextOffset);
+        Assert.Equal(1, run.Consumer.Stored[0]);
+    }
+
+    [Fact]
     public async Task Revoked_WorkThatDoesNotEnd_IsLeftUncounted_AndItsCallCancelled()
     {
         var handler = new GatedHandler();

@@ -21,6 +21,9 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
     private readonly PriorityQueue<WorkItem, long> _retries = new();
     private readonly KeyLanes _lanes = new(ordering);
 
+    // Partitions about to be given up (Quiesce): nothing more of theirs starts.
+    private readonly HashSet<PartitionState> _leaving = [];
+
     /// <summary>Handler calls under way.</summary>
     public int InFlight => _calls.Count;
 
@@ -99,15 +102,20 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
 
     private void StartReady(List<Completion> ended)
     {
-        while (InFlight < maxInFlight && _ready.TryDequeue(out var next))
+        // Each queued record looked at once: one of a partition being given up goes to the back, to be dropped with it.
+        for (var looked = _ready.Count; looked > 0 && InFlight < maxInFlight && _ready.TryDequeue(out var next); looked--)
         {
-            if (!next.State.Released)
+            if (next.State.Released)
+            {
+                ended.Add(new Completion(next, null, Abandoned: true));
+            }
+            else if (MayStart(next))
             {
                 Start(next);
             }
             else
             {
-                ended.Add(new Completion(next, null, Abandoned: true));
+                _ready.Enqueue(next);
             }
         }
     }
@@ -128,6 +136,14 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
         }
     }
 
+    /// <summary>
+    /// These partitions are about to be given up (revoked, or the processor closes): nothing more of
+    /// theirs starts (a retry that comes due, a record queued or next of its key waits, and is dropped
+    /// with its partition, for its next owner), while their calls under way end. A record started now
+    /// would be abandoned once its side effects had happened, and handled again by the next owner.
+    /// </summary>
+    public void Quiesce(IReadOnlyCollection<PartitionState> states) => _leaving.UnionWith(states);
+
     /// <summary>Handler calls under way for records of these partitions (taken back or not).</summary>
     public int InFlightOf(IReadOnlyCollection<PartitionState> states) => _calls.CountOf(states);
 
@@ -138,6 +154,7 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
     /// <param name="abandoned">Receives the records dropped.</param>
     public void Forget(PartitionState state, List<Completion> abandoned)
     {
+        _leaving.Remove(state);
         foreach (var waiting in _lanes.Forget(state))
         {
             abandoned.Add(new Completion(waiting, null, Abandoned: true));
@@ -161,7 +178,7 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
 
     private void StartOrQueue(WorkItem item)
     {
-        if (InFlight < maxInFlight)
+        if (InFlight < maxInFlight && MayStart(item))
         {
             Start(item);
         }
@@ -170,6 +187,8 @@ public sealed class Dispatcher(HandlerInvoker handler, int maxInFlight, Ordering
             _ready.Enqueue(item);
         }
     }
+
+    private bool MayStart(WorkItem item) => _leaving.Count == 0 || !_leaving.Contains(item.State);
 
     private void Start(WorkItem item)
     {

@@ -12,7 +12,7 @@ internal sealed class HandlerCalls
 {
     private readonly ConcurrentQueue<(WorkItem Item, Exception? Error)> _completions = new();
     private readonly HashSet<WorkItem> _running = new(ReferenceEqualityComparer.Instance);
-    private readonly SemaphoreSlim _completed = new(0);
+    private readonly ManualResetEventSlim _completed = new();
 
     /// <summary>Calls started and not yet taken back (completed or not).</summary>
     public int Count => _running.Count;
@@ -47,8 +47,17 @@ internal sealed class HandlerCalls
     /// <summary>Calls not yet taken back for records of these partitions.</summary>
     public int CountOf(IReadOnlyCollection<PartitionState> states) => _running.Count(i => states.Contains(i.State));
 
-    /// <summary>Blocks until a call ends or the timeout passes.</summary>
-    public void WaitForOne(TimeSpan timeout) => _completed.Wait(timeout);
+    /// <summary>Blocks until a call ends or the timeout passes; at once when one ended and was not taken back.</summary>
+    public void WaitForOne(TimeSpan timeout)
+    {
+        // Reset before looking, so a call ending after the look sets it again. (A count per call, which
+        // nothing took while the loop ran, let a settle's waits return at once: it spun for its timeout.)
+        _completed.Reset();
+        if (_completions.IsEmpty)
+        {
+            _completed.Wait(timeout);
+        }
+    }
 
     private async Task AwaitAsync(WorkItem item, ValueTask call)
     {
@@ -63,7 +72,7 @@ internal sealed class HandlerCalls
         }
 
         _completions.Enqueue((item, error));
-        _completed.Release();
+        _completed.Set();
     }
 
     private static Exception? Fault(ValueTask completed)

@@ -199,12 +199,14 @@ public sealed class RecordProcessor : IDisposable
     }
 
     /// <summary>
-    /// Lets the handler calls of partitions about to be checkpointed end, until <paramref name="deadline"/>:
-    /// what completes is counted; what does not is left out of the checkpoint, uncounted, and handled
+    /// Lets the handler calls of partitions about to be checkpointed end, until <paramref name="deadline"/>,
+    /// starting nothing more of theirs (<see cref="Records.Dispatcher.Quiesce"/>): what completes is
+    /// counted; what does not, or did not start, is left out of the checkpoint, uncounted, and handled
     /// again by the partitions' next owner.
     /// </summary>
     public void Settle(IReadOnlyCollection<PartitionState> states, long deadline)
     {
+        Dispatcher.Quiesce(states);
         while (Dispatcher.InFlightOf(states) > 0 && !_time.HasCome(deadline))
         {
             Dispatcher.WaitForOne(TimeSpan.FromMilliseconds(10));
