@@ -62,6 +62,7 @@ public sealed class PartitionRangeReader : IDisposable
     {
         var deadline = Deadline(timeout);
         var ask = TimeSpan.FromSeconds(1);
+        var moving = FirstLeaderWait;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -80,6 +81,13 @@ public sealed class PartitionRangeReader : IDisposable
             {
                 Renew();
                 throw;
+            }
+            catch (KafkaException e) when (IsLeaderMoving(e) && Remaining(deadline) > moving)
+            {
+                // The leader moved (a rolling restart, a reassignment): librdkafka refreshes its metadata on
+                // such an answer, and the next ask goes to the new leader. Asked again after a short wait.
+                WaitBeforeAskingAgain(moving, cancellationToken);
+                moving = moving < LongestAsk / 4 ? moving * 2 : LongestAsk / 4;
             }
         }
     }
@@ -180,6 +188,20 @@ public sealed class PartitionRangeReader : IDisposable
     private static bool IsStaleMetadata(KafkaException e) =>
         e.Error.Code is ErrorCode.Local_UnknownPartition or ErrorCode.Local_UnknownTopic or ErrorCode.UnknownTopicOrPart;
 
+    /// <summary>
+    /// The broker asked is not, or not yet, the partition's leader: it moved, or an election is under
+    /// way. librdkafka's ListOffsets handling refreshes the metadata on these without asking again
+    /// itself (rd_kafka_handle_ListOffsets), so the query failed where a moment later it succeeds: the
+    /// restore of a partition whose checkpoints' leader moved waited its retry delay, at every rolling restart.
+    /// </summary>
+    private static bool IsLeaderMoving(KafkaException e) =>
+        e.Error.Code is ErrorCode.NotLeaderForPartition or ErrorCode.LeaderNotAvailable or ErrorCode.OffsetNotAvailable
+            or ErrorCode.ReplicaNotAvailable or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch;
+
+    /// <exception cref="OperationCanceledException">Cancelled meanwhile.</exception>
+    private void WaitBeforeAskingAgain(TimeSpan wait, CancellationToken cancellationToken) =>
+        Task.Delay(wait, _time, cancellationToken).GetAwaiter().GetResult();
+
     private void Renew()
     {
         var stale = _consumer;
@@ -192,6 +214,9 @@ public sealed class PartitionRangeReader : IDisposable
 
     /// <summary>The longest a cancellable read waits for a record before it looks at its token again (no request is made again).</summary>
     private static readonly TimeSpan CancellationSlice = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The first wait before asking again where the leader moved; it doubles, up to a second.</summary>
+    private static readonly TimeSpan FirstLeaderWait = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The longest one ask of a cancellable watermark query.</summary>
     private static readonly TimeSpan LongestAsk = TimeSpan.FromSeconds(4);

@@ -112,6 +112,29 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     public void BrokerIds_OutsideTheCluster_AreRejected() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => _kafka.Cluster.SetBrokerDown(3));
 
+    [Fact]
+    public async Task PartitionRangeReader_AfterThePartitionsLeaderMoved_AsksTheNewLeader_InsteadOfFailing()
+    {
+        // A restore reads checkpoints with this reader; at a rolling restart the leader of what it read last moves.
+        var topic = CreateTopic(leader: 1);
+        using (var producer = new ProducerBuilder<string, string>(ProducerConfig()).Build())
+        {
+            await producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "v" }, TestContext.Current.CancellationToken);
+        }
+
+        using var reader = new Orders.Kafka.PartitionRangeReader(
+            new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = "leader-moves" }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var partition = new TopicPartition(topic, 0);
+        Assert.Equal(1, reader.Watermarks(partition, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken).High.Value);
+
+        _kafka.Cluster.SetPartitionLeader(topic, 0, 2);
+        var read = new List<string?>();
+        var ends = reader.Read([new TopicPartitionOffset(partition, 0)], TimeSpan.FromSeconds(10), r => read.Add(System.Text.Encoding.UTF8.GetString(r.Message.Value!)), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, ends[partition]);
+        Assert.Equal(["v"], read);
+    }
+
     private string CreateTopic(int leader)
     {
         var topic = StackFixture.Unique("faults");
