@@ -97,6 +97,21 @@ public sealed class IdleWatchTests
     }
 
     [Fact]
+    public void Check_PartitionsWaitingForARestoreThatFails_WithNoProgressPastThePatience_SaysRestoresFailing_AndProgressPutsItOff()
+    {
+        var watch = new IdleWatch(_time, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20));
+        var waiting = QuietHolding with { Quiet = false, RestoresFailing = true };
+
+        _time.Advance(TimeSpan.FromSeconds(19));
+        watch.Progressed();
+        _time.Advance(TimeSpan.FromSeconds(19));
+        Assert.Equal(IdleVerdict.Going, watch.Check(waiting));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(IdleVerdict.RestoresFailing, watch.Check(waiting));
+        Assert.Equal(IdleVerdict.Going, watch.Check(waiting with { RestoresFailing = false }));
+    }
+
+    [Fact]
     public void Check_ARecordFetchedAgainAfterARegistryWait_IsNoProgress_ButOneWithAnOutcomeIs()
     {
         var watch = new IdleWatch(_time, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20));

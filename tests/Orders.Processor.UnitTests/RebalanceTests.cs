@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Orders.Contracts;
 using Orders.Processor.Aggregates;
 using Orders.Processor.Checkpoints;
+using Orders.Processor.Failures;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Processor.UnitTests.Fakes;
@@ -44,6 +45,29 @@ public sealed class RebalanceTests
         Assert.Contains(new TopicPartitionOffset(LoopHarness.Topic, 0, 0), run.Consumer.Seeks);
         Assert.False(run.Consumer.IsPaused(0));
         Assert.Equal(1, summary.Counters.Processed);
+    }
+
+    [Fact]
+    public async Task Assigned_APartitionThatCannotBeRestored_DoesNotHoldBackThoseAssignedWithIt_AndUntilIdleGivesUpNamingIt()
+    {
+        // Its checkpoints' leader is away (an offline partition): the others' are readable.
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(20));
+        run.Consumer.Append(2, LoopHarness.Order(30));
+        run.Stored.FailsFor = p => p == 2 ? new KafkaException(ErrorCode.Local_UnknownPartition) : null;
+        run.Consumer.Assign(0, 1, 2);
+
+        // On a thread of its own, so that a run that never ends fails the test instead of holding it.
+        var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(
+            () => Task.Run(() => run.RunAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+
+        Assert.Equal(2, run.Counters.Processed);
+        // Read together once, then each alone; from then on only partition 2, alone.
+        Assert.Equal(1, run.Logs.Count(72));
+        Assert.True(run.Logs.Count(16) > 1, "partition 2's restore was not tried again");
+        Assert.Contains("orders[2]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Local: Unknown partition", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

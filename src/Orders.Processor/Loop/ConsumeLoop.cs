@@ -157,7 +157,7 @@ public sealed class ConsumeLoop(LoopParts parts)
         var table = parts.Table;
         // Nothing held from fetching or waiting to be read again, no handler work, nothing unacknowledged.
         var quiet = !parts.Fetch.Busy && parts.Records.Dispatcher.Idle && parts.Checkpoints.InFlightCount == 0 && table.Owned.All(s => s.PendingDeadLetters == 0);
-        switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Fetch.AllWaitForRegistry)))
+        switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Fetch.AllWaitForRegistry, table.RestoringCount > 0)))
         {
             case IdleVerdict.Idle:
                 Log.Idle(_logger, _options.UntilIdle!.Value.TotalSeconds);
@@ -172,6 +172,12 @@ public sealed class ConsumeLoop(LoopParts parts)
                 _fatal.Set(new ProcessorGaveUpException(
                     $"the Schema Registry could not be reached for {parts.Idle.SinceLastProgress.TotalSeconds:0} s ({parts.Status.Counters.RegistryWaits} attempts); " +
                     "--until-idle gives up. The records wait in Kafka: nothing was lost, and the next run resumes from the checkpoints"));
+                return true;
+            case IdleVerdict.RestoresFailing:
+                _fatal.Set(new ProcessorGaveUpException(
+                    $"{string.Join(", ", table.RestoringPartitions.Order().Select(p => $"{_options.Topic}[{p}]"))} could not be restored for " +
+                    $"{parts.Idle.SinceLastProgress.TotalSeconds:0} s ({table.LastRestoreFailure}); --until-idle gives up, having processed the rest. " +
+                    "Their records and checkpoints wait in Kafka: nothing was lost, and the next run restores them"));
                 return true;
             default:
                 return false;

@@ -14,6 +14,9 @@ public enum IdleVerdict
 
     /// <summary>Only the registry holds the records back, for longer than the idle time: stop, having done nothing more.</summary>
     RegistryUnreachable,
+
+    /// <summary>Partitions wait for a restore that keeps failing, and nothing progressed for longer than the patience: stop, having done what it could.</summary>
+    RestoresFailing,
 }
 
 /// <summary>What is going on in the loop when it found no record to process.</summary>
@@ -21,7 +24,8 @@ public enum IdleVerdict
 /// <param name="HoldsPartitions">Partitions are held (restored).</param>
 /// <param name="EverAssigned">A partition was assigned at some point in this run.</param>
 /// <param name="OnlyRegistryWaits">Every partition paused is waiting for the registry (none for a retry of its own).</param>
-public readonly record struct LoopActivity(bool Quiet, bool HoldsPartitions, bool EverAssigned, bool OnlyRegistryWaits);
+/// <param name="RestoresFailing">Partitions assigned wait for their state, whose restore failed (a restore reads while the loop waits, so one waiting has failed).</param>
+public readonly record struct LoopActivity(bool Quiet, bool HoldsPartitions, bool EverAssigned, bool OnlyRegistryWaits, bool RestoresFailing = false);
 
 /// <summary>
 /// The <c>--until-idle</c> rules, on the injected clock. Idle time counts from the last record, the
@@ -99,7 +103,11 @@ public sealed class IdleWatch
             }
         }
 
-        return activity.OnlyRegistryWaits && SinceLastProgress >= PatienceLimit ? IdleVerdict.RegistryUnreachable : IdleVerdict.Going;
+        // A run that could only wait: with --until-idle it would never end (a restore is tried again every few seconds, for good).
+        return SinceLastProgress < PatienceLimit ? IdleVerdict.Going
+            : activity.OnlyRegistryWaits ? IdleVerdict.RegistryUnreachable
+            : activity.RestoresFailing ? IdleVerdict.RestoresFailing
+            : IdleVerdict.Going;
     }
 
     /// <summary>The last record, readiness or busy turn: idle time counts from there.</summary>

@@ -75,6 +75,9 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "Cannot restore {Topic}[{Partitions}] yet; they stay paused and are tried again in {DelayMs} ms: {Error}")]
     public static partial void RestoreFailed(ILogger logger, string topic, string partitions, long delayMs, string error);
 
+    [LoggerMessage(72, LogLevel.Warning, "Cannot restore {Topic}[{Partitions}] together; trying each alone: {Error}")]
+    public static partial void RestoreFailedTogether(ILogger logger, string topic, string partitions, string error);
+
     [LoggerMessage(29, LogLevel.Information, "Restoring {Topic}[{Partitions}] given up: the processor is stopping (their next owner restores them)")]
     public static partial void RestoreAbandoned(ILogger logger, string topic, string partitions);
 

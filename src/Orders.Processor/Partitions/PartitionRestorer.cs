@@ -32,7 +32,11 @@ public sealed class PartitionRestorer(
     ILogger logger,
     CancellationToken stopping = default)
 {
-    /// <returns>The partitions restored (their states now in the table); the others wait for their retry.</returns>
+    /// <returns>
+    /// The partitions restored (their states now in the table); the others wait for their retry. A read of
+    /// several that fails is tried again for each alone: one partition whose checkpoints cannot be read
+    /// (an offline partition, a leader that does not answer) must not keep the others from their records.
+    /// </returns>
     public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
     {
         if (partitions.Count == 0)
@@ -40,6 +44,28 @@ public sealed class PartitionRestorer(
             return [];
         }
 
+        var (outcome, restored) = TryRestore(partitions, retryOnFailure: partitions.Count == 1);
+        if (outcome != Outcome.Failed)
+        {
+            return restored;
+        }
+
+        List<TopicPartition> alone = [];
+        foreach (var partition in partitions)
+        {
+            var (each, done) = TryRestore([partition], retryOnFailure: true);
+            alone.AddRange(done);
+            if (each == Outcome.Stop)
+            {
+                break;
+            }
+        }
+
+        return alone;
+    }
+
+    private (Outcome Outcome, IReadOnlyList<TopicPartition> Restored) TryRestore(IReadOnlyList<TopicPartition> partitions, bool retryOnFailure)
+    {
         var ids = partitions.Select(p => p.Partition.Value).ToList();
         var span = ProcessorTracing.StartOwn($"restore {partitions[0].Topic}", System.Diagnostics.ActivityKind.Internal, partitions[0].Topic, "restore");
         span?.SetTag("orders.partitions", string.Join(",", ids));
@@ -53,25 +79,30 @@ public sealed class PartitionRestorer(
             // Nothing was taken from them yet: the close leaves them as they are, unrestored, for their next owner.
             Log.RestoreAbandoned(logger, partitions[0].Topic, string.Join(",", ids));
             ProcessorTracing.Finish(span, "stopping");
-            return [];
+            return (Outcome.Stop, []);
         }
         catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException or SchemaRegistryException or HttpRequestException)
         {
+            ProcessorTracing.Finish(span, e.Message);
             if (fatal.StopsOnRejectedCredentials(e))
             {
-                ProcessorTracing.Finish(span, e.Message);
-                return [];
+                return (Outcome.Stop, []);
+            }
+
+            if (!retryOnFailure)
+            {
+                Log.RestoreFailedTogether(logger, partitions[0].Topic, string.Join(",", ids), e.Message);
+                return (Outcome.Failed, []);
             }
 
             var retryAt = time.After(retryDelay);
             foreach (var p in ids)
             {
-                table.Restoring(p, retryAt);
+                table.Restoring(p, retryAt, e.Message);
             }
 
             Log.RestoreFailed(logger, partitions[0].Topic, string.Join(",", ids), (long)retryDelay.TotalMilliseconds, e.Message);
-            ProcessorTracing.Finish(span, e.Message);
-            return [];
+            return (Outcome.Failed, []);
         }
 
         foreach (var partition in partitions)
@@ -81,7 +112,7 @@ public sealed class PartitionRestorer(
 
         span?.SetTag("orders.checkpoints.restored", stored.Values.Count(s => s.Checkpoint is not null));
         ProcessorTracing.Finish(span);
-        return partitions;
+        return (Outcome.Restored, partitions);
     }
 
     private void Add(TopicPartition partition, StoredPartition stored)
@@ -109,5 +140,14 @@ public sealed class PartitionRestorer(
         Log.Restored(
             logger, partition.Topic, partition.Partition.Value, state.NextOffset, aggregate.Count, stored.DeadLetters.Decisions.Count,
             stored.DeadLetters.Duplicates, checkpoint?.CheckpointId ?? "none");
+    }
+
+    private enum Outcome
+    {
+        Restored,
+        Failed,
+
+        /// <summary>The processor is stopping, or the registry refuses the credentials: nothing more is tried.</summary>
+        Stop,
     }
 }

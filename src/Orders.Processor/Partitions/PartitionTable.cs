@@ -23,6 +23,12 @@ public sealed class PartitionTable
 
     public int RestoringCount => _restoring.Count;
 
+    /// <summary>The partitions assigned whose state is not restored yet.</summary>
+    public IEnumerable<int> RestoringPartitions => _restoring.Keys;
+
+    /// <summary>Why the last restore that failed did (null before any did): what a run that gives up on them says.</summary>
+    public string? LastRestoreFailure { get; private set; }
+
     /// <summary>A non-empty assignment was seen this run.</summary>
     public bool EverAssigned { get; private set; }
 
@@ -47,7 +53,12 @@ public sealed class PartitionTable
     public void Assigned() => EverAssigned = true;
 
     /// <summary>The partition waits for its state, to be tried at <paramref name="retryAt"/> (a timestamp of the monotonic clock).</summary>
-    public void Restoring(int partition, long retryAt) => _restoring[partition] = retryAt;
+    /// <param name="failure">Why its restore failed, when it did.</param>
+    public void Restoring(int partition, long retryAt, string? failure = null)
+    {
+        _restoring[partition] = retryAt;
+        LastRestoreFailure = failure ?? LastRestoreFailure;
+    }
 
     /// <summary>Partitions whose restore is due at <paramref name="now"/> (a timestamp of the monotonic clock).</summary>
     public List<int> RestoresDue(long now) => [.. _restoring.Where(r => r.Value <= now).Select(r => r.Key)];

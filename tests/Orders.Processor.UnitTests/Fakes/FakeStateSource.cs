@@ -42,6 +42,9 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
         }
     }
 
+    /// <summary>A read that includes a partition this gives an error for fails with it (its leader is away, say), whatever else it reads.</summary>
+    public Func<int, Exception?>? FailsFor { get; set; }
+
     /// <summary>Reads wait until cancelled, as a read waits for a broker that is away.</summary>
     public bool WaitsForCancellation { get; set; }
 
@@ -58,6 +61,11 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
         if (_failures.TryDequeue(out var failure))
         {
             throw failure;
+        }
+
+        if (partitions.Select(p => FailsFor?.Invoke(p)).FirstOrDefault(e => e is not null) is { } unreadable)
+        {
+            throw unreadable;
         }
 
         return partitions.ToDictionary(
