@@ -4,7 +4,7 @@ using Orders.IntegrationTests.Infrastructure;
 namespace Orders.IntegrationTests;
 
 /// <summary>
-/// <c>orders consume</c> and <c>orders produce</c> at an address where nothing answers, run as a new
+/// <c>orders consume</c>, <c>orders produce</c> and <c>orders stats</c> at an address where nothing answers, run as a new
 /// user runs them (a process of its own, everything it prints counted): within 5 s one line saying
 /// what it waits for and where, then, after one bounded wait, one line and exit 1. No librdkafka flood.
 /// </summary>
@@ -15,6 +15,7 @@ public sealed class NoBrokerTests
     [Theory]
     [InlineData("consume")]
     [InlineData("produce")]
+    [InlineData("stats")]
     public async Task NothingAtTheAddress_SaysItWaitsThere_ThenGivesUpInOneLine(string verb)
     {
         // consume serves its dashboard on 8080 by default: a free port instead, so that runs side by side do not collide.

@@ -61,6 +61,12 @@ internal static class StatsCommand
             using var registry = settings.SchemaRegistryClient();
             var host = run.Own(CliHost.Build(CliHost.CreateBuilder(settings, loggers, registry, web: false)));
             var logger = loggers.CreateLogger("Orders.Stats");
+            // The client's lines through the log, repeats counted; until a broker answers, one line says it waits, as the other verbs do.
+            var route = new KafkaLogRoute(logger, TimeProvider.System);
+            route.HoldNoBrokerErrors();
+            var adminConfig = settings.AdminConfig();
+            using var admin = new AdminClientBuilder(adminConfig).LogTo(route).LogErrorsTo(route).Build();
+            await BrokerWait.FirstMetadataAsync(admin, route, adminConfig.BootstrapServers, ReadTimeout, logger, TimeProvider.System, cancellationToken);
             using var reader = new PartitionRangeReader(settings.ReaderConfig(), logger);
             var checkpoints = new CheckpointReader(reader, new CheckpointSerde(host.Services.GetRequiredService<ISchemaRegistryClient>()), logger);
             while (true)
@@ -69,7 +75,7 @@ internal static class StatsCommand
                 try
                 {
                     // Ctrl+C ends the wait at once; the call ends with the process.
-                    stats = await BlockingCall.RunAsync(() => Read(settings, reader, checkpoints, groupId, parseResult.GetValue(windowMinutes), logger), cancellationToken)
+                    stats = await BlockingCall.RunAsync(() => Read(settings, admin, reader, checkpoints, groupId, parseResult.GetValue(windowMinutes)), cancellationToken)
                         .WaitAsync(cancellationToken);
                 }
                 catch (Exception e) when (e is KafkaException or RegistryUnavailableException or TimeoutException or InvalidOperationException)
@@ -106,15 +112,15 @@ internal static class StatsCommand
 
     private sealed record GlobalStats(string Topic, string StatsTopic, string Group, IReadOnlyList<PartitionStats> Partitions, AggregateData Combined);
 
-    private static GlobalStats Read(CliSettings settings, PartitionRangeReader reader, CheckpointReader checkpoints, string group, int windowMinutes, ILogger logger)
+    /// <summary>How long the verb waits for a broker at start, and for each read.</summary>
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
+
+    private static GlobalStats Read(CliSettings settings, IAdminClient admin, PartitionRangeReader reader, CheckpointReader checkpoints, string group, int windowMinutes)
     {
         var topic = settings.ProcessorTopic;
         var statsTopic = Orders.Contracts.Topics.StatsFor(topic);
-        var timeout = TimeSpan.FromSeconds(30);
+        var timeout = ReadTimeout;
 
-        // The client's lines through the log, repeats counted: a broker that does not answer is a line, not one per attempt.
-        var route = new KafkaLogRoute(logger, TimeProvider.System);
-        using var admin = new AdminClientBuilder(settings.AdminConfig()).LogTo(route).LogErrorsTo(route).Build();
         // All topics: asking for one by name could auto-create it.
         var topics = admin.GetMetadata(timeout).Topics;
         var metadata = topics.FirstOrDefault(t => t.Topic == statsTopic);
