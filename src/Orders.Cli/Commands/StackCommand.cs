@@ -14,7 +14,7 @@ internal static class StackCommand
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var brokers = CliOptions.Positive("--brokers", 1, 16, "Number of Kafka brokers.");
-        var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the first broker; broker i listens on this port + i.");
+        var kafkaPort = CliOptions.Port("--kafka-port", 9092, "Port of the first broker; the others listen on the ports after it.");
         var partitions = CliOptions.Positive("--partitions", 6, 1000, "Partitions of the orders topic, its dead-letter topic and its checkpoint topic.");
         var registryPort = CliOptions.Port("--registry-port", 8081, "Port of the Schema Registry.");
         var dataDir = new Option<DirectoryInfo?>("--data-dir") { Description = "Keep registered schemas in this folder across restarts (default: memory only)." };

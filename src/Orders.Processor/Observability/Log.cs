@@ -90,8 +90,8 @@ internal static partial class Log
     [LoggerMessage(19, LogLevel.Warning, "Consume error {Code}: {Reason}")]
     public static partial void ConsumeError(ILogger logger, ErrorCode code, string reason);
 
-    [LoggerMessage(20, LogLevel.Error, "{Topic}[{Partition}]: {Lost} records were deleted by retention before they were read (offsets {From} to {Start}, less any already dead-lettered); they are missing from the averages, counted as skipped-by-retention")]
-    public static partial void RecordsLost(ILogger logger, string topic, int partition, long lost, long from, long start);
+    [LoggerMessage(20, LogLevel.Error, "{Topic}[{Partition}]: {Lost} records were deleted by retention before they were read (offsets {From} to {Last}, less any already dead-lettered); they are missing from the averages, counted as skipped-by-retention")]
+    public static partial void RecordsLost(ILogger logger, string topic, int partition, long lost, long from, long last);
 
     [LoggerMessage(21, LogLevel.Warning, "{Topic}[{Partition}] not checkpointed on release ({Pending} dead letter(s) unacknowledged, or the checkpoint not acknowledged in time); its next owner reprocesses from the previous checkpoint")]
     public static partial void NotCheckpointed(ILogger logger, string topic, int partition, int pending);

@@ -57,7 +57,8 @@ public sealed class RetentionGaps(IConsumerPort consumer, FetchControl fetch, Ti
             {
                 state.Aggregate.AddSkippedByRetention(lost);
                 counters.Skipped(lost);
-                Log.RecordsLost(logger, partition.Topic, partition.Partition.Value, lost, from, lostTo);
+                // The offsets named are the range's, both included (lostTo is where the partition starts now).
+                Log.RecordsLost(logger, partition.Topic, partition.Partition.Value, lost, from, lostTo - 1);
             }
         }
 
