@@ -125,6 +125,39 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
+    public void ACheckpointAcknowledgedAfterItsPartitionWasRevokedAndAssignedAgain_StoresNoOffsetForTheNewOwnership()
+    {
+        var run = new LoopHarness(o => o.RevokeTimeout = TimeSpan.FromSeconds(1));
+        run.Time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(10);
+        run.Consumer.Subscribe("orders", run.Parts.Assignments);
+        run.Consumer.Assign(0);
+        run.Consumer.Consume(TimeSpan.Zero);
+        run.Parts.Fetch.Pump();
+        Assert.True(run.Parts.Table.TryGet(0, out var first));
+        first.Advance(0);
+        first.Advance(1);
+        first.Advance(2);
+        run.Parts.Checkpoints.Prepare();
+        run.Producer.AutoAcknowledge = false;
+        run.Producer.Stalled = true;
+
+        // Revoked with its checkpoint (of offset 3) unacknowledged past the revoke's deadline; assigned again, restored from nothing.
+        run.Consumer.Revoke(0);
+        run.Consumer.Consume(TimeSpan.Zero);
+        run.Consumer.Assign(0);
+        run.Consumer.Consume(TimeSpan.Zero);
+        Assert.True(run.Parts.Table.TryGet(0, out var second));
+        Assert.NotSame(first, second);
+        Assert.DoesNotContain(0, run.Consumer.Stored.Keys);
+        run.Producer.Stalled = false;
+        run.Producer.Deliver();
+        run.Parts.Checkpoints.Pump();
+
+        Assert.Single(run.Checkpoints);
+        Assert.DoesNotContain(0, run.Consumer.Stored.Keys);
+    }
+
+    [Fact]
     public async Task DeadLetterWriteFails_IsRetried_AndNoCheckpointCoversItsRecordUntilItIsWritten()
     {
         var run = new LoopHarness();

@@ -34,12 +34,10 @@ public sealed class CheckpointCoordinator(
     /// <summary>Settles acknowledged checkpoints: their partitions' offsets are stored.</summary>
     public void Pump()
     {
+        // The writer returns only those of partitions still held by the ownership that wrote them.
         foreach (var done in writer.Pump())
         {
-            if (table.TryGet(done.Partition.Value, out var state) && !state.Released)
-            {
-                StoreOffset(done);
-            }
+            StoreOffset(done);
         }
     }
 

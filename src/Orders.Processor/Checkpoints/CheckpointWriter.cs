@@ -152,7 +152,7 @@ public sealed class CheckpointWriter(
     }
 
     /// <summary>Settles acknowledgements. Called by the consume loop.</summary>
-    /// <returns>Checkpoints completed since the last call: their partitions may commit these offsets.</returns>
+    /// <returns>Checkpoints completed since the last call of partitions still held by the ownership that wrote them: their partitions may store these offsets.</returns>
     public IReadOnlyList<TopicPartitionOffset> Pump()
     {
         Prepare();
@@ -191,13 +191,12 @@ public sealed class CheckpointWriter(
             DeleteSuperseded(state, inFlight.Keys);
             if (state.Released)
             {
+                // Its partition left (and may be held again, restored anew): the offset is not this ownership's to store.
                 state.Checkpoint.Ended();
-            }
-            else
-            {
-                state.Checkpoint.Covered(inFlight.NextOffset, inFlight.Version);
+                continue;
             }
 
+            state.Checkpoint.Covered(inFlight.NextOffset, inFlight.Version);
             (done ??= []).Add(new TopicPartitionOffset(state.Partition, inFlight.NextOffset));
         }
 
