@@ -126,11 +126,12 @@ internal sealed class LiveView(ProcessorStatus processor, string title, TimeProv
         return new Rows(parts);
     }
 
-    private static string Status(ProcessorView view) => view switch
+    private static string Status(ProcessorView view) => view.Phase switch
     {
-        { Restoring: > 0 } => $"[yellow]restoring {view.Restoring} partition(s)[/]",
-        { Partitions.Count: > 0 } => $"[green]processing {view.Partitions.Count} partition(s)[/]",
-        { EverAssigned: true } => "[yellow]no partitions assigned[/]",
+        ProcessorPhase.Stopping => "[yellow]stopping[/]",
+        ProcessorPhase.Restoring => $"[yellow]restoring {view.Restoring} partition(s)[/]",
+        ProcessorPhase.Processing => $"[green]processing {view.Partitions.Count} partition(s)[/]",
+        ProcessorPhase.NoPartitions => "[yellow]no partitions assigned[/]",
         _ => "[yellow]waiting for partitions[/]",
     };
 

@@ -148,13 +148,12 @@ public sealed class DashboardFeed(ProcessorStatus processor, ProcessorOptions op
 
     private static decimal? Max(PriceStatistics stats) => stats.Count == 0 ? null : stats.Max;
 
-    private static string Status(ProcessorView view) => view switch
+    private static string Status(ProcessorView view) => view.Phase switch
     {
-        // As readiness says (it showed "processing" while the processor checkpointed and left its group).
-        { Stopping: true } => "stopping",
-        { Restoring: > 0 } => "restoring",
-        { Partitions.Count: > 0 } => "processing",
-        { EverAssigned: true } => "no-partitions",
+        ProcessorPhase.Stopping => "stopping",
+        ProcessorPhase.Restoring => "restoring",
+        ProcessorPhase.Processing => "processing",
+        ProcessorPhase.NoPartitions => "no-partitions",
         _ => "waiting",
     };
 }

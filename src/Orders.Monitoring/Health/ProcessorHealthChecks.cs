@@ -1,5 +1,6 @@
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orders.Kafka;
 using Orders.Processor.Hosting;
 using Orders.Processor.Observability;
 using Orders.Processor.Partitions;
@@ -13,12 +14,12 @@ public sealed class PartitionsReadyCheck(ProcessorStatus processor) : IHealthChe
     {
         var view = processor.View;
         var data = new Dictionary<string, object> { ["assigned"] = view.Partitions.Count, ["restoring"] = view.Restoring };
-        var result = (view.Partitions.Count, view.Restoring) switch
+        var result = view.Phase switch
         {
-            _ when view.Stopping => HealthCheckResult.Unhealthy("the processor is stopping", data: data),
-            (_, > 0) => HealthCheckResult.Unhealthy($"{view.Restoring} partition(s) restoring their state", data: data),
-            (0, _) when !view.EverAssigned => HealthCheckResult.Unhealthy("no partition assigned yet", data: data),
-            (0, _) => HealthCheckResult.Unhealthy("no partition assigned (the group gave them all to other members)", data: data),
+            ProcessorPhase.Stopping => HealthCheckResult.Unhealthy("the processor is stopping", data: data),
+            ProcessorPhase.Restoring => HealthCheckResult.Unhealthy($"{view.Restoring} partition(s) restoring their state", data: data),
+            ProcessorPhase.Waiting => HealthCheckResult.Unhealthy("no partition assigned yet", data: data),
+            ProcessorPhase.NoPartitions => HealthCheckResult.Unhealthy("no partition assigned (the group gave them all to other members)", data: data),
             _ => HealthCheckResult.Healthy($"{view.Partitions.Count} partition(s) assigned, state restored", data),
         };
         return Task.FromResult(result);
@@ -98,11 +99,9 @@ public sealed class SchemaRegistryCheck(ISchemaRegistryClient registry, Processo
 /// </summary>
 public sealed class ProcessorAliveCheck(ProcessorWorker worker, ProcessorClients clients) : IHealthCheck
 {
-    private const int LibrdkafkaMaxPollIntervalMs = 300_000;
-
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var limit = TimeSpan.FromMilliseconds(clients.Consumer.MaxPollIntervalMs ?? LibrdkafkaMaxPollIntervalMs);
+        var limit = TimeSpan.FromMilliseconds(clients.Consumer.MaxPollIntervalMs ?? LibrdkafkaDefaults.MaxPollIntervalMs);
         return Task.FromResult(worker.Completion switch
         {
             { IsFaulted: true } failed => HealthCheckResult.Unhealthy($"the processor stopped: {failed.Exception!.InnerException!.Message}"),

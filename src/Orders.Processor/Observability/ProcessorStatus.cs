@@ -31,6 +31,35 @@ public sealed record ProcessorView(
 
     /// <summary>The processor is closing (stopped, idle, or a fatal error): it reads nothing more, and shows the state it ends with.</summary>
     public bool Stopping { get; init; }
+
+    /// <summary>Where the processor is, as readiness, the dashboard and the live view each say it: one rule for all three.</summary>
+    public ProcessorPhase Phase => this switch
+    {
+        { Stopping: true } => ProcessorPhase.Stopping,
+        { Restoring: > 0 } => ProcessorPhase.Restoring,
+        { Partitions.Count: > 0 } => ProcessorPhase.Processing,
+        { EverAssigned: true } => ProcessorPhase.NoPartitions,
+        _ => ProcessorPhase.Waiting,
+    };
+}
+
+/// <summary>Where the processor is (<see cref="ProcessorView.Phase"/>); only <see cref="Processing"/> is ready.</summary>
+public enum ProcessorPhase
+{
+    /// <summary>No partition assigned yet.</summary>
+    Waiting,
+
+    /// <summary>Partitions were assigned, and the group gave them all to other members since.</summary>
+    NoPartitions,
+
+    /// <summary>Partitions assigned wait for their state.</summary>
+    Restoring,
+
+    /// <summary>Partitions held, their state restored.</summary>
+    Processing,
+
+    /// <summary>Closing: it reads nothing more (stopped, idle, or a fatal error).</summary>
+    Stopping,
 }
 
 /// <summary>Records on their way through the handler: calls under way, waiting for an earlier record of their key, waiting out a retry's backoff, ready to start once a call ends.</summary>
