@@ -112,9 +112,9 @@ public sealed class CheckpointTests
         var decided = new Dictionary<long, DeadLetterDecision> { [12] = new("poison", 3), [20] = new("invalid", 4) };
         var state = new PartitionState(new TopicPartition("orders", 0), new PartitionAggregate(60), nextOffset: 10, 0, deadLetterFloor: 5, decided);
 
-        var lost = state.SkipTo(15);
+        var (lost, honoured) = state.SkipTo(15);
 
-        Assert.Equal(4, lost);
+        Assert.Equal((4L, 1L), (lost, honoured));
         Assert.Equal(15, state.NextOffset);
         Assert.Equal(1, state.Aggregate.ToData().DeadLettered["poison"]);
         Assert.True(state.TryTakeDecision(20, out var later) && later.Reason == "invalid");

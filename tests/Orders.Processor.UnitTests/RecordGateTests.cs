@@ -95,6 +95,8 @@ public sealed class RecordGateTests
         Assert.Equal(3, state.Aggregate.SkippedByRetention);
         Assert.Equal(1, state.Aggregate.ToData().DeadLettered[DeadLetterHeaders.ReasonPoison]);
         Assert.Equal(0, state.DecisionsToHonour);
+        // Honoured as one read is (orders.dead_letters.honoured): it was missing from the count.
+        Assert.Equal(1, _counters.Honoured);
     }
 
     [Fact]

@@ -69,6 +69,15 @@ public sealed class ProcessorCounters
 
     public void HonouredOne() => Interlocked.Increment(ref _honoured);
 
+    /// <summary>Decisions honoured where their records will never arrive (a gap the partition jumped over).</summary>
+    public void HonouredMany(long count)
+    {
+        if (count > 0)
+        {
+            Interlocked.Add(ref _honoured, count);
+        }
+    }
+
     public void Skipped(long records) => Interlocked.Add(ref _skippedByRetention, records);
 
     public void CheckpointWritten() => Interlocked.Increment(ref _checkpointsWritten);

@@ -149,13 +149,13 @@ public sealed class PartitionState
     /// arrive (retention deleted them, or compaction or transaction markers left a gap). Decisions
     /// taken for them still count; those completed before a restore are done already.
     /// </summary>
-    /// <returns>Records jumped over that were neither done nor decided: lost to the averages.</returns>
-    public long SkipTo(long offset)
+    /// <returns>Records jumped over that were neither done nor decided (lost to the averages), and the decisions honoured among them.</returns>
+    public (long Lost, long Honoured) SkipTo(long offset)
     {
         var from = FetchPosition;
         if (offset <= from)
         {
-            return 0;
+            return (0, 0);
         }
 
         var honoured = 0L;
@@ -169,7 +169,7 @@ public sealed class PartitionState
         var lost = Offsets.CompleteRange(from, offset) - honoured;
         FetchPosition = offset;
         Version++;
-        return lost;
+        return (lost, honoured);
     }
 
     /// <summary>

@@ -52,7 +52,8 @@ public sealed class RetentionGaps(IConsumerPort consumer, FetchControl fetch, Ti
         if (start != Offset.Unset && start.Value > from)
         {
             var lostTo = Math.Min(start.Value, next);
-            var lost = state.SkipTo(lostTo);
+            var (lost, honoured) = state.SkipTo(lostTo);
+            counters.HonouredMany(honoured);
             if (lost > 0)
             {
                 state.Aggregate.AddSkippedByRetention(lost);
@@ -62,7 +63,7 @@ public sealed class RetentionGaps(IConsumerPort consumer, FetchControl fetch, Ti
             }
         }
 
-        state.SkipTo(next);
+        counters.HonouredMany(state.SkipTo(next).Honoured);
         return true;
     }
 }
