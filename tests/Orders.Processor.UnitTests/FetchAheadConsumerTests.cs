@@ -318,6 +318,30 @@ public sealed class FetchAheadConsumerTests : IDisposable
         Assert.False(_inner.Closed);
     }
 
+    [Fact]
+    public void AStopThatWaitedItsBoundForAStuckPoll_IsNotWaitedAgain_ByTheStopsAfterIt()
+    {
+        // The close waits its bound for the polling thread; the session's end then asked again and waited
+        // the bound a second time, past the 30 s the CLI gives a stop.
+        var logs = new RecordingLogger();
+        using var release = new ManualResetEventSlim();
+        var inner = new ScriptedConsumer();
+        inner.AddStuck(release);
+        var consumer = new FetchAheadConsumer(inner, 16, TimeSpan.FromMilliseconds(200), logs);
+        consumer.Subscribe("orders", _listener);
+        WaitFor(() => inner.InPoll);
+
+        consumer.Close();
+        var second = consumer.TryStop();
+
+        Assert.False(second);
+        Assert.False(inner.Closed);
+        Assert.Equal(1, logs.Count(25));
+        release.Set();
+        WaitFor(() => consumer.FetcherEnded);
+        Assert.True(consumer.TryStop());
+    }
+
     private static void WaitFor(Func<bool> condition) =>
         Assert.True(SpinWait.SpinUntil(condition, Patience), "the polling thread did not get there in time");
 

@@ -43,6 +43,9 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
 
     // Shared between the two threads, under _gate.
     private readonly Lock _stopLock = new();
+
+    // A stop found the polling thread in its poll past the bound (under _stopLock).
+    private bool _stuck;
     private readonly object _gate = new();
     private readonly Queue<Batch> _ready = new();
     private readonly Stack<Batch> _free = new();
@@ -253,6 +256,13 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                 return true;
             }
 
+            if (_stuck && !FetcherEnded)
+            {
+                // A stop already waited its bound for the polling thread (the close's): a second wait (the session's
+                // end) would add the bound again to a stop the CLI gives 30 s in all. The thread is left to the process's end.
+                return false;
+            }
+
             _stopping = true;
             lock (_gate)
             {
@@ -282,6 +292,7 @@ public sealed class FetchAheadConsumer : IConsumerPort, IDisposable
                         if (!WaitLocked(deadline) && _ready.Count == 0 && !_fetcherEnded)
                         {
                             Log.FetchAheadStuck(_logger, _stopTimeout.TotalSeconds);
+                            _stuck = true;
                             return false;
                         }
                     }

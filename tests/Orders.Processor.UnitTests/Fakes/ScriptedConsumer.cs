@@ -32,6 +32,18 @@ public sealed class ScriptedConsumer(string topic = "orders") : IConsumerPort
     public List<Exception> CallbackErrors { get; } = [];
 
     /// <summary>A rebalance callback is under way (the fetching thread waits in it).</summary>
+    /// <summary>A poll is taking a step (a record, a callback, or a stuck poll).</summary>
+    public bool InPoll
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pollingThread != 0;
+            }
+        }
+    }
+
     public bool InCallback
     {
         get
@@ -87,6 +99,13 @@ public sealed class ScriptedConsumer(string topic = "orders") : IConsumerPort
     }));
 
     public void AddLose(params int[] partitions) => Add(c => c.Callback(l => l.OnLost([.. partitions.Select(p => new TopicPartition(topic, p))])));
+
+    /// <summary>A poll that does not return until <paramref name="release"/> is set (librdkafka stuck inside it).</summary>
+    public void AddStuck(ManualResetEventSlim release) => Add(_ =>
+    {
+        release.Wait();
+        return null;
+    });
 
     public void AddRevoke(params int[] partitions) => Add(c => c.Callback(l => l.OnRevoked([.. partitions.Select(p => new TopicPartition(topic, p))])));
 
