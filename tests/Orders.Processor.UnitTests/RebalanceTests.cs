@@ -71,6 +71,24 @@ public sealed class RebalanceTests
     }
 
     [Fact]
+    public async Task Assigned_ARestoreThatTimedOut_IsNotTriedPartitionByPartition_TheBatchWaitsItsRetry()
+    {
+        // Each alone would wait as long again, the loop waiting: a read that timed out is retried as a whole.
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(20));
+        run.Stored.FailNext(new TimeoutException("reading orders_stats[0, 1] made no progress for 30 s"));
+        run.Consumer.Assign(0, 1);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, run.Stored.Reads);
+        Assert.Equal(0, run.Logs.Count(72));
+        Assert.Equal(1, run.Logs.Count(16));
+        Assert.Equal(2, summary.Counters.Processed);
+    }
+
+    [Fact]
     public async Task Assigned_RestoreWaitingForABroker_IsGivenUpWhenTheProcessorStops_AndTheCloseTouchesNothingOfIt()
     {
         var run = new LoopHarness(o => o.UntilIdle = null);

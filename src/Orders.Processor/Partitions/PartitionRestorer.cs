@@ -34,8 +34,8 @@ public sealed class PartitionRestorer(
 {
     /// <returns>
     /// The partitions restored (their states now in the table); the others wait for their retry. A read of
-    /// several that fails is tried again for each alone: one partition whose checkpoints cannot be read
-    /// (an offline partition, a leader that does not answer) must not keep the others from their records.
+    /// several that a broker refuses is tried again for each alone: one partition whose checkpoints cannot
+    /// be read (an offline partition) must not keep the others from their records.
     /// </returns>
     public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
     {
@@ -45,7 +45,7 @@ public sealed class PartitionRestorer(
         }
 
         var (outcome, restored) = TryRestore(partitions, retryOnFailure: partitions.Count == 1);
-        if (outcome != Outcome.Failed)
+        if (outcome != Outcome.RefusedTogether)
         {
             return restored;
         }
@@ -89,10 +89,12 @@ public sealed class PartitionRestorer(
                 return (Outcome.Stop, []);
             }
 
-            if (!retryOnFailure)
+            // Only a broker's answer about some partition is worth a read of each alone: it comes at once. A read
+            // that timed out, or a registry away, would take as long again for each partition, the loop waiting.
+            if (!retryOnFailure && e is KafkaException { Error.Code: not ErrorCode.Local_TimedOut })
             {
                 Log.RestoreFailedTogether(logger, partitions[0].Topic, string.Join(",", ids), e.Message);
-                return (Outcome.Failed, []);
+                return (Outcome.RefusedTogether, []);
             }
 
             var retryAt = time.After(retryDelay);
@@ -102,7 +104,7 @@ public sealed class PartitionRestorer(
             }
 
             Log.RestoreFailed(logger, partitions[0].Topic, string.Join(",", ids), (long)retryDelay.TotalMilliseconds, e.Message);
-            return (Outcome.Failed, []);
+            return (Outcome.Retrying, []);
         }
 
         foreach (var partition in partitions)
@@ -145,7 +147,12 @@ public sealed class PartitionRestorer(
     private enum Outcome
     {
         Restored,
-        Failed,
+
+        /// <summary>A broker refused the read of several: each is to be tried alone, at once.</summary>
+        RefusedTogether,
+
+        /// <summary>Failed; the partitions wait for their retry.</summary>
+        Retrying,
 
         /// <summary>The processor is stopping, or the registry refuses the credentials: nothing more is tried.</summary>
         Stop,
