@@ -119,24 +119,7 @@ public sealed class HealthTests : IAsyncLifetime
     [Fact]
     public async Task Ready_AnswersStoppingWhileTheProcessorClosesOnAStopFromOutside_TheEndpointClosesAfterIt()
     {
-        var topic = StackFixture.Unique("health-stop");
-        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
-        await ProduceAsync(topic, 30);
-
-        // A downstream that takes 4 s: the close lets the calls in flight end (up to half the revoke timeout, 5 s), long
-        // enough to ask the endpoint meanwhile.
-        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic, new Dictionary<string, string?>
-        {
-            ["Processor:Handler:Latency"] = "4s",
-        });
-        await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (run.Processor.View.Load.InFlight == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-
-        Assert.True(run.Processor.View.Load.InFlight > 0, "no handler call in flight");
+        await using var run = await StartWithCallsInFlightAsync("health-stop");
         var stop = run.SignalAsync();
         var stopping = await WaitForAsync(run, "/health/ready", HttpStatusCode.ServiceUnavailable);
         Assert.Equal("Unhealthy", Check(stopping, "partitions"));
@@ -157,23 +140,7 @@ public sealed class HealthTests : IAsyncLifetime
     public async Task EventStream_GoesOnWhileTheProcessorCloses_SendsItsStoppingState_AndEndsBeforeTheHostStops()
     {
         var ct = TestContext.Current.CancellationToken;
-        var topic = StackFixture.Unique("health-events-stop");
-        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
-        await ProduceAsync(topic, 30);
-
-        // As in the readiness test above: a 4 s downstream keeps the close going long enough to be seen.
-        await using var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic, new Dictionary<string, string?>
-        {
-            ["Processor:Handler:Latency"] = "4s",
-        });
-        await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (run.Processor.View.Load.InFlight == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50, ct);
-        }
-
-        Assert.True(run.Processor.View.Load.InFlight > 0, "no handler call in flight");
+        await using var run = await StartWithCallsInFlightAsync("health-events-stop");
         using var events = await run.Http.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, ct);
         using var reader = new StreamReader(await events.Content.ReadAsStreamAsync(ct));
         var statuses = new List<string>();
@@ -300,6 +267,38 @@ public sealed class HealthTests : IAsyncLifetime
 
     private static string? Description(JsonElement health, string name) =>
         health.GetProperty("checks").GetProperty(name).GetProperty("description").GetString();
+
+    /// <summary>
+    /// A processor, ready, with handler calls in flight: a downstream that takes 4 s, so that a close, which
+    /// lets the calls in flight end (up to half the revoke timeout, 5 s), lasts long enough to be watched.
+    /// </summary>
+    private async Task<ProcessorRun> StartWithCallsInFlightAsync(string prefix)
+    {
+        var topic = StackFixture.Unique(prefix);
+        StackFixture.CreateOrderTopics(_kafka, topic, 3, 1);
+        await ProduceAsync(topic, 30);
+        var run = await ProcessorRun.StartAsync(_kafka.BootstrapServers, $"http://127.0.0.1:{_registryPort}", topic, new Dictionary<string, string?>
+        {
+            ["Processor:Handler:Latency"] = "4s",
+        });
+        try
+        {
+            await WaitForAsync(run, "/health/ready", HttpStatusCode.OK);
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while (run.Processor.View.Load.InFlight == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+
+            Assert.True(run.Processor.View.Load.InFlight > 0, "no handler call in flight");
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
+    }
 
     private static string? Check(JsonElement health, string name) =>
         health.GetProperty("checks").GetProperty(name).GetProperty("status").GetString();

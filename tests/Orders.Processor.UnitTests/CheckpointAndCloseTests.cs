@@ -3,6 +3,7 @@ using Orders.Contracts;
 using Orders.Processor.DeadLetters;
 using Orders.Processor.Hosting;
 using Orders.Processor.Loop;
+using Orders.Processor.Partitions;
 using Orders.Processor.UnitTests.Fakes;
 
 namespace Orders.Processor.UnitTests;
@@ -41,11 +42,7 @@ public sealed class CheckpointAndCloseTests
     public void TheCheckpointHoldsEnd_DoesNotResumeAPartitionThatAlsoWaitsForARetryOfItsOwn()
     {
         var run = new LoopHarness();
-        run.Consumer.Subscribe("orders", run.Parts.Assignments);
-        run.Consumer.Assign(0);
-        run.Consumer.Consume(TimeSpan.Zero);
-        run.Parts.Fetch.Pump();
-        Assert.True(run.Parts.Table.TryGet(0, out var state));
+        var state = Held(run, 0)[0];
         state.Advance(0);
         run.Parts.Fetch.Hold(state.Partition, Partitions.FetchHold.Checkpoint);
         run.Parts.Fetch.WaitToRead(new TopicPartitionOffset(state.Partition, 1), failures: 1, registryWaits: 0, TimeSpan.FromMinutes(1), Partitions.FetchHold.Retry);
@@ -63,12 +60,8 @@ public sealed class CheckpointAndCloseTests
     public void CheckpointsAcknowledgedWhileOthersAreCheckpointedForARevoke_StoreTheirOffsetsToo()
     {
         var run = new LoopHarness();
-        run.Consumer.Subscribe("orders", run.Parts.Assignments);
-        run.Consumer.Assign(0, 1);
-        run.Consumer.Consume(TimeSpan.Zero);
-        run.Parts.Fetch.Pump();
-        Assert.True(run.Parts.Table.TryGet(0, out var revoked));
-        Assert.True(run.Parts.Table.TryGet(1, out var kept));
+        var held = Held(run, 0, 1);
+        var (revoked, kept) = (held[0], held[1]);
         revoked.Advance(0);
         kept.Advance(0);
         run.Producer.AutoAcknowledge = false;
@@ -92,11 +85,7 @@ public sealed class CheckpointAndCloseTests
         // The loop starts the registration and, inside a revoke's callback, waits for it without ever
         // running what is posted to its thread: the registration must complete off that thread.
         var run = new LoopHarness();
-        run.Consumer.Subscribe("orders", run.Parts.Assignments);
-        run.Consumer.Assign(0);
-        run.Consumer.Consume(TimeSpan.Zero);
-        run.Parts.Fetch.Pump();
-        Assert.True(run.Parts.Table.TryGet(0, out var revoked));
+        var revoked = Held(run, 0)[0];
         revoked.Advance(0);
         var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         run.Registry.RegisterGate = answer;
@@ -129,11 +118,7 @@ public sealed class CheckpointAndCloseTests
     {
         var run = new LoopHarness(o => o.RevokeTimeout = TimeSpan.FromSeconds(1));
         run.Time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(10);
-        run.Consumer.Subscribe("orders", run.Parts.Assignments);
-        run.Consumer.Assign(0);
-        run.Consumer.Consume(TimeSpan.Zero);
-        run.Parts.Fetch.Pump();
-        Assert.True(run.Parts.Table.TryGet(0, out var first));
+        var first = Held(run, 0)[0];
         first.Advance(0);
         first.Advance(1);
         first.Advance(2);
@@ -363,5 +348,15 @@ public sealed class CheckpointAndCloseTests
         }
 
         Assert.True(condition());
+    }
+
+    /// <summary>Assigns the partitions and takes the assignment in one poll, as the loop's first turn does: their states, restored.</summary>
+    private static PartitionState[] Held(LoopHarness run, params int[] partitions)
+    {
+        run.Consumer.Subscribe("orders", run.Parts.Assignments);
+        run.Consumer.Assign(partitions);
+        run.Consumer.Consume(TimeSpan.Zero);
+        run.Parts.Fetch.Pump();
+        return [.. partitions.Select(p => run.Parts.Table.TryGet(p, out var state) ? state : throw new InvalidOperationException($"partition {p} is not held"))];
     }
 }
