@@ -9,7 +9,7 @@ namespace Orders.Kafka;
 /// time of the call), with a consumer that joins no group and commits nothing. For checkpoints,
 /// dead letters and tools: reading must never disturb the processors' group.
 /// </summary>
-public sealed class PartitionRangeReader : IDisposable
+public sealed partial class PartitionRangeReader : IDisposable
 {
     private static readonly HashSet<string> GroupSettings =
     [
@@ -20,7 +20,13 @@ public sealed class PartitionRangeReader : IDisposable
     private readonly ConsumerConfig _config;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    /// <summary>
+    /// Held by a read or watermark query for its whole length, and by <see cref="Dispose"/>: one client,
+    /// used by one thread at a time (a restore may read off the thread that disposes it).
+    /// </summary>
+    private readonly object _inUse = new();
     private IConsumer<byte[]?, byte[]?> _consumer;
+    private bool _disposed;
 
     /// <param name="clientConfig">
     /// Connection settings (bootstrap servers, security) and the group read for (<c>group.id</c>): the
@@ -59,6 +65,15 @@ public sealed class PartitionRangeReader : IDisposable
     /// </param>
     /// <exception cref="OperationCanceledException">Cancelled before the broker answered.</exception>
     public WatermarkOffsets Watermarks(TopicPartition partition, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        lock (_inUse)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return WatermarksOf(partition, timeout, cancellationToken);
+        }
+    }
+
+    private WatermarkOffsets WatermarksOf(TopicPartition partition, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = Deadline(timeout);
         var ask = TimeSpan.FromSeconds(1);
@@ -103,12 +118,22 @@ public sealed class PartitionRangeReader : IDisposable
     public IReadOnlyDictionary<TopicPartition, long> Read(
         IReadOnlyCollection<TopicPartitionOffset> starts, TimeSpan timeout, Action<ConsumeResult<byte[]?, byte[]?>> onRecord, CancellationToken cancellationToken = default)
     {
+        lock (_inUse)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return ReadRanges(starts, timeout, onRecord, cancellationToken);
+        }
+    }
+
+    private Dictionary<TopicPartition, long> ReadRanges(
+        IReadOnlyCollection<TopicPartitionOffset> starts, TimeSpan timeout, Action<ConsumeResult<byte[]?, byte[]?>> onRecord, CancellationToken cancellationToken)
+    {
         var deadline = Deadline(timeout);
         var ends = new Dictionary<TopicPartition, long>();
         var pending = new List<TopicPartitionOffset>();
         foreach (var start in starts)
         {
-            var watermarks = Watermarks(start.TopicPartition, Remaining(deadline), cancellationToken);
+            var watermarks = WatermarksOf(start.TopicPartition, Remaining(deadline), cancellationToken);
             ends[start.TopicPartition] = watermarks.High.Value;
             var from = Math.Max(start.Offset.Value, watermarks.Low.Value);
             if (from < watermarks.High.Value)
@@ -173,10 +198,34 @@ public sealed class PartitionRangeReader : IDisposable
         return ends;
     }
 
+    /// <summary>
+    /// Closes the client, once a read under way on another thread has ended (a cancelled one ends within
+    /// ~1 s: it looks at its token every 250 ms, and between watermark asks). One that has not ended
+    /// within <see cref="DisposeWait"/> keeps the client, which the process's end takes.
+    /// </summary>
     public void Dispose()
     {
-        _consumer.Close();
-        _consumer.Dispose();
+        if (!Monitor.TryEnter(_inUse, DisposeWait))
+        {
+            LeftRunning(_logger, GroupId, DisposeWait.TotalSeconds);
+            return;
+        }
+
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _consumer.Close();
+            _consumer.Dispose();
+        }
+        finally
+        {
+            Monitor.Exit(_inUse);
+        }
     }
 
     /// <summary>
@@ -215,6 +264,9 @@ public sealed class PartitionRangeReader : IDisposable
     /// <summary>The longest a cancellable read waits for a record before it looks at its token again (no request is made again).</summary>
     private static readonly TimeSpan CancellationSlice = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long closing waits for a read under way on another thread: a cancelled one ends within the longest ask.</summary>
+    private static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(5);
+
     /// <summary>The first wait before asking again where the leader moved; it doubles, up to a second.</summary>
     private static readonly TimeSpan FirstLeaderWait = TimeSpan.FromMilliseconds(100);
 
@@ -229,4 +281,7 @@ public sealed class PartitionRangeReader : IDisposable
     private long Deadline(TimeSpan timeout) => _time.After(timeout);
 
     private TimeSpan Remaining(long deadline) => _time.Left(deadline);
+
+    [LoggerMessage(21, LogLevel.Warning, "A read by {GroupId} did not end within {Seconds} s of its close: its client is left to the process's end")]
+    private static partial void LeftRunning(ILogger logger, string groupId, double seconds);
 }

@@ -135,6 +135,60 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         Assert.Equal(["v"], read);
     }
 
+    [Fact]
+    public async Task PartitionRangeReader_DisposedAfterCancellingAReadOnAnotherThread_WaitsForTheReadToGiveUp_ThenClosesItsClient()
+    {
+        // A restore reads off the loop's thread; the processor's end cancels it and disposes the reader.
+        var (reader, partition) = ReaderWithAnAskThatWaits("disposed-after-cancelling");
+        using var cancel = new CancellationTokenSource();
+        var read = await WaitingRead(reader, partition, cancel.Token);
+
+        cancel.Cancel();
+        reader.Dispose();
+
+        Assert.True(read.IsCompleted);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+        Assert.Throws<ObjectDisposedException>(() => reader.Watermarks(partition, TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task PartitionRangeReader_DisposedWhileAReadGoesOnOnAnotherThread_LeavesTheClientToTheRead()
+    {
+        // A read that does not give up within the close's wait keeps its client: closing it under the read would
+        // fail the read with an error of the closed client (or worse, inside librdkafka).
+        var (reader, partition) = ReaderWithAnAskThatWaits("disposed-while-reading");
+        using var cancel = new CancellationTokenSource();
+        var read = await WaitingRead(reader, partition, cancel.Token);
+
+        reader.Dispose();
+        // Long enough for the read to ask again (it waits 100 ms, doubling to 1 s, between asks).
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        Assert.False(read.IsCompleted, read.Exception?.ToString() ?? "the read ended");
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+    }
+
+    /// <summary>A reader whose watermark asks are answered "leader not available" (it asks again until its timeout, or until cancelled).</summary>
+    private (Orders.Kafka.PartitionRangeReader Reader, TopicPartition Partition) ReaderWithAnAskThatWaits(string group)
+    {
+        var topic = CreateTopic(leader: 1);
+        var reader = new Orders.Kafka.PartitionRangeReader(
+            new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = group }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var partition = new TopicPartition(topic, 0);
+        Assert.Equal(0, reader.Watermarks(partition, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken).High.Value);
+        _kafka.Cluster.PushRequestErrors(KafkaApiKey.ListOffsets, [.. Enumerable.Repeat(ErrorCode.LeaderNotAvailable, 1000)]);
+        return (reader, partition);
+    }
+
+    private static async Task<Task<WatermarkOffsets>> WaitingRead(Orders.Kafka.PartitionRangeReader reader, TopicPartition partition, CancellationToken cancellationToken)
+    {
+        var read = Task.Run(() => reader.Watermarks(partition, TimeSpan.FromSeconds(60), cancellationToken), TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken);
+        Assert.False(read.IsCompleted, read.Exception?.ToString() ?? "the read ended");
+        return read;
+    }
+
     private string CreateTopic(int leader)
     {
         var topic = StackFixture.Unique("faults");

@@ -240,6 +240,89 @@ public sealed class RebalanceTests
         Assert.Equal(1, run.Logs.Count(4));
     }
 
+    [Fact]
+    public async Task Assigned_ARestoreSlowerThanTheWait_ReadsOnOffTheLoopsThread_WhileThePartitionsHeldAreProcessed_ThenStartsAtItsCheckpoint()
+    {
+        // The checkpoints' broker slow to answer for partition 1: the loop waits for its read a moment, then
+        // goes on with partition 0. The read is let go only once partition 0 has processed a record appended
+        // after it began; were the loop waiting for the read, neither would ever happen.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(100), LoopHarness.Order(100), LoopHarness.Order(7));
+        run.Stored.Checkpoint(Checkpoint(partition: 1, nextOffset: 2, count: 2, sum: 200m));
+        run.Stored.IsSlow = p => p == 1;
+        run.Consumer.Assign(0);
+        run.When(() => run.Counters.Processed == 1, () => run.Consumer.Assign(1));
+        run.When(() => run.Stored.Reads == 2 && run.Consumer.IsAssigned(1), () => run.Consumer.Append(0, LoopHarness.Order(20)));
+        run.When(() => run.Counters.Processed == 2, run.Stored.Slow.Set);
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        // Assigned before its state was read, paused; started at its checkpoint once read.
+        Assert.Equal(Offset.Unset, run.Consumer.AssignedAt[1]);
+        Assert.Contains(new TopicPartitionOffset(LoopHarness.Topic, 1, 2), run.Consumer.Seeks);
+        Assert.Equal(3, summary.Counters.Processed);
+        Assert.Equal(1, summary.Counters.CheckpointsRestored);
+        Assert.Equal(237m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+        Assert.Equal(3, summary.View.Partitions[1].CheckpointedOffset);
+    }
+
+    [Fact]
+    public async Task Revoked_WhileItsRestoreReads_WhatThatReadFindsIsNotRestored_AndTheNextAssignmentReadsAfresh()
+    {
+        // Partition 1 is revoked while its state is read, another member processes offset 1 and checkpoints it,
+        // and partition 1 comes back: the first read's checkpoint (at offset 1) would count that order twice.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(100), LoopHarness.Order(100), LoopHarness.Order(7));
+        run.Stored.Checkpoint(Checkpoint(partition: 1, nextOffset: 1, count: 1, sum: 100m));
+        run.Stored.IsSlow = p => p == 1;
+        run.Consumer.Assign(1);
+        run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () =>
+        {
+            run.Consumer.Revoke(1);
+            run.Consumer.Assign(1);
+        });
+        run.When(() => run.Logs.Count(2) == 2, () =>
+        {
+            run.Stored.Checkpoint(Checkpoint(partition: 1, nextOffset: 2, count: 2, sum: 200m));
+            run.Stored.Slow.Set();
+        });
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, run.Stored.Reads);
+        Assert.Equal(1, run.Logs.Count(73));
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(207m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+        Assert.Equal(3, summary.View.Aggregates.Count);
+    }
+
+    [Fact]
+    public async Task Stopped_WhileARestoreReadsOffTheLoopsThread_TheReadGivesUp_AndTheCloseWritesNothingForItsPartition()
+    {
+        var run = new LoopHarness(o => (o.RestoreWait, o.UntilIdle) = (TimeSpan.FromMilliseconds(50), null));
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Stored.IsSlow = p => p == 1;
+        using var stop = new CancellationTokenSource();
+        run.Consumer.Assign(0);
+        run.When(() => run.Counters.Processed == 1, () => run.Consumer.Assign(1));
+        run.When(() => run.Stored.Reads == 2 && run.Consumer.IsAssigned(1), stop.Cancel);
+
+        var summary = await Bounded(run, stop.Token);
+        await run.Stored.SlowReadCancelled.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal([0], summary.View.Partitions.Keys);
+        Assert.DoesNotContain(1, run.Consumer.Stored.Keys);
+        Assert.NotEmpty(run.Checkpoints);
+        Assert.DoesNotContain(run.Checkpoints, c => System.Text.Encoding.UTF8.GetString(c.Key!).StartsWith(CheckpointCodec.KeyPrefixFor(LoopHarness.Group, 1), StringComparison.Ordinal));
+    }
+
+    /// <summary>The run on a thread of its own, bounded in real time: a loop that waits for a read for good fails the test instead of hanging it.</summary>
+    private static Task<ProcessorSummary> Bounded(LoopHarness run, CancellationToken stop) =>
+        Task.Run(() => run.RunAsync(stop), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
     private static PartitionCheckpoint Checkpoint(int partition, long nextOffset, long count, decimal sum) => new(
         LoopHarness.Group, LoopHarness.Topic, partition, "earlier-1", nextOffset, partition, 0, DateTimeOffset.UnixEpoch,
         AggregateData.Empty with

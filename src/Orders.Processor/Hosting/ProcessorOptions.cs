@@ -90,6 +90,12 @@ public sealed class ProcessorOptions
     public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long the loop waits for a restore it starts before it goes on without it (the read goes on
+    /// off the loop's thread, and its partitions stay paused until it ends). Not a setting: tests shorten it.
+    /// </summary>
+    internal TimeSpan RestoreWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// The most a stop adds after <see cref="RevokeTimeout"/> and <see cref="CloseTimeout"/>: the last
     /// wait for records still queued (dead letters, checkpoints), after leaving the group.
     /// </summary>

@@ -157,7 +157,8 @@ public sealed class ConsumeLoop(LoopParts parts)
         var table = parts.Table;
         // Nothing held from fetching or waiting to be read again, no handler work, nothing unacknowledged.
         var quiet = !parts.Fetch.Busy && parts.Records.Dispatcher.Idle && parts.Checkpoints.InFlightCount == 0 && table.Owned.All(s => s.PendingDeadLetters == 0);
-        switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Fetch.AllWaitForRegistry, table.RestoringCount > 0)))
+        var restoresFailing = table.RestoringCount > 0 && !parts.Restorer.Reading;
+        switch (parts.Idle.Check(new LoopActivity(quiet, table.OwnedCount > 0, table.EverAssigned, parts.Fetch.AllWaitForRegistry, restoresFailing)))
         {
             case IdleVerdict.Idle:
                 Log.Idle(_logger, _options.UntilIdle!.Value.TotalSeconds);
@@ -187,6 +188,8 @@ public sealed class ConsumeLoop(LoopParts parts)
     /// <returns>The partitions held at the end whose final checkpoint could not be written.</returns>
     private List<int> Close()
     {
+        // A restore still reading is not wanted any more: it gives up, and the partitions it read for are left unrestored.
+        parts.Restorer.Cancel();
         // The summary shows the state held at the end, before the group takes it back.
         parts.Assignments.Closing();
         parts.Assignments.Publish();
@@ -206,6 +209,7 @@ public sealed class ConsumeLoop(LoopParts parts)
         parts.DeadLetters.Pump();
         parts.Assignments.Detach();
         parts.Records.Dispose();
+        parts.Restorer.Dispose();
         return notCheckpointed;
     }
 

@@ -100,23 +100,31 @@ public sealed class Housekeeping(
 
     private void RestoreDue()
     {
-        if (table.RestoringCount == 0)
+        if (table.RestoringCount == 0 && !restorer.Reading)
+        {
+            return;
+        }
+
+        Resume(restorer.Completed());
+        if (restorer.Reading)
         {
             return;
         }
 
         var due = table.RestoresDue(time.GetTimestamp());
-        if (due.Count == 0)
+        if (due.Count > 0)
         {
-            return;
+            Resume(restorer.Restore([.. due.Select(p => new TopicPartition(topic, p))]));
         }
+    }
 
-        foreach (var partition in restorer.Restore([.. due.Select(p => new TopicPartition(topic, p))]))
+    private void Resume(IReadOnlyList<TopicPartition> restored)
+    {
+        foreach (var partition in restored)
         {
             fetch.Release(partition, FetchHold.Restoring);
 
-            // A restore blocks the loop while it reads (9 s measured, a broker just back): the
-            // partitions resumed now have not had a chance to deliver, whatever the time since the last record.
+            // The partitions resumed now have not had a chance to deliver, whatever the time since the last record.
             idle.Ready();
         }
     }

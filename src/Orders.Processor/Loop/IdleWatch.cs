@@ -24,7 +24,7 @@ public enum IdleVerdict
 /// <param name="HoldsPartitions">Partitions are held (restored).</param>
 /// <param name="EverAssigned">A partition was assigned at some point in this run.</param>
 /// <param name="OnlyRegistryWaits">Every partition paused is waiting for the registry (none for a retry of its own).</param>
-/// <param name="RestoresFailing">Partitions assigned wait for their state, whose restore failed (a restore reads while the loop waits, so one waiting has failed).</param>
+/// <param name="RestoresFailing">Partitions assigned wait for their state, and no read of it is under way: their restore failed, and waits for its retry.</param>
 public readonly record struct LoopActivity(bool Quiet, bool HoldsPartitions, bool EverAssigned, bool OnlyRegistryWaits, bool RestoresFailing = false);
 
 /// <summary>

@@ -32,6 +32,7 @@ public sealed record LoopParts(
     IProducerPort Producer,
     PartitionTable Table,
     FetchControl Fetch,
+    PartitionRestorer Restorer,
     DeadLetterWriter DeadLetters,
     CheckpointCoordinator Checkpoints,
     Assignments Assignments,
@@ -75,7 +76,7 @@ public sealed record LoopParts(
         var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, time, Logger<CheckpointCoordinator>());
         var gaps = new RetentionGaps(consumer, fetch, options.BrokerTimeout, counters, Logger<RetentionGaps>());
         var restorer = new PartitionRestorer(
-            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
+            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, options.RestoreWait, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
         var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);
         var handler = new HandlerInvoker(pipeline, services.Metrics);
         var records = new RecordProcessor(
@@ -97,6 +98,6 @@ public sealed record LoopParts(
         var housekeeping = new Housekeeping(
             options.Topic, deadLetters, checkpoints, table, restorer, assignments, fetch, idle, status, options.StatusInterval, time, Logger<Housekeeping>());
         return new LoopParts(
-            options, consumer, ports.Producer, table, fetch, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, time, Logger<ConsumeLoop>());
+            options, consumer, ports.Producer, table, fetch, restorer, deadLetters, checkpoints, assignments, gate, records, housekeeping, idle, status, fatal, time, Logger<ConsumeLoop>());
     }
 }

@@ -133,8 +133,8 @@ public sealed class Assignments(
             table.Restoring(partition.Partition.Value, long.MinValue);
         }
 
-        // Readiness says so while the restore reads (up to Processor:RestoreTimeout): with incremental
-        // assignments the last view showed only the partitions held before, all restored.
+        // Readiness says so while the restore reads: with incremental assignments the last view showed
+        // only the partitions held before, all restored.
         if (mine.Count > 0)
         {
             Publish();
@@ -144,8 +144,8 @@ public sealed class Assignments(
         if (mine.Count > 0)
         {
             // An assignment can be empty (a member with nothing to take); idle time counts from a real
-            // one, once its restore has ended: the restore blocks the loop while it reads (a checkpoints'
-            // broker slow to answer, say), and the partitions have had no chance to deliver meanwhile.
+            // one, once the loop stops waiting for its restore (up to a second; a checkpoints'
+            // broker slow to answer, say): the partitions have had no chance to deliver meanwhile.
             idle.Ready();
         }
 
@@ -159,7 +159,7 @@ public sealed class Assignments(
             }
             else
             {
-                // Restored later by the loop; until then nothing is fetched.
+                // Restored later by the loop (a read that goes on, or a retry); until then nothing is fetched.
                 offsets.Add(new TopicPartitionOffset(partition, Offset.Unset));
                 fetch.Assigned(partition, restored: false);
             }

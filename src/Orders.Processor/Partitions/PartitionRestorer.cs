@@ -14,10 +14,20 @@ namespace Orders.Processor.Partitions;
 /// Restores assigned partitions: each one's newest checkpoint, the dead letters written for it
 /// since (decisions to honour, not take again), and the records retention deleted while no one
 /// held it (counted as lost). A partition that cannot be restored yet (the registry or a broker is
-/// away) stays in the table as restoring, paused, and is tried again after a backoff. A restore
-/// waiting for a broker gives up as soon as the processor is stopping (<paramref name="stopping"/>):
-/// it runs inside the assignment callback, and the stop would otherwise wait for it first.
+/// away) stays in the table as restoring, paused, and is tried again after a backoff.
+/// <para>
+/// The reading runs off the loop's thread, one read at a time, and the loop waits for it at most
+/// <paramref name="inlineWait"/>: a restore read in that time (the common case) takes effect at once,
+/// inside the assignment's callback, so the partitions start at their checkpoints; one that takes
+/// longer (a broker slow to answer, up to <paramref name="timeout"/> per read) goes on reading while
+/// the loop processes the partitions it holds, and takes effect on the loop's thread once read
+/// (<see cref="Completed"/>). What crosses threads is the read's input (the partitions) and its
+/// result (what is stored for each, or why it could not be read): the table, the states and the
+/// fetch stay the loop's. A read gives up as soon as the processor is stopping (<paramref name="stopping"/>)
+/// or <see cref="Cancel"/> is called.
+/// </para>
 /// </summary>
+/// <param name="inlineWait">How long the loop waits for a read it starts before going on without it.</param>
 public sealed class PartitionRestorer(
     IPartitionStateSource source,
     PartitionTable table,
@@ -26,45 +36,131 @@ public sealed class PartitionRestorer(
     int windowMinutes,
     TimeSpan timeout,
     TimeSpan retryDelay,
+    TimeSpan inlineWait,
     ProcessorCounters counters,
     FatalSignal fatal,
     TimeProvider time,
     ILogger logger,
-    CancellationToken stopping = default)
+    CancellationToken stopping = default) : IDisposable
 {
+    private readonly CancellationTokenSource _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+    private ReadUnderWay? _reading;
+
+    /// <summary>A read is under way (or ended and not yet taken in by <see cref="Completed"/>): no other starts until it is.</summary>
+    public bool Reading => _reading is not null;
+
+    /// <summary>
+    /// Starts reading the partitions' state off the loop's thread and waits for it up to the inline
+    /// wait. Nothing starts while another read is under way: the partitions stay restoring, due, and
+    /// the housekeeping starts them after it.
+    /// </summary>
     /// <returns>
-    /// The partitions restored (their states now in the table); the others wait for their retry. A read of
-    /// several that a broker refuses is tried again for each alone: one partition whose checkpoints cannot
-    /// be read (an offline partition) must not keep the others from their records.
+    /// The partitions restored within the wait (their states now in the table); the others are read
+    /// on, or wait for their retry. A read of several that a broker refuses is tried again for each
+    /// alone: one partition whose checkpoints cannot be read (an offline partition) must not keep the
+    /// others from their records.
     /// </returns>
     public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
     {
-        if (partitions.Count == 0)
+        if (partitions.Count == 0 || _reading is not null)
         {
             return [];
         }
 
-        var (outcome, restored) = TryRestore(partitions, retryOnFailure: partitions.Count == 1);
-        if (outcome != Outcome.RefusedTogether)
+        var tickets = partitions.ToDictionary(p => p.Partition.Value, p => table.RestoreTicket(p.Partition.Value));
+        var token = _cancel.Token;
+        var read = Task.Run(() => Read(partitions, token), CancellationToken.None);
+        _reading = new ReadUnderWay(partitions[0].Topic, tickets, read);
+        ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
+        return Completed();
+    }
+
+    /// <summary>Takes in a read that has ended: its partitions restored, or set to wait for their retry. Nothing while it reads.</summary>
+    /// <returns>The partitions restored.</returns>
+    public IReadOnlyList<TopicPartition> Completed()
+    {
+        if (_reading is not { Task.IsCompleted: true } reading)
         {
-            return restored;
+            return [];
         }
 
-        List<TopicPartition> alone = [];
+        _reading = null;
+        // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
+        var outcomes = reading.Task.GetAwaiter().GetResult();
+        List<TopicPartition> restored = [];
+        List<int> outdated = [];
+        foreach (var (partition, outcome) in outcomes.Stored)
+        {
+            if (!reading.StillWaiting(table, partition))
+            {
+                outdated.Add(partition);
+                continue;
+            }
+
+            var topicPartition = new TopicPartition(reading.Topic, partition);
+            Add(topicPartition, outcome);
+            restored.Add(topicPartition);
+        }
+
+        foreach (var (partitions, error) in outcomes.Failed)
+        {
+            var waiting = partitions.Where(p => reading.StillWaiting(table, p)).ToList();
+            outdated.AddRange(partitions.Except(waiting));
+            if (waiting.Count == 0)
+            {
+                continue;
+            }
+
+            var retryAt = time.After(retryDelay);
+            foreach (var partition in waiting)
+            {
+                table.Restoring(partition, retryAt, error);
+            }
+
+            Log.RestoreFailed(logger, reading.Topic, string.Join(",", waiting), (long)retryDelay.TotalMilliseconds, error);
+        }
+
+        if (outdated.Count > 0)
+        {
+            Log.RestoreOutdated(logger, reading.Topic, string.Join(",", outdated.Order()));
+        }
+
+        return restored;
+    }
+
+    /// <summary>A read under way gives up (the loop is ending: what it would read is no longer wanted).</summary>
+    public void Cancel() => _cancel.Cancel();
+
+    public void Dispose()
+    {
+        // A read that has not ended yet still looks at the token: its source is left to the process's end with it.
+        if (_reading is not { Task.IsCompleted: false })
+        {
+            _cancel.Dispose();
+        }
+    }
+
+    /// <summary>Off the loop's thread: reads the partitions together, and each alone if a broker refused the read of several.</summary>
+    private ReadOutcomes Read(IReadOnlyList<TopicPartition> partitions, CancellationToken cancellationToken)
+    {
+        var outcomes = new ReadOutcomes();
+        if (TryRead(partitions, retryOnFailure: partitions.Count == 1, outcomes, cancellationToken) != Outcome.RefusedTogether)
+        {
+            return outcomes;
+        }
+
         foreach (var partition in partitions)
         {
-            var (each, done) = TryRestore([partition], retryOnFailure: true);
-            alone.AddRange(done);
-            if (each == Outcome.Stop)
+            if (TryRead([partition], retryOnFailure: true, outcomes, cancellationToken) == Outcome.Stop)
             {
                 break;
             }
         }
 
-        return alone;
+        return outcomes;
     }
 
-    private (Outcome Outcome, IReadOnlyList<TopicPartition> Restored) TryRestore(IReadOnlyList<TopicPartition> partitions, bool retryOnFailure)
+    private Outcome TryRead(IReadOnlyList<TopicPartition> partitions, bool retryOnFailure, ReadOutcomes outcomes, CancellationToken cancellationToken)
     {
         var ids = partitions.Select(p => p.Partition.Value).ToList();
         var span = ProcessorTracing.StartOwn($"restore {partitions[0].Topic}", System.Diagnostics.ActivityKind.Internal, partitions[0].Topic, "restore");
@@ -72,49 +168,43 @@ public sealed class PartitionRestorer(
         IReadOnlyDictionary<int, StoredPartition> stored;
         try
         {
-            stored = source.Read(ids, timeout, stopping);
+            stored = source.Read(ids, timeout, cancellationToken);
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Nothing was taken from them yet: the close leaves them as they are, unrestored, for their next owner.
             Log.RestoreAbandoned(logger, partitions[0].Topic, string.Join(",", ids));
             ProcessorTracing.Finish(span, "stopping");
-            return (Outcome.Stop, []);
+            return Outcome.Stop;
         }
         catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException or SchemaRegistryException or HttpRequestException)
         {
             ProcessorTracing.Finish(span, e.Message);
             if (fatal.StopsOnRejectedCredentials(e))
             {
-                return (Outcome.Stop, []);
+                return Outcome.Stop;
             }
 
             // Only a broker's answer about some partition is worth a read of each alone: it comes at once. A read
-            // that timed out, or a registry away, would take as long again for each partition, the loop waiting.
+            // that timed out, or a registry away, would take as long again for each partition.
             if (!retryOnFailure && e is KafkaException { Error.Code: not ErrorCode.Local_TimedOut })
             {
                 Log.RestoreFailedTogether(logger, partitions[0].Topic, string.Join(",", ids), e.Message);
-                return (Outcome.RefusedTogether, []);
+                return Outcome.RefusedTogether;
             }
 
-            var retryAt = time.After(retryDelay);
-            foreach (var p in ids)
-            {
-                table.Restoring(p, retryAt, e.Message);
-            }
-
-            Log.RestoreFailed(logger, partitions[0].Topic, string.Join(",", ids), (long)retryDelay.TotalMilliseconds, e.Message);
-            return (Outcome.Retrying, []);
+            outcomes.Failed.Add((ids, e.Message));
+            return Outcome.Retrying;
         }
 
-        foreach (var partition in partitions)
+        foreach (var id in ids)
         {
-            Add(partition, stored[partition.Partition.Value]);
+            outcomes.Stored.Add((id, stored[id]));
         }
 
         span?.SetTag("orders.checkpoints.restored", stored.Values.Count(s => s.Checkpoint is not null));
         ProcessorTracing.Finish(span);
-        return (Outcome.Restored, partitions);
+        return Outcome.Restored;
     }
 
     private void Add(TopicPartition partition, StoredPartition stored)
@@ -142,6 +232,21 @@ public sealed class PartitionRestorer(
         Log.Restored(
             logger, partition.Topic, partition.Partition.Value, state.NextOffset, aggregate.Count, stored.DeadLetters.Decisions.Count,
             stored.DeadLetters.Duplicates, checkpoint?.CheckpointId ?? "none");
+    }
+
+    /// <summary>A read started by the loop: the partitions' tickets when it began, and what it finds.</summary>
+    private sealed record ReadUnderWay(string Topic, IReadOnlyDictionary<int, long?> Tickets, Task<ReadOutcomes> Task)
+    {
+        /// <summary>The partition waits for its state as it did when the read began: not revoked meanwhile.</summary>
+        public bool StillWaiting(PartitionTable table, int partition) => Tickets[partition] is { } ticket && table.RestoreTicket(partition) == ticket;
+    }
+
+    /// <summary>What a read found: the state stored for some partitions, why others could not be read (they wait for their retry).</summary>
+    private sealed class ReadOutcomes
+    {
+        public List<(int Partition, StoredPartition Stored)> Stored { get; } = [];
+
+        public List<(IReadOnlyList<int> Partitions, string Error)> Failed { get; } = [];
     }
 
     private enum Outcome

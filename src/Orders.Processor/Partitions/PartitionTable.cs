@@ -11,7 +11,8 @@ namespace Orders.Processor.Partitions;
 public sealed class PartitionTable
 {
     private readonly Dictionary<int, PartitionState> _owned = [];
-    private readonly Dictionary<int, long> _restoring = [];
+    private readonly Dictionary<int, (long RetryAt, long Ticket)> _restoring = [];
+    private long _lastTicket;
 
     // TryGet's last answer; forgotten whenever a state is added or removed.
     private PartitionState? _last;
@@ -56,12 +57,21 @@ public sealed class PartitionTable
     /// <param name="failure">Why its restore failed, when it did.</param>
     public void Restoring(int partition, long retryAt, string? failure = null)
     {
-        _restoring[partition] = retryAt;
+        var ticket = _restoring.TryGetValue(partition, out var waiting) ? waiting.Ticket : ++_lastTicket;
+        _restoring[partition] = (retryAt, ticket);
         LastRestoreFailure = failure ?? LastRestoreFailure;
     }
 
+    /// <summary>
+    /// Which wait for its state the partition is in: one per assignment, from the assignment to the
+    /// restore or the revoke (null: not waiting). A restore read off the loop's thread restores the
+    /// partition only if it still waits with the ticket it had when the read began: a partition revoked
+    /// meanwhile, and assigned again, may have been processed by another member in between.
+    /// </summary>
+    public long? RestoreTicket(int partition) => _restoring.TryGetValue(partition, out var waiting) ? waiting.Ticket : null;
+
     /// <summary>Partitions whose restore is due at <paramref name="now"/> (a timestamp of the monotonic clock).</summary>
-    public List<int> RestoresDue(long now) => [.. _restoring.Where(r => r.Value <= now).Select(r => r.Key)];
+    public List<int> RestoresDue(long now) => [.. _restoring.Where(r => r.Value.RetryAt <= now).Select(r => r.Key)];
 
     /// <summary>The partition's state is restored: it is held, no longer restoring.</summary>
     public void Add(PartitionState state)

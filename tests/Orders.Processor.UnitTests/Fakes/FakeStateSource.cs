@@ -15,7 +15,8 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
     private readonly Dictionary<int, Dictionary<long, DeadLetterDecision>> _decisions = [];
     private readonly Queue<Exception> _failures = new();
 
-    public int Reads { get; private set; }
+    /// <summary>Reads that have begun (counted at their start, on the thread that reads).</summary>
+    public int Reads => Volatile.Read(ref _reads);
 
     /// <summary>Runs at the start of every read (a read that takes its time advances the fake clock, say).</summary>
     public Action? OnRead { get; set; }
@@ -48,10 +49,36 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
     /// <summary>Reads wait until cancelled, as a read waits for a broker that is away.</summary>
     public bool WaitsForCancellation { get; set; }
 
+    /// <summary>
+    /// Reads of a partition this answers true for find what is stored when they begin, then wait until
+    /// <see cref="Slow"/> is set (or they are cancelled) to answer: a broker slow to answer.
+    /// </summary>
+    public Func<int, bool>? IsSlow { get; set; }
+
+    public ManualResetEventSlim Slow { get; } = new();
+
+    /// <summary>Completed when a slow read gave up, cancelled.</summary>
+    public TaskCompletionSource SlowReadCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private int _reads;
+
     public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        Reads++;
+        Interlocked.Increment(ref _reads);
         OnRead?.Invoke();
+        if (partitions.Any(p => IsSlow?.Invoke(p) == true))
+        {
+            var found = Find(partitions, timeout);
+            WaitHandle.WaitAny([Slow.WaitHandle, cancellationToken.WaitHandle]);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                SlowReadCancelled.TrySetResult();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            return found;
+        }
+
         if (WaitsForCancellation)
         {
             cancellationToken.WaitHandle.WaitOne();
@@ -68,12 +95,15 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
             throw unreadable;
         }
 
-        return partitions.ToDictionary(
+        return Find(partitions, timeout);
+    }
+
+    private Dictionary<int, StoredPartition> Find(IReadOnlyList<int> partitions, TimeSpan timeout) =>
+        partitions.ToDictionary(
             p => p,
             p => new StoredPartition(
                 _checkpoints.GetValueOrDefault(p),
                 new LedgerScan(_decisions.GetValueOrDefault(p) ?? [], 0, 0),
                 p,
                 consumer.QueryWatermarkOffsets(new TopicPartition(consumer.Topic, p), timeout)));
-    }
 }
