@@ -199,9 +199,9 @@ public sealed partial class PartitionRangeReader : IDisposable
     }
 
     /// <summary>
-    /// Closes the client, once a read under way on another thread has ended (a cancelled one ends within
-    /// ~1 s: it looks at its token every 250 ms, and between watermark asks). One that has not ended
-    /// within <see cref="DisposeWait"/> keeps the client, which the process's end takes.
+    /// Closes the client, once a read under way on another thread has ended (a cancelled one looks at its
+    /// token every 250 ms, and between watermark asks). One that has not ended within <see cref="DisposeWait"/>
+    /// keeps the client, which the process's end takes.
     /// </summary>
     public void Dispose()
     {
@@ -264,8 +264,11 @@ public sealed partial class PartitionRangeReader : IDisposable
     /// <summary>The longest a cancellable read waits for a record before it looks at its token again (no request is made again).</summary>
     private static readonly TimeSpan CancellationSlice = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How long closing waits for a read under way on another thread: a cancelled one ends within the longest ask.</summary>
-    private static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long closing waits for a read under way on another thread (a cancelled one ends within ~1 s,
+    /// unless it waits for a registry): the processor's stop has ~5 s for the rest after its close.
+    /// </summary>
+    private static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(2);
 
     /// <summary>The first wait before asking again where the leader moved; it doubles, up to a second.</summary>
     private static readonly TimeSpan FirstLeaderWait = TimeSpan.FromMilliseconds(100);

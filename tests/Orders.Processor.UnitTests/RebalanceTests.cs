@@ -71,16 +71,36 @@ public sealed class RebalanceTests
     }
 
     [Fact]
-    public async Task Assigned_ARestoreThatTimedOut_IsNotTriedPartitionByPartition_TheBatchWaitsItsRetry()
+    public async Task Assigned_APartitionWhoseReadTimesOut_DoesNotHoldBackThoseAssignedWithIt_AndUntilIdleGivesUpNamingIt()
     {
-        // Each alone would wait as long again, the loop waiting: a read that timed out is retried as a whole.
+        // An offline partition on a real cluster: reading its checkpoints waits for a leader until the read's timeout.
         var run = new LoopHarness();
         run.Consumer.Append(0, LoopHarness.Order(10));
         run.Consumer.Append(1, LoopHarness.Order(20));
-        run.Stored.FailNext(new TimeoutException("reading orders_stats[0, 1] made no progress for 30 s"));
+        run.Consumer.Append(2, LoopHarness.Order(30));
+        run.Stored.FailsFor = p => p == 2 ? new TimeoutException("reading orders_stats[2] made no progress for 30 s") : null;
+        run.Consumer.Assign(0, 1, 2);
+
+        var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(() => Bounded(run, TestContext.Current.CancellationToken));
+
+        Assert.Equal(2, run.Counters.Processed);
+        Assert.Equal(1, run.Logs.Count(72));
+        Assert.True(run.Logs.Count(16) > 1, "partition 2's restore was not tried again");
+        Assert.Contains("orders[2]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("made no progress for 30 s", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Assigned_ARestoreThatFailedForTheRegistry_IsNotTriedPartitionByPartition_TheBatchWaitsItsRetry()
+    {
+        // Each alone would fail alike: a registry away is waited for by the batch.
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(20));
+        run.Stored.FailNext(new RegistryUnavailableException("refused", new HttpRequestException("refused")));
         run.Consumer.Assign(0, 1);
 
-        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
 
         Assert.Equal(2, run.Stored.Reads);
         Assert.Equal(0, run.Logs.Count(72));
@@ -298,22 +318,22 @@ public sealed class RebalanceTests
     }
 
     [Fact]
-    public async Task Stopped_WhileARestoreReadsOffTheLoopsThread_TheReadGivesUp_AndTheCloseWritesNothingForItsPartition()
+    public async Task EndedByAFatalError_WhileARestoreReadsOffTheLoopsThread_TheReadGivesUp_AndTheCloseWritesNothingForItsPartition()
     {
+        // Not a stop from outside, which the read sees too: the loop's end itself cancels the read.
         var run = new LoopHarness(o => (o.RestoreWait, o.UntilIdle) = (TimeSpan.FromMilliseconds(50), null));
         run.Consumer.Append(0, LoopHarness.Order(10));
         run.Consumer.Append(1, LoopHarness.Order(10));
         run.Stored.IsSlow = p => p == 1;
-        using var stop = new CancellationTokenSource();
         run.Consumer.Assign(0);
         run.When(() => run.Counters.Processed == 1, () => run.Consumer.Assign(1));
-        run.When(() => run.Stored.Reads == 2 && run.Consumer.IsAssigned(1), stop.Cancel);
+        run.When(() => run.Stored.Reads == 2 && run.Consumer.IsAssigned(1), () => run.Fatal.Set(new InvalidOperationException("a fatal error")));
 
-        var summary = await Bounded(run, stop.Token);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Bounded(run, TestContext.Current.CancellationToken));
         await run.Stored.SlowReadCancelled.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
-        Assert.Equal(1, summary.Counters.Processed);
-        Assert.Equal([0], summary.View.Partitions.Keys);
+        Assert.Equal(1, run.Counters.Processed);
+        Assert.Equal([0], run.Status.View.Partitions.Keys);
         Assert.DoesNotContain(1, run.Consumer.Stored.Keys);
         Assert.NotEmpty(run.Checkpoints);
         Assert.DoesNotContain(run.Checkpoints, c => System.Text.Encoding.UTF8.GetString(c.Key!).StartsWith(CheckpointCodec.KeyPrefixFor(LoopHarness.Group, 1), StringComparison.Ordinal));

@@ -91,7 +91,7 @@ public sealed class CheckpointReader(PartitionRangeReader reader, CheckpointSerd
             CheckpointChunk chunk;
             try
             {
-                // Inside the poll (a rebalance callback), so it waits; the registry is asked once per schema id.
+                // On the restore's own thread, which waits; the registry is asked once per schema id.
                 chunk = LoopThread.Wait(() => serde.DeserializeAsync(record.Message.Value));
             }
             catch (InvalidDataException e)

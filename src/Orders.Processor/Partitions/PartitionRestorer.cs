@@ -16,7 +16,7 @@ namespace Orders.Processor.Partitions;
 /// held it (counted as lost). A partition that cannot be restored yet (the registry or a broker is
 /// away) stays in the table as restoring, paused, and is tried again after a backoff.
 /// <para>
-/// The reading runs off the loop's thread, one read at a time, and the loop waits for it at most
+/// The reading runs off the loop's thread (a thread of its own), one read at a time, and the loop waits for it at most
 /// <paramref name="inlineWait"/>: a restore read in that time (the common case) takes effect at once,
 /// inside the assignment's callback, so the partitions start at their checkpoints; one that takes
 /// longer (a broker slow to answer, up to <paramref name="timeout"/> per read) goes on reading while
@@ -69,7 +69,8 @@ public sealed class PartitionRestorer(
 
         var tickets = partitions.ToDictionary(p => p.Partition.Value, p => table.RestoreTicket(p.Partition.Value));
         var token = _cancel.Token;
-        var read = Task.Run(() => Read(partitions, token), CancellationToken.None);
+        // A thread of its own: a read may wait for a broker up to its timeout, and for the registry synchronously.
+        var read = Task.Factory.StartNew(() => Read(partitions, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _reading = new ReadUnderWay(partitions[0].Topic, tickets, read);
         ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
         return Completed();
@@ -185,9 +186,10 @@ public sealed class PartitionRestorer(
                 return Outcome.Stop;
             }
 
-            // Only a broker's answer about some partition is worth a read of each alone: it comes at once. A read
-            // that timed out, or a registry away, would take as long again for each partition.
-            if (!retryOnFailure && e is KafkaException { Error.Code: not ErrorCode.Local_TimedOut })
+            // A broker's refusal, or a read that timed out, may be one partition's (an offline partition: a real
+            // cluster's reads of it time out, waiting for a leader), so each is read alone, off the loop's thread: the
+            // others start, and only that one waits for its retry. A registry away would fail each alike.
+            if (!retryOnFailure && e is KafkaException or TimeoutException)
             {
                 Log.RestoreFailedTogether(logger, partitions[0].Topic, string.Join(",", ids), e.Message);
                 return Outcome.RefusedTogether;

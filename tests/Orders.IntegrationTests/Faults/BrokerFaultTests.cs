@@ -310,6 +310,37 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OnePartitionsCheckpointsBrokerDoesNotAnswer_ThoseAssignedWithItAreRestoredAndProcessed_ItFollowsOnceItAnswers_StatsAreExact()
+    {
+        // Partition 2's checkpoints are led by a broker that takes a minute to answer (on a real cluster, the
+        // reads of an offline partition wait for a leader until they time out); partitions 0 and 1's by another.
+        var topic = _stack.CreateOrderTopics("restore-one-slow", partitions: 3, replicationFactor: 3);
+        var group = StackFixture.Unique("restore-one-slow");
+        _stack.PlaceOnBrokers(topic, 3, group, orders: 1, checkpoints: 2, deadLetters: 1, coordinator: 1);
+        _stack.Cluster.SetPartitionLeader(Orders.Contracts.Topics.StatsFor(topic), 2, 3);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "28"]);
+
+        _stack.Cluster.SetBrokerRoundTripTime(3, TimeSpan.FromMinutes(1));
+        using (var processor = new ProcessorProcess(
+            [.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "3", "--json"], ("Processor__RestoreTimeout", "00:00:05")))
+        {
+            // The three are read together, which times out; then each alone: 0 and 1 restore, 2 waits for its retry.
+            await processor.WaitForLogAsync($"Restored {topic}[0]", TimeSpan.FromSeconds(45));
+            await processor.WaitForLogAsync($"Restored {topic}[1]", TimeSpan.FromSeconds(15));
+            await processor.WaitForLogAsync($"Cannot restore {topic}[2] yet", TimeSpan.FromSeconds(30));
+            Assert.DoesNotContain($"Restored {topic}[2]", processor.StandardError, StringComparison.Ordinal);
+
+            _stack.Cluster.SetBrokerRoundTripTime(3, TimeSpan.Zero);
+            await processor.WaitForExitAsync(TimeSpan.FromMinutes(2));
+            output.WriteLine(processor.StandardError);
+            Assert.True(processor.ExitCode == 0, processor.StandardError);
+            Assert.Contains($"Restored {topic}[2]", processor.StandardError, StringComparison.Ordinal);
+        }
+
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
     public async Task DeadLetterBrokerDownForAWhile_LettersAreWrittenAfter_StatsAreExact()
     {
         var topic = _stack.CreateOrderTopics("dlq-down", partitions: 3, replicationFactor: 3);

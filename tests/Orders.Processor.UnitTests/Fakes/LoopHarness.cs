@@ -41,6 +41,9 @@ public sealed class LoopHarness
             RetryBaseDelay = TimeSpan.FromMilliseconds(100),
             RetryMaxDelay = TimeSpan.FromMilliseconds(400),
             CloseTimeout = TimeSpan.FromSeconds(5),
+            // A restore's read (instant here) is waited for to its end, however busy the machine running the tests:
+            // a test of a read that outlasts the wait shortens it.
+            RestoreWait = TimeSpan.FromSeconds(30),
         };
         configure?.Invoke(Options);
         Consumer = new FakeConsumer(Time, Topic);
