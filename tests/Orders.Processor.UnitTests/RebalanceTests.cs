@@ -91,6 +91,27 @@ public sealed class RebalanceTests
     }
 
     [Fact]
+    public async Task Assigned_PartitionsReadAloneAfterTheirReadTogetherTimedOut_StartEachAsItIsRead_NotWhenTheSlowOneEnds()
+    {
+        // Read alone in order, 0 is restored while 1's read waits for its broker (until it times out): 0's record
+        // must be processed before 1's read is let go.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(20));
+        run.Consumer.Append(2, LoopHarness.Order(30));
+        run.Stored.FailsFor = p => p == 1 ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
+        // The read together is the first; partition 1's alone is slow.
+        run.Stored.IsSlow = p => p == 1 && run.Stored.Reads > 1;
+        run.Consumer.Assign(0, 1, 2);
+        run.When(() => run.Counters.Processed == 1, run.Stored.Slow.Set);
+
+        var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(() => Bounded(run, TestContext.Current.CancellationToken));
+
+        Assert.Equal(2, run.Counters.Processed);
+        Assert.Contains("orders[1]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Assigned_ARestoreThatFailedForTheRegistry_IsNotTriedPartitionByPartition_TheBatchWaitsItsRetry()
     {
         // Each alone would fail alike: a registry away is waited for by the batch.

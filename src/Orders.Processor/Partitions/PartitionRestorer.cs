@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
@@ -68,45 +69,54 @@ public sealed class PartitionRestorer(
         }
 
         var tickets = partitions.ToDictionary(p => p.Partition.Value, p => table.RestoreTicket(p.Partition.Value));
+        var outcomes = new ReadOutcomes();
         var token = _cancel.Token;
         // A thread of its own: a read may wait for a broker up to its timeout, and for the registry synchronously.
-        var read = Task.Factory.StartNew(() => Read(partitions, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        _reading = new ReadUnderWay(partitions[0].Topic, tickets, read);
+        var read = Task.Factory.StartNew(() => Read(partitions, outcomes, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _reading = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read);
         ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
         return Completed();
     }
 
-    /// <summary>Takes in a read that has ended: its partitions restored, or set to wait for their retry. Nothing while it reads.</summary>
+    /// <summary>
+    /// Takes in what the read under way has found so far (partitions read alone come one by one), and
+    /// the read itself once it has ended: the partitions found are restored, those that could not be
+    /// read wait for their retry.
+    /// </summary>
     /// <returns>The partitions restored.</returns>
     public IReadOnlyList<TopicPartition> Completed()
     {
-        if (_reading is not { Task.IsCompleted: true } reading)
+        if (_reading is not { } reading)
         {
             return [];
         }
 
-        _reading = null;
-        // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
-        var outcomes = reading.Task.GetAwaiter().GetResult();
+        if (reading.Task.IsCompleted)
+        {
+            _reading = null;
+            // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
+            reading.Task.GetAwaiter().GetResult();
+        }
+
         List<TopicPartition> restored = [];
         List<int> outdated = [];
-        foreach (var (partition, outcome) in outcomes.Stored)
+        while (reading.Outcomes.Stored.TryDequeue(out var found))
         {
-            if (!reading.StillWaiting(table, partition))
+            if (!reading.StillWaiting(table, found.Partition))
             {
-                outdated.Add(partition);
+                outdated.Add(found.Partition);
                 continue;
             }
 
-            var topicPartition = new TopicPartition(reading.Topic, partition);
-            Add(topicPartition, outcome);
+            var topicPartition = new TopicPartition(reading.Topic, found.Partition);
+            Add(topicPartition, found.Stored);
             restored.Add(topicPartition);
         }
 
-        foreach (var (partitions, error) in outcomes.Failed)
+        while (reading.Outcomes.Failed.TryDequeue(out var failed))
         {
-            var waiting = partitions.Where(p => reading.StillWaiting(table, p)).ToList();
-            outdated.AddRange(partitions.Except(waiting));
+            var waiting = failed.Partitions.Where(p => reading.StillWaiting(table, p)).ToList();
+            outdated.AddRange(failed.Partitions.Except(waiting));
             if (waiting.Count == 0)
             {
                 continue;
@@ -115,10 +125,10 @@ public sealed class PartitionRestorer(
             var retryAt = time.After(retryDelay);
             foreach (var partition in waiting)
             {
-                table.Restoring(partition, retryAt, error);
+                table.Restoring(partition, retryAt, failed.Error);
             }
 
-            Log.RestoreFailed(logger, reading.Topic, string.Join(",", waiting), (long)retryDelay.TotalMilliseconds, error);
+            Log.RestoreFailed(logger, reading.Topic, string.Join(",", waiting), (long)retryDelay.TotalMilliseconds, failed.Error);
         }
 
         if (outdated.Count > 0)
@@ -142,12 +152,11 @@ public sealed class PartitionRestorer(
     }
 
     /// <summary>Off the loop's thread: reads the partitions together, and each alone if a broker refused the read of several.</summary>
-    private ReadOutcomes Read(IReadOnlyList<TopicPartition> partitions, CancellationToken cancellationToken)
+    private void Read(IReadOnlyList<TopicPartition> partitions, ReadOutcomes outcomes, CancellationToken cancellationToken)
     {
-        var outcomes = new ReadOutcomes();
         if (TryRead(partitions, retryOnFailure: partitions.Count == 1, outcomes, cancellationToken) != Outcome.RefusedTogether)
         {
-            return outcomes;
+            return;
         }
 
         foreach (var partition in partitions)
@@ -157,8 +166,6 @@ public sealed class PartitionRestorer(
                 break;
             }
         }
-
-        return outcomes;
     }
 
     private Outcome TryRead(IReadOnlyList<TopicPartition> partitions, bool retryOnFailure, ReadOutcomes outcomes, CancellationToken cancellationToken)
@@ -195,13 +202,13 @@ public sealed class PartitionRestorer(
                 return Outcome.RefusedTogether;
             }
 
-            outcomes.Failed.Add((ids, e.Message));
+            outcomes.Failed.Enqueue((ids, e.Message));
             return Outcome.Retrying;
         }
 
         foreach (var id in ids)
         {
-            outcomes.Stored.Add((id, stored[id]));
+            outcomes.Stored.Enqueue((id, stored[id]));
         }
 
         span?.SetTag("orders.checkpoints.restored", stored.Values.Count(s => s.Checkpoint is not null));
@@ -237,18 +244,21 @@ public sealed class PartitionRestorer(
     }
 
     /// <summary>A read started by the loop: the partitions' tickets when it began, and what it finds.</summary>
-    private sealed record ReadUnderWay(string Topic, IReadOnlyDictionary<int, long?> Tickets, Task<ReadOutcomes> Task)
+    private sealed record ReadUnderWay(string Topic, IReadOnlyDictionary<int, long?> Tickets, ReadOutcomes Outcomes, Task Task)
     {
         /// <summary>The partition waits for its state as it did when the read began: not revoked meanwhile.</summary>
         public bool StillWaiting(PartitionTable table, int partition) => Tickets[partition] is { } ticket && table.RestoreTicket(partition) == ticket;
     }
 
-    /// <summary>What a read found: the state stored for some partitions, why others could not be read (they wait for their retry).</summary>
+    /// <summary>
+    /// What a read finds, as it finds it (the reading thread adds, the loop takes): the state stored for
+    /// some partitions, why others could not be read (they wait for their retry).
+    /// </summary>
     private sealed class ReadOutcomes
     {
-        public List<(int Partition, StoredPartition Stored)> Stored { get; } = [];
+        public ConcurrentQueue<(int Partition, StoredPartition Stored)> Stored { get; } = new();
 
-        public List<(IReadOnlyList<int> Partitions, string Error)> Failed { get; } = [];
+        public ConcurrentQueue<(IReadOnlyList<int> Partitions, string Error)> Failed { get; } = new();
     }
 
     private enum Outcome

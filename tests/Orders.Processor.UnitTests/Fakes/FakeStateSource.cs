@@ -51,7 +51,7 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
 
     /// <summary>
     /// Reads of a partition this answers true for find what is stored when they begin, then wait until
-    /// <see cref="Slow"/> is set (or they are cancelled) to answer: a broker slow to answer.
+    /// <see cref="Slow"/> is set (or they are cancelled) to answer, or to fail as they would have: a broker slow to answer.
     /// </summary>
     public Func<int, bool>? IsSlow { get; set; }
 
@@ -66,17 +66,15 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
     {
         Interlocked.Increment(ref _reads);
         OnRead?.Invoke();
-        if (partitions.Any(p => IsSlow?.Invoke(p) == true))
+        var found = partitions.Any(p => IsSlow?.Invoke(p) == true) ? Find(partitions, timeout) : null;
+        if (found is not null)
         {
-            var found = Find(partitions, timeout);
             WaitHandle.WaitAny([Slow.WaitHandle, cancellationToken.WaitHandle]);
             if (cancellationToken.IsCancellationRequested)
             {
                 SlowReadCancelled.TrySetResult();
                 cancellationToken.ThrowIfCancellationRequested();
             }
-
-            return found;
         }
 
         if (WaitsForCancellation)
@@ -95,7 +93,7 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
             throw unreadable;
         }
 
-        return Find(partitions, timeout);
+        return found ?? Find(partitions, timeout);
     }
 
     private Dictionary<int, StoredPartition> Find(IReadOnlyList<int> partitions, TimeSpan timeout) =>
