@@ -265,8 +265,10 @@ public sealed partial class PartitionRangeReader : IDisposable
     private static readonly TimeSpan CancellationSlice = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// How long closing waits for a read under way on another thread (a cancelled one ends within ~1 s,
-    /// unless it waits for a registry): the processor's stop has ~5 s for the rest after its close.
+    /// How long closing waits for a read under way on another thread: a cancelled one ends at its next look,
+    /// within 250 ms while it reads records, but only after the ask under way (up to <see cref="LongestAsk"/>)
+    /// while it asks a broker that does not answer for watermarks, or after a registry's answer. The processor's
+    /// stop has ~5 s for the rest after its close, so such a read keeps its client to the process's end.
     /// </summary>
     private static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(2);
 

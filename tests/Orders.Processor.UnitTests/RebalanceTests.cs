@@ -112,6 +112,37 @@ public sealed class RebalanceTests
     }
 
     [Fact]
+    public async Task Assigned_TwoPartitionsWhoseReadsTimeOut_TheOthersAreRestored_ThenEachRetryReadsOneOfThemAlone_InTurn()
+    {
+        // Two offline partitions: the first read reaches every partition alone; after it, a read alone that times
+        // out leaves the other slow one for the next retry (another wait as long would delay partitions assigned
+        // meanwhile), and the next retry reads the one left, so that each is read in turn.
+        var run = new LoopHarness(partitions: 4);
+        foreach (var partition in new[] { 0, 1, 2, 3 })
+        {
+            run.Consumer.Append(partition, LoopHarness.Order(10 + partition));
+        }
+
+        run.Stored.FailsFor = p => p is 1 or 2 ? new TimeoutException($"reading orders_stats[{p}] made no progress for 30 s") : null;
+        run.Consumer.Assign(0, 1, 2, 3);
+
+        var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(() => Bounded(run, TestContext.Current.CancellationToken));
+
+        Assert.Equal(2, run.Counters.Processed);
+        var alone = run.Stored.ReadPartitions.Where(r => r.Count == 1).Select(r => r[0]).ToList();
+        Assert.Equal([0, 1, 2, 3], alone.Take(4));
+        var retries = alone.Skip(4).ToList();
+        Assert.True(retries.Count >= 4, string.Join(",", alone));
+        Assert.All(retries, p => Assert.True(p is 1 or 2));
+        Assert.All(retries.Zip(retries.Skip(1)), pair => Assert.NotEqual(pair.First, pair.Second));
+        // Each retry: the two together, then one of them alone.
+        var later = run.Stored.ReadPartitions.Skip(5).ToList();
+        Assert.All(later.Where((_, i) => i % 2 == 0), r => Assert.Equal([1, 2], r.Order()));
+        Assert.All(later.Where((_, i) => i % 2 == 1), r => Assert.Single(r));
+        Assert.Contains("orders[1], orders[2]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Assigned_ARestoreThatFailedForTheRegistry_IsNotTriedPartitionByPartition_TheBatchWaitsItsRetry()
     {
         // Each alone would fail alike: a registry away is waited for by the batch.

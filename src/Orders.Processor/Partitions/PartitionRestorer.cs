@@ -47,6 +47,12 @@ public sealed class PartitionRestorer(
     private readonly CancellationTokenSource _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
     private ReadUnderWay? _reading;
 
+    // Partitions whose last read alone timed out (the loop's thread), with when they were last read alone (a
+    // count): read after the others, longest unread first, and not at all once another has timed out in the
+    // same read, so that slow brokers cost a read about two timeouts, and each slow partition is read in turn.
+    private readonly Dictionary<int, long> _slow = [];
+    private long _readsAlone;
+
     /// <summary>A read is under way (or ended and not yet taken in by <see cref="Completed"/>): no other starts until it is.</summary>
     public bool Reading => _reading is not null;
 
@@ -57,9 +63,9 @@ public sealed class PartitionRestorer(
     /// </summary>
     /// <returns>
     /// The partitions restored within the wait (their states now in the table); the others are read
-    /// on, or wait for their retry. A read of several that a broker refuses is tried again for each
-    /// alone: one partition whose checkpoints cannot be read (an offline partition) must not keep the
-    /// others from their records.
+    /// on, or wait for their retry. A read of several that a broker refuses, or that times out, is tried
+    /// again for each alone: one partition whose checkpoints cannot be read (an offline partition) must
+    /// not keep the others from their records.
     /// </returns>
     public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
     {
@@ -71,8 +77,10 @@ public sealed class PartitionRestorer(
         var tickets = partitions.ToDictionary(p => p.Partition.Value, p => table.RestoreTicket(p.Partition.Value));
         var outcomes = new ReadOutcomes();
         var token = _cancel.Token;
+        var ordered = partitions.OrderBy(p => _slow.TryGetValue(p.Partition.Value, out var lastRead) ? lastRead : long.MinValue).ToList();
+        var slow = partitions.Select(p => p.Partition.Value).Where(_slow.ContainsKey).ToHashSet();
         // A thread of its own: a read may wait for a broker up to its timeout, and for the registry synchronously.
-        var read = Task.Factory.StartNew(() => Read(partitions, outcomes, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var read = Task.Factory.StartNew(() => Read(ordered, slow, outcomes, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _reading = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read);
         ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
         return Completed();
@@ -109,12 +117,18 @@ public sealed class PartitionRestorer(
             }
 
             var topicPartition = new TopicPartition(reading.Topic, found.Partition);
+            _slow.Remove(found.Partition);
             Add(topicPartition, found.Stored);
             restored.Add(topicPartition);
         }
 
         while (reading.Outcomes.Failed.TryDequeue(out var failed))
         {
+            if (failed.Slow == SlowRead.TimedOut)
+            {
+                _slow[failed.Partitions[0]] = ++_readsAlone;
+            }
+
             var waiting = failed.Partitions.Where(p => reading.StillWaiting(table, p)).ToList();
             outdated.AddRange(failed.Partitions.Except(waiting));
             if (waiting.Count == 0)
@@ -151,19 +165,37 @@ public sealed class PartitionRestorer(
         }
     }
 
-    /// <summary>Off the loop's thread: reads the partitions together, and each alone if a broker refused the read of several.</summary>
-    private void Read(IReadOnlyList<TopicPartition> partitions, ReadOutcomes outcomes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Off the loop's thread: reads the partitions together, and each alone if the broker refused or the read
+    /// timed out. Those whose last read alone timed out (<paramref name="slow"/>) come last, and once a read
+    /// alone has timed out in this read, they are not read again now but wait for their retry: each would
+    /// likely wait as long again, and partitions assigned meanwhile wait for this read to end.
+    /// </summary>
+    private void Read(IReadOnlyList<TopicPartition> partitions, HashSet<int> slow, ReadOutcomes outcomes, CancellationToken cancellationToken)
     {
-        if (TryRead(partitions, retryOnFailure: partitions.Count == 1, outcomes, cancellationToken) != Outcome.RefusedTogether)
+        if (TryRead(partitions, retryOnFailure: partitions.Count == 1, outcomes, cancellationToken) != Outcome.FailedTogether)
         {
             return;
         }
 
+        string? timedOut = null;
         foreach (var partition in partitions)
         {
-            if (TryRead([partition], retryOnFailure: true, outcomes, cancellationToken) == Outcome.Stop)
+            if (timedOut is not null && slow.Contains(partition.Partition.Value))
+            {
+                outcomes.Failed.Enqueue(([partition.Partition.Value], $"not read again yet, {timedOut} having timed out first", SlowRead.Skipped));
+                continue;
+            }
+
+            var outcome = TryRead([partition], retryOnFailure: true, outcomes, cancellationToken);
+            if (outcome == Outcome.Stop)
             {
                 break;
+            }
+
+            if (outcome == Outcome.TimedOut)
+            {
+                timedOut ??= $"{partition.Topic}[{partition.Partition.Value}]";
             }
         }
     }
@@ -199,11 +231,12 @@ public sealed class PartitionRestorer(
             if (!retryOnFailure && e is KafkaException or TimeoutException)
             {
                 Log.RestoreFailedTogether(logger, partitions[0].Topic, string.Join(",", ids), e.Message);
-                return Outcome.RefusedTogether;
+                return Outcome.FailedTogether;
             }
 
-            outcomes.Failed.Enqueue((ids, e.Message));
-            return Outcome.Retrying;
+            var timedOut = e is TimeoutException or KafkaException { Error.Code: ErrorCode.Local_TimedOut };
+            outcomes.Failed.Enqueue((ids, e.Message, timedOut && ids.Count == 1 ? SlowRead.TimedOut : SlowRead.No));
+            return timedOut ? Outcome.TimedOut : Outcome.Retrying;
         }
 
         foreach (var id in ids)
@@ -258,18 +291,29 @@ public sealed class PartitionRestorer(
     {
         public ConcurrentQueue<(int Partition, StoredPartition Stored)> Stored { get; } = new();
 
-        public ConcurrentQueue<(IReadOnlyList<int> Partitions, string Error)> Failed { get; } = new();
+        public ConcurrentQueue<(IReadOnlyList<int> Partitions, string Error, SlowRead Slow)> Failed { get; } = new();
+    }
+
+    /// <summary>Whether a failure was a read of one partition that timed out, or one not tried for another's.</summary>
+    private enum SlowRead
+    {
+        No,
+        TimedOut,
+        Skipped,
     }
 
     private enum Outcome
     {
         Restored,
 
-        /// <summary>A broker refused the read of several: each is to be tried alone, at once.</summary>
-        RefusedTogether,
+        /// <summary>A broker refused the read of several, or it timed out: each is to be tried alone, at once.</summary>
+        FailedTogether,
 
         /// <summary>Failed; the partitions wait for their retry.</summary>
         Retrying,
+
+        /// <summary>The read of one partition timed out (its broker does not answer); it waits for its retry.</summary>
+        TimedOut,
 
         /// <summary>The processor is stopping, or the registry refuses the credentials: nothing more is tried.</summary>
         Stop,

@@ -62,9 +62,13 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
 
     private int _reads;
 
+    /// <summary>The partitions of each read, in the order read.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<IReadOnlyList<int>> ReadPartitions { get; } = new();
+
     public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _reads);
+        ReadPartitions.Enqueue([.. partitions]);
         OnRead?.Invoke();
         var found = partitions.Any(p => IsSlow?.Invoke(p) == true) ? Find(partitions, timeout) : null;
         if (found is not null)
