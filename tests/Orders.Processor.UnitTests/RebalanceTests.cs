@@ -391,6 +391,23 @@ public sealed class RebalanceTests
         Assert.DoesNotContain(run.Checkpoints, c => System.Text.Encoding.UTF8.GetString(c.Key!).StartsWith(CheckpointCodec.KeyPrefixFor(LoopHarness.Group, 1), StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task AssignedAfterTheRunEnded_RestoresNothing_AndLeavesThePartitionsWithoutAnOffset()
+    {
+        // A consumer polled on the loop's thread runs a close's callbacks on the close's thread, which can outlast the run.
+        var run = new LoopHarness();
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Assign(0);
+        await Bounded(run, TestContext.Current.CancellationToken);
+        var reads = run.Stored.Reads;
+
+        var offsets = run.Parts.Assignments.OnAssigned([new TopicPartition(LoopHarness.Topic, 1)]).ToList();
+
+        Assert.Equal([new TopicPartitionOffset(LoopHarness.Topic, 1, Offset.Unset)], offsets);
+        Assert.Equal(reads, run.Stored.Reads);
+        Assert.Equal(1, run.Logs.Count(74));
+    }
+
     /// <summary>The run on a thread of its own, bounded in real time: a loop that waits for a read for good fails the test instead of hanging it.</summary>
     private static Task<ProcessorSummary> Bounded(LoopHarness run, CancellationToken stop) =>
         Task.Run(() => run.RunAsync(stop), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);

@@ -78,6 +78,9 @@ internal static partial class Log
     [LoggerMessage(72, LogLevel.Warning, "Cannot restore {Topic}[{Partitions}] together; trying each alone: {Error}")]
     public static partial void RestoreFailedTogether(ILogger logger, string topic, string partitions, string error);
 
+    [LoggerMessage(74, LogLevel.Information, "Partitions assigned while the processor is closing: {Partitions}; not restored, the close gives them back")]
+    public static partial void AssignedWhileClosing(ILogger logger, string partitions);
+
     [LoggerMessage(73, LogLevel.Information, "Read the state of {Topic}[{Partitions}] after they were revoked: not restored (an assignment since restores them afresh)")]
     public static partial void RestoreOutdated(ILogger logger, string topic, string partitions);
 

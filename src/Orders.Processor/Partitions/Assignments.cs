@@ -32,7 +32,7 @@ public sealed class Assignments(
     TimeProvider time,
     ILogger logger) : IRebalanceListener
 {
-    // Held by a revoke or lost callback while it runs, and by Detach. The callbacks run on the loop's
+    // Held by a callback while it runs, and by Detach. The callbacks run on the loop's
     // thread, except those of a close, which runs on a thread of its own while the loop waits for it;
     // once the loop stops waiting (the close timed out) it detaches, through this lock, before it
     // goes on: a callback in progress then ends first, and none after does anything, so the two never
@@ -59,14 +59,26 @@ public sealed class Assignments(
 
     public IEnumerable<TopicPartitionOffset> OnAssigned(IReadOnlyList<TopicPartition> partitions)
     {
-        fetch.EnterCallback();
-        try
+        // Under the lock the other callbacks take: a consumer polled on the loop's thread runs a close's callbacks
+        // on the close's thread, and the loop's parts (the table, the restorer) may be gone by then.
+        lock (_callbacks)
         {
-            return Assign(partitions);
-        }
-        finally
-        {
-            fetch.LeaveCallback();
+            if (_closing || _detached)
+            {
+                // The processor is leaving: nothing is restored or fetched, and the close gives them back.
+                Log.AssignedWhileClosing(logger, Describe(partitions));
+                return [.. partitions.Select(p => new TopicPartitionOffset(p, Offset.Unset))];
+            }
+
+            fetch.EnterCallback();
+            try
+            {
+                return Assign(partitions);
+            }
+            finally
+            {
+                fetch.LeaveCallback();
+            }
         }
     }
 
