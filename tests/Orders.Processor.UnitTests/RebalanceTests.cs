@@ -51,16 +51,9 @@ public sealed class RebalanceTests
     public async Task Assigned_APartitionThatCannotBeRestored_DoesNotHoldBackThoseAssignedWithIt_AndUntilIdleGivesUpNamingIt()
     {
         // Its checkpoints' leader is away (an offline partition): the others' are readable.
-        var run = new LoopHarness();
-        run.Consumer.Append(0, LoopHarness.Order(10));
-        run.Consumer.Append(1, LoopHarness.Order(20));
-        run.Consumer.Append(2, LoopHarness.Order(30));
-        run.Stored.FailsFor = p => p == 2 ? new KafkaException(ErrorCode.Local_UnknownPartition) : null;
-        run.Consumer.Assign(0, 1, 2);
+        var run = ThreeAssigned(p => p == 2 ? new KafkaException(ErrorCode.Local_UnknownPartition) : null);
 
-        // On a thread of its own, so that a run that never ends fails the test instead of holding it.
-        var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(
-            () => Task.Run(() => run.RunAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(() => Bounded(run, TestContext.Current.CancellationToken));
 
         Assert.Equal(2, run.Counters.Processed);
         // Read together once, then each alone; from then on only partition 2, alone.
@@ -74,12 +67,7 @@ public sealed class RebalanceTests
     public async Task Assigned_APartitionWhoseReadTimesOut_DoesNotHoldBackThoseAssignedWithIt_AndUntilIdleGivesUpNamingIt()
     {
         // An offline partition on a real cluster: reading its checkpoints waits for a leader until the read's timeout.
-        var run = new LoopHarness();
-        run.Consumer.Append(0, LoopHarness.Order(10));
-        run.Consumer.Append(1, LoopHarness.Order(20));
-        run.Consumer.Append(2, LoopHarness.Order(30));
-        run.Stored.FailsFor = p => p == 2 ? new TimeoutException("reading orders_stats[2] made no progress for 30 s") : null;
-        run.Consumer.Assign(0, 1, 2);
+        var run = ThreeAssigned(p => p == 2 ? new TimeoutException("reading orders_stats[2] made no progress for 30 s") : null);
 
         var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(() => Bounded(run, TestContext.Current.CancellationToken));
 
@@ -95,14 +83,10 @@ public sealed class RebalanceTests
     {
         // Read alone in order, 0 is restored while 1's read waits for its broker (until it times out): 0's record
         // must be processed before 1's read is let go.
-        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
-        run.Consumer.Append(0, LoopHarness.Order(10));
-        run.Consumer.Append(1, LoopHarness.Order(20));
-        run.Consumer.Append(2, LoopHarness.Order(30));
-        run.Stored.FailsFor = p => p == 1 ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
+        var run = ThreeAssigned(
+            p => p == 1 ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null, o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
         // The read together is the first; partition 1's alone is slow.
         run.Stored.IsSlow = p => p == 1 && run.Stored.Reads > 1;
-        run.Consumer.Assign(0, 1, 2);
         run.When(() => run.Counters.Processed == 1, run.Stored.Slow.Set);
 
         var error = await Assert.ThrowsAsync<ProcessorGaveUpException>(() => Bounded(run, TestContext.Current.CancellationToken));
@@ -406,6 +390,18 @@ public sealed class RebalanceTests
         Assert.Equal([new TopicPartitionOffset(LoopHarness.Topic, 1, Offset.Unset)], offsets);
         Assert.Equal(reads, run.Stored.Reads);
         Assert.Equal(1, run.Logs.Count(74));
+    }
+
+    /// <summary>Partitions 0, 1 and 2, an order in each, assigned together; reads that include a partition fail with what <paramref name="failsFor"/> gives for it.</summary>
+    private static LoopHarness ThreeAssigned(Func<int, Exception?> failsFor, Action<ProcessorOptions>? configure = null)
+    {
+        var run = new LoopHarness(configure);
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(20));
+        run.Consumer.Append(2, LoopHarness.Order(30));
+        run.Stored.FailsFor = failsFor;
+        run.Consumer.Assign(0, 1, 2);
+        return run;
     }
 
     /// <summary>The run on a thread of its own, bounded in real time: a loop that waits for a read for good fails the test instead of hanging it.</summary>
