@@ -326,13 +326,15 @@ public sealed class RebalanceTests
     [Fact]
     public async Task Revoked_WhileItsRestoreReads_WhatThatReadFindsIsNotRestored_AndTheNextAssignmentReadsAfresh()
     {
-        // Partition 1 is revoked while its state is read, another member processes offset 1 and checkpoints it,
-        // and partition 1 comes back: the first read's checkpoint (at offset 1) would count that order twice.
+        // Partitions 1 and 2 are read together; 1 is revoked while they are read (2 is still held, so the read goes
+        // on), another member processes offset 1 and checkpoints it, and partition 1 comes back: the first read's
+        // checkpoint (at offset 1) would count that order twice.
         var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
         run.Consumer.Append(1, LoopHarness.Order(100), LoopHarness.Order(100), LoopHarness.Order(7));
+        run.Consumer.Append(2, LoopHarness.Order(5));
         run.Stored.Checkpoint(Checkpoint(partition: 1, nextOffset: 1, count: 1, sum: 100m));
-        run.Stored.IsSlow = p => p == 1;
-        run.Consumer.Assign(1);
+        run.Stored.IsSlow = p => p is 1 or 2;
+        run.Consumer.Assign(1, 2);
         run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () =>
         {
             run.Consumer.Revoke(1);
@@ -348,9 +350,37 @@ public sealed class RebalanceTests
 
         Assert.Equal(2, run.Stored.Reads);
         Assert.Equal(1, run.Logs.Count(73));
+        Assert.Equal(0, run.Logs.Count(75));
+        Assert.Equal(2, summary.Counters.Processed);
+        Assert.Equal(212m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+        Assert.Equal(4, summary.View.Aggregates.Count);
+    }
+
+    [Fact]
+    public async Task Revoked_EveryPartitionOfARestoreUnderWay_TheReadIsGivenUp_AndTheNextAssignmentIsReadWithoutWaitingForIt()
+    {
+        // Under the classic protocol every rebalance revokes everything: a read of a broker that does not answer
+        // (it never does here) held each partition assigned after it until its timeouts.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(0, LoopHarness.Order(10));
+        run.Consumer.Append(1, LoopHarness.Order(20));
+        run.Stored.IsSlow = p => p == 1;
+        run.Consumer.Assign(1);
+        run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () =>
+        {
+            run.Consumer.Revoke(1);
+            run.Consumer.Assign(0);
+        });
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+        await run.Stored.SlowReadCancelled.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, run.Logs.Count(75));
+        Assert.Equal(0, run.Logs.Count(29));
+        Assert.Equal(2, run.Stored.Reads);
         Assert.Equal(1, summary.Counters.Processed);
-        Assert.Equal(207m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
-        Assert.Equal(3, summary.View.Aggregates.Count);
+        Assert.Equal([0], summary.View.Partitions.Keys);
+        Assert.Equal(10m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
     }
 
     [Fact]

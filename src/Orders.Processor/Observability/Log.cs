@@ -81,6 +81,9 @@ internal static partial class Log
     [LoggerMessage(74, LogLevel.Information, "Partitions assigned while the processor is closing: {Partitions}; not restored, the close gives them back")]
     public static partial void AssignedWhileClosing(ILogger logger, string partitions);
 
+    [LoggerMessage(75, LogLevel.Information, "Reading the state of {Topic}[{Partitions}] given up: all were revoked while it was read (an assignment since restores them afresh)")]
+    public static partial void RestoreGivenUp(ILogger logger, string topic, string partitions);
+
     [LoggerMessage(73, LogLevel.Information, "Read the state of {Topic}[{Partitions}] after they were revoked: not restored (an assignment since restores them afresh)")]
     public static partial void RestoreOutdated(ILogger logger, string topic, string partitions);
 

@@ -220,6 +220,7 @@ public sealed class Assignments(
 
         table.Remove(partitions.Where(p => p.Topic == layout.Topic));
         fetch.Forget(partitions);
+        restorer.Revoked();
 
         if (!_closing)
         {

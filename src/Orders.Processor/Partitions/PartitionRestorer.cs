@@ -25,7 +25,7 @@ namespace Orders.Processor.Partitions;
 /// (<see cref="Completed"/>). What crosses threads is the read's input (the partitions) and its
 /// result (what is stored for each, or why it could not be read): the table, the states and the
 /// fetch stay the loop's. A read gives up as soon as the processor is stopping (<paramref name="stopping"/>)
-/// or <see cref="Cancel"/> is called.
+/// or <see cref="Cancel"/> is called, and once every partition it reads has been revoked (<see cref="Revoked"/>).
 /// </para>
 /// </summary>
 /// <param name="inlineWait">How long the loop waits for a read it starts before going on without it.</param>
@@ -76,12 +76,13 @@ public sealed class PartitionRestorer(
 
         var tickets = partitions.ToDictionary(p => p.Partition.Value, p => table.RestoreTicket(p.Partition.Value));
         var outcomes = new ReadOutcomes();
-        var token = _cancel.Token;
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token);
+        var token = cancel.Token;
         var ordered = partitions.OrderBy(p => _slow.TryGetValue(p.Partition.Value, out var lastRead) ? lastRead : long.MinValue).ToList();
         var slow = partitions.Select(p => p.Partition.Value).Where(_slow.ContainsKey).ToHashSet();
         // A thread of its own: a read may wait for a broker up to its timeout, and for the registry synchronously.
         var read = Task.Factory.StartNew(() => Read(ordered, slow, outcomes, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        _reading = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read);
+        _reading = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read, cancel);
         ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
         return Completed();
     }
@@ -102,6 +103,7 @@ public sealed class PartitionRestorer(
         if (reading.Task.IsCompleted)
         {
             _reading = null;
+            reading.Cancel.Dispose();
             // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
             reading.Task.GetAwaiter().GetResult();
         }
@@ -156,11 +158,30 @@ public sealed class PartitionRestorer(
     /// <summary>A read under way gives up (the loop is ending: what it would read is no longer wanted).</summary>
     public void Cancel() => _cancel.Cancel();
 
+    /// <summary>
+    /// Partitions were revoked or lost (the callback's thread, after they left the table): a read under way none
+    /// of whose partitions is still waiting for it gives up. What it would find is dropped anyway, and partitions
+    /// assigned since wait for it to end before their own read starts: under the classic protocol every rebalance
+    /// revokes everything, so a read of a broker that does not answer held the next assignment up to its timeouts.
+    /// </summary>
+    public void Revoked()
+    {
+        if (_reading is not { Task.IsCompleted: false } reading || reading.Cancel.IsCancellationRequested
+            || reading.Tickets.Keys.Any(p => reading.StillWaiting(table, p)))
+        {
+            return;
+        }
+
+        Log.RestoreGivenUp(logger, reading.Topic, string.Join(",", reading.Tickets.Keys.Order()));
+        reading.Cancel.Cancel();
+    }
+
     public void Dispose()
     {
         // A read that has not ended yet still looks at the token: its source is left to the process's end with it.
         if (_reading is not { Task.IsCompleted: false })
         {
+            _reading?.Cancel.Dispose();
             _cancel.Dispose();
         }
     }
@@ -213,8 +234,14 @@ public sealed class PartitionRestorer(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Nothing was taken from them yet: the close leaves them as they are, unrestored, for their next owner.
-            Log.RestoreAbandoned(logger, partitions[0].Topic, string.Join(",", ids));
-            ProcessorTracing.Finish(span, "stopping");
+            // Not stopping, they were all revoked (Revoked said so).
+            var stopping = _cancel.IsCancellationRequested;
+            if (stopping)
+            {
+                Log.RestoreAbandoned(logger, partitions[0].Topic, string.Join(",", ids));
+            }
+
+            ProcessorTracing.Finish(span, stopping ? "stopping" : "revoked");
             return Outcome.Stop;
         }
         catch (Exception e) when (e is RegistryUnavailableException or KafkaException or TimeoutException or SchemaRegistryException or HttpRequestException)
@@ -276,8 +303,8 @@ public sealed class PartitionRestorer(
             stored.DeadLetters.Duplicates, checkpoint?.CheckpointId ?? "none");
     }
 
-    /// <summary>A read started by the loop: the partitions' tickets when it began, and what it finds.</summary>
-    private sealed record ReadUnderWay(string Topic, IReadOnlyDictionary<int, long?> Tickets, ReadOutcomes Outcomes, Task Task)
+    /// <summary>A read started by the loop: the partitions' tickets when it began, what it finds, and what makes it give up.</summary>
+    private sealed record ReadUnderWay(string Topic, IReadOnlyDictionary<int, long?> Tickets, ReadOutcomes Outcomes, Task Task, CancellationTokenSource Cancel)
     {
         /// <summary>The partition waits for its state as it did when the read began: not revoked meanwhile.</summary>
         public bool StillWaiting(PartitionTable table, int partition) => Tickets[partition] is { } ticket && table.RestoreTicket(partition) == ticket;
@@ -315,7 +342,7 @@ public sealed class PartitionRestorer(
         /// <summary>The read of one partition timed out (its broker does not answer); it waits for its retry.</summary>
         TimedOut,
 
-        /// <summary>The processor is stopping, or the registry refuses the credentials: nothing more is tried.</summary>
+        /// <summary>The processor is stopping, every partition of the read was revoked, or the registry refuses the credentials: nothing more is tried.</summary>
         Stop,
     }
 }
