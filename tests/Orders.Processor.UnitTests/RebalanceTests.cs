@@ -338,13 +338,10 @@ public sealed class RebalanceTests
         run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () =>
         {
             run.Consumer.Revoke(1);
+            run.Stored.Checkpoint(Checkpoint(partition: 1, nextOffset: 2, count: 2, sum: 200m));
             run.Consumer.Assign(1);
         });
-        run.When(() => run.Logs.Count(2) == 2, () =>
-        {
-            run.Stored.Checkpoint(Checkpoint(partition: 1, nextOffset: 2, count: 2, sum: 200m));
-            run.Stored.Slow.Set();
-        });
+        run.When(() => run.Logs.Count(2) == 2, run.Stored.Slow.Set);
 
         var summary = await Bounded(run, TestContext.Current.CancellationToken);
 
@@ -381,6 +378,65 @@ public sealed class RebalanceTests
         Assert.Equal(1, summary.Counters.Processed);
         Assert.Equal([0], summary.View.Partitions.Keys);
         Assert.Equal(10m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+    }
+
+    [Fact]
+    public async Task Assigned_WhileARestoreReadIsUnderWay_IsReadThroughTheSpareSource_WithoutWaitingForIt()
+    {
+        // Partition 1's checkpoints' broker does not answer (until the test lets it); partition 2 comes while it is read.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        run.Stored.IsSlow = p => p == 1;
+        run.Consumer.Assign(1);
+        run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () => run.Consumer.Assign(2));
+        var firstReadStillUnderWay = false;
+        run.When(() => run.Counters.Processed == 1, () =>
+        {
+            firstReadStillUnderWay = !run.Stored.Slow.IsSet && run.Parts.Restorer.Reading;
+            run.Stored.Slow.Set();
+        });
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.True(firstReadStillUnderWay);
+        Assert.Equal([[1], [2]], run.Stored.ReadPartitions);
+        Assert.Equal(2, summary.Counters.Processed);
+        Assert.Equal(30m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+    }
+
+    [Fact]
+    public async Task Due_APartitionWhoseReadTimedOut_IsNotReadThroughTheSpareSource_WhileAnotherReadIsUnderWay()
+    {
+        // The spare is kept for partitions not known to be slow: a second read of a broker that does not answer would
+        // hold it too, and partitions assigned after would wait again.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        var offline = true;
+        run.Stored.FailsFor = p => p == 1 && Volatile.Read(ref offline) ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
+        run.Stored.IsSlow = p => p == 2;
+        run.Consumer.Assign(1);
+        long? assignedAt = null;
+        run.When(() => run.Logs.Count(16) == 1, () =>
+        {
+            run.Consumer.Assign(2);
+            assignedAt = run.Time.GetTimestamp();
+        });
+        var readsWhileHeld = 0;
+        run.When(() => assignedAt is { } at && run.Time.GetElapsedTime(at) > TimeSpan.FromSeconds(2), () =>
+        {
+            // Partition 1's retry has been due for over 1.5 s (its delay is 400 ms).
+            readsWhileHeld = run.Stored.Reads;
+            Volatile.Write(ref offline, false);
+            run.Stored.Slow.Set();
+        });
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, readsWhileHeld);
+        Assert.Equal(2, summary.Counters.Processed);
+        Assert.Equal([[1], [2], [1]], run.Stored.ReadPartitions);
     }
 
     [Fact]

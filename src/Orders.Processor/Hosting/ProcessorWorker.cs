@@ -97,9 +97,10 @@ public sealed class ProcessorWorker(
             options.CloseTimeout,
             time,
             services.Loggers.CreateLogger<KafkaSession>());
-        var stored = new KafkaStateSource(
-            layout, options.GroupId, session.Reader, new CheckpointReader(session.Reader, services.Serde, services.Loggers.CreateLogger<CheckpointReader>()), new DeadLetterLedger(session.Reader));
-        var loop = new ConsumeLoop(LoopParts.Create(services, layout, new ProcessorPorts(session.Consumer, session.Producer, stored), fatal, cancellationToken));
+        KafkaStateSource StateSource(PartitionRangeReader reader) => new(
+            layout, options.GroupId, reader, new CheckpointReader(reader, services.Serde, services.Loggers.CreateLogger<CheckpointReader>()), new DeadLetterLedger(reader));
+        var ports = new ProcessorPorts(session.Consumer, session.Producer, StateSource(session.Reader), new SpareStateSource(() => StateSource(session.SpareReader)));
+        var loop = new ConsumeLoop(LoopParts.Create(services, layout, ports, fatal, cancellationToken));
         return await loop.RunAsync(cancellationToken);
     }
 

@@ -106,11 +106,8 @@ public sealed class Housekeeping(
         }
 
         Resume(restorer.Completed());
-        if (restorer.Reading)
-        {
-            return;
-        }
 
+        // Those a read under way reads, and any while every source is in use, are left out by the restorer.
         var due = table.RestoresDue(time.GetTimestamp());
         if (due.Count > 0)
         {

@@ -8,7 +8,7 @@ namespace Orders.Processor.Loop;
 
 /// <summary>
 /// The Kafka clients of one run: the group consumer, the producer of dead letters and checkpoints,
-/// and the range reader that restores read through (no group). Their logs go to the host's
+/// and the range readers that restores read through (no group): one, and a spare built when first asked for. Their logs go to the host's
 /// logging, repeated errors summarised; fatal client errors, from librdkafka's threads, to the
 /// <see cref="FatalSignal"/>; the consumer's statistics to <see cref="ProcessorStatus.Statistics"/>.
 /// Disposing it destroys the clients, except a consumer whose close was abandoned (destroying it
@@ -20,6 +20,12 @@ public sealed class KafkaSession : IDisposable
     private readonly KafkaLogRoute _consumerLog;
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly ConsumerConfig _readerConfig;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _spareLock = new();
+    private PartitionRangeReader? _spareReader;
+    private bool _disposed;
     private IRebalanceListener? _listener;
     private volatile bool _closeStarted;
     private volatile bool _closed;
@@ -30,6 +36,7 @@ public sealed class KafkaSession : IDisposable
         ConsumerConfig consumerConfig, ProducerConfig producerConfig, ProcessorStatus status, FatalSignal fatal, int fetchAhead, TimeSpan closeTimeout, TimeProvider time, ILogger logger)
     {
         // One route per client: repeated identical errors are logged once, then counted.
+        (_readerConfig, _logger, _time) = (consumerConfig, logger, time);
         _producerLog = new KafkaLogRoute(logger, time);
         _consumerLog = new KafkaLogRoute(logger, time);
         _producer = new ProducerBuilder<byte[]?, byte[]?>(producerConfig)
@@ -69,6 +76,23 @@ public sealed class KafkaSession : IDisposable
     /// <summary>Reads partitions without a group (checkpoints, dead letters, watermarks).</summary>
     public PartitionRangeReader Reader { get; }
 
+    /// <summary>
+    /// A second reader (a client of its own), built when first asked for, on the thread that asks: for reads
+    /// while <see cref="Reader"/> is in use. Its connections cost nothing until then.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The session has ended.</exception>
+    public PartitionRangeReader SpareReader
+    {
+        get
+        {
+            lock (_spareLock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                return _spareReader ??= new PartitionRangeReader(_readerConfig, _logger, _time);
+            }
+        }
+    }
+
     private IRebalanceListener Listener => _listener ?? throw new InvalidOperationException("A rebalance callback came before Subscribe.");
 
     public void Dispose()
@@ -82,7 +106,17 @@ public sealed class KafkaSession : IDisposable
         }
 
         _producer.Dispose();
+        PartitionRangeReader? spare;
+        lock (_spareLock)
+        {
+            _disposed = true;
+            spare = _spareReader;
+        }
+
+        // Each waits up to 2 s for a read under way on another thread: side by side, not one after the other.
+        var closingSpare = spare is null ? Task.CompletedTask : Task.Run(spare.Dispose);
         Reader.Dispose();
+        closingSpare.Wait();
         _producerLog.Flush();
         _consumerLog.Flush();
         _producerLog.Dispose();

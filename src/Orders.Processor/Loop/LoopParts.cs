@@ -23,7 +23,8 @@ public sealed record ProcessorServices(
     IRecordObserver? Observer = null);
 
 /// <summary>The processor's ways out to Kafka: <see cref="KafkaSession"/>'s clients in a run, fakes in unit tests.</summary>
-public sealed record ProcessorPorts(IConsumerPort Consumer, IProducerPort Producer, IPartitionStateSource StoredState);
+/// <param name="SpareStoredState">A second way to read stored state (a reader client of its own), for partitions assigned while a read through the first is under way; none: they wait for it.</param>
+public sealed record ProcessorPorts(IConsumerPort Consumer, IProducerPort Producer, IPartitionStateSource StoredState, IPartitionStateSource? SpareStoredState = null);
 
 /// <summary>The pieces of one run of the loop, wired together; each is a class of its own, tested alone.</summary>
 public sealed record LoopParts(
@@ -76,7 +77,7 @@ public sealed record LoopParts(
         var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, time, Logger<CheckpointCoordinator>());
         var gaps = new RetentionGaps(consumer, fetch, options.BrokerTimeout, counters, Logger<RetentionGaps>());
         var restorer = new PartitionRestorer(
-            ports.StoredState, table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, options.RestoreWait, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
+            ports.SpareStoredState is { } spare ? [ports.StoredState, spare] : [ports.StoredState], table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, options.RestoreWait, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
         var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);
         var handler = new HandlerInvoker(pipeline, services.Metrics);
         var records = new RecordProcessor(

@@ -17,7 +17,7 @@ namespace Orders.Processor.Partitions;
 /// held it (counted as lost). A partition that cannot be restored yet (the registry or a broker is
 /// away) stays in the table as restoring, paused, and is tried again after a backoff.
 /// <para>
-/// The reading runs off the loop's thread (a thread of its own), one read at a time, and the loop waits for it at most
+/// The reading runs off the loop's thread (a thread of its own), one read per source at a time, and the loop waits for it at most
 /// <paramref name="inlineWait"/>: a restore read in that time (the common case) takes effect at once,
 /// inside the assignment's callback, so the partitions start at their checkpoints; one that takes
 /// longer (a broker slow to answer, up to <paramref name="timeout"/> per read) goes on reading while
@@ -27,10 +27,18 @@ namespace Orders.Processor.Partitions;
 /// fetch stay the loop's. A read gives up as soon as the processor is stopping (<paramref name="stopping"/>)
 /// or <see cref="Cancel"/> is called, and once every partition it reads has been revoked (<see cref="Revoked"/>).
 /// </para>
+/// <para>
+/// The first of <paramref name="sources"/> reads whatever is due; a second, where given (a reader client of its own),
+/// reads partitions due while the first is under way that are not known to be slow: partitions assigned while a
+/// broker that does not answer holds the first read (up to its timeouts: a minute with the defaults) are read at
+/// once instead of after it. It is left to such partitions, never to those whose reads timed out, so that one slow
+/// broker cannot hold both.
+/// </para>
 /// </summary>
+/// <param name="sources">Where state is read from: one source per read under way, each used by one read at a time.</param>
 /// <param name="inlineWait">How long the loop waits for a read it starts before going on without it.</param>
 public sealed class PartitionRestorer(
-    IPartitionStateSource source,
+    IReadOnlyList<IPartitionStateSource> sources,
     PartitionTable table,
     CheckpointSchedule schedule,
     RetentionGaps gaps,
@@ -45,7 +53,9 @@ public sealed class PartitionRestorer(
     CancellationToken stopping = default) : IDisposable
 {
     private readonly CancellationTokenSource _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-    private ReadUnderWay? _reading;
+
+    // The read under way from each source (or ended and not yet taken in), by the source's index.
+    private readonly ReadUnderWay?[] _reading = new ReadUnderWay?[sources.Count];
 
     // Partitions whose last read alone timed out (the loop's thread), with when they were last read alone (a
     // count): read after the others, longest unread first, and not at all once another has timed out in the
@@ -53,12 +63,13 @@ public sealed class PartitionRestorer(
     private readonly Dictionary<int, long> _slow = [];
     private long _readsAlone;
 
-    /// <summary>A read is under way (or ended and not yet taken in by <see cref="Completed"/>): no other starts until it is.</summary>
-    public bool Reading => _reading is not null;
+    /// <summary>A read is under way (or ended and not yet taken in by <see cref="Completed"/>).</summary>
+    public bool Reading => _reading.Any(r => r is not null);
 
     /// <summary>
     /// Starts reading the partitions' state off the loop's thread and waits for it up to the inline
-    /// wait. Nothing starts while another read is under way: the partitions stay restoring, due, and
+    /// wait. Partitions a read under way is reading are left to it. Nothing starts while every source
+    /// is in use, nor for partitions known to be slow while another read is under way: the partitions stay restoring, due, and
     /// the housekeeping starts them after it.
     /// </summary>
     /// <returns>
@@ -69,7 +80,18 @@ public sealed class PartitionRestorer(
     /// </returns>
     public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
     {
-        if (partitions.Count == 0 || _reading is not null)
+        var free = Array.IndexOf(_reading, null);
+        if (free < 0)
+        {
+            return [];
+        }
+
+        if (Reading)
+        {
+            partitions = [.. partitions.Where(p => !_slow.ContainsKey(p.Partition.Value) && !_reading.Any(r => r is not null && r.StillWaiting(table, p.Partition.Value)))];
+        }
+
+        if (partitions.Count == 0)
         {
             return [];
         }
@@ -81,34 +103,45 @@ public sealed class PartitionRestorer(
         var ordered = partitions.OrderBy(p => _slow.TryGetValue(p.Partition.Value, out var lastRead) ? lastRead : long.MinValue).ToList();
         var slow = partitions.Select(p => p.Partition.Value).Where(_slow.ContainsKey).ToHashSet();
         // A thread of its own: a read may wait for a broker up to its timeout, and for the registry synchronously.
-        var read = Task.Factory.StartNew(() => Read(ordered, slow, outcomes, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        _reading = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read, cancel);
+        var source = sources[free];
+        var read = Task.Factory.StartNew(() => Read(source, ordered, slow, outcomes, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _reading[free] = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read, cancel);
         ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
         return Completed();
     }
 
     /// <summary>
-    /// Takes in what the read under way has found so far (partitions read alone come one by one), and
-    /// the read itself once it has ended: the partitions found are restored, those that could not be
+    /// Takes in what the reads under way have found so far (partitions read alone come one by one), and
+    /// each read itself once it has ended: the partitions found are restored, those that could not be
     /// read wait for their retry.
     /// </summary>
     /// <returns>The partitions restored.</returns>
     public IReadOnlyList<TopicPartition> Completed()
     {
-        if (_reading is not { } reading)
-        {
-            return [];
-        }
-
-        if (reading.Task.IsCompleted)
-        {
-            _reading = null;
-            reading.Cancel.Dispose();
-            // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
-            reading.Task.GetAwaiter().GetResult();
-        }
-
         List<TopicPartition> restored = [];
+        for (var i = 0; i < _reading.Length; i++)
+        {
+            if (_reading[i] is not { } reading)
+            {
+                continue;
+            }
+
+            if (reading.Task.IsCompleted)
+            {
+                _reading[i] = null;
+                reading.Cancel.Dispose();
+                // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
+                reading.Task.GetAwaiter().GetResult();
+            }
+
+            TakeIn(reading, restored);
+        }
+
+        return restored;
+    }
+
+    private void TakeIn(ReadUnderWay reading, List<TopicPartition> restored)
+    {
         List<int> outdated = [];
         while (reading.Outcomes.Stored.TryDequeue(out var found))
         {
@@ -151,8 +184,6 @@ public sealed class PartitionRestorer(
         {
             Log.RestoreOutdated(logger, reading.Topic, string.Join(",", outdated.Order()));
         }
-
-        return restored;
     }
 
     /// <summary>A read under way gives up (the loop is ending: what it would read is no longer wanted).</summary>
@@ -166,22 +197,29 @@ public sealed class PartitionRestorer(
     /// </summary>
     public void Revoked()
     {
-        if (_reading is not { Task.IsCompleted: false } reading || reading.Cancel.IsCancellationRequested
-            || reading.Tickets.Keys.Any(p => reading.StillWaiting(table, p)))
+        foreach (var reading in _reading)
         {
-            return;
-        }
+            if (reading is not { Task.IsCompleted: false } || reading.Cancel.IsCancellationRequested
+                || reading.Tickets.Keys.Any(p => reading.StillWaiting(table, p)))
+            {
+                continue;
+            }
 
-        Log.RestoreGivenUp(logger, reading.Topic, string.Join(",", reading.Tickets.Keys.Order()));
-        reading.Cancel.Cancel();
+            Log.RestoreGivenUp(logger, reading.Topic, string.Join(",", reading.Tickets.Keys.Order()));
+            reading.Cancel.Cancel();
+        }
     }
 
     public void Dispose()
     {
-        // A read that has not ended yet still looks at the token: its source is left to the process's end with it.
-        if (_reading is not { Task.IsCompleted: false })
+        // A read that has not ended yet still looks at the tokens: their sources are left to the process's end with it.
+        if (_reading.All(r => r is not { Task.IsCompleted: false }))
         {
-            _reading?.Cancel.Dispose();
+            foreach (var reading in _reading)
+            {
+                reading?.Cancel.Dispose();
+            }
+
             _cancel.Dispose();
         }
     }
@@ -192,9 +230,9 @@ public sealed class PartitionRestorer(
     /// alone has timed out in this read, they are not read again now but wait for their retry: each would
     /// likely wait as long again, and partitions assigned meanwhile wait for this read to end.
     /// </summary>
-    private void Read(IReadOnlyList<TopicPartition> partitions, HashSet<int> slow, ReadOutcomes outcomes, CancellationToken cancellationToken)
+    private void Read(IPartitionStateSource source, IReadOnlyList<TopicPartition> partitions, HashSet<int> slow, ReadOutcomes outcomes, CancellationToken cancellationToken)
     {
-        if (TryRead(partitions, retryOnFailure: partitions.Count == 1, outcomes, cancellationToken) != Outcome.FailedTogether)
+        if (TryRead(source, partitions, retryOnFailure: partitions.Count == 1, outcomes, cancellationToken) != Outcome.FailedTogether)
         {
             return;
         }
@@ -208,7 +246,7 @@ public sealed class PartitionRestorer(
                 continue;
             }
 
-            var outcome = TryRead([partition], retryOnFailure: true, outcomes, cancellationToken);
+            var outcome = TryRead(source, [partition], retryOnFailure: true, outcomes, cancellationToken);
             if (outcome == Outcome.Stop)
             {
                 break;
@@ -221,7 +259,7 @@ public sealed class PartitionRestorer(
         }
     }
 
-    private Outcome TryRead(IReadOnlyList<TopicPartition> partitions, bool retryOnFailure, ReadOutcomes outcomes, CancellationToken cancellationToken)
+    private Outcome TryRead(IPartitionStateSource source, IReadOnlyList<TopicPartition> partitions, bool retryOnFailure, ReadOutcomes outcomes, CancellationToken cancellationToken)
     {
         var ids = partitions.Select(p => p.Partition.Value).ToList();
         var span = ProcessorTracing.StartOwn($"restore {partitions[0].Topic}", System.Diagnostics.ActivityKind.Internal, partitions[0].Topic, "restore");
@@ -307,7 +345,7 @@ public sealed class PartitionRestorer(
     private sealed record ReadUnderWay(string Topic, IReadOnlyDictionary<int, long?> Tickets, ReadOutcomes Outcomes, Task Task, CancellationTokenSource Cancel)
     {
         /// <summary>The partition waits for its state as it did when the read began: not revoked meanwhile.</summary>
-        public bool StillWaiting(PartitionTable table, int partition) => Tickets[partition] is { } ticket && table.RestoreTicket(partition) == ticket;
+        public bool StillWaiting(PartitionTable table, int partition) => Tickets.GetValueOrDefault(partition) is { } ticket && table.RestoreTicket(partition) == ticket;
     }
 
     /// <summary>

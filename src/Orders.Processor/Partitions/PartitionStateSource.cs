@@ -45,3 +45,31 @@ public sealed class KafkaStateSource(TopicLayout layout, string group, Partition
             p => new StoredPartition(latest[p], scans[requests[p]], requests[p].DeadLetterPartition, reader.Watermarks(new TopicPartition(layout.Topic, p), timeout, cancellationToken)));
     }
 }
+
+/// <summary>
+/// A source built at its first read, on the thread that reads: a spare reader client costs its connections only
+/// once it is needed. Built once; a build that fails because the processor is closing is a cancelled read.
+/// </summary>
+public sealed class SpareStateSource(Func<IPartitionStateSource> build) : IPartitionStateSource
+{
+    private readonly Lock _building = new();
+    private IPartitionStateSource? _source;
+
+    public IReadOnlyDictionary<int, StoredPartition> Read(IReadOnlyList<int> partitions, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        IPartitionStateSource source;
+        lock (_building)
+        {
+            try
+            {
+                source = _source ??= build();
+            }
+            catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+        }
+
+        return source.Read(partitions, timeout, cancellationToken);
+    }
+}

@@ -56,7 +56,7 @@ public sealed class LoopHarness
         Parts = LoopParts.Create(
             new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, wallClock ? WallClock : Time, Loggers),
             Layout,
-            new ProcessorPorts(Consumer, Producer, Stored),
+            new ProcessorPorts(Consumer, Producer, Stored, Stored),
             Fatal,
             _stopping.Token);
         Loop = new ConsumeLoop(Parts);
