@@ -440,6 +440,37 @@ public sealed class RebalanceTests
     }
 
     [Fact]
+    public async Task RevokedWithADeadLetterInFlight_AndAssignedAgain_ItsRestoreWaitsForTheLetter_TheRecordIsNotDecidedAgain()
+    {
+        // The dead-letter broker answers later than the revoke's timeout: the letter is still on its way when partition 0
+        // is given up, and it comes back to this processor at once (as every partition does at a classic rebalance).
+        var run = new LoopHarness(o => o.RevokeTimeout = TimeSpan.FromSeconds(1));
+        run.Stored.LettersOnRecord = () => run.DeadLetters;
+        run.Consumer.Append(0, LoopHarness.Order(-1), LoopHarness.Order(10));
+        run.Producer.Stalled = true;
+        run.Consumer.Assign(0);
+        run.When(() => run.Counters.Processed == 1 && run.Producer.Pending > 0, () =>
+        {
+            run.Consumer.Revoke(0);
+            run.Consumer.Assign(0);
+        });
+        run.When(() => run.Logs.Count(2) == 2, () =>
+        {
+            run.Producer.Stalled = false;
+            run.Producer.Deliver();
+        });
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.Single(run.DeadLetters);
+        Assert.Equal(1, run.Logs.Count(76));
+        Assert.Equal(1, summary.Counters.Honoured);
+        Assert.Equal(1, summary.View.Aggregates.Count);
+        Assert.Equal(10m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+        Assert.Equal(1, summary.View.Aggregates.DeadLettered[DeadLetterHeaders.ReasonInvalid]);
+    }
+
+    [Fact]
     public async Task EndedByAFatalError_WhileARestoreReadsOffTheLoopsThread_TheReadGivesUp_AndTheCloseWritesNothingForItsPartition()
     {
         // Not a stop from outside, which the read sees too: the loop's end itself cancels the read.

@@ -33,6 +33,9 @@ public sealed class DeadLetterWriter(
     private readonly List<Letter> _retries = [];
     private readonly Dictionary<int, long> _frontier = [];
 
+    // Letters handed to the producer whose outcome is not settled yet, by input partition: each send has one outcome.
+    private readonly Dictionary<int, int> _inFlight = [];
+
     public int PartitionCount => partitionCount;
 
     /// <summary>The dead-letter partition of an input partition.</summary>
@@ -40,6 +43,12 @@ public sealed class DeadLetterWriter(
 
     /// <summary>One past the highest offset acknowledged to this writer in a dead-letter partition (0 if none).</summary>
     public long AcknowledgedFrontier(int deadLetterPartition) => _frontier.GetValueOrDefault(deadLetterPartition);
+
+    /// <summary>
+    /// Letters of the input partition are on their way (handed to the producer, their outcome not yet settled by <see cref="Pump"/>).
+    /// For a partition being assigned, these are its previous ownership's, sent before it was given up.
+    /// </summary>
+    public bool InFlightFor(int inputPartition) => _inFlight.GetValueOrDefault(inputPartition) > 0;
 
     /// <param name="record">The record's process span: the dead letter's send span is its child (null with tracing off).</param>
     public void Write(PartitionState state, Message<byte[]?, byte[]?> message, string reason, long sourceOffset, System.Diagnostics.Activity? record = null)
@@ -96,6 +105,7 @@ public sealed class DeadLetterWriter(
     private void Send(Letter letter)
     {
         var target = new TopicPartition(topic, PartitionFor(letter.State.Partition.Partition.Value));
+        _inFlight[letter.State.Partition.Partition.Value] = _inFlight.GetValueOrDefault(letter.State.Partition.Partition.Value) + 1;
         try
         {
             producer.Produce(target, letter.Message, report => _outcomes.Enqueue(new Outcome(letter, report.Error, report.Offset)));
@@ -115,6 +125,11 @@ public sealed class DeadLetterWriter(
     {
         var letter = outcome.Letter;
         var source = letter.State.Partition;
+        if (--_inFlight[source.Partition.Value] == 0)
+        {
+            _inFlight.Remove(source.Partition.Value);
+        }
+
         if (!outcome.Error.IsError)
         {
             letter.State.DeadLetterSettled();

@@ -77,7 +77,7 @@ public sealed record LoopParts(
         var checkpoints = new CheckpointCoordinator(writer, schedule, deadLetters, table, fetch, consumer, ports.Producer, fatal, time, Logger<CheckpointCoordinator>());
         var gaps = new RetentionGaps(consumer, fetch, options.BrokerTimeout, counters, Logger<RetentionGaps>());
         var restorer = new PartitionRestorer(
-            ports.SpareStoredState is { } spare ? [ports.StoredState, spare] : [ports.StoredState], table, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, options.RestoreWait, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
+            ports.SpareStoredState is { } spare ? [ports.StoredState, spare] : [ports.StoredState], table, deadLetters, schedule, gaps, options.WindowMinutes, options.RestoreTimeout, retrySchedule.MaxDelay, options.RestoreWait, counters, fatal, time, Logger<PartitionRestorer>(), stopping);
         var pipeline = new OrderPipeline(services.Decoder, services.Handler, services.Metrics);
         var handler = new HandlerInvoker(pipeline, services.Metrics);
         var records = new RecordProcessor(

@@ -84,6 +84,9 @@ internal static partial class Log
     [LoggerMessage(75, LogLevel.Information, "Reading the state of {Topic}[{Partitions}] given up: all were revoked while it was read (an assignment since restores them afresh)")]
     public static partial void RestoreGivenUp(ILogger logger, string topic, string partitions);
 
+    [LoggerMessage(76, LogLevel.Information, "Restoring {Topic}[{Partition}] waits for the dead letters sent for it before it was last given up: read before they are written, their records would be decided again")]
+    public static partial void RestoreWaitsForDeadLetters(ILogger logger, string topic, int partition);
+
     [LoggerMessage(73, LogLevel.Information, "Read the state of {Topic}[{Partitions}] after they were revoked: not restored (an assignment since restores them afresh)")]
     public static partial void RestoreOutdated(ILogger logger, string topic, string partitions);
 

@@ -40,6 +40,7 @@ namespace Orders.Processor.Partitions;
 public sealed class PartitionRestorer(
     IReadOnlyList<IPartitionStateSource> sources,
     PartitionTable table,
+    DeadLetters.DeadLetterWriter deadLetters,
     CheckpointSchedule schedule,
     RetentionGaps gaps,
     int windowMinutes,
@@ -61,6 +62,9 @@ public sealed class PartitionRestorer(
     // count): read after the others, longest unread first, and not at all once another has timed out in the
     // same read, so that slow brokers cost a read about two timeouts, and each slow partition is read in turn.
     private readonly Dictionary<int, long> _slow = [];
+
+    // Partitions whose read waits for the dead letters their previous ownership sent (logged once per wait).
+    private readonly HashSet<int> _waitingForLetters = [];
     private long _readsAlone;
 
     /// <summary>A read is under way (or ended and not yet taken in by <see cref="Completed"/>).</summary>
@@ -80,6 +84,7 @@ public sealed class PartitionRestorer(
     /// </returns>
     public IReadOnlyList<TopicPartition> Restore(IReadOnlyList<TopicPartition> partitions)
     {
+        partitions = AfterTheirLetters(partitions);
         var free = Array.IndexOf(_reading, null);
         if (free < 0)
         {
@@ -108,6 +113,33 @@ public sealed class PartitionRestorer(
         _reading[free] = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read, cancel);
         ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
         return Completed();
+    }
+
+    /// <summary>
+    /// Leaves out partitions whose previous ownership here sent dead letters still on their way (it was given up
+    /// before they were acknowledged: a dead-letter broker slower than the revoke's timeout). A read now would not
+    /// find them: the records they decide would be decided again, written twice, or counted although dead-lettered.
+    /// Each send ends within the producer's message timeout, so the wait is bounded by it.
+    /// </summary>
+    private IReadOnlyList<TopicPartition> AfterTheirLetters(IReadOnlyList<TopicPartition> partitions)
+    {
+        _waitingForLetters.RemoveWhere(p => table.RestoreTicket(p) is null);
+        List<TopicPartition> ready = new(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            var id = partition.Partition.Value;
+            if (!deadLetters.InFlightFor(id))
+            {
+                _waitingForLetters.Remove(id);
+                ready.Add(partition);
+            }
+            else if (_waitingForLetters.Add(id))
+            {
+                Log.RestoreWaitsForDeadLetters(logger, partition.Topic, id);
+            }
+        }
+
+        return ready;
     }
 
     /// <summary>

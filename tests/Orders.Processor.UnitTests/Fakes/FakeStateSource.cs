@@ -43,6 +43,12 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
         }
     }
 
+    /// <summary>
+    /// The dead letters in the topic, as a reader finds them (the fake producer's acknowledged letters, say): each
+    /// one whose headers name a partition is a decision on record for it, besides those given by <see cref="DeadLettered"/>.
+    /// </summary>
+    public Func<IReadOnlyList<Message<byte[]?, byte[]?>>>? LettersOnRecord { get; set; }
+
     /// <summary>A read that includes a partition this gives an error for fails with it (its leader is away, say), whatever else it reads.</summary>
     public Func<int, Exception?>? FailsFor { get; set; }
 
@@ -100,12 +106,29 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
         return found ?? Find(partitions, timeout);
     }
 
-    private Dictionary<int, StoredPartition> Find(IReadOnlyList<int> partitions, TimeSpan timeout) =>
-        partitions.ToDictionary(
+    private Dictionary<int, StoredPartition> Find(IReadOnlyList<int> partitions, TimeSpan timeout)
+    {
+        var letters = LettersOnRecord?.Invoke() ?? [];
+        return partitions.ToDictionary(
             p => p,
             p => new StoredPartition(
                 _checkpoints.GetValueOrDefault(p),
-                new LedgerScan(_decisions.GetValueOrDefault(p) ?? [], 0, 0),
+                new LedgerScan(DecisionsFor(p, letters), 0, 0),
                 p,
                 consumer.QueryWatermarkOffsets(new TopicPartition(consumer.Topic, p), timeout)));
+    }
+
+    private Dictionary<long, DeadLetterDecision> DecisionsFor(int partition, IReadOnlyList<Message<byte[]?, byte[]?>> letters)
+    {
+        var decisions = new Dictionary<long, DeadLetterDecision>(_decisions.GetValueOrDefault(partition) ?? []);
+        for (var i = 0; i < letters.Count; i++)
+        {
+            if (DeadLetterOrigin.From(letters[i].Headers) is { } origin && origin.Partition == partition)
+            {
+                decisions.TryAdd(origin.Offset, new DeadLetterDecision(origin.Reason, i));
+            }
+        }
+
+        return decisions;
+    }
 }
