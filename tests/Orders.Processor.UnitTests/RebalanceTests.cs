@@ -381,6 +381,49 @@ public sealed class RebalanceTests
     }
 
     [Fact]
+    public async Task Revoked_OneOfTwoPartitionsWhileTheirReadTogetherIsUnderWay_ItIsNotReadAloneAfterTheReadTogetherTimedOut()
+    {
+        // Incremental rebalancing (cooperative-sticky, KIP-848) revokes some partitions only: the read goes on for
+        // the other, but reading the revoked one alone would hold the reader up to a timeout for a result it drops.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        run.Stored.IsSlow = p => run.Stored.Reads == 1;
+        run.Stored.FailsFor = p => run.Stored.Reads == 1 ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
+        run.Consumer.Assign(1, 2);
+        run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(2), () => run.Consumer.Revoke(2));
+        run.When(() => run.Stored.Reads == 1 && !run.Consumer.IsAssigned(2), run.Stored.Slow.Set);
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.Equal([[1, 2], [1]], run.Stored.ReadPartitions);
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Equal(0, run.Logs.Count(75));
+    }
+
+    [Fact]
+    public async Task Revoked_TheOnlyPartitionItHasNotFinished_ARestoreReadGivesUp_ThoughAnotherStillWaitsForItsRetry()
+    {
+        // Partition 1's reads are refused (it waits for its retry, still restoring); partition 2's alone waits for a
+        // broker that does not answer. Revoking 2 leaves the read nothing to find that anyone wants.
+        var run = new LoopHarness(o => (o.RestoreWait, o.UntilIdle) = (TimeSpan.FromMilliseconds(50), null));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        run.Stored.FailsFor = p => p == 1 ? new KafkaException(ErrorCode.NotLeaderForPartition) : null;
+        run.Stored.IsSlow = p => p == 2 && run.Stored.Reads == 3;
+        run.Consumer.Assign(1, 2);
+        run.When(() => run.Stored.Reads == 3 && run.Consumer.IsAssigned(2), () => run.Consumer.Revoke(2));
+        using var stop = new CancellationTokenSource();
+        run.When(() => run.Stored.SlowReadCancelled.Task.IsCompleted, stop.Cancel);
+
+        await Bounded(run, stop.Token);
+
+        Assert.Equal(1, run.Logs.Count(75));
+        Assert.Contains(run.Logs.Lines, l => l.Id.Id == 75 && l.Text.Contains("orders[2]", StringComparison.Ordinal));
+        Assert.Equal([[1, 2], [1], [2]], run.Stored.ReadPartitions.Take(3));
+    }
+
+    [Fact]
     public async Task Assigned_WhileARestoreReadIsUnderWay_IsReadThroughTheSpareSource_WithoutWaitingForIt()
     {
         // Partition 1's checkpoints' broker does not answer (until the test lets it); partition 2 comes while it is read.

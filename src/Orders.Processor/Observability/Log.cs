@@ -81,7 +81,7 @@ internal static partial class Log
     [LoggerMessage(74, LogLevel.Information, "Partitions assigned while the processor is closing: {Partitions}; not restored, the close gives them back")]
     public static partial void AssignedWhileClosing(ILogger logger, string partitions);
 
-    [LoggerMessage(75, LogLevel.Information, "Reading the state of {Topic}[{Partitions}] given up: all were revoked while it was read (an assignment since restores them afresh)")]
+    [LoggerMessage(75, LogLevel.Information, "Reading the state of {Topic}[{Partitions}] given up: revoked while it was read (an assignment since restores them afresh)")]
     public static partial void RestoreGivenUp(ILogger logger, string topic, string partitions);
 
     [LoggerMessage(76, LogLevel.Information, "Restoring {Topic}[{Partition}] waits for the dead letters sent for it before it was last given up: read before they are written, their records would be decided again")]

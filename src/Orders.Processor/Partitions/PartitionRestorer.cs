@@ -222,23 +222,38 @@ public sealed class PartitionRestorer(
     public void Cancel() => _cancel.Cancel();
 
     /// <summary>
-    /// Partitions were revoked or lost (the callback's thread, after they left the table): a read under way none
-    /// of whose partitions is still waiting for it gives up. What it would find is dropped anyway, and partitions
-    /// assigned since wait for it to end before their own read starts: under the classic protocol every rebalance
-    /// revokes everything, so a read of a broker that does not answer held the next assignment up to its timeouts.
+    /// Partitions were revoked or lost (the callback's thread, after they left the table). A read under way does
+    /// not read them alone, and gives up once every partition it has not finished is revoked: what it would find
+    /// is dropped anyway, and it holds its reader (a revoke does not wait for it, but the partitions' next read
+    /// does, up to its timeouts when a broker does not answer).
     /// </summary>
     public void Revoked()
     {
+        // A partition that is no longer restoring here is read first again if it comes back (its broker may be well by then).
+        foreach (var partition in _slow.Keys.Where(p => table.RestoreTicket(p) is null).ToList())
+        {
+            _slow.Remove(partition);
+        }
+
         foreach (var reading in _reading)
         {
-            if (reading is not { Task.IsCompleted: false } || reading.Cancel.IsCancellationRequested
-                || reading.Tickets.Keys.Any(p => reading.StillWaiting(table, p)))
+            if (reading is not { Task.IsCompleted: false } || reading.Cancel.IsCancellationRequested)
             {
                 continue;
             }
 
-            Log.RestoreGivenUp(logger, reading.Topic, string.Join(",", reading.Tickets.Keys.Order()));
-            reading.Cancel.Cancel();
+            var revoked = reading.Tickets.Keys.Where(p => !reading.StillWaiting(table, p)).ToList();
+            foreach (var partition in revoked)
+            {
+                reading.Outcomes.Unwanted[partition] = true;
+            }
+
+            var unfinished = reading.Tickets.Keys.Where(p => !reading.Outcomes.Finished.ContainsKey(p)).ToList();
+            if (unfinished.Count > 0 && unfinished.All(revoked.Contains))
+            {
+                Log.RestoreGivenUp(logger, reading.Topic, string.Join(",", unfinished.Order()));
+                reading.Cancel.Cancel();
+            }
         }
     }
 
@@ -272,9 +287,15 @@ public sealed class PartitionRestorer(
         string? timedOut = null;
         foreach (var partition in partitions)
         {
+            if (outcomes.Unwanted.ContainsKey(partition.Partition.Value))
+            {
+                // Revoked while the read was under way: what it would find would be dropped.
+                continue;
+            }
+
             if (timedOut is not null && slow.Contains(partition.Partition.Value))
             {
-                outcomes.Failed.Enqueue(([partition.Partition.Value], $"not read again yet, {timedOut} having timed out first", SlowRead.Skipped));
+                outcomes.Fail([partition.Partition.Value], $"not read again yet, {timedOut} having timed out first", SlowRead.Skipped);
                 continue;
             }
 
@@ -332,13 +353,13 @@ public sealed class PartitionRestorer(
             }
 
             var timedOut = e is TimeoutException or KafkaException { Error.Code: ErrorCode.Local_TimedOut };
-            outcomes.Failed.Enqueue((ids, e.Message, timedOut && ids.Count == 1 ? SlowRead.TimedOut : SlowRead.No));
+            outcomes.Fail(ids, e.Message, timedOut && ids.Count == 1 ? SlowRead.TimedOut : SlowRead.No);
             return timedOut ? Outcome.TimedOut : Outcome.Retrying;
         }
 
         foreach (var id in ids)
         {
-            outcomes.Stored.Enqueue((id, stored[id]));
+            outcomes.Store(id, stored[id]);
         }
 
         span?.SetTag("orders.checkpoints.restored", stored.Values.Count(s => s.Checkpoint is not null));
@@ -382,13 +403,36 @@ public sealed class PartitionRestorer(
 
     /// <summary>
     /// What a read finds, as it finds it (the reading thread adds, the loop takes): the state stored for
-    /// some partitions, why others could not be read (they wait for their retry).
+    /// some partitions, why others could not be read (they wait for their retry); and, from the loop, the
+    /// partitions revoked since it began, which it does not read alone.
     /// </summary>
     private sealed class ReadOutcomes
     {
         public ConcurrentQueue<(int Partition, StoredPartition Stored)> Stored { get; } = new();
 
         public ConcurrentQueue<(IReadOnlyList<int> Partitions, string Error, SlowRead Slow)> Failed { get; } = new();
+
+        /// <summary>Partitions this read has an outcome for (the reading thread adds).</summary>
+        public ConcurrentDictionary<int, bool> Finished { get; } = new();
+
+        /// <summary>Partitions revoked since the read began (the loop adds): not read alone.</summary>
+        public ConcurrentDictionary<int, bool> Unwanted { get; } = new();
+
+        public void Store(int partition, StoredPartition stored)
+        {
+            Finished[partition] = true;
+            Stored.Enqueue((partition, stored));
+        }
+
+        public void Fail(IReadOnlyList<int> partitions, string error, SlowRead slow)
+        {
+            foreach (var partition in partitions)
+            {
+                Finished[partition] = true;
+            }
+
+            Failed.Enqueue((partitions, error, slow));
+        }
     }
 
     /// <summary>Whether a failure was a read of one partition that timed out, or one not tried for another's.</summary>
