@@ -175,6 +175,37 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
+    public async Task DeadLetterRefusedAsTheProducersQueueIsFull_IsSentAgain_AndStopsTheProcessorOnceItOutlastsTheTimeout()
+    {
+        var run = new LoopHarness(o => o.DeadLetterTimeout = TimeSpan.FromSeconds(2));
+        run.Consumer.Append(0, LoopHarness.Order(-1));
+        run.Producer.FailNext(ErrorCode.Local_QueueFull, times: 100_000);
+        run.Consumer.Assign(0);
+
+        var error = await Assert.ThrowsAsync<DeadLetterWriteException>(() => run.RunAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("orders[0]@0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Local_QueueFull", error.Message, StringComparison.Ordinal);
+        Assert.Empty(run.DeadLetters);
+        Assert.Empty(run.Checkpoints);
+    }
+
+    [Fact]
+    public async Task DeadLetterRefusedAsTheProducersQueueIsFull_ForAWhile_IsWrittenOnceTheQueueHasRoom()
+    {
+        var run = new LoopHarness(o => o.DeadLetterTimeout = TimeSpan.FromSeconds(2));
+        run.Consumer.Append(0, LoopHarness.Order(-1), LoopHarness.Order(10));
+        run.Producer.FailNext(ErrorCode.Local_QueueFull, times: 50);
+        run.Consumer.Assign(0);
+
+        var summary = await run.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Single(run.DeadLetters);
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.Empty(summary.NotCheckpointed);
+    }
+
+    [Fact]
     public async Task Close_CheckpointsEveryHeldPartition_AndLeavesTheGroup()
     {
         var run = new LoopHarness(o => o.CheckpointInterval = TimeSpan.FromHours(1));

@@ -159,13 +159,15 @@ public sealed class DeadLetterWriter(
             Log.DeadLetterTruncating(logger, source.Topic, source.Partition.Value, letter.SourceOffset, letter.Message.Value?.Length ?? 0, error.Reason);
             Send(letter with { Message = DeadLetterMessages.Truncated(letter.Message, $"{error.Code}: {error.Reason}"), Truncated = true, Attempt = letter.Attempt + 1 });
         }
-        else if (error.Code == ErrorCode.Local_QueueFull)
-        {
-            _retries.Add(letter with { DueAt = time.GetTimestamp() });
-        }
         else if (time.GetElapsedTime(letter.FirstTriedAt) >= timeout || (IsTooLarge(error.Code) && letter.Truncated))
         {
             Fail(letter, $"still failing after {letter.Attempt} attempt(s) in {time.GetElapsedTime(letter.FirstTriedAt).TotalSeconds:0} s: {error.Code}: {error.Reason}");
+        }
+        else if (error.Code == ErrorCode.Local_QueueFull)
+        {
+            // The producer's own queue is full: sent again soon, not counted as an attempt, but within the timeout as any
+            // failure is (it was sent again at every pump, never timing out, while a broker away kept the queue full).
+            _retries.Add(letter with { DueAt = time.After(QueueFullWait) });
         }
         else
         {
@@ -187,6 +189,9 @@ public sealed class DeadLetterWriter(
                 "Stopping: the partition cannot move past that record, and a restart resumes from its checkpoint without losing anything."));
         }
     }
+
+    /// <summary>How long a letter the producer's full queue refused waits before it is sent again.</summary>
+    private static readonly TimeSpan QueueFullWait = TimeSpan.FromMilliseconds(10);
 
     private static bool IsTooLarge(ErrorCode code) =>
         code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge;
