@@ -175,6 +175,21 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
+    public async Task DeadLetter_IsWrittenToTheDeadLetterPartitionItsPartitionWasRestoredWith_WhereTheNextRestoreReadsIt()
+    {
+        // One decision, made where the restore reads the letters back (the layout's, in a run): the writer follows it.
+        var run = new LoopHarness(partitions: 4);
+        run.Stored.DeadLetterPartitionFor = _ => 1;
+        run.Consumer.Append(3, LoopHarness.Order(-1));
+        run.Consumer.Assign(3);
+
+        await run.RunAsync(TestContext.Current.CancellationToken);
+
+        var letter = Assert.Single(run.Producer.Written, w => w.Partition.Topic == run.Layout.DeadLetterTopic);
+        Assert.Equal(1, letter.Partition.Partition.Value);
+    }
+
+    [Fact]
     public async Task DeadLetterRefusedAsTheProducersQueueIsFull_IsSentAgain_AndStopsTheProcessorOnceItOutlastsTheTimeout()
     {
         var run = new LoopHarness(o => o.DeadLetterTimeout = TimeSpan.FromSeconds(2));

@@ -11,7 +11,8 @@ namespace Orders.Processor.DeadLetters;
 
 /// <summary>
 /// Writes dead letters without holding up the partition: each goes out asynchronously to the
-/// dead-letter partition of its input partition, and its partition's state counts it as pending
+/// dead-letter partition its input partition's state was restored with (<see cref="PartitionState.DeadLetterPartition"/>:
+/// where its restore read its letters back, so where the next restore reads them), and its partition's state counts it as pending
 /// until acknowledged (no checkpoint may cover a record whose dead letter is not written).
 /// A write that fails is retried with backoff for at most <c>timeout</c>; one too large for the
 /// topic is cut down (<see cref="DeadLetterMessages.Truncated"/>); one that can never succeed
@@ -21,7 +22,6 @@ namespace Orders.Processor.DeadLetters;
 public sealed class DeadLetterWriter(
     IProducerPort producer,
     string topic,
-    int partitionCount,
     RetrySchedule retrySchedule,
     TimeSpan timeout,
     TimeProvider time,
@@ -35,11 +35,6 @@ public sealed class DeadLetterWriter(
 
     // Letters handed to the producer whose outcome is not settled yet, by input partition: each send has one outcome.
     private readonly Dictionary<int, int> _inFlight = [];
-
-    public int PartitionCount => partitionCount;
-
-    /// <summary>The dead-letter partition of an input partition.</summary>
-    public int PartitionFor(int inputPartition) => inputPartition % partitionCount;
 
     /// <summary>One past the highest offset acknowledged to this writer in a dead-letter partition (0 if none).</summary>
     public long AcknowledgedFrontier(int deadLetterPartition) => _frontier.GetValueOrDefault(deadLetterPartition);
@@ -104,7 +99,7 @@ public sealed class DeadLetterWriter(
 
     private void Send(Letter letter)
     {
-        var target = new TopicPartition(topic, PartitionFor(letter.State.Partition.Partition.Value));
+        var target = new TopicPartition(topic, letter.State.DeadLetterPartition);
         _inFlight[letter.State.Partition.Partition.Value] = _inFlight.GetValueOrDefault(letter.State.Partition.Partition.Value) + 1;
         try
         {
@@ -133,7 +128,7 @@ public sealed class DeadLetterWriter(
         if (!outcome.Error.IsError)
         {
             letter.State.DeadLetterSettled();
-            var dlqPartition = PartitionFor(source.Partition.Value);
+            var dlqPartition = letter.State.DeadLetterPartition;
             ProcessorTracing.Sent(letter.Span, outcome.Error, dlqPartition, outcome.Offset.Value);
             _frontier[dlqPartition] = Math.Max(_frontier.GetValueOrDefault(dlqPartition), outcome.Offset.Value + 1);
             counters.DeadLettered(letter.Reason);
@@ -145,7 +140,7 @@ public sealed class DeadLetterWriter(
         if (letter.State.Released)
         {
             // No longer ours: the partition's next owner decides the record again.
-            ProcessorTracing.Sent(letter.Span, error, PartitionFor(source.Partition.Value), Offset.Unset.Value);
+            ProcessorTracing.Sent(letter.Span, error, letter.State.DeadLetterPartition, Offset.Unset.Value);
             return;
         }
 

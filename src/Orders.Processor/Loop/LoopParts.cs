@@ -63,7 +63,7 @@ public sealed record LoopParts(
         var idle = new IdleWatch(time, options.UntilIdle, options.FirstAssignmentWait);
         var schedule = new CheckpointSchedule(time, options.CheckpointInterval, HoldAfter);
         var deadLetters = new DeadLetterWriter(
-            ports.Producer, layout.DeadLetterTopic, layout.DeadLetterPartitions, retrySchedule, options.DeadLetterTimeout, time, counters, fatal, Logger<DeadLetterWriter>());
+            ports.Producer, layout.DeadLetterTopic, retrySchedule, options.DeadLetterTimeout, time, counters, fatal, Logger<DeadLetterWriter>());
         var writer = new CheckpointWriter(
             ports.Producer,
             services.Serde,

@@ -15,6 +15,9 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
     private readonly Dictionary<int, Dictionary<long, DeadLetterDecision>> _decisions = [];
     private readonly Queue<Exception> _failures = new();
 
+    /// <summary>The dead-letter partition of an input partition, as the topics' layout has it (a restore reads its letters there, and they are written there).</summary>
+    public Func<int, int> DeadLetterPartitionFor { get; set; } = p => p;
+
     /// <summary>Reads that have begun (counted at their start, on the thread that reads).</summary>
     public int Reads => Volatile.Read(ref _reads);
 
@@ -114,7 +117,7 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
             p => new StoredPartition(
                 _checkpoints.GetValueOrDefault(p),
                 new LedgerScan(DecisionsFor(p, letters), 0, 0),
-                p,
+                DeadLetterPartitionFor(p),
                 consumer.QueryWatermarkOffsets(new TopicPartition(consumer.Topic, p), timeout)));
     }
 

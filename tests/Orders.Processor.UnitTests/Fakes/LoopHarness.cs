@@ -53,6 +53,7 @@ public sealed class LoopHarness
         Status = new ProcessorStatus(Topic, readCommitted: false);
         Handler = handler ?? handlerFor?.Invoke(Time) ?? new SimulatedDownstream(0, LatencyRange.None, new Random(1), Time);
         Layout = new TopicLayout(Topic, partitions, Topics.DeadLetterFor(Topic), deadLetterPartitions, Topics.StatsFor(Topic), partitions);
+        Stored.DeadLetterPartitionFor = Layout.DeadLetterPartitionFor;
         Parts = LoopParts.Create(
             new ProcessorServices(Options, new OrderDecoder(RegistryClient), Handler, new CheckpointSerde(RegistryClient), Status, wallClock ? WallClock : Time, Loggers),
             Layout,
