@@ -402,6 +402,28 @@ public sealed class RebalanceTests
     }
 
     [Fact]
+    public async Task Revoked_WhileItsReadAloneWaitsForItsBroker_ThePartitionIsNotRememberedAsSlow_WhenThatReadTimesOut()
+    {
+        // Remembered as slow, a partition that comes back is read after the others and may be left for a later attempt.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        run.Stored.FailsFor = p => run.Stored.Reads == 1 || (p == 1 && run.Stored.Reads == 2) ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
+        run.Stored.IsSlow = p => p == 1 && run.Stored.Reads == 2;
+        run.Consumer.Assign(1, 2);
+        run.When(() => run.Stored.Reads == 2 && run.Consumer.IsAssigned(1), () => run.Consumer.Revoke(1));
+        run.When(() => run.Stored.Reads == 2 && !run.Consumer.IsAssigned(1), run.Stored.Slow.Set);
+        bool? slowOnceRead = null;
+        run.When(() => run.Counters.Processed == 1, () => slowOnceRead = run.Parts.Restorer.KnownSlow(1));
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.Equal([[1, 2], [1], [2]], run.Stored.ReadPartitions);
+        Assert.Equal(1, summary.Counters.Processed);
+        Assert.False(slowOnceRead);
+    }
+
+    [Fact]
     public async Task Revoked_TheOnlyPartitionItHasNotFinished_ARestoreReadGivesUp_ThoughAnotherStillWaitsForItsRetry()
     {
         // Partition 1's reads are refused (it waits for its retry, still restoring); partition 2's alone waits for a
@@ -446,6 +468,54 @@ public sealed class RebalanceTests
         Assert.Equal([[1], [2]], run.Stored.ReadPartitions);
         Assert.Equal(2, summary.Counters.Processed);
         Assert.Equal(30m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+    }
+
+    [Fact]
+    public async Task Assigned_WhileAnotherReadHasEndedButIsNotTakenIn_ThatReadsPartitionsAreResumedAll_NotLeftPausedByTheCallback()
+    {
+        // The callback's restore takes in its own read only: partition 1's, ended meanwhile, is the housekeeping's,
+        // which resumes what it takes in (the callback resumes only the partitions it was given).
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        run.Stored.IsSlow = p => p == 1;
+        run.Consumer.Assign(1);
+        run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () =>
+        {
+            run.Stored.Slow.Set();
+            Assert.True(SpinWait.SpinUntil(() => run.Parts.Restorer.AnyReadEnded, TimeSpan.FromSeconds(10)));
+            run.Consumer.Assign(2);
+        });
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, summary.Counters.Processed);
+        Assert.Equal(30m, summary.View.Aggregates.Currencies["EUR"].Overall.Price.Sum);
+    }
+
+    [Fact]
+    public async Task Due_APartitionARestoreReadHasFailed_IsReadThroughTheSpareSource_WhileThatReadGoesOnForAnother()
+    {
+        // Read together, refused for partition 1; then alone: 1 refused again (its retry is due 400 ms later), 2 waiting
+        // for a broker that does not answer. 1's retry need not wait for 2's read to end.
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        run.Stored.FailsFor = p => p == 1 && run.Stored.Reads <= 2 ? new KafkaException(ErrorCode.NotLeaderForPartition) : null;
+        run.Stored.IsSlow = p => p == 2 && run.Stored.Reads == 3;
+        run.Consumer.Assign(1, 2);
+        var secondStillRead = false;
+        run.When(() => run.Counters.Processed == 1, () =>
+        {
+            secondStillRead = !run.Stored.Slow.IsSet && run.Parts.Restorer.Reading;
+            run.Stored.Slow.Set();
+        });
+
+        var summary = await Bounded(run, TestContext.Current.CancellationToken);
+
+        Assert.True(secondStillRead);
+        Assert.Equal([[1, 2], [1], [2], [1]], run.Stored.ReadPartitions);
+        Assert.Equal(2, summary.Counters.Processed);
     }
 
     [Fact]

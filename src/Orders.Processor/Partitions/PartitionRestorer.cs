@@ -70,6 +70,12 @@ public sealed class PartitionRestorer(
     /// <summary>A read is under way (or ended and not yet taken in by <see cref="Completed"/>).</summary>
     public bool Reading => _reading.Any(r => r is not null);
 
+    /// <summary>For tests: the partition's last read alone timed out, while it waited for it (it is read after others).</summary>
+    internal bool KnownSlow(int partition) => _slow.ContainsKey(partition);
+
+    /// <summary>For tests: a read has ended and is not taken in yet (everything it found is waiting for <see cref="Completed"/>).</summary>
+    internal bool AnyReadEnded => _reading.Any(r => r is { Task.IsCompleted: true });
+
     /// <summary>
     /// Starts reading the partitions' state off the loop's thread and waits for it up to the inline
     /// wait. Partitions a read under way is reading are left to it. Nothing starts while every source
@@ -93,7 +99,8 @@ public sealed class PartitionRestorer(
 
         if (Reading)
         {
-            partitions = [.. partitions.Where(p => !_slow.ContainsKey(p.Partition.Value) && !_reading.Any(r => r is not null && r.StillWaiting(table, p.Partition.Value)))];
+            // Not those a read under way still has to read (one whose failure is taken in waits for its retry like any).
+            partitions = [.. partitions.Where(p => !_slow.ContainsKey(p.Partition.Value) && !_reading.Any(r => r is not null && r.Reads(table, p.Partition.Value)))];
         }
 
         if (partitions.Count == 0)
@@ -112,7 +119,12 @@ public sealed class PartitionRestorer(
         var read = Task.Factory.StartNew(() => Read(source, ordered, slow, outcomes, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _reading[free] = new ReadUnderWay(partitions[0].Topic, tickets, outcomes, read, cancel);
         ((IAsyncResult)read).AsyncWaitHandle.WaitOne(inlineWait);
-        return Completed();
+
+        // Only this read's: what another has found meanwhile is the housekeeping's to take in and resume (the
+        // assignment's callback resumes only the partitions it was given).
+        List<TopicPartition> restored = [];
+        CompletedAt(free, restored);
+        return restored;
     }
 
     /// <summary>
@@ -153,23 +165,28 @@ public sealed class PartitionRestorer(
         List<TopicPartition> restored = [];
         for (var i = 0; i < _reading.Length; i++)
         {
-            if (_reading[i] is not { } reading)
-            {
-                continue;
-            }
-
-            if (reading.Task.IsCompleted)
-            {
-                _reading[i] = null;
-                reading.Cancel.Dispose();
-                // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
-                reading.Task.GetAwaiter().GetResult();
-            }
-
-            TakeIn(reading, restored);
+            CompletedAt(i, restored);
         }
 
         return restored;
+    }
+
+    private void CompletedAt(int source, List<TopicPartition> restored)
+    {
+        if (_reading[source] is not { } reading)
+        {
+            return;
+        }
+
+        if (reading.Task.IsCompleted)
+        {
+            _reading[source] = null;
+            reading.Cancel.Dispose();
+            // A fault that is not a read's failure (a bug) surfaces here, on the loop's thread, as it would have inside the read.
+            reading.Task.GetAwaiter().GetResult();
+        }
+
+        TakeIn(reading, restored);
     }
 
     private void TakeIn(ReadUnderWay reading, List<TopicPartition> restored)
@@ -177,6 +194,7 @@ public sealed class PartitionRestorer(
         List<int> outdated = [];
         while (reading.Outcomes.Stored.TryDequeue(out var found))
         {
+            reading.TakenIn.Add(found.Partition);
             if (!reading.StillWaiting(table, found.Partition))
             {
                 outdated.Add(found.Partition);
@@ -191,12 +209,13 @@ public sealed class PartitionRestorer(
 
         while (reading.Outcomes.Failed.TryDequeue(out var failed))
         {
-            if (failed.Slow == SlowRead.TimedOut)
+            reading.TakenIn.UnionWith(failed.Partitions);
+            var waiting = failed.Partitions.Where(p => reading.StillWaiting(table, p)).ToList();
+            if (failed.Slow == SlowRead.TimedOut && waiting.Count == 1)
             {
-                _slow[failed.Partitions[0]] = ++_readsAlone;
+                _slow[waiting[0]] = ++_readsAlone;
             }
 
-            var waiting = failed.Partitions.Where(p => reading.StillWaiting(table, p)).ToList();
             outdated.AddRange(failed.Partitions.Except(waiting));
             if (waiting.Count == 0)
             {
@@ -252,6 +271,7 @@ public sealed class PartitionRestorer(
             if (unfinished.Count > 0 && unfinished.All(revoked.Contains))
             {
                 Log.RestoreGivenUp(logger, reading.Topic, string.Join(",", unfinished.Order()));
+                reading.Outcomes.GivenUp = true;
                 reading.Cancel.Cancel();
             }
         }
@@ -325,8 +345,8 @@ public sealed class PartitionRestorer(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Nothing was taken from them yet: the close leaves them as they are, unrestored, for their next owner.
-            // Not stopping, they were all revoked (Revoked said so).
-            var stopping = _cancel.IsCancellationRequested;
+            // Or they were all revoked (Revoked said so, and set this first; a stop may come after it).
+            var stopping = !outcomes.GivenUp;
             if (stopping)
             {
                 Log.RestoreAbandoned(logger, partitions[0].Topic, string.Join(",", ids));
@@ -399,6 +419,12 @@ public sealed class PartitionRestorer(
     {
         /// <summary>The partition waits for its state as it did when the read began: not revoked meanwhile.</summary>
         public bool StillWaiting(PartitionTable table, int partition) => Tickets.GetValueOrDefault(partition) is { } ticket && table.RestoreTicket(partition) == ticket;
+
+        /// <summary>Partitions whose outcome the loop has taken in (the loop's thread only).</summary>
+        public HashSet<int> TakenIn { get; } = [];
+
+        /// <summary>The partition's outcome, for the ownership that waits for it, is still to come from this read.</summary>
+        public bool Reads(PartitionTable table, int partition) => !TakenIn.Contains(partition) && StillWaiting(table, partition);
     }
 
     /// <summary>
@@ -417,6 +443,9 @@ public sealed class PartitionRestorer(
 
         /// <summary>Partitions revoked since the read began (the loop adds): not read alone.</summary>
         public ConcurrentDictionary<int, bool> Unwanted { get; } = new();
+
+        /// <summary>The read was given up because every partition it had not finished was revoked (set before its token is cancelled).</summary>
+        public volatile bool GivenUp;
 
         public void Store(int partition, StoredPartition stored)
         {

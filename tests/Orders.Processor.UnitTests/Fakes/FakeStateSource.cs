@@ -13,7 +13,7 @@ public sealed class FakeStateSource(FakeConsumer consumer) : IPartitionStateSour
 {
     private readonly Dictionary<int, PartitionCheckpoint> _checkpoints = [];
     private readonly Dictionary<int, Dictionary<long, DeadLetterDecision>> _decisions = [];
-    private readonly Queue<Exception> _failures = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Exception> _failures = new();
 
     /// <summary>The dead-letter partition of an input partition, as the topics' layout has it (a restore reads its letters there, and they are written there).</summary>
     public Func<int, int> DeadLetterPartitionFor { get; set; } = p => p;
