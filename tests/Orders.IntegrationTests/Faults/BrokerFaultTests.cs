@@ -343,6 +343,49 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PartitionAssignedWhileAnothersRestoreWaitsForItsBroker_IsRestoredAtOnce_ThenBothAreProcessed_StatsAreExact()
+    {
+        // A member leaves while the processor's read of its own partition's checkpoints waits for a broker that does
+        // not answer: the partition it inherits is read through the second reader, not after that read.
+        var topic = _stack.CreateOrderTopics("restore-spare", partitions: 2, replicationFactor: 3);
+        var group = StackFixture.Unique("restore-spare");
+        _stack.PlaceOnBrokers(topic, 2, group, orders: 1, checkpoints: 1, deadLetters: 1, coordinator: 1);
+        var stats = Orders.Contracts.Topics.StatsFor(topic);
+        int[] statsBroker = [2, 3];
+        _stack.Cluster.SetPartitionLeader(stats, 0, statsBroker[0]);
+        _stack.Cluster.SetPartitionLeader(stats, 1, statsBroker[1]);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "2000", "--invalid-ratio", "0.05", "--seed", "29"]);
+        string[] consume = [.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1"];
+
+        using var leaving = new ProcessorProcess(consume);
+        await leaving.WaitForLogAsync($"Restored {topic}[0]", TimeSpan.FromSeconds(60));
+        await leaving.WaitForLogAsync($"Restored {topic}[1]", TimeSpan.FromSeconds(30));
+
+        // Both checkpoint brokers answer after 20 s until the joining processor's assignment says which one it reads.
+        _stack.Cluster.SetBrokerRoundTripTime(statsBroker[0], TimeSpan.FromSeconds(20));
+        _stack.Cluster.SetBrokerRoundTripTime(statsBroker[1], TimeSpan.FromSeconds(20));
+        using var staying = new ProcessorProcess([.. consume, "--until-idle", "3", "--json"], ("Processor__RestoreTimeout", "00:01:00"));
+        await staying.WaitForLogAsync($"Partitions assigned: {topic}[", TimeSpan.FromSeconds(60));
+        var held = staying.StandardError.Contains($"Partitions assigned: {topic}[0]", StringComparison.Ordinal) ? 0 : 1;
+        var inherited = 1 - held;
+        _stack.Cluster.SetBrokerRoundTripTime(statsBroker[inherited], TimeSpan.Zero);
+
+        // Its read of the held partition ends only when its requests time out (~30 s: "Timed out in queue") or the
+        // broker answers; read after it, the inherited partition was restored only then.
+        await leaving.TerminateAsync(TimeSpan.FromSeconds(30));
+        await staying.WaitForLogAsync($"Restored {topic}[{inherited}]", TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain($"Restored {topic}[{held}]", staying.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain($"Cannot restore {topic}[{held}]", staying.StandardError, StringComparison.Ordinal);
+
+        _stack.Cluster.SetBrokerRoundTripTime(statsBroker[held], TimeSpan.Zero);
+        await staying.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        output.WriteLine(staying.StandardError);
+        Assert.True(staying.ExitCode == 0, staying.StandardError);
+        Assert.Contains($"Restored {topic}[{held}]", staying.StandardError, StringComparison.Ordinal);
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
     public async Task DeadLetterBrokerDownForAWhile_LettersAreWrittenAfter_StatsAreExact()
     {
         var topic = _stack.CreateOrderTopics("dlq-down", partitions: 3, replicationFactor: 3);
