@@ -175,6 +175,33 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
+    public async Task Close_WithADeadLetterUnacknowledgedPastTheRevokeTimeout_GivesItItsLastWaitBeforeLeavingTheGroup()
+    {
+        // Flushed after leaving, a letter landing then may be missed by the next owner's restore, which decides its record again.
+        var run = new LoopHarness(o => (o.RevokeTimeout, o.UntilIdle) = (TimeSpan.FromSeconds(2), null));
+        run.Consumer.Append(1, LoopHarness.Order(5), LoopHarness.Order(-5));
+        run.Consumer.Assign(1);
+        using var stop = new CancellationTokenSource();
+        run.When(() => run.Counters.Processed == 1 && run.Producer.Pending > 0, stop.Cancel);
+        run.Producer.Stalled = true;
+        bool? heldWhenFlushed = null;
+        run.Producer.BeforeFlush = timeout =>
+        {
+            if (timeout == ProcessorOptions.FinalFlush)
+            {
+                heldWhenFlushed = !run.Consumer.Closed;
+                run.Producer.Stalled = false;
+            }
+        };
+
+        await run.RunAsync(stop.Token);
+
+        Assert.True(heldWhenFlushed);
+        Assert.Single(run.DeadLetters);
+        Assert.True(run.Consumer.Closed);
+    }
+
+    [Fact]
     public async Task DeadLetter_IsWrittenToTheDeadLetterPartitionItsPartitionWasRestoredWith_WhereTheNextRestoreReadsIt()
     {
         // One decision, made where the restore reads the letters back (the layout's, in a run): the writer follows it.

@@ -97,7 +97,7 @@ public sealed class ProcessorOptions
 
     /// <summary>
     /// The most a stop adds after <see cref="RevokeTimeout"/> and <see cref="CloseTimeout"/>: the last
-    /// wait for records still queued (dead letters, checkpoints), after leaving the group.
+    /// wait for records still queued (dead letters, checkpoints), before leaving the group.
     /// </summary>
     public static readonly TimeSpan FinalFlush = TimeSpan.FromSeconds(5);
 

@@ -198,8 +198,9 @@ public sealed class ConsumeLoop(LoopParts parts)
         parts.Assignments.SettleAndCheckpoint(states);
         List<int> notCheckpointed = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
 
-        // Leaves the group; the revoke handler finds the state checkpointed already.
-        CloseConsumer(notCheckpointed.Count);
+        // What is still on its way (dead letters, checkpoints: their broker is slower than the revoke's timeout) gets
+        // its last wait while the partitions are still held: a letter written after their next owner has read the
+        // dead-letter topic back is one it does not honour, and its record is decided again.
         var unsent = parts.Producer.Flush(ProcessorOptions.FinalFlush);
         if (unsent > 0)
         {
@@ -207,6 +208,9 @@ public sealed class ConsumeLoop(LoopParts parts)
         }
 
         parts.DeadLetters.Pump();
+
+        // Leaves the group; the revoke handler finds the state checkpointed already.
+        CloseConsumer(notCheckpointed.Count);
         parts.Assignments.Detach();
         parts.Records.Dispose();
         parts.Restorer.Dispose();

@@ -25,6 +25,9 @@ public sealed class FakeProducer(FakeTimeProvider time) : IProducerPort
 
     public int Pending => _pending.Count;
 
+    /// <summary>Runs at the start of every flush, with its timeout.</summary>
+    public Action<TimeSpan>? BeforeFlush { get; set; }
+
     public IEnumerable<Message<byte[]?, byte[]?>> To(string topic) => Written.Where(w => w.Partition.Topic == topic).Select(w => w.Message);
 
     public void FailNext(ErrorCode code, int times = 1)
@@ -47,6 +50,7 @@ public sealed class FakeProducer(FakeTimeProvider time) : IProducerPort
     /// <summary>Delivers what it can; a stalled broker makes it wait out the timeout (on the fake clock).</summary>
     public int Flush(TimeSpan timeout)
     {
+        BeforeFlush?.Invoke(timeout);
         if (Stalled && _pending.Count > 0)
         {
             time.Advance(timeout);
