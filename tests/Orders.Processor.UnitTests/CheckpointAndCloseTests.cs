@@ -202,6 +202,62 @@ public sealed class CheckpointAndCloseTests
     }
 
     [Fact]
+    public async Task Close_ADeadLetterWhoseRetryFallsDueDuringTheLastWait_IsNotSentAgainAfterIt()
+    {
+        // Sent after the last wait, nothing would wait for it: it would land after the group is left, or go with the producer.
+        var run = new LoopHarness(o => (o.RevokeTimeout, o.UntilIdle, o.RetryBaseDelay, o.RetryMaxDelay) = (TimeSpan.FromSeconds(2), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        run.Consumer.Append(1, LoopHarness.Order(5), LoopHarness.Order(-5));
+        run.Consumer.Assign(1);
+        run.Producer.FailNext(ErrorCode.NotLeaderForPartition, times: 1000);
+        using var stop = new CancellationTokenSource();
+        run.When(() => run.Counters.Processed == 1 && run.Counters.DeadLetterWriteFailures > 0, stop.Cancel);
+        var producedAtTheLastWait = -1;
+        run.Producer.BeforeFlush = timeout =>
+        {
+            if (timeout == ProcessorOptions.FinalFlush)
+            {
+                producedAtTheLastWait = run.Producer.Produced;
+            }
+
+            // Each wait for a broker that fails the letter takes its time (the letter's retry falls due during the last).
+            run.Time.Advance(timeout);
+        };
+
+        var summary = await run.RunAsync(stop.Token);
+
+        Assert.True(producedAtTheLastWait > 0);
+        Assert.Equal(producedAtTheLastWait, run.Producer.Produced);
+        Assert.Equal([1], summary.NotCheckpointed);
+    }
+
+    [Fact]
+    public async Task Close_ACheckpointAcknowledgedDuringTheLastWait_StoresItsOffset_AndThePartitionIsCheckpointed()
+    {
+        var run = new LoopHarness(o => (o.RevokeTimeout, o.UntilIdle, o.CheckpointInterval) = (TimeSpan.FromSeconds(2), null, TimeSpan.FromHours(1)));
+        run.Consumer.Append(1, LoopHarness.Order(5), LoopHarness.Order(7));
+        run.Consumer.Assign(1);
+        using var stop = new CancellationTokenSource();
+        run.When(() => run.Counters.Processed == 2, () =>
+        {
+            run.Producer.Stalled = true;
+            stop.Cancel();
+        });
+        run.Producer.BeforeFlush = timeout =>
+        {
+            if (timeout == ProcessorOptions.FinalFlush)
+            {
+                run.Producer.Stalled = false;
+            }
+        };
+
+        var summary = await run.RunAsync(stop.Token);
+
+        Assert.Single(run.Checkpoints);
+        Assert.Empty(summary.NotCheckpointed);
+        Assert.Equal(2, run.Consumer.Stored[1]);
+    }
+
+    [Fact]
     public async Task DeadLetter_IsWrittenToTheDeadLetterPartitionItsPartitionWasRestoredWith_WhereTheNextRestoreReadsIt()
     {
         // One decision, made where the restore reads the letters back (the layout's, in a run): the writer follows it.
@@ -284,7 +340,7 @@ public sealed class CheckpointAndCloseTests
         var summary = await run.RunAsync(stop.Token);
 
         Assert.Equal([1], summary.NotCheckpointed);
-        // The close waits the revoke timeout, then the producer's final flush (the revoke of leaving the group waits for nothing more).
+        // The close waits the revoke timeout, then the producer's final flush before it leaves the group (whose revoke waits for nothing more).
         Assert.InRange(run.Time.GetUtcNow() - started, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3) + ProcessorOptions.FinalFlush + TimeSpan.FromSeconds(1));
         Assert.True(run.Logs.Count(21) >= 1);
         Assert.Equal(1, run.Logs.Count(28));

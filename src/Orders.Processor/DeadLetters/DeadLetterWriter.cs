@@ -33,6 +33,9 @@ public sealed class DeadLetterWriter(
     private readonly List<Letter> _retries = [];
     private readonly Dictionary<int, long> _frontier = [];
 
+    // The close's last wait is over (SettleAtClose): outcomes are counted, nothing is sent again.
+    private bool _closed;
+
     // Letters handed to the producer whose outcome is not settled yet, by input partition: each send has one outcome.
     private readonly Dictionary<int, int> _inFlight = [];
 
@@ -86,6 +89,20 @@ public sealed class DeadLetterWriter(
         return next;
     }
 
+    /// <summary>
+    /// The close, after its last wait for what is on its way: takes in the outcomes that came, and sends nothing again,
+    /// since nothing would wait for it. A letter that failed is left, as a released partition's is: the partition's
+    /// next owner decides its record again.
+    /// </summary>
+    public void SettleAtClose()
+    {
+        _closed = true;
+        while (_outcomes.TryDequeue(out var outcome))
+        {
+            Settle(outcome);
+        }
+    }
+
     /// <summary>The partition left this processor: its letters still to retry are dropped; its next owner decides those records again.</summary>
     public void Forget(PartitionState state)
     {
@@ -137,9 +154,9 @@ public sealed class DeadLetterWriter(
 
         counters.DeadLetterWriteFailed();
         var error = outcome.Error;
-        if (letter.State.Released)
+        if (letter.State.Released || _closed)
         {
-            // No longer ours: the partition's next owner decides the record again.
+            // No longer ours (or about to be): the partition's next owner decides the record again.
             ProcessorTracing.Sent(letter.Span, error, letter.State.DeadLetterPartition, Offset.Unset.Value);
             return;
         }

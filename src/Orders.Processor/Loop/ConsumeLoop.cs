@@ -196,7 +196,6 @@ public sealed class ConsumeLoop(LoopParts parts)
         var states = parts.Table.Owned.ToList();
         // The close below commits the stored offsets as it gives the partitions up.
         parts.Assignments.SettleAndCheckpoint(states);
-        List<int> notCheckpointed = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
 
         // What is still on its way (dead letters, checkpoints: their broker is slower than the revoke's timeout) gets
         // its last wait while the partitions are still held: a letter written after their next owner has read the
@@ -207,7 +206,11 @@ public sealed class ConsumeLoop(LoopParts parts)
             Log.UnsentAtClose(_logger, unsent, ProcessorOptions.FinalFlush.TotalSeconds);
         }
 
-        parts.DeadLetters.Pump();
+        // What that wait brought: letters are counted (nothing is sent again now: nothing would wait for it), and
+        // checkpoints acknowledged store their offsets, which the close commits as it gives the partitions up.
+        parts.DeadLetters.SettleAtClose();
+        parts.Checkpoints.Pump();
+        List<int> notCheckpointed = [.. states.Where(s => s.Dirty).Select(s => s.Partition.Partition.Value).Order()];
 
         // Leaves the group; the revoke handler finds the state checkpointed already.
         CloseConsumer(notCheckpointed.Count);

@@ -120,7 +120,7 @@ internal static partial class Log
     [LoggerMessage(27, LogLevel.Warning, "The consumer did not leave its group within {Seconds} s; stopping without it. {Partitions} partition(s) have no checkpoint of their last state (logged above): their next owner reprocesses from the previous one; the group reassigns the partitions after its session timeout")]
     public static partial void CloseTimedOutNotCheckpointed(ILogger logger, double seconds, int partitions);
 
-    [LoggerMessage(28, LogLevel.Warning, "{Count} record(s) (dead letters or checkpoints) were still unsent after the close's last wait of {Seconds} s and are dropped; no checkpoint covers a dead letter among them, so the partition's next owner writes it again")]
+    [LoggerMessage(28, LogLevel.Warning, "{Count} record(s) (dead letters or checkpoints) were still unsent after the close's last wait of {Seconds} s: they may yet be written while the group is left, else they go with the producer; no checkpoint covers a dead letter among them, so the partition's next owner writes it again")]
     public static partial void UnsentAtClose(ILogger logger, int count, double seconds);
 
     [LoggerMessage(25, LogLevel.Warning, "The consumer's polling thread did not leave its poll within {Seconds} s; the consumer is left to the process's end")]

@@ -25,6 +25,9 @@ public sealed class FakeProducer(FakeTimeProvider time) : IProducerPort
 
     public int Pending => _pending.Count;
 
+    /// <summary>Records handed to <see cref="Produce"/>, delivered or not.</summary>
+    public int Produced { get; private set; }
+
     /// <summary>Runs at the start of every flush, with its timeout.</summary>
     public Action<TimeSpan>? BeforeFlush { get; set; }
 
@@ -40,6 +43,7 @@ public sealed class FakeProducer(FakeTimeProvider time) : IProducerPort
 
     public void Produce(TopicPartition partition, Message<byte[]?, byte[]?> message, Action<DeliveryReport<byte[]?, byte[]?>> report)
     {
+        Produced++;
         _pending.Enqueue((partition, message, report));
         if (AutoAcknowledge)
         {
