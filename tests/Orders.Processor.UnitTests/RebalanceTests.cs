@@ -385,9 +385,7 @@ public sealed class RebalanceTests
     {
         // Incremental rebalancing (cooperative-sticky, KIP-848) revokes some partitions only: the read goes on for
         // the other, but reading the revoked one alone would hold the reader up to a timeout for a result it drops.
-        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
-        run.Consumer.Append(1, LoopHarness.Order(10));
-        run.Consumer.Append(2, LoopHarness.Order(20));
+        var run = OneOrderInEachOfPartitions1And2();
         run.Stored.IsSlow = p => run.Stored.Reads == 1;
         run.Stored.FailsFor = p => run.Stored.Reads == 1 ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
         run.Consumer.Assign(1, 2);
@@ -405,9 +403,7 @@ public sealed class RebalanceTests
     public async Task Revoked_WhileItsReadAloneWaitsForItsBroker_ThePartitionIsNotRememberedAsSlow_WhenThatReadTimesOut()
     {
         // Remembered as slow, a partition that comes back is read after the others and may be left for a later attempt.
-        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
-        run.Consumer.Append(1, LoopHarness.Order(10));
-        run.Consumer.Append(2, LoopHarness.Order(20));
+        var run = OneOrderInEachOfPartitions1And2();
         run.Stored.FailsFor = p => run.Stored.Reads == 1 || (p == 1 && run.Stored.Reads == 2) ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
         run.Stored.IsSlow = p => p == 1 && run.Stored.Reads == 2;
         run.Consumer.Assign(1, 2);
@@ -449,9 +445,7 @@ public sealed class RebalanceTests
     public async Task Assigned_WhileARestoreReadIsUnderWay_IsReadThroughTheSpareSource_WithoutWaitingForIt()
     {
         // Partition 1's checkpoints' broker does not answer (until the test lets it); partition 2 comes while it is read.
-        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
-        run.Consumer.Append(1, LoopHarness.Order(10));
-        run.Consumer.Append(2, LoopHarness.Order(20));
+        var run = OneOrderInEachOfPartitions1And2();
         run.Stored.IsSlow = p => p == 1;
         run.Consumer.Assign(1);
         run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () => run.Consumer.Assign(2));
@@ -475,9 +469,7 @@ public sealed class RebalanceTests
     {
         // The callback's restore takes in its own read only: partition 1's, ended meanwhile, is the housekeeping's,
         // which resumes what it takes in (the callback resumes only the partitions it was given).
-        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
-        run.Consumer.Append(1, LoopHarness.Order(10));
-        run.Consumer.Append(2, LoopHarness.Order(20));
+        var run = OneOrderInEachOfPartitions1And2();
         run.Stored.IsSlow = p => p == 1;
         run.Consumer.Assign(1);
         run.When(() => run.Stored.Reads == 1 && run.Consumer.IsAssigned(1), () =>
@@ -498,9 +490,7 @@ public sealed class RebalanceTests
     {
         // Read together, refused for partition 1; then alone: 1 refused again (its retry is due 400 ms later), 2 waiting
         // for a broker that does not answer. 1's retry need not wait for 2's read to end.
-        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
-        run.Consumer.Append(1, LoopHarness.Order(10));
-        run.Consumer.Append(2, LoopHarness.Order(20));
+        var run = OneOrderInEachOfPartitions1And2();
         run.Stored.FailsFor = p => p == 1 && run.Stored.Reads <= 2 ? new KafkaException(ErrorCode.NotLeaderForPartition) : null;
         run.Stored.IsSlow = p => p == 2 && run.Stored.Reads == 3;
         run.Consumer.Assign(1, 2);
@@ -523,9 +513,7 @@ public sealed class RebalanceTests
     {
         // The spare is kept for partitions not known to be slow: a second read of a broker that does not answer would
         // hold it too, and partitions assigned after would wait again.
-        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
-        run.Consumer.Append(1, LoopHarness.Order(10));
-        run.Consumer.Append(2, LoopHarness.Order(20));
+        var run = OneOrderInEachOfPartitions1And2();
         var offline = true;
         run.Stored.FailsFor = p => p == 1 && Volatile.Read(ref offline) ? new TimeoutException("reading orders_stats[1] made no progress for 30 s") : null;
         run.Stored.IsSlow = p => p == 2;
@@ -620,6 +608,15 @@ public sealed class RebalanceTests
         Assert.Equal([new TopicPartitionOffset(LoopHarness.Topic, 1, Offset.Unset)], offsets);
         Assert.Equal(reads, run.Stored.Reads);
         Assert.Equal(1, run.Logs.Count(74));
+    }
+
+    /// <summary>Partitions 1 and 2 with an order each (10 and 20 EUR), nothing assigned yet; the loop waits 50 ms for a restore it starts.</summary>
+    private static LoopHarness OneOrderInEachOfPartitions1And2()
+    {
+        var run = new LoopHarness(o => o.RestoreWait = TimeSpan.FromMilliseconds(50));
+        run.Consumer.Append(1, LoopHarness.Order(10));
+        run.Consumer.Append(2, LoopHarness.Order(20));
+        return run;
     }
 
     /// <summary>Partitions 0, 1 and 2, an order in each, assigned together; reads that include a partition fail with what <paramref name="failsFor"/> gives for it.</summary>
