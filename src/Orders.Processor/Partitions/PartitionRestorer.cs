@@ -135,7 +135,6 @@ public sealed class PartitionRestorer(
     /// </summary>
     private IReadOnlyList<TopicPartition> AfterTheirLetters(IReadOnlyList<TopicPartition> partitions)
     {
-        _waitingForLetters.RemoveWhere(p => table.RestoreTicket(p) is null);
         List<TopicPartition> ready = new(partitions.Count);
         foreach (var partition in partitions)
         {
@@ -248,11 +247,15 @@ public sealed class PartitionRestorer(
     /// </summary>
     public void Revoked()
     {
-        // A partition that is no longer restoring here is read first again if it comes back (its broker may be well by then).
-        foreach (var partition in _slow.Keys.Where(p => table.RestoreTicket(p) is null).ToList())
+        // What is remembered of a partition no longer restoring here goes with it: if it comes back, it is read first
+        // again (its broker may be well by then), and a wait for its dead letters is logged afresh.
+        bool Gone(int partition) => table.RestoreTicket(partition) is null;
+        foreach (var partition in _slow.Keys.Where(Gone).ToList())
         {
             _slow.Remove(partition);
         }
+
+        _waitingForLetters.RemoveWhere(Gone);
 
         foreach (var reading in _reading)
         {
