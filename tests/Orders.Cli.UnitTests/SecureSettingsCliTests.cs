@@ -58,6 +58,9 @@ public sealed class SecureSettingsCliTests : IDisposable
     [InlineData("""{ "Processor": "abc" }""", "Processor must be an object of settings, not a string")]
     [InlineData("""{ "Processor": { "Handler": "10ms" } }""", "Processor:Handler must be an object of settings, not a string")]
     [InlineData("""{ "Processor": { "CreatedTopics": { "ReplicationFactr": 3 } } }""", "unknown setting 'Processor:CreatedTopics:ReplicationFactr' (did you mean ReplicationFactor?)")]
+    [InlineData("""{ "Processor": { "Htp": { "Port": 1 } } }""", "unknown setting 'Processor:Htp' (did you mean Http?)")]
+    [InlineData("""{ "Processor": { "Nonsense": 1 } }""", "; and the sections CreatedTopics, Handler, Http)")]
+    [InlineData("""{ "Processor": { "Http": { "Prt": 1 } } }""", "(Processor:Http has DashboardInterval, Enabled, Host, Port)")]
     public async Task ASettingOfTheWrongShape_InASettingsFile_IsOneLineNamingIt_NotSkippedForItsDefault(string json, string said)
     {
         var line = await OneLineExit2("consume", "--config", Write("shape.json", json));

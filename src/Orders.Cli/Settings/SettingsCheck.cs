@@ -255,13 +255,20 @@ internal static class SettingsCheck
             if (!keys.Names.Contains(key))
             {
                 var where = string.Join(':', path[..i]);
-                return $"unknown setting '{string.Join(':', path[..(i + 1)])}'{Suggestions.DidYouMean(key, keys.Names.Concat(keys.Subsections.Keys))} ({where} has {string.Join(", ", keys.Names.Order(StringComparer.Ordinal))})";
+                return $"unknown setting '{string.Join(':', path[..(i + 1)])}'{Suggestions.DidYouMean(key, keys.Names.Concat(keys.Subsections.Keys))} ({where} has {Listed(keys)})";
             }
 
             return null;
         }
 
         return null;
+    }
+
+    /// <summary>A section's settings, then its subsections (a subsection is a key too: <c>Processor:Http</c>).</summary>
+    private static string Listed(Keys keys)
+    {
+        var names = string.Join(", ", keys.Names.Order(StringComparer.Ordinal));
+        return keys.Subsections.Count == 0 ? names : $"{names}; and the sections {string.Join(", ", keys.Subsections.Keys.Order(StringComparer.Ordinal))}";
     }
 
     private static string Kind(JsonElement value) => value.ValueKind switch
