@@ -50,7 +50,8 @@ public sealed class LocalStackHost : IAsyncDisposable
         "each partition keeps only its newest ~5 MiB (or 100,000 record batches); older records are dropped, and the stack warns when it happens",
         "topic configs are kept as created or altered and reported by DescribeConfigs; cleanup.policy=compact is accepted but never performed " +
             "(nothing is compacted away, so every key's newest value stays readable); retention.ms deletes what is older, checked every 5 s; " +
-            "the size limits and compression are fixed; no ListGroups/DescribeGroups, no SASL or TLS",
+            "a topic's max.message.bytes refuses larger record batches as a broker does (unset: up to 100,000,000 bytes, where Kafka's default is 1048588); " +
+            "retention.bytes and compression are fixed; no ListGroups/DescribeGroups, no SASL or TLS",
         version.HasConsumerGroupProtocol
             ? $"answers as Kafka {version}: consumer groups use KIP-848 (group.protocol=consumer) with a 3 s session, so a restarted member has its partitions in about 2 s " +
                 "(a real broker's default is 45 s); with the classic protocol a joining member waits up to session.timeout.ms - 1 s"

@@ -128,7 +128,7 @@ public sealed class AdminApiTests(StackFixture fixture) : IDisposable
         Assert.Equal("delete", result.Entries["cleanup.policy"].Value);
         Assert.Equal("100000000", result.Entries["max.message.bytes"].Value);
         Assert.True(result.Entries["retention.bytes"].IsReadOnly);
-        Assert.True(result.Entries["max.message.bytes"].IsReadOnly);
+        Assert.False(result.Entries["max.message.bytes"].IsReadOnly);
         Assert.False(result.Entries["cleanup.policy"].IsReadOnly);
         Assert.All(result.Entries.Values, e => Assert.True(e.IsDefault, e.Name));
     }

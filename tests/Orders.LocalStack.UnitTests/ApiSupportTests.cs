@@ -48,6 +48,20 @@ public sealed class ApiSupportTests
         Assert.Equal(RequestRoute.Forward, _apis.Route(Frames.Produce(version, acks), out _));
 
     [Fact]
+    public void Route_ProduceWhileATopicHasAMaxMessageBytes_IsReadWhole_AndPassesUnreadOnceNoneHas()
+    {
+        var configs = new TopicConfigs();
+        var apis = new ApiSupport(Mock, LocalAdminApi.Versions, configs);
+        var frame = Frames.Produce(9, acks: -1);
+
+        configs.Replace("small", new Dictionary<string, string> { ["max.message.bytes"] = "1000" });
+        Assert.Equal(RequestRoute.Inspect, apis.Route(frame, out _));
+
+        configs.Replace("small", new Dictionary<string, string> { ["retention.ms"] = "1000" });
+        Assert.Equal(RequestRoute.Forward, apis.Route(frame, out _));
+    }
+
+    [Fact]
     public void Route_ProduceCutBeforeItsAcks_NeedsMore()
     {
         var frame = Frames.Produce(9, acks: 0, transactionalId: "a-long-transactional-id");

@@ -20,7 +20,9 @@ internal sealed record RelayProtocol(ApiSupport Apis, ILocalRequestHandler Local
 /// One client connection through a protocol-aware relay. Requests are split into frames by their
 /// size prefix; only headers are read, and bytes are passed on from the receive buffer without
 /// copying, except: requests the relay serves itself (admin APIs the mock lacks) are answered here,
-/// and ApiVersions responses are rewritten to advertise them. Kafka clients expect responses in
+/// ApiVersions responses are rewritten to advertise them, and while a topic has a
+/// <c>max.message.bytes</c>, produce requests are read whole and batches above it refused
+/// (<see cref="ProduceSizes"/>). Kafka clients expect responses in
 /// request order, so a locally served response waits until every earlier forwarded request has
 /// been answered. A frame no broker here understands closes this connection only.
 /// </summary>
@@ -64,6 +66,12 @@ internal sealed class KafkaRelayConnection
         public short ApiKey { get; } = apiKey;
         public short ApiVersion { get; } = apiVersion;
         public byte[]? LocalResponse { get; } = localResponse;
+
+        /// <summary>Partitions of a forwarded produce request that the relay refused: added to the mock's response.</summary>
+        public IReadOnlyList<RefusedPartition>? Refused { get; init; }
+
+        /// <summary>Whether the mock's response is held whole and rewritten before the client sees it.</summary>
+        public bool Rewritten => ApiKey == (short)KafkaApiKey.ApiVersions || Refused is not null;
     }
 
     /// <returns>True when the client closed cleanly (its FIN is passed on), false on an error or a rejected frame.</returns>
@@ -106,9 +114,9 @@ internal sealed class KafkaRelayConnection
                                 Track(route, request);
                                 passRemaining = request.FrameLength;
                                 continue;
-                            case RequestRoute.Serve when request.FrameLength <= read - pos:
+                            case RequestRoute.Serve or RequestRoute.Inspect when request.FrameLength <= read - pos:
                                 await SendAsync(_upstream, buffer.AsMemory(passStart, pos - passStart));
-                                await ServeAsync(buffer.AsMemory(pos, request.FrameLength));
+                                await HandleWholeAsync(route, request, buffer.AsMemory(pos, request.FrameLength));
                                 pos += request.FrameLength;
                                 passStart = pos;
                                 continue;
@@ -128,8 +136,8 @@ internal sealed class KafkaRelayConnection
 
                     // Continuing a frame whose start arrived earlier.
                     route = _protocol.Apis.Route(prefix.Span, out request);
-                    var want = route == RequestRoute.Serve ? request.FrameLength - prefix.Length : PrefixStep;
-                    if (route is RequestRoute.NeedMore or RequestRoute.Serve && want > 0)
+                    var want = route is RequestRoute.Serve or RequestRoute.Inspect ? request.FrameLength - prefix.Length : PrefixStep;
+                    if (route is RequestRoute.NeedMore or RequestRoute.Serve or RequestRoute.Inspect && want > 0)
                     {
                         var take = Math.Min(want, read - pos);
                         prefix.Append(buffer.AsSpan(pos, take));
@@ -148,8 +156,8 @@ internal sealed class KafkaRelayConnection
                             passRemaining = request.FrameLength - inPrefix;
                             prefix.Consume(inPrefix);
                             break;
-                        case RequestRoute.Serve when prefix.Length >= request.FrameLength:
-                            await ServeAsync(prefix.Memory[..request.FrameLength]);
+                        case RequestRoute.Serve or RequestRoute.Inspect when prefix.Length >= request.FrameLength:
+                            await HandleWholeAsync(route, request, prefix.Memory[..request.FrameLength]);
                             prefix.Consume(request.FrameLength);
                             break;
                         case RequestRoute.Reject:
@@ -198,8 +206,8 @@ internal sealed class KafkaRelayConnection
                     await SendAsync(_upstream, prefix.Memory[..request.FrameLength]);
                     prefix.Consume(request.FrameLength);
                     break;
-                case RequestRoute.Serve when prefix.Length >= request.FrameLength:
-                    await ServeAsync(prefix.Memory[..request.FrameLength]);
+                case RequestRoute.Serve or RequestRoute.Inspect when prefix.Length >= request.FrameLength:
+                    await HandleWholeAsync(route, request, prefix.Memory[..request.FrameLength]);
                     prefix.Consume(request.FrameLength);
                     break;
                 case RequestRoute.Reject:
@@ -231,12 +239,57 @@ internal sealed class KafkaRelayConnection
         _upstream.Close();
     }
 
+    /// <summary>A whole frame the relay reads before it decides: a request it serves, or a produce request it checks.</summary>
+    private Task HandleWholeAsync(RequestRoute route, RequestInfo request, ReadOnlyMemory<byte> frame) =>
+        route == RequestRoute.Serve ? ServeAsync(frame) : InspectAsync(request, frame);
+
+    /// <summary>
+    /// A produce request whose record batches are checked against their topics' <c>max.message.bytes</c>:
+    /// what fits goes on to the mock (the frame itself when everything does), what does not is answered
+    /// MESSAGE_TOO_LARGE, in the mock's response or, when nothing is left to forward, here.
+    /// </summary>
+    private async Task InspectAsync(RequestInfo request, ReadOnlyMemory<byte> frame)
+    {
+        var split = ProduceSizes.Split(frame, _protocol.Apis.ProduceLimits!);
+        foreach (var refused in split.Refused)
+        {
+            LocalStackLog.BatchTooLarge(_protocol.Logger, refused.Topic, refused.Partition, refused.Message);
+        }
+
+        if (split.Forward is { } forward)
+        {
+            if (!split.NoResponse)
+            {
+                lock (_pendingLock)
+                {
+                    _pending.Add(new Pending(request.CorrelationId, request.ApiKey, request.ApiVersion, null)
+                    {
+                        Refused = split.Refused.Count > 0 ? split.Refused : null,
+                    });
+                }
+            }
+
+            await SendAsync(_upstream, forward);
+        }
+        else if (!split.NoResponse)
+        {
+            await QueueLocalResponseAsync(request.CorrelationId, request.ApiKey, request.ApiVersion,
+                ProduceSizes.Response(request.CorrelationId, request.ApiVersion, split.Refused));
+        }
+    }
+
     private async Task ServeAsync(ReadOnlyMemory<byte> frame)
     {
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(frame.Span[8..]);
         var apiKey = BinaryPrimitives.ReadInt16BigEndian(frame.Span[4..]);
         var apiVersion = BinaryPrimitives.ReadInt16BigEndian(frame.Span[6..]);
         var response = await _protocol.LocalRequests.HandleAsync(frame, _stopping);
+        await QueueLocalResponseAsync(correlationId, apiKey, apiVersion, response);
+    }
+
+    /// <summary>Queues a response made here, and writes it at once if every earlier request has been answered.</summary>
+    private async Task QueueLocalResponseAsync(int correlationId, short apiKey, short apiVersion, byte[] response)
+    {
         lock (_pendingLock)
         {
             _pending.Add(new Pending(correlationId, apiKey, apiVersion, response));
@@ -286,7 +339,7 @@ internal sealed class KafkaRelayConnection
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         var held = new FrameBuffer();
         var passRemaining = 0;
-        short heldVersion = -1;
+        Pending? heldFor = null;
         var heldTarget = 0;
         try
         {
@@ -327,7 +380,8 @@ internal sealed class KafkaRelayConnection
                         }
 
                         // A frame starts. Most pass through as they arrive; two kinds are held: a header split
-                        // across receives (until its 8 bytes are here) and an ApiVersions response (whole, to rewrite).
+                        // across receives (until its 8 bytes are here) and a response to rewrite (whole): ApiVersions,
+                        // and a produce response missing the partitions the relay refused.
                         _responseMidFrame = true;
                         if (held.Length == 0)
                         {
@@ -335,13 +389,13 @@ internal sealed class KafkaRelayConnection
                             if (read - pos >= ResponseHeaderLength)
                             {
                                 var (frameLength, request) = Match(buffer.AsSpan(pos, ResponseHeaderLength));
-                                if (request?.ApiKey != (short)KafkaApiKey.ApiVersions)
+                                if (request?.Rewritten != true)
                                 {
                                     passRemaining = frameLength;
                                     continue;
                                 }
 
-                                (heldVersion, heldTarget) = (request.ApiVersion, frameLength);
+                                (heldFor, heldTarget) = (request, frameLength);
                             }
 
                             // Earlier frames of this receive go out before the held bytes.
@@ -357,19 +411,19 @@ internal sealed class KafkaRelayConnection
                             continue;
                         }
 
-                        if (heldVersion >= 0)
+                        if (heldFor is not null)
                         {
-                            await SendAsync(_client, _protocol.Apis.RewriteApiVersions(held.Span, heldVersion) ?? held.Memory.ToArray());
+                            await SendAsync(_client, Rewrite(heldFor, held.Span));
                             held.Consume(held.Length);
-                            heldVersion = -1;
+                            heldFor = null;
                             await EndResponseFrameAsync();
                             continue;
                         }
 
                         var (length, matched) = Match(held.Span);
-                        if (matched?.ApiKey == (short)KafkaApiKey.ApiVersions)
+                        if (matched?.Rewritten == true)
                         {
-                            (heldVersion, heldTarget) = (matched.ApiVersion, length);
+                            (heldFor, heldTarget) = (matched, length);
                             continue;
                         }
 
@@ -405,6 +459,12 @@ internal sealed class KafkaRelayConnection
             held.Dispose();
         }
     }
+
+    /// <exception cref="KafkaProtocolException">A produce response not of its request's version.</exception>
+    private byte[] Rewrite(Pending request, ReadOnlySpan<byte> response) =>
+        request.Refused is { } refused
+            ? ProduceSizes.AddRefused(response, request.ApiVersion, refused)
+            : _protocol.Apis.RewriteApiVersions(response, request.ApiVersion) ?? response.ToArray();
 
     /// <summary>A response frame was written whole: local responses queued behind it may follow.</summary>
     private async Task EndResponseFrameAsync()

@@ -68,7 +68,8 @@ public sealed class LocalKafkaOptions
 
     /// <summary>
     /// The relays read Kafka's framing to serve the admin API the mock lacks (CreateTopics and the
-    /// rest). False relays plain bytes, without them: for measuring what the inspection costs.
+    /// rest) and to refuse record batches above a topic's <c>max.message.bytes</c>. False relays plain
+    /// bytes, without either: for measuring what the inspection costs.
     /// </summary>
     public bool InspectProtocol { get; set; } = true;
 
@@ -156,7 +157,7 @@ public sealed class LocalKafka : IAsyncDisposable
                 // Startup only, before anything listens: blocking on the mock's answer is harmless here.
                 var mockApis = Task.Run(() => client.ApiVersionsAsync(1, CancellationToken.None)).GetAwaiter().GetResult();
                 var admin = new LocalAdminApi(cluster, client, topicConfigs, options.GroupInitialRebalanceDelay);
-                protocol = new RelayProtocol(new ApiSupport(mockApis, LocalAdminApi.Versions), admin, logger);
+                protocol = new RelayProtocol(new ApiSupport(mockApis, LocalAdminApi.Versions, topicConfigs), admin, logger);
             }
 
             // With a fixed port the relays listen on both loopbacks, so "localhost" is right for

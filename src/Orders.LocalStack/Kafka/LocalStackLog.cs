@@ -4,6 +4,9 @@ namespace Orders.LocalStack.Kafka;
 
 internal static partial class LocalStackLog
 {
+    [LoggerMessage(EventId = 905, Level = LogLevel.Information, Message = "{Topic}[{Partition}]: record batch refused (MESSAGE_TOO_LARGE): {Reason}")]
+    public static partial void BatchTooLarge(ILogger logger, string topic, int partition, string reason);
+
     [LoggerMessage(EventId = 900, Level = LogLevel.Warning, Message = "Kafka relay closed the connection from {Client}: it sent {Reason}")]
     public static partial void ConnectionClosed(ILogger logger, string? client, string reason);
 

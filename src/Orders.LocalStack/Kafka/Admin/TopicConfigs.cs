@@ -1,5 +1,6 @@
 using System.Globalization;
 using Confluent.Kafka;
+using Orders.LocalStack.Kafka.Protocol;
 
 namespace Orders.LocalStack.Kafka.Admin;
 
@@ -27,7 +28,7 @@ internal sealed record TopicConfigValue(TopicConfigDefinition Definition, string
 /// every key's newest value, so what a compacted topic promises its readers holds);
 /// <c>retention.ms</c> is honoured by <see cref="RetentionWatcher"/>, which deletes what is older.
 /// </summary>
-internal sealed class TopicConfigs
+internal sealed class TopicConfigs : IProduceLimits
 {
     private const string CleanupDoc =
         "Kept as set. compact is accepted, but the local stack never compacts: every record stays until the size limit or retention.ms removes it, so every key's newest value is still there to read. delete applies retention.ms.";
@@ -38,6 +39,9 @@ internal sealed class TopicConfigs
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Dictionary<string, string>> _set = new(StringComparer.Ordinal);
+
+    // The topics' max.message.bytes, replaced whole under the lock: read on every produce request without it.
+    private volatile Dictionary<string, int> _messageLimits = new(StringComparer.Ordinal);
 
     public static IReadOnlyList<TopicConfigDefinition> Definitions { get; } =
     [
@@ -50,9 +54,8 @@ internal sealed class TopicConfigs
         new("delete.retention.ms", "86400000", ConfigType.Long, NoEffectDoc) { Check = v => AtLeast(v, 0) },
         new("max.compaction.lag.ms", long.MaxValue.ToString(CultureInfo.InvariantCulture), ConfigType.Long, NoEffectDoc) { Check = v => AtLeast(v, 1) },
         new("max.message.bytes", Invariant(MockConfigs.MaxRequestBytes), ConfigType.Int,
-            "No per-batch limit: a request may be up to 100,000,000 bytes (receive.message.max.bytes of the mock); a batch larger than the retention keeps its partition to itself until the next batch arrives.")
+            "Kept as set: a produced record batch larger than the set value is refused with MESSAGE_TOO_LARGE, as a broker refuses it, and the request's other partitions are written. Unset: no per-batch limit, a request may be up to 100,000,000 bytes (receive.message.max.bytes of the mock; Kafka's default is 1048588); a batch larger than the retention keeps its partition to itself until the next batch arrives.")
         {
-            Settable = false,
             Check = v => AtLeast(v, 0, int.MaxValue),
         },
         new("min.cleanable.dirty.ratio", "0.5", ConfigType.Double, NoEffectDoc) { Check = CheckRatio },
@@ -99,6 +102,7 @@ internal sealed class TopicConfigs
         lock (_lock)
         {
             _set[topic] = new Dictionary<string, string>(configs, StringComparer.Ordinal);
+            RenewMessageLimits();
         }
     }
 
@@ -107,8 +111,18 @@ internal sealed class TopicConfigs
         lock (_lock)
         {
             _set.Remove(topic);
+            RenewMessageLimits();
         }
     }
+
+    bool IProduceLimits.Any => _messageLimits.Count > 0;
+
+    int? IProduceLimits.Of(string topic) => _messageLimits.TryGetValue(topic, out var limit) ? limit : null;
+
+    private void RenewMessageLimits() =>
+        _messageLimits = _set
+            .Where(t => t.Value.ContainsKey("max.message.bytes"))
+            .ToDictionary(t => t.Key, t => int.Parse(t.Value["max.message.bytes"], CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
     /// <summary>Topics whose records are deleted once older than their <c>retention.ms</c>.</summary>
     public IReadOnlyDictionary<string, TimeSpan> TimeRetention()

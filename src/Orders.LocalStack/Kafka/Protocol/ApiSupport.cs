@@ -17,10 +17,12 @@ internal sealed class ApiSupport
     private readonly Dictionary<short, (short Min, short Max)> _mock;
     private readonly Dictionary<short, (short Min, short Max)> _local;
 
-    public ApiSupport(IReadOnlyDictionary<short, (short Min, short Max)> mock, IReadOnlyDictionary<short, (short Min, short Max)> local)
+    /// <param name="produceLimits">Topics whose produced batches are checked against their <c>max.message.bytes</c>; null: none ever are.</param>
+    public ApiSupport(IReadOnlyDictionary<short, (short Min, short Max)> mock, IReadOnlyDictionary<short, (short Min, short Max)> local, IProduceLimits? produceLimits = null)
     {
         _mock = new(mock);
         _local = new(local);
+        ProduceLimits = produceLimits;
 
         // The mock advertises LeaveGroup v0-v4 but reads and answers every version in the v0-v2 layout
         // (no members array): KafkaJS fails to parse its v3 answer and the member stays in the group
@@ -40,6 +42,8 @@ internal sealed class ApiSupport
         _mock.Concat(_local).Select(p => (p.Key, p.Value.Min, p.Value.Max)).OrderBy(a => a.Key);
 
     public bool ServesLocally(short apiKey) => _local.ContainsKey(apiKey);
+
+    public IProduceLimits? ProduceLimits { get; }
 
     /// <summary>Looks at the start of a request frame (as much of it as has arrived) and decides its route.</summary>
     public RequestRoute Route(ReadOnlySpan<byte> available, out RequestInfo request)
@@ -87,6 +91,11 @@ internal sealed class ApiSupport
         if (apiKey != (short)KafkaApiKey.Produce)
         {
             return RequestRoute.Forward;
+        }
+
+        if (ProduceLimits?.Any == true)
+        {
+            return RequestRoute.Inspect;
         }
 
         // A produce request with acks=0 gets no response: it must not wait in line for one.
@@ -205,6 +214,9 @@ internal enum RequestRoute
 
     /// <summary>Answered by the relay itself, once the whole frame has arrived.</summary>
     Serve,
+
+    /// <summary>A produce request while a topic has a <c>max.message.bytes</c>: read whole, then forwarded without what is too large (<see cref="ProduceSizes"/>).</summary>
+    Inspect,
 
     /// <summary>Not a request any broker here understands: the connection is closed, as Kafka does.</summary>
     Reject,

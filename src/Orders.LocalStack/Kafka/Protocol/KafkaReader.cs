@@ -85,6 +85,9 @@ internal ref struct KafkaReader(ReadOnlySpan<byte> buffer)
 
     public void Skip(int count) => Take(count);
 
+    /// <summary>The next <paramref name="count"/> bytes, in place.</summary>
+    public ReadOnlySpan<byte> ReadSpan(int count) => Take(count);
+
     private ReadOnlySpan<byte> Take(int count)
     {
         if (count < 0 || count > Remaining)
