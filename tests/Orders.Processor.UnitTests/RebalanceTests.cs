@@ -39,7 +39,7 @@ public sealed class RebalanceTests
 
         var summary = await run.RunAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(Offset.Unset, run.Consumer.AssignedAt[0]);
+        Assert.Equal(Offset.Beginning, run.Consumer.AssignedAt[0]);
         Assert.Equal(3, run.Stored.Reads);
         Assert.Equal(2, run.Logs.Count(16));
         Assert.Contains(new TopicPartitionOffset(LoopHarness.Topic, 0, 0), run.Consumer.Seeks);
@@ -315,7 +315,7 @@ public sealed class RebalanceTests
         var summary = await Bounded(run, TestContext.Current.CancellationToken);
 
         // Assigned before its state was read, paused; started at its checkpoint once read.
-        Assert.Equal(Offset.Unset, run.Consumer.AssignedAt[1]);
+        Assert.Equal(Offset.Beginning, run.Consumer.AssignedAt[1]);
         Assert.Contains(new TopicPartitionOffset(LoopHarness.Topic, 1, 2), run.Consumer.Seeks);
         Assert.Equal(3, summary.Counters.Processed);
         Assert.Equal(1, summary.Counters.CheckpointsRestored);

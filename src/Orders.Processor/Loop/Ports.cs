@@ -42,7 +42,7 @@ public interface IConsumerPort
 /// <summary>The rebalance callbacks, called by the consumer inside <see cref="IConsumerPort.Consume"/>.</summary>
 public interface IRebalanceListener
 {
-    /// <returns>Where each assigned partition starts (<see cref="Offset.Unset"/>: not yet, it is paused until restored).</returns>
+    /// <returns>Where each assigned partition starts (<see cref="Offset.Beginning"/>: not known yet, it is paused until restored, then seeks; <see cref="Offset.Unset"/>: nowhere, the processor is leaving).</returns>
     IEnumerable<TopicPartitionOffset> OnAssigned(IReadOnlyList<TopicPartition> partitions);
 
     void OnRevoked(IReadOnlyList<TopicPartition> partitions);

@@ -141,6 +141,32 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PartitionsRestoredAfterTheirAssignment_WhileTheCoordinatorCannotGiveCommittedOffsets_StartAtTheirCheckpoints_StatsAreExact()
+    {
+        var topic = _stack.CreateOrderTopics("no-committed", partitions: 3, replicationFactor: 3);
+        var group = StackFixture.Unique("no-committed");
+        _stack.PlaceOnBrokers(topic, 3, group, orders: 1, checkpoints: 3, deadLetters: 1, coordinator: 2);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "26"]);
+
+        // The restore outlasts the assignment (the checkpoints' broker is away), so the partitions are
+        // assigned before their positions are known; and the coordinator refuses to say where the group's
+        // committed offsets are. librdkafka started a partition assigned without an offset only once it
+        // had them, and refused a seek until then ("Local: Erroneous state"), which ended the run.
+        _stack.Cluster.PushRequestErrors(KafkaApiKey.OffsetFetch, [.. Enumerable.Repeat(ErrorCode.GroupAuthorizationFailed, 20)]);
+        _stack.Cluster.SetBrokerDown(3);
+        using var processor = new ProcessorProcess([.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "3", "--json"]);
+        await processor.WaitForLogAsync("Partitions assigned", TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+        _stack.Cluster.SetBrokerUp(3);
+
+        await processor.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        _stack.Cluster.ClearRequestErrors(KafkaApiKey.OffsetFetch);
+        output.WriteLine(processor.StandardError);
+        Assert.True(processor.ExitCode == 0, processor.StandardError);
+        await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
+    }
+
+    [Fact]
     public async Task ProducerStoppedWhileItsBrokerIsDownAndItsQueueFull_EndsWithinItsDrainTimeout_WithItsCounts()
     {
         // A small queue, so that it is full within a second of the broker going away.

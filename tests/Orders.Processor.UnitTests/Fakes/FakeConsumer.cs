@@ -81,7 +81,8 @@ public sealed class FakeConsumer(FakeTimeProvider time, string topic) : IConsume
             AssignedAt[offset.Partition.Value] = offset.Offset;
             if (offset.Offset != Offset.Unset)
             {
-                _position[offset.Partition.Value] = offset.Offset.Value;
+                // At the beginning: the partition's start (its low watermark applies when it is read).
+                _position[offset.Partition.Value] = offset.Offset == Offset.Beginning ? 0 : offset.Offset.Value;
             }
         }
     });
