@@ -131,6 +131,7 @@ RANDOM="$seed"
 
 stack_pid=''
 declare -a pids=()
+# shellcheck disable=SC2317 # run by the EXIT trap, which shellcheck does not follow
 cleanup() {
   for pid in "${pids[@]}" $stack_pid; do
     kill -CONT "$pid" 2> /dev/null || true
