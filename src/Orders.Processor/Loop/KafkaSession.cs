@@ -131,16 +131,27 @@ public sealed class KafkaSession : IDisposable
         }
     }
 
-    private sealed class ConsumerPort(KafkaSession session) : IConsumerPort
+    private sealed class ConsumerPort : IConsumerPort
     {
-        private readonly IConsumer<byte[]?, byte[]?> _consumer = session._consumer;
+        private readonly KafkaSession _session;
+        private readonly IConsumer<byte[]?, byte[]?> _consumer;
+        private readonly DeferredSeeks _seeks;
         private string? _topic;
+
+        public ConsumerPort(KafkaSession session)
+        {
+            (_session, _consumer) = (session, session._consumer);
+            _seeks = new DeferredSeeks(
+                _consumer.Seek,
+                partition => _consumer.Assignment.Contains(partition),
+                offset => Log.SeekDeferred(session._logger, offset.Topic, offset.Partition.Value, offset.Offset.Value));
+        }
 
         public IReadOnlyList<TopicPartition> Assignment => _consumer.Assignment;
 
         public void Subscribe(string topic, IRebalanceListener listener)
         {
-            session._listener = listener;
+            _session._listener = listener;
             _topic = topic;
             _consumer.Subscribe(topic);
         }
@@ -148,10 +159,15 @@ public sealed class KafkaSession : IDisposable
         /// <remarks>The client leaves a record's topic out (<see cref="ProcessorClientConfig.RecordFields"/>): it is the one subscribed to.</remarks>
         public ConsumeResult<byte[]?, byte[]?>? Consume(TimeSpan timeout)
         {
+            _seeks.Retry();
             var record = _consumer.Consume(timeout);
             if (record is not null)
             {
                 record.Topic = _topic;
+                if (!_seeks.Admit(record))
+                {
+                    return null;
+                }
             }
 
             return record;
@@ -161,7 +177,8 @@ public sealed class KafkaSession : IDisposable
 
         public void Resume(IEnumerable<TopicPartition> partitions) => _consumer.Resume(partitions);
 
-        public void Seek(TopicPartitionOffset offset) => _consumer.Seek(offset);
+        /// <remarks>A seek refused because the client has not started the partition yet is kept and made later (<see cref="DeferredSeeks"/>).</remarks>
+        public void Seek(TopicPartitionOffset offset) => _seeks.Seek(offset);
 
         public void StoreOffset(TopicPartitionOffset offset) => _consumer.StoreOffset(offset);
 
@@ -169,9 +186,9 @@ public sealed class KafkaSession : IDisposable
 
         public void Close()
         {
-            session._closeStarted = true;
+            _session._closeStarted = true;
             _consumer.Close();
-            session._closed = true;
+            _session._closed = true;
         }
     }
 

@@ -87,6 +87,12 @@ internal static partial class Log
     [LoggerMessage(76, LogLevel.Information, "Restoring {Topic}[{Partition}] waits for the dead letters sent for it before it was last given up: read before they are written, their records would be decided again")]
     public static partial void RestoreWaitsForDeadLetters(ILogger logger, string topic, int partition);
 
+    [LoggerMessage(77, LogLevel.Information, "Seek of {Topic}[{Partition}] to {Offset} made later: the client has not started fetching the partition yet (an offset commit still outstanding, say); its records wait for it")]
+    public static partial void SeekDeferred(ILogger logger, string topic, int partition, long offset);
+
+    [LoggerMessage(78, LogLevel.Warning, "{Topic}[{Partition}]: a record at offset {Offset} arrived below the state's offset {NextOffset}; seeking to {NextOffset} again (the client moved the partition: an offset query outdated by a seek restarts from the partition's start)")]
+    public static partial void SeekingBackToPosition(ILogger logger, string topic, int partition, long offset, long nextOffset);
+
     [LoggerMessage(73, LogLevel.Information, "Read the state of {Topic}[{Partitions}] after they were revoked: not restored (an assignment since restores them afresh)")]
     public static partial void RestoreOutdated(ILogger logger, string topic, string partitions);
 
