@@ -45,14 +45,49 @@ public sealed class RecordGateTests
     }
 
     [Fact]
-    public void Admit_OffsetsThatWentBack_AreIgnored_AndReportedOnce()
+    public void Admit_ARecordFromBelowThePosition_IsDropped_AndThePartitionSeeksBackToItsPosition_NotReportedAsTheTopicsDoing()
     {
+        // librdkafka: a reply to an offset query that the restore's seek made outdated restarts the query, which
+        // moves the partition back to its start; every record below the state's position then arrives again.
         var state = Own(0, nextOffset: 10);
+        var position = new TopicPartitionOffset("orders", 0, 10);
+        _consumer.Assign(0);
+        _consumer.Consume(TimeSpan.Zero);
+
+        Assert.Null(_gate.Admit(Record(0, 3)));
+        Assert.Null(_gate.Admit(Record(0, 4)));
+        var held = _fetch.HeldFor(state.Partition);
+        _fetch.Pump();
+
+        Assert.Equal(FetchHold.Reposition, held);
+        Assert.Equal(FetchHold.None, _fetch.HeldFor(state.Partition));
+        Assert.Equal([position], _consumer.Seeks);
+        Assert.Equal(10, state.NextOffset);
+        Assert.Equal(1, _logs.Count(78));
+        Assert.Equal(0, _logs.Count(22));
+    }
+
+    [Fact]
+    public void Admit_OffsetsThatGoBackAgainAfterEachSeekBack_AreThePartitionsDoing_IgnoredAndReportedOnce()
+    {
+        // The topic deleted and created again: every seek to the old position lands below it once more.
+        var state = Own(0, nextOffset: 10);
+        _consumer.Assign(0);
+        _consumer.Consume(TimeSpan.Zero);
+
+        for (var i = 0; i < PartitionState.SeeksBackAllowed; i++)
+        {
+            Assert.Null(_gate.Admit(Record(0, 3)));
+            _fetch.Pump();
+        }
 
         Assert.Null(_gate.Admit(Record(0, 3)));
         Assert.Null(_gate.Admit(Record(0, 4)));
 
+        Assert.Equal(PartitionState.SeeksBackAllowed, _consumer.Seeks.Count);
+        Assert.Equal(FetchHold.None, _fetch.HeldFor(state.Partition));
         Assert.Equal(10, state.NextOffset);
+        Assert.Equal(PartitionState.SeeksBackAllowed, _logs.Count(78));
         Assert.Equal(1, _logs.Count(22));
     }
 

@@ -27,6 +27,9 @@ public enum FetchHold
 
     /// <summary>Its offsets jumped and its start could not be read to tell a loss from a gap: it fetches again after a wait.</summary>
     GapCheck = 32,
+
+    /// <summary>Records from before its position came: the client moved it back, and it seeks to its position again.</summary>
+    Reposition = 64,
 }
 
 public static class FetchHolds
@@ -41,6 +44,7 @@ public static class FetchHolds
             FetchHold.Registry => "registry wait",
             FetchHold.Checkpoint => "checkpoint",
             FetchHold.GapCheck => "gap check",
+            FetchHold.Reposition => "repositioning",
             _ => "backpressure",
         }));
 }
@@ -341,7 +345,7 @@ public sealed class FetchControl(IConsumerPort consumer, PartitionTable table, T
     {
         public FetchHold Reasons { get; set; }
 
-        /// <summary>The timed reason (retry, registry or gap check) that <see cref="DueAt"/> ends.</summary>
+        /// <summary>The timed reason (retry, registry, gap check or repositioning) that <see cref="DueAt"/> ends.</summary>
         public FetchHold Timed { get; set; }
 
         public long DueAt { get; set; }

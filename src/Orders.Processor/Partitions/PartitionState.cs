@@ -16,9 +16,13 @@ namespace Orders.Processor.Partitions;
 /// </summary>
 public sealed class PartitionState
 {
+    /// <summary>How often one state sends its partition back to its position when records from below it come (<see cref="MaySeekBackToPosition"/>).</summary>
+    public const int SeeksBackAllowed = 3;
+
     private readonly Dictionary<long, DeadLetterDecision> _decided;
     private readonly CancellationTokenSource _cancellation = new();
     private bool _wentBackReported;
+    private int _seeksBack;
 
     public PartitionState(
         TopicPartition partition,
@@ -135,6 +139,12 @@ public sealed class PartitionState
         Released = true;
         _cancellation.Cancel();
     }
+
+    /// <summary>
+    /// True while records from below the state's position may be taken for the client's doing, and the partition
+    /// sent to its position again: <see cref="SeeksBackAllowed"/> times per state; after that, for the partition's.
+    /// </summary>
+    public bool MaySeekBackToPosition() => ++_seeksBack <= SeeksBackAllowed;
 
     /// <summary>True the first time an offset below the state's is seen: it is reported once, not once per record.</summary>
     public bool FirstTimeWentBack()

@@ -26,9 +26,23 @@ public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, FetchCo
 
         if (offset < state.FetchPosition)
         {
-            // Seeks discard what was fetched before them, so offsets only go back if the partition did:
-            // the topic was deleted and created again, or truncated. The state is not about these records.
-            if (state.FirstTimeWentBack())
+            // Seeks discard what was fetched before them, so offsets go back only if the client moved the
+            // partition, or the partition did. The client: a reply to an offset query that a seek made
+            // outdated (the leader slow, or changed) restarts the query (librdkafka's offset retry), which
+            // overrides the seek and fetches from the partition's start. The partition: the topic deleted and
+            // created again, or truncated. So the first few times it is sent to its position again (records
+            // before that are dropped while it is held); after that the state is not about these records.
+            if (fetch.IsHeld(record))
+            {
+                return null;
+            }
+
+            if (state.MaySeekBackToPosition())
+            {
+                Log.SeekingBackToPosition(logger, record.Topic, record.Partition.Value, offset, state.FetchPosition);
+                fetch.WaitToFetch(record.TopicPartition, TimeSpan.Zero, FetchHold.Reposition);
+            }
+            else if (state.FirstTimeWentBack())
             {
                 Log.OffsetsWentBack(logger, record.Topic, record.Partition.Value, offset, state.FetchPosition);
             }
