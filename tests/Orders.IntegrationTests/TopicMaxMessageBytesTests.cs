@@ -31,7 +31,10 @@ public sealed class TopicMaxMessageBytesTests(StackFixture fixture, ITestOutputH
     {
         try
         {
-            await _admin.DeleteTopicsAsync(_created);
+            if (_created.Count > 0)
+            {
+                await _admin.DeleteTopicsAsync(_created);
+            }
         }
         finally
         {
@@ -40,11 +43,12 @@ public sealed class TopicMaxMessageBytesTests(StackFixture fixture, ITestOutputH
     }
 
     [Fact]
-    public async Task ABatchAboveItsTopicsMaxMessageBytes_IsRefusedAsTooLarge_WhileTheSameRequestsOtherPartitionsAreWritten()
+    public async Task ABatchAboveItsTopicsMaxMessageBytes_IsRefusedAsTooLarge_WhileThePartitionsBesideItAreWritten()
     {
         var small = await CreateAsync("small-batches", maxMessageBytes: 2_000);
         var free = await CreateAsync("any-batches", maxMessageBytes: null);
-        // Three partitions led by one broker: the client sends their batches in one produce request.
+        // Three partitions led by one broker. (librdkafka sends each partition's batch in a request of its own;
+        // a request that mixes refused and written partitions is KafkaJS's, below, and ProduceSizesTests'.)
         var leader = Leaders(small)[0];
         var smallOfLeader = Leaders(small).Where(l => l.Value == leader).Select(l => l.Key).ToList();
         var freeOfLeader = Leaders(free).First(l => l.Value == leader).Key;
@@ -153,6 +157,27 @@ public sealed class TopicMaxMessageBytesTests(StackFixture fixture, ITestOutputH
         Assert.True(result.ExitCode == 0, result.ToString());
         var values = JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("values").EnumerateArray().Select(v => v.GetString());
         Assert.Equal(Enumerable.Range(0, 60).Select(i => $"v{i}").Order(), values.Order());
+    }
+
+    [Fact]
+    public async Task KafkaJs_OneRequestWithABatchAboveTheLimitAndTwoWithin_IsAnsweredTooLargeForThatOne_TheOthersAreWritten()
+    {
+        var node = ExternalTool.RequireNodeWithKafkaJs();
+        var topic = await CreateAsync("kafkajs-sized", maxMessageBytes: 2_000);
+        var leader = Leaders(topic)[0];
+        var ofLeader = Leaders(topic).Where(l => l.Value == leader).Select(l => l.Key).ToList();
+        Assert.True(ofLeader.Count >= 3, $"broker {leader} leads {ofLeader.Count} partition(s) of {topic}");
+
+        var result = ExternalTool.Run(
+            node, [Path.Combine(ExternalTool.KafkaJsDirectory, "kafkajs_interop.js"), "sized", fixture.BootstrapServers, topic, "5000", .. ofLeader.Take(3).Select(p => $"{p}")], Limit);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var error = JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("error");
+        Assert.True(error.ValueKind == JsonValueKind.Object, result.StandardOutput);
+        Assert.Equal("MESSAGE_TOO_LARGE", error.GetProperty("type").GetString());
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(fixture.ConsumerConfig(StackFixture.Unique("kafkajs-sized"))).Build();
+        long High(int partition) => consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10)).High.Value;
+        Assert.Equal([0L, 1L, 1L], ofLeader.Take(3).Select(High));
     }
 
     [Fact]

@@ -95,6 +95,16 @@ public sealed class ProduceSizesTests
     }
 
     [Fact]
+    public void AddRefused_ATopicNamedTwiceInTheMocksResponse_GetsItsRefusedPartitionsOnce()
+    {
+        var mock = MockResponse(9, correlationId: 5, throttle: 0, ("free", 0, 0, 1), ("other", 0, 0, 2), ("free", 1, 0, 3));
+
+        var answered = ReadResponse(ProduceSizes.AddRefused(mock, 9, [new RefusedPartition("free", 3, "too large")]), 9);
+
+        Assert.Equal(["free/0:0", "free/3:10", "other/0:0", "free/1:0"], answered.Partitions.Select(p => $"{p.Topic}/{p.Partition}:{p.Error}"));
+    }
+
+    [Fact]
     public void Split_AFrameCutShort_IsAProtocolError()
     {
         var frame = ProduceRequest(9, acks: -1, ("small", 0, [500]));

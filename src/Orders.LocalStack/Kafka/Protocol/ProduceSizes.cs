@@ -196,9 +196,11 @@ internal static class ProduceSizes
         writer.WriteInt32(0);
         writer.WriteBytes(body[..headerEnd]);
         writer.WriteArrayLength(topics.Count + others.Count, flexible);
+        // A topic named twice in the response gets its refused partitions once, in its first entry.
+        var placed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, topic) in topics)
         {
-            var mine = refused.Where(r => r.Topic == name).ToList();
+            var mine = placed.Add(name) ? refused.Where(r => r.Topic == name).ToList() : [];
             writer.WriteBytes(body[topic.NameStart..topic.NameEnd]);
             writer.WriteArrayLength(topic.Kept.Count + mine.Count, flexible);
             foreach (var (start, end) in topic.Kept)

@@ -1,5 +1,7 @@
 // KafkaJS against the local stack, driven by KafkaJsInteropTests: prints one JSON document on stdout.
 // Usage: node kafkajs_interop.js admin|roundtrip BOOTSTRAP TOPIC [COUNT GROUP]
+//        node kafkajs_interop.js sized BOOTSTRAP TOPIC SIZE PARTITION... (one send: a value of SIZE bytes to the
+//        first partition, a small one to each other; KafkaJS puts one broker's partitions in one produce request)
 'use strict';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { Kafka, logLevel } = require('kafkajs');
@@ -67,6 +69,25 @@ async function roundtrip() {
   return { produced: sent.length, values: received.map(r => r.value), partitions: [...new Set(received.map(r => r.partition))].sort() };
 }
 
-(mode === 'admin' ? admin() : roundtrip())
+async function sized() {
+  const [size, ...partitions] = process.argv.slice(5).map(Number);
+  const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+  await producer.connect();
+  let error = null;
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: partitions.map((partition, i) => ({ partition, value: i === 0 ? 'x'.repeat(size) : `small-${partition}` })),
+    });
+  } catch (e) {
+    const cause = e.type ? e : (e.cause || {});
+    error = { name: e.name, type: cause.type || null, code: cause.code ?? null, message: e.message };
+  }
+  await producer.disconnect();
+  return { error };
+}
+
+(mode === 'admin' ? admin() : mode === 'sized' ? sized() : roundtrip())
   .then(result => { process.stdout.write(JSON.stringify(result)); process.exit(0); })
   .catch(error => { console.error(error.stack || String(error)); process.exit(1); });
