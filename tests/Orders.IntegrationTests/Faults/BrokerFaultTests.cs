@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Orders.IntegrationTests.Infrastructure;
 using Orders.LocalStack.Kafka;
@@ -146,7 +148,10 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         var topic = _stack.CreateOrderTopics("no-committed", partitions: 3, replicationFactor: 3);
         var group = StackFixture.Unique("no-committed");
         _stack.PlaceOnBrokers(topic, 3, group, orders: 1, checkpoints: 3, deadLetters: 1, coordinator: 2);
+        string[] consume = [.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "3", "--json"];
         await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "26"]);
+        await OrdersCommand.RunJsonAsync(["consume", .. consume]);
+        await OrdersCommand.RunJsonAsync(["produce", .. _stack.Endpoints(topic), "--count", "3000", "--invalid-ratio", "0.05", "--seed", "27"]);
 
         // The restore outlasts the assignment (the checkpoints' broker is away), so the partitions are
         // assigned before their positions are known; and the coordinator refuses to say where the group's
@@ -154,7 +159,7 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         // had them, and refused a seek until then ("Local: Erroneous state"), which ended the run.
         _stack.Cluster.PushRequestErrors(KafkaApiKey.OffsetFetch, [.. Enumerable.Repeat(ErrorCode.GroupAuthorizationFailed, 20)]);
         _stack.Cluster.SetBrokerDown(3);
-        using var processor = new ProcessorProcess([.. _stack.Endpoints(topic), "--group", group, "--checkpoint-interval", "1", "--until-idle", "3", "--json"]);
+        using var processor = new ProcessorProcess(consume);
         await processor.WaitForLogAsync("Partitions assigned", TimeSpan.FromSeconds(60));
         await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         _stack.Cluster.SetBrokerUp(3);
@@ -163,6 +168,13 @@ public sealed class BrokerFaultTests(ITestOutputHelper output) : IAsyncLifetime
         _stack.Cluster.ClearRequestErrors(KafkaApiKey.OffsetFetch);
         output.WriteLine(processor.StandardError);
         Assert.True(processor.ExitCode == 0, processor.StandardError);
+        // Restored after the assignment, at the first run's checkpoints, and started there: no record from
+        // before a checkpoint reached the processor (it would say so, and seek back), none was read twice.
+        Assert.Contains("Cannot restore", processor.StandardError, StringComparison.Ordinal);
+        Assert.Equal(3, Regex.Count(processor.StandardError, @"Restored no-committed-\w+\[\d\] at offset [1-9]"));
+        Assert.DoesNotContain("arrived below the state's offset", processor.StandardError, StringComparison.Ordinal);
+        var summary = JsonDocument.Parse(processor.StandardOutput).RootElement;
+        Assert.Equal(3000, summary.GetProperty("processed").GetInt64() + summary.GetProperty("deadLettered").GetProperty("total").GetInt64());
         await Oracle.AssertExactAsync(_stack, topic, group, Oracle.Read(_stack.Kafka.BootstrapServers, _stack.RegistryUrl, topic));
     }
 
