@@ -173,9 +173,11 @@ public sealed class Assignments(
             {
                 // Restored later by the loop (a read that goes on, or a retry); until then nothing is fetched, and
                 // the restore then seeks. At a logical offset, not at none: a partition assigned without an offset
-                // starts only once the group's coordinator has given its committed offset (never while a commit is
-                // outstanding, nor after that query failed), and until it starts librdkafka refuses the seek
-                // ("Local: Erroneous state"), which ended the run. The processor's positions are its checkpoints'.
+                // starts only once the group's coordinator has given its committed offset (never, after that query
+                // failed), and until it starts librdkafka refuses the seek ("Local: Erroneous state"), which ended
+                // the run. The processor's positions are its checkpoints'. (A seek can still come before the start,
+                // which librdkafka defers while a commit is outstanding: the consumer port makes it later,
+                // DeferredSeeks; and the beginning's offset query can move the partition back: RecordGate.)
                 offsets.Add(new TopicPartitionOffset(partition, Offset.Beginning));
                 fetch.Assigned(partition, restored: false);
             }
