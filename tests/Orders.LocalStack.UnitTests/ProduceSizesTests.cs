@@ -147,80 +147,64 @@ public sealed class ProduceSizesTests
 
             w.WriteInt16(acks);
             w.WriteInt32(30_000);
-            var topics = Consecutive(partitions, p => p.Topic);
-            w.WriteArrayLength(topics.Count, flexible);
-            foreach (var topic in topics)
+            WriteTopics(w, flexible, partitions, p => p.Topic, partition =>
             {
-                w.WriteString(topic[0].Topic, flexible);
-                w.WriteArrayLength(topic.Count, flexible);
-                foreach (var partition in topic)
+                w.WriteInt32(partition.Partition);
+                var records = Batches(partition.Batches);
+                if (flexible)
                 {
-                    w.WriteInt32(partition.Partition);
-                    var records = Batches(partition.Batches);
-                    if (flexible)
-                    {
-                        w.WriteUnsignedVarint((uint)records.Length + 1);
-                    }
-                    else
-                    {
-                        w.WriteInt32(records.Length);
-                    }
-
-                    w.WriteBytes(records);
-                    w.EndStruct(flexible);
+                    w.WriteUnsignedVarint((uint)records.Length + 1);
+                }
+                else
+                {
+                    w.WriteInt32(records.Length);
                 }
 
+                w.WriteBytes(records);
                 w.EndStruct(flexible);
-            }
-
+            });
             w.EndStruct(flexible);
         });
 
-    /// <summary>A response as the mock writes one (rdkafka_mock_handlers.c), with a partition tagged field in v10 as it adds for a new leader.</summary>
+    /// <summary>
+    /// A response in Kafka's Produce layout, as the mock writes one from v6 (rdkafka_mock_handlers.c writes log_start_offset
+    /// only from v6, where Kafka's schema has it from v5), with a partition tagged field in v10 as the mock adds for a new leader.
+    /// </summary>
     private static byte[] MockResponse(short version, int correlationId, int throttle, params (string Topic, int Partition, short Error, long BaseOffset)[] partitions)
     {
         var flexible = version >= 9;
         var w = KafkaWriter.Response(correlationId, flexible);
-        var topics = Consecutive(partitions, p => p.Topic);
-        w.WriteArrayLength(topics.Count, flexible);
-        foreach (var topic in topics)
+        WriteTopics(w, flexible, partitions, p => p.Topic, p =>
         {
-            w.WriteString(topic[0].Topic, flexible);
-            w.WriteArrayLength(topic.Count, flexible);
-            foreach (var p in topic)
+            w.WriteInt32(p.Partition);
+            w.WriteInt16(p.Error);
+            w.WriteInt64(p.BaseOffset);
+            w.WriteInt64(-1);
+            if (version >= 5)
             {
-                w.WriteInt32(p.Partition);
-                w.WriteInt16(p.Error);
-                w.WriteInt64(p.BaseOffset);
-                w.WriteInt64(-1);
-                if (version >= 5)
-                {
-                    w.WriteInt64(0);
-                }
-
-                if (version >= 8)
-                {
-                    w.WriteArrayLength(0, flexible);
-                    w.WriteNullableString(null, flexible);
-                }
-
-                if (version >= 10 && p.Error == 6)
-                {
-                    // One tagged field (CurrentLeader): tag 0, 8 bytes of leader id and epoch.
-                    w.WriteUnsignedVarint(1);
-                    w.WriteUnsignedVarint(0);
-                    w.WriteUnsignedVarint(8);
-                    w.WriteInt32(2);
-                    w.WriteInt32(5);
-                }
-                else
-                {
-                    w.EndStruct(flexible);
-                }
+                w.WriteInt64(0);
             }
 
-            w.EndStruct(flexible);
-        }
+            if (version >= 8)
+            {
+                w.WriteArrayLength(0, flexible);
+                w.WriteNullableString(null, flexible);
+            }
+
+            if (version >= 10 && p.Error == 6)
+            {
+                // One tagged field (CurrentLeader): tag 0, 8 bytes of leader id and epoch.
+                w.WriteUnsignedVarint(1);
+                w.WriteUnsignedVarint(0);
+                w.WriteUnsignedVarint(8);
+                w.WriteInt32(2);
+                w.WriteInt32(5);
+            }
+            else
+            {
+                w.EndStruct(flexible);
+            }
+        });
 
         w.WriteInt32(throttle);
         w.EndStruct(flexible);
@@ -324,6 +308,24 @@ public sealed class ProduceSizesTests
 
         Assert.Equal(0, reader.Remaining);
         return new Answered(correlationId, throttle, partitions);
+    }
+
+    /// <summary>A topics array: partitions of one topic next to each other make one topic entry, each written by <paramref name="writePartition"/>.</summary>
+    private static void WriteTopics<T>(KafkaWriter w, bool flexible, IEnumerable<T> partitions, Func<T, string> topicOf, Action<T> writePartition)
+    {
+        var topics = Consecutive(partitions, topicOf);
+        w.WriteArrayLength(topics.Count, flexible);
+        foreach (var topic in topics)
+        {
+            w.WriteString(topicOf(topic[0]), flexible);
+            w.WriteArrayLength(topic.Count, flexible);
+            foreach (var partition in topic)
+            {
+                writePartition(partition);
+            }
+
+            w.EndStruct(flexible);
+        }
     }
 
     private static List<List<T>> Consecutive<T>(IEnumerable<T> items, Func<T, string> key)
