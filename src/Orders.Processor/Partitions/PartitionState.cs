@@ -16,13 +16,13 @@ namespace Orders.Processor.Partitions;
 /// </summary>
 public sealed class PartitionState
 {
-    /// <summary>How often one state sends its partition back to its position when records from below it come (<see cref="MaySeekBackToPosition"/>).</summary>
+    /// <summary>How often one state sends its partition back to its position when records from below it come (<see cref="BelowPosition"/>).</summary>
     public const int SeeksBackAllowed = 3;
 
     private readonly Dictionary<long, DeadLetterDecision> _decided;
     private readonly CancellationTokenSource _cancellation = new();
-    private bool _wentBackReported;
-    private int _seeksBack;
+    // Times records from below the position came (outside a seek back): at most SeeksBackAllowed + 1, where it stops.
+    private int _belowPosition;
 
     public PartitionState(
         TopicPartition partition,
@@ -141,17 +141,19 @@ public sealed class PartitionState
     }
 
     /// <summary>
-    /// True while records from below the state's position may be taken for the client's doing, and the partition
-    /// sent to its position again: <see cref="SeeksBackAllowed"/> times per state; after that, for the partition's.
+    /// What a record from below the state's position calls for: the first <see cref="SeeksBackAllowed"/> times it is
+    /// taken for the client's doing and the partition sent to its position again; the next time, for the partition's
+    /// (reported once); after that, nothing.
     /// </summary>
-    public bool MaySeekBackToPosition() => ++_seeksBack <= SeeksBackAllowed;
-
-    /// <summary>True the first time an offset below the state's is seen: it is reported once, not once per record.</summary>
-    public bool FirstTimeWentBack()
+    public WentBack BelowPosition()
     {
-        var first = !_wentBackReported;
-        _wentBackReported = true;
-        return first;
+        if (_belowPosition > SeeksBackAllowed)
+        {
+            return WentBack.Ignore;
+        }
+
+        _belowPosition++;
+        return _belowPosition <= SeeksBackAllowed ? WentBack.SeekBack : WentBack.Report;
     }
 
     /// <summary>
@@ -210,4 +212,17 @@ public sealed class PartitionState
     {
         CompletedRanges = Offsets.ToRanges(),
     };
+}
+
+/// <summary>What a record from below a partition state's position calls for (<see cref="PartitionState.BelowPosition"/>).</summary>
+public enum WentBack
+{
+    /// <summary>Seek the partition to its position again.</summary>
+    SeekBack,
+
+    /// <summary>Report once that the partition itself went back (the topic recreated or truncated).</summary>
+    Report,
+
+    /// <summary>Reported already: drop the record.</summary>
+    Ignore,
 }

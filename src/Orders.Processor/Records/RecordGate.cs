@@ -37,12 +37,13 @@ public sealed class RecordGate(PartitionTable table, RetentionGaps gaps, FetchCo
                 return null;
             }
 
-            if (state.MaySeekBackToPosition())
+            var wentBack = state.BelowPosition();
+            if (wentBack == WentBack.SeekBack)
             {
                 Log.SeekingBackToPosition(logger, record.Topic, record.Partition.Value, offset, state.FetchPosition);
                 fetch.WaitToFetch(record.TopicPartition, TimeSpan.Zero, FetchHold.Reposition);
             }
-            else if (state.FirstTimeWentBack())
+            else if (wentBack == WentBack.Report)
             {
                 Log.OffsetsWentBack(logger, record.Topic, record.Partition.Value, offset, state.FetchPosition);
             }
